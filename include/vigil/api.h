@@ -1,0 +1,32 @@
+/* The HTTP API (libmicrohttpd + jansson).
+ *
+ *   GET /healthz                      {"status":"ok"}
+ *   GET /metrics                      Prometheus text format
+ *   GET /api/v1/cameras               {"items":[{id,name,url,fps,enabled,status,last_error}]}
+ *   GET /api/v1/detections?camera=&label=&since=&until=&min_score=&limit=&cursor=
+ *                                     {"items":[...],"next_cursor":"..."|null}
+ *   GET /api/v1/frames/{id}.jpg       image/jpeg
+ *   GET /api/v1/stats                 per-stage counts (from the metrics registry) and store counts
+ *
+ * Invalid parameters: 400 {"error":"...","parameter":"NAME"}; unknown ids and
+ * paths: 404 {"error":"..."}; other methods: 405.
+ *
+ * Thread: _new/_start/_stop/_free from one controlling thread; requests are
+ * served by libmicrohttpd's thread pool, each worker with its own store handle. */
+#ifndef VIGIL_API_H
+#define VIGIL_API_H
+
+#include "vigil/config.h"
+#include "vigil/err.h"
+
+typedef struct vigil_api vigil_api_t;
+
+/* Listens on cfg->http_listen ("HOST:PORT"; port 0 picks a free one). */
+vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errstr_size);
+vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size);
+/* The port actually bound (after start). */
+int vigil_api_port(const vigil_api_t *api);
+void vigil_api_stop(vigil_api_t *api);
+void vigil_api_free(vigil_api_t *api);
+
+#endif

@@ -1,0 +1,35 @@
+/* Encoding and checked decoding of the bus messages (proto/vigil/v1/messages.proto).
+ *
+ * The generated protobuf-c types are used as they are (Vigil__V1__Frame, ...).
+ * The decoders here add what protobuf-c does not check: the schema version,
+ * a valid camera id, sane dimensions. A decoding failure is an error with a
+ * reason in errstr, never a crash. Decoded messages are freed with the
+ * generated *__free_unpacked(msg, NULL).
+ *
+ * Thread: any. */
+#ifndef VIGIL_MSG_H
+#define VIGIL_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/err.h"
+#include "vigil/v1/messages.pb-c.h"
+
+#define VIGIL_SCHEMA_VERSION 1u
+
+/* Packs any generated message into a malloc'd buffer. Returns NULL on OOM. */
+uint8_t *vigil_msg_pack(const ProtobufCMessage *msg, size_t *len);
+
+Vigil__V1__Frame *vigil_frame_decode(const void *buf, size_t len, char *errstr,
+                                     size_t errstr_size);
+Vigil__V1__GatedFrame *vigil_gated_frame_decode(const void *buf, size_t len, char *errstr,
+                                                size_t errstr_size);
+Vigil__V1__Detections *vigil_detections_decode(const void *buf, size_t len, char *errstr,
+                                               size_t errstr_size);
+Vigil__V1__CameraCommand *vigil_camera_command_decode(const void *buf, size_t len, char *errstr,
+                                                      size_t errstr_size);
+Vigil__V1__Event *vigil_event_decode(const void *buf, size_t len, char *errstr,
+                                     size_t errstr_size);
+
+#endif

@@ -1,0 +1,153 @@
+/* The warehouse: cameras, frames, detections and events.
+ *
+ * Two implementations side by side behind this header:
+ *   src/store/sqlite.c    SQLite in WAL mode (embedded default)
+ *   src/store/postgres.c  PostgreSQL via libpq (distributed mode; later)
+ * Frame JPEGs live in a directory tree under the data dir, not in the
+ * database: DATA_DIR/frames/CAMERA/YYYY/MM/DD/HH/SEQUENCE.jpg (src/store/framefs.c).
+ * Both implementations pass the same conformance suite (tests/conformance/store/).
+ *
+ * Idempotence: frames are unique by (camera, sequence); detections by
+ * (camera, sequence, model, idx). Writing the same key again is a no-op that
+ * succeeds, so that at-least-once delivery on the bus leaves each result in
+ * the warehouse exactly once.
+ *
+ * Schema: versioned migrations (vigil_store_migrate()); opening a store whose
+ * schema is older than the binary's fails with VIGIL_ERR_STORE asking for
+ * `vigil db migrate`, newer fails too.
+ *
+ * Thread: a vigil_store_t is one connection, used by one thread at a time.
+ * Each stage worker and each HTTP worker opens its own. */
+#ifndef VIGIL_STORE_H
+#define VIGIL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/err.h"
+
+typedef struct vigil_store vigil_store_t;
+
+typedef struct vigil_store_conf {
+    const char *url;      /* "sqlite" = DATA_DIR/vigil.db, "sqlite:PATH", "postgres://..." */
+    const char *data_dir; /* frame files (and the default sqlite db) */
+    int busy_timeout_ms;  /* sqlite: wait for the writer lock; default 5000 */
+    int migrate;          /* apply pending migrations on open (1) or refuse to open (0) */
+} vigil_store_conf_t;
+
+typedef struct vigil_camera_row {
+    char id[64];
+    char name[128];
+    char url[1024];
+    double fps;
+    int enabled;
+    char status[32];      /* "starting", "online", "retrying", "stopped", "failed" */
+    char last_error[256]; /* empty if none */
+    int64_t updated_us;
+} vigil_camera_row_t;
+
+typedef struct vigil_frame_row {
+    int64_t id;
+    char camera_id[64];
+    uint64_t sequence;
+    int64_t capture_time_us;
+    int width, height;
+    int64_t size_bytes;
+    float motion_score;
+    int keyframe;
+    char path[512]; /* relative to data_dir */
+} vigil_frame_row_t;
+
+typedef struct vigil_detection_row {
+    int64_t id; /* set by the store */
+    char camera_id[64];
+    uint64_t sequence;
+    int64_t frame_id; /* 0 if unknown */
+    int64_t capture_time_us;
+    char model[64];
+    int idx; /* index of the detection within the frame's result */
+    char label[64];
+    float score;
+    float x1, y1, x2, y2; /* frame pixels */
+} vigil_detection_row_t;
+
+typedef struct vigil_event_row {
+    int64_t id;
+    char camera_id[64];
+    char type[64];
+    int64_t time_us;
+    uint64_t sequence;
+    char message[512];
+    char *payload_json; /* owned by the row; may be NULL */
+} vigil_event_row_t;
+
+typedef struct vigil_detection_query {
+    const char *camera; /* NULL = all */
+    const char *label;  /* NULL = all */
+    int64_t since_us;   /* inclusive; 0 = no bound */
+    int64_t until_us;   /* exclusive; 0 = no bound */
+    float min_score;
+    int limit;          /* 1..1000 */
+    int64_t after_id;   /* cursor: only rows with id < after_id (newest first); 0 = start */
+} vigil_detection_query_t;
+
+typedef struct vigil_store_counts {
+    int64_t cameras, frames, detections, events;
+    int64_t frame_bytes;
+} vigil_store_counts_t;
+
+typedef struct vigil_sweep_result {
+    int64_t frames_deleted, files_deleted, detections_deleted, events_deleted;
+} vigil_sweep_result_t;
+
+void vigil_store_conf_init(vigil_store_conf_t *conf);
+
+/* Opens (and, if conf->migrate, migrates) a store. NULL on failure with errstr. */
+vigil_store_t *vigil_store_open(const vigil_store_conf_t *conf, char *errstr, size_t errstr_size);
+void vigil_store_close(vigil_store_t *store);
+
+/* Applies pending migrations. *from/*to (may be NULL) get the versions. */
+vigil_err_t vigil_store_migrate(vigil_store_t *store, int *from, int *to, char *errstr,
+                                size_t errstr_size);
+int vigil_store_schema_version(vigil_store_t *store);
+/* The schema version this binary expects. */
+int vigil_store_expected_version(void);
+
+vigil_err_t vigil_store_camera_upsert(vigil_store_t *store, const vigil_camera_row_t *camera);
+vigil_err_t vigil_store_camera_set_status(vigil_store_t *store, const char *camera_id,
+                                          const char *status, const char *last_error);
+/* *rows is malloc'd (free it); ordered by id. */
+vigil_err_t vigil_store_camera_list(vigil_store_t *store, vigil_camera_row_t **rows, size_t *n);
+
+/* Writes the JPEG file then the row. row->id and row->path are set on success.
+ * An existing (camera, sequence) returns VIGIL_OK with the existing id and path
+ * (nothing rewritten). VIGIL_ERR_FULL / VIGIL_ERR_IO when the disk refuses: no
+ * row is written and no partial file is left. */
+vigil_err_t vigil_store_frame_put(vigil_store_t *store, vigil_frame_row_t *row, const void *jpeg,
+                                  size_t jpeg_len, char *errstr, size_t errstr_size);
+vigil_err_t vigil_store_frame_get(vigil_store_t *store, int64_t id, vigil_frame_row_t *row);
+/* Reads the JPEG of frame id into a malloc'd buffer. */
+vigil_err_t vigil_store_frame_read(vigil_store_t *store, int64_t id, void **jpeg, size_t *len);
+
+/* Writes a batch in one transaction; existing keys are skipped. *inserted
+ * (may be NULL) gets how many rows were new. */
+vigil_err_t vigil_store_detections_put(vigil_store_t *store, const vigil_detection_row_t *rows,
+                                       size_t n, size_t *inserted, char *errstr,
+                                       size_t errstr_size);
+/* Newest first. *rows is malloc'd. *next_after_id is the cursor for the next
+ * page (0 when there is none). */
+vigil_err_t vigil_store_detections_query(vigil_store_t *store, const vigil_detection_query_t *q,
+                                         vigil_detection_row_t **rows, size_t *n,
+                                         int64_t *next_after_id);
+
+vigil_err_t vigil_store_event_put(vigil_store_t *store, const vigil_event_row_t *event);
+
+vigil_err_t vigil_store_counts(vigil_store_t *store, const char *camera_id,
+                               vigil_store_counts_t *counts);
+
+/* Deletes frames (rows and files), detections and events of camera_id older
+ * than before_us. camera_id NULL = every camera. */
+vigil_err_t vigil_store_sweep(vigil_store_t *store, const char *camera_id, int64_t before_us,
+                              vigil_sweep_result_t *result);
+
+#endif

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what vigil needs to build, test and run, when it is missing.
+# Idempotent: each step checks first. Run as root (apt-get) or with sudo available.
+#
+#   scripts/setup.sh build    compilers and libraries
+#   scripts/setup.sh test     build + test tools (cmocka, clang sanitizers, valgrind, rtsp server)
+#   scripts/setup.sh media    sample video and images into $VIGIL_CACHE/media
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+: "${VIGIL_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/vigil}"
+
+sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+build_pkgs=(build-essential cmake ninja-build pkg-config
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  libturbojpeg0-dev libprotobuf-c-dev protobuf-c-compiler
+  libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev)
+test_pkgs=(libcmocka-dev clang valgrind ffmpeg curl python3)
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing ${missing[*]}" >&2
+  if [ $apt_updated -eq 0 ]; then sudo_cmd apt-get update -qq; apt_updated=1; fi
+  sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# Pulls one file out of a Debian package without installing the package (its
+# dependencies are heavy and irrelevant: opencv-doc, darknet).
+deb_extract() { # package path-inside-package dest
+  local pkg=$1 inner=$2 dest=$3 tmp
+  [ -s "$dest" ] && return 0
+  tmp=$(mktemp -d)
+  if [ $apt_updated -eq 0 ]; then sudo_cmd apt-get update -qq; apt_updated=1; fi
+  (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "setup: cannot download package $pkg" >&2; rm -rf "$tmp"; return 1; }
+  dpkg-deb -x "$tmp"/"$pkg"_*.deb "$tmp/x"
+  mkdir -p "$(dirname "$dest")"
+  if [ -f "$tmp/x/$inner" ]; then cp "$tmp/x/$inner" "$dest"
+  elif [ -f "$tmp/x/$inner.gz" ]; then gzip -dc "$tmp/x/$inner.gz" >"$dest"
+  else echo "setup: $pkg has no $inner" >&2; rm -rf "$tmp"; return 1; fi
+  rm -rf "$tmp"
+}
+
+media() {
+  local m="$VIGIL_CACHE/media"
+  deb_extract opencv-doc usr/share/doc/opencv-doc/examples/data/vtest.avi "$m/vtest.avi"
+  for img in dog.jpg person.jpg kite.jpg horses.jpg eagle.jpg giraffe.jpg; do
+    deb_extract darknet "usr/share/darknet/data/$img" "$m/$img" || true
+  done
+  echo "$m"
+}
+
+case "${1:-build}" in
+  build) apt_install "${build_pkgs[@]}" ;;
+  test) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}" ;;
+  media) media ;;
+  all) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; media ;;
+  *) echo "usage: $0 build|test|media|all" >&2; exit 2 ;;
+esac
