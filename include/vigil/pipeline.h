@@ -27,6 +27,8 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
 vigil_err_t vigil_pipeline_start(vigil_pipeline_t *p, char *errstr, size_t errstr_size);
 /* 1 when every source has ended for good (non-looping files). */
 int vigil_pipeline_finished(vigil_pipeline_t *p);
+/* The HTTP port the API bound, or -1 without the API. */
+int vigil_pipeline_api_port(const vigil_pipeline_t *p);
 /* Stops and drains; waits at most drain_timeout_ms per topic. */
 void vigil_pipeline_stop(vigil_pipeline_t *p, int drain_timeout_ms);
 void vigil_pipeline_free(vigil_pipeline_t *p);

@@ -1,6 +1,53 @@
+/* vigil: the command-line entry point. Dispatches to a subcommand. */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "cli/cli.h"
+#include "vigil/pipeline.h"
+
+static int cmd_version(const cli_cmd_t *cmd, int argc, char **argv)
 {
-    puts("vigil " VIGIL_VERSION);
-    return 0;
+    printf("vigil %s\n", VIGIL_VERSION);
+    return CLI_OK;
+}
+
+static const cli_cmd_t commands[] = {
+    {"run", "run every stage in one process (embedded mode)", cli_run_main, VIGIL_STAGE_ALL},
+    {"ingest", "run the ingest stage: cameras -> frames", cli_run_main, VIGIL_STAGE_INGEST},
+    {"preprocess", "run the preprocess stage: frames -> store + frames.gated", cli_run_main,
+     VIGIL_STAGE_PREPROCESS},
+    {"infer", "run the infer stage: frames.gated -> detections", cli_run_main,
+     VIGIL_STAGE_INFER},
+    {"sink", "run the sink stage: detections, events -> store", cli_run_main, VIGIL_STAGE_SINK},
+    {"api", "serve the HTTP API over the store", cli_run_main, VIGIL_STAGE_API},
+    {"db", "warehouse schema: migrate, version", cli_db_main, 0},
+    {"config", "configuration: check FILE, docs", cli_config_main, 0},
+    {"version", "print the version", cmd_version, 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: vigil COMMAND [OPTIONS]\n\n"
+                 "vigil is a real-time camera analytics pipeline.\n\ncommands:\n");
+    for (const cli_cmd_t *c = commands; c->name; c++) fprintf(out, "  %-11s %s\n", c->name, c->summary);
+    fprintf(out, "\n`vigil COMMAND --help` describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version")) return cmd_version(NULL, 0, NULL);
+    for (const cli_cmd_t *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->main(c, argc - 1, argv + 1);
+    fprintf(stderr, "vigil: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
 }

@@ -1,0 +1,61 @@
+# vigil — the two commands a newcomer needs are `make run` and `make test`.
+#
+#   make build   install missing build dependencies, build build/vigil
+#   make run     build, fetch the sample video, run every stage on it (API on 127.0.0.1:8080)
+#   make test    build (-Werror), run every test, then the unit and conformance
+#                tests again under ASan+UBSan
+#   make bench   build and run the benchmarks in bench/
+#   make docs    regenerate docs/configuration.md from the property table
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+HTTP       ?= 127.0.0.1:8080
+DATA_DIR   ?= data
+CTEST_ARGS ?=
+
+.PHONY: all build run test test-unit test-asan bench docs deps deps-test media clean format
+
+all: build
+
+deps:
+	@scripts/setup.sh build
+
+deps-test:
+	@scripts/setup.sh test
+
+media:
+	@scripts/setup.sh media >/dev/null
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_WERROR=ON
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build media
+	$(BUILD)/vigil run --source sample --http $(HTTP) --data-dir $(DATA_DIR)
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON -DVIGIL_WERROR=ON
+
+test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) -L 'unit|conformance|e2e' $(CTEST_ARGS)
+	@echo "make test: all suites passed"
+
+bench: build media
+	$(BUILD)/bench_pipeline
+
+docs: build
+	$(BUILD)/vigil config docs > docs/configuration.md
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

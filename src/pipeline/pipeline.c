@@ -1,0 +1,179 @@
+/* `vigil run`: the stages wired together in one process.
+ *
+ * The pipeline owns the bus (in-process unless the config names another) and
+ * the stages it was asked to run. Start order is consumers first so that no
+ * message is published before its group exists: api, sink, infer,
+ * preprocess, ingest. Stop order drains: ingest stops producing, then for
+ * each topic in flow order we wait until every group has committed all of it
+ * (vigil_bus_drain) before stopping the stage that consumes it. Whatever was
+ * accepted by the bus before the stop is therefore stored before the process
+ * exits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vigil/api.h"
+#include "vigil/bus.h"
+#include "vigil/log.h"
+#include "vigil/pipeline.h"
+#include "vigil/stages.h"
+#include "vigil/store.h"
+
+struct vigil_pipeline {
+    const vigil_config_t *cfg;
+    unsigned stages;
+    vigil_bus_t *bus;
+    vigil_ingest_t *ingest;
+    vigil_preprocess_t *preprocess;
+    vigil_infer_t *infer;
+    vigil_sink_t *sink;
+    vigil_api_t *api;
+    int started;
+};
+
+/* Registers the configured cameras in the warehouse so that the API lists
+ * them from the first request, before ingest reports their state. */
+static vigil_err_t register_cameras(const vigil_config_t *cfg, char *errstr, size_t errstr_size)
+{
+    vigil_store_conf_t sc;
+    vigil_store_conf_init(&sc);
+    sc.url = cfg->store_url;
+    sc.data_dir = cfg->data_dir;
+    sc.migrate = 1;
+    vigil_store_t *store = vigil_store_open(&sc, errstr, errstr_size);
+    if (!store) return VIGIL_ERR_STORE;
+    vigil_err_t err = VIGIL_OK;
+    for (size_t i = 0; i < cfg->ncameras && err == VIGIL_OK; i++) {
+        const vigil_camera_conf_t *cam = &cfg->cameras[i];
+        vigil_camera_row_t row;
+        memset(&row, 0, sizeof(row));
+        snprintf(row.id, sizeof(row.id), "%s", cam->id);
+        snprintf(row.name, sizeof(row.name), "%s", cam->name ? cam->name : cam->id);
+        snprintf(row.url, sizeof(row.url), "%s", cam->url ? cam->url : "");
+        row.fps = cam->fps;
+        row.enabled = cam->enabled;
+        snprintf(row.status, sizeof(row.status), "%s", cam->enabled ? "starting" : "stopped");
+        err = vigil_store_camera_upsert(store, &row);
+        if (err)
+            vigil_seterr(errstr, errstr_size, err, "camera \"%s\": cannot register in the store: %s",
+                         cam->id, vigil_err_str(err));
+    }
+    vigil_store_close(store);
+    return err;
+}
+
+vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages, char *errstr,
+                                     size_t errstr_size)
+{
+    vigil_pipeline_t *p = calloc(1, sizeof(*p));
+    if (!p) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->stages = stages;
+
+    if (stages & (VIGIL_STAGE_SINK | VIGIL_STAGE_PREPROCESS)) {
+        if (register_cameras(cfg, errstr, errstr_size)) goto fail;
+    }
+    if (stages & ~(unsigned)VIGIL_STAGE_API) {
+        vigil_bus_conf_t bc;
+        vigil_bus_conf_init(&bc);
+        bc.partitions = cfg->bus_partitions;
+        bc.capacity = cfg->bus_capacity;
+        bc.client_id = "vigil";
+        p->bus = vigil_bus_new(cfg->bus_url, &bc, errstr, errstr_size);
+        if (!p->bus) goto fail;
+    }
+    if ((stages & VIGIL_STAGE_API) && !(p->api = vigil_api_new(cfg, errstr, errstr_size)))
+        goto fail;
+    if ((stages & VIGIL_STAGE_SINK) && !(p->sink = vigil_sink_new(cfg, p->bus, errstr, errstr_size)))
+        goto fail;
+    if ((stages & VIGIL_STAGE_INFER) &&
+        !(p->infer = vigil_infer_new(cfg, p->bus, errstr, errstr_size)))
+        goto fail;
+    if ((stages & VIGIL_STAGE_PREPROCESS) &&
+        !(p->preprocess = vigil_preprocess_new(cfg, p->bus, errstr, errstr_size)))
+        goto fail;
+    if ((stages & VIGIL_STAGE_INGEST) &&
+        !(p->ingest = vigil_ingest_new(cfg, p->bus, errstr, errstr_size)))
+        goto fail;
+    return p;
+fail:
+    vigil_pipeline_free(p);
+    return NULL;
+}
+
+vigil_err_t vigil_pipeline_start(vigil_pipeline_t *p, char *errstr, size_t errstr_size)
+{
+    vigil_err_t err;
+    if (p->api && (err = vigil_api_start(p->api, errstr, errstr_size))) return err;
+    p->started = 1;
+    if (p->sink && (err = vigil_sink_start(p->sink)))
+        return vigil_seterr(errstr, errstr_size, err, "sink: cannot start: %s", vigil_err_str(err));
+    if (p->infer && (err = vigil_infer_start(p->infer)))
+        return vigil_seterr(errstr, errstr_size, err, "infer: cannot start: %s",
+                            vigil_err_str(err));
+    if (p->preprocess && (err = vigil_preprocess_start(p->preprocess)))
+        return vigil_seterr(errstr, errstr_size, err, "preprocess: cannot start: %s",
+                            vigil_err_str(err));
+    if (p->ingest && (err = vigil_ingest_start(p->ingest)))
+        return vigil_seterr(errstr, errstr_size, err, "ingest: cannot start: %s",
+                            vigil_err_str(err));
+    if (p->api)
+        vigil_info("pipeline", NULL, "api listening on http://%s (port %d)", p->cfg->http_listen,
+                   vigil_api_port(p->api));
+    return VIGIL_OK;
+}
+
+int vigil_pipeline_finished(vigil_pipeline_t *p)
+{
+    return p->ingest && vigil_ingest_finished(p->ingest);
+}
+
+int vigil_pipeline_api_port(const vigil_pipeline_t *p)
+{
+    return p->api ? vigil_api_port(p->api) : -1;
+}
+
+static void drain(vigil_pipeline_t *p, const char *topic, int timeout_ms)
+{
+    if (!p->bus) return;
+    vigil_err_t err = vigil_bus_drain(p->bus, topic, timeout_ms);
+    if (err)
+        vigil_warn("pipeline", NULL, "topic \"%s\" not drained within %d ms: %s", topic,
+                   timeout_ms, vigil_err_str(err));
+}
+
+void vigil_pipeline_stop(vigil_pipeline_t *p, int drain_timeout_ms)
+{
+    if (!p || !p->started) return;
+    p->started = 0;
+    vigil_info("pipeline", NULL, "stopping: draining the queues");
+    if (p->ingest) vigil_ingest_stop(p->ingest);
+    if (p->preprocess) drain(p, VIGIL_TOPIC_FRAMES, drain_timeout_ms);
+    if (p->preprocess) vigil_preprocess_stop(p->preprocess);
+    if (p->infer) drain(p, VIGIL_TOPIC_GATED, drain_timeout_ms);
+    if (p->infer) vigil_infer_stop(p->infer);
+    if (p->sink) {
+        drain(p, VIGIL_TOPIC_DETECTIONS, drain_timeout_ms);
+        drain(p, VIGIL_TOPIC_EVENTS, drain_timeout_ms);
+        vigil_sink_stop(p->sink);
+    }
+    if (p->bus) vigil_bus_close(p->bus);
+    if (p->api) vigil_api_stop(p->api);
+    vigil_info("pipeline", NULL, "stopped");
+}
+
+void vigil_pipeline_free(vigil_pipeline_t *p)
+{
+    if (!p) return;
+    vigil_pipeline_stop(p, 0);
+    if (p->ingest) vigil_ingest_free(p->ingest);
+    if (p->preprocess) vigil_preprocess_free(p->preprocess);
+    if (p->infer) vigil_infer_free(p->infer);
+    if (p->sink) vigil_sink_free(p->sink);
+    if (p->api) vigil_api_free(p->api);
+    if (p->bus) vigil_bus_free(p->bus);
+    free(p);
+}
