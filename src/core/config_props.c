@@ -1,0 +1,218 @@
+/* The property table: every setting vigil has, with its type, default, range
+ * or accepted values and a description. The YAML loader, the environment,
+ * `--set` and the generated docs/configuration.md all read this one table,
+ * so adding a setting is adding a row here (and the field in config.h).
+ *
+ * Also the small lookups over the table (by name, by section) and the text
+ * that error messages and docs show for what a row accepts. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/config_int.h"
+
+#define C(field) offsetof(vigil_config_t, field)
+#define K(field) offsetof(vigil_camera_conf_t, field)
+#define INT(name, field, def, lo, hi, desc) {name, VIGIL_PROP_INT, C(field), def, lo, hi, NULL, desc}
+#define DBL(name, field, def, lo, hi, desc)                                                       \
+    {name, VIGIL_PROP_DOUBLE, C(field), def, lo, hi, NULL, desc}
+#define BOOL(name, field, def, desc) {name, VIGIL_PROP_BOOL, C(field), def, 0, 1, NULL, desc}
+#define STR(name, field, def, desc) {name, VIGIL_PROP_STRING, C(field), def, 0, 0, NULL, desc}
+#define ENUM(name, field, def, values, desc)                                                      \
+    {name, VIGIL_PROP_ENUM, C(field), def, 0, 0, values, desc}
+
+/* Large enough for any sensible deployment, small enough to catch typos such
+ * as an extra zero or milliseconds given as microseconds. */
+#define HOURS_MAX 87600.0 /* ten years */
+
+const vigil_prop_t vigil_props[] = {
+    /* log */
+    ENUM("log.level", log_level, "info", "debug|info|warn|error",
+         "Least severe level written to stderr as JSON lines."),
+    /* http */
+    STR("http.listen", http_listen, "127.0.0.1:8080",
+        "HOST:PORT the API and dashboard listen on (IPv6 as [ADDR]:PORT). Port 0 picks a free "
+        "port. Use 0.0.0.0:8080 to listen on every interface."),
+    /* bus */
+    STR("bus.url", bus_url, "inproc://",
+        "Message bus: inproc:// for bounded in-process queues (one process runs every stage)."),
+    INT("bus.partitions", bus_partitions, "4", 1, 256,
+        "Partitions per topic. A camera always maps to the same partition, which keeps its "
+        "messages in order; more partitions allow more parallel consumers."),
+    INT("bus.capacity", bus_capacity, "256", 1, 1000000,
+        "Messages a partition holds before publishers block (backpressure)."),
+    /* store */
+    STR("store.url", store_url, "sqlite",
+        "Warehouse: \"sqlite\" (DATA_DIR/vigil.db) or sqlite:PATH."),
+    STR("store.data_dir", data_dir, "./data",
+        "Directory for the database and the frame files; created if missing."),
+    DBL("store.retention_hours", store_retention_hours, "24", 0, HOURS_MAX,
+        "Hours frames and results are kept before the sweeper deletes them; 0 keeps everything. "
+        "A camera's retention_hours overrides it."),
+    INT("store.sweep_interval_s", store_sweep_interval_s, "60", 1, 86400,
+        "Seconds between two runs of the retention sweeper."),
+    /* ingest */
+    INT("ingest.jpeg_quality", ingest_jpeg_quality, "85", 1, 100,
+        "JPEG quality of the frames ingest publishes (higher: larger and sharper)."),
+    INT("ingest.reconnect_min_ms", ingest_reconnect_min_ms, "500", 10, 3600000,
+        "First delay before reconnecting to a camera that failed; doubles on each failure."),
+    INT("ingest.reconnect_max_ms", ingest_reconnect_max_ms, "30000", 10, 3600000,
+        "Largest delay between reconnection attempts. Must be >= ingest.reconnect_min_ms."),
+    BOOL("ingest.realtime", ingest_realtime, "true",
+         "For files: pace frames at the file's native rate (true) or read as fast as the "
+         "pipeline accepts them (false)."),
+    /* preprocess */
+    INT("preprocess.workers", preprocess_workers, "1", 1, 64,
+        "Preprocess worker threads (each camera is always handled by one of them)."),
+    DBL("preprocess.motion_threshold", preprocess_motion_threshold, "0.01", 0, 1,
+        "Motion score above which a frame is forwarded to the model: mean absolute grayscale "
+        "difference from the camera's previous frame, divided by 255. 0 forwards every frame."),
+    DBL("preprocess.keyframe_interval_s", preprocess_keyframe_interval_s, "10", 0, 86400,
+        "Forward a frame at least this often even without motion, so the model sees still "
+        "scenes; 0 disables."),
+    INT("preprocess.motion_width", preprocess_motion_width, "160", 16, 4096,
+        "Width in pixels of the downscaled grayscale image the motion score is computed on "
+        "(height keeps the aspect ratio)."),
+    /* infer */
+    STR("infer.model", infer_model, "motion",
+        "Model to run: \"motion\" (a detector of moving regions, no model file) or the name of "
+        "a model in the model registry."),
+    INT("infer.workers", infer_workers, "1", 1, 64, "Inference worker threads."),
+    INT("infer.batch_size", infer_batch_size, "4", 1, 256,
+        "Most frames, across cameras, run through the model in one batch."),
+    INT("infer.batch_timeout_ms", infer_batch_timeout_ms, "20", 0, 10000,
+        "Longest wait for a batch to fill before running it partly full; 0 never waits."),
+    DBL("infer.min_score", infer_min_score, "0.3", 0, 1,
+        "Detections scoring below this are discarded."),
+    /* sink */
+    INT("sink.batch_size", sink_batch_size, "64", 1, 100000,
+        "Most results written to the warehouse in one transaction."),
+    INT("sink.flush_ms", sink_flush_ms, "200", 1, 60000,
+        "Longest time a result waits in the sink before its batch is written."),
+    /* cameras: offsets are into vigil_camera_conf_t */
+    {"cameras[].id", VIGIL_PROP_STRING, K(id), NULL, 0, 0, NULL,
+     "Camera id, 1 to 63 of A-Z a-z 0-9 _ . - ; unique. Used in topic keys, paths and URLs. "
+     "Default: cam0, cam1, ... by position."},
+    {"cameras[].name", VIGIL_PROP_STRING, K(name), NULL, 0, 0, NULL,
+     "Display name shown in the dashboard. Default: the id."},
+    {"cameras[].url", VIGIL_PROP_STRING, K(url), NULL, 0, 0, NULL,
+     "Source (required): a file path or file://..., rtsp://... (over TCP), http(s)://... "
+     "(MJPEG or any container FFmpeg reads), or \"sample\" (the sample video installed by "
+     "scripts/setup.sh media)."},
+    {"cameras[].fps", VIGIL_PROP_DOUBLE, K(fps), "5", 0, 120, NULL,
+     "Frames per second ingest samples from the source; 0 keeps the source's own rate."},
+    {"cameras[].enabled", VIGIL_PROP_BOOL, K(enabled), "true", 0, 1, NULL,
+     "Whether ingest reads this camera."},
+    {"cameras[].loop", VIGIL_PROP_BOOL, K(loop), "true", 0, 1, NULL,
+     "For files: start again from the beginning at the end."},
+    {"cameras[].retention_hours", VIGIL_PROP_DOUBLE, K(retention_hours), "-1", -1, HOURS_MAX,
+     NULL, "Hours this camera's frames and results are kept; -1 uses store.retention_hours."},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
+};
+
+const vigil_prop_t *vigil__prop_find(const char *name)
+{
+    if (!name) return NULL;
+    for (const vigil_prop_t *p = vigil_props; p->name; p++)
+        if (strcmp(p->name, name) == 0) return p;
+    return NULL;
+}
+
+int vigil__prop_is_camera(const vigil_prop_t *p)
+{
+    return strncmp(p->name, VIGIL__CAMERA_PREFIX, strlen(VIGIL__CAMERA_PREFIX)) == 0;
+}
+
+const char *vigil__prop_key(const vigil_prop_t *p)
+{
+    const char *dot = strchr(p->name, '.');
+    return dot ? dot + 1 : p->name;
+}
+
+/* Length of the section part of a row's name ("cameras" for "cameras[].x"). */
+static size_t section_len(const vigil_prop_t *p)
+{
+    return strcspn(p->name, ".[");
+}
+
+void vigil__prop_accepted(const vigil_prop_t *p, char *buf, size_t size)
+{
+    size_t n = 0;
+    switch (p->type) {
+    case VIGIL_PROP_INT:
+        snprintf(buf, size, "an integer from %.0f to %.0f", p->min, p->max);
+        break;
+    case VIGIL_PROP_DOUBLE: snprintf(buf, size, "a number from %g to %g", p->min, p->max); break;
+    case VIGIL_PROP_BOOL: snprintf(buf, size, "true, false, yes, no, on, off, 1, 0"); break;
+    case VIGIL_PROP_STRING:
+        if (strcmp(p->name, "cameras[].id") == 0)
+            snprintf(buf, size, "1 to %d of A-Z a-z 0-9 _ . -", VIGIL_CAMERA_ID_MAX - 1);
+        else if (strcmp(p->name, "cameras[].url") == 0)
+            snprintf(buf, size, "%s", VIGIL__URL_ACCEPTED);
+        else if (strcmp(p->name, "http.listen") == 0)
+            snprintf(buf, size, "HOST:PORT with a port from 0 to 65535");
+        else
+            snprintf(buf, size, "a string");
+        break;
+    case VIGIL_PROP_ENUM:
+        /* "a|b|c" -> "a, b, c" */
+        for (const char *s = p->values; *s && n + 3 < size; s++) {
+            if (*s == '|') {
+                buf[n++] = ',';
+                buf[n++] = ' ';
+            } else {
+                buf[n++] = *s;
+            }
+        }
+        buf[n] = '\0';
+        break;
+    }
+}
+
+/* Appends s to buf[*n..size) keeping it NUL-terminated. */
+static void append(char *buf, size_t size, size_t *n, const char *s, size_t len)
+{
+    if (*n >= size) return;
+    if (len > size - *n - 1) len = size - *n - 1;
+    memcpy(buf + *n, s, len);
+    *n += len;
+    buf[*n] = '\0';
+}
+
+void vigil__section_keys(const char *section, char *buf, size_t size)
+{
+    size_t n = 0, sl = strlen(section);
+    if (size) buf[0] = '\0';
+    for (const vigil_prop_t *p = vigil_props; p->name; p++) {
+        if (section_len(p) != sl || strncmp(p->name, section, sl) != 0) continue;
+        if (n) append(buf, size, &n, ", ", 2);
+        const char *key = vigil__prop_key(p);
+        append(buf, size, &n, key, strlen(key));
+    }
+}
+
+void vigil__sections(char *buf, size_t size)
+{
+    size_t n = 0;
+    if (size) buf[0] = '\0';
+    for (const vigil_prop_t *p = vigil_props; p->name; p++) {
+        size_t sl = section_len(p);
+        if (p != vigil_props && section_len(p - 1) == sl && strncmp(p[-1].name, p->name, sl) == 0)
+            continue;
+        if (n) append(buf, size, &n, ", ", 2);
+        append(buf, size, &n, p->name, sl);
+    }
+}
+
+void vigil__prop_env_name(const vigil_prop_t *p, char *buf, size_t size)
+{
+    size_t n = 0;
+    append(buf, size, &n, "VIGIL_", 6);
+    for (const char *s = p->name; *s && n + 1 < size; s++) {
+        char c = *s;
+        if (c == '.') c = '_';
+        else if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+}
