@@ -1,0 +1,182 @@
+"""Runs the real vigil binary for end-to-end tests and talks to its HTTP API.
+
+The binary is $VIGIL_BINARY (set by ctest). Each test gets a temporary data
+directory and an API on a free loopback port (--http 127.0.0.1:0; the port is
+read from the JSON log line the pipeline prints when it starts)."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+MULT = float(os.environ.get("VIGIL_TEST_TIMEOUT_MULTIPLIER", "1") or 1)
+BINARY = os.environ.get("VIGIL_BINARY") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "vigil")
+
+
+def media_dir():
+    d = os.environ.get("VIGIL_MEDIA")
+    if d:
+        return d
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "vigil", "media")
+
+
+def media(name):
+    path = os.path.join(media_dir(), name)
+    if not os.path.exists(path):
+        print(f"SKIP: sample media {path} missing (run scripts/setup.sh media)")
+        sys.exit(0)
+    return path
+
+
+class Failure(AssertionError):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def sanitizer_errors(text):
+    return [l for l in text.splitlines()
+            if "ERROR: AddressSanitizer" in l or "runtime error:" in l
+            or "ERROR: LeakSanitizer" in l]
+
+
+class Vigil:
+    """A `vigil run` process. Use as a context manager; stop() returns its exit code."""
+
+    def __init__(self, args, data_dir=None, env=None, config=None):
+        self.tmp = tempfile.mkdtemp(prefix="vigil-e2e-")
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.log_path = os.path.join(self.tmp, "vigil.log")
+        cmd = [BINARY, "run", "--http", "127.0.0.1:0", "--data-dir", self.data_dir]
+        if config is not None:
+            cfg_path = os.path.join(self.tmp, "vigil.yaml")
+            with open(cfg_path, "w") as f:
+                f.write(config)
+            cmd += ["--config", cfg_path]
+        cmd += args
+        e = dict(os.environ)
+        e.update(env or {})
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=e)
+        self.port = None
+        self.exit_code = None
+
+    def __enter__(self):
+        self.wait_port()
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        if exc[0] is None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print(f"vigil log kept at {self.log_path}")
+            print(self.log_text()[-4000:])
+
+    def log_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def log_records(self):
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def wait_port(self, timeout=30):
+        deadline = time.time() + timeout * MULT
+        while time.time() < deadline:
+            m = re.search(r'api listening on http://[^ ]+ \(port (\d+)\)', self.log_text())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                raise Failure(f"vigil exited with {self.proc.returncode} before listening:\n"
+                              + self.log_text()[-3000:])
+            time.sleep(0.1)
+        raise Failure("vigil did not start listening in time:\n" + self.log_text()[-3000:])
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path):
+        """Returns (status, headers, body bytes)."""
+        try:
+            with urllib.request.urlopen(self.url(path), timeout=10 * MULT) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def json(self, path, expect=200):
+        status, _, body = self.get(path)
+        check(status == expect, f"GET {path}: status {status}, want {expect}: {body[:300]!r}")
+        return json.loads(body)
+
+    def wait_for(self, what, fn, timeout=120):
+        deadline = time.time() + timeout * MULT
+        last = None
+        while time.time() < deadline:
+            last = fn()
+            if last:
+                return last
+            if self.proc.poll() is not None:
+                raise Failure(f"vigil exited with {self.proc.returncode} while waiting for {what}")
+            time.sleep(0.25)
+        raise Failure(f"timed out waiting for {what} (last: {last!r})")
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        self.proc.send_signal(sig)
+        try:
+            self.exit_code = self.proc.wait(timeout=timeout * MULT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failure("vigil did not stop within the timeout after " + sig.name)
+        errs = sanitizer_errors(self.log_text())
+        check(not errs, "sanitizer errors:\n" + "\n".join(errs[:20]))
+        return self.exit_code
+
+
+def metrics_values(text):
+    """Parses Prometheus text into {(name, frozenset(labels)): value}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? ([^ ]+)', line)
+        if not m:
+            continue
+        labels = frozenset(re.findall(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def run_tests(tests):
+    failed = 0
+    for t in tests:
+        name = t.__name__
+        try:
+            t()
+            print(f"[  PASSED  ] {name}")
+        except Failure as e:
+            failed += 1
+            print(f"[  FAILED  ] {name}: {e}")
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
