@@ -1,0 +1,140 @@
+/* bench/pipeline: the whole embedded pipeline on the sample video.
+ *
+ *  1. Throughput: vtest.avi once, sources unthrottled (ingest.realtime=false,
+ *     every frame), from start until every frame went through every stage.
+ *     Frames per second, and per-stage processing time (mean, p50, p99).
+ *  2. Latency: vtest.avi at its native 10 fps for BENCH_SECONDS (default 30):
+ *     capture-to-stored latency of frames (preprocess wrote the JPEG and its
+ *     row) and of detections (sink committed them), p50 and p99.
+ *
+ * Prints figures; asserts nothing about time. Environment: VIGIL_MEDIA (the
+ * media dir), BENCH_SECONDS, BENCH_MODEL (default motion). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vigil/clock.h"
+#include "vigil/log.h"
+#include "vigil/metrics.h"
+#include "vigil/pipeline.h"
+#include "vigil/source.h"
+
+static const char *const stages[] = {"ingest", "preprocess", "infer", "sink"};
+
+static uint64_t stage_sum(const char *field, const char *stage)
+{
+    char family[64];
+    snprintf(family, sizeof(family), "vigil_stage_%s_total", field);
+    return vigil_metrics_sum(family, "stage", stage, NULL, NULL);
+}
+
+static int settled(void)
+{
+    uint64_t ing = stage_sum("out", "ingest");
+    uint64_t pre = stage_sum("out", "preprocess") + stage_sum("dropped", "preprocess") +
+                   stage_sum("failed", "preprocess");
+    uint64_t inf = stage_sum("in", "infer"), inf_out = stage_sum("out", "infer");
+    uint64_t snk = stage_sum("in", "sink");
+    return ing > 0 && pre == ing && inf == stage_sum("out", "preprocess") && snk == inf_out;
+}
+
+static int setup(vigil_config_t *cfg, const char *video, const char *dir, int realtime,
+                 const char *model)
+{
+    char err[512];
+    vigil_config_init(cfg);
+    if (vigil_config_set(cfg, "store.data_dir", dir, "bench", err, sizeof(err)) ||
+        vigil_config_set(cfg, "ingest.realtime", realtime ? "true" : "false", "bench", err,
+                         sizeof(err)) ||
+        vigil_config_set(cfg, "infer.model", model, "bench", err, sizeof(err)) ||
+        vigil_config_set(cfg, "log.level", "warn", "bench", err, sizeof(err)) ||
+        vigil_config_add_source(cfg, video, err, sizeof(err))) {
+        fprintf(stderr, "bench: %s\n", err);
+        return -1;
+    }
+    cfg->cameras[0].fps = 0;
+    cfg->cameras[0].loop = !realtime ? 0 : 1;
+    vigil_log_set_level(VIGIL_LOG_WARN);
+    return 0;
+}
+
+static void print_stage_times(const char *camera)
+{
+    printf("  %-11s %10s %10s %10s %10s\n", "stage", "frames", "mean ms", "p50 ms", "p99 ms");
+    for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+        vigil_histogram_t *h = vigil_metrics_histogram("vigil_stage_processing_seconds", NULL,
+                                                       "stage", stages[i], "camera", camera);
+        uint64_t n = vigil_histogram_count(h);
+        printf("  %-11s %10llu %10.3f %10.3f %10.3f\n", stages[i], (unsigned long long)n,
+               n ? vigil_histogram_sum(h) * 1e3 / (double)n : 0.0,
+               vigil_histogram_quantile(h, 0.5) * 1e3, vigil_histogram_quantile(h, 0.99) * 1e3);
+    }
+}
+
+static int run(const char *video, int realtime, double seconds, const char *model)
+{
+    char dir[] = "/tmp/vigil-bench-XXXXXX", err[512], cmd[600];
+    vigil_config_t cfg;
+    if (!mkdtemp(dir) || setup(&cfg, video, dir, realtime, model)) return -1;
+    vigil_metrics_reset();
+    vigil_pipeline_t *p = vigil_pipeline_new(&cfg, VIGIL_STAGE_ALL & ~VIGIL_STAGE_API, err,
+                                             sizeof(err));
+    if (!p || vigil_pipeline_start(p, err, sizeof(err))) {
+        fprintf(stderr, "bench: %s\n", err);
+        return -1;
+    }
+    int64_t t0 = vigil_mono_us(), t_end;
+    const char *cam = cfg.cameras[0].id;
+    if (!realtime) {
+        while (!(vigil_pipeline_finished(p) && settled())) vigil_sleep_us(2000);
+        t_end = vigil_mono_us();
+        double s = (double)(t_end - t0) / 1e6;
+        uint64_t frames = stage_sum("out", "ingest");
+        printf("throughput (vtest.avi %dx%d, unthrottled, model %s):\n", 768, 576, model);
+        printf("  frames %llu in %.2f s: %.1f frames/s end to end\n", (unsigned long long)frames,
+               s, (double)frames / s);
+        printf("  stored %llu, gated out %llu, detections messages %llu\n",
+               (unsigned long long)stage_sum("out", "preprocess"),
+               (unsigned long long)stage_sum("dropped", "preprocess"),
+               (unsigned long long)stage_sum("in", "sink"));
+        print_stage_times(cam);
+    } else {
+        while (vigil_mono_us() - t0 < (int64_t)(seconds * 1e6)) vigil_sleep_us(100000);
+        printf("latency (vtest.avi at its native 10 fps for %.0f s, model %s):\n", seconds, model);
+        const char *fams[][2] = {{"vigil_frame_capture_to_stored_seconds", "frame stored"},
+                                 {"vigil_detection_capture_to_stored_seconds",
+                                  "detections stored"}};
+        for (int i = 0; i < 2; i++) {
+            vigil_histogram_t *h =
+                vigil_metrics_histogram(fams[i][0], NULL, "camera", cam, NULL, NULL);
+            printf("  capture -> %-18s n=%-6llu p50 %8.2f ms   p99 %8.2f ms\n", fams[i][1],
+                   (unsigned long long)vigil_histogram_count(h),
+                   vigil_histogram_quantile(h, 0.5) * 1e3,
+                   vigil_histogram_quantile(h, 0.99) * 1e3);
+        }
+        print_stage_times(cam);
+    }
+    vigil_pipeline_stop(p, 30000);
+    vigil_pipeline_free(p);
+    vigil_config_release(&cfg);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "bench: cannot remove %s\n", dir);
+    return 0;
+}
+
+int main(void)
+{
+    char err[512];
+    char *video = vigil_source_resolve("sample", err, sizeof(err));
+    if (!video) {
+        fprintf(stderr, "bench: %s\n", err);
+        return 1;
+    }
+    const char *secs = getenv("BENCH_SECONDS");
+    const char *model = getenv("BENCH_MODEL") ? getenv("BENCH_MODEL") : "motion";
+    printf("bench/pipeline: %ld cores\n", sysconf(_SC_NPROCESSORS_ONLN));
+    int rc = run(video, 0, 0, model) || run(video, 1, secs ? atof(secs) : 30, model);
+    free(video);
+    return rc ? 1 : 0;
+}
