@@ -1,0 +1,342 @@
+/* The preprocess stage: frames -> warehouse + frames.gated.
+ *
+ * cfg->preprocess_workers threads, each a member of consumer group
+ * "preprocess" on topic frames, with its own store connection and JPEG codec.
+ * Per frame message a worker decodes the protobuf, decodes the JPEG to gray
+ * at 1/N scale and downsizes it to preprocess_motion_width, scores it against
+ * the camera's previous gray image (gate.c), and either drops it (no motion,
+ * no keyframe due) or stores it in the warehouse and publishes a GatedFrame.
+ *
+ * Per-camera state (previous image, gate state, metrics pointers) lives in a
+ * small table per worker, without locks: the bus gives all frames of a camera
+ * to one member, so one worker sees a camera. After a rebalance the new owner
+ * starts that camera afresh (its first frame scores 1 and is forwarded).
+ *
+ * Accounting: every frame message increments stage "in" once and exactly one
+ * of out (stored and forwarded), dropped (gated out) or failed. Messages that
+ * cannot be decoded at all are counted under the stage series without a
+ * camera label. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preprocess/gate.h"
+#include "vigil/bus.h"
+#include "vigil/clock.h"
+#include "vigil/image.h"
+#include "vigil/log.h"
+#include "vigil/metrics.h"
+#include "vigil/msg.h"
+#include "vigil/stages.h"
+#include "vigil/store.h"
+
+#define STAGE "preprocess"
+#define POLL_MS 100
+
+typedef struct pre_camera {
+    char id[VIGIL_CAMERA_ID_MAX];
+    vigil_image_t prev; /* previous motion image; data NULL before the first frame */
+    vigil_gate_state_t gate;
+    vigil_stage_metrics_t m;
+    struct pre_camera *next;
+} pre_camera_t;
+
+typedef struct pre_worker {
+    struct vigil_preprocess *pre;
+    int index;
+    pthread_t thread;
+    int running;
+    vigil_consumer_t *consumer;
+    vigil_store_t *store;
+    vigil_jpeg_t *jpeg;
+    vigil_image_t decoded, small;
+    pre_camera_t *cameras;
+    vigil_stage_metrics_t unknown; /* messages that name no valid camera */
+} pre_worker_t;
+
+struct vigil_preprocess {
+    const vigil_config_t *cfg;
+    vigil_bus_t *bus;
+    atomic_int stop;
+    int nworkers;
+    pre_worker_t *workers;
+};
+
+static pre_camera_t *camera_get(pre_worker_t *w, const char *id)
+{
+    for (pre_camera_t *cam = w->cameras; cam; cam = cam->next)
+        if (strcmp(cam->id, id) == 0) return cam;
+    pre_camera_t *cam = calloc(1, sizeof *cam);
+    if (!cam) return NULL;
+    snprintf(cam->id, sizeof cam->id, "%s", id);
+    vigil_stage_metrics_init(&cam->m, STAGE, cam->id);
+    cam->next = w->cameras;
+    w->cameras = cam;
+    return cam;
+}
+
+/* Decodes the frame's JPEG into w->small: gray, motion_width wide. */
+static vigil_err_t motion_image(pre_worker_t *w, const Vigil__V1__Frame *frame, int *width,
+                                int *height, char *errstr, size_t errstr_size)
+{
+    const vigil_config_t *cfg = w->pre->cfg;
+    vigil_err_t err = vigil_jpeg_header(w->jpeg, frame->jpeg.data, frame->jpeg.len, width, height,
+                                        errstr, errstr_size);
+    if (err) return err;
+    int denom = vigil__gate_scale_denom(*width, cfg->preprocess_motion_width);
+    err = vigil_jpeg_decode(w->jpeg, frame->jpeg.data, frame->jpeg.len, VIGIL_PIX_GRAY8, denom,
+                            &w->decoded, errstr, errstr_size);
+    if (err) return err;
+    int mw, mh;
+    vigil__gate_motion_size(w->decoded.width, w->decoded.height, cfg->preprocess_motion_width,
+                            &mw, &mh);
+    err = vigil_image_gray_resize(&w->decoded, mw, mh, &w->small);
+    if (err)
+        return vigil_seterr(errstr, errstr_size, err, "cannot resize to %dx%d: %s", mw, mh,
+                            vigil_err_str(err));
+    return VIGIL_OK;
+}
+
+/* Stores the frame and publishes its GatedFrame. On failure the frame is
+ * counted failed by the caller; *ack says whether the message is acked. */
+static vigil_err_t forward(pre_worker_t *w, const Vigil__V1__Frame *frame, int width, int height,
+                           double score, int keyframe, int *ack, char *errstr, size_t errstr_size)
+{
+    vigil_frame_row_t row = {0};
+    snprintf(row.camera_id, sizeof row.camera_id, "%s", frame->camera_id);
+    row.sequence = frame->sequence;
+    row.capture_time_us = frame->capture_time_us;
+    row.width = width;
+    row.height = height;
+    row.size_bytes = (int64_t)frame->jpeg.len;
+    row.motion_score = (float)score;
+    row.keyframe = keyframe;
+    /* A store failure (disk full, I/O) fails this frame but still acks it:
+     * redelivering cannot help a full disk and would stall the camera's
+     * partition behind it, so the pipeline goes on with the next frames
+     * (the failure is logged and counted; the retention sweeper frees space). */
+    *ack = 1;
+    vigil_err_t err = vigil_store_frame_put(w->store, &row, frame->jpeg.data, frame->jpeg.len,
+                                            errstr, errstr_size);
+    if (err) return err;
+
+    Vigil__V1__GatedFrame g = VIGIL__V1__GATED_FRAME__INIT;
+    g.schema_version = VIGIL_SCHEMA_VERSION;
+    g.camera_id = frame->camera_id;
+    g.sequence = frame->sequence;
+    g.capture_time_us = frame->capture_time_us;
+    g.width = (uint32_t)width;
+    g.height = (uint32_t)height;
+    g.frame_id = row.id;
+    g.motion_score = (float)score;
+    g.keyframe = keyframe;
+    g.jpeg = frame->jpeg;
+    size_t len;
+    uint8_t *buf = vigil_msg_pack(&g.base, &len);
+    if (!buf) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory");
+    err = vigil_bus_publish(w->pre->bus, VIGIL_TOPIC_GATED, frame->camera_id,
+                            strlen(frame->camera_id), buf, len, -1);
+    free(buf);
+    if (err) {
+        /* Not forwarded: leave the message unacknowledged so that it is
+         * delivered again (the store write above is idempotent). */
+        *ack = 0;
+        return vigil_seterr(errstr, errstr_size, err, "cannot publish to %s: %s",
+                            VIGIL_TOPIC_GATED, vigil_err_str(err));
+    }
+    return VIGIL_OK;
+}
+
+static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
+{
+    const vigil_config_t *cfg = w->pre->cfg;
+    char errstr[256] = "";
+    char fields[160];
+    int64_t t0 = vigil_mono_us();
+    int ack = 1;
+    pre_camera_t *cam = NULL;
+    Vigil__V1__Frame *frame = vigil_frame_decode(msg->value, msg->value_len, errstr, sizeof errstr);
+    if (!frame) {
+        vigil_counter_inc(w->unknown.in);
+        vigil_counter_inc(w->unknown.failed);
+        snprintf(fields, sizeof fields, "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld",
+                 msg->topic, (int)msg->partition, (long long)msg->offset);
+        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, NULL, fields, "bad frame message at %s[%d]@%lld: %s",
+                   msg->topic, (int)msg->partition, (long long)msg->offset, errstr);
+        goto done;
+    }
+    cam = camera_get(w, frame->camera_id);
+    if (!cam) {
+        vigil_counter_inc(w->unknown.in);
+        vigil_counter_inc(w->unknown.failed);
+        vigil_error(STAGE, frame->camera_id, "sequence %llu: out of memory",
+                    (unsigned long long)frame->sequence);
+        goto done;
+    }
+    vigil_counter_inc(cam->m.in);
+    snprintf(fields, sizeof fields, "\"sequence\":%llu", (unsigned long long)frame->sequence);
+
+    int width, height;
+    if (motion_image(w, frame, &width, &height, errstr, sizeof errstr)) {
+        vigil_counter_inc(cam->m.failed);
+        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields, "sequence %llu: corrupt jpeg: %s",
+                   (unsigned long long)frame->sequence, errstr);
+        goto done;
+    }
+    double score = 1.0;
+    if (cam->prev.data && cam->prev.width == w->small.width &&
+        cam->prev.height == w->small.height)
+        score = vigil__gate_motion_score(cam->prev.data, w->small.data,
+                                         (size_t)w->small.width * (size_t)w->small.height);
+    /* the current image becomes the previous one; buffers swap, no copy */
+    vigil_image_t tmp = cam->prev;
+    cam->prev = w->small;
+    w->small = tmp;
+
+    vigil_gate_verdict_t verdict =
+        vigil__gate_decide(&cam->gate, score, frame->capture_time_us,
+                           cfg->preprocess_motion_threshold, cfg->preprocess_keyframe_interval_s);
+    if (verdict == VIGIL_GATE_DROP) {
+        vigil_counter_inc(cam->m.dropped);
+        goto done;
+    }
+    int keyframe = verdict == VIGIL_GATE_KEYFRAME;
+    if (forward(w, frame, width, height, score, keyframe, &ack, errstr, sizeof errstr)) {
+        vigil_counter_inc(cam->m.failed);
+        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields,
+                   "sequence %llu: cannot store/forward frame: %s",
+                   (unsigned long long)frame->sequence, errstr);
+        goto done;
+    }
+    vigil__gate_forwarded(&cam->gate, frame->capture_time_us);
+    vigil_counter_inc(cam->m.out);
+done:
+    if (cam) vigil_histogram_observe(cam->m.processing, (double)(vigil_mono_us() - t0) / 1e6);
+    if (frame) vigil__v1__frame__free_unpacked(frame, NULL);
+    if (ack) {
+        vigil_err_t err = vigil_consumer_ack(w->consumer, msg);
+        if (err) vigil_warn(STAGE, NULL, "cannot ack %s[%d]@%lld: %s", msg->topic,
+                            (int)msg->partition, (long long)msg->offset, vigil_err_str(err));
+    } else {
+        vigil_consumer_release(w->consumer, msg);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    pre_worker_t *w = arg;
+    while (!atomic_load(&w->pre->stop)) {
+        vigil_bus_msg_t *msg = NULL;
+        vigil_err_t err = vigil_consumer_poll(w->consumer, &msg, POLL_MS);
+        if (err == VIGIL_ERR_TIMED_OUT) continue;
+        if (err == VIGIL_ERR_CLOSED) break;
+        if (err) {
+            vigil_warn(STAGE, NULL, "worker %d: poll failed: %s", w->index, vigil_err_str(err));
+            vigil_sleep_us(POLL_MS * 1000);
+            continue;
+        }
+        handle(w, msg);
+    }
+    return NULL;
+}
+
+static void worker_release(pre_worker_t *w)
+{
+    if (w->consumer) vigil_consumer_close(w->consumer);
+    w->consumer = NULL;
+    vigil_store_close(w->store);
+    w->store = NULL;
+    vigil_jpeg_free(w->jpeg);
+    w->jpeg = NULL;
+    vigil_image_release(&w->decoded);
+    vigil_image_release(&w->small);
+    while (w->cameras) {
+        pre_camera_t *next = w->cameras->next;
+        vigil_image_release(&w->cameras->prev);
+        free(w->cameras);
+        w->cameras = next;
+    }
+}
+
+vigil_preprocess_t *vigil_preprocess_new(const vigil_config_t *cfg, vigil_bus_t *bus, char *errstr,
+                                         size_t errstr_size)
+{
+    if (!cfg || !bus || cfg->preprocess_workers < 1 || cfg->preprocess_motion_width < 1) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                     "preprocess: invalid configuration (workers %d, motion_width %d)",
+                     cfg ? cfg->preprocess_workers : 0, cfg ? cfg->preprocess_motion_width : 0);
+        return NULL;
+    }
+    vigil_preprocess_t *pre = calloc(1, sizeof *pre);
+    if (!pre) goto oom;
+    pre->cfg = cfg;
+    pre->bus = bus;
+    pre->nworkers = cfg->preprocess_workers;
+    pre->workers = calloc((size_t)pre->nworkers, sizeof *pre->workers);
+    if (!pre->workers) goto oom;
+    /* store connections are opened one after the other, so that the first
+     * one applies the migrations before the others look at the schema */
+    vigil_store_conf_t sconf;
+    vigil_store_conf_init(&sconf);
+    sconf.url = cfg->store_url;
+    sconf.data_dir = cfg->data_dir;
+    sconf.migrate = 1;
+    const char *topics[] = {VIGIL_TOPIC_FRAMES};
+    for (int i = 0; i < pre->nworkers; i++) {
+        pre_worker_t *w = &pre->workers[i];
+        w->pre = pre;
+        w->index = i;
+        vigil_stage_metrics_init(&w->unknown, STAGE, NULL);
+        if (!(w->jpeg = vigil_jpeg_new())) goto oom;
+        if (!(w->store = vigil_store_open(&sconf, errstr, errstr_size))) goto fail;
+        if (!(w->consumer = vigil_bus_subscribe(bus, "preprocess", topics, 1, errstr, errstr_size)))
+            goto fail;
+    }
+    return pre;
+oom:
+    vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "preprocess: out of memory");
+fail:
+    vigil_preprocess_free(pre);
+    return NULL;
+}
+
+vigil_err_t vigil_preprocess_start(vigil_preprocess_t *pre)
+{
+    atomic_store(&pre->stop, 0);
+    for (int i = 0; i < pre->nworkers; i++) {
+        pre_worker_t *w = &pre->workers[i];
+        if (w->running) continue;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            vigil_error(STAGE, NULL, "cannot start worker %d", i);
+            vigil_preprocess_stop(pre);
+            return VIGIL_ERR_NOMEM;
+        }
+        w->running = 1;
+    }
+    vigil_info(STAGE, NULL, "started %d workers", pre->nworkers);
+    return VIGIL_OK;
+}
+
+void vigil_preprocess_stop(vigil_preprocess_t *pre)
+{
+    if (!pre) return;
+    atomic_store(&pre->stop, 1);
+    for (int i = 0; i < pre->nworkers; i++) {
+        pre_worker_t *w = &pre->workers[i];
+        if (!w->running) continue;
+        pthread_join(w->thread, NULL);
+        w->running = 0;
+    }
+}
+
+void vigil_preprocess_free(vigil_preprocess_t *pre)
+{
+    if (!pre) return;
+    vigil_preprocess_stop(pre);
+    if (pre->workers)
+        for (int i = 0; i < pre->nworkers; i++) worker_release(&pre->workers[i]);
+    free(pre->workers);
+    free(pre);
+}
