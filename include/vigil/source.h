@@ -20,6 +20,11 @@ typedef struct vigil_source vigil_source_t;
 typedef struct vigil_source_opts {
     int loop;            /* files: seek to the start at the end of the stream */
     int timeout_ms;      /* network open/read timeout; default 5000 */
+    /* Optional: polled during a blocking open/read; once it returns non-zero
+     * the call gives up with VIGIL_ERR_CLOSED. Lets a stopping caller end an
+     * open that has no source handle to interrupt yet. NULL = none. */
+    int (*cancel)(void *opaque);
+    void *cancel_opaque;
 } vigil_source_opts_t;
 
 /* A decoded frame, borrowed from the source until the next read. */
