@@ -106,7 +106,7 @@ void vigil_store_conf_init(vigil_store_conf_t *conf);
 vigil_store_t *vigil_store_open(const vigil_store_conf_t *conf, char *errstr, size_t errstr_size);
 void vigil_store_close(vigil_store_t *store);
 
-/* Applies pending migrations. *from/*to (may be NULL) get the versions. */
+/* Applies pending migrations. *from, *to (may be NULL) get the versions. */
 vigil_err_t vigil_store_migrate(vigil_store_t *store, int *from, int *to, char *errstr,
                                 size_t errstr_size);
 int vigil_store_schema_version(vigil_store_t *store);
