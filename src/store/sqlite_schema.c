@@ -1,0 +1,154 @@
+/* The SQLite schema as an ordered list of migrations, and the code that
+ * applies them.
+ *
+ * The version is PRAGMA user_version (0 = empty database). Step i takes the
+ * schema from version i to i+1; each runs in its own BEGIN IMMEDIATE
+ * transaction together with the user_version bump, so a failed step leaves
+ * the previous version intact. The version is re-read inside the transaction,
+ * so several processes or handles migrating the same file at once apply each
+ * step exactly once.
+ *
+ * Never edit a released step: append a new one and bump
+ * VIGIL__STORE_SCHEMA_VERSION (store_int.h); postgres.c keeps a list with
+ * the same versions. */
+#include <stdio.h>
+
+#include "store/sqlite_int.h"
+
+static const char *const sq_migrations[] = {
+    /* 1: cameras, frames, detections, events */
+    "CREATE TABLE cameras ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  url TEXT NOT NULL DEFAULT '',"
+    "  fps REAL NOT NULL DEFAULT 0,"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  status TEXT NOT NULL DEFAULT '',"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  updated_us INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE frames ("
+    "  id INTEGER PRIMARY KEY,"
+    "  camera_id TEXT NOT NULL,"
+    "  sequence INTEGER NOT NULL,"
+    "  capture_time_us INTEGER NOT NULL,"
+    "  width INTEGER NOT NULL DEFAULT 0,"
+    "  height INTEGER NOT NULL DEFAULT 0,"
+    "  size_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  motion_score REAL NOT NULL DEFAULT 0,"
+    "  keyframe INTEGER NOT NULL DEFAULT 0,"
+    "  path TEXT NOT NULL,"
+    "  UNIQUE (camera_id, sequence)"
+    ");"
+    "CREATE INDEX frames_camera_time ON frames (camera_id, capture_time_us);"
+    "CREATE INDEX frames_time ON frames (capture_time_us);"
+    /* frame_id is informative (NULL = unknown), not a foreign key: results
+     * may arrive for frames this store never saw, and are swept with them */
+    "CREATE TABLE detections ("
+    "  id INTEGER PRIMARY KEY,"
+    "  camera_id TEXT NOT NULL,"
+    "  sequence INTEGER NOT NULL,"
+    "  frame_id INTEGER,"
+    "  capture_time_us INTEGER NOT NULL,"
+    "  model TEXT NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  label TEXT NOT NULL,"
+    "  score REAL NOT NULL,"
+    "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
+    "  UNIQUE (camera_id, sequence, model, idx)"
+    ");"
+    "CREATE INDEX detections_camera_time ON detections (camera_id, capture_time_us);"
+    "CREATE INDEX detections_label ON detections (label);"
+    "CREATE INDEX detections_time ON detections (capture_time_us);"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  camera_id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  time_us INTEGER NOT NULL,"
+    "  sequence INTEGER NOT NULL DEFAULT 0,"
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  payload_json TEXT"
+    ");"
+    "CREATE INDEX events_camera_time ON events (camera_id, time_us);"
+    "CREATE INDEX events_time ON events (time_us);",
+};
+
+_Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0]) == VIGIL__STORE_SCHEMA_VERSION,
+               "one sqlite migration per schema version");
+
+/* Reads PRAGMA user_version; -1 on error (message in errbuf). */
+static int sq_read_version(vigil__sqlite_t *sq)
+{
+    sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_USER_VERSION);
+    if (!st) return -1;
+    int rc = sqlite3_step(st);
+    int v = -1;
+    if (rc == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    else
+        vigil__sq_error(sq, rc, "read schema version", NULL, 0);
+    sqlite3_reset(st);
+    return v;
+}
+
+int vigil__sq_schema_version(vigil_store_t *store)
+{
+    return sq_read_version(vigil__sq(store));
+}
+
+vigil_err_t vigil__sq_migrate(vigil_store_t *store, int *from, int *to, char *errstr,
+                              size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    const int want = VIGIL__STORE_SCHEMA_VERSION;
+    char *msg = NULL;
+    vigil_err_t err = VIGIL_OK;
+    int v = sq_read_version(sq);
+    if (v < 0) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_STORE, "%s", store->errbuf);
+        goto out;
+    }
+    if (from) *from = v;
+    if (v > want) {
+        err = vigil__store_version_error(v, errstr, errstr_size);
+        goto out;
+    }
+    while (v < want) {
+        int rc = vigil__sq_begin(sq);
+        if (rc != SQLITE_OK) {
+            err = vigil__sq_error(sq, rc, "begin migration", errstr, errstr_size);
+            goto out;
+        }
+        int cur = sq_read_version(sq);
+        if (cur < 0 || cur > want) {
+            vigil__sq_rollback(sq);
+            err = cur < 0 ? vigil_seterr(errstr, errstr_size, VIGIL_ERR_STORE, "%s", store->errbuf)
+                          : vigil__store_version_error(cur, errstr, errstr_size);
+            goto out;
+        }
+        if (cur < want) {
+            char bump[64];
+            snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", cur + 1);
+            rc = sqlite3_exec(sq->db, sq_migrations[cur], NULL, NULL, &msg);
+            if (rc == SQLITE_OK) rc = sqlite3_exec(sq->db, bump, NULL, NULL, &msg);
+            if (rc != SQLITE_OK) {
+                vigil__sq_rollback(sq);
+                err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_STORE,
+                                   "sqlite %s: migration to schema version %d failed: %s",
+                                   sq->path, cur + 1, msg ? msg : sqlite3_errstr(rc));
+                goto out;
+            }
+        }
+        rc = vigil__sq_commit(sq);
+        if (rc != SQLITE_OK) {
+            vigil__sq_rollback(sq);
+            err = vigil__sq_error(sq, rc, "commit migration", errstr, errstr_size);
+            goto out;
+        }
+        v = cur < want ? cur + 1 : cur;
+    }
+out:
+    sqlite3_free(msg);
+    if (to) *to = err == VIGIL_OK ? v : sq_read_version(sq);
+    return err;
+}

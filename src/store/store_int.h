@@ -1,0 +1,155 @@
+/* Internals of the warehouse: the backend vtable and the handle layout.
+ *
+ * store.c owns what every backend shares: URL dispatch, argument checks,
+ * metrics, and the parts that touch the frame directory (framefs.c), so that
+ * a backend only talks to its database. A backend (sqlite.c, later
+ * postgres.c) fills a vigil_store_ops_t and embeds vigil_store_t as the first
+ * member of its own handle struct.
+ *
+ * Every backend applies the same ordered list of schema migrations and so
+ * reaches the same version: VIGIL__STORE_SCHEMA_VERSION. */
+#ifndef VIGIL_STORE_INT_H
+#define VIGIL_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vigil/metrics.h"
+#include "vigil/store.h"
+
+/* The schema version this binary expects; each backend's migration list has
+ * exactly this many steps (checked at compile time in the backend). */
+#define VIGIL__STORE_SCHEMA_VERSION 1
+
+/* Sweeps delete at most this many rows per transaction so that a big sweep
+ * does not hold the write lock for long. */
+#define VIGIL__STORE_SWEEP_BATCH 500
+
+typedef enum vigil__store_op {
+    VIGIL__OP_MIGRATE,
+    VIGIL__OP_CAMERA_UPSERT,
+    VIGIL__OP_CAMERA_SET_STATUS,
+    VIGIL__OP_CAMERA_LIST,
+    VIGIL__OP_FRAME_PUT,
+    VIGIL__OP_FRAME_GET,
+    VIGIL__OP_FRAME_READ,
+    VIGIL__OP_DETECTIONS_PUT,
+    VIGIL__OP_DETECTIONS_QUERY,
+    VIGIL__OP_EVENT_PUT,
+    VIGIL__OP_COUNTS,
+    VIGIL__OP_SWEEP,
+    VIGIL__OP_COUNT_
+} vigil__store_op_t;
+
+/* Which rows a sweep batch deletes. */
+typedef enum vigil__sweep_table {
+    VIGIL__SWEEP_DETECTIONS,
+    VIGIL__SWEEP_EVENTS,
+} vigil__sweep_table_t;
+
+/* Backend operations. All take the handle they were opened with and run on
+ * the handle's single thread. Functions with errstr fill it on failure; the
+ * others may describe a failure in store->errbuf (store.c logs it). */
+typedef struct vigil_store_ops {
+    const char *name; /* "sqlite" */
+    void (*close)(vigil_store_t *store);
+    /* Applies pending migrations, each in its own transaction. */
+    vigil_err_t (*migrate)(vigil_store_t *store, int *from, int *to, char *errstr,
+                           size_t errstr_size);
+    int (*schema_version)(vigil_store_t *store);
+
+    vigil_err_t (*camera_upsert)(vigil_store_t *store, const vigil_camera_row_t *camera);
+    /* VIGIL_ERR_NOT_FOUND if there is no such camera. */
+    vigil_err_t (*camera_set_status)(vigil_store_t *store, const char *camera_id,
+                                     const char *status, const char *last_error, int64_t now_us);
+    vigil_err_t (*camera_list)(vigil_store_t *store, vigil_camera_row_t **rows, size_t *n);
+
+    /* Finds the frame (camera, sequence): VIGIL_OK and the full row, or
+     * VIGIL_ERR_NOT_FOUND. */
+    vigil_err_t (*frame_lookup)(vigil_store_t *store, const char *camera_id, uint64_t sequence,
+                                vigil_frame_row_t *row);
+    /* Inserts row (path already set); sets row->id. VIGIL_ERR_EXISTS if
+     * (camera, sequence) is already there (nothing written). */
+    vigil_err_t (*frame_insert)(vigil_store_t *store, vigil_frame_row_t *row, char *errstr,
+                                size_t errstr_size);
+    vigil_err_t (*frame_get)(vigil_store_t *store, int64_t id, vigil_frame_row_t *row);
+
+    vigil_err_t (*detections_put)(vigil_store_t *store, const vigil_detection_row_t *rows,
+                                  size_t n, size_t *inserted, char *errstr, size_t errstr_size);
+    /* q is already validated (limit 1..1000). */
+    vigil_err_t (*detections_query)(vigil_store_t *store, const vigil_detection_query_t *q,
+                                    vigil_detection_row_t **rows, size_t *n,
+                                    int64_t *next_after_id);
+    vigil_err_t (*event_put)(vigil_store_t *store, const vigil_event_row_t *event);
+    vigil_err_t (*counts)(vigil_store_t *store, const char *camera_id,
+                          vigil_store_counts_t *counts);
+
+    /* Deletes, in one transaction, up to `limit` of the oldest-by-id frame
+     * rows of camera_id (NULL = all) captured before before_us, and hands
+     * back their paths: *paths is a malloc'd array of malloc'd strings
+     * (vigil__store_paths_free). *n < limit means nothing more to delete. */
+    vigil_err_t (*sweep_frames)(vigil_store_t *store, const char *camera_id, int64_t before_us,
+                                size_t limit, char ***paths, size_t *n);
+    /* Deletes, in one transaction, up to `limit` detection or event rows
+     * older than before_us; *deleted gets how many. */
+    vigil_err_t (*sweep_rows)(vigil_store_t *store, vigil__sweep_table_t table,
+                              const char *camera_id, int64_t before_us, size_t limit,
+                              int64_t *deleted);
+} vigil_store_ops_t;
+
+typedef struct vigil__store_op_metrics {
+    vigil_counter_t *ops, *errors;
+    vigil_histogram_t *seconds;
+} vigil__store_op_metrics_t;
+
+struct vigil_store {
+    const vigil_store_ops_t *ops;
+    char *data_dir;   /* absolute or as configured; frame paths are relative to it */
+    int found_version; /* schema version found at open, before any migration */
+    vigil__store_op_metrics_t metrics[VIGIL__OP_COUNT_];
+    char errbuf[512]; /* last error of an operation without an errstr argument */
+};
+
+/* Backend constructors: called by vigil_store_open() after URL dispatch.
+ * `target` is what follows the scheme ("" for plain "sqlite"). Returns a
+ * handle whose base (ops, data_dir) is set, migrated per conf->migrate. */
+vigil_store_t *vigil__sqlite_open(const vigil_store_conf_t *conf, const char *db_path,
+                                  char *errstr, size_t errstr_size);
+
+/* Fills the base part of a new handle; store.c frees data_dir on close. */
+int vigil__store_base_init(vigil_store_t *store, const vigil_store_ops_t *ops,
+                           const char *data_dir);
+void vigil__store_base_release(vigil_store_t *store);
+
+void vigil__store_paths_free(char **paths, size_t n);
+
+/* The refusal message for a schema that does not match this binary: shared by
+ * backends so that the wording (and the `vigil db migrate` hint) is one. */
+vigil_err_t vigil__store_version_error(int found, char *errstr, size_t errstr_size);
+
+/* Frame files (framefs.c). */
+
+/* Relative path of a frame file: frames/CAMERA/YYYY/MM/DD/HH/SEQUENCE.jpg,
+ * UTC hour of capture_time_us. -1 if it does not fit. */
+int vigil__framefs_path(const char *camera_id, int64_t capture_time_us, uint64_t sequence,
+                        char *out, size_t out_size);
+/* Writes data to DATA_DIR/relpath through a temp file in the same directory
+ * and a rename, creating directories as needed. On failure nothing is left
+ * at relpath or in temp files: VIGIL_ERR_FULL (ENOSPC, EDQUOT) or
+ * VIGIL_ERR_IO, errstr naming the path and strerror. Thread: any. */
+vigil_err_t vigil__framefs_write(const char *data_dir, const char *relpath, const void *data,
+                                 size_t len, char *errstr, size_t errstr_size);
+/* Reads DATA_DIR/relpath into a malloc'd buffer. VIGIL_ERR_NOT_FOUND if missing. */
+vigil_err_t vigil__framefs_read(const char *data_dir, const char *relpath, void **data,
+                                size_t *len, char *errstr, size_t errstr_size);
+/* Removes DATA_DIR/relpath. Returns 1 if a file was removed, 0 if it was
+ * already missing, -1 on another error (errno set). */
+int vigil__framefs_remove(const char *data_dir, const char *relpath);
+/* Removes the hour/day/month/year directories above relpath that are empty,
+ * stopping at the first that is not. */
+void vigil__framefs_prune(const char *data_dir, const char *relpath);
+/* mkdir -p. 0 or -1 with errno. */
+int vigil__mkdirs(const char *path, mode_t mode);
+
+#endif
