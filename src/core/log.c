@@ -78,7 +78,8 @@ void vigil_log_vwrite(vigil_log_level_t level, const char *stage, const char *ca
     char msg[2048], ts[40], buf[4096];
     size_t cap = sizeof(buf) - 2, len = 0;
 
-    if (level < 0 || level >= VIGIL_LOG_OFF) return;
+    /* Direct calls (not through the macros) are filtered too. */
+    if (level < 0 || level >= VIGIL_LOG_OFF || (int)level < vigil_log_min_level) return;
     atomic_fetch_add(&log_counts[level], 1);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     vigil_format_time(vigil_now_us(), ts, sizeof(ts));
