@@ -100,9 +100,9 @@ static vigil_err_t motion_image(pre_worker_t *w, const Vigil__V1__Frame *frame, 
 }
 
 /* Stores the frame and publishes its GatedFrame. On failure the frame is
- * counted failed by the caller; *ack says whether the message is acked. */
+ * counted failed by the caller, and the message is acked either way. */
 static vigil_err_t forward(pre_worker_t *w, const Vigil__V1__Frame *frame, int width, int height,
-                           double score, int keyframe, int *ack, char *errstr, size_t errstr_size)
+                           double score, int keyframe, char *errstr, size_t errstr_size)
 {
     vigil_frame_row_t row = {0};
     snprintf(row.camera_id, sizeof row.camera_id, "%s", frame->camera_id);
@@ -117,7 +117,6 @@ static vigil_err_t forward(pre_worker_t *w, const Vigil__V1__Frame *frame, int w
      * redelivering cannot help a full disk and would stall the camera's
      * partition behind it, so the pipeline goes on with the next frames
      * (the failure is logged and counted; the retention sweeper frees space). */
-    *ack = 1;
     vigil_err_t err = vigil_store_frame_put(w->store, &row, frame->jpeg.data, frame->jpeg.len,
                                             errstr, errstr_size);
     if (err) return err;
@@ -140,9 +139,10 @@ static vigil_err_t forward(pre_worker_t *w, const Vigil__V1__Frame *frame, int w
                             strlen(frame->camera_id), buf, len, -1);
     free(buf);
     if (err) {
-        /* Not forwarded: leave the message unacknowledged so that it is
-         * delivered again (the store write above is idempotent). */
-        *ack = 0;
+        /* Only at shutdown (bus closed) or on a bus error: the frame is stored
+         * but not forwarded. It is counted failed and acked like a store
+         * failure, which keeps the accounting exact (one outcome per message);
+         * releasing it would count it again on redelivery. */
         return vigil_seterr(errstr, errstr_size, err, "cannot publish to %s: %s",
                             VIGIL_TOPIC_GATED, vigil_err_str(err));
     }
@@ -155,7 +155,6 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
     char errstr[256] = "";
     char fields[160];
     int64_t t0 = vigil_mono_us();
-    int ack = 1;
     pre_camera_t *cam = NULL;
     Vigil__V1__Frame *frame = vigil_frame_decode(msg->value, msg->value_len, errstr, sizeof errstr);
     if (!frame) {
@@ -203,7 +202,7 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
         goto done;
     }
     int keyframe = verdict == VIGIL_GATE_KEYFRAME;
-    if (forward(w, frame, width, height, score, keyframe, &ack, errstr, sizeof errstr)) {
+    if (forward(w, frame, width, height, score, keyframe, errstr, sizeof errstr)) {
         vigil_counter_inc(cam->m.failed);
         VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields,
                    "sequence %llu: cannot store/forward frame: %s",
@@ -215,13 +214,10 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
 done:
     if (cam) vigil_histogram_observe(cam->m.processing, (double)(vigil_mono_us() - t0) / 1e6);
     if (frame) vigil__v1__frame__free_unpacked(frame, NULL);
-    if (ack) {
-        vigil_err_t err = vigil_consumer_ack(w->consumer, msg);
-        if (err) vigil_warn(STAGE, NULL, "cannot ack %s[%d]@%lld: %s", msg->topic,
-                            (int)msg->partition, (long long)msg->offset, vigil_err_str(err));
-    } else {
-        vigil_consumer_release(w->consumer, msg);
-    }
+    vigil_err_t err = vigil_consumer_ack(w->consumer, msg);
+    if (err)
+        vigil_warn(STAGE, NULL, "cannot ack %s[%d]@%lld: %s", msg->topic, (int)msg->partition,
+                   (long long)msg->offset, vigil_err_str(err));
 }
 
 static void *worker_main(void *arg)

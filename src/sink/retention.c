@@ -1,0 +1,176 @@
+/* The retention sweeper (see retention.h).
+ *
+ * Which cameras: those of the configuration and those in the warehouse's
+ * camera table (added at run time), each swept with its own retention. A
+ * last sweep over every camera with the longest retention in use catches
+ * rows of cameras that have no camera row at all, without ever deleting
+ * something a camera with a longer retention still keeps. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink/retention.h"
+#include "vigil/clock.h"
+#include "vigil/log.h"
+#include "vigil/metrics.h"
+
+#define STAGE "sink"
+#define HOUR_US 3600000000.0
+
+struct vigil_retention {
+    const vigil_config_t *cfg;
+    vigil_store_t *store;
+    pthread_t thread;
+    int running;
+    int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    vigil_counter_t *deleted_frames, *deleted_detections, *deleted_events;
+};
+
+vigil_retention_t *vigil__retention_new(const vigil_config_t *cfg, char *errstr,
+                                        size_t errstr_size)
+{
+    vigil_retention_t *ret = calloc(1, sizeof *ret);
+    if (!ret) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "retention: out of memory");
+        return NULL;
+    }
+    ret->cfg = cfg;
+    pthread_mutex_init(&ret->mu, NULL);
+    pthread_cond_init(&ret->cv, NULL);
+    vigil_store_conf_t sconf;
+    vigil_store_conf_init(&sconf);
+    sconf.url = cfg->store_url;
+    sconf.data_dir = cfg->data_dir;
+    sconf.migrate = 1;
+    if (!(ret->store = vigil_store_open(&sconf, errstr, errstr_size))) {
+        vigil__retention_free(ret);
+        return NULL;
+    }
+    static const char *help = "Rows deleted by the retention sweeper.";
+    ret->deleted_frames =
+        vigil_metrics_counter("vigil_retention_deleted_total", help, "kind", "frames", NULL, NULL);
+    ret->deleted_detections = vigil_metrics_counter("vigil_retention_deleted_total", help, "kind",
+                                                    "detections", NULL, NULL);
+    ret->deleted_events =
+        vigil_metrics_counter("vigil_retention_deleted_total", help, "kind", "events", NULL, NULL);
+    return ret;
+}
+
+static double camera_hours(const vigil_config_t *cfg, const char *camera_id)
+{
+    const vigil_camera_conf_t *cam = vigil_config_camera(cfg, camera_id);
+    if (cam && cam->retention_hours >= 0) return cam->retention_hours;
+    return cfg->store_retention_hours;
+}
+
+/* Sweeps one camera (NULL = all) with hours of retention; 0 keeps all. */
+static vigil_err_t sweep(vigil_retention_t *ret, const char *camera_id, double hours,
+                         int64_t now_us, vigil_sweep_result_t *total)
+{
+    if (hours <= 0) return VIGIL_OK;
+    vigil_sweep_result_t r = {0};
+    int64_t before_us = now_us - (int64_t)(hours * HOUR_US);
+    vigil_err_t err = vigil_store_sweep(ret->store, camera_id, before_us, &r);
+    if (err) {
+        vigil_error(STAGE, camera_id, "retention sweep of %s failed: %s",
+                    camera_id ? "camera" : "all cameras", vigil_err_str(err));
+        return err;
+    }
+    vigil_counter_add(ret->deleted_frames, (uint64_t)r.frames_deleted);
+    vigil_counter_add(ret->deleted_detections, (uint64_t)r.detections_deleted);
+    vigil_counter_add(ret->deleted_events, (uint64_t)r.events_deleted);
+    if (r.frames_deleted || r.detections_deleted || r.events_deleted || r.files_deleted)
+        vigil_info(STAGE, camera_id,
+                   "retention (%.1f h): deleted %lld frames (%lld files), %lld detections, "
+                   "%lld events",
+                   hours, (long long)r.frames_deleted, (long long)r.files_deleted,
+                   (long long)r.detections_deleted, (long long)r.events_deleted);
+    if (total) {
+        total->frames_deleted += r.frames_deleted;
+        total->files_deleted += r.files_deleted;
+        total->detections_deleted += r.detections_deleted;
+        total->events_deleted += r.events_deleted;
+    }
+    return VIGIL_OK;
+}
+
+vigil_err_t vigil__retention_sweep_once(vigil_retention_t *ret, int64_t now_us,
+                                        vigil_sweep_result_t *total)
+{
+    const vigil_config_t *cfg = ret->cfg;
+    vigil_camera_row_t *rows = NULL;
+    size_t nrows = 0;
+    vigil_err_t first = VIGIL_OK, err;
+    double longest = cfg->store_retention_hours;
+    int keep_forever = cfg->store_retention_hours <= 0;
+
+    for (size_t i = 0; i < cfg->ncameras; i++) {
+        double h = camera_hours(cfg, cfg->cameras[i].id);
+        if (h <= 0) keep_forever = 1;
+        if (h > longest) longest = h;
+        if ((err = sweep(ret, cfg->cameras[i].id, h, now_us, total)) && !first) first = err;
+    }
+    if ((err = vigil_store_camera_list(ret->store, &rows, &nrows))) {
+        vigil_error(STAGE, NULL, "retention: cannot list cameras: %s", vigil_err_str(err));
+        if (!first) first = err;
+        nrows = 0;
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        if (vigil_config_camera(cfg, rows[i].id)) continue; /* done above */
+        if ((err = sweep(ret, rows[i].id, cfg->store_retention_hours, now_us, total)) && !first)
+            first = err;
+    }
+    free(rows);
+    /* cameras nobody knows of: only what every retention in use lets go */
+    if (!keep_forever && (err = sweep(ret, NULL, longest, now_us, total)) && !first) first = err;
+    return first;
+}
+
+static void *retention_main(void *arg)
+{
+    vigil_retention_t *ret = arg;
+    pthread_mutex_lock(&ret->mu);
+    while (!ret->stop) {
+        pthread_mutex_unlock(&ret->mu);
+        vigil__retention_sweep_once(ret, vigil_now_us(), NULL);
+        pthread_mutex_lock(&ret->mu);
+        struct timespec until = vigil_deadline_ms(ret->cfg->store_sweep_interval_s * 1000);
+        while (!ret->stop && pthread_cond_timedwait(&ret->cv, &ret->mu, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&ret->mu);
+    return NULL;
+}
+
+vigil_err_t vigil__retention_start(vigil_retention_t *ret)
+{
+    if (ret->running) return VIGIL_OK;
+    ret->stop = 0;
+    if (pthread_create(&ret->thread, NULL, retention_main, ret) != 0) return VIGIL_ERR_NOMEM;
+    ret->running = 1;
+    return VIGIL_OK;
+}
+
+void vigil__retention_stop(vigil_retention_t *ret)
+{
+    if (!ret || !ret->running) return;
+    pthread_mutex_lock(&ret->mu);
+    ret->stop = 1;
+    pthread_cond_broadcast(&ret->cv);
+    pthread_mutex_unlock(&ret->mu);
+    pthread_join(ret->thread, NULL);
+    ret->running = 0;
+}
+
+void vigil__retention_free(vigil_retention_t *ret)
+{
+    if (!ret) return;
+    vigil__retention_stop(ret);
+    vigil_store_close(ret->store);
+    pthread_mutex_destroy(&ret->mu);
+    pthread_cond_destroy(&ret->cv);
+    free(ret);
+}
