@@ -1,0 +1,210 @@
+/* The bus front end: picks a backend by URL scheme and forwards every call to
+ * it through its operations table (bus_int.h).
+ *
+ * Main idea: the table `backends` below is the only place that knows which
+ * schemes exist. A scheme may be listed without a constructor (a backend not
+ * compiled into this binary); it then fails with a message saying so instead
+ * of "unknown scheme". Arguments every backend checks alike (NULL handles,
+ * empty topic or group names) are checked here once. Also home of the
+ * partitioner both backends share (vigil_bus_partition_for). */
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/bus_int.h"
+
+typedef struct backend {
+    const char *scheme;      /* with "://" */
+    vigil__bus_open_fn open; /* NULL: known but not built in */
+    const char *missing;     /* the error when open is NULL */
+} backend_t;
+
+static const backend_t backends[] = {
+    {"inproc://", vigil__inproc_open, NULL},
+    {"kafka://", NULL, "kafka bus not built into this binary"},
+};
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+void vigil_bus_conf_init(vigil_bus_conf_t *conf)
+{
+    conf->partitions = 4;
+    conf->capacity = 256;
+    conf->client_id = NULL;
+}
+
+int32_t vigil_bus_partition_for(const void *key, size_t key_len, int32_t partitions)
+{
+    const unsigned char *p = key;
+    uint32_t h = 2166136261u; /* FNV-1a 32-bit offset basis */
+
+    if (partitions <= 1)
+        return 0;
+    for (size_t i = 0; i < key_len; i++) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    return (int32_t)(h % (uint32_t)partitions);
+}
+
+static void accepted_schemes(char *buf, size_t size)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < NBACKENDS && off < size; i++) {
+        int n = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", backends[i].scheme);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
+vigil_bus_t *vigil_bus_new(const char *url, const vigil_bus_conf_t *conf, char *errstr,
+                           size_t errstr_size)
+{
+    vigil_bus_conf_t c;
+    char accepted[128];
+
+    if (conf)
+        c = *conf;
+    else
+        vigil_bus_conf_init(&c);
+    if (!url) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "bus url missing");
+        return NULL;
+    }
+    if (c.partitions < 1 || c.partitions > VIGIL__BUS_MAX_PARTITIONS) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                     "bus partitions %d out of range (1..%d)", c.partitions,
+                     VIGIL__BUS_MAX_PARTITIONS);
+        return NULL;
+    }
+    if (c.capacity < 1 || c.capacity > VIGIL__BUS_MAX_CAPACITY) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG, "bus capacity %d out of range (1..%d)",
+                     c.capacity, VIGIL__BUS_MAX_CAPACITY);
+        return NULL;
+    }
+    for (size_t i = 0; i < NBACKENDS; i++) {
+        const backend_t *b = &backends[i];
+        size_t n = strlen(b->scheme);
+
+        if (strncmp(url, b->scheme, n) != 0)
+            continue;
+        if (!b->open) {
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED, "%s (url \"%s\")",
+                         b->missing, url);
+            return NULL;
+        }
+        return b->open(url, url + n, &c, errstr, errstr_size);
+    }
+    accepted_schemes(accepted, sizeof(accepted));
+    vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                 "unknown bus scheme \"%s\" (accepted: %s)", url, accepted);
+    return NULL;
+}
+
+vigil_err_t vigil_bus_publish(vigil_bus_t *bus, const char *topic, const void *key, size_t key_len,
+                              const void *value, size_t value_len, int timeout_ms)
+{
+    if (!bus || !topic || !topic[0] || (!key && key_len) || (!value && value_len))
+        return VIGIL_ERR_INVALID;
+    return bus->ops->publish(bus, topic, key, key_len, value, value_len, timeout_ms);
+}
+
+vigil_err_t vigil_bus_flush(vigil_bus_t *bus, int timeout_ms)
+{
+    if (!bus)
+        return VIGIL_ERR_INVALID;
+    return bus->ops->flush(bus, timeout_ms);
+}
+
+vigil_err_t vigil_bus_drain(vigil_bus_t *bus, const char *topic, int timeout_ms)
+{
+    if (!bus || !topic || !topic[0])
+        return VIGIL_ERR_INVALID;
+    return bus->ops->drain(bus, topic, timeout_ms);
+}
+
+void vigil_bus_close(vigil_bus_t *bus)
+{
+    if (bus)
+        bus->ops->close(bus);
+}
+
+void vigil_bus_free(vigil_bus_t *bus)
+{
+    if (bus)
+        bus->ops->free(bus);
+}
+
+vigil_consumer_t *vigil_bus_subscribe(vigil_bus_t *bus, const char *group,
+                                      const char *const *topics, size_t ntopics, char *errstr,
+                                      size_t errstr_size)
+{
+    if (!bus) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "subscribe: no bus");
+        return NULL;
+    }
+    if (!group || !group[0]) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "subscribe: empty group name");
+        return NULL;
+    }
+    if (!topics || ntopics == 0) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "group \"%s\": no topics", group);
+        return NULL;
+    }
+    for (size_t i = 0; i < ntopics; i++) {
+        if (!topics[i] || !topics[i][0]) {
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                         "group \"%s\": empty topic name (topic #%zu)", group, i);
+            return NULL;
+        }
+    }
+    return bus->ops->subscribe(bus, group, topics, ntopics, errstr, errstr_size);
+}
+
+vigil_err_t vigil_consumer_poll(vigil_consumer_t *consumer, vigil_bus_msg_t **msg, int timeout_ms)
+{
+    if (!consumer || !msg)
+        return VIGIL_ERR_INVALID;
+    *msg = NULL;
+    return consumer->ops->poll(consumer, msg, timeout_ms);
+}
+
+vigil_err_t vigil_consumer_ack(vigil_consumer_t *consumer, vigil_bus_msg_t *msg)
+{
+    if (!consumer || !msg)
+        return VIGIL_ERR_INVALID;
+    return consumer->ops->ack(consumer, msg);
+}
+
+void vigil_consumer_release(vigil_consumer_t *consumer, vigil_bus_msg_t *msg)
+{
+    if (consumer && msg)
+        consumer->ops->release(consumer, msg);
+}
+
+vigil_err_t vigil_consumer_commit(vigil_consumer_t *consumer)
+{
+    if (!consumer)
+        return VIGIL_ERR_INVALID;
+    return consumer->ops->commit(consumer);
+}
+
+int64_t vigil_consumer_lag(vigil_consumer_t *consumer)
+{
+    if (!consumer)
+        return -1;
+    return consumer->ops->lag(consumer);
+}
+
+void vigil_consumer_close(vigil_consumer_t *consumer)
+{
+    if (consumer)
+        consumer->ops->leave(consumer, 0);
+}
+
+void vigil_consumer_abandon(vigil_consumer_t *consumer)
+{
+    if (consumer)
+        consumer->ops->leave(consumer, 1);
+}
