@@ -23,7 +23,7 @@ typedef struct vigil_counter vigil_counter_t;
 typedef struct vigil_gauge vigil_gauge_t;
 typedef struct vigil_histogram vigil_histogram_t;
 
-/* Up to 3 label pairs; pass NULL for unused names. `help` is used the first
+/* Up to 2 label pairs; pass NULL for unused names. `help` is used the first
  * time the family is registered. Returns NULL only on allocation failure. */
 vigil_counter_t *vigil_metrics_counter(const char *family, const char *help, const char *l1,
                                        const char *v1, const char *l2, const char *v2);

@@ -131,8 +131,8 @@ vigil_err_t vigil__prop_apply(const vigil_prop_t *p, void *base, const char *val
             return bad_value(p, where, key, errstr, errstr_size, "empty url%s", "");
         char *copy = strdup(value);
         if (!copy)
-            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: key \"%s\": out of memory",
-                                where, key);
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
+                                "%s: key \"%s\": out of memory", where, key);
         free(*(char **)field);
         *(char **)field = copy;
         break;

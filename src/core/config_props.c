@@ -13,7 +13,8 @@
 
 #define C(field) offsetof(vigil_config_t, field)
 #define K(field) offsetof(vigil_camera_conf_t, field)
-#define INT(name, field, def, lo, hi, desc) {name, VIGIL_PROP_INT, C(field), def, lo, hi, NULL, desc}
+#define INT(name, field, def, lo, hi, desc)                                                       \
+    {name, VIGIL_PROP_INT, C(field), def, lo, hi, NULL, desc}
 #define DBL(name, field, def, lo, hi, desc)                                                       \
     {name, VIGIL_PROP_DOUBLE, C(field), def, lo, hi, NULL, desc}
 #define BOOL(name, field, def, desc) {name, VIGIL_PROP_BOOL, C(field), def, 0, 1, NULL, desc}

@@ -264,7 +264,8 @@ static void *hammer(void *arg)
 static void test_metrics_concurrent_increments_are_not_lost(void **state)
 {
     pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, hammer, NULL), 0);
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, hammer, NULL), 0);
     for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
     vigil_counter_t *c = vigil_metrics_counter("t_race_total", "R.", "stage", "x", NULL, NULL);
     assert_int_equal(vigil_counter_value(c), (uint64_t)THREADS * PER_THREAD);
