@@ -1,0 +1,468 @@
+/* The HTTP API's server: the libmicrohttpd daemon, routing, replies, the
+ * store-handle pool, request logging and request metrics.
+ *
+ * Main idea: we bind the listening socket ourselves (so that a bind failure
+ * is an error naming the address and errno, not a line in MHD's log) and hand
+ * it to MHD, which serves it from a pool of 4 threads. Every request is
+ * answered on MHD's first call for it (GET/HEAD carry no body we need; other
+ * methods get 405 at once), so no per-connection state is kept. Handlers fill
+ * a vigil__reply_t; on_request turns it into an MHD response, then counts it
+ * in vigil_http_requests_total{route,code} and vigil_http_request_seconds{route}.
+ *
+ * Store handles are one connection per thread at a time (store.h): a small
+ * free list under a mutex, grown lazily, at most one handle per concurrently
+ * running request, closed when the API stops. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api/api_int.h"
+#include "api/params.h"
+#include "vigil/clock.h"
+#include "vigil/log.h"
+#include "vigil/metrics.h"
+
+#define API_THREADS 4
+#define API_CONN_TIMEOUT_S 30
+#define ALLOWED_METHODS "GET, HEAD"
+
+/* --- replies ------------------------------------------------------------------- */
+
+static const char oom_body[] = "{\"error\":\"out of memory\"}";
+
+static void reply_oom(vigil__reply_t *reply)
+{
+    free(reply->body);
+    reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    reply->body = NULL;
+    reply->static_body = oom_body;
+    reply->len = sizeof(oom_body) - 1;
+    reply->content_type = "application/json";
+    snprintf(reply->error, sizeof(reply->error), "out of memory");
+}
+
+void vigil__reply_json(vigil__reply_t *reply, int status, json_t *json)
+{
+    char *text = json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+
+    json_decref(json);
+    if (!text) {
+        reply_oom(reply);
+        return;
+    }
+    free(reply->body);
+    reply->status = status;
+    reply->body = text;
+    reply->static_body = NULL;
+    reply->len = strlen(text);
+    reply->content_type = "application/json";
+}
+
+void vigil__reply_error(vigil__reply_t *reply, int status, const char *param, const char *fmt,
+                        ...)
+{
+    va_list ap;
+    json_t *obj, *msg;
+
+    va_start(ap, fmt);
+    vsnprintf(reply->error, sizeof(reply->error), fmt, ap);
+    va_end(ap);
+    /* json_string refuses invalid UTF-8 (a store error quoting a path, say):
+     * then send the message with such bytes replaced. */
+    msg = json_string(reply->error);
+    if (!msg) {
+        char safe[sizeof(reply->error)];
+        vigil__api_sanitize(safe, sizeof(safe), reply->error);
+        msg = json_string(safe);
+    }
+    obj = json_object();
+    if (obj && msg) json_object_set_new(obj, "error", json_incref(msg));
+    if (obj && param) json_object_set_new(obj, "parameter", json_string(param));
+    json_decref(msg);
+    vigil__reply_json(reply, status, obj);
+}
+
+void vigil__reply_bytes(vigil__reply_t *reply, int status, const char *content_type, void *body,
+                        size_t len)
+{
+    free(reply->body);
+    reply->status = status;
+    reply->body = body;
+    reply->len = len;
+    reply->content_type = content_type;
+}
+
+json_t *vigil__json_float(double v)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%.6g", v);
+    return json_real(strtod(buf, NULL));
+}
+
+json_t *vigil__json_time(int64_t t_us)
+{
+    char buf[40];
+
+    if (!t_us) return json_null();
+    vigil_format_time(t_us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+/* --- store-handle pool ----------------------------------------------------------- */
+
+vigil_store_t *vigil__api_store_acquire(vigil_api_t *api, char *errstr, size_t errstr_size)
+{
+    vigil__store_slot_t *slot;
+    vigil_store_t *store = NULL;
+    vigil_store_conf_t conf;
+
+    pthread_mutex_lock(&api->pool_lock);
+    slot = api->pool;
+    if (slot) api->pool = slot->next;
+    pthread_mutex_unlock(&api->pool_lock);
+    if (slot) {
+        store = slot->store;
+        free(slot);
+        return store;
+    }
+    vigil_store_conf_init(&conf);
+    conf.url = api->store_url;
+    conf.data_dir = api->data_dir;
+    conf.migrate = 0; /* the API never changes the schema */
+    store = vigil_store_open(&conf, errstr, errstr_size);
+    if (!store) vigil_warn("api", NULL, "cannot open the store: %s", errstr);
+    return store;
+}
+
+void vigil__api_store_release(vigil_api_t *api, vigil_store_t *store)
+{
+    vigil__store_slot_t *slot;
+
+    if (!store) return;
+    slot = malloc(sizeof(*slot));
+    if (!slot) {
+        vigil_store_close(store);
+        return;
+    }
+    slot->store = store;
+    pthread_mutex_lock(&api->pool_lock);
+    slot->next = api->pool;
+    api->pool = slot;
+    pthread_mutex_unlock(&api->pool_lock);
+}
+
+static void pool_drain(vigil_api_t *api)
+{
+    vigil__store_slot_t *slot;
+
+    pthread_mutex_lock(&api->pool_lock);
+    slot = api->pool;
+    api->pool = NULL;
+    pthread_mutex_unlock(&api->pool_lock);
+    while (slot) {
+        vigil__store_slot_t *next = slot->next;
+        vigil_store_close(slot->store);
+        free(slot);
+        slot = next;
+    }
+}
+
+/* --- routing ----------------------------------------------------------------------- */
+
+static void h_healthz(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
+{
+    vigil__reply_json(reply, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+}
+
+static void h_metrics(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
+{
+    size_t len = 0;
+    char *text = vigil_metrics_render(&len);
+
+    if (!text) {
+        reply_oom(reply);
+        return;
+    }
+    vigil__reply_bytes(reply, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+typedef void (*handler_fn)(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+
+static const struct route {
+    const char *path; /* exact path, or a prefix when `prefix` */
+    int prefix;
+    const char *name; /* the route label of the metrics */
+    handler_fn fn;    /* NULL: the frames route, which needs the url */
+} routes[] = {
+    {"/healthz", 0, "healthz", h_healthz},
+    {"/metrics", 0, "metrics", h_metrics},
+    {"/api/v1/cameras", 0, "cameras", vigil__api_cameras},
+    {"/api/v1/detections", 0, "detections", vigil__api_detections},
+    {"/api/v1/frames/", 1, "frames", NULL},
+    {"/api/v1/stats", 0, "stats", vigil__api_stats},
+};
+
+static const struct route *route_find(const char *url)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        if (r->prefix ? strncmp(url, r->path, strlen(r->path)) == 0 : strcmp(url, r->path) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static void count_request(const char *route, int status, double seconds)
+{
+    char code[8];
+
+    snprintf(code, sizeof(code), "%d", status);
+    vigil_counter_t *c = vigil_metrics_counter("vigil_http_requests_total",
+                                               "HTTP requests served, by route and status code.",
+                                               "route", route, "code", code);
+    vigil_histogram_t *h = vigil_metrics_histogram(
+        "vigil_http_request_seconds", "Time to build an HTTP response, by route.", "route",
+        route, NULL, NULL);
+    if (c) vigil_counter_inc(c);
+    if (h) vigil_histogram_observe(h, seconds);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, vigil__reply_t *reply)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if (reply->body)
+        resp = MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
+    else
+        resp = MHD_create_response_from_buffer(reply->static_body ? reply->len : 0,
+                                               (void *)(reply->static_body ? reply->static_body
+                                                                           : ""),
+                                               MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(reply->body);
+        reply->body = NULL;
+        return MHD_NO; /* MHD closes the connection */
+    }
+    reply->body = NULL; /* MHD owns it now */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            reply->cache_control ? reply->cache_control : "no-store");
+    if (reply->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+    ret = MHD_queue_response(conn, (unsigned)reply->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* MHD's access handler. Thread: an MHD pool thread. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    vigil_api_t *api = cls;
+    int64_t t0 = vigil_mono_us();
+    vigil__reply_t reply = {.status = 500, .content_type = "application/json"};
+    const struct route *r = route_find(url);
+    const char *route = r ? r->name : "unknown";
+    char safe_url[160], fields[64];
+    enum MHD_Result ret;
+
+    if (*con_cls) { /* a body arrived after our early reply: discard it */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    *con_cls = api;
+
+    vigil__api_sanitize(safe_url, sizeof(safe_url), url);
+    if (!r) {
+        vigil__reply_error(&reply, MHD_HTTP_NOT_FOUND, NULL, "no such path \"%s\"", safe_url);
+    } else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+               strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        char safe_method[32];
+        vigil__api_sanitize(safe_method, sizeof(safe_method), method);
+        vigil__reply_error(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
+                           "method %s not allowed on \"%s\" (allowed: " ALLOWED_METHODS ")",
+                           safe_method, safe_url);
+        reply.allow = ALLOWED_METHODS;
+    } else if (r->fn) {
+        r->fn(api, conn, &reply);
+    } else {
+        vigil__api_frame(api, url, &reply);
+    }
+
+    ret = send_reply(conn, &reply);
+    double seconds = (double)(vigil_mono_us() - t0) / 1e6;
+    count_request(route, reply.status, seconds);
+    snprintf(fields, sizeof(fields), "\"code\":%d,\"ms\":%.3f", reply.status, seconds * 1e3);
+    if (reply.status >= 500)
+        VIGIL_LOGF(VIGIL_LOG_WARN, "api", NULL, fields, "%s %s: %d %s", method, safe_url,
+                   reply.status, reply.error);
+    else if (reply.error[0])
+        VIGIL_LOGF(VIGIL_LOG_DEBUG, "api", NULL, fields, "%s %s: %d %s", method, safe_url,
+                   reply.status, reply.error);
+    else
+        VIGIL_LOGF(VIGIL_LOG_DEBUG, "api", NULL, fields, "%s %s: %d", method, safe_url,
+                   reply.status);
+    return ret;
+}
+
+/* MHD's error log, routed to ours at warn. Thread: any MHD thread. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    if (VIGIL_LOG_WARN < vigil_log_min_level) return;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    vigil_warn("api", NULL, "libmicrohttpd: %s", msg);
+}
+
+/* --- lifecycle ----------------------------------------------------------------------- */
+
+/* Splits "HOST:PORT" into an IPv4 literal and a port. */
+static vigil_err_t parse_listen(vigil_api_t *api, const char *listen, char *errstr,
+                                size_t errstr_size)
+{
+    const char *colon = listen ? strrchr(listen, ':') : NULL;
+    struct in_addr addr;
+    char host[64];
+    long port = 0;
+
+    if (!colon || (size_t)(colon - listen) >= sizeof(host) || !colon[1])
+        goto bad;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    for (const char *p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || port > 65535) goto bad;
+        port = port * 10 + (*p - '0');
+    }
+    if (port > 65535) goto bad;
+    if (strcmp(host, "localhost") == 0) snprintf(host, sizeof(host), "127.0.0.1");
+    if (!host[0] || strcmp(host, "*") == 0) snprintf(host, sizeof(host), "0.0.0.0");
+    if (inet_pton(AF_INET, host, &addr) != 1) goto bad;
+    snprintf(api->host, sizeof(api->host), "%s", host);
+    api->listen_port = (int)port;
+    return VIGIL_OK;
+bad:
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                        "http.listen \"%s\": expected HOST:PORT with an IPv4 address or "
+                        "localhost and a port in 0..65535",
+                        listen ? listen : "(null)");
+}
+
+vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errstr_size)
+{
+    vigil_api_t *api = calloc(1, sizeof(*api));
+
+    if (!api) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "api: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&api->pool_lock, NULL);
+    api->port = -1;
+    if (parse_listen(api, cfg->http_listen, errstr, errstr_size)) goto fail;
+    api->listen = strdup(cfg->http_listen);
+    api->store_url = strdup(cfg->store_url ? cfg->store_url : "sqlite");
+    api->data_dir = strdup(cfg->data_dir ? cfg->data_dir : ".");
+    if (!api->listen || !api->store_url || !api->data_dir) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "api: out of memory");
+        goto fail;
+    }
+    return api;
+fail:
+    vigil_api_free(api);
+    return NULL;
+}
+
+/* Opens, binds and listens on host:port; returns the socket or -1 with errstr. */
+static int listen_socket(vigil_api_t *api, char *errstr, size_t errstr_size)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)api->listen_port)};
+    int fd, one = 1;
+    const char *what = "socket";
+
+    inet_pton(AF_INET, api->host, &sa.sin_addr);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) goto fail;
+    what = "setsockopt";
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) goto fail;
+    what = "bind";
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) goto fail;
+    what = "listen";
+    if (listen(fd, 128) < 0) goto fail;
+    return fd;
+fail:
+    vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "http.listen \"%s\": cannot %s %s:%d: %s",
+                 api->listen, what, api->host, api->listen_port, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+}
+
+vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
+{
+    const union MHD_DaemonInfo *info;
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof(sa);
+    int fd;
+
+    if (api->daemon)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "api: already started");
+    fd = listen_socket(api, errstr, errstr_size);
+    if (fd < 0) return VIGIL_ERR_IO;
+    api->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api, MHD_OPTION_LISTEN_SOCKET,
+        fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_END);
+    if (!api->daemon) {
+        close(fd);
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO,
+                            "http.listen \"%s\": cannot start the HTTP server on %s:%d",
+                            api->listen, api->host, api->listen_port);
+    }
+    info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    if (info && info->port)
+        api->port = info->port;
+    else if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
+        api->port = ntohs(sa.sin_port);
+    vigil_info("api", NULL, "listening on %s:%d", api->host, api->port);
+    return VIGIL_OK;
+}
+
+int vigil_api_port(const vigil_api_t *api)
+{
+    return api ? api->port : -1;
+}
+
+void vigil_api_stop(vigil_api_t *api)
+{
+    if (!api) return;
+    if (api->daemon) {
+        /* Waits for the pool threads, so no request holds a store handle after. */
+        MHD_stop_daemon(api->daemon); /* closes the listening socket too */
+        api->daemon = NULL;
+    }
+    pool_drain(api);
+}
+
+void vigil_api_free(vigil_api_t *api)
+{
+    if (!api) return;
+    vigil_api_stop(api);
+    pthread_mutex_destroy(&api->pool_lock);
+    free(api->listen);
+    free(api->store_url);
+    free(api->data_dir);
+    free(api);
+}
