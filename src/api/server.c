@@ -121,7 +121,7 @@ json_t *vigil__json_time(int64_t t_us)
 vigil_store_t *vigil__api_store_acquire(vigil_api_t *api, char *errstr, size_t errstr_size)
 {
     vigil__store_slot_t *slot;
-    vigil_store_t *store = NULL;
+    vigil_store_t *store;
     vigil_store_conf_t conf;
 
     pthread_mutex_lock(&api->pool_lock);
@@ -137,9 +137,8 @@ vigil_store_t *vigil__api_store_acquire(vigil_api_t *api, char *errstr, size_t e
     conf.url = api->store_url;
     conf.data_dir = api->data_dir;
     conf.migrate = 0; /* the API never changes the schema */
-    store = vigil_store_open(&conf, errstr, errstr_size);
-    if (!store) vigil_warn("api", NULL, "cannot open the store: %s", errstr);
-    return store;
+    /* A failure is logged once, with the request it fails (on_request). */
+    return vigil_store_open(&conf, errstr, errstr_size);
 }
 
 void vigil__api_store_release(vigil_api_t *api, vigil_store_t *store)

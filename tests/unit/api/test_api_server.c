@@ -148,7 +148,7 @@ static int group_setup(void **state)
     char errstr[256] = "";
 
     if (!fx) return -1;
-    vigil_log_set_level(VIGIL_LOG_ERROR);
+    vigil_log_set_level(getenv("API_TEST_DEBUG") ? VIGIL_LOG_DEBUG : VIGIL_LOG_ERROR);
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/vigil-api-test-XXXXXX");
     if (!mkdtemp(fx->dir)) return -1;
     fill_store(fx);
@@ -606,6 +606,19 @@ static void test_api_store_without_schema_is_503_but_healthz_ok(void **state)
     json_decref(get_json(&tmp, "/api/v1/stats", 503));
     json_decref(get_json(&tmp, "/api/v1/detections", 503));
     json_decref(get_json(&tmp, "/healthz", 200));
+
+    /* Once someone migrates, the same running API serves the store. */
+    vigil_store_conf_t conf;
+    vigil_store_conf_init(&conf);
+    conf.url = "sqlite";
+    conf.data_dir = dir;
+    conf.migrate = 1;
+    vigil_store_t *store = vigil_store_open(&conf, errstr, sizeof(errstr));
+    if (!store) fail_msg("migrate: %s", errstr);
+    vigil_store_close(store);
+    j = get_json(&tmp, "/api/v1/cameras", 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
+    json_decref(j);
     vigil_api_free(api);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -632,12 +645,19 @@ static void test_api_bind_failure_names_the_address(void **state)
         assert_null(vigil_api_new(&cfg, errstr, sizeof(errstr)));
         if (!strstr(errstr, bad[i])) fail_msg("error does not name %s: %s", bad[i], errstr);
     }
-    /* "localhost" is accepted */
+    /* "localhost" is accepted; stopping closes the listener */
     cfg.http_listen = "localhost:0";
     api = vigil_api_new(&cfg, errstr, sizeof(errstr));
     assert_non_null(api);
     assert_int_equal(vigil_api_start(api, errstr, sizeof(errstr)), VIGIL_OK);
-    assert_true(vigil_api_port(api) > 0);
+    int port = vigil_api_port(api);
+    assert_true(port > 0);
+    http_resp_t r;
+    assert_int_equal(http_get(port, "/healthz", &r), 0);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+    vigil_api_stop(api);
+    assert_int_equal(http_get(port, "/healthz", &r), -1);
     vigil_api_free(api);
 }
 
