@@ -1,0 +1,223 @@
+/* Tests of the preprocess stage with the real in-process bus and a real
+ * SQLite store in a temp dir: gating, storing, forwarding, and accounting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stages_support.h"
+#include "vigil/msg.h"
+#include "vigil/stages.h"
+
+#define W 320
+#define H 240
+#define T0 1700000000000000LL
+
+typedef struct fixture {
+    char *dir;
+    vigil_config_t cfg;
+    vigil_bus_t *bus;
+    vigil_consumer_t *gated; /* test's own group on frames.gated */
+    vigil_preprocess_t *pre;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    vigil_metrics_reset();
+    f->dir = vt_tmpdir();
+    vt_config(&f->cfg, f->dir);
+    f->cfg.preprocess_motion_threshold = 0.01;
+    f->cfg.preprocess_keyframe_interval_s = 0.35;
+    f->cfg.preprocess_workers = 2;
+    f->bus = vt_bus();
+    const char *topics[] = {VIGIL_TOPIC_GATED};
+    char err[256] = "";
+    f->gated = vigil_bus_subscribe(f->bus, "test", topics, 1, err, sizeof err);
+    assert_non_null(f->gated);
+    f->pre = vigil_preprocess_new(&f->cfg, f->bus, err, sizeof err);
+    if (!f->pre) fail_msg("preprocess: %s", err);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    vigil_preprocess_free(f->pre);
+    vigil_consumer_close(f->gated);
+    vigil_bus_close(f->bus);
+    vigil_bus_free(f->bus);
+    vt_rmtree(f->dir);
+    free(f->dir);
+    vigil_config_release(&f->cfg);
+    free(f);
+    return 0;
+}
+
+/* Collects every GatedFrame of camera published so far (up to max). */
+static size_t collect(fixture_t *f, Vigil__V1__GatedFrame **out, size_t max)
+{
+    size_t n = 0;
+    vigil_bus_msg_t *msg;
+    while (n < max && vigil_consumer_poll(f->gated, &msg, 200) == VIGIL_OK) {
+        char err[256] = "";
+        out[n] = vigil_gated_frame_decode(msg->value, msg->value_len, err, sizeof err);
+        if (!out[n]) fail_msg("gated frame: %s", err);
+        n++;
+        vigil_consumer_ack(f->gated, msg);
+    }
+    return n;
+}
+
+static void test_preprocess_static_scene_drops_all_but_first_and_keyframes(void **state)
+{
+    fixture_t *f = *state;
+    size_t len;
+    uint8_t *still = vt_scene_jpeg(W, H, 0, 0, 0, &len);
+    /* 10 identical frames 100 ms apart, keyframe interval 0.35 s: forwarded
+     * at 0 (first), 0.4 and 0.8 s */
+    for (int i = 0; i < 10; i++)
+        vt_publish_frame(f->bus, "lobby", (uint64_t)i + 1, T0 + i * 100000, W, H, still, len);
+    /* then 5 frames of a square moving 30 px a frame: all motion */
+    uint8_t *moving[5];
+    size_t mlen[5];
+    for (int i = 0; i < 5; i++) {
+        moving[i] = vt_scene_jpeg(W, H, 20 + i * 30, 60, 60, &mlen[i]);
+        vt_publish_frame(f->bus, "lobby", (uint64_t)i + 11, T0 + (10 + i) * 100000, W, H,
+                         moving[i], mlen[i]);
+    }
+    assert_int_equal(vigil_preprocess_start(f->pre), VIGIL_OK);
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+
+    assert_int_equal(vt_stage_count("vigil_stage_in_total", "preprocess", "lobby"), 15);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "preprocess", "lobby"), 8);
+    assert_int_equal(vt_stage_count("vigil_stage_dropped_total", "preprocess", "lobby"), 7);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "preprocess", "lobby"), 0);
+
+    Vigil__V1__GatedFrame *g[32];
+    size_t n = collect(f, g, 32);
+    assert_int_equal(n, 8);
+    uint64_t want_seq[8] = {1, 5, 9, 11, 12, 13, 14, 15};
+    int want_key[8] = {0, 1, 1, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(g[i]->camera_id, "lobby");
+        assert_int_equal(g[i]->sequence, want_seq[i]);
+        assert_int_equal(g[i]->keyframe, want_key[i]);
+        assert_true(g[i]->frame_id > 0);
+        assert_int_equal(g[i]->width, W);
+        assert_int_equal(g[i]->height, H);
+        assert_true(g[i]->jpeg.len > 0);
+        if (i >= 3) assert_true(g[i]->motion_score >= 0.01f);
+        vigil__v1__gated_frame__free_unpacked(g[i], NULL);
+    }
+    vigil_store_t *store = vt_store(&f->cfg);
+    vigil_store_counts_t counts;
+    assert_int_equal(vigil_store_counts(store, "lobby", &counts), VIGIL_OK);
+    assert_int_equal(counts.frames, 8);
+    vigil_store_close(store);
+    free(still);
+    for (int i = 0; i < 5; i++) free(moving[i]);
+}
+
+static void test_preprocess_bad_messages_counted_failed_next_frame_goes_through(void **state)
+{
+    fixture_t *f = *state;
+    size_t len, len2;
+    uint8_t *a = vt_scene_jpeg(W, H, 10, 10, 50, &len);
+    uint8_t *b = vt_scene_jpeg(W, H, 200, 150, 50, &len2);
+    vt_publish_frame(f->bus, "gate", 1, T0, W, H, a, len);
+    /* a JPEG cut in half: the Frame decodes, the image does not */
+    uint8_t junk[300];
+    memcpy(junk, a, sizeof junk);
+    vt_publish_frame(f->bus, "gate", 2, T0 + 100000, W, H, junk, sizeof junk);
+    /* a truncated protobuf */
+    Vigil__V1__Frame fr = VIGIL__V1__FRAME__INIT;
+    fr.schema_version = VIGIL_SCHEMA_VERSION;
+    fr.camera_id = "gate";
+    fr.sequence = 3;
+    fr.width = W;
+    fr.height = H;
+    fr.jpeg.data = b;
+    fr.jpeg.len = len2;
+    size_t plen;
+    uint8_t *packed = vigil_msg_pack(&fr.base, &plen);
+    assert_int_equal(vigil_bus_publish(f->bus, VIGIL_TOPIC_FRAMES, "gate", 4, packed, plen / 2,
+                                       1000),
+                     VIGIL_OK);
+    free(packed);
+    vt_publish_frame(f->bus, "gate", 4, T0 + 300000, W, H, b, len2);
+    assert_int_equal(vigil_preprocess_start(f->pre), VIGIL_OK);
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+
+    uint64_t in = vt_stage_count("vigil_stage_in_total", "preprocess", NULL);
+    uint64_t out = vt_stage_count("vigil_stage_out_total", "preprocess", NULL);
+    uint64_t dropped = vt_stage_count("vigil_stage_dropped_total", "preprocess", NULL);
+    uint64_t failed = vt_stage_count("vigil_stage_failed_total", "preprocess", NULL);
+    assert_int_equal(in, 4);
+    assert_int_equal(failed, 2);
+    assert_int_equal(out, 2);
+    assert_int_equal(in, out + dropped + failed);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "preprocess", "gate"), 1);
+
+    Vigil__V1__GatedFrame *g[8];
+    size_t n = collect(f, g, 8);
+    assert_int_equal(n, 2);
+    assert_int_equal(g[0]->sequence, 1);
+    assert_int_equal(g[1]->sequence, 4);
+    for (size_t i = 0; i < n; i++) vigil__v1__gated_frame__free_unpacked(g[i], NULL);
+    free(a);
+    free(b);
+}
+
+static void test_preprocess_accounting_is_exact_across_cameras(void **state)
+{
+    fixture_t *f = *state;
+    const char *cams[] = {"c1", "c2", "c3"};
+    uint8_t *jpg[6];
+    size_t len[6];
+    for (int i = 0; i < 6; i++) jpg[i] = vt_scene_jpeg(W, H, (i % 3) * 80, 80, 60, &len[i]);
+    int published = 0;
+    for (int i = 0; i < 30; i++) {
+        int k = (i / 4) % 6; /* the scene changes every 4 frames */
+        vt_publish_frame(f->bus, cams[i % 3], (uint64_t)i + 1, T0 + i * 50000, W, H, jpg[k],
+                         len[k]);
+        published++;
+    }
+    assert_int_equal(vigil_preprocess_start(f->pre), VIGIL_OK);
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+    for (int c = 0; c < 3; c++) {
+        uint64_t in = vt_stage_count("vigil_stage_in_total", "preprocess", cams[c]);
+        uint64_t sum = vt_stage_count("vigil_stage_out_total", "preprocess", cams[c]) +
+                       vt_stage_count("vigil_stage_dropped_total", "preprocess", cams[c]) +
+                       vt_stage_count("vigil_stage_failed_total", "preprocess", cams[c]);
+        assert_int_equal(in, 10);
+        assert_int_equal(sum, in);
+    }
+    vigil_store_t *store = vt_store(&f->cfg);
+    vigil_store_counts_t counts;
+    assert_int_equal(vigil_store_counts(store, NULL, &counts), VIGIL_OK);
+    assert_int_equal((uint64_t)counts.frames,
+                     vt_stage_count("vigil_stage_out_total", "preprocess", NULL));
+    vigil_store_close(store);
+    assert_int_equal(published, 30);
+    for (int i = 0; i < 6; i++) free(jpg[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_preprocess_static_scene_drops_all_but_first_and_keyframes, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_preprocess_bad_messages_counted_failed_next_frame_goes_through, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_preprocess_accounting_is_exact_across_cameras,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
