@@ -1,0 +1,84 @@
+/* The store conformance suite: cases written against include/vigil/store.h
+ * only, run by one small main per backend (test_store_conformance_*.c).
+ *
+ * Each case gets a fresh temp directory (the frame data dir and, for sqlite,
+ * the database) and camera ids unique to the run, so that the same cases can
+ * run against a shared PostgreSQL database without seeing each other's rows.
+ * Times of rows that a sweep of every camera may delete are in 1971; every
+ * other case writes rows in 2026, so a shared database is never swept by
+ * accident. */
+#ifndef VIGIL_TEST_STORE_CONFORMANCE_H
+#define VIGIL_TEST_STORE_CONFORMANCE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/store.h"
+
+/* Runs every case against url: "sqlite" (database in each case's data dir),
+ * "sqlite:ANYTHING" (replaced by sqlite:TMP/vigil.db per case), or a server
+ * url used as is. Returns cmocka's result (0 = all passed). */
+int vigil_store_conformance_run(const char *group_name, const char *url);
+
+/* --- fixture, for the case files -------------------------------------- */
+
+typedef struct cs_ctx {
+    char tmp[1024];          /* per-case temp dir, removed afterwards */
+    char data_dir[PATH_MAX]; /* tmp/data */
+    char url[PATH_MAX];      /* the url this case opens */
+    vigil_store_t *store;    /* opened with migrate = 1 */
+    char mount[PATH_MAX];    /* a tmpfs this case mounted (unmounted in teardown) */
+} cs_ctx_t;
+
+/* 2026-09-01T00:00:00Z: rows of ordinary cases are written after it. */
+#define CS_T0 INT64_C(1788220800000000)
+/* 1971-01-01T00:00:00Z: rows of the sweep case. */
+#define CS_OLD INT64_C(31536000000000)
+
+/* The backend url under test (for cases that open more handles). */
+const char *cs_url(void);
+/* Whether the url is a sqlite one (a fresh database per case). */
+int cs_is_sqlite(void);
+/* A camera id unique to this run and case: "<run>-<suffix>" in out (64). */
+const char *cs_camera(cs_ctx_t *ctx, const char *suffix, char *out);
+/* Opens another handle on the case's store. */
+vigil_store_t *cs_open(cs_ctx_t *ctx, int migrate, char *errstr, size_t errstr_size);
+/* Deterministic pseudo-JPEG bytes (the store does not decode them). */
+void cs_fill_bytes(void *buf, size_t len, uint32_t seed);
+/* A detection row with the given key fields. */
+vigil_detection_row_t cs_detection(const char *camera, uint64_t seq, const char *model, int idx,
+                                   const char *label, float score, int64_t t_us);
+/* A frame row for camera/sequence at t_us. */
+vigil_frame_row_t cs_frame(const char *camera, uint64_t seq, int64_t t_us);
+/* Number of regular files under dir (recursively) whose name contains
+ * `part` (NULL = all). */
+int cs_count_files(const char *dir, const char *part);
+/* Whether path exists. */
+int cs_exists(const char *path);
+
+int cs_setup(void **state);
+int cs_teardown(void **state);
+
+/* --- the cases (store_cases_*_support.c) ------------------------------ */
+void test_store_open_creates_schema_at_expected_version(void **state);
+void test_store_reopen_without_migrate_on_current_schema_opens(void **state);
+void test_store_fresh_store_without_migrate_is_refused_with_migrate_hint(void **state);
+void test_store_unknown_url_scheme_is_refused_listing_accepted_schemes(void **state);
+void test_store_camera_upsert_list_and_status(void **state);
+void test_store_frame_put_get_read_round_trip_at_documented_path(void **state);
+void test_store_frame_put_same_key_twice_keeps_one_row_and_one_file(void **state);
+void test_store_frame_get_unknown_id_is_not_found(void **state);
+void test_store_frame_put_into_unwritable_dir_fails_without_row_or_temp_file(void **state);
+void test_store_frame_put_on_full_disk_fails_with_full_and_keeps_old_frames(void **state);
+void test_store_concurrent_puts_of_same_frame_keep_one_row_and_file(void **state);
+void test_store_detections_put_same_batch_twice_inserts_nothing_second_time(void **state);
+void test_store_detections_partial_overlap_inserts_only_new_rows(void **state);
+void test_store_detections_query_filters_match_brute_force(void **state);
+void test_store_detections_pagination_covers_every_row_once_newest_first(void **state);
+void test_store_detections_query_rejects_bad_limit(void **state);
+void test_store_threads_with_own_handles_write_detections_concurrently_all_land(void **state);
+void test_store_sweep_deletes_old_rows_and_files_keeps_new_and_other_cameras(void **state);
+void test_store_counts_per_camera_and_all(void **state);
+
+#endif
