@@ -1,0 +1,69 @@
+/* Internals shared by the ingest stage's files:
+ *   ingest.c   the stage object: camera list, life cycle, state, events
+ *   camera.c   one camera's thread: open with backoff, sample, pace, encode, publish
+ *
+ * Locking: one mutex per stage (ingest->lock) guards the camera list and
+ * every camera's `state`, `src` and `done`. The camera thread holds it only
+ * for those short updates, never across FFmpeg or bus calls. */
+#ifndef VIGIL_INGEST_INT_H
+#define VIGIL_INGEST_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "vigil/config.h"
+#include "vigil/image.h"
+#include "vigil/metrics.h"
+#include "vigil/source.h"
+#include "vigil/stages.h"
+
+#define INGEST_STAGE "ingest"
+
+typedef struct vigil__camera {
+    struct vigil_ingest *ingest;
+    vigil_camera_conf_t conf; /* own copies of name and url */
+    pthread_t thread;
+    int joinable; /* a thread runs or ran and is not joined (controller thread only) */
+    int started;  /* ever started: counts for vigil_ingest_finished() (under lock) */
+    atomic_int stop;
+
+    /* under ingest->lock */
+    vigil_source_t *src; /* the open source, so stop can interrupt a blocked read */
+    vigil_camera_state_t state;
+    int done; /* ended for good (a file reached its end) */
+    uint64_t event_count;
+
+    /* camera thread only */
+    vigil_stage_metrics_t m;
+    uint64_t seq_base, seq_count;
+    vigil_jpeg_t *jpeg;
+} vigil__camera_t;
+
+struct vigil_ingest {
+    const vigil_config_t *cfg;
+    vigil_bus_t *bus;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* CLOCK_MONOTONIC; broadcast when a camera is told to stop */
+    vigil__camera_t **cameras;
+    size_t ncameras, cap;
+    int started;
+};
+
+/* The camera thread (camera.c). arg is the vigil__camera_t. */
+void *vigil__camera_main(void *arg);
+
+/* Sets the camera's status (and last_error if error is not NULL); on a change
+ * of status publishes a "camera.<status>" event. Camera thread. Takes the lock. */
+void vigil__camera_set_state(vigil__camera_t *cam, const char *status, const char *error);
+
+/* Sleeps up to us microseconds, waking early when the camera is told to stop.
+ * Returns 1 if the full time passed, 0 if stopping. Takes the lock. */
+int vigil__camera_sleep(vigil__camera_t *cam, int64_t us);
+
+static inline int vigil__camera_stopping(vigil__camera_t *cam)
+{
+    return atomic_load(&cam->stop) != 0;
+}
+
+#endif
