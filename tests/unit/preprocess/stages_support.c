@@ -76,6 +76,7 @@ vigil_store_t *vt_store(const vigil_config_t *cfg)
 }
 #endif
 
+#ifndef VT_NO_MEDIA
 uint8_t *vt_scene_jpeg(int w, int h, int x0, int y0, int sq, size_t *len)
 {
     vigil_image_t img = {0};
@@ -98,6 +99,7 @@ uint8_t *vt_scene_jpeg(int w, int h, int x0, int y0, int sq, size_t *len)
     vigil_image_release(&img);
     return out;
 }
+#endif
 
 static void publish(vigil_bus_t *bus, const char *topic, const char *camera,
                     const ProtobufCMessage *m)

@@ -1,2 +1,4 @@
-/* The stage test helpers, shared with tests/unit/preprocess. */
+/* The stage test helpers, shared with tests/unit/preprocess (no JPEG coding
+ * here: the sink module does not link the media library). */
+#define VT_NO_MEDIA
 #include "unit/preprocess/stages_support.c"
