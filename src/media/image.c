@@ -220,7 +220,7 @@ vigil_err_t vigil_jpeg_encode_yuv420(vigil_jpeg_t *codec, const uint8_t *const p
                                      size_t errstr_size)
 {
     vigil_err_t err;
-    uint8_t *buf = NULL;
+    uint8_t *buf = NULL, *luma = NULL;
     unsigned long cap = 0;
     if (!codec || !planes || !planes[0] || !planes[1] || !planes[2] || !strides || width <= 0 ||
         height <= 0 || !out || !out_len) {
@@ -240,6 +240,26 @@ vigil_err_t vigil_jpeg_encode_yuv420(vigil_jpeg_t *codec, const uint8_t *const p
     }
     const unsigned char *src[3] = {planes[0], planes[1], planes[2]};
     int st[3] = {strides[0], strides[1], strides[2]};
+    if ((width | height) & 1) {
+        /* TurboJPEG reads the luma plane padded to even dimensions (one
+         * more column and row than an odd frame has); FFmpeg's buffers have
+         * that slack, a caller's exact planes may not. Copy with the last
+         * column and row repeated. The chroma planes are (w+1)/2 x (h+1)/2
+         * either way. */
+        int pw = (width + 1) & ~1, ph = (height + 1) & ~1;
+        if (!(luma = malloc((size_t)pw * ph))) {
+            err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
+                               "jpeg encode: cannot allocate %dx%d", pw, ph);
+            goto fail;
+        }
+        for (int y = 0; y < ph; y++) {
+            const uint8_t *row = planes[0] + (size_t)(y < height ? y : height - 1) * strides[0];
+            memcpy(luma + (size_t)y * pw, row, (size_t)width);
+            if (pw > width) luma[(size_t)y * pw + width] = row[width - 1];
+        }
+        src[0] = luma;
+        st[0] = pw;
+    }
     if (tjCompressFromYUVPlanes(codec->enc, src, width, st, height, TJSAMP_420, &buf, &cap,
                                 quality, TJFLAG_NOREALLOC) != 0) {
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "jpeg encode yuv420 %dx%d: %s",
@@ -247,10 +267,12 @@ vigil_err_t vigil_jpeg_encode_yuv420(vigil_jpeg_t *codec, const uint8_t *const p
         goto fail;
     }
     trim_out(&buf, cap);
+    free(luma);
     *out = buf;
     *out_len = cap;
     return VIGIL_OK;
 fail:
+    free(luma);
     free(buf);
     return err;
 }

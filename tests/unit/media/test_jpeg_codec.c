@@ -233,6 +233,18 @@ static void test_jpeg_encode_yuv420_planes_keep_luma(void **state)
     assert_true(abs(gray.data[10 * gray.stride + 5] - 60) <= 3);
     assert_true(abs(gray.data[50 * gray.stride + 90] - 190) <= 3);
 
+    /* Even, but not a multiple of the 16x16 MCU: exact-size planes suffice. */
+    free(jpeg);
+    jpeg = NULL;
+    uint8_t *y2 = calloc(98 * 62, 1), *c2 = calloc(49 * 31, 1);
+    const uint8_t *const planes2[3] = {y2, c2, c2};
+    const int strides2[3] = {98, 49, 49};
+    assert_int_equal(vigil_jpeg_encode_yuv420(codec, planes2, strides2, 98, 62, 80, &jpeg, &len,
+                                              err, sizeof(err)),
+                     VIGIL_OK);
+    free(y2);
+    free(c2);
+
     assert_int_equal(vigil_jpeg_encode_yuv420(codec, planes, strides, W, H, 0, &jpeg, &len, err,
                                               sizeof(err)),
                      VIGIL_ERR_INVALID);
