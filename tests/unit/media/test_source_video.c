@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "media_support.h"
+#include "vigil/image.h"
 #include "vigil/source.h"
 
 #define VTEST_FRAMES 795
@@ -262,6 +263,52 @@ static void test_source_testsrc_is_a_live_moving_picture(void **state)
     vigil_source_close(src);
 }
 
+/* An MJPEG stream (raw concatenated JPEGs): every frame carries the original
+ * JPEG packet, byte for byte, for pass-through. */
+static void test_source_mjpeg_frames_carry_their_original_jpeg(void **state)
+{
+    (void)state;
+    enum { N = 6, W = 160, H = 120 };
+    char tmp[] = "/tmp/vigil-mjpeg-XXXXXX.mjpeg", err[256] = "";
+    uint8_t *jpegs[N];
+    size_t lens[N];
+    vigil_jpeg_t *codec = vigil_jpeg_new();
+    vigil_image_t img = {0};
+    assert_int_equal(vigil_image_alloc(&img, W, H, VIGIL_PIX_RGB24), VIGIL_OK);
+    int fd = mkstemps(tmp, 6);
+    assert_true(fd >= 0);
+    for (int i = 0; i < N; i++) {
+        for (int p = 0; p < W * H * 3; p++) img.data[p] = (uint8_t)(p * (i + 1));
+        assert_int_equal(vigil_jpeg_encode(codec, &img, 80, &jpegs[i], &lens[i], err, sizeof(err)),
+                         VIGIL_OK);
+        assert_int_equal(write(fd, jpegs[i], lens[i]), (ssize_t)lens[i]);
+    }
+    close(fd);
+
+    vigil_source_t *src = vigil_source_open(tmp, NULL, err, sizeof(err));
+    assert_non_null(src);
+    vigil_source_frame_t f;
+    int n = 0;
+    vigil_err_t e;
+    while ((e = vigil_source_read(src, &f, err, sizeof(err))) == VIGIL_OK) {
+        assert_true(n < N);
+        assert_int_equal(f.width, W);
+        assert_int_equal(f.height, H);
+        assert_non_null(f.planes[0]);
+        assert_non_null(f.jpeg);
+        assert_int_equal(f.jpeg_len, lens[n]);
+        assert_memory_equal(f.jpeg, jpegs[n], lens[n]);
+        n++;
+    }
+    assert_int_equal(e, VIGIL_ERR_CLOSED);
+    assert_int_equal(n, N);
+    vigil_source_close(src);
+    for (int i = 0; i < N; i++) free(jpegs[i]);
+    vigil_image_release(&img);
+    vigil_jpeg_free(codec);
+    unlink(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_source_interrupt_ends_reads_with_closed),
         cmocka_unit_test(test_source_resolve_sample_and_file_urls),
         cmocka_unit_test(test_source_testsrc_is_a_live_moving_picture),
+        cmocka_unit_test(test_source_mjpeg_frames_carry_their_original_jpeg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
