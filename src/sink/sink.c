@@ -170,6 +170,7 @@ static const char *camera_status(const char *type)
         {"camera.retrying", "retrying"},
         {"camera.ended", "ended"},
         {"camera.stopped", "stopped"},
+        {"camera.failed", "failed"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(type, map[i][0]) == 0) return map[i][1];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "sink/retention.h"
 #include "unit/preprocess/stages_support.h"
@@ -165,6 +166,30 @@ static void test_sink_bad_detections_message_counted_failed_and_skipped(void **s
     assert_int_equal(vt_stage_count("vigil_stage_failed_total", "sink", NULL), 1);
 }
 
+static void test_sink_store_failure_releases_batch_and_retries(void **state)
+{
+    fixture_t *f = *state;
+    /* another connection holds the write lock: the sink's batch fails after
+     * the store's busy timeout, is not acked, and is written once the lock
+     * is gone */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vigil.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    publish_detections(f, "dock", 1, 3);
+    start_sink(f);
+    for (int i = 0; i < 600 && vt_stage_count("vigil_stage_failed_total", "sink", NULL) == 0; i++)
+        vigil_sleep_us(100000);
+    assert_true(vt_stage_count("vigil_stage_failed_total", "sink", NULL) >= 1);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "sink", NULL), 0);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    assert_int_equal(count_detections(f, "dock"), 3);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "sink", NULL), 3);
+}
+
 static const vigil_camera_row_t *find_camera(const vigil_camera_row_t *rows, size_t n,
                                              const char *id)
 {
@@ -295,6 +320,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_sink_bad_detections_message_counted_failed_and_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sink_store_failure_releases_batch_and_retries,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_camera_events_upsert_camera_status, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
