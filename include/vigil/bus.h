@@ -125,11 +125,13 @@ vigil_err_t vigil_consumer_commit(vigil_consumer_t *consumer);
 int64_t vigil_consumer_lag(vigil_consumer_t *consumer);
 
 /* Leaves the group: commits, then hands its partitions to the other members.
- * Unacknowledged messages will be redelivered to them. Frees the consumer. */
+ * Unacknowledged messages will be redelivered to them. Frees the consumer,
+ * and with it every message it still holds (neither acked nor released). */
 void vigil_consumer_close(vigil_consumer_t *consumer);
 
 /* Leaves the group as if the process died: nothing is committed beyond what
- * was already committed. For tests of redelivery. Frees the consumer. */
+ * was already committed. For tests of redelivery. Frees the consumer and the
+ * messages it still holds. */
 void vigil_consumer_abandon(vigil_consumer_t *consumer);
 
 /* FNV-1a of the key modulo partitions; the partitioner both backends share

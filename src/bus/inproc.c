@@ -46,7 +46,9 @@
  * Locking: one mutex per bus guards everything (topics, groups, members,
  * entry reference counts); condvars: per partition `space` (publishers), per
  * member `data` (pollers), per bus `progress` (drain). Metric updates are
- * lock-free atomics, registration happens under the bus mutex.
+ * lock-free atomics, registration happens under the bus mutex. Metric
+ * pointers are looked up when a topic is created, so vigil_metrics_reset()
+ * (tests only) must not run while a bus is open.
  * Out of memory: the call fails with VIGIL_ERR_NOMEM / NULL; state stays
  * consistent (a topic or group created before the failure remains, empty). */
 #include <pthread.h>

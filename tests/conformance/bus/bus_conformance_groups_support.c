@@ -255,8 +255,9 @@ static void *mt_produce(void *arg)
     for (int i = 0; i < PER_PRODUCER; i++) {
         snprintf(key, sizeof(key), "p%d-cam%d", *id, i % KEYS_PER_PRODUCER);
         snprintf(value, sizeof(value), "%d %d", *id, i);
-        if (vigil_bus_publish(mt->bus, mt->topic, key, strlen(key), value, strlen(value), -1) !=
-            VIGIL_OK)
+        /* bounded, so that a bus that never frees space fails instead of hanging */
+        if (vigil_bus_publish(mt->bus, mt->topic, key, strlen(key), value, strlen(value),
+                              mt->timeout_ms) != VIGIL_OK)
             atomic_fetch_add(&mt->publish_failed, 1);
     }
     return NULL;
