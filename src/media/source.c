@@ -212,7 +212,11 @@ static vigil_err_t open_ffmpeg(vigil_source_t *src, const char *path, size_t sle
     if (!(src->fmt = avformat_alloc_context())) return VIGIL_ERR_NOMEM;
     src->fmt->interrupt_callback.callback = interrupt_cb;
     src->fmt->interrupt_callback.opaque = src;
-    if (!src->is_file) {
+    if (src->is_file) {
+        /* A local playlist (.m3u8, .ffconcat) must not reach the network or
+         * other protocols: a camera added through the API is outside input. */
+        av_dict_set(&o, "protocol_whitelist", "file", 0);
+    } else {
         snprintf(us, sizeof(us), "%lld", (long long)src->timeout_ms * 1000);
         if (scheme_is(path, slen, "rtsp") || scheme_is(path, slen, "rtsps")) {
             av_dict_set(&o, "rtsp_transport", "tcp", 0); /* UDP loses frames behind NAT */
@@ -421,8 +425,10 @@ static vigil_err_t deliver(vigil_source_t *src, vigil_source_frame_t *out, char 
             y->format = AV_PIX_FMT_YUV420P;
             y->width = f->width;
             y->height = f->height;
-            if (av_frame_get_buffer(y, 0) < 0)
+            if (av_frame_get_buffer(y, 0) < 0) {
+                av_frame_free(&src->yuv);
                 return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory");
+            }
         }
         src->sws = sws_getCachedContext(src->sws, f->width, f->height, f->format, f->width,
                                         f->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL,

@@ -309,6 +309,44 @@ static void test_source_mjpeg_frames_carry_their_original_jpeg(void **state)
     unlink(tmp);
 }
 
+/* Gray JPEGs decode to GRAY8: the source converts them to YUV 4:2:0. */
+static void test_source_converts_other_pixel_formats_to_yuv420(void **state)
+{
+    (void)state;
+    enum { W = 64, H = 48 };
+    char tmp[] = "/tmp/vigil-gray-XXXXXX.mjpeg", err[256] = "";
+    vigil_jpeg_t *codec = vigil_jpeg_new();
+    vigil_image_t img = {0};
+    uint8_t *jpeg = NULL;
+    size_t len = 0;
+    assert_int_equal(vigil_image_alloc(&img, W, H, VIGIL_PIX_GRAY8), VIGIL_OK);
+    memset(img.data, 200, (size_t)W * H);
+    assert_int_equal(vigil_jpeg_encode(codec, &img, 90, &jpeg, &len, err, sizeof(err)), VIGIL_OK);
+    int fd = mkstemps(tmp, 6);
+    assert_true(fd >= 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(write(fd, jpeg, len), (ssize_t)len);
+    close(fd);
+
+    vigil_source_t *src = vigil_source_open(tmp, NULL, err, sizeof(err));
+    assert_non_null(src);
+    vigil_source_frame_t f;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(vigil_source_read(src, &f, err, sizeof(err)), VIGIL_OK);
+        assert_int_equal(f.width, W);
+        assert_int_equal(f.height, H);
+        int y = f.planes[0][10 * f.strides[0] + 10], u = f.planes[1][5 * f.strides[1] + 5],
+            v = f.planes[2][5 * f.strides[2] + 5];
+        assert_true(abs(u - 128) <= 2 && abs(v - 128) <= 2);
+        assert_true(y > 150 && y < 240); /* full-range 200 scaled into the video range */
+    }
+    assert_int_equal(vigil_source_read(src, &f, err, sizeof(err)), VIGIL_ERR_CLOSED);
+    vigil_source_close(src);
+    free(jpeg);
+    vigil_image_release(&img);
+    vigil_jpeg_free(codec);
+    unlink(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_source_resolve_sample_and_file_urls),
         cmocka_unit_test(test_source_testsrc_is_a_live_moving_picture),
         cmocka_unit_test(test_source_mjpeg_frames_carry_their_original_jpeg),
+        cmocka_unit_test(test_source_converts_other_pixel_formats_to_yuv420),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
