@@ -35,7 +35,8 @@ static const char *const sq_sql[SQ_COUNT_] = {
     [SQ_CAMERA_SET_STATUS] =
         "UPDATE cameras SET status = ?2, last_error = ?3, updated_us = ?4 WHERE id = ?1",
     [SQ_CAMERA_LIST] = "SELECT " SQ_CAMERA_COLS " FROM cameras ORDER BY id",
-    [SQ_FRAME_LOOKUP] = "SELECT " SQ_FRAME_COLS " FROM frames WHERE camera_id = ?1 AND sequence = ?2",
+    [SQ_FRAME_LOOKUP] =
+        "SELECT " SQ_FRAME_COLS " FROM frames WHERE camera_id = ?1 AND sequence = ?2",
     [SQ_FRAME_INSERT] =
         "INSERT INTO frames (camera_id, sequence, capture_time_us, width, height, size_bytes, "
         "motion_score, keyframe, path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
@@ -394,9 +395,11 @@ static vigil_err_t sq_sweep_rows(vigil_store_t *store, vigil__sweep_table_t tabl
                                  int64_t *deleted)
 {
     vigil__sqlite_t *sq = vigil__sq(store);
-    vigil__sq_stmt_t which = table == VIGIL__SWEEP_DETECTIONS
-                                 ? (camera_id ? SQ_SWEEP_DETECTIONS_CAMERA : SQ_SWEEP_DETECTIONS_ALL)
-                                 : (camera_id ? SQ_SWEEP_EVENTS_CAMERA : SQ_SWEEP_EVENTS_ALL);
+    vigil__sq_stmt_t which;
+    if (table == VIGIL__SWEEP_DETECTIONS)
+        which = camera_id ? SQ_SWEEP_DETECTIONS_CAMERA : SQ_SWEEP_DETECTIONS_ALL;
+    else
+        which = camera_id ? SQ_SWEEP_EVENTS_CAMERA : SQ_SWEEP_EVENTS_ALL;
     sqlite3_stmt *st = vigil__sq_stmt(sq, which);
     *deleted = 0;
     if (!st) return VIGIL_ERR_STORE;
@@ -418,6 +421,8 @@ static void sq_close(vigil_store_t *store)
     vigil__sqlite_t *sq = vigil__sq(store);
     for (int i = 0; i < SQ_COUNT_; i++) sqlite3_finalize(sq->stmts[i]);
     for (int i = 0; i < SQ_Q_VARIANTS; i++) sqlite3_finalize(sq->query_stmts[i]);
+    /* lets SQLite refresh planner statistics it found worth having */
+    if (sq->db && sq->ready) sqlite3_exec(sq->db, "PRAGMA optimize", NULL, NULL, NULL);
     if (sq->db) sqlite3_close(sq->db);
     free(sq->path);
     vigil__store_base_release(store);
@@ -493,6 +498,7 @@ vigil_store_t *vigil__sqlite_open(const vigil_store_conf_t *conf, const char *db
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_STORE, "sqlite %s: %s", db_path, msg);
         goto fail;
     }
+    sq->ready = 1;
     return &sq->base;
 fail:
     if (sq) sq_close(&sq->base);

@@ -82,7 +82,8 @@ static sqlite3_stmt *sq_query_stmt(vigil__sqlite_t *sq, int mask)
              mask & SQ_Q_LABEL ? " AND label = ?2" : "",
              mask & SQ_Q_SINCE ? " AND capture_time_us >= ?3" : "",
              mask & SQ_Q_UNTIL ? " AND capture_time_us < ?4" : "",
-             mask & SQ_Q_MIN_SCORE ? " AND score >= ?5" : "", mask & SQ_Q_AFTER ? " AND id < ?6" : "");
+             mask & SQ_Q_MIN_SCORE ? " AND score >= ?5" : "",
+             mask & SQ_Q_AFTER ? " AND id < ?6" : "");
     return vigil__sq_prepare(sq, &sq->query_stmts[mask], sql);
 }
 

@@ -54,6 +54,7 @@ typedef struct vigil__sqlite {
     vigil_store_t base; /* first: a vigil_store_t * is a vigil__sqlite_t * */
     sqlite3 *db;
     char *path;
+    int ready; /* opened and at the expected schema */
     sqlite3_stmt *stmts[SQ_COUNT_];
     sqlite3_stmt *query_stmts[SQ_Q_VARIANTS];
 } vigil__sqlite_t;

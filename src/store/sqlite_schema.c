@@ -57,6 +57,9 @@ static const char *const sq_migrations[] = {
     "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
     "  UNIQUE (camera_id, sequence, model, idx)"
     ");"
+    /* (camera_id) is (camera_id, id) to SQLite: "newest of camera X" pages
+     * without sorting; (camera_id, capture_time_us) serves time ranges */
+    "CREATE INDEX detections_camera ON detections (camera_id);"
     "CREATE INDEX detections_camera_time ON detections (camera_id, capture_time_us);"
     "CREATE INDEX detections_label ON detections (label);"
     "CREATE INDEX detections_time ON detections (capture_time_us);"

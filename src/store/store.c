@@ -290,8 +290,9 @@ vigil_err_t vigil_store_frame_put(vigil_store_t *store, vigil_frame_row_t *row, 
     if (err != VIGIL_OK) {
         store_unwrite(store, relpath);
         row->path[0] = '\0';
-        vigil_seterr(errstr, errstr_size, err, "camera \"%s\" sequence %llu: cannot insert frame %s: %s",
-                     row->camera_id, (unsigned long long)row->sequence, relpath, msg);
+        vigil_seterr(errstr, errstr_size, err,
+                     "camera \"%s\" sequence %llu: cannot insert frame %s: %s", row->camera_id,
+                     (unsigned long long)row->sequence, relpath, msg);
     }
     goto done;
 

@@ -186,8 +186,10 @@ void test_store_counts_per_camera_and_all(void **state)
     vigil_frame_row_t fb = cs_frame(b, 1, CS_T0);
     assert_int_equal(vigil_store_frame_put(ctx->store, &fb, buf, 500, err, sizeof(err)), VIGIL_OK);
     vigil_detection_row_t d[5];
-    for (int i = 0; i < 5; i++) d[i] = cs_detection(i < 4 ? a : b, 1, "m", i, "person", 0.5f, CS_T0);
-    assert_int_equal(vigil_store_detections_put(ctx->store, d, 5, NULL, err, sizeof(err)), VIGIL_OK);
+    for (int i = 0; i < 5; i++)
+        d[i] = cs_detection(i < 4 ? a : b, 1, "m", i, "person", 0.5f, CS_T0);
+    assert_int_equal(vigil_store_detections_put(ctx->store, d, 5, NULL, err, sizeof(err)),
+                     VIGIL_OK);
     vigil_event_row_t ev;
     memset(&ev, 0, sizeof(ev));
     snprintf(ev.camera_id, sizeof(ev.camera_id), "%s", b);

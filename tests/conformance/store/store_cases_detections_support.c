@@ -386,7 +386,8 @@ void test_store_sweep_deletes_old_rows_and_files_keeps_new_and_other_cameras(voi
     const int64_t cut = CS_OLD + 5 * day;
     vigil_frame_row_t a_old[3], a_new[2], b_old[2], b_new;
     for (int i = 0; i < 3; i++) a_old[i] = sweep_frame(ctx, a, (uint64_t)i, CS_OLD + i * hour);
-    for (int i = 0; i < 2; i++) a_new[i] = sweep_frame(ctx, a, 10 + (uint64_t)i, cut + 1 + i * hour);
+    for (int i = 0; i < 2; i++)
+        a_new[i] = sweep_frame(ctx, a, 10 + (uint64_t)i, cut + 1 + i * hour);
     for (int i = 0; i < 2; i++) b_old[i] = sweep_frame(ctx, b, (uint64_t)i, CS_OLD + i * hour);
     b_new = sweep_frame(ctx, b, 10, cut + day);
     sweep_rows(ctx, a, 1204, 2, 0, CS_OLD); /* more than one sweep batch */

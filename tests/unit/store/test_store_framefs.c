@@ -121,8 +121,8 @@ int main(void)
         cmocka_unit_test(test_store_framefs_path_is_camera_then_utc_hour),
         cmocka_unit_test_setup_teardown(test_store_framefs_write_then_read_round_trips, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_store_framefs_failed_write_leaves_no_file_and_names_path,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_framefs_failed_write_leaves_no_file_and_names_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_framefs_remove_and_prune_only_empty_time_dirs,
                                         setup, teardown),
     };

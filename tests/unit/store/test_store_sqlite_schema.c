@@ -99,7 +99,8 @@ static void test_store_sqlite_old_schema_is_refused_naming_versions_and_the_comm
     assert_true(raw_sql(fx->db, "CREATE TABLE notes (t TEXT)", NULL, 0) >= 0);
     char err[512] = "", want[128];
     assert_null(open_store(fx, 0, err, sizeof(err)));
-    snprintf(want, sizeof(want), "store schema version 0, this vigil needs %d: run `vigil db migrate`",
+    snprintf(want, sizeof(want),
+             "store schema version 0, this vigil needs %d: run `vigil db migrate`",
              vigil_store_expected_version());
     assert_non_null(strstr(err, want));
     assert_int_equal(raw_sql(fx->db, "PRAGMA user_version", NULL, 0), 0);
@@ -128,6 +129,7 @@ static void test_store_sqlite_uses_wal_and_creates_tables_and_indexes(void **sta
                            "frames_camera_time",
                            "detections_camera_time",
                            "detections_label",
+                           "detections_camera",
                            "events_camera_time"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[128];
