@@ -281,7 +281,7 @@ static void *sink_main(void *arg)
             if (strcmp(msg->topic, VIGIL_TOPIC_EVENTS) == 0) werr = take_event(sink, msg);
             else take_detections(sink, msg);
             if (werr) {
-                /* keep order sane: give back the batch too, then back off */
+                /* settle what is held (written, or given back) before backing off */
                 flush(sink);
                 vigil_sleep_us(BACKOFF_US);
                 continue;
