@@ -16,9 +16,13 @@
  * "camera.*" events also upsert the camera row from payload_json (name, url,
  * fps) and set its status: camera.online/retrying/ended/stopped.
  *
- * Metrics stage "sink" (no camera label): in = detection messages, out = rows
- * inserted, dropped = duplicate rows skipped, failed = messages that could not
- * be decoded or written; vigil_sink_events_total counts events stored. */
+ * Metrics stage "sink" (no camera label): in = detection messages done with
+ * (counted when acked: written, or undecodable), out = rows inserted, dropped
+ * = duplicate rows skipped, failed = messages that could not be decoded or
+ * written (a refused batch counts each of its messages, which come back and
+ * count in once written). Counting in at the ack means that once sink in
+ * equals infer out, every row is in the warehouse. vigil_sink_events_total
+ * counts events stored. */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -98,6 +102,7 @@ static vigil_err_t flush(vigil_sink_t *sink)
         for (size_t i = 0; i < sink->nheld; i++) vigil_consumer_release(sink->consumer, sink->held[i]);
     } else {
         vigil_counter_add(sink->m.out, inserted);
+        vigil_counter_add(sink->m.in, sink->nheld);
         vigil_counter_add(sink->m.dropped, sink->nrows - inserted);
         for (size_t i = 0; i < sink->nheld; i++) ack(sink, sink->held[i]);
     }
@@ -123,10 +128,10 @@ static vigil_err_t rows_reserve(vigil_sink_t *sink, size_t more)
 static void take_detections(vigil_sink_t *sink, vigil_bus_msg_t *msg)
 {
     char errstr[256] = "";
-    vigil_counter_inc(sink->m.in);
     Vigil__V1__Detections *d = vigil_detections_decode(msg->value, msg->value_len, errstr,
                                                        sizeof errstr);
     if (!d) {
+        vigil_counter_inc(sink->m.in);
         vigil_counter_inc(sink->m.failed);
         log_bad(msg, "detections", errstr);
         ack(sink, msg);
