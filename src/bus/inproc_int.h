@@ -93,6 +93,7 @@ struct inproc_consumer {
 
 extern const vigil__bus_ops_t vigil__inproc_ops;
 
+/* Drops one reference; the last frees the entry. Locks: bus->mu held. */
 static inline void entry_unref(entry_t *e)
 {
     if (--e->refs == 0)
@@ -101,7 +102,7 @@ static inline void entry_unref(entry_t *e)
 
 /* Waits on cv; returns 1 if the deadline passed. timeout_ms < 0: no deadline. */
 static inline int cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int timeout_ms,
-                     const struct timespec *deadline)
+                            const struct timespec *deadline)
 {
     if (timeout_ms < 0) {
         pthread_cond_wait(cv, mu);
