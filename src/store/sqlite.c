@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "store/sqlite_int.h"
+#include "vigil/clock.h"
 
 #define SQ_FRAME_COLS                                                                             \
     "id, camera_id, sequence, capture_time_us, width, height, size_bytes, motion_score, "         \
@@ -448,12 +449,23 @@ static const vigil_store_ops_t sq_ops = {
     .sweep_rows = sq_sweep_rows,
 };
 
-/* Sets the connection pragmas; SQLITE_OK or the failing code. */
+/* Sets the connection pragmas; SQLITE_OK or the failing code.
+ *
+ * Switching a fresh file to WAL needs an exclusive lock, and SQLite answers
+ * SQLITE_BUSY at once (without calling the busy handler) when another
+ * connection is opening the same file at that moment: retry for up to the
+ * busy timeout. */
 static int sq_configure(vigil__sqlite_t *sq, int busy_timeout_ms)
 {
-    int rc = sqlite3_busy_timeout(sq->db, busy_timeout_ms > 0 ? busy_timeout_ms : 5000);
-    if (rc == SQLITE_OK)
+    if (busy_timeout_ms <= 0) busy_timeout_ms = 5000;
+    int rc = sqlite3_busy_timeout(sq->db, busy_timeout_ms);
+    int64_t deadline = vigil_mono_us() + (int64_t)busy_timeout_ms * 1000;
+    while (rc == SQLITE_OK) {
         rc = sqlite3_exec(sq->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || vigil_mono_us() >= deadline) break;
+        vigil_sleep_us(5000);
+        rc = SQLITE_OK;
+    }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(sq->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", NULL,
                           NULL, NULL);
