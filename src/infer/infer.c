@@ -121,10 +121,6 @@ static int admit(inf_worker_t *w, vigil_bus_msg_t *msg, int n)
                           : vigil_seterr(errstr, sizeof errstr, VIGIL_ERR_NOMEM, "out of memory");
     if (err) {
         vigil_counter_inc(m->failed);
-        /* a TurboJPEG handle that failed on corrupt data can fail the next,
-         * valid image too: start over with a fresh codec */
-        vigil_jpeg_free(w->jpeg);
-        w->jpeg = vigil_jpeg_new();
         vigil_error(STAGE, frame->camera_id, "sequence %llu: corrupt jpeg: %s",
                     (unsigned long long)frame->sequence, errstr);
         vigil__v1__gated_frame__free_unpacked(frame, NULL);

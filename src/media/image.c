@@ -91,6 +91,15 @@ static vigil_err_t get_dec(vigil_jpeg_t *codec, char *errstr, size_t errstr_size
     return VIGIL_OK;
 }
 
+/* libjpeg-turbo 2.1 leaves a decompressor that stopped on an error in a
+ * state where the next header read fails ("missing SOS marker"); a fresh
+ * handle is the documented-safe way on, so drop it after any failure. */
+static void reset_dec(vigil_jpeg_t *codec)
+{
+    tjDestroy(codec->dec);
+    codec->dec = NULL;
+}
+
 static vigil_err_t get_enc(vigil_jpeg_t *codec, char *errstr, size_t errstr_size)
 {
     if (!codec->enc && !(codec->enc = tjInitCompress()))
@@ -109,9 +118,12 @@ vigil_err_t vigil_jpeg_header(vigil_jpeg_t *codec, const void *jpeg, size_t len,
     if ((err = get_dec(codec, errstr, errstr_size)) != VIGIL_OK) return err;
     if (tjDecompressHeader3(codec->dec, jpeg, (unsigned long)len, &w, &h, &subsamp, &colorspace) !=
             0 ||
-        w <= 0 || h <= 0)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "jpeg header (%zu bytes): %s",
-                            len, tjGetErrorStr2(codec->dec));
+        w <= 0 || h <= 0) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "jpeg header (%zu bytes): %s", len,
+                     tjGetErrorStr2(codec->dec));
+        reset_dec(codec);
+        return VIGIL_ERR_DECODE;
+    }
     if (width) *width = w;
     if (height) *height = h;
     return VIGIL_OK;
@@ -148,9 +160,10 @@ vigil_err_t vigil_jpeg_decode(vigil_jpeg_t *codec, const void *jpeg, size_t len,
         /* Warnings (premature end of data, corrupt entropy data) are errors
          * here too: the pixels after the damage are not the camera's. */
         int code = tjGetErrorCode(codec->dec);
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "jpeg decode (%zu bytes): %s%s",
-                            len, tjGetErrorStr2(codec->dec),
-                            code == TJERR_WARNING ? " (corrupt data)" : "");
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "jpeg decode (%zu bytes): %s%s", len,
+                     tjGetErrorStr2(codec->dec), code == TJERR_WARNING ? " (corrupt data)" : "");
+        reset_dec(codec);
+        return VIGIL_ERR_DECODE;
     }
     return VIGIL_OK;
 }

@@ -77,16 +77,6 @@ static pre_camera_t *camera_get(pre_worker_t *w, const char *id)
     return cam;
 }
 
-/* Replaces the worker's codec after a decoding error: a TurboJPEG handle
- * that failed on corrupt data can fail the next (valid) image too, which
- * would count a good frame as failed. If no codec can be made, the next
- * frames fail cleanly (vigil_jpeg_* reject a NULL codec). */
-static void codec_renew(pre_worker_t *w)
-{
-    vigil_jpeg_free(w->jpeg);
-    w->jpeg = vigil_jpeg_new();
-}
-
 /* Decodes the frame's JPEG into w->small: gray, motion_width wide. */
 static vigil_err_t motion_image(pre_worker_t *w, const Vigil__V1__Frame *frame, int *width,
                                 int *height, char *errstr, size_t errstr_size)
@@ -190,7 +180,6 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
     int width, height;
     if (motion_image(w, frame, &width, &height, errstr, sizeof errstr)) {
         vigil_counter_inc(cam->m.failed);
-        codec_renew(w);
         VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields, "sequence %llu: corrupt jpeg: %s",
                    (unsigned long long)frame->sequence, errstr);
         goto done;
