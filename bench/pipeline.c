@@ -106,8 +106,8 @@ static int run(const char *video, int realtime, double seconds, const char *mode
                                  {"vigil_detection_capture_to_stored_seconds",
                                   "detections stored"}};
         for (int i = 0; i < 2; i++) {
-            vigil_histogram_t *h =
-                vigil_metrics_histogram(fams[i][0], NULL, "camera", cam, NULL, NULL);
+            vigil_histogram_t *h = vigil_metrics_histogram(fams[i][0], NULL, i ? NULL : "camera",
+                                                           i ? NULL : cam, NULL, NULL);
             printf("  capture -> %-18s n=%-6llu p50 %8.2f ms   p99 %8.2f ms\n", fams[i][1],
                    (unsigned long long)vigil_histogram_count(h),
                    vigil_histogram_quantile(h, 0.5) * 1e3,

@@ -40,6 +40,7 @@ typedef struct pre_camera {
     vigil_image_t prev; /* previous motion image; data NULL before the first frame */
     vigil_gate_state_t gate;
     vigil_stage_metrics_t m;
+    vigil_histogram_t *stored_latency; /* capture -> frame stored */
     struct pre_camera *next;
 } pre_camera_t;
 
@@ -72,6 +73,10 @@ static pre_camera_t *camera_get(pre_worker_t *w, const char *id)
     if (!cam) return NULL;
     snprintf(cam->id, sizeof cam->id, "%s", id);
     vigil_stage_metrics_init(&cam->m, STAGE, cam->id);
+    cam->stored_latency = vigil_metrics_histogram(
+        "vigil_frame_capture_to_stored_seconds",
+        "Time from a frame's capture to its JPEG and row being in the warehouse", "camera",
+        cam->id, NULL, NULL);
     cam->next = w->cameras;
     w->cameras = cam;
     return cam;
@@ -101,7 +106,8 @@ static vigil_err_t motion_image(pre_worker_t *w, const Vigil__V1__Frame *frame, 
 
 /* Stores the frame and publishes its GatedFrame. On failure the frame is
  * counted failed by the caller, and the message is acked either way. */
-static vigil_err_t forward(pre_worker_t *w, const Vigil__V1__Frame *frame, int width, int height,
+static vigil_err_t forward(pre_worker_t *w, pre_camera_t *cam, const Vigil__V1__Frame *frame,
+                           int width, int height,
                            double score, int keyframe, char *errstr, size_t errstr_size)
 {
     vigil_frame_row_t row = {0};
@@ -120,6 +126,8 @@ static vigil_err_t forward(pre_worker_t *w, const Vigil__V1__Frame *frame, int w
     vigil_err_t err = vigil_store_frame_put(w->store, &row, frame->jpeg.data, frame->jpeg.len,
                                             errstr, errstr_size);
     if (err) return err;
+    vigil_histogram_observe(cam->stored_latency,
+                            (double)(vigil_now_us() - frame->capture_time_us) / 1e6);
 
     Vigil__V1__GatedFrame g = VIGIL__V1__GATED_FRAME__INIT;
     g.schema_version = VIGIL_SCHEMA_VERSION;
@@ -202,7 +210,7 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
         goto done;
     }
     int keyframe = verdict == VIGIL_GATE_KEYFRAME;
-    if (forward(w, frame, width, height, score, keyframe, errstr, sizeof errstr)) {
+    if (forward(w, cam, frame, width, height, score, keyframe, errstr, sizeof errstr)) {
         vigil_counter_inc(cam->m.failed);
         VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields,
                    "sequence %llu: cannot store/forward frame: %s",

@@ -57,8 +57,10 @@ struct vigil_sink {
     vigil_retention_t *retention;
     vigil_stage_metrics_t m;
     vigil_counter_t *events;
+    vigil_histogram_t *stored_latency; /* capture -> detections committed */
     /* the batch being collected */
     vigil_bus_msg_t *held[MAX_HELD];
+    int64_t held_capture_us[MAX_HELD]; /* capture time of each held message's frame */
     size_t nheld;
     vigil_detection_row_t *rows;
     size_t nrows, caprows;
@@ -104,7 +106,12 @@ static vigil_err_t flush(vigil_sink_t *sink)
         vigil_counter_add(sink->m.out, inserted);
         vigil_counter_add(sink->m.in, sink->nheld);
         vigil_counter_add(sink->m.dropped, sink->nrows - inserted);
-        for (size_t i = 0; i < sink->nheld; i++) ack(sink, sink->held[i]);
+        int64_t now = vigil_now_us();
+        for (size_t i = 0; i < sink->nheld; i++) {
+            vigil_histogram_observe(sink->stored_latency,
+                                    (double)(now - sink->held_capture_us[i]) / 1e6);
+            ack(sink, sink->held[i]);
+        }
     }
     vigil_histogram_observe(sink->m.processing, (double)(vigil_mono_us() - t0) / 1e6);
     sink->nheld = 0;
@@ -162,9 +169,10 @@ static void take_detections(vigil_sink_t *sink, vigil_bus_msg_t *msg)
         r->x2 = it->x2;
         r->y2 = it->y2;
     }
-    vigil__v1__detections__free_unpacked(d, NULL);
     if (sink->nheld == 0) sink->first_held_us = vigil_mono_us();
+    sink->held_capture_us[sink->nheld] = d->capture_time_us;
     sink->held[sink->nheld++] = msg;
+    vigil__v1__detections__free_unpacked(d, NULL);
 }
 
 /* The status a camera.* event type sets, or NULL if it sets none. */
@@ -319,6 +327,10 @@ vigil_sink_t *vigil_sink_new(const vigil_config_t *cfg, vigil_bus_t *bus, char *
     sink->cfg = cfg;
     sink->bus = bus;
     vigil_stage_metrics_init(&sink->m, STAGE, NULL);
+    sink->stored_latency = vigil_metrics_histogram(
+        "vigil_detection_capture_to_stored_seconds",
+        "Time from a frame's capture to its detections being committed to the warehouse", NULL,
+        NULL, NULL, NULL);
     sink->events = vigil_metrics_counter("vigil_sink_events_total",
                                          "Events the sink wrote to the warehouse.", NULL, NULL,
                                          NULL, NULL);

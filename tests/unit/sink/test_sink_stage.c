@@ -225,7 +225,9 @@ static void test_sink_camera_events_upsert_camera_status(void **state)
     assert_string_equal(lobby->url, "rtsp://cam/lobby");
     assert_true(lobby->fps == 5.0);
     assert_string_equal(garage->status, "retrying");
-    assert_non_null(strstr(garage->last_error, "connection refused"));
+    char garage_error[sizeof garage->last_error];
+    memcpy(garage_error, garage->last_error, sizeof garage_error);
+    assert_non_null(strstr(garage_error, "connection refused"));
     assert_true(garage->fps == 2.5);
     assert_string_equal(yard->status, "ended");
     free(rows);
