@@ -65,9 +65,11 @@ const vigil_prop_t vigil_props[] = {
     /* preprocess */
     INT("preprocess.workers", preprocess_workers, "1", 1, 64,
         "Preprocess worker threads (each camera is always handled by one of them)."),
-    DBL("preprocess.motion_threshold", preprocess_motion_threshold, "0.01", 0, 1,
-        "Motion score above which a frame is forwarded to the model: mean absolute grayscale "
-        "difference from the camera's previous frame, divided by 255. 0 forwards every frame."),
+    DBL("preprocess.motion_threshold", preprocess_motion_threshold, "0.003", 0, 1,
+        "Motion score from which a frame is forwarded to the model: the fraction of pixels of "
+        "the downscaled grayscale image that changed by more than 16 levels since the camera's "
+        "previous frame (0.003 = 0.3% of the image, about one distant person walking). "
+        "0 forwards every frame."),
     DBL("preprocess.keyframe_interval_s", preprocess_keyframe_interval_s, "10", 0, 86400,
         "Forward a frame at least this often even without motion, so the model sees still "
         "scenes; 0 disables."),

@@ -7,9 +7,9 @@
 double vigil__gate_motion_score(const uint8_t *prev, const uint8_t *cur, size_t n)
 {
     if (n == 0) return 1.0;
-    uint64_t sum = 0;
-    for (size_t i = 0; i < n; i++) sum += (uint64_t)abs((int)prev[i] - (int)cur[i]);
-    return (double)sum / ((double)n * 255.0);
+    size_t changed = 0;
+    for (size_t i = 0; i < n; i++) changed += abs((int)prev[i] - (int)cur[i]) > VIGIL_GATE_PIXEL_DELTA;
+    return (double)changed / (double)n;
 }
 
 vigil_gate_verdict_t vigil__gate_decide(const vigil_gate_state_t *state, double score,

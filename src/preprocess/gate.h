@@ -25,8 +25,14 @@ typedef struct vigil_gate_state {
     int64_t last_forward_us; /* capture time of the last forwarded frame */
 } vigil_gate_state_t;
 
-/* Mean absolute difference of two gray images of n pixels, divided by 255:
- * 0 (identical) .. 1. Returns 1 when n is 0 (nothing to compare with). */
+/* A pixel counts as changed when its gray level moved by more than this:
+ * above sensor noise and JPEG ringing, below what a person crossing does. */
+#define VIGIL_GATE_PIXEL_DELTA 16
+
+/* The fraction of pixels of two gray images of n pixels that changed by more
+ * than VIGIL_GATE_PIXEL_DELTA: 0 (no change) .. 1 (everything changed).
+ * Unlike a mean difference, noise spread over the whole image scores ~0
+ * while a small moving object scores its area. Returns 1 when n is 0. */
 double vigil__gate_motion_score(const uint8_t *prev, const uint8_t *cur, size_t n);
 
 /* Decides one frame. threshold is the minimal motion score that counts as

@@ -18,7 +18,7 @@ def config(video):
 ingest:
   realtime: false
 preprocess:
-  motion_threshold: 0.004
+  motion_threshold: 0.012
   keyframe_interval_s: 5
 cameras:
   - id: street

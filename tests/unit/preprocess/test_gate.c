@@ -18,14 +18,14 @@ static void test_gate_identical_images_score_zero(void **state)
     assert_true(vigil__gate_motion_score(a, b, sizeof a) == 0.0);
 }
 
-static void test_gate_score_is_mean_abs_difference_over_255(void **state)
+static void test_gate_score_is_fraction_of_changed_pixels(void **state)
 {
     (void)state;
-    uint8_t a[4] = {0, 0, 255, 10};
-    uint8_t b[4] = {255, 0, 0, 20};
-    /* (255 + 0 + 255 + 10) / 4 / 255 */
-    double want = (255.0 + 255.0 + 10.0) / 4.0 / 255.0;
-    assert_float_equal(vigil__gate_motion_score(a, b, 4), want, 1e-9);
+    /* 255 -> changed, 0 -> not, 255 -> changed, 10 (noise) -> not, exactly
+     * the delta -> not, one past it -> changed */
+    uint8_t a[6] = {0, 0, 255, 10, 100, 100};
+    uint8_t b[6] = {255, 0, 0, 20, 100 + VIGIL_GATE_PIXEL_DELTA, 101 + VIGIL_GATE_PIXEL_DELTA};
+    assert_float_equal(vigil__gate_motion_score(a, b, 6), 3.0 / 6.0, 1e-12);
     uint8_t black[8] = {0}, white[8];
     memset(white, 255, sizeof white);
     assert_float_equal(vigil__gate_motion_score(black, white, 8), 1.0, 1e-12);
@@ -97,7 +97,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gate_identical_images_score_zero),
-        cmocka_unit_test(test_gate_score_is_mean_abs_difference_over_255),
+        cmocka_unit_test(test_gate_score_is_fraction_of_changed_pixels),
         cmocka_unit_test(test_gate_motion_above_threshold_forwards),
         cmocka_unit_test(test_gate_static_scene_drops_until_keyframe_due),
         cmocka_unit_test(test_gate_clock_stepping_back_forwards_keyframe),
