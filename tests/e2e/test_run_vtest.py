@@ -139,5 +139,14 @@ def test_vigil_help_and_version():
     check(r.returncode == 0 and r.stdout.startswith("vigil "), r.stdout)
 
 
+def test_configuration_docs_match_the_property_table():
+    r = subprocess.run([BINARY, "config", "docs"], capture_output=True, text=True)
+    src = os.environ.get("VIGIL_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(src, "docs", "configuration.md")) as f:
+        committed = f.read()
+    check(r.returncode == 0 and r.stdout == committed,
+          "docs/configuration.md is stale: run `make docs`")
+
+
 if __name__ == "__main__":
-    run_tests([test_vigil_help_and_version, test_vtest_every_frame_accounted_and_people_detected])
+    run_tests([test_vigil_help_and_version, test_configuration_docs_match_the_property_table, test_vtest_every_frame_accounted_and_people_detected])
