@@ -36,7 +36,8 @@ static int settled(void)
                    stage_sum("failed", "preprocess");
     uint64_t inf = stage_sum("in", "infer"), inf_out = stage_sum("out", "infer");
     uint64_t snk = stage_sum("in", "sink");
-    return ing > 0 && pre == ing && inf == stage_sum("out", "preprocess") && snk == inf_out;
+    return ing > 0 && pre == ing && inf == stage_sum("out", "preprocess") &&
+           inf_out + stage_sum("failed", "infer") == inf && snk == inf_out;
 }
 
 static int setup(vigil_config_t *cfg, const char *video, const char *dir, int realtime,
@@ -61,10 +62,13 @@ static int setup(vigil_config_t *cfg, const char *video, const char *dir, int re
 
 static void print_stage_times(const char *camera)
 {
-    printf("  %-11s %10s %10s %10s %10s\n", "stage", "frames", "mean ms", "p50 ms", "p99 ms");
+    printf("  %-11s %10s %10s %10s %10s\n", "stage", "calls", "mean ms", "p50 ms", "p99 ms");
     for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
-        vigil_histogram_t *h = vigil_metrics_histogram("vigil_stage_processing_seconds", NULL,
-                                                       "stage", stages[i], "camera", camera);
+        /* the sink batches across cameras: its series has no camera label */
+        int per_camera = strcmp(stages[i], "sink") != 0;
+        vigil_histogram_t *h =
+            vigil_metrics_histogram("vigil_stage_processing_seconds", NULL, "stage", stages[i],
+                                    per_camera ? "camera" : NULL, per_camera ? camera : NULL);
         uint64_t n = vigil_histogram_count(h);
         printf("  %-11s %10llu %10.3f %10.3f %10.3f\n", stages[i], (unsigned long long)n,
                n ? vigil_histogram_sum(h) * 1e3 / (double)n : 0.0,

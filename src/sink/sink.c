@@ -266,10 +266,15 @@ static vigil_err_t take_event(vigil_sink_t *sink, vigil_bus_msg_t *msg)
     return err;
 }
 
-static int flush_due(const vigil_sink_t *sink)
+/* A batch is written when it is full, when its oldest message waited
+ * sink.flush_ms, or as soon as the topic has nothing more to give right now
+ * (idle): batches grow only while messages queue up, so a quiet pipeline
+ * pays no batching delay and a busy one gets large transactions. */
+static int flush_due(const vigil_sink_t *sink, int idle)
 {
     if (sink->nheld == 0) return 0;
-    if (sink->nheld >= MAX_HELD || sink->nrows >= (size_t)sink->cfg->sink_batch_size) return 1;
+    if (idle || sink->nheld >= MAX_HELD || sink->nrows >= (size_t)sink->cfg->sink_batch_size)
+        return 1;
     return vigil_mono_us() - sink->first_held_us >= (int64_t)sink->cfg->sink_flush_ms * 1000;
 }
 
@@ -279,15 +284,8 @@ static void *sink_main(void *arg)
     for (;;) {
         int stopping = atomic_load(&sink->stop);
         if (stopping) break;
-        int timeout = POLL_MS;
-        if (sink->nheld) {
-            int64_t left = sink->first_held_us + (int64_t)sink->cfg->sink_flush_ms * 1000 -
-                           vigil_mono_us();
-            timeout = left <= 0 ? 0 : (int)((left + 999) / 1000);
-            if (timeout > POLL_MS) timeout = POLL_MS;
-        }
         vigil_bus_msg_t *msg = NULL;
-        vigil_err_t err = vigil_consumer_poll(sink->consumer, &msg, timeout);
+        vigil_err_t err = vigil_consumer_poll(sink->consumer, &msg, sink->nheld ? 0 : POLL_MS);
         if (err == VIGIL_ERR_CLOSED) break;
         if (err == VIGIL_OK) {
             vigil_err_t werr = VIGIL_OK;
@@ -303,7 +301,7 @@ static void *sink_main(void *arg)
             vigil_warn(STAGE, NULL, "poll failed: %s", vigil_err_str(err));
             vigil_sleep_us(POLL_MS * 1000);
         }
-        if (flush_due(sink) && flush(sink)) vigil_sleep_us(BACKOFF_US);
+        if (flush_due(sink, err == VIGIL_ERR_TIMED_OUT) && flush(sink)) vigil_sleep_us(BACKOFF_US);
     }
     /* finish what is in flight: one last try, else the messages go back */
     flush(sink);
