@@ -124,6 +124,13 @@ vigil_err_t vigil_consumer_commit(vigil_consumer_t *consumer);
  * (consumer lag). -1 if unknown. */
 int64_t vigil_consumer_lag(vigil_consumer_t *consumer);
 
+/* Reports this member's lag into a stage-wide gauge: adds the change since
+ * the member's previous report (*last, start at 0), so that the gauge holds
+ * the sum over the stage's workers. Thread: the consumer's thread. */
+struct vigil_gauge;
+void vigil_consumer_report_lag(vigil_consumer_t *consumer, struct vigil_gauge *gauge,
+                               int64_t *last);
+
 /* Leaves the group: commits, then hands its partitions to the other members.
  * Unacknowledged messages will be redelivered to them. Frees the consumer,
  * and with it every message it still holds (neither acked nor released). */

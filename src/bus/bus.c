@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bus/bus_int.h"
+#include "vigil/metrics.h"
 
 typedef struct backend {
     const char *scheme;      /* with "://" */
@@ -207,4 +208,12 @@ void vigil_consumer_abandon(vigil_consumer_t *consumer)
 {
     if (consumer)
         consumer->ops->leave(consumer, 1);
+}
+
+void vigil_consumer_report_lag(vigil_consumer_t *consumer, vigil_gauge_t *gauge, int64_t *last)
+{
+    int64_t lag = vigil_consumer_lag(consumer);
+    if (lag < 0 || !gauge) return;
+    vigil_gauge_add(gauge, lag - *last);
+    *last = lag;
 }

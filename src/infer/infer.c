@@ -60,6 +60,7 @@ typedef struct inf_worker {
     vigil_detection_list_t *outs;
     inf_camera_t *cameras;
     vigil_stage_metrics_t unknown;
+    int64_t lag_reported; /* this worker's share of the stage's queue_depth gauge */
 } inf_worker_t;
 
 struct vigil_infer {
@@ -233,6 +234,7 @@ static void *worker_main(void *arg)
     while (!closed && !atomic_load(&w->infer->stop)) {
         vigil_bus_msg_t *msg = NULL;
         vigil_err_t err = vigil_consumer_poll(w->consumer, &msg, POLL_MS);
+        vigil_consumer_report_lag(w->consumer, w->unknown.queue_depth, &w->lag_reported);
         if (err == VIGIL_ERR_TIMED_OUT) continue;
         if (err == VIGIL_ERR_CLOSED) break;
         if (err) {

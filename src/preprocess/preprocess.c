@@ -55,6 +55,7 @@ typedef struct pre_worker {
     vigil_image_t decoded, small;
     pre_camera_t *cameras;
     vigil_stage_metrics_t unknown; /* messages that name no valid camera */
+    int64_t lag_reported; /* this worker's share of the stage's queue_depth gauge */
 } pre_worker_t;
 
 struct vigil_preprocess {
@@ -234,6 +235,7 @@ static void *worker_main(void *arg)
     while (!atomic_load(&w->pre->stop)) {
         vigil_bus_msg_t *msg = NULL;
         vigil_err_t err = vigil_consumer_poll(w->consumer, &msg, POLL_MS);
+        vigil_consumer_report_lag(w->consumer, w->unknown.queue_depth, &w->lag_reported);
         if (err == VIGIL_ERR_TIMED_OUT) continue;
         if (err == VIGIL_ERR_CLOSED) break;
         if (err) {

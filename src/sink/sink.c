@@ -56,6 +56,7 @@ struct vigil_sink {
     vigil_store_t *store;
     vigil_retention_t *retention;
     vigil_stage_metrics_t m;
+    int64_t lag_reported; /* last lag put into m.queue_depth */
     vigil_counter_t *events;
     vigil_histogram_t *stored_latency; /* capture -> detections committed */
     /* the batch being collected */
@@ -286,6 +287,7 @@ static void *sink_main(void *arg)
         if (stopping) break;
         vigil_bus_msg_t *msg = NULL;
         vigil_err_t err = vigil_consumer_poll(sink->consumer, &msg, sink->nheld ? 0 : POLL_MS);
+        vigil_consumer_report_lag(sink->consumer, sink->m.queue_depth, &sink->lag_reported);
         if (err == VIGIL_ERR_CLOSED) break;
         if (err == VIGIL_OK) {
             vigil_err_t werr = VIGIL_OK;
