@@ -28,6 +28,7 @@
 #include "vigil/model.h"
 #include "vigil/msg.h"
 #include "vigil/stages.h"
+#include "vigil/workers.h"
 
 #define STAGE "infer"
 #define POLL_MS 100
@@ -49,8 +50,6 @@ typedef struct inf_slot {
 typedef struct inf_worker {
     struct vigil_infer *infer;
     int index;
-    pthread_t thread;
-    int running;
     vigil_consumer_t *consumer;
     vigil_jpeg_t *jpeg;
     vigil_model_t *model;
@@ -66,7 +65,7 @@ typedef struct inf_worker {
 struct vigil_infer {
     const vigil_config_t *cfg;
     vigil_bus_t *bus;
-    atomic_int stop;
+    vigil_workers_t threads;
     int nworkers;
     inf_worker_t *workers;
     vigil_counter_t *batches, *batch_frames;
@@ -231,7 +230,7 @@ static void *worker_main(void *arg)
     inf_worker_t *w = arg;
     const vigil_config_t *cfg = w->infer->cfg;
     int closed = 0;
-    while (!closed && !atomic_load(&w->infer->stop)) {
+    while (!closed && !vigil_workers_stopping(&w->infer->threads)) {
         vigil_bus_msg_t *msg = NULL;
         vigil_err_t err = vigil_consumer_poll(w->consumer, &msg, POLL_MS);
         vigil_consumer_report_lag(w->consumer, w->unknown.queue_depth, &w->lag_reported);
@@ -344,32 +343,17 @@ fail:
 
 vigil_err_t vigil_infer_start(vigil_infer_t *inf)
 {
-    atomic_store(&inf->stop, 0);
-    for (int i = 0; i < inf->nworkers; i++) {
-        inf_worker_t *w = &inf->workers[i];
-        if (w->running) continue;
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            vigil_error(STAGE, NULL, "cannot start worker %d", i);
-            vigil_infer_stop(inf);
-            return VIGIL_ERR_NOMEM;
-        }
-        w->running = 1;
-    }
-    vigil_info(STAGE, NULL, "started %d workers, model \"%s\", batches of up to %d",
-               inf->nworkers, inf->cfg->infer_model, inf->workers[0].batch_max);
-    return VIGIL_OK;
+    vigil_err_t err = vigil_workers_start(&inf->threads, inf->nworkers, worker_main, inf->workers,
+                                          sizeof *inf->workers, STAGE);
+    if (err == VIGIL_OK)
+        vigil_info(STAGE, NULL, "started %d workers, model \"%s\", batches of up to %d",
+                   inf->nworkers, inf->cfg->infer_model, inf->workers[0].batch_max);
+    return err;
 }
 
 void vigil_infer_stop(vigil_infer_t *inf)
 {
-    if (!inf) return;
-    atomic_store(&inf->stop, 1);
-    for (int i = 0; i < inf->nworkers; i++) {
-        inf_worker_t *w = &inf->workers[i];
-        if (!w->running) continue;
-        pthread_join(w->thread, NULL);
-        w->running = 0;
-    }
+    if (inf) vigil_workers_stop(&inf->threads);
 }
 
 void vigil_infer_free(vigil_infer_t *inf)

@@ -31,6 +31,7 @@
 #include "vigil/msg.h"
 #include "vigil/stages.h"
 #include "vigil/store.h"
+#include "vigil/workers.h"
 
 #define STAGE "preprocess"
 #define POLL_MS 100
@@ -47,8 +48,6 @@ typedef struct pre_camera {
 typedef struct pre_worker {
     struct vigil_preprocess *pre;
     int index;
-    pthread_t thread;
-    int running;
     vigil_consumer_t *consumer;
     vigil_store_t *store;
     vigil_jpeg_t *jpeg;
@@ -61,7 +60,7 @@ typedef struct pre_worker {
 struct vigil_preprocess {
     const vigil_config_t *cfg;
     vigil_bus_t *bus;
-    atomic_int stop;
+    vigil_workers_t threads;
     int nworkers;
     pre_worker_t *workers;
 };
@@ -232,7 +231,7 @@ done:
 static void *worker_main(void *arg)
 {
     pre_worker_t *w = arg;
-    while (!atomic_load(&w->pre->stop)) {
+    while (!vigil_workers_stopping(&w->pre->threads)) {
         vigil_bus_msg_t *msg = NULL;
         vigil_err_t err = vigil_consumer_poll(w->consumer, &msg, POLL_MS);
         vigil_consumer_report_lag(w->consumer, w->unknown.queue_depth, &w->lag_reported);
@@ -310,31 +309,15 @@ fail:
 
 vigil_err_t vigil_preprocess_start(vigil_preprocess_t *pre)
 {
-    atomic_store(&pre->stop, 0);
-    for (int i = 0; i < pre->nworkers; i++) {
-        pre_worker_t *w = &pre->workers[i];
-        if (w->running) continue;
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            vigil_error(STAGE, NULL, "cannot start worker %d", i);
-            vigil_preprocess_stop(pre);
-            return VIGIL_ERR_NOMEM;
-        }
-        w->running = 1;
-    }
-    vigil_info(STAGE, NULL, "started %d workers", pre->nworkers);
-    return VIGIL_OK;
+    vigil_err_t err = vigil_workers_start(&pre->threads, pre->nworkers, worker_main, pre->workers,
+                                          sizeof *pre->workers, STAGE);
+    if (err == VIGIL_OK) vigil_info(STAGE, NULL, "started %d workers", pre->nworkers);
+    return err;
 }
 
 void vigil_preprocess_stop(vigil_preprocess_t *pre)
 {
-    if (!pre) return;
-    atomic_store(&pre->stop, 1);
-    for (int i = 0; i < pre->nworkers; i++) {
-        pre_worker_t *w = &pre->workers[i];
-        if (!w->running) continue;
-        pthread_join(w->thread, NULL);
-        w->running = 0;
-    }
+    if (pre) vigil_workers_stop(&pre->threads);
 }
 
 void vigil_preprocess_free(vigil_preprocess_t *pre)

@@ -38,6 +38,7 @@
 #include "vigil/msg.h"
 #include "vigil/stages.h"
 #include "vigil/store.h"
+#include "vigil/workers.h"
 
 #define STAGE "sink"
 #define POLL_MS 100
@@ -49,9 +50,7 @@
 struct vigil_sink {
     const vigil_config_t *cfg;
     vigil_bus_t *bus;
-    atomic_int stop;
-    pthread_t thread;
-    int running;
+    vigil_workers_t thread; /* the one sink thread */
     vigil_consumer_t *consumer;
     vigil_store_t *store;
     vigil_retention_t *retention;
@@ -283,8 +282,7 @@ static void *sink_main(void *arg)
 {
     vigil_sink_t *sink = arg;
     for (;;) {
-        int stopping = atomic_load(&sink->stop);
-        if (stopping) break;
+        if (vigil_workers_stopping(&sink->thread)) break;
         vigil_bus_msg_t *msg = NULL;
         vigil_err_t err = vigil_consumer_poll(sink->consumer, &msg, sink->nheld ? 0 : POLL_MS);
         vigil_consumer_report_lag(sink->consumer, sink->m.queue_depth, &sink->lag_reported);
@@ -352,11 +350,9 @@ fail:
 
 vigil_err_t vigil_sink_start(vigil_sink_t *sink)
 {
-    if (sink->running) return VIGIL_OK;
-    atomic_store(&sink->stop, 0);
-    if (pthread_create(&sink->thread, NULL, sink_main, sink) != 0) return VIGIL_ERR_NOMEM;
-    sink->running = 1;
-    vigil_err_t err = vigil__retention_start(sink->retention);
+    vigil_err_t err = vigil_workers_start(&sink->thread, 1, sink_main, sink, 0, STAGE);
+    if (err) return err;
+    err = vigil__retention_start(sink->retention);
     if (err) {
         vigil_sink_stop(sink);
         return err;
@@ -370,10 +366,7 @@ void vigil_sink_stop(vigil_sink_t *sink)
 {
     if (!sink) return;
     vigil__retention_stop(sink->retention);
-    if (!sink->running) return;
-    atomic_store(&sink->stop, 1);
-    pthread_join(sink->thread, NULL);
-    sink->running = 0;
+    vigil_workers_stop(&sink->thread);
 }
 
 void vigil_sink_free(vigil_sink_t *sink)

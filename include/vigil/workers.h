@@ -1,0 +1,37 @@
+/* A stage's worker threads: start N threads over an array of per-worker
+ * structs, tell them to stop, join them. The stages (preprocess, infer, sink)
+ * share this instead of each keeping its own thread bookkeeping.
+ *
+ * Thread: start/stop from the stage's controlling thread; stopping() from
+ * the workers. */
+#ifndef VIGIL_WORKERS_H
+#define VIGIL_WORKERS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "vigil/err.h"
+
+typedef struct vigil_workers {
+    atomic_int stop;
+    int n;              /* threads running */
+    pthread_t *threads;
+} vigil_workers_t;
+
+/* Starts n threads; thread i runs fn((char *)args + i * arg_size). On failure
+ * the threads already started are stopped and joined, and the error is
+ * logged under stage. Starting a started group is a no-op. */
+vigil_err_t vigil_workers_start(vigil_workers_t *workers, int n, void *(*fn)(void *), void *args,
+                                size_t arg_size, const char *stage);
+
+/* Whether the workers were told to stop. */
+static inline int vigil_workers_stopping(vigil_workers_t *workers)
+{
+    return atomic_load(&workers->stop);
+}
+
+/* Tells every worker to stop and joins them. Idempotent. */
+void vigil_workers_stop(vigil_workers_t *workers);
+
+#endif
