@@ -10,9 +10,11 @@
 #include "vigil/model.h"
 
 extern const vigil_model_ops_t vigil_model_motion_ops;
+extern const vigil_model_ops_t vigil_model_centernet_ops, vigil_model_yolo_ops; /* model_nn.c */
 
 const vigil_model_ops_t *const vigil_models[] = {
     &vigil_model_motion_ops,
+    &vigil_model_centernet_ops, &vigil_model_yolo_ops,
     NULL,
 };
 
