@@ -17,6 +17,9 @@ typedef struct cli_cmd {
 int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_db_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_config_main(const cli_cmd_t *cmd, int argc, char **argv);
+int cli_models_main(const cli_cmd_t *cmd, int argc, char **argv);
+int cli_detect_main(const cli_cmd_t *cmd, int argc, char **argv);
+int cli_ocr_main(const cli_cmd_t *cmd, int argc, char **argv);
 
 /* Loads configuration in the documented order: defaults, then the file named
  * by --config (or $VIGIL_CONFIG), then VIGIL_* environment variables. The

@@ -22,6 +22,9 @@ static const cli_cmd_t commands[] = {
     {"api", "serve the HTTP API over the store", cli_run_main, VIGIL_STAGE_API},
     {"db", "warehouse schema: migrate, version", cli_db_main, 0},
     {"config", "configuration: check FILE, docs", cli_config_main, 0},
+    {"models", "model registry: fetch, list, run", cli_models_main, 0},
+    {"detect", "detect objects in images (JSON lines)", cli_detect_main, 0},
+    {"ocr", "read text lines in images (JSON lines)", cli_ocr_main, 0},
     {"version", "print the version", cmd_version, 0},
     {NULL, NULL, NULL, 0},
 };

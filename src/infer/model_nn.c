@@ -146,6 +146,33 @@ vigil_err_t vigil__nnm_run(vigil__nnm_t *m, const vigil_nn_tensor_t *input,
     return rc;
 }
 
+const char *vigil__nnm_output_name(const vigil__nnm_t *m, size_t i)
+{
+#ifdef VIGIL_HAVE_NN
+    const char *name = vigil_nn_model_output_name(m->model, i);
+    return name ? name : "";
+#else
+    (void)m;
+    (void)i;
+    return "";
+#endif
+}
+
+size_t vigil__nnm_tensor_bytes(const vigil_nn_tensor_t *t)
+{
+    size_t es;
+    switch (t->dtype) {
+    case VIGIL_NN_UINT8: case VIGIL_NN_INT8: case VIGIL_NN_BOOL: es = 1; break;
+    case VIGIL_NN_UINT16: case VIGIL_NN_INT16: case VIGIL_NN_FLOAT16: es = 2; break;
+    case VIGIL_NN_FLOAT32: case VIGIL_NN_INT32: case VIGIL_NN_UINT32: es = 4; break;
+    case VIGIL_NN_INT64: case VIGIL_NN_FLOAT64: case VIGIL_NN_UINT64: es = 8; break;
+    default: return 0;
+    }
+    size_t n = 1;
+    for (int d = 0; d < t->ndim; d++) n *= t->dims[d] > 0 ? (size_t)t->dims[d] : 0;
+    return n * es;
+}
+
 /* ---- the infer stage's model ops ---------------------------------------- */
 
 typedef struct nn_model {

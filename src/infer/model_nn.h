@@ -38,4 +38,9 @@ vigil_err_t vigil__nnm_run(vigil__nnm_t *m, const vigil_nn_tensor_t *input,
 vigil_err_t vigil__nnm_run_all(vigil__nnm_t *m, const vigil_nn_tensor_t *input,
                                vigil_nn_tensor_t *outs, char *errstr, size_t errstr_size);
 
+/* Name of graph output i ("" without the engine). */
+const char *vigil__nnm_output_name(const vigil__nnm_t *m, size_t i);
+/* Bytes of a dense tensor's data (0 for STRING/UNDEFINED). */
+size_t vigil__nnm_tensor_bytes(const vigil_nn_tensor_t *t);
+
 #endif
