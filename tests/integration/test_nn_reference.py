@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""vigil-nn against its references on the real models (issue 4).
+
+- CenterNet (TF.js): scripts/ref/centernet_ref.js (pure @tensorflow/tfjs in
+  Node) decodes and bilinearly resizes darknet's images and dumps the input
+  and tower_0/detections; `vigil models run centernet` runs the same input
+  tensor; every value must match within 1e-3. Then `vigil detect` on the
+  image must report the reference's detections (label, score within 0.01,
+  box within 2 px after mapping back to image pixels).
+- PP-OCRv4 det/rec and the direction classifier (ONNX): scripts/ref/ppocr_ref.py
+  (ONNX Runtime) on fixed inputs; `vigil models run` must match within 1e-3.
+
+Fails when vigil's numbers are wrong or a model does not load/run. Skips,
+saying why, only when the model files (`vigil models fetch`), the sample
+images (`scripts/setup.sh media`), the reference tools (`scripts/ref/setup.sh`)
+or the engine itself (a build without src/nn) are missing.
+"""
+import array
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get("VIGIL_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VIGIL = os.environ.get("VIGIL_BINARY", os.path.join(SRC, "build", "vigil"))
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vigil")
+MODELS = os.environ.get("VIGIL_MODELS", os.path.join(CACHE, "models"))
+MEDIA = os.environ.get("VIGIL_MEDIA", os.path.join(CACHE, "media"))
+REF_NODE = os.path.join(CACHE, "ref-node", "node_modules")
+REF_PY = os.path.join(CACHE, "ref-venv", "bin", "python")
+TOL = 1e-3
+IMAGES = ["dog.jpg", "person.jpg", "horses.jpg"]
+
+failures = []
+
+
+def skip(why):
+    print("SKIPPED: test_nn_reference: " + why)
+    print("0 passed, 0 failed, 1 skipped")
+    sys.exit(0)
+
+
+def read_f32(path):
+    a = array.array("f")
+    with open(path, "rb") as f:
+        a.frombytes(f.read())
+    return a
+
+
+def compare(what, got, want):
+    if len(got) != len(want):
+        failures.append("%s: %d values, reference has %d" % (what, len(got), len(want)))
+        return
+    worst, at = 0.0, -1
+    for i, (g, w) in enumerate(zip(got, want)):
+        d = abs(g - w)
+        if d != d or d > worst:  # NaN counts as a failure
+            worst, at = (float("inf") if d != d else d), i
+    status = "ok" if worst <= TOL else "FAIL"
+    print("%s: max |diff| %.3g at %d (%s)" % (what, worst, at, status))
+    if worst > TOL:
+        failures.append("%s: max |diff| %.3g > %g at index %d (vigil %r, reference %r)"
+                        % (what, worst, TOL, at, got[at], want[at]))
+
+
+def vigil_run(model, inp, dims, out):
+    os.makedirs(out, exist_ok=True)
+    p = subprocess.run([VIGIL, "models", "run", model, inp, ",".join(map(str, dims)), out],
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        if "built without the vigil-nn engine" in p.stderr:
+            skip("this vigil was built without the vigil-nn engine (src/nn)")
+        failures.append("vigil models run %s: exit %d: %s" % (model, p.returncode, p.stderr.strip()))
+        return None
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def main():
+    for f in ["centernet/centernet.json", "centernet/centernet.bin", "ppocr/ch_PP-OCRv4_det_infer.onnx",
+              "ppocr/ch_PP-OCRv4_rec_infer.onnx", "ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx"]:
+        if not os.path.exists(os.path.join(MODELS, f)):
+            skip("model file %s missing: run `vigil models fetch`" % os.path.join(MODELS, f))
+    if not os.access(VIGIL, os.X_OK):
+        skip("no vigil binary at %s" % VIGIL)
+    if not shutil.which("node") or not os.path.isdir(os.path.join(REF_NODE, "@tensorflow", "tfjs")):
+        skip("TF.js reference not installed: run scripts/ref/setup.sh")
+    if not os.access(REF_PY, os.X_OK):
+        skip("ONNX Runtime reference not installed: run scripts/ref/setup.sh")
+    images = [i for i in IMAGES if os.path.exists(os.path.join(MEDIA, i))]
+    if not images:
+        skip("sample images missing in %s: run scripts/setup.sh media" % MEDIA)
+
+    tmp = tempfile.mkdtemp(prefix="vigil-nnref-")
+    env = dict(os.environ, NODE_PATH=REF_NODE, VIGIL_MODELS=MODELS)
+    checks = 0
+    try:
+        # --- CenterNet vs TF.js
+        labels = None
+        for img in images:
+            d = os.path.join(tmp, img)
+            p = subprocess.run(["node", os.path.join(SRC, "scripts", "ref", "centernet_ref.js"),
+                                os.path.join(MODELS, "centernet", "centernet.json"),
+                                os.path.join(MEDIA, img), d], capture_output=True, text=True, env=env,
+                               timeout=600)
+            if p.returncode != 0:
+                failures.append("centernet_ref.js %s: %s" % (img, p.stderr.strip()[-500:]))
+                continue
+            ref = json.loads(p.stdout.strip().splitlines()[-1])
+            outs = vigil_run("centernet", os.path.join(d, "input.f32"), [1, 512, 512, 3], os.path.join(d, "vigil"))
+            if outs is None:
+                continue
+            det = [o for o in outs if o["name"] == "tower_0/detections"]
+            if not det or det[0]["dims"] != [1, 100, 6]:
+                failures.append("centernet %s: no [1,100,6] tower_0/detections output in %r" % (img, outs))
+                continue
+            compare("centernet %s tower_0/detections" % img, read_f32(det[0]["file"]),
+                    read_f32(os.path.join(d, "detections.f32")))
+            checks += 1
+            # end to end: vigil detect reports the reference's detections in image pixels
+            p = subprocess.run([VIGIL, "detect", "--model", "centernet", os.path.join(MEDIA, img)],
+                               capture_output=True, text=True, env=env, timeout=600)
+            if p.returncode != 0:
+                failures.append("vigil detect %s: %s" % (img, p.stderr.strip()))
+                continue
+            got = json.loads(p.stdout.strip().splitlines()[-1])
+            if labels is None:
+                labels = coco_labels()
+            sx, sy = ref["width"] / 512.0, ref["height"] / 512.0
+            for r in ref["detections"]:
+                if r[4] < 0.32:
+                    continue  # near the 0.3 threshold a 1e-3 difference may flip it
+                want_box = [r[0] * sx, r[1] * sy, r[2] * sx, r[3] * sy]
+                ok = any(g["label"] == labels[int(r[5])] and abs(g["score"] - r[4]) <= 0.01
+                         and all(abs(a - b) <= 2.0 for a, b in zip(g["box"], want_box))
+                         for g in got["detections"])
+                print("detect %s: %s %.2f %s" % (img, labels[int(r[5])], r[4], "ok" if ok else "MISSING"))
+                if not ok:
+                    failures.append("vigil detect %s: reference %s %.3f box %s not found in %s"
+                                    % (img, labels[int(r[5])], r[4], want_box, got["detections"]))
+            checks += 1
+
+        # --- PP-OCR vs ONNX Runtime
+        d = os.path.join(tmp, "ppocr")
+        p = subprocess.run([REF_PY, os.path.join(SRC, "scripts", "ref", "ppocr_ref.py"), MODELS, d],
+                           capture_output=True, text=True, timeout=600)
+        if p.returncode != 0:
+            failures.append("ppocr_ref.py: %s" % p.stderr.strip()[-500:])
+        else:
+            for line in p.stdout.splitlines():
+                case = json.loads(line)
+                outs = vigil_run(case["model"], case["input"], case["input_dims"],
+                                 os.path.join(d, case["model"] + "_vigil"))
+                if outs is None:
+                    continue
+                if outs[0]["dims"] != case["output_dims"]:
+                    failures.append("%s: output dims %s, reference %s" % (case["model"], outs[0]["dims"], case["output_dims"]))
+                    continue
+                compare(case["model"], read_f32(outs[0]["file"]), read_f32(case["output"]))
+                checks += 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    for f in failures:
+        print("FAIL: " + f)
+    print("%d passed, %d failed" % (checks - 0 if not failures else max(0, checks - len(failures)), len(failures)))
+    return 1 if failures else 0
+
+
+def coco_labels():
+    """The centernet entry's labels, from `vigil models list`' registry (models/centernet.yaml)."""
+    with open(os.path.join(SRC, "models", "centernet.yaml"), encoding="utf-8") as f:
+        text = f.read()
+    body = text[text.index("labels: [") + len("labels: ["):]
+    body = body[:body.index("]")]
+    return [s.strip() for s in body.replace("\n", " ").split(",")]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
