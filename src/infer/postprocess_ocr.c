@@ -306,7 +306,7 @@ vigil_err_t vigil__post_db(const float *prob, int map_w, int map_h, const vigil_
         }
         out[nout++] = q;
     }
-    qsort(out, nout, sizeof *out, quad_cmp);
+    if (nout) qsort(out, nout, sizeof *out, quad_cmp);
     *quads = out;
     *nquads = nout;
     out = NULL;

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "infer/model_ocr.h"
 #include "infer/postprocess.h"
 
 #define MW 160
@@ -138,6 +139,38 @@ static void test_postprocess_cls_rotates_only_when_confident(void **state)
     assert_int_equal(vigil__cls_is_rotated((const float[]){0.99f, 0.01f}, 0.9f), 0);
 }
 
+static void test_postprocess_ocr_crop_is_upright_and_rotates_tall_boxes(void **state)
+{
+    vigil_image_t img = {0};
+    assert_int_equal(vigil_image_alloc(&img, 64, 48, VIGIL_PIX_RGB24), 0);
+    for (int y = 0; y < 48; y++)
+        for (int x = 0; x < 64; x++) {
+            uint8_t *p = img.data + (size_t)y * img.stride + (size_t)x * 3;
+            p[0] = (uint8_t)(x * 4); /* red grows to the right */
+            p[1] = (uint8_t)(y * 5); /* green grows downwards */
+            p[2] = 7;
+        }
+    vigil__quad_t wide = {.x = {10, 40, 40, 10}, .y = {5, 5, 15, 15}};
+    vigil_image_t c = {0};
+    assert_int_equal(vigil__ocr_crop(&img, &wide, &c), 0);
+    assert_int_equal(c.width, 30);
+    assert_int_equal(c.height, 10);
+    assert_int_equal(c.data[0], 40);              /* (10, 5) */
+    assert_int_equal(c.data[1], 25);
+    assert_int_equal(c.data[(size_t)9 * c.stride + 29 * 3], 39 * 4); /* (39, 14) */
+    vigil_image_release(&c);
+    /* 6 wide, 30 tall: turned 90 degrees counter-clockwise (np.rot90) */
+    vigil__quad_t tall = {.x = {20, 26, 26, 20}, .y = {10, 10, 40, 40}};
+    assert_int_equal(vigil__ocr_crop(&img, &tall, &c), 0);
+    assert_int_equal(c.width, 30);
+    assert_int_equal(c.height, 6);
+    /* the crop's top-right source pixel (25, 10) lands at the top-left */
+    assert_int_equal(c.data[0], 25 * 4);
+    assert_int_equal(c.data[1], 10 * 5);
+    vigil_image_release(&c);
+    vigil_image_release(&img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_postprocess_ctc_collapses_repeats_and_blanks),
         cmocka_unit_test(test_postprocess_ctc_all_blank_is_empty_and_small_buffer_fails),
         cmocka_unit_test(test_postprocess_cls_rotates_only_when_confident),
+        cmocka_unit_test(test_postprocess_ocr_crop_is_upright_and_rotates_tall_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
