@@ -16,8 +16,8 @@ sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 build_pkgs=(build-essential cmake ninja-build pkg-config
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   libturbojpeg0-dev libprotobuf-c-dev protobuf-c-compiler
-  libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev)
-test_pkgs=(libcmocka-dev clang valgrind ffmpeg curl python3)
+  libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev librdkafka-dev)
+test_pkgs=(libcmocka-dev clang valgrind ffmpeg curl python3 libonnx-testdata)
 
 apt_updated=0
 apt_install() {

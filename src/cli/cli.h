@@ -17,6 +17,7 @@ typedef struct cli_cmd {
 int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_db_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_config_main(const cli_cmd_t *cmd, int argc, char **argv);
+int cli_nn_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_models_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_detect_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_ocr_main(const cli_cmd_t *cmd, int argc, char **argv);

@@ -25,6 +25,7 @@ static const cli_cmd_t commands[] = {
     {"models", "model registry: fetch, list, run", cli_models_main, 0},
     {"detect", "detect objects in images (JSON lines)", cli_detect_main, 0},
     {"ocr", "read text lines in images (JSON lines)", cli_ocr_main, 0},
+    {"nn", "vigil-nn engine: conformance, info, run", cli_nn_main, 0},
     {"version", "print the version", cmd_version, 0},
     {NULL, NULL, NULL, 0},
 };

@@ -1,0 +1,177 @@
+/* Single-precision GEMM for vigil-nn: packed panels + a 6x16 micro-kernel.
+ *
+ * Main idea (Goto/BLIS): N is cut in blocks of NC columns and K in blocks of
+ * KC; for each block B is packed into 16-column panels and A into 6-row
+ * panels, so the micro-kernel streams both contiguously from cache. The
+ * micro-kernel is AVX2/FMA (gemm_avx2.c) when the CPU has it, checked once at
+ * run time, else the portable C one here. Threads split the (row panel,
+ * column panel group) tiles of each block. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/cpu/kernels.h"
+
+#define KC 256
+#define NC 2048
+#define NGROUP 4 /* column panels per task */
+
+static int force_portable;
+static int have_avx2 = -1;
+
+int vigil__nn_have_avx2(void)
+{
+    if (have_avx2 < 0) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+        have_avx2 = 0;
+#endif
+    }
+    return have_avx2;
+}
+
+void vigil__nn_sgemm_force_portable(int on)
+{
+    force_portable = on;
+}
+
+void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
+                         int accumulate)
+{
+    float acc[NN_MR][NN_NR];
+    memset(acc, 0, sizeof acc);
+    for (int64_t k = 0; k < K; k++) {
+        const float *ak = a + k * NN_MR, *bk = b + k * NN_NR;
+        for (int r = 0; r < NN_MR; r++) {
+            float av = ak[r];
+            for (int j = 0; j < NN_NR; j++) acc[r][j] += av * bk[j];
+        }
+    }
+    for (int r = 0; r < NN_MR; r++)
+        for (int j = 0; j < NN_NR; j++) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0) + acc[r][j];
+}
+
+typedef struct gemm_ctx {
+    int trans_a, trans_b;
+    int64_t M, N, K, lda, ldb, ldc;
+    const float *A, *B;
+    float *C;
+    int64_t jc, nc, pc, kc;
+    float *ap, *bp;
+    int64_t mpanels, npanels, ngroups;
+    int accumulate;
+    void (*uk)(int64_t, const float *, const float *, float *, int64_t, int);
+} gemm_ctx_t;
+
+static void pack_b(void *arg, int64_t p0, int64_t p1)
+{
+    gemm_ctx_t *g = arg;
+    for (int64_t p = p0; p < p1; p++) {
+        float *dst = g->bp + p * g->kc * NN_NR;
+        int64_t j0 = g->jc + p * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
+        for (int64_t k = 0; k < g->kc; k++) {
+            int64_t kk = g->pc + k;
+            float *d = dst + k * NN_NR;
+            if (!g->trans_b) {
+                const float *s = g->B + kk * g->ldb + j0;
+                if (nj == NN_NR) memcpy(d, s, sizeof(float) * NN_NR);
+                else {
+                    for (int64_t j = 0; j < nj; j++) d[j] = s[j];
+                    for (int64_t j = nj; j < NN_NR; j++) d[j] = 0;
+                }
+            } else {
+                for (int64_t j = 0; j < nj; j++) d[j] = g->B[(j0 + j) * g->ldb + kk];
+                for (int64_t j = nj; j < NN_NR; j++) d[j] = 0;
+            }
+        }
+    }
+}
+
+static void pack_a(void *arg, int64_t p0, int64_t p1)
+{
+    gemm_ctx_t *g = arg;
+    for (int64_t p = p0; p < p1; p++) {
+        float *dst = g->ap + p * g->kc * NN_MR;
+        int64_t i0 = p * NN_MR, ni = g->M - i0 < NN_MR ? g->M - i0 : NN_MR;
+        for (int64_t k = 0; k < g->kc; k++) {
+            int64_t kk = g->pc + k;
+            float *d = dst + k * NN_MR;
+            for (int64_t i = 0; i < ni; i++)
+                d[i] = g->trans_a ? g->A[kk * g->lda + i0 + i] : g->A[(i0 + i) * g->lda + kk];
+            for (int64_t i = ni; i < NN_MR; i++) d[i] = 0;
+        }
+    }
+}
+
+static void compute(void *arg, int64_t t0, int64_t t1)
+{
+    gemm_ctx_t *g = arg;
+    float tmp[NN_MR * NN_NR];
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t mp = t / g->ngroups, grp = t % g->ngroups;
+        int64_t i0 = mp * NN_MR, ni = g->M - i0 < NN_MR ? g->M - i0 : NN_MR;
+        const float *a = g->ap + mp * g->kc * NN_MR;
+        for (int64_t np = grp * NGROUP; np < g->npanels && np < (grp + 1) * NGROUP; np++) {
+            int64_t j0 = g->jc + np * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
+            const float *b = g->bp + np * g->kc * NN_NR;
+            float *c = g->C + i0 * g->ldc + j0;
+            if (ni == NN_MR && nj == NN_NR) {
+                g->uk(g->kc, a, b, c, g->ldc, g->accumulate);
+            } else {
+                for (int64_t i = 0; i < ni; i++)
+                    for (int64_t j = 0; j < nj; j++)
+                        tmp[i * NN_NR + j] = g->accumulate ? c[i * g->ldc + j] : 0;
+                g->uk(g->kc, a, b, tmp, NN_NR, 1);
+                for (int64_t i = 0; i < ni; i++)
+                    for (int64_t j = 0; j < nj; j++) c[i * g->ldc + j] = tmp[i * NN_NR + j];
+            }
+        }
+    }
+}
+
+void vigil__nn_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
+                     int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                     int accumulate, nn_pool_t *pool)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (!accumulate)
+            for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, sizeof(float) * (size_t)N);
+        return;
+    }
+    gemm_ctx_t g = {.trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K, .lda = lda,
+                    .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C};
+    g.uk = !force_portable && vigil__nn_have_avx2() ? vigil__nn_ukernel_avx2 : vigil__nn_ukernel_c;
+    g.mpanels = (M + NN_MR - 1) / NN_MR;
+    int64_t kcmax = K < KC ? K : KC, ncmax = N < NC ? N : NC;
+    g.ap = malloc(sizeof(float) * (size_t)(g.mpanels * NN_MR * kcmax));
+    g.bp = malloc(sizeof(float) * (size_t)(((ncmax + NN_NR - 1) / NN_NR) * NN_NR * kcmax));
+    if (!g.ap || !g.bp) { /* out of memory: plain loops, slow but right */
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                float s = accumulate ? C[i * ldc + j] : 0;
+                for (int64_t k = 0; k < K; k++)
+                    s += (trans_a ? A[k * lda + i] : A[i * lda + k]) *
+                         (trans_b ? B[j * ldb + k] : B[k * ldb + j]);
+                C[i * ldc + j] = s;
+            }
+        goto done;
+    }
+    for (g.jc = 0; g.jc < N; g.jc += NC) {
+        g.nc = N - g.jc < NC ? N - g.jc : NC;
+        g.npanels = (g.nc + NN_NR - 1) / NN_NR;
+        g.ngroups = (g.npanels + NGROUP - 1) / NGROUP;
+        for (g.pc = 0; g.pc < K; g.pc += KC) {
+            g.kc = K - g.pc < KC ? K - g.pc : KC;
+            g.accumulate = accumulate || g.pc > 0;
+            vigil__nn_parallel_for(pool, g.npanels, 8, pack_b, &g);
+            vigil__nn_parallel_for(pool, g.mpanels, 8, pack_a, &g);
+            int64_t work = g.kc * NN_MR * NN_NR * NGROUP;
+            vigil__nn_parallel_for(pool, g.mpanels * g.ngroups, 1 + 32768 / work, compute, &g);
+        }
+    }
+done:
+    free(g.ap);
+    free(g.bp);
+}

@@ -1,0 +1,65 @@
+/* AVX2/FMA 6x16 GEMM micro-kernel (compiled with -mavx2 -mfma; called only
+ * when the CPU reports both, see gemm.c). a: K x 6 packed, b: K x 16 packed;
+ * twelve ymm accumulators hold the 6x16 block of C. */
+#include "nn/cpu/kernels.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
+                            int accumulate)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 a0 = _mm256_broadcast_ss(a + 0), a1 = _mm256_broadcast_ss(a + 1);
+        c00 = _mm256_fmadd_ps(a0, b0, c00);
+        c01 = _mm256_fmadd_ps(a0, b1, c01);
+        c10 = _mm256_fmadd_ps(a1, b0, c10);
+        c11 = _mm256_fmadd_ps(a1, b1, c11);
+        a0 = _mm256_broadcast_ss(a + 2);
+        a1 = _mm256_broadcast_ss(a + 3);
+        c20 = _mm256_fmadd_ps(a0, b0, c20);
+        c21 = _mm256_fmadd_ps(a0, b1, c21);
+        c30 = _mm256_fmadd_ps(a1, b0, c30);
+        c31 = _mm256_fmadd_ps(a1, b1, c31);
+        a0 = _mm256_broadcast_ss(a + 4);
+        a1 = _mm256_broadcast_ss(a + 5);
+        c40 = _mm256_fmadd_ps(a0, b0, c40);
+        c41 = _mm256_fmadd_ps(a0, b1, c41);
+        c50 = _mm256_fmadd_ps(a1, b0, c50);
+        c51 = _mm256_fmadd_ps(a1, b1, c51);
+        a += 6;
+        b += 16;
+    }
+#define STORE(r, x0, x1)                                                                        \
+    do {                                                                                        \
+        float *cr = c + (r) * ldc;                                                              \
+        if (accumulate) {                                                                       \
+            x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr));                                        \
+            x1 = _mm256_add_ps(x1, _mm256_loadu_ps(cr + 8));                                    \
+        }                                                                                       \
+        _mm256_storeu_ps(cr, x0);                                                               \
+        _mm256_storeu_ps(cr + 8, x1);                                                           \
+    } while (0)
+    STORE(0, c00, c01);
+    STORE(1, c10, c11);
+    STORE(2, c20, c21);
+    STORE(3, c30, c31);
+    STORE(4, c40, c41);
+    STORE(5, c50, c51);
+#undef STORE
+}
+#else
+/* built without -mavx2 (not x86): never selected, kept for the linker */
+void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
+                            int accumulate)
+{
+    vigil__nn_ukernel_c(K, a, b, c, ldc, accumulate);
+}
+#endif

@@ -1,0 +1,57 @@
+/* vigil-nn CPU backend: thread pool, GEMM and shared kernel helpers.
+ *
+ * The pool runs a parallel-for over [0, n) in chunks on its workers and the
+ * calling thread; a NULL pool runs serially (plan-time folding). GEMM is
+ * row-major C = A*B (+C), with an AVX2/FMA micro-kernel chosen at run time
+ * and a portable C fallback. */
+#ifndef VIGIL_NN_KERNELS_H
+#define VIGIL_NN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/ir.h"
+
+typedef struct nn_pool nn_pool_t;
+
+/* A pool of nthreads (>= 1; the caller counts as one). NULL on failure. */
+nn_pool_t *vigil__nn_pool_new(int nthreads);
+void vigil__nn_pool_free(nn_pool_t *pool);
+int vigil__nn_pool_threads(const nn_pool_t *pool); /* 1 for NULL */
+typedef void (*nn_range_fn)(void *ctx, int64_t begin, int64_t end);
+/* Calls fn over [0, n) split in chunks of at least grain; returns when all
+ * are done. Thread: the pool's owner only (one parallel-for at a time). */
+void vigil__nn_parallel_for(nn_pool_t *pool, int64_t n, int64_t grain, nn_range_fn fn, void *ctx);
+
+/* C[M,N] = A[M,K] * B[K,N] (+ C when accumulate). lda/ldb/ldc are row
+ * strides; trans_a / trans_b read A as [K,M] / B as [N,K]. */
+void vigil__nn_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
+                     int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                     int accumulate, nn_pool_t *pool);
+/* Forces the portable kernel (tests): 1 = portable, 0 = auto. */
+void vigil__nn_sgemm_force_portable(int on);
+int vigil__nn_have_avx2(void);
+
+/* micro-kernels: C[6,16] (+)= sum_k A[k*6 + r] * B[k*16 + c] */
+#define NN_MR 6
+#define NN_NR 16
+void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
+                            int accumulate);
+void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
+                         int accumulate);
+
+/* Applies a fused activation to n floats in place. */
+void vigil__nn_apply_act(float *x, int64_t n, int act, float a, float b);
+
+/* Coalesced broadcasting of two inputs to an output shape: strides (in
+ * elements, 0 where broadcast) per output dim. Returns -1 if the shapes do
+ * not broadcast. out_dims gets the broadcast shape. */
+int vigil__nn_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b, int *nout,
+                              int64_t *out);
+void vigil__nn_broadcast_strides(int nin, const int64_t *in, int nout, const int64_t *out,
+                                 int64_t *strides);
+
+/* Normalises an axis in [-rank, rank) to [0, rank); -1 when out of range. */
+int vigil__nn_axis(int64_t axis, int rank);
+
+#endif

@@ -1,0 +1,477 @@
+/* vigil-nn public API: loading models, model info, sessions and runs.
+ *
+ * A model is an optimised, immutable graph. A session holds what running
+ * needs: a plan for the current input shapes (rebuilt when they change, e.g.
+ * another batch size), the arena the plan lays values out in, and a thread
+ * pool. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/cpu/kernels.h"
+#include "nn/model.h"
+#include "nn/onnx/onnx.h"
+
+struct vigil_nn_session {
+    const vigil_nn_model_t *model;
+    nn_pool_t *pool;
+    nn_plan_t plan;
+    int have_plan;
+    vigil_nn_tensor_t *key; /* inputs the plan was built for (small ones with data) */
+    void **key_data;
+    void *arena;
+    size_t arena_cap;
+    int profile;
+    double *node_ms;
+    int64_t *node_calls;
+};
+
+void vigil_nn_load_opts_init(vigil_nn_load_opts_t *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->optimize = 1;
+}
+
+void vigil_nn_session_opts_init(vigil_nn_session_opts_t *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->threads = 1;
+}
+
+static vigil_err_t read_file(const char *path, uint8_t **buf, size_t *len, char *errstr,
+                             size_t errstr_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "%s: %s", path, strerror(errno));
+    uint8_t *b = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1 << 16;
+            uint8_t *nb = realloc(b, cap);
+            if (!nb) {
+                free(b);
+                fclose(f);
+                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory", path);
+            }
+            b = nb;
+        }
+        size_t r = fread(b + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "%s: read error", path);
+    }
+    *buf = b;
+    *len = n;
+    return VIGIL_OK;
+}
+
+vigil_nn_model_t *vigil_nn_model_load(const char *path, const vigil_nn_load_opts_t *opts,
+                                      char *errstr, size_t errstr_size)
+{
+    if (!path) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "nn: no model path");
+        return NULL;
+    }
+    vigil_nn_format_t fmt = opts ? opts->format : VIGIL_NN_FORMAT_AUTO;
+    size_t pl = strlen(path);
+    if (fmt == VIGIL_NN_FORMAT_TFJS || (fmt == VIGIL_NN_FORMAT_AUTO && pl >= 5 &&
+                                        !strcmp(path + pl - 5, ".json")))
+        return vigil__nn_tfjs_load_path(path, opts, errstr, errstr_size);
+    uint8_t *buf;
+    size_t len;
+    if (read_file(path, &buf, &len, errstr, errstr_size)) return NULL;
+    char sub[512];
+    vigil_nn_model_t *m = vigil_nn_model_load_onnx(buf, len, opts, sub, sizeof sub);
+    if (!m) vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "%s: %s", path, sub);
+    free(buf);
+    return m;
+}
+
+vigil_nn_model_t *vigil_nn_model_load_onnx(const void *buf, size_t len,
+                                           const vigil_nn_load_opts_t *opts, char *errstr,
+                                           size_t errstr_size)
+{
+    nn_graph_t g;
+    vigil__nn_graph_init(&g);
+    if (vigil__onnx_load(buf, len, &g, errstr, errstr_size)) {
+        vigil__nn_graph_release(&g);
+        return NULL;
+    }
+    return vigil__nn_model_from_graph(&g, opts, errstr, errstr_size);
+}
+
+void vigil_nn_model_free(vigil_nn_model_t *m)
+{
+    if (!m) return;
+    vigil__nn_graph_release(&m->g);
+    free(m->in_info);
+    free(m->out_info);
+    free(m);
+}
+
+/* Input shapes for a validation plan: dynamic dims as d. */
+static void concrete_inputs(const vigil_nn_model_t *m, vigil_nn_tensor_t *in, int64_t d)
+{
+    for (int i = 0; i < m->g.ninputs; i++) {
+        in[i] = m->in_info[i];
+        in[i].data = NULL;
+        for (int k = 0; k < in[i].ndim; k++)
+            if (in[i].dims[k] < 0) in[i].dims[k] = d;
+    }
+}
+
+vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_opts_t *opts,
+                                             char *errstr, size_t errstr_size)
+{
+    vigil_nn_load_opts_t def;
+    if (!opts) {
+        vigil_nn_load_opts_init(&def);
+        opts = &def;
+    }
+    vigil_nn_tensor_t *shapes = NULL;
+    nn_plan_t p1, p2;
+    int have1 = 0, have2 = 0;
+    vigil_nn_model_t *m = calloc(1, sizeof *m);
+    if (!m) {
+        vigil__nn_graph_release(g);
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory");
+        return NULL;
+    }
+    m->g = *g;
+    memset(g, 0, sizeof *g);
+    g = &m->g;
+    m->in_info = calloc((size_t)g->ninputs + 1, sizeof *m->in_info);
+    m->out_info = calloc((size_t)g->noutputs + 1, sizeof *m->out_info);
+    shapes = calloc((size_t)g->ninputs + 1, sizeof *shapes);
+    if (!m->in_info || !m->out_info || !shapes) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < g->ninputs; i++) {
+        nn_value_t *v = &g->values[g->inputs[i]];
+        if (v->ndim < 0 || !vigil_nn_dtype_size(v->dtype)) {
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                         "unsupported: input \"%s\": no tensor shape or dtype declared", v->name);
+            goto fail;
+        }
+        if ((size_t)i < opts->ninput_shapes && opts->input_shapes &&
+            opts->input_shapes[i].ndim > 0) {
+            const vigil_nn_tensor_t *s = &opts->input_shapes[i];
+            char a[96], b[96];
+            int ok = s->ndim == v->ndim;
+            for (int k = 0; ok && k < v->ndim; k++) ok = v->dims[k] < 0 || v->dims[k] == s->dims[k];
+            if (!ok) {
+                vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                             "input \"%s\": shape %s does not fit the model's %s", v->name,
+                             vigil__nn_shape_str(s->ndim, s->dims, a, sizeof a),
+                             vigil__nn_shape_str(v->ndim, v->dims, b, sizeof b));
+                goto fail;
+            }
+            memcpy(v->dims, s->dims, sizeof v->dims);
+        }
+        m->in_info[i].dtype = v->dtype;
+        m->in_info[i].ndim = v->ndim;
+        memcpy(m->in_info[i].dims, v->dims, sizeof v->dims);
+    }
+    if (vigil__nn_pass_toposort(g, errstr, errstr_size)) goto fail;
+    if (opts->optimize) {
+        if (vigil__nn_pass_fold_constants(g, errstr, errstr_size)) goto fail;
+        if (vigil__nn_pass_fuse(g, errstr, errstr_size)) goto fail;
+        vigil__nn_pass_dead_nodes(g);
+    }
+    /* validate every node (attributes, shapes) with dynamic dims as 1, then 2
+     * to tell which output dims follow the dynamic ones */
+    concrete_inputs(m, shapes, 1);
+    if (vigil__nn_plan_build(&p1, g, shapes, 1, errstr, errstr_size)) goto fail;
+    have1 = 1;
+    concrete_inputs(m, shapes, 2);
+    if (!p1.stopped && !vigil__nn_plan_build(&p2, g, shapes, 1, NULL, 0)) have2 = !p2.stopped;
+    if (have2) have2 = 1;
+    for (int i = 0; i < g->noutputs; i++) {
+        int v = g->outputs[i];
+        vigil_nn_tensor_t *o = &m->out_info[i];
+        const nn_value_t *val = &g->values[v];
+        if (!p1.stopped && p1.t[v].dtype) {
+            o->dtype = p1.t[v].dtype;
+            o->ndim = p1.t[v].ndim;
+            for (int k = 0; k < o->ndim; k++)
+                o->dims[k] = have2 && p2.t[v].dims[k] != p1.t[v].dims[k] ? -1 : p1.t[v].dims[k];
+        } else {
+            o->dtype = val->dtype;
+            o->ndim = val->ndim < 0 ? 0 : val->ndim;
+            memcpy(o->dims, val->dims, sizeof o->dims);
+        }
+    }
+    if (have2) vigil__nn_plan_release(&p2);
+    vigil__nn_plan_release(&p1);
+    free(shapes);
+    return m;
+fail:
+    if (have1) vigil__nn_plan_release(&p1);
+    free(shapes);
+    vigil_nn_model_free(m);
+    return NULL;
+}
+
+size_t vigil_nn_model_ninputs(const vigil_nn_model_t *m) { return (size_t)m->g.ninputs; }
+size_t vigil_nn_model_noutputs(const vigil_nn_model_t *m) { return (size_t)m->g.noutputs; }
+
+const char *vigil_nn_model_input_name(const vigil_nn_model_t *m, size_t i)
+{
+    return i < (size_t)m->g.ninputs ? m->g.values[m->g.inputs[i]].name : NULL;
+}
+
+const char *vigil_nn_model_output_name(const vigil_nn_model_t *m, size_t i)
+{
+    return i < (size_t)m->g.noutputs ? m->g.values[m->g.outputs[i]].name : NULL;
+}
+
+void vigil_nn_model_input_info(const vigil_nn_model_t *m, size_t i, vigil_nn_tensor_t *shape)
+{
+    memset(shape, 0, sizeof *shape);
+    if (i < (size_t)m->g.ninputs) *shape = m->in_info[i];
+}
+
+void vigil_nn_model_output_info(const vigil_nn_model_t *m, size_t i, vigil_nn_tensor_t *shape)
+{
+    memset(shape, 0, sizeof *shape);
+    if (i < (size_t)m->g.noutputs) *shape = m->out_info[i];
+}
+
+char *vigil_nn_model_op_types(const vigil_nn_model_t *m)
+{
+    size_t cap = 1, len = 0;
+    for (int i = 0; i < m->g.nnodes; i++) cap += strlen(m->g.nodes[i].op_type) + 1;
+    char *s = malloc(cap + 1);
+    if (!s) return NULL;
+    for (int i = 0; i < m->g.nnodes; i++) {
+        const nn_node_t *n = &m->g.nodes[i];
+        if (n->dead) continue;
+        int seen = 0;
+        for (size_t p = 0; p < len && !seen; p += strlen(s + p) + 1) seen = !strcmp(s + p, n->op_type);
+        if (seen) continue;
+        strcpy(s + len, n->op_type);
+        len += strlen(n->op_type) + 1;
+    }
+    s[len] = 0;
+    return s;
+}
+
+/* ---- sessions ------------------------------------------------------------------------ */
+
+vigil_nn_session_t *vigil_nn_session_new(const vigil_nn_model_t *m,
+                                         const vigil_nn_session_opts_t *opts, char *errstr,
+                                         size_t errstr_size)
+{
+    vigil_nn_session_opts_t def;
+    if (!opts) {
+        vigil_nn_session_opts_init(&def);
+        opts = &def;
+    }
+    if (!m) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "nn: no model");
+        return NULL;
+    }
+    if (opts->backend != VIGIL_NN_BACKEND_CPU) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                     "unsupported: nn: backend %d (this build has the CPU backend only)",
+                     (int)opts->backend);
+        return NULL;
+    }
+    vigil_nn_session_t *s = calloc(1, sizeof *s);
+    if (!s) goto nomem;
+    s->model = m;
+    s->profile = opts->profile;
+    s->key = calloc((size_t)m->g.ninputs + 1, sizeof *s->key);
+    s->key_data = calloc((size_t)m->g.ninputs + 1, sizeof *s->key_data);
+    s->node_ms = calloc((size_t)m->g.nnodes + 1, sizeof *s->node_ms);
+    s->node_calls = calloc((size_t)m->g.nnodes + 1, sizeof *s->node_calls);
+    s->pool = vigil__nn_pool_new(opts->threads);
+    if (!s->key || !s->key_data || !s->node_ms || !s->node_calls || !s->pool) {
+        vigil_nn_session_free(s);
+        goto nomem;
+    }
+    return s;
+nomem:
+    vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory");
+    return NULL;
+}
+
+void vigil_nn_session_free(vigil_nn_session_t *s)
+{
+    if (!s) return;
+    if (s->have_plan) vigil__nn_plan_release(&s->plan);
+    if (s->key_data)
+        for (int i = 0; i < s->model->g.ninputs; i++) free(s->key_data[i]);
+    free(s->key);
+    free(s->key_data);
+    free(s->arena);
+    free(s->node_ms);
+    free(s->node_calls);
+    vigil__nn_pool_free(s->pool);
+    free(s);
+}
+
+size_t vigil_nn_session_arena_bytes(const vigil_nn_session_t *s)
+{
+    return s && s->have_plan ? s->plan.arena_bytes : 0;
+}
+
+static int key_matches(const vigil_nn_session_t *s, const vigil_nn_tensor_t *in)
+{
+    if (!s->have_plan) return 0;
+    for (int i = 0; i < s->model->g.ninputs; i++) {
+        const vigil_nn_tensor_t *k = &s->key[i];
+        if (k->dtype != in[i].dtype || k->ndim != in[i].ndim ||
+            memcmp(k->dims, in[i].dims, sizeof(int64_t) * (size_t)k->ndim))
+            return 0;
+        if (s->key_data[i] && memcmp(s->key_data[i], in[i].data, vigil__nn_bytes(k))) return 0;
+    }
+    return 1;
+}
+
+static vigil_err_t replan(vigil_nn_session_t *s, const vigil_nn_tensor_t *in, char *errstr,
+                          size_t errstr_size)
+{
+    const nn_graph_t *g = &s->model->g;
+    if (s->have_plan) vigil__nn_plan_release(&s->plan);
+    s->have_plan = 0;
+    vigil_err_t err = vigil__nn_plan_build(&s->plan, g, in, 0, errstr, errstr_size);
+    if (err) return err;
+    s->have_plan = 1;
+    if ((err = vigil__nn_plan_memory(&s->plan)))
+        return vigil_seterr(errstr, errstr_size, err, "nn: out of memory planning the arena");
+    if (s->plan.arena_bytes > s->arena_cap) {
+        free(s->arena);
+        s->arena = NULL;
+        s->arena_cap = 0;
+        if (posix_memalign(&s->arena, 64, s->plan.arena_bytes))
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
+                                "nn: cannot allocate an arena of %zu bytes", s->plan.arena_bytes);
+        s->arena_cap = s->plan.arena_bytes;
+    }
+    for (int i = 0; i < g->ninputs; i++) {
+        free(s->key_data[i]);
+        s->key_data[i] = NULL;
+        s->key[i] = in[i];
+        s->key[i].data = NULL;
+        if (vigil_nn_tensor_numel(&in[i]) <= NN_PLAN_SMALL_INPUT) {
+            size_t b = vigil__nn_bytes(&in[i]);
+            if (!(s->key_data[i] = malloc(b ? b : 1))) {
+                s->have_plan = 0;
+                vigil__nn_plan_release(&s->plan);
+                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory");
+            }
+            memcpy(s->key_data[i], in[i].data, b);
+        }
+    }
+    return VIGIL_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+vigil_err_t vigil_nn_run(vigil_nn_session_t *s, const vigil_nn_tensor_t *inputs, size_t ninputs,
+                         vigil_nn_tensor_t *outputs, size_t noutputs, char *errstr,
+                         size_t errstr_size)
+{
+    if (!s || (ninputs && !inputs) || (noutputs && !outputs))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "nn: invalid arguments");
+    const vigil_nn_model_t *m = s->model;
+    const nn_graph_t *g = &m->g;
+    if (ninputs != (size_t)g->ninputs || noutputs > (size_t)g->noutputs)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                            "nn: model takes %d inputs and gives %d outputs (got %zu, %zu)",
+                            g->ninputs, g->noutputs, ninputs, noutputs);
+    for (int i = 0; i < g->ninputs; i++) {
+        const vigil_nn_tensor_t *want = &m->in_info[i], *got = &inputs[i];
+        int ok = got->dtype == want->dtype && got->ndim == want->ndim &&
+                 (got->data || !vigil_nn_tensor_numel(got));
+        for (int k = 0; ok && k < want->ndim; k++)
+            ok = got->dims[k] >= 0 && (want->dims[k] < 0 || want->dims[k] == got->dims[k]);
+        if (!ok) {
+            char a[128], b[128];
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                                "nn: input \"%s\": got %s %s%s, the model takes %s %s",
+                                g->values[g->inputs[i]].name, vigil_nn_dtype_name(got->dtype),
+                                vigil__nn_shape_str(got->ndim, got->dims, a, sizeof a),
+                                got->data ? "" : " without data", vigil_nn_dtype_name(want->dtype),
+                                vigil__nn_shape_str(want->ndim, want->dims, b, sizeof b));
+        }
+    }
+    vigil_err_t err;
+    if (!key_matches(s, inputs) && (err = replan(s, inputs, errstr, errstr_size))) return err;
+    nn_plan_t *p = &s->plan;
+    for (int i = 0; i < g->ninputs; i++)
+        if (!p->konst[g->inputs[i]]) p->t[g->inputs[i]].data = inputs[i].data;
+    for (int v = 0; v < g->nvalues; v++)
+        if (p->offset[v] != SIZE_MAX) p->t[v].data = (char *)s->arena + p->offset[v];
+    for (int ni = 0; ni < g->nnodes; ni++) {
+        if (g->nodes[ni].dead || p->folded[ni]) continue;
+        double t0 = s->profile ? now_ms() : 0;
+        err = vigil__nn_plan_run_node(p, ni, p->scratch[ni] ? (char *)s->arena + p->scratch_off[ni]
+                                                          : NULL,
+                                      s->pool, errstr, errstr_size);
+        if (err) return err;
+        if (s->profile) {
+            s->node_ms[ni] += now_ms() - t0;
+            s->node_calls[ni]++;
+        }
+    }
+    for (size_t i = 0; i < noutputs; i++) outputs[i] = p->t[g->outputs[i]];
+    return VIGIL_OK;
+}
+
+char *vigil_nn_session_profile(const vigil_nn_session_t *s)
+{
+    const nn_graph_t *g = &s->model->g;
+    int n = g->nnodes;
+    const char **types = calloc((size_t)n + 1, sizeof *types);
+    double *ms = calloc((size_t)n + 1, sizeof *ms);
+    int64_t *calls = calloc((size_t)n + 1, sizeof *calls);
+    char *out = NULL;
+    int nt = 0;
+    double total = 0;
+    if (!types || !ms || !calls) goto done;
+    for (int i = 0; i < n; i++) {
+        if (!s->node_calls[i]) continue;
+        int k = 0;
+        while (k < nt && strcmp(types[k], g->nodes[i].op_type)) k++;
+        if (k == nt) types[nt++] = g->nodes[i].op_type;
+        ms[k] += s->node_ms[i];
+        calls[k] += s->node_calls[i];
+        total += s->node_ms[i];
+    }
+    /* sort by time, descending */
+    for (int i = 0; i < nt; i++)
+        for (int j = i + 1; j < nt; j++)
+            if (ms[j] > ms[i]) {
+                double t = ms[i]; ms[i] = ms[j]; ms[j] = t;
+                int64_t c = calls[i]; calls[i] = calls[j]; calls[j] = c;
+                const char *x = types[i]; types[i] = types[j]; types[j] = x;
+            }
+    size_t cap = 128 + (size_t)nt * 96, len = 0;
+    if (!(out = malloc(cap))) goto done;
+    len += (size_t)snprintf(out, cap, "%-24s %8s %12s %7s\n", "op", "calls", "total ms", "share");
+    for (int i = 0; i < nt; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%-24s %8lld %12.3f %6.1f%%\n", types[i],
+                                (long long)calls[i], ms[i], total > 0 ? 100 * ms[i] / total : 0);
+    snprintf(out + len, cap - len, "%-24s %8s %12.3f %6.1f%%\n", "total", "", total, 100.0);
+done:
+    free(types);
+    free(ms);
+    free(calls);
+    return out;
+}
