@@ -1,9 +1,11 @@
 # vigil — the two commands a newcomer needs are `make run` and `make test`.
 #
 #   make build   install missing build dependencies, build build/vigil
-#   make run     build, fetch the sample video, run every stage on it (API on 127.0.0.1:8080)
-#   make test    build (-Werror), run every test, then the unit and conformance
-#                tests again under ASan+UBSan
+#   make run     build, fetch the sample video and the default model, run every stage on it
+#                (API on 127.0.0.1:8080)
+#   make test    build (-Werror), fetch models and the test-only reference tools
+#                (TF.js in Node, ONNX Runtime in a venv, under ~/.cache/vigil), run every
+#                test, then the unit, conformance and e2e tests again under ASan+UBSan
 #   make bench   build and run the benchmarks in bench/
 #   make docs    regenerate docs/configuration.md from the property table
 
@@ -14,7 +16,7 @@ HTTP       ?= 127.0.0.1:8080
 DATA_DIR   ?= data
 CTEST_ARGS ?=
 
-.PHONY: all build run test test-unit test-asan bench docs deps deps-test media clean format
+.PHONY: all build run test bench docs deps deps-test media models clean format
 
 all: build
 
@@ -33,7 +35,10 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build media
+models: build
+	@$(BUILD)/vigil models fetch
+
+run: build media models
 	$(BUILD)/vigil run --source sample --http $(HTTP) --data-dir $(DATA_DIR)
 
 $(ASAN_BUILD)/build.ninja:
@@ -41,6 +46,8 @@ $(ASAN_BUILD)/build.ninja:
 
 test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+	$(BUILD)/vigil models fetch
+	scripts/ref/setup.sh
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -22,7 +22,6 @@
 
 /* ---- registry model on the engine ------------------------------------- */
 
-#ifdef VIGIL_HAVE_NN
 static int find_name(const vigil_nn_model_t *model, int output, const char *name, size_t *ix)
 {
     size_t n = output ? vigil_nn_model_noutputs(model) : vigil_nn_model_ninputs(model);
@@ -40,7 +39,6 @@ static int find_name(const vigil_nn_model_t *model, int output, const char *name
     }
     return 0;
 }
-#endif
 
 vigil__nnm_t *vigil__nnm_open(const char *name, int threads, char *errstr, size_t errstr_size)
 {
@@ -64,7 +62,6 @@ vigil__nnm_t *vigil__nnm_open(const char *name, int threads, char *errstr, size_
                      name, m->path, vigil__models_dir(dir, sizeof dir));
         goto fail;
     }
-#ifdef VIGIL_HAVE_NN
     vigil_nn_load_opts_t lo;
     vigil_nn_load_opts_init(&lo);
     lo.format = !strcmp(m->entry.format, "tfjs") ? VIGIL_NN_FORMAT_TFJS : VIGIL_NN_FORMAT_ONNX;
@@ -97,11 +94,6 @@ vigil__nnm_t *vigil__nnm_open(const char *name, int threads, char *errstr, size_
         goto fail;
     }
     return m;
-#else
-    (void)threads;
-    vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
-                 "model \"%s\": this vigil was built without the vigil-nn engine", name);
-#endif
 fail:
     vigil__nnm_close(m);
     return NULL;
@@ -110,10 +102,8 @@ fail:
 void vigil__nnm_close(vigil__nnm_t *m)
 {
     if (!m) return;
-#ifdef VIGIL_HAVE_NN
     vigil_nn_session_free(m->session);
     vigil_nn_model_free(m->model);
-#endif
     vigil__model_entry_release(&m->entry);
     free(m);
 }
@@ -121,17 +111,10 @@ void vigil__nnm_close(vigil__nnm_t *m)
 vigil_err_t vigil__nnm_run_all(vigil__nnm_t *m, const vigil_nn_tensor_t *input,
                                vigil_nn_tensor_t *outs, char *errstr, size_t errstr_size)
 {
-#ifdef VIGIL_HAVE_NN
     char err[512];
     vigil_err_t rc = vigil_nn_run(m->session, input, 1, outs, m->nout, err, sizeof err);
     if (rc) return vigil_seterr(errstr, errstr_size, rc, "model \"%s\": %s", m->entry.name, err);
     return VIGIL_OK;
-#else
-    (void)input;
-    (void)outs;
-    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
-                        "model \"%s\": built without vigil-nn", m->entry.name);
-#endif
 }
 
 vigil_err_t vigil__nnm_run(vigil__nnm_t *m, const vigil_nn_tensor_t *input,
@@ -148,14 +131,8 @@ vigil_err_t vigil__nnm_run(vigil__nnm_t *m, const vigil_nn_tensor_t *input,
 
 const char *vigil__nnm_output_name(const vigil__nnm_t *m, size_t i)
 {
-#ifdef VIGIL_HAVE_NN
     const char *name = vigil_nn_model_output_name(m->model, i);
     return name ? name : "";
-#else
-    (void)m;
-    (void)i;
-    return "";
-#endif
 }
 
 size_t vigil__nnm_tensor_bytes(const vigil_nn_tensor_t *t)

@@ -2,8 +2,6 @@
  *
  * Shared by the infer stage's model ops (model_nn.c), the OCR pipeline
  * (model_ocr.c) and the CLI (`vigil detect`, `vigil ocr`, `vigil models run`).
- * A build without the engine (VIGIL_HAVE_NN undefined) compiles this
- * interface but every open fails with a message saying so.
  *
  * Thread: one vigil__nnm_t is used by one thread at a time. */
 #ifndef VIGIL_INFER_MODEL_NN_H
@@ -38,7 +36,7 @@ vigil_err_t vigil__nnm_run(vigil__nnm_t *m, const vigil_nn_tensor_t *input,
 vigil_err_t vigil__nnm_run_all(vigil__nnm_t *m, const vigil_nn_tensor_t *input,
                                vigil_nn_tensor_t *outs, char *errstr, size_t errstr_size);
 
-/* Name of graph output i ("" without the engine). */
+/* Name of graph output i. */
 const char *vigil__nnm_output_name(const vigil__nnm_t *m, size_t i);
 /* Bytes of a dense tensor's data (0 for STRING/UNDEFINED). */
 size_t vigil__nnm_tensor_bytes(const vigil_nn_tensor_t *t);

@@ -13,7 +13,7 @@
 Fails when vigil's numbers are wrong or a model does not load/run. Skips,
 saying why, only when the model files (`vigil models fetch`), the sample
 images (`scripts/setup.sh media`), the reference tools (`scripts/ref/setup.sh`)
-or the engine itself (a build without src/nn) are missing.
+are missing.
 """
 import array
 import json
@@ -70,8 +70,6 @@ def vigil_run(model, inp, dims, out):
     p = subprocess.run([VIGIL, "models", "run", model, inp, ",".join(map(str, dims)), out],
                        capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
-        if "built without the vigil-nn engine" in p.stderr:
-            skip("this vigil was built without the vigil-nn engine (src/nn)")
         failures.append("vigil models run %s: exit %d: %s" % (model, p.returncode, p.stderr.strip()))
         return None
     return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
