@@ -85,8 +85,8 @@ vigil_nn_model_t *vigil_nn_model_load(const char *path, const vigil_nn_load_opts
     if (fmt == VIGIL_NN_FORMAT_TFJS || (fmt == VIGIL_NN_FORMAT_AUTO && pl >= 5 &&
                                         !strcmp(path + pl - 5, ".json")))
         return vigil__nn_tfjs_load_path(path, opts, errstr, errstr_size);
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     if (read_file(path, &buf, &len, errstr, errstr_size)) return NULL;
     char sub[512];
     vigil_nn_model_t *m = vigil_nn_model_load_onnx(buf, len, opts, sub, sizeof sub);

@@ -1,3 +1,373 @@
-/* placeholder: ops of this family are being written */
-#include "nn/ir.h"
-const nn_op_t *const vigil__nn_ops_conv[] = {NULL};
+/* Convolutions in NCHW: Conv (1x1 as a direct GEMM, general kernels via
+ * im2col + GEMM, depthwise as its own direct kernel, groups) and
+ * ConvTranspose (GEMM + col2im). A fused activation (node->act, set by the
+ * fusion pass) is applied to each output channel while it is hot. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/cpu/conv_geom.h"
+#include "nn/cpu/kernels.h"
+
+vigil_err_t vigil__nn_win_init(nn_prep_t *p, const vigil_nn_tensor_t *x, const int64_t *kk,
+                               int ceil_mode, nn_win_t *w)
+{
+    const nn_node_t *n = p->node;
+    const int64_t *ks, *st, *dl, *pd;
+    int sp = x->ndim - 2;
+    if (sp != 1 && sp != 2)
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "%d spatial dims (1 or 2 supported)", sp);
+    size_t nks = vigil__nn_attr_ints(n, "kernel_shape", &ks), nst = vigil__nn_attr_ints(n, "strides", &st),
+           ndl = vigil__nn_attr_ints(n, "dilations", &dl), npd = vigil__nn_attr_ints(n, "pads", &pd);
+    if ((nks && nks != (size_t)sp) || (nst && nst != (size_t)sp) || (ndl && ndl != (size_t)sp) ||
+        (npd && npd != (size_t)(2 * sp)))
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "kernel_shape/strides/dilations/pads do not match rank %d", x->ndim);
+    memset(w, 0, sizeof *w);
+    w->spatial = sp;
+    w->N = x->dims[0];
+    w->C = x->dims[1];
+    w->H = sp == 2 ? x->dims[2] : 1;
+    w->W = x->dims[sp == 2 ? 3 : 2];
+    if (kk) {
+        w->kh = sp == 2 ? kk[0] : 1;
+        w->kw = kk[sp - 1];
+    } else {
+        if (!nks) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "attribute kernel_shape missing");
+        w->kh = sp == 2 ? ks[0] : 1;
+        w->kw = ks[sp - 1];
+    }
+    w->sh = sp == 2 && nst ? st[0] : 1;
+    w->sw = nst ? st[sp - 1] : 1;
+    w->dh = sp == 2 && ndl ? dl[0] : 1;
+    w->dw = ndl ? dl[sp - 1] : 1;
+    if (npd) {
+        if (sp == 2) w->pt = pd[0], w->pl = pd[1], w->pb = pd[2], w->pr = pd[3];
+        else w->pl = pd[0], w->pr = pd[1];
+    }
+    if (w->kh < 1 || w->kw < 1 || w->sh < 1 || w->sw < 1 || w->dh < 1 || w->dw < 1 || w->pt < 0 ||
+        w->pl < 0 || w->pb < 0 || w->pr < 0)
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "bad kernel_shape/strides/dilations/pads");
+    const char *ap = vigil__nn_attr_str(n, "auto_pad", "NOTSET");
+    int64_t ekh = (w->kh - 1) * w->dh + 1, ekw = (w->kw - 1) * w->dw + 1;
+    if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+        int64_t oh = (w->H + w->sh - 1) / w->sh, ow = (w->W + w->sw - 1) / w->sw;
+        int64_t ph = (oh - 1) * w->sh + ekh - w->H, pw = (ow - 1) * w->sw + ekw - w->W;
+        if (ph < 0) ph = 0;
+        if (pw < 0) pw = 0;
+        int lower = !strcmp(ap, "SAME_LOWER");
+        w->pt = lower ? (ph + 1) / 2 : ph / 2;
+        w->pb = ph - w->pt;
+        w->pl = lower ? (pw + 1) / 2 : pw / 2;
+        w->pr = pw - w->pl;
+    } else if (!strcmp(ap, "VALID")) {
+        w->pt = w->pl = w->pb = w->pr = 0;
+    } else if (strcmp(ap, "NOTSET")) {
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "attribute auto_pad \"%s\"", ap);
+    }
+    int64_t nh = w->H + w->pt + w->pb - ekh, nw = w->W + w->pl + w->pr - ekw;
+    if (nh < 0 || nw < 0) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "kernel larger than the padded input");
+    if (ceil_mode) {
+        w->OH = (nh + w->sh - 1) / w->sh + 1;
+        w->OW = (nw + w->sw - 1) / w->sw + 1;
+        /* the last window must start inside the input or left padding */
+        if ((w->OH - 1) * w->sh >= w->H + w->pt) w->OH--;
+        if ((w->OW - 1) * w->sw >= w->W + w->pl) w->OW--;
+    } else {
+        w->OH = nh / w->sh + 1;
+        w->OW = nw / w->sw + 1;
+    }
+    return VIGIL_OK;
+}
+
+/* ---- Conv ------------------------------------------------------------------------------ */
+
+typedef struct conv_params {
+    nn_win_t w;
+    int64_t M, group, Cg, Mg, K;
+    int kind; /* 0 1x1 direct, 1 im2col, 2 depthwise */
+} conv_params_t;
+
+static vigil_err_t conv_prepare(nn_prep_t *p)
+{
+    conv_params_t *cp = p->params;
+    const vigil_nn_tensor_t *x = p->in[0], *wt = p->nin > 1 ? p->in[1] : NULL,
+                            *b = p->nin > 2 ? p->in[2] : NULL;
+    if (!wt) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "no weight input");
+    if (x->dtype != VIGIL_NN_FLOAT32 || wt->dtype != VIGIL_NN_FLOAT32)
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "dtype %s", vigil_nn_dtype_name(x->dtype));
+    if (wt->ndim != x->ndim) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "weight rank %d, input rank %d", wt->ndim, x->ndim);
+    int64_t kk[2] = {wt->ndim == 4 ? wt->dims[2] : 1, wt->dims[wt->ndim - 1]};
+    if (wt->ndim == 3) kk[0] = kk[1];
+    vigil_err_t err = vigil__nn_win_init(p, x, kk, 0, &cp->w);
+    if (err) return err;
+    if (wt->ndim == 4) cp->w.kh = wt->dims[2], cp->w.kw = wt->dims[3];
+    else cp->w.kh = 1, cp->w.kw = wt->dims[2];
+    const int64_t *ks;
+    size_t nks = vigil__nn_attr_ints(p->node, "kernel_shape", &ks);
+    if (nks && (ks[nks - 1] != cp->w.kw || (nks == 2 && ks[0] != cp->w.kh)))
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "attribute kernel_shape does not match the weights");
+    /* recompute output with the weight's kernel */
+    {
+        nn_win_t *w = &cp->w;
+        int64_t ekh = (w->kh - 1) * w->dh + 1, ekw = (w->kw - 1) * w->dw + 1;
+        if (!nks) { /* auto_pad computed from kernel passed in; redo for safety */
+        }
+        w->OH = (w->H + w->pt + w->pb - ekh) / w->sh + 1;
+        w->OW = (w->W + w->pl + w->pr - ekw) / w->sw + 1;
+        if (w->OH < 1 || w->OW < 1) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "output would be empty");
+    }
+    cp->group = vigil__nn_attr_int(p->node, "group", 1);
+    cp->M = wt->dims[0];
+    if (cp->group < 1 || cp->w.C % cp->group || cp->M % cp->group || wt->dims[1] * cp->group != cp->w.C)
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "attribute group %lld does not fit %lld input and %lld output channels",
+                                  (long long)cp->group, (long long)cp->w.C, (long long)cp->M);
+    if (b && (b->dtype != VIGIL_NN_FLOAT32 || vigil_nn_tensor_numel(b) != cp->M))
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "bias must be float32 [%lld]", (long long)cp->M);
+    cp->Cg = cp->w.C / cp->group;
+    cp->Mg = cp->M / cp->group;
+    cp->K = cp->Cg * cp->w.kh * cp->w.kw;
+    const nn_win_t *w = &cp->w;
+    if (cp->Cg == 1 && cp->Mg == 1) cp->kind = 2;
+    else if (w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && !w->pt && !w->pl && !w->pb && !w->pr) cp->kind = 0;
+    else cp->kind = 1;
+    if (cp->kind == 1) p->scratch_bytes = sizeof(float) * (size_t)(cp->K * w->OH * w->OW);
+    vigil_nn_tensor_t *o = p->out[0];
+    o->dtype = VIGIL_NN_FLOAT32;
+    o->ndim = x->ndim;
+    o->dims[0] = w->N;
+    o->dims[1] = cp->M;
+    if (w->spatial == 2) o->dims[2] = w->OH, o->dims[3] = w->OW;
+    else o->dims[2] = w->OW;
+    return VIGIL_OK;
+}
+
+typedef struct im2col_ctx {
+    const conv_params_t *cp;
+    const float *x;
+    float *col;
+} im2col_ctx_t;
+
+static void im2col_rows(void *arg, int64_t r0, int64_t r1)
+{
+    const im2col_ctx_t *c = arg;
+    const nn_win_t *w = &c->cp->w;
+    int64_t ohw = w->OH * w->OW;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t ch = r / (w->kh * w->kw), ki = (r / w->kw) % w->kh, kj = r % w->kw;
+        const float *xc = c->x + ch * w->H * w->W;
+        float *dst = c->col + r * ohw;
+        for (int64_t oh = 0; oh < w->OH; oh++) {
+            int64_t ih = oh * w->sh - w->pt + ki * w->dh;
+            float *d = dst + oh * w->OW;
+            if (ih < 0 || ih >= w->H) {
+                memset(d, 0, sizeof(float) * (size_t)w->OW);
+                continue;
+            }
+            const float *xr = xc + ih * w->W;
+            int64_t off = kj * w->dw - w->pl;
+            if (w->sw == 1 && off >= 0 && off + w->OW <= w->W) {
+                memcpy(d, xr + off, sizeof(float) * (size_t)w->OW);
+                continue;
+            }
+            for (int64_t ow = 0; ow < w->OW; ow++) {
+                int64_t iw = ow * w->sw + off;
+                d[ow] = iw >= 0 && iw < w->W ? xr[iw] : 0;
+            }
+        }
+    }
+}
+
+typedef struct dw_ctx {
+    const conv_params_t *cp;
+    const float *x, *wt, *bias;
+    float *y;
+    int act;
+    float a, b;
+} dw_ctx_t;
+
+static void dw_channels(void *arg, int64_t c0, int64_t c1)
+{
+    const dw_ctx_t *c = arg;
+    const nn_win_t *w = &c->cp->w;
+    int64_t C = c->cp->M;
+    for (int64_t nc = c0; nc < c1; nc++) {
+        int64_t ch = nc % C;
+        const float *x = c->x + nc * w->H * w->W, *k = c->wt + ch * w->kh * w->kw;
+        float *y = c->y + nc * w->OH * w->OW;
+        float bias = c->bias ? c->bias[ch] : 0;
+        for (int64_t oh = 0; oh < w->OH; oh++) {
+            float *yr = y + oh * w->OW;
+            for (int64_t ow = 0; ow < w->OW; ow++) yr[ow] = bias;
+            for (int64_t ki = 0; ki < w->kh; ki++) {
+                int64_t ih = oh * w->sh - w->pt + ki * w->dh;
+                if (ih < 0 || ih >= w->H) continue;
+                const float *xr = x + ih * w->W;
+                for (int64_t kj = 0; kj < w->kw; kj++) {
+                    float kv = k[ki * w->kw + kj];
+                    int64_t off = kj * w->dw - w->pl;
+                    /* ow range with 0 <= ow*sw + off < W */
+                    int64_t lo = off >= 0 ? 0 : (-off + w->sw - 1) / w->sw;
+                    int64_t hi = (w->W - 1 - off) < 0 ? -1 : (w->W - 1 - off) / w->sw;
+                    if (hi > w->OW - 1) hi = w->OW - 1;
+                    if (w->sw == 1) {
+                        const float *xs = xr + off;
+                        for (int64_t ow = lo; ow <= hi; ow++) yr[ow] += kv * xs[ow];
+                    } else {
+                        for (int64_t ow = lo; ow <= hi; ow++) yr[ow] += kv * xr[ow * w->sw + off];
+                    }
+                }
+            }
+        }
+        if (c->act) vigil__nn_apply_act(y, w->OH * w->OW, c->act, c->a, c->b);
+    }
+}
+
+static vigil_err_t conv_run(nn_exec_t *e)
+{
+    const conv_params_t *cp = e->params;
+    const nn_win_t *w = &cp->w;
+    const float *x = e->in[0]->data, *wt = e->in[1]->data;
+    const float *bias = e->nin > 2 && e->in[2] ? e->in[2]->data : NULL;
+    float *y = e->out[0]->data;
+    const nn_node_t *n = e->node;
+    int64_t ohw = w->OH * w->OW, hw = w->H * w->W;
+    if (cp->kind == 2) {
+        dw_ctx_t c = {cp, x, wt, bias, y, n->act, n->act_a, n->act_b};
+        vigil__nn_parallel_for(e->pool, w->N * cp->M, 1, dw_channels, &c);
+        return VIGIL_OK;
+    }
+    for (int64_t b = 0; b < w->N; b++) {
+        for (int64_t g = 0; g < cp->group; g++) {
+            const float *xg = x + (b * w->C + g * cp->Cg) * hw;
+            float *yg = y + (b * cp->M + g * cp->Mg) * ohw;
+            const float *wg = wt + g * cp->Mg * cp->K;
+            const float *B = xg;
+            if (cp->kind == 1) {
+                im2col_ctx_t c = {cp, xg, e->scratch};
+                vigil__nn_parallel_for(e->pool, cp->K, 4, im2col_rows, &c);
+                B = e->scratch;
+            }
+            vigil__nn_sgemm(0, 0, cp->Mg, ohw, cp->K, wg, cp->K, B, ohw, yg, ohw, 0, e->pool);
+            for (int64_t m = 0; m < cp->Mg; m++) {
+                float *yr = yg + m * ohw;
+                if (bias) {
+                    float bv = bias[g * cp->Mg + m];
+                    for (int64_t i = 0; i < ohw; i++) yr[i] += bv;
+                }
+                if (n->act) vigil__nn_apply_act(yr, ohw, n->act, n->act_a, n->act_b);
+            }
+        }
+    }
+    return VIGIL_OK;
+}
+
+/* ---- ConvTranspose ------------------------------------------------------------------------- */
+
+static vigil_err_t convt_prepare(nn_prep_t *p)
+{
+    conv_params_t *cp = p->params;
+    const vigil_nn_tensor_t *x = p->in[0], *wt = p->nin > 1 ? p->in[1] : NULL;
+    const nn_node_t *n = p->node;
+    if (!wt) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "no weight input");
+    if (x->dtype != VIGIL_NN_FLOAT32 || wt->dtype != VIGIL_NN_FLOAT32)
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "dtype %s", vigil_nn_dtype_name(x->dtype));
+    int sp = x->ndim - 2;
+    if ((sp != 1 && sp != 2) || wt->ndim != x->ndim)
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "%d spatial dims", sp);
+    nn_win_t *w = &cp->w;
+    memset(w, 0, sizeof *w);
+    w->spatial = sp;
+    w->N = x->dims[0];
+    w->C = x->dims[1];
+    w->H = sp == 2 ? x->dims[2] : 1;
+    w->W = x->dims[x->ndim - 1];
+    w->kh = sp == 2 ? wt->dims[2] : 1;
+    w->kw = wt->dims[wt->ndim - 1];
+    const int64_t *st, *dl, *pd, *op, *os;
+    size_t nst = vigil__nn_attr_ints(n, "strides", &st), ndl = vigil__nn_attr_ints(n, "dilations", &dl),
+           npd = vigil__nn_attr_ints(n, "pads", &pd), nop = vigil__nn_attr_ints(n, "output_padding", &op),
+           nos = vigil__nn_attr_ints(n, "output_shape", &os);
+    w->sh = sp == 2 && nst ? st[0] : 1;
+    w->sw = nst ? st[nst - 1] : 1;
+    w->dh = sp == 2 && ndl ? dl[0] : 1;
+    w->dw = ndl ? dl[ndl - 1] : 1;
+    int64_t oph = sp == 2 && nop ? op[0] : 0, opw = nop ? op[nop - 1] : 0;
+    if (npd == (size_t)(2 * sp)) {
+        if (sp == 2) w->pt = pd[0], w->pl = pd[1], w->pb = pd[2], w->pr = pd[3];
+        else w->pl = pd[0], w->pr = pd[1];
+    }
+    int64_t ekh = (w->kh - 1) * w->dh + 1, ekw = (w->kw - 1) * w->dw + 1;
+    const char *ap = vigil__nn_attr_str(n, "auto_pad", "NOTSET");
+    if (nos || !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+        int64_t th = nos ? (sp == 2 ? os[nos - 2] : 1) : w->H * w->sh, tw = nos ? os[nos - 1] : w->W * w->sw;
+        int64_t ph = w->sh * (w->H - 1) + oph + ekh - th, pw = w->sw * (w->W - 1) + opw + ekw - tw;
+        if (ph < 0) ph = 0;
+        if (pw < 0) pw = 0;
+        int lower = !strcmp(ap, "SAME_LOWER");
+        w->pt = lower ? (ph + 1) / 2 : ph / 2;
+        w->pb = ph - w->pt;
+        w->pl = lower ? (pw + 1) / 2 : pw / 2;
+        w->pr = pw - w->pl;
+        if (sp == 1) w->pt = w->pb = 0;
+    }
+    w->OH = w->sh * (w->H - 1) + oph + ekh - w->pt - w->pb;
+    w->OW = w->sw * (w->W - 1) + opw + ekw - w->pl - w->pr;
+    cp->group = vigil__nn_attr_int(n, "group", 1);
+    if (cp->group < 1 || w->C % cp->group || wt->dims[0] != w->C || w->OH < 1 || w->OW < 1)
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "weights/group/output shape do not fit");
+    cp->Cg = w->C / cp->group;
+    cp->Mg = wt->dims[1];
+    cp->M = cp->Mg * cp->group;
+    cp->K = cp->Mg * w->kh * w->kw;
+    p->scratch_bytes = sizeof(float) * (size_t)(cp->K * w->H * w->W);
+    vigil_nn_tensor_t *o = p->out[0];
+    o->dtype = VIGIL_NN_FLOAT32;
+    o->ndim = x->ndim;
+    o->dims[0] = w->N;
+    o->dims[1] = cp->M;
+    if (sp == 2) o->dims[2] = w->OH, o->dims[3] = w->OW;
+    else o->dims[2] = w->OW;
+    return VIGIL_OK;
+}
+
+static vigil_err_t convt_run(nn_exec_t *e)
+{
+    const conv_params_t *cp = e->params;
+    const nn_win_t *w = &cp->w;
+    const float *x = e->in[0]->data, *wt = e->in[1]->data;
+    const float *bias = e->nin > 2 && e->in[2] ? e->in[2]->data : NULL;
+    float *y = e->out[0]->data, *col = e->scratch;
+    int64_t hw = w->H * w->W, ohw = w->OH * w->OW;
+    for (int64_t b = 0; b < w->N; b++)
+        for (int64_t g = 0; g < cp->group; g++) {
+            const float *xg = x + (b * w->C + g * cp->Cg) * hw;
+            const float *wg = wt + g * cp->Cg * cp->K;
+            float *yg = y + (b * cp->M + g * cp->Mg) * ohw;
+            /* col[K, HW] = Wg^T [K, Cg] * Xg [Cg, HW] */
+            vigil__nn_sgemm(1, 0, cp->K, hw, cp->Cg, wg, cp->K, xg, hw, col, hw, 0, e->pool);
+            for (int64_t m = 0; m < cp->Mg; m++) {
+                float *ym = yg + m * ohw, bv = bias ? bias[g * cp->Mg + m] : 0;
+                for (int64_t i = 0; i < ohw; i++) ym[i] = bv;
+                for (int64_t ki = 0; ki < w->kh; ki++)
+                    for (int64_t kj = 0; kj < w->kw; kj++) {
+                        const float *cr = col + ((m * w->kh + ki) * w->kw + kj) * hw;
+                        for (int64_t ih = 0; ih < w->H; ih++) {
+                            int64_t oh = ih * w->sh - w->pt + ki * w->dh;
+                            if (oh < 0 || oh >= w->OH) continue;
+                            for (int64_t iw = 0; iw < w->W; iw++) {
+                                int64_t ow = iw * w->sw - w->pl + kj * w->dw;
+                                if (ow >= 0 && ow < w->OW) ym[oh * w->OW + ow] += cr[ih * w->W + iw];
+                            }
+                        }
+                    }
+            }
+        }
+    return VIGIL_OK;
+}
+
+static const nn_op_t ops[] = {
+    {"Conv", conv_prepare, conv_run, sizeof(conv_params_t), 0},
+    {"ConvTranspose", convt_prepare, convt_run, sizeof(conv_params_t), 0},
+};
+
+const nn_op_t *const vigil__nn_ops_conv[] = {&ops[0], &ops[1], NULL};

@@ -1,3 +1,117 @@
-/* placeholder: ops of this family are being written */
-#include "nn/ir.h"
-const nn_op_t *const vigil__nn_ops_pool[] = {NULL};
+/* Pooling in NCHW: MaxPool, AveragePool (pads, strides, dilations,
+ * ceil_mode, count_include_pad), GlobalAveragePool, GlobalMaxPool. One
+ * (batch, channel) plane per parallel task. */
+#include <math.h>
+#include <string.h>
+
+#include "nn/cpu/conv_geom.h"
+#include "nn/cpu/kernels.h"
+
+typedef struct pool_params {
+    nn_win_t w;
+    int max, global, include_pad;
+} pool_params_t;
+
+static vigil_err_t pool_prepare(nn_prep_t *p)
+{
+    pool_params_t *pp = p->params;
+    const vigil_nn_tensor_t *x = p->in[0];
+    const char *op = p->node->op_type;
+    pp->max = strstr(op, "Max") != NULL;
+    pp->global = !strncmp(op, "Global", 6);
+    if (x->dtype != VIGIL_NN_FLOAT32)
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "dtype %s", vigil_nn_dtype_name(x->dtype));
+    if (p->nout > 1 && p->node->outputs[1] >= 0)
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "output Indices");
+    if (pp->global) {
+        if (x->ndim < 3) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "rank %d", x->ndim);
+        memset(&pp->w, 0, sizeof pp->w);
+        pp->w.N = x->dims[0];
+        pp->w.C = x->dims[1];
+        pp->w.H = 1;
+        pp->w.W = vigil__nn_numel(x->ndim - 2, x->dims + 2);
+        pp->w.kh = 1, pp->w.kw = pp->w.W, pp->w.sh = pp->w.sw = pp->w.dh = pp->w.dw = 1;
+        pp->w.OH = pp->w.OW = 1;
+        p->out[0]->dtype = x->dtype;
+        p->out[0]->ndim = x->ndim;
+        for (int i = 0; i < x->ndim; i++) p->out[0]->dims[i] = i < 2 ? x->dims[i] : 1;
+        return VIGIL_OK;
+    }
+    if (vigil__nn_attr_int(p->node, "storage_order", 0))
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "attribute storage_order");
+    vigil_err_t err = vigil__nn_win_init(p, x, NULL, (int)vigil__nn_attr_int(p->node, "ceil_mode", 0), &pp->w);
+    if (err) return err;
+    pp->include_pad = (int)vigil__nn_attr_int(p->node, "count_include_pad", 0);
+    p->out[0]->dtype = x->dtype;
+    p->out[0]->ndim = x->ndim;
+    p->out[0]->dims[0] = pp->w.N;
+    p->out[0]->dims[1] = pp->w.C;
+    if (pp->w.spatial == 2) p->out[0]->dims[2] = pp->w.OH, p->out[0]->dims[3] = pp->w.OW;
+    else p->out[0]->dims[2] = pp->w.OW;
+    return VIGIL_OK;
+}
+
+typedef struct pool_ctx {
+    const pool_params_t *pp;
+    const float *x;
+    float *y;
+} pool_ctx_t;
+
+static void pool_planes(void *arg, int64_t c0, int64_t c1)
+{
+    const pool_ctx_t *c = arg;
+    const pool_params_t *pp = c->pp;
+    const nn_win_t *w = &pp->w;
+    for (int64_t pl = c0; pl < c1; pl++) {
+        const float *x = c->x + pl * w->H * w->W;
+        float *y = c->y + pl * w->OH * w->OW;
+        for (int64_t oh = 0; oh < w->OH; oh++)
+            for (int64_t ow = 0; ow < w->OW; ow++) {
+                float acc = pp->max ? -INFINITY : 0;
+                int64_t cnt = 0;
+                int64_t h0 = oh * w->sh - w->pt, w0 = ow * w->sw - w->pl;
+                for (int64_t ki = 0; ki < w->kh; ki++) {
+                    int64_t ih = h0 + ki * w->dh;
+                    if (ih < 0 || ih >= w->H) continue;
+                    for (int64_t kj = 0; kj < w->kw; kj++) {
+                        int64_t iw = w0 + kj * w->dw;
+                        if (iw < 0 || iw >= w->W) continue;
+                        float v = x[ih * w->W + iw];
+                        if (pp->max) acc = v > acc ? v : acc;
+                        else acc += v;
+                        cnt++;
+                    }
+                }
+                if (!pp->max) {
+                    if (pp->include_pad) {
+                        /* window clipped to the padded input (ceil_mode may overhang) */
+                        int64_t he = h0 + (w->kh - 1) * w->dh, we = w0 + (w->kw - 1) * w->dw;
+                        int64_t hmax = w->H + w->pb - 1, wmax = w->W + w->pr - 1;
+                        int64_t nh = w->kh, nw = w->kw;
+                        if (he > hmax) nh -= (he - hmax + w->dh - 1) / w->dh;
+                        if (we > wmax) nw -= (we - wmax + w->dw - 1) / w->dw;
+                        cnt = nh * nw;
+                    }
+                    acc = cnt ? acc / (float)cnt : 0;
+                }
+                y[oh * w->OW + ow] = acc;
+            }
+    }
+}
+
+static vigil_err_t pool_run(nn_exec_t *e)
+{
+    const pool_params_t *pp = e->params;
+    pool_ctx_t c = {pp, e->in[0]->data, e->out[0]->data};
+    vigil__nn_parallel_for(e->pool, pp->w.N * pp->w.C, 1, pool_planes, &c);
+    return VIGIL_OK;
+}
+
+static const nn_op_t ops[] = {
+    {"MaxPool", pool_prepare, pool_run, sizeof(pool_params_t), 0},
+    {"AveragePool", pool_prepare, pool_run, sizeof(pool_params_t), 0},
+    {"GlobalAveragePool", pool_prepare, pool_run, sizeof(pool_params_t), 0},
+    {"GlobalMaxPool", pool_prepare, pool_run, sizeof(pool_params_t), 0},
+};
+
+const nn_op_t *const vigil__nn_ops_pool[] = {&ops[0], &ops[1], &ops[2], &ops[3], NULL};
