@@ -164,6 +164,9 @@ static vigil_err_t unary_prepare(nn_prep_t *p)
         }
         break;
     case U_IDENT:
+        if (!strcmp(n->op_type, "Dropout") && p->nin > 2 && p->in[2] &&
+            (!p->in[2]->data || vigil__nn_get_int(p->in[2], 0)))
+            return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "input training_mode (inference only)");
         if (!strcmp(n->op_type, "Dropout") && p->nout > 1) { /* mask output: all true */
             p->out[1]->dtype = VIGIL_NN_BOOL;
             p->out[1]->ndim = p->in[0]->ndim;
