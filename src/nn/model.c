@@ -187,14 +187,34 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
         if (vigil__nn_pass_fuse(g, errstr, errstr_size)) goto fail;
         vigil__nn_pass_dead_nodes(g);
     }
-    /* validate every node (attributes, shapes) with dynamic dims as 1, then 2
-     * to tell which output dims follow the dynamic ones */
-    concrete_inputs(m, shapes, 1);
-    if (vigil__nn_plan_build(&p1, g, shapes, 1, errstr, errstr_size)) goto fail;
-    have1 = 1;
-    concrete_inputs(m, shapes, 2);
-    if (!p1.stopped && !vigil__nn_plan_build(&p2, g, shapes, 1, NULL, 0)) have2 = !p2.stopped;
-    if (have2) have2 = 1;
+    /* validate every node (attributes, shapes) with the dynamic dims set to
+     * a trial size (small sizes may be too small for a network's pools:
+     * larger ones are tried), then at twice that size to tell which output
+     * dims follow the dynamic ones. An unsupported op/attribute fails the
+     * load; a shape error with dynamic inputs is left to run time. */
+    int dynamic = 0;
+    for (int i = 0; i < g->ninputs; i++)
+        for (int k = 0; k < m->in_info[i].ndim; k++) dynamic |= m->in_info[i].dims[k] < 0;
+    static const int64_t trial[] = {1, 64, 320, 1024};
+    vigil_err_t verr = VIGIL_OK;
+    int64_t d1 = 1;
+    for (size_t t = 0; t < (dynamic ? sizeof trial / sizeof trial[0] : 1); t++) {
+        d1 = trial[t];
+        concrete_inputs(m, shapes, d1);
+        verr = vigil__nn_plan_build(&p1, g, shapes, 1, errstr, errstr_size);
+        if (!verr) break;
+        if (verr == VIGIL_ERR_UNSUPPORTED || verr == VIGIL_ERR_NOMEM) goto fail;
+    }
+    if (verr && !dynamic) goto fail;
+    have1 = !verr;
+    if (have1 && dynamic && !p1.stopped) {
+        concrete_inputs(m, shapes, d1 * 2);
+        if (!vigil__nn_plan_build(&p2, g, shapes, 1, NULL, 0)) have2 = !p2.stopped ? 1 : 2;
+    }
+    if (!have1) { /* describe outputs from the file's declarations */
+        memset(&p1, 0, sizeof p1);
+        p1.stopped = 1;
+    }
     for (int i = 0; i < g->noutputs; i++) {
         int v = g->outputs[i];
         vigil_nn_tensor_t *o = &m->out_info[i];
@@ -203,7 +223,10 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
             o->dtype = p1.t[v].dtype;
             o->ndim = p1.t[v].ndim;
             for (int k = 0; k < o->ndim; k++)
-                o->dims[k] = have2 && p2.t[v].dims[k] != p1.t[v].dims[k] ? -1 : p1.t[v].dims[k];
+                o->dims[k] = (have2 == 1 && p2.t[v].dims[k] != p1.t[v].dims[k]) ||
+                                     (dynamic && have2 != 1)
+                                 ? -1
+                                 : p1.t[v].dims[k];
         } else {
             o->dtype = val->dtype;
             o->ndim = val->ndim < 0 ? 0 : val->ndim;
@@ -211,7 +234,7 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
         }
     }
     if (have2) vigil__nn_plan_release(&p2);
-    vigil__nn_plan_release(&p1);
+    if (have1) vigil__nn_plan_release(&p1);
     free(shapes);
     return m;
 fail:

@@ -23,12 +23,15 @@ int vigil__nn_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b
                               int64_t *out)
 {
     int n = na > nb ? na : nb;
+    int64_t r[VIGIL_NN_MAX_DIMS]; /* out may alias a or b */
+    if (n > VIGIL_NN_MAX_DIMS) return -1;
     for (int i = 0; i < n; i++) {
         int64_t x = i - (n - na) >= 0 ? a[i - (n - na)] : 1;
         int64_t y = i - (n - nb) >= 0 ? b[i - (n - nb)] : 1;
         if (x != y && x != 1 && y != 1) return -1;
-        out[i] = x == 1 ? y : x;
+        r[i] = x == 1 ? y : x;
     }
+    memcpy(out, r, sizeof(int64_t) * (size_t)n);
     *nout = n;
     return 0;
 }
