@@ -314,9 +314,10 @@ const char *vigil__nn_attr_str(const nn_node_t *n, const char *name, const char 
 
 size_t vigil__nn_attr_ints(const nn_node_t *n, const char *name, const int64_t **v)
 {
+    static const int64_t none[1];
     const nn_attr_t *a = vigil__nn_attr(n, name);
-    *v = NULL;
-    if (!a || a->type != NN_ATTR_INTS) return 0;
+    *v = none; /* never NULL: callers may memcpy zero elements */
+    if (!a || a->type != NN_ATTR_INTS || !a->ints) return 0;
     *v = a->ints;
     return a->n;
 }

@@ -37,7 +37,7 @@ static void set_out(nn_prep_t *p, int k, vigil_nn_dtype_t dt, int nd, const int6
 {
     p->out[k]->dtype = dt;
     p->out[k]->ndim = nd;
-    memcpy(p->out[k]->dims, dims, sizeof(int64_t) * (size_t)nd);
+    if (nd > 0) memcpy(p->out[k]->dims, dims, sizeof(int64_t) * (size_t)nd);
 }
 
 static vigil_err_t copy_run(nn_exec_t *e)
