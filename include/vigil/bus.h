@@ -2,7 +2,7 @@
  *
  * A Kafka-shaped interface with two implementations side by side:
  *   src/bus/inproc.c   bounded in-process logs (embedded mode, `vigil run`)
- *   src/bus/kafka.c    librdkafka against Apache Kafka (distributed mode; later)
+ *   src/bus/kafka.c    librdkafka against Apache Kafka (distributed mode; docs/kafka.md)
  * Both pass the same conformance suite (tests/conformance/bus/).
  *
  * Model:
@@ -140,6 +140,15 @@ void vigil_consumer_close(vigil_consumer_t *consumer);
  * was already committed. For tests of redelivery. Frees the consumer and the
  * messages it still holds. */
 void vigil_consumer_abandon(vigil_consumer_t *consumer);
+
+/* What a backend can do beyond the common contract (bit flags).
+ * VIGIL_BUS_CAP_BOUNDED: a partition holds at most conf.capacity messages not
+ * yet committed by every subscribed group, and publish blocks / fails with
+ * VIGIL_ERR_FULL on it (inproc). Without it (Kafka), capacity is the
+ * cluster's retention and publish blocks only while the client's local send
+ * queue is full. */
+#define VIGIL_BUS_CAP_BOUNDED 0x1u
+unsigned vigil_bus_caps(const vigil_bus_t *bus);
 
 /* FNV-1a of the key modulo partitions; the partitioner both backends share
  * so that a key lands on the same partition number everywhere. */

@@ -17,11 +17,16 @@ typedef struct backend {
     const char *scheme;      /* with "://" */
     vigil__bus_open_fn open; /* NULL: known but not built in */
     const char *missing;     /* the error when open is NULL */
+    unsigned caps;           /* VIGIL_BUS_CAP_* of its buses */
 } backend_t;
 
 static const backend_t backends[] = {
-    {"inproc://", vigil__inproc_open, NULL},
-    {"kafka://", NULL, "kafka bus not built into this binary"},
+    {"inproc://", vigil__inproc_open, NULL, VIGIL_BUS_CAP_BOUNDED},
+#ifdef VIGIL_BUS_HAVE_KAFKA
+    {"kafka://", vigil__kafka_open, NULL, 0},
+#else
+    {"kafka://", NULL, "kafka bus not built into this binary", 0},
+#endif
 };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 
@@ -95,12 +100,22 @@ vigil_bus_t *vigil_bus_new(const char *url, const vigil_bus_conf_t *conf, char *
                          b->missing, url);
             return NULL;
         }
-        return b->open(url, url + n, &c, errstr, errstr_size);
+        {
+            vigil_bus_t *bus = b->open(url, url + n, &c, errstr, errstr_size);
+            if (bus)
+                bus->caps = b->caps;
+            return bus;
+        }
     }
     accepted_schemes(accepted, sizeof(accepted));
     vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
                  "unknown bus scheme \"%s\" (accepted: %s)", url, accepted);
     return NULL;
+}
+
+unsigned vigil_bus_caps(const vigil_bus_t *bus)
+{
+    return bus ? bus->caps : 0;
 }
 
 vigil_err_t vigil_bus_publish(vigil_bus_t *bus, const char *topic, const void *key, size_t key_len,

@@ -34,6 +34,7 @@ typedef struct vigil__bus_ops {
 /* The base of every backend's bus and consumer object. */
 struct vigil_bus {
     const vigil__bus_ops_t *ops;
+    unsigned caps; /* VIGIL_BUS_CAP_*, set by vigil_bus_new from the backend table */
 };
 
 struct vigil_consumer {
@@ -49,6 +50,11 @@ typedef vigil_bus_t *(*vigil__bus_open_fn)(const char *url, const char *rest,
 
 vigil_bus_t *vigil__inproc_open(const char *url, const char *rest, const vigil_bus_conf_t *conf,
                                 char *errstr, size_t errstr_size);
+
+#ifdef VIGIL_BUS_HAVE_KAFKA
+vigil_bus_t *vigil__kafka_open(const char *url, const char *rest, const vigil_bus_conf_t *conf,
+                               char *errstr, size_t errstr_size);
+#endif
 
 /* Bounds on vigil_bus_conf_t values, checked by vigil_bus_new. */
 #define VIGIL__BUS_MAX_PARTITIONS 1024
