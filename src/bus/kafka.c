@@ -3,7 +3,7 @@
  * Consumers are in kafka_consumer.c, admin requests in kafka_admin.c.
  *
  * Main idea:
- *  - One idempotent producer per bus (acks=all, lz4, linger 5 ms, 1 MB
+ *  - One idempotent producer per bus (acks=all, zstd, linger 5 ms, 1 MB
  *    batches, 4 MB messages; see docs/kafka.md for each setting and why). A
  *    thread serves its delivery reports: a failed delivery is logged with
  *    topic, partition and key (the camera), counted in
@@ -104,7 +104,7 @@ vigil_err_t kafka__url_parse(const char *rest, kafka_url_t *url, char *errstr, s
     url->connect_timeout_ms = 10000;
     url->session_timeout_ms = 6000;
     url->join_wait_ms = 15000;
-    snprintf(url->compression, sizeof(url->compression), "lz4");
+    snprintf(url->compression, sizeof(url->compression), "zstd");
     if (blen == 0)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "kafka url \"kafka://%s\" names no broker (kafka://HOST:PORT[,...])",

@@ -31,7 +31,7 @@ typedef struct kafka_url {
     int connect_timeout_ms; /* ?connect_timeout_ms= bound on reaching a broker; default 10000 */
     int session_timeout_ms; /* ?session_timeout_ms= consumer group session; default 6000 */
     int join_wait_ms;       /* ?join_wait_ms= how long subscribe waits for its partitions; 15000 */
-    char compression[8];    /* ?compression= lz4 (default), zstd, none */
+    char compression[8];    /* ?compression= zstd (default), lz4, none */
 } kafka_url_t;
 
 /* Parses `rest` (the URL after "kafka://") into url. VIGIL_ERR_CONFIG with
