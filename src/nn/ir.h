@@ -71,6 +71,11 @@ typedef struct nn_node {
     /* fused activation set by the fusion pass (conv): see nn_act_t */
     int act;
     float act_a, act_b;
+    /* then, when post is set, an affine y = y * post_a + post_b (fused
+     * scalar Mul/Add after the activation, e.g. PP-LCNetV3's learnable
+     * affine blocks) */
+    int post;
+    float post_a, post_b;
 } nn_node_t;
 
 typedef struct nn_graph {

@@ -457,6 +457,8 @@ vigil_err_t vigil_nn_run(vigil_nn_session_t *s, const vigil_nn_tensor_t *inputs,
     return VIGIL_OK;
 }
 
+#define PROFILE_TOP 12
+
 char *vigil_nn_session_profile(const vigil_nn_session_t *s)
 {
     const nn_graph_t *g = &s->model->g;
@@ -465,7 +467,7 @@ char *vigil_nn_session_profile(const vigil_nn_session_t *s)
     double *ms = calloc((size_t)n + 1, sizeof *ms);
     int64_t *calls = calloc((size_t)n + 1, sizeof *calls);
     char *out = NULL;
-    int nt = 0;
+    int nt = 0, *np = NULL;
     double total = 0;
     if (!types || !ms || !calls) goto done;
     for (int i = 0; i < n; i++) {
@@ -491,8 +493,39 @@ char *vigil_nn_session_profile(const vigil_nn_session_t *s)
     for (int i = 0; i < nt; i++)
         len += (size_t)snprintf(out + len, cap - len, "%-24s %8lld %12.3f %6.1f%%\n", types[i],
                                 (long long)calls[i], ms[i], total > 0 ? 100 * ms[i] / total : 0);
-    snprintf(out + len, cap - len, "%-24s %8s %12.3f %6.1f%%\n", "total", "", total, 100.0);
+    len += (size_t)snprintf(out + len, cap - len, "%-24s %8s %12.3f %6.1f%%\n", "total", "", total, 100.0);
+    /* the slowest single nodes, with what makes a conv fast or slow */
+    if (!(np = malloc(((size_t)n + 1) * sizeof *np))) goto done;
+    int nn = 0;
+    for (int i = 0; i < n; i++)
+        if (s->node_calls[i]) np[nn++] = i;
+    for (int i = 0; i < nn && i < PROFILE_TOP; i++)
+        for (int j = i + 1; j < nn; j++)
+            if (s->node_ms[np[j]] > s->node_ms[np[i]]) {
+                int t = np[i]; np[i] = np[j]; np[j] = t;
+            }
+    char *grown = realloc(out, cap + 160 * PROFILE_TOP + 64);
+    if (!grown) goto done;
+    out = grown;
+    cap += 160 * PROFILE_TOP + 64;
+    len += (size_t)snprintf(out + len, cap - len, "slowest nodes:\n");
+    for (int i = 0; i < nn && i < PROFILE_TOP; i++) {
+        const nn_node_t *nd = &g->nodes[np[i]];
+        const int64_t *ks = NULL;
+        size_t nks = vigil__nn_attr_ints(nd, "kernel_shape", &ks);
+        char kind[64] = "";
+        const int64_t *st = NULL;
+        size_t nst = vigil__nn_attr_ints(nd, "strides", &st);
+        if (nks == 2)
+            snprintf(kind, sizeof kind, "k%lldx%lld s%lld g%lld", (long long)ks[0], (long long)ks[1],
+                     (long long)(nst ? st[0] : 1),
+                     (long long)vigil__nn_attr_int(nd, "group", 1));
+        len += (size_t)snprintf(out + len, cap - len, "  %-16.16s %-40.40s %-18s %9.3f ms %5.1f%%\n",
+                                nd->op_type, nd->name ? nd->name : "", kind, s->node_ms[np[i]],
+                                total > 0 ? 100 * s->node_ms[np[i]] / total : 0);
+    }
 done:
+    free(np);
     free(types);
     free(ms);
     free(calls);

@@ -4,6 +4,7 @@
  * Passes rewrite the graph in place; removed nodes are marked dead rather
  * than erased so value->producer indices stay valid. Fusion folds
  * BatchNormalization and a per-channel Add into the Conv's weights and bias
+ * (after rewriting paddle2onnx's x*Clip(x+3,0,6)/6 into HardSwish)
  * (new constant values: weights may be shared) and absorbs one activation
  * into node->act, which the conv kernel applies on its output. */
 #include <math.h>
@@ -243,6 +244,9 @@ static float *conv_bias(nn_graph_t *g, int ci, int64_t cout, const char *tag)
     return nb;
 }
 
+static int clip_bounds(const nn_graph_t *g, const nn_node_t *k, float *lo, float *hi);
+static float const_scalar(const nn_graph_t *g, const nn_node_t *n, int j);
+
 static void rewire(nn_graph_t *g, int ci, int ki)
 {
     nn_node_t *c = &g->nodes[ci], *k = &g->nodes[ki];
@@ -278,7 +282,7 @@ static int fuse_step(nn_graph_t *g, int ci)
     }
     if (nc != 1) return 0;
     nn_node_t *k = &g->nodes[a];
-    if (k->inputs[0] != v && strcmp(k->op_type, "Add")) return 0;
+    if (k->inputs[0] != v && strcmp(k->op_type, "Add") && strcmp(k->op_type, "Mul")) return 0;
     if (!strcmp(k->op_type, "BatchNormalization") && c->act == NN_ACT_NONE) {
         const float *sc = const_f32(g, k, 1, cout), *bi = const_f32(g, k, 2, cout),
                     *mean = const_f32(g, k, 3, cout), *var = const_f32(g, k, 4, cout);
@@ -307,10 +311,62 @@ static int fuse_step(nn_graph_t *g, int ci)
         rewire(g, ci, a);
         return 1;
     }
+    if ((!strcmp(k->op_type, "Add") || !strcmp(k->op_type, "Mul")) && k->ninputs == 2 &&
+        (c->act != NN_ACT_NONE || c->post)) {
+        /* after the activation: a scalar affine epilogue */
+        float x = const_scalar(g, k, k->inputs[0] == v ? 1 : 0);
+        if (x != x) return 0;
+        if (!c->post) c->post = 1, c->post_a = 1, c->post_b = 0;
+        if (k->op_type[0] == 'M') c->post_a *= x, c->post_b *= x;
+        else c->post_b += x;
+        rewire(g, ci, a);
+        return 1;
+    }
+    if (!strcmp(k->op_type, "Mul") && k->ninputs == 2) { /* scale: into weights and bias */
+        int other = k->inputs[0] == v ? 1 : 0;
+        const nn_value_t *ov = &g->values[k->inputs[other]];
+        const float *mul = const_f32(g, k, other, 1);
+        int per_channel = 0;
+        if (!mul && (mul = const_f32(g, k, other, cout)) && cout > 1) {
+            per_channel = ov->ndim == wv->ndim - 1 || ov->ndim == wv->ndim;
+            for (int d = 0; per_channel && d < ov->ndim; d++)
+                per_channel = ov->dims[d] == (ov->ndim - d == wv->ndim - 1 ? cout : 1);
+            if (!per_channel) return 0;
+        }
+        const float *w = const_f32(g, c, 1, -1);
+        if (!mul || !w) return 0;
+        int64_t per = vigil__nn_numel(wv->ndim, wv->dims) / (cout ? cout : 1);
+        float *nw;
+        int wi = add_const(g, c->name, "mul_weight", wv->ndim, wv->dims, &nw);
+        if (wi < 0) return -1;
+        float *nb = conv_bias(g, ci, cout, "mul_bias");
+        if (!nb) return -1;
+        c = &g->nodes[ci];
+        k = &g->nodes[a];
+        w = const_f32(g, c, 1, -1);
+        mul = const_f32(g, k, other, per_channel ? cout : 1);
+        for (int64_t o = 0; o < cout; o++) {
+            float sc = mul[per_channel ? o : 0];
+            for (int64_t i = 0; i < per; i++) nw[o * per + i] = w[o * per + i] * sc;
+            nb[o] *= sc;
+        }
+        c->inputs[1] = wi;
+        rewire(g, ci, a);
+        return 1;
+    }
     if (!strcmp(k->op_type, "Add") && c->act == NN_ACT_NONE && k->ninputs == 2) {
         int other = k->inputs[0] == v ? 1 : 0;
         const nn_value_t *ov = &g->values[k->inputs[other]];
         const float *add = const_f32(g, k, other, cout);
+        if (!add && (add = const_f32(g, k, other, 1))) { /* a scalar */
+            float *nb = conv_bias(g, ci, cout, "add_bias");
+            if (!nb) return -1;
+            k = &g->nodes[a];
+            add = const_f32(g, k, other, 1);
+            for (int64_t o = 0; o < cout; o++) nb[o] += add[0];
+            rewire(g, ci, a);
+            return 1;
+        }
         int ok = add && ov->ndim >= 1 && ov->ndim <= 4 && wv->ndim >= 3;
         /* per-channel: [C,1,..] aligned to the channel axis of the conv output */
         int spatial = wv->ndim - 2;
@@ -329,7 +385,7 @@ static int fuse_step(nn_graph_t *g, int ci)
         rewire(g, ci, a);
         return 1;
     }
-    if (c->act != NN_ACT_NONE) return 0;
+    if (c->act != NN_ACT_NONE || c->post) return 0;
     if (!strcmp(k->op_type, "Relu")) {
         c->act = NN_ACT_RELU;
     } else if (!strcmp(k->op_type, "LeakyRelu")) {
@@ -346,19 +402,8 @@ static int fuse_step(nn_graph_t *g, int ci)
         c->act_a = 1.0f / 6;
         c->act_b = 0.5f;
     } else if (!strcmp(k->op_type, "Clip")) {
-        float lo = -INFINITY, hi = INFINITY;
-        if (g->opset < 11) {
-            lo = vigil__nn_attr_float(k, "min", -INFINITY);
-            hi = vigil__nn_attr_float(k, "max", INFINITY);
-        } else {
-            for (int j = 1; j < k->ninputs && j < 3; j++) {
-                if (k->inputs[j] < 0) continue;
-                const float *x = const_f32(g, k, j, 1);
-                if (!x) return 0;
-                if (j == 1) lo = *x;
-                else hi = *x;
-            }
-        }
+        float lo, hi;
+        if (!clip_bounds(g, k, &lo, &hi)) return 0;
         c->act = NN_ACT_CLIP;
         c->act_a = lo;
         c->act_b = hi;
@@ -369,8 +414,110 @@ static int fuse_step(nn_graph_t *g, int ci)
     return 1;
 }
 
+/* Scalar float constant input j of node n, or NAN when it is not one. */
+static float const_scalar(const nn_graph_t *g, const nn_node_t *n, int j)
+{
+    const float *x = const_f32(g, n, j, 1);
+    return x ? *x : NAN;
+}
+
+/* The single live consumer of v with op type op (and v not a graph output),
+ * or -1. */
+static int only_consumer(const nn_graph_t *g, int v, const char *op)
+{
+    int a = -1, b = -1;
+    if (v < 0 || is_graph_output(g, v) || consumers(g, v, &a, &b) != 1) return -1;
+    return strcmp(g->nodes[a].op_type, op) ? -1 : a;
+}
+
+/* Clip's bounds (attributes before opset 11, constant inputs from 11);
+ * 0 when they are not constants. */
+static int clip_bounds(const nn_graph_t *g, const nn_node_t *k, float *lo, float *hi)
+{
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (g->opset < 11) {
+        *lo = vigil__nn_attr_float(k, "min", -INFINITY);
+        *hi = vigil__nn_attr_float(k, "max", INFINITY);
+        return 1;
+    }
+    for (int j = 1; j < k->ninputs && j < 3; j++) {
+        if (k->inputs[j] < 0) continue;
+        const float *x = const_f32(g, k, j, 1);
+        if (!x) return 0;
+        if (j == 1) *lo = *x;
+        else *hi = *x;
+    }
+    return 1;
+}
+
+/* Rewrites paddle2onnx's hard-swish, x * Clip(x + 3, 0, 6) / 6 (or
+ * x * (Clip(x + 3, 0, 6) / 6), or with * (1/6)), into one HardSwish node
+ * reusing the Add node, so that the conv fusion below can absorb it and
+ * four passes over the tensor become none. Returns -1 on out of memory. */
+static int rewrite_hardswish(nn_graph_t *g, int ai)
+{
+    nn_node_t *add = &g->nodes[ai];
+    if (add->dead || strcmp(add->op_type, "Add") || add->ninputs != 2 || add->noutputs != 1) return 0;
+    int xi = const_scalar(g, add, 1) == 3.0f ? 0 : const_scalar(g, add, 0) == 3.0f ? 1 : -1;
+    if (xi < 0) return 0;
+    int x = add->inputs[xi];
+    int ci = only_consumer(g, add->outputs[0], "Clip");
+    float lo, hi;
+    if (ci < 0 || g->nodes[ci].inputs[0] != add->outputs[0] || !clip_bounds(g, &g->nodes[ci], &lo, &hi) ||
+        lo != 0.0f || hi != 6.0f)
+        return 0;
+    int cv = g->nodes[ci].outputs[0], mi, di, out;
+    /* x * clip, then / 6 or * (1/6) */
+    int scale_op = -1;
+    if ((mi = only_consumer(g, cv, "Mul")) >= 0) {
+        nn_node_t *m = &g->nodes[mi];
+        if (m->ninputs != 2 || !((m->inputs[0] == x && m->inputs[1] == cv) || (m->inputs[1] == x && m->inputs[0] == cv)))
+            return 0;
+        if ((di = only_consumer(g, m->outputs[0], "Div")) >= 0 && g->nodes[di].inputs[0] == m->outputs[0] &&
+            const_scalar(g, &g->nodes[di], 1) == 6.0f)
+            scale_op = di;
+        else if ((di = only_consumer(g, m->outputs[0], "Mul")) >= 0 &&
+                 fabsf(const_scalar(g, &g->nodes[di], g->nodes[di].inputs[0] == m->outputs[0] ? 1 : 0) - 1.0f / 6) < 1e-7f)
+            scale_op = di;
+        if (scale_op < 0) return 0;
+        out = g->nodes[scale_op].outputs[0];
+    } else if ((di = only_consumer(g, cv, "Div")) >= 0) { /* x * (clip / 6) */
+        if (g->nodes[di].inputs[0] != cv || const_scalar(g, &g->nodes[di], 1) != 6.0f) return 0;
+        scale_op = di;
+        mi = only_consumer(g, g->nodes[di].outputs[0], "Mul");
+        if (mi < 0) return 0;
+        nn_node_t *m = &g->nodes[mi];
+        int dv = g->nodes[di].outputs[0];
+        if (m->ninputs != 2 || !((m->inputs[0] == x && m->inputs[1] == dv) || (m->inputs[1] == x && m->inputs[0] == dv)))
+            return 0;
+        out = m->outputs[0];
+    } else {
+        return 0;
+    }
+    const nn_op_t *op = vigil__nn_op_find("HardSwish");
+    char *type = strdup("HardSwish");
+    if (!op || !type) {
+        free(type);
+        return op ? -1 : 0;
+    }
+    add = &g->nodes[ai];
+    free(add->op_type);
+    add->op_type = type;
+    add->op = op;
+    add->inputs[0] = x;
+    add->ninputs = 1;
+    add->outputs[0] = out;
+    g->values[out].producer = ai;
+    g->nodes[ci].dead = g->nodes[mi].dead = g->nodes[scale_op].dead = 1;
+    return 1;
+}
+
 vigil_err_t vigil__nn_pass_fuse(nn_graph_t *g, char *errstr, size_t errstr_size)
 {
+    for (int i = 0; i < g->nnodes; i++)
+        if (rewrite_hardswish(g, i) < 0)
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory fusing");
     for (int i = 0; i < g->nnodes; i++) {
         nn_node_t *c = &g->nodes[i];
         if (c->dead || strcmp(c->op_type, "Conv") || c->ninputs < 2 || c->noutputs != 1) continue;

@@ -1,11 +1,16 @@
 /* Single-precision GEMM for vigil-nn: packed panels + a 6x16 micro-kernel.
  *
  * Main idea (Goto/BLIS): N is cut in blocks of NC columns and K in blocks of
- * KC; for each block B is packed into 16-column panels and A into 6-row
- * panels, so the micro-kernel streams both contiguously from cache. The
- * micro-kernel is AVX2/FMA (gemm_avx2.c) when the CPU has it, checked once at
- * run time, else the portable C one here. Threads split the (row panel,
- * column panel group) tiles of each block. */
+ * KC; for each block A is packed into 6-row panels (all of M: the weights of
+ * a conv, kept in L2) and B into 16-column panels, so the micro-kernel
+ * streams both contiguously from cache. A task is a group of column panels
+ * (and, when N is too narrow to feed the threads, a range of row panels):
+ * it packs its own B panels right before using them (hot in L1/L2), then
+ * runs every row panel against each B panel. The caller may pack B itself
+ * (conv: im2col straight into panels, no im2col buffer) and may ask for an
+ * epilogue on each finished row segment (bias, activation) while it is hot.
+ * The micro-kernel is AVX2/FMA (gemm_avx2.c) when the CPU has it, checked
+ * once at run time, else the portable C one here. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +19,7 @@
 #define KC 256
 #define NC 2048
 #define NGROUP 4 /* column panels per task */
+#define MIN_TASKS_PER_THREAD 4
 
 static int force_portable;
 static int have_avx2 = -1;
@@ -59,33 +65,40 @@ typedef struct gemm_ctx {
     float *C;
     int64_t jc, nc, pc, kc;
     float *ap, *bp;
-    int64_t mpanels, npanels, ngroups;
-    int accumulate;
+    int64_t mpanels, npanels, ngroups, mblocks, mper;
+    int accumulate, last, bpacked;
+    const nn_gemm_ext_t *ext;
     void (*uk)(int64_t, const float *, const float *, float *, int64_t, int);
 } gemm_ctx_t;
 
-static void pack_b(void *arg, int64_t p0, int64_t p1)
+static void pack_b_panel(const gemm_ctx_t *g, int64_t p)
 {
-    gemm_ctx_t *g = arg;
-    for (int64_t p = p0; p < p1; p++) {
-        float *dst = g->bp + p * g->kc * NN_NR;
-        int64_t j0 = g->jc + p * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
-        for (int64_t k = 0; k < g->kc; k++) {
-            int64_t kk = g->pc + k;
-            float *d = dst + k * NN_NR;
-            if (!g->trans_b) {
-                const float *s = g->B + kk * g->ldb + j0;
-                if (nj == NN_NR) memcpy(d, s, sizeof(float) * NN_NR);
-                else {
-                    for (int64_t j = 0; j < nj; j++) d[j] = s[j];
-                    for (int64_t j = nj; j < NN_NR; j++) d[j] = 0;
-                }
-            } else {
-                for (int64_t j = 0; j < nj; j++) d[j] = g->B[(j0 + j) * g->ldb + kk];
+    float *dst = g->bp + p * g->kc * NN_NR;
+    int64_t j0 = g->jc + p * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
+    if (g->ext && g->ext->pack_b) {
+        g->ext->pack_b(g->ext->ctx, g->pc, g->kc, j0, nj, dst);
+        return;
+    }
+    for (int64_t k = 0; k < g->kc; k++) {
+        int64_t kk = g->pc + k;
+        float *d = dst + k * NN_NR;
+        if (!g->trans_b) {
+            const float *s = g->B + kk * g->ldb + j0;
+            if (nj == NN_NR) memcpy(d, s, sizeof(float) * NN_NR);
+            else {
+                for (int64_t j = 0; j < nj; j++) d[j] = s[j];
                 for (int64_t j = nj; j < NN_NR; j++) d[j] = 0;
             }
+        } else {
+            for (int64_t j = 0; j < nj; j++) d[j] = g->B[(j0 + j) * g->ldb + kk];
+            for (int64_t j = nj; j < NN_NR; j++) d[j] = 0;
         }
     }
+}
+
+static void pack_b(void *arg, int64_t p0, int64_t p1)
+{
+    for (int64_t p = p0; p < p1; p++) pack_b_panel(arg, p);
 }
 
 static void pack_a(void *arg, int64_t p0, int64_t p1)
@@ -104,28 +117,36 @@ static void pack_a(void *arg, int64_t p0, int64_t p1)
     }
 }
 
+static void tile(const gemm_ctx_t *g, int64_t mp, int64_t np, float *tmp)
+{
+    int64_t i0 = mp * NN_MR, ni = g->M - i0 < NN_MR ? g->M - i0 : NN_MR;
+    int64_t j0 = g->jc + np * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
+    const float *a = g->ap + mp * g->kc * NN_MR, *b = g->bp + np * g->kc * NN_NR;
+    float *c = g->C + i0 * g->ldc + j0;
+    if (ni == NN_MR && nj == NN_NR) {
+        g->uk(g->kc, a, b, c, g->ldc, g->accumulate);
+    } else {
+        for (int64_t i = 0; i < ni; i++)
+            for (int64_t j = 0; j < nj; j++) tmp[i * NN_NR + j] = g->accumulate ? c[i * g->ldc + j] : 0;
+        g->uk(g->kc, a, b, tmp, NN_NR, 1);
+        for (int64_t i = 0; i < ni; i++)
+            for (int64_t j = 0; j < nj; j++) c[i * g->ldc + j] = tmp[i * NN_NR + j];
+    }
+    if (g->last && g->ext && g->ext->epi)
+        for (int64_t i = 0; i < ni; i++) g->ext->epi(g->ext->ctx, i0 + i, j0, c + i * g->ldc, nj);
+}
+
 static void compute(void *arg, int64_t t0, int64_t t1)
 {
     gemm_ctx_t *g = arg;
     float tmp[NN_MR * NN_NR];
     for (int64_t t = t0; t < t1; t++) {
-        int64_t mp = t / g->ngroups, grp = t % g->ngroups;
-        int64_t i0 = mp * NN_MR, ni = g->M - i0 < NN_MR ? g->M - i0 : NN_MR;
-        const float *a = g->ap + mp * g->kc * NN_MR;
-        for (int64_t np = grp * NGROUP; np < g->npanels && np < (grp + 1) * NGROUP; np++) {
-            int64_t j0 = g->jc + np * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
-            const float *b = g->bp + np * g->kc * NN_NR;
-            float *c = g->C + i0 * g->ldc + j0;
-            if (ni == NN_MR && nj == NN_NR) {
-                g->uk(g->kc, a, b, c, g->ldc, g->accumulate);
-            } else {
-                for (int64_t i = 0; i < ni; i++)
-                    for (int64_t j = 0; j < nj; j++)
-                        tmp[i * NN_NR + j] = g->accumulate ? c[i * g->ldc + j] : 0;
-                g->uk(g->kc, a, b, tmp, NN_NR, 1);
-                for (int64_t i = 0; i < ni; i++)
-                    for (int64_t j = 0; j < nj; j++) c[i * g->ldc + j] = tmp[i * NN_NR + j];
-            }
+        int64_t grp = t / g->mblocks, mb = t % g->mblocks;
+        int64_t np0 = grp * NGROUP, np1 = np0 + NGROUP < g->npanels ? np0 + NGROUP : g->npanels;
+        int64_t mp0 = mb * g->mper, mp1 = mp0 + g->mper < g->mpanels ? mp0 + g->mper : g->mpanels;
+        for (int64_t np = np0; np < np1; np++) {
+            if (!g->bpacked) pack_b_panel(g, np);
+            for (int64_t mp = mp0; mp < mp1; mp++) tile(g, mp, np, tmp);
         }
     }
 }
@@ -134,44 +155,67 @@ void vigil__nn_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, 
                      int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                      int accumulate, nn_pool_t *pool)
 {
-    if (M <= 0 || N <= 0) return;
+    if (!vigil__nn_sgemm_ex(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL, pool)) return;
+    /* out of memory for the panels: plain loops, slow but right */
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            float s = accumulate ? C[i * ldc + j] : 0;
+            for (int64_t k = 0; k < K; k++)
+                s += (trans_a ? A[k * lda + i] : A[i * lda + k]) * (trans_b ? B[j * ldb + k] : B[k * ldb + j]);
+            C[i * ldc + j] = s;
+        }
+}
+
+int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
+                        int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                        int accumulate, const nn_gemm_ext_t *ext, nn_pool_t *pool)
+{
+    int rc = 0;
+    if (M <= 0 || N <= 0) return 0;
     if (K <= 0) {
-        if (!accumulate)
-            for (int64_t i = 0; i < M; i++) memset(C + i * ldc, 0, sizeof(float) * (size_t)N);
-        return;
+        for (int64_t i = 0; i < M; i++) {
+            if (!accumulate) memset(C + i * ldc, 0, sizeof(float) * (size_t)N);
+            if (ext && ext->epi) ext->epi(ext->ctx, i, 0, C + i * ldc, N);
+        }
+        return 0;
     }
     gemm_ctx_t g = {.trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K, .lda = lda,
-                    .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C};
+                    .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C, .ext = ext};
     g.uk = !force_portable && vigil__nn_have_avx2() ? vigil__nn_ukernel_avx2 : vigil__nn_ukernel_c;
     g.mpanels = (M + NN_MR - 1) / NN_MR;
     int64_t kcmax = K < KC ? K : KC, ncmax = N < NC ? N : NC;
+    int threads = vigil__nn_pool_threads(pool);
     g.ap = malloc(sizeof(float) * (size_t)(g.mpanels * NN_MR * kcmax));
     g.bp = malloc(sizeof(float) * (size_t)(((ncmax + NN_NR - 1) / NN_NR) * NN_NR * kcmax));
-    if (!g.ap || !g.bp) { /* out of memory: plain loops, slow but right */
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++) {
-                float s = accumulate ? C[i * ldc + j] : 0;
-                for (int64_t k = 0; k < K; k++)
-                    s += (trans_a ? A[k * lda + i] : A[i * lda + k]) *
-                         (trans_b ? B[j * ldb + k] : B[k * ldb + j]);
-                C[i * ldc + j] = s;
-            }
+    if (!g.ap || !g.bp) {
+        rc = -1;
         goto done;
     }
     for (g.jc = 0; g.jc < N; g.jc += NC) {
         g.nc = N - g.jc < NC ? N - g.jc : NC;
         g.npanels = (g.nc + NN_NR - 1) / NN_NR;
         g.ngroups = (g.npanels + NGROUP - 1) / NGROUP;
+        /* narrow N: also split the row panels so that every thread has work */
+        g.mblocks = 1;
+        if (threads > 1 && g.ngroups < (int64_t)threads * MIN_TASKS_PER_THREAD) {
+            g.mblocks = ((int64_t)threads * MIN_TASKS_PER_THREAD + g.ngroups - 1) / g.ngroups;
+            if (g.mblocks > g.mpanels) g.mblocks = g.mpanels;
+        }
+        g.mper = (g.mpanels + g.mblocks - 1) / g.mblocks;
+        g.mblocks = (g.mpanels + g.mper - 1) / g.mper;
         for (g.pc = 0; g.pc < K; g.pc += KC) {
             g.kc = K - g.pc < KC ? K - g.pc : KC;
             g.accumulate = accumulate || g.pc > 0;
-            vigil__nn_parallel_for(pool, g.npanels, 8, pack_b, &g);
+            g.last = g.pc + g.kc >= K;
             vigil__nn_parallel_for(pool, g.mpanels, 8, pack_a, &g);
-            int64_t work = g.kc * NN_MR * NN_NR * NGROUP;
-            vigil__nn_parallel_for(pool, g.mpanels * g.ngroups, 1 + 32768 / work, compute, &g);
+            /* B panels shared by several row blocks are packed once, up front */
+            g.bpacked = g.mblocks > 1;
+            if (g.bpacked) vigil__nn_parallel_for(pool, g.npanels, 8, pack_b, &g);
+            vigil__nn_parallel_for(pool, g.ngroups * g.mblocks, 1, compute, &g);
         }
     }
 done:
     free(g.ap);
     free(g.bp);
+    return rc;
 }

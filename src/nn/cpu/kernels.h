@@ -28,6 +28,20 @@ void vigil__nn_parallel_for(nn_pool_t *pool, int64_t n, int64_t grain, nn_range_
 void vigil__nn_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                      int accumulate, nn_pool_t *pool);
+/* Extensions of a GEMM call (either hook may be NULL; ctx is passed to both):
+ * pack_b writes B rows [k0, k0+kc) x columns [j0, j0+nj) (nj <= 16) as kc
+ * rows of 16 floats, zero beyond nj, instead of reading B (B may then be
+ * NULL); epi runs on C row i, columns [j0, j0+nj), once that segment is
+ * final. Both are called from pool threads, concurrently on disjoint data.
+ * Returns -1 (having done nothing) when the panels cannot be allocated. */
+typedef struct nn_gemm_ext {
+    void (*pack_b)(void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nj, float *dst);
+    void (*epi)(void *ctx, int64_t i, int64_t j0, float *c, int64_t nj);
+    void *ctx;
+} nn_gemm_ext_t;
+int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
+                        int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                       int accumulate, const nn_gemm_ext_t *ext, nn_pool_t *pool);
 /* Forces the portable kernel (tests): 1 = portable, 0 = auto. */
 void vigil__nn_sgemm_force_portable(int on);
 int vigil__nn_have_avx2(void);
@@ -42,6 +56,20 @@ void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, in
 
 /* Applies a fused activation to n floats in place. */
 void vigil__nn_apply_act(float *x, int64_t n, int act, float a, float b);
+
+/* A fused epilogue: activation (nn_act_t with its a, b), then when post is
+ * set y = y * pa + pb. */
+typedef struct nn_epi {
+    int act;
+    float a, b;
+    int post;
+    float pa, pb;
+} nn_epi_t;
+void vigil__nn_epi_from_node(nn_epi_t *e, const nn_node_t *n);
+/* y[0..n) = post(act(y + bias)) in place; dispatches to AVX2 when it can. */
+void vigil__nn_epilogue(float *y, int64_t n, float bias, const nn_epi_t *e);
+void vigil__nn_epilogue_c(float *y, int64_t n, float bias, const nn_epi_t *e);
+void vigil__nn_epilogue_avx2(float *y, int64_t n, float bias, const nn_epi_t *e);
 
 /* Coalesced broadcasting of two inputs to an output shape: strides (in
  * elements, 0 where broadcast) per output dim. Returns -1 if the shapes do

@@ -1,7 +1,9 @@
 /* Convolutions in NCHW: Conv (1x1 as a direct GEMM, general kernels via
  * im2col + GEMM, depthwise as its own direct kernel, groups) and
- * ConvTranspose (GEMM + col2im). A fused activation (node->act, set by the
- * fusion pass) is applied to each output channel while it is hot. */
+ * ConvTranspose (GEMM + col2im). The GEMM path packs im2col panels straight
+ * from the input (no im2col buffer); bias, the fused activation and affine
+ * (node->act / post, set by the fusion pass) are applied to each finished
+ * GEMM row segment while it is hot. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +132,7 @@ static vigil_err_t conv_prepare(nn_prep_t *p)
     if (cp->Cg == 1 && cp->Mg == 1) cp->kind = 2;
     else if (w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && !w->pt && !w->pl && !w->pb && !w->pr) cp->kind = 0;
     else cp->kind = 1;
-    if (cp->kind == 1) p->scratch_bytes = sizeof(float) * (size_t)(cp->K * w->OH * w->OW);
+    /* kind 1 packs im2col panels straight from the input (conv_pack_b): no scratch */
     vigil_nn_tensor_t *o = p->out[0];
     o->dtype = VIGIL_NN_FLOAT32;
     o->ndim = x->ndim;
@@ -141,48 +143,67 @@ static vigil_err_t conv_prepare(nn_prep_t *p)
     return VIGIL_OK;
 }
 
-typedef struct im2col_ctx {
+/* The GEMM's view of one (batch, group) of a conv: B = im2col(x) as
+ * [K = Cg*kh*kw, OH*OW], packed panel by panel; epilogue per output row
+ * (= output channel): bias, activation, affine. */
+typedef struct conv_gemm_ctx {
     const conv_params_t *cp;
-    const float *x;
-    float *col;
-} im2col_ctx_t;
+    const float *x;    /* this batch item's group's input channels */
+    const float *bias; /* this group's bias or NULL */
+    nn_epi_t epi;
+} conv_gemm_ctx_t;
 
-static void im2col_rows(void *arg, int64_t r0, int64_t r1)
+static void conv_pack_b(void *arg, int64_t k0, int64_t kc, int64_t j0, int64_t nj, float *dst)
 {
-    const im2col_ctx_t *c = arg;
+    const conv_gemm_ctx_t *c = arg;
     const nn_win_t *w = &c->cp->w;
-    int64_t ohw = w->OH * w->OW;
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t ch = r / (w->kh * w->kw), ki = (r / w->kw) % w->kh, kj = r % w->kw;
+    int64_t ohs[NN_NR], ows[NN_NR];
+    for (int64_t j = 0; j < nj; j++) ohs[j] = (j0 + j) / w->OW, ows[j] = (j0 + j) % w->OW;
+    int one_row = nj == NN_NR && ohs[0] == ohs[NN_NR - 1];
+    int64_t khw = w->kh * w->kw, ch = k0 / khw, ki = (k0 % khw) / w->kw, kj = k0 % w->kw;
+    for (int64_t k = 0; k < kc; k++) {
+        float *d = dst + k * NN_NR;
         const float *xc = c->x + ch * w->H * w->W;
-        float *dst = c->col + r * ohw;
-        for (int64_t oh = 0; oh < w->OH; oh++) {
-            int64_t ih = oh * w->sh - w->pt + ki * w->dh;
-            float *d = dst + oh * w->OW;
+        int64_t dy = ki * w->dh - w->pt, dx = kj * w->dw - w->pl;
+        if (one_row) {
+            int64_t ih = ohs[0] * w->sh + dy, iw0 = ows[0] * w->sw + dx;
             if (ih < 0 || ih >= w->H) {
-                memset(d, 0, sizeof(float) * (size_t)w->OW);
-                continue;
+                memset(d, 0, sizeof(float) * NN_NR);
+            } else if (w->sw == 1 && iw0 >= 0 && iw0 + NN_NR <= w->W) {
+                memcpy(d, xc + ih * w->W + iw0, sizeof(float) * NN_NR);
+            } else {
+                const float *xr = xc + ih * w->W;
+                for (int64_t j = 0; j < NN_NR; j++) {
+                    int64_t iw = iw0 + j * w->sw;
+                    d[j] = iw >= 0 && iw < w->W ? xr[iw] : 0;
+                }
             }
-            const float *xr = xc + ih * w->W;
-            int64_t off = kj * w->dw - w->pl;
-            if (w->sw == 1 && off >= 0 && off + w->OW <= w->W) {
-                memcpy(d, xr + off, sizeof(float) * (size_t)w->OW);
-                continue;
+        } else {
+            for (int64_t j = 0; j < nj; j++) {
+                int64_t ih = ohs[j] * w->sh + dy, iw = ows[j] * w->sw + dx;
+                d[j] = ih >= 0 && ih < w->H && iw >= 0 && iw < w->W ? xc[ih * w->W + iw] : 0;
             }
-            for (int64_t ow = 0; ow < w->OW; ow++) {
-                int64_t iw = ow * w->sw + off;
-                d[ow] = iw >= 0 && iw < w->W ? xr[iw] : 0;
-            }
+            for (int64_t j = nj; j < NN_NR; j++) d[j] = 0;
+        }
+        if (++kj == w->kw) {
+            kj = 0;
+            if (++ki == w->kh) ki = 0, ch++;
         }
     }
+}
+
+static void conv_epi(void *arg, int64_t i, int64_t j0, float *c, int64_t nj)
+{
+    const conv_gemm_ctx_t *cg = arg;
+    (void)j0;
+    vigil__nn_epilogue(c, nj, cg->bias ? cg->bias[i] : 0, &cg->epi);
 }
 
 typedef struct dw_ctx {
     const conv_params_t *cp;
     const float *x, *wt, *bias;
     float *y;
-    int act;
-    float a, b;
+    nn_epi_t epi;
 } dw_ctx_t;
 
 static void dw_channels(void *arg, int64_t c0, int64_t c1)
@@ -218,7 +239,7 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
                 }
             }
         }
-        if (c->act) vigil__nn_apply_act(y, w->OH * w->OW, c->act, c->a, c->b);
+        if (c->epi.act || c->epi.post) vigil__nn_epilogue(y, w->OH * w->OW, 0, &c->epi);
     }
 }
 
@@ -232,30 +253,22 @@ static vigil_err_t conv_run(nn_exec_t *e)
     const nn_node_t *n = e->node;
     int64_t ohw = w->OH * w->OW, hw = w->H * w->W;
     if (cp->kind == 2) {
-        dw_ctx_t c = {cp, x, wt, bias, y, n->act, n->act_a, n->act_b};
+        dw_ctx_t c = {cp, x, wt, bias, y, {0}};
+        vigil__nn_epi_from_node(&c.epi, n);
         vigil__nn_parallel_for(e->pool, w->N * cp->M, 1, dw_channels, &c);
         return VIGIL_OK;
     }
+    conv_gemm_ctx_t cg = {.cp = cp};
+    vigil__nn_epi_from_node(&cg.epi, n);
+    nn_gemm_ext_t ext = {cp->kind == 1 ? conv_pack_b : NULL, conv_epi, &cg};
     for (int64_t b = 0; b < w->N; b++) {
         for (int64_t g = 0; g < cp->group; g++) {
-            const float *xg = x + (b * w->C + g * cp->Cg) * hw;
+            cg.x = x + (b * w->C + g * cp->Cg) * hw;
+            cg.bias = bias ? bias + g * cp->Mg : NULL;
             float *yg = y + (b * cp->M + g * cp->Mg) * ohw;
             const float *wg = wt + g * cp->Mg * cp->K;
-            const float *B = xg;
-            if (cp->kind == 1) {
-                im2col_ctx_t c = {cp, xg, e->scratch};
-                vigil__nn_parallel_for(e->pool, cp->K, 4, im2col_rows, &c);
-                B = e->scratch;
-            }
-            vigil__nn_sgemm(0, 0, cp->Mg, ohw, cp->K, wg, cp->K, B, ohw, yg, ohw, 0, e->pool);
-            for (int64_t m = 0; m < cp->Mg; m++) {
-                float *yr = yg + m * ohw;
-                if (bias) {
-                    float bv = bias[g * cp->Mg + m];
-                    for (int64_t i = 0; i < ohw; i++) yr[i] += bv;
-                }
-                if (n->act) vigil__nn_apply_act(yr, ohw, n->act, n->act_a, n->act_b);
-            }
+            if (vigil__nn_sgemm_ex(0, 0, cp->Mg, ohw, cp->K, wg, cp->K, cg.x, ohw, yg, ohw, 0, &ext, e->pool))
+                return VIGIL_ERR_NOMEM;
         }
     }
     return VIGIL_OK;
