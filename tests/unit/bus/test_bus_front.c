@@ -48,8 +48,16 @@ static void test_bus_kafka_url_reports_backend_not_built(void **state)
 {
     char err[256] = "";
 
+#ifdef VIGIL_BUS_HAVE_KAFKA
+    /* built in: the kafka backend answers (here: no broker on port 1) instead */
+    assert_null(vigil_bus_new("kafka://127.0.0.1:1?connect_timeout_ms=500", NULL, err,
+                              sizeof(err)));
+    assert_null(strstr(err, "not built"));
+    assert_non_null(strstr(err, "no broker reachable"));
+#else
     assert_null(vigil_bus_new("kafka://localhost:9092", NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "kafka bus not built into this binary"));
+#endif
 }
 
 static void test_bus_unknown_scheme_lists_accepted_schemes(void **state)
