@@ -799,6 +799,7 @@ vigil_err_t vigil__tfjs_map_node(tfjs_ctx_t *c, int i)
     }
     if (!strcmp(op, "Const")) return map_const(c, n);
     if (!strcmp(op, "Placeholder")) return map_placeholder(c, n);
+    if (n->nin < 1) return node_err(c, n, VIGIL_ERR_INVALID, "has no inputs");
     if (!strcmp(op, "Conv2D") || !strcmp(op, "_FusedConv2D") || !strcmp(op, "DepthwiseConv2dNative") ||
         !strcmp(op, "FusedDepthwiseConv2dNative"))
         return map_conv(c, n);
