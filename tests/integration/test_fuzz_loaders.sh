@@ -31,7 +31,7 @@ fi
 cmake --build "$BUILD" --target fuzz_onnx fuzz_tfjs -j2 >"$WORK/build.log" 2>&1 || { tail -50 "$WORK/build.log"; exit 1; }
 libfuzzer=$(grep -c '^VIGIL_HAVE_LIBFUZZER:INTERNAL=1' "$BUILD/CMakeCache.txt" || true)
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:max_allocation_size_mb=2048}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fail=0
 for f in onnx tfjs; do
@@ -40,7 +40,7 @@ for f in onnx tfjs; do
     echo "fuzz_$f: ${SECS}s"
     set +e
     if [ "$libfuzzer" = 1 ]; then
-        (cd "$WORK" && "$BUILD/fuzz_$f" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=2048 \
+        (cd "$WORK" && "$BUILD/fuzz_$f" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
             -max_len=65536 -print_final_stats=1 "$WORK/$f" >"$WORK/$f.log" 2>&1)
     else
         (cd "$WORK" && "$BUILD/fuzz_$f" -max_total_time="$SECS" -seed="$RANDOM" "$WORK/$f" >"$WORK/$f.log" 2>&1)

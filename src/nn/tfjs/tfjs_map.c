@@ -433,6 +433,9 @@ static vigil_err_t map_resize(tfjs_ctx_t *c, const tf_node_t *n)
     int64_t sz[4];
     if (n->nin < 2 || const_ints(c, IN(c, n, 1), sz, 4) != 2)
         return node_err(c, n, VIGIL_ERR_UNSUPPORTED, "size must be a constant of 2 values");
+    if (sz[0] < 1 || sz[1] < 1 || sz[0] > 65536 || sz[1] > 65536)
+        return node_err(c, n, VIGIL_ERR_INVALID, "size [%lld, %lld] (1..65536 each)", (long long)sz[0],
+                        (long long)sz[1]);
     int ac = vigil__tfjs_attr_b(n, "align_corners", 0), hp = vigil__tfjs_attr_b(n, "half_pixel_centers", 0);
     int bilinear = !strcmp(n->op, "ResizeBilinear");
     if (ac && hp) return node_err(c, n, VIGIL_ERR_INVALID, "attributes align_corners and half_pixel_centers both set");
