@@ -516,11 +516,15 @@ char *vigil_nn_session_profile(const vigil_nn_session_t *s)
         char kind[64] = "";
         const int64_t *st = NULL;
         size_t nst = vigil__nn_attr_ints(nd, "strides", &st);
-        if (nks == 2)
-            snprintf(kind, sizeof kind, "k%lldx%lld s%lld g%lld", (long long)ks[0], (long long)ks[1],
-                     (long long)(nst ? st[0] : 1),
+        const nn_value_t *wv = nd->ninputs > 1 && nd->inputs[1] >= 0 ? &g->values[nd->inputs[1]] : NULL;
+        if (nks == 2 && wv && wv->ndim == 4)
+            snprintf(kind, sizeof kind, "w%lldx%lldx%lldx%lld s%lld g%lld", (long long)wv->dims[0],
+                     (long long)wv->dims[1], (long long)ks[0], (long long)ks[1], (long long)(nst ? st[0] : 1),
                      (long long)vigil__nn_attr_int(nd, "group", 1));
-        len += (size_t)snprintf(out + len, cap - len, "  %-16.16s %-40.40s %-18s %9.3f ms %5.1f%%\n",
+        else if (nks == 2)
+            snprintf(kind, sizeof kind, "k%lldx%lld s%lld", (long long)ks[0], (long long)ks[1],
+                     (long long)(nst ? st[0] : 1));
+        len += (size_t)snprintf(out + len, cap - len, "  %-14.14s %-36.36s %-24s %9.3f ms %5.1f%%\n",
                                 nd->op_type, nd->name ? nd->name : "", kind, s->node_ms[np[i]],
                                 total > 0 ? 100 * s->node_ms[np[i]] / total : 0);
     }

@@ -71,6 +71,14 @@ void vigil__nn_epilogue(float *y, int64_t n, float bias, const nn_epi_t *e);
 void vigil__nn_epilogue_c(float *y, int64_t n, float bias, const nn_epi_t *e);
 void vigil__nn_epilogue_avx2(float *y, int64_t n, float bias, const nn_epi_t *e);
 
+/* Depthwise convolution of one plane (dw_avx2.c): y[OH,OW] = bias +
+ * sum over the kh x kw taps of x[H,W]; call only when
+ * vigil__nn_have_avx2(). */
+typedef struct nn_dw_geom {
+    int64_t H, W, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl;
+} nn_dw_geom_t;
+void vigil__nn_dw_plane_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias, float *y);
+
 /* Coalesced broadcasting of two inputs to an output shape: strides (in
  * elements, 0 where broadcast) per output dim. Returns -1 if the shapes do
  * not broadcast. out_dims gets the broadcast shape. */

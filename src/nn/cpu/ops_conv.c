@@ -216,6 +216,12 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
         const float *x = c->x + nc * w->H * w->W, *k = c->wt + ch * w->kh * w->kw;
         float *y = c->y + nc * w->OH * w->OW;
         float bias = c->bias ? c->bias[ch] : 0;
+        if (vigil__nn_have_avx2()) {
+            nn_dw_geom_t gm = {w->H, w->W, w->OH, w->OW, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl};
+            vigil__nn_dw_plane_avx2(x, &gm, k, bias, y);
+            if (c->epi.act || c->epi.post) vigil__nn_epilogue(y, w->OH * w->OW, 0, &c->epi);
+            continue;
+        }
         for (int64_t oh = 0; oh < w->OH; oh++) {
             float *yr = y + oh * w->OW;
             for (int64_t ow = 0; ow < w->OW; ow++) yr[ow] = bias;

@@ -1,0 +1,71 @@
+/* AVX2/FMA depthwise convolution of one channel plane (compiled with
+ * -mavx2 -mfma; ops_conv.c calls it only when the CPU has both).
+ *
+ * Main idea: register blocking along the output row. For 8 output columns
+ * whose taps are all inside the input row, every tap (ki, kj) is one FMA
+ * into one accumulator (stride 1: a plain load; stride 2: two loads and an
+ * even-lane shuffle), stored once; columns near the borders (and strides
+ * other than 1 or 2) take a scalar loop with bounds checks. */
+#include "nn/cpu/kernels.h"
+
+static float dw_point(const float *x, const nn_dw_geom_t *g, const float *k, int64_t oh, int64_t ow, float bias)
+{
+    float s = bias;
+    for (int64_t ki = 0; ki < g->kh; ki++) {
+        int64_t ih = oh * g->sh - g->pt + ki * g->dh;
+        if (ih < 0 || ih >= g->H) continue;
+        for (int64_t kj = 0; kj < g->kw; kj++) {
+            int64_t iw = ow * g->sw - g->pl + kj * g->dw;
+            if (iw >= 0 && iw < g->W) s += k[ki * g->kw + kj] * x[ih * g->W + iw];
+        }
+    }
+    return s;
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+void vigil__nn_dw_plane_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias, float *y)
+{
+    /* output columns whose taps all lie in [0, W) (last one + 1 for stride 2's paired load) */
+    int64_t lo = (g->pl + g->sw - 1) / g->sw, span = (g->kw - 1) * g->dw - g->pl + (g->sw == 2 ? 1 : 0);
+    int64_t hi = g->W - 1 - span < 0 ? -1 : (g->W - 1 - span) / g->sw;
+    if (hi > g->OW - 1) hi = g->OW - 1;
+    int vec = g->sw == 1 || g->sw == 2;
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        float *yr = y + oh * g->OW;
+        int64_t ow = 0;
+        for (; ow < lo && ow < g->OW; ow++) yr[ow] = dw_point(x, g, k, oh, ow, bias);
+        if (vec)
+            for (; ow + 8 <= hi + 1; ow += 8) {
+                __m256 acc = _mm256_set1_ps(bias);
+                for (int64_t ki = 0; ki < g->kh; ki++) {
+                    int64_t ih = oh * g->sh - g->pt + ki * g->dh;
+                    if (ih < 0 || ih >= g->H) continue;
+                    const float *xr = x + ih * g->W + ow * g->sw - g->pl;
+                    const float *kr = k + ki * g->kw;
+                    for (int64_t kj = 0; kj < g->kw; kj++) {
+                        const float *p = xr + kj * g->dw;
+                        __m256 v;
+                        if (g->sw == 1) {
+                            v = _mm256_loadu_ps(p);
+                        } else {
+                            __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+                            v = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+                            v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+                        }
+                        acc = _mm256_fmadd_ps(_mm256_set1_ps(kr[kj]), v, acc);
+                    }
+                }
+                _mm256_storeu_ps(yr + ow, acc);
+            }
+        for (; ow < g->OW; ow++) yr[ow] = dw_point(x, g, k, oh, ow, bias);
+    }
+}
+#else
+void vigil__nn_dw_plane_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias, float *y)
+{
+    for (int64_t oh = 0; oh < g->OH; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) y[oh * g->OW + ow] = dw_point(x, g, k, oh, ow, bias);
+}
+#endif
