@@ -55,8 +55,9 @@ test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	  ctest --output-on-failure -j $(JOBS) -L 'unit|conformance|e2e' $(CTEST_ARGS)
 	@echo "make test: all suites passed"
 
-bench: build media
+bench: build media models
 	$(BUILD)/bench_pipeline
+	BUILD=$(BUILD) bench/nn.sh
 
 docs: build
 	$(BUILD)/vigil config docs > docs/configuration.md
