@@ -70,6 +70,7 @@ typedef struct vigil_config {
     int infer_workers;
     int infer_batch_size;
     int infer_batch_timeout_ms;
+    int infer_threads; /* model threads per worker; 0 = one per CPU core */
     double infer_min_score;
     /* sink */
     int sink_batch_size;

@@ -85,6 +85,8 @@ const vigil_prop_t vigil_props[] = {
         "Most frames, across cameras, run through the model in one batch."),
     INT("infer.batch_timeout_ms", infer_batch_timeout_ms, "20", 0, 10000,
         "Longest wait for a batch to fill before running it partly full; 0 never waits."),
+    INT("infer.threads", infer_threads, "0", 0, 256,
+        "Threads each infer worker's model uses (vigil-nn's thread pool); 0 = one per CPU core."),
     DBL("infer.min_score", infer_min_score, "0.3", 0, 1,
         "Detections scoring below this are discarded."),
     /* sink */

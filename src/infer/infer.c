@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vigil/bus.h"
 #include "vigil/clock.h"
@@ -313,7 +314,8 @@ vigil_infer_t *vigil_infer_new(const vigil_config_t *cfg, vigil_bus_t *bus, char
         .name = cfg->infer_model,
         .min_score = (float)cfg->infer_min_score,
         .max_batch = cfg->infer_batch_size,
-        .threads = 1,
+        .threads = cfg->infer_threads > 0 ? cfg->infer_threads
+                                           : (int)sysconf(_SC_NPROCESSORS_ONLN),
     };
     const char *topics[] = {VIGIL_TOPIC_GATED};
     for (int i = 0; i < inf->nworkers; i++) {
