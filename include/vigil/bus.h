@@ -49,10 +49,19 @@
 typedef struct vigil_bus vigil_bus_t;
 typedef struct vigil_consumer vigil_consumer_t;
 
+/* Delivery guarantee of a consume-transform-publish step (vigil_consumer_publish
+ * followed by vigil_consumer_ack). */
+typedef enum vigil_bus_delivery {
+    VIGIL_BUS_AT_LEAST_ONCE = 0, /* outputs may be published again after a crash (default) */
+    VIGIL_BUS_EXACTLY_ONCE = 1,  /* Kafka: outputs and input offsets commit atomically
+                                  * (transactions); inproc: same as at-least-once */
+} vigil_bus_delivery_t;
+
 typedef struct vigil_bus_conf {
     int partitions;      /* per topic, for topics the bus creates (inproc); default 4 */
     int capacity;        /* messages per partition (inproc); default 256 */
     const char *client_id; /* for logs; may be NULL */
+    int delivery;        /* vigil_bus_delivery_t; default VIGIL_BUS_AT_LEAST_ONCE */
 } vigil_bus_conf_t;
 
 /* A received message. Owned by the consumer until vigil_consumer_ack() or
@@ -113,6 +122,21 @@ vigil_err_t vigil_consumer_poll(vigil_consumer_t *consumer, vigil_bus_msg_t **ms
  * acknowledged one of that partition) will be committed. */
 vigil_err_t vigil_consumer_ack(vigil_consumer_t *consumer, vigil_bus_msg_t *msg);
 
+/* Publishes key/value to topic as the output of the message(s) this consumer
+ * is processing: call it before acknowledging them. Same arguments and errors
+ * as vigil_bus_publish, on the consumer's bus.
+ *  - inproc, and Kafka at-least-once: a plain vigil_bus_publish. Kafka commits
+ *    an input offset only after the outputs published before its ack were
+ *    delivered, so a crash republishes them (duplicates, never losses).
+ *  - Kafka exactly-once (conf.delivery): the output joins the consumer's open
+ *    transaction, and the acknowledged input offsets are committed in the same
+ *    transaction (a batch of messages per transaction); a crash aborts both,
+ *    so downstream read_committed consumers see each output once.
+ * Thread: the consumer's thread. */
+vigil_err_t vigil_consumer_publish(vigil_consumer_t *consumer, const char *topic, const void *key,
+                                   size_t key_len, const void *value, size_t value_len,
+                                   int timeout_ms);
+
 /* Frees msg WITHOUT acknowledging it: it will be delivered again (to this
  * member or to the next owner of its partition). */
 void vigil_consumer_release(vigil_consumer_t *consumer, vigil_bus_msg_t *msg);
@@ -148,6 +172,11 @@ void vigil_consumer_abandon(vigil_consumer_t *consumer);
  * cluster's retention and publish blocks only while the client's local send
  * queue is full. */
 #define VIGIL_BUS_CAP_BOUNDED 0x1u
+/* VIGIL_BUS_CAP_EXACTLY_ONCE: the bus was opened with conf.delivery =
+ * VIGIL_BUS_EXACTLY_ONCE and the backend honours it (Kafka): an output of
+ * vigil_consumer_publish is visible downstream once, even if the consumer
+ * dies before acknowledging its input. */
+#define VIGIL_BUS_CAP_EXACTLY_ONCE 0x2u
 unsigned vigil_bus_caps(const vigil_bus_t *bus);
 
 /* FNV-1a of the key modulo partitions; the partitioner both backends share

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bus/bus_int.h"
+#include "vigil/clock.h"
 #include "vigil/metrics.h"
 
 typedef struct backend {
@@ -23,7 +24,7 @@ typedef struct backend {
 static const backend_t backends[] = {
     {"inproc://", vigil__inproc_open, NULL, VIGIL_BUS_CAP_BOUNDED},
 #ifdef VIGIL_BUS_HAVE_KAFKA
-    {"kafka://", vigil__kafka_open, NULL, 0},
+    {"kafka://", vigil__kafka_open, NULL, VIGIL_BUS_CAP_EXACTLY_ONCE},
 #else
     {"kafka://", NULL, "kafka bus not built into this binary", 0},
 #endif
@@ -35,6 +36,7 @@ void vigil_bus_conf_init(vigil_bus_conf_t *conf)
     conf->partitions = 4;
     conf->capacity = 256;
     conf->client_id = NULL;
+    conf->delivery = VIGIL_BUS_AT_LEAST_ONCE;
 }
 
 int32_t vigil_bus_partition_for(const void *key, size_t key_len, int32_t partitions)
@@ -78,6 +80,12 @@ vigil_bus_t *vigil_bus_new(const char *url, const vigil_bus_conf_t *conf, char *
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "bus url missing");
         return NULL;
     }
+    if (c.delivery != VIGIL_BUS_AT_LEAST_ONCE && c.delivery != VIGIL_BUS_EXACTLY_ONCE) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                     "bus delivery %d unknown (accepted: 0 at-least-once, 1 exactly-once)",
+                     c.delivery);
+        return NULL;
+    }
     if (c.partitions < 1 || c.partitions > VIGIL__BUS_MAX_PARTITIONS) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                      "bus partitions %d out of range (1..%d)", c.partitions,
@@ -102,8 +110,10 @@ vigil_bus_t *vigil_bus_new(const char *url, const vigil_bus_conf_t *conf, char *
         }
         {
             vigil_bus_t *bus = b->open(url, url + n, &c, errstr, errstr_size);
-            if (bus)
-                bus->caps = b->caps;
+            if (bus) /* exactly-once only where asked for (and supported) */
+                bus->caps = b->caps & (c.delivery == VIGIL_BUS_EXACTLY_ONCE
+                                           ? ~0u
+                                           : ~(unsigned)VIGIL_BUS_CAP_EXACTLY_ONCE);
             return bus;
         }
     }
@@ -175,7 +185,23 @@ vigil_consumer_t *vigil_bus_subscribe(vigil_bus_t *bus, const char *group,
             return NULL;
         }
     }
-    return bus->ops->subscribe(bus, group, topics, ntopics, errstr, errstr_size);
+    vigil_consumer_t *c = bus->ops->subscribe(bus, group, topics, ntopics, errstr, errstr_size);
+    if (c) c->bus = bus;
+    return c;
+}
+
+vigil_err_t vigil_consumer_publish(vigil_consumer_t *consumer, const char *topic, const void *key,
+                                   size_t key_len, const void *value, size_t value_len,
+                                   int timeout_ms)
+{
+    if (!consumer)
+        return VIGIL_ERR_INVALID;
+    if (!topic || !topic[0] || (!key && key_len) || (!value && value_len))
+        return VIGIL_ERR_INVALID;
+    if (consumer->ops->consumer_publish)
+        return consumer->ops->consumer_publish(consumer, topic, key, key_len, value, value_len,
+                                               timeout_ms);
+    return vigil_bus_publish(consumer->bus, topic, key, key_len, value, value_len, timeout_ms);
 }
 
 vigil_err_t vigil_consumer_poll(vigil_consumer_t *consumer, vigil_bus_msg_t **msg, int timeout_ms)
@@ -227,7 +253,15 @@ void vigil_consumer_abandon(vigil_consumer_t *consumer)
 
 void vigil_consumer_report_lag(vigil_consumer_t *consumer, vigil_gauge_t *gauge, int64_t *last)
 {
-    int64_t lag = vigil_consumer_lag(consumer);
+    int64_t lag, now;
+    if (!consumer) return;
+    /* stages call this after every poll: at most 4 looks a second, and the
+     * backend's cheap variant (Kafka: cached watermarks, no round trip) */
+    now = vigil_mono_us();
+    if (consumer->lag_reported_us && now - consumer->lag_reported_us < 250000) return;
+    consumer->lag_reported_us = now;
+    lag = consumer->ops->report_lag ? consumer->ops->report_lag(consumer)
+                                    : vigil_consumer_lag(consumer);
     if (lag < 0 || !gauge) return;
     vigil_gauge_add(gauge, lag - *last);
     *last = lag;

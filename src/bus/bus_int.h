@@ -29,6 +29,13 @@ typedef struct vigil__bus_ops {
     int64_t (*lag)(vigil_consumer_t *consumer);
     /* Leaves the group and frees the consumer; abandon != 0: commit nothing more. */
     void (*leave)(vigil_consumer_t *consumer, int abandon);
+    /* vigil_consumer_publish; NULL: vigil_bus_publish on the consumer's bus */
+    vigil_err_t (*consumer_publish)(vigil_consumer_t *consumer, const char *topic,
+                                    const void *key, size_t key_len, const void *value,
+                                    size_t value_len, int timeout_ms);
+    /* Cheap lag for metrics (no network round trip), also updating per-partition
+     * gauges; NULL: lag. */
+    int64_t (*report_lag)(vigil_consumer_t *consumer);
 } vigil__bus_ops_t;
 
 /* The base of every backend's bus and consumer object. */
@@ -39,6 +46,8 @@ struct vigil_bus {
 
 struct vigil_consumer {
     const vigil__bus_ops_t *ops;
+    vigil_bus_t *bus;            /* set by vigil_bus_subscribe (bus.c) */
+    int64_t lag_reported_us;     /* vigil_consumer_report_lag rate limit (bus.c) */
 };
 
 /* A backend's constructor. `rest` is the URL after "scheme://"; conf is

@@ -104,6 +104,7 @@ vigil_err_t kafka__url_parse(const char *rest, kafka_url_t *url, char *errstr, s
     url->connect_timeout_ms = 10000;
     url->session_timeout_ms = 6000;
     url->join_wait_ms = 15000;
+    url->transaction_timeout_ms = 60000;
     snprintf(url->compression, sizeof(url->compression), "zstd");
     if (blen == 0)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
@@ -146,6 +147,9 @@ vigil_err_t kafka__url_parse(const char *rest, kafka_url_t *url, char *errstr, s
                               errstr_size);
         else if (strcmp(kv, "join_wait_ms") == 0)
             r = parse_int_opt(kv, eq + 1, 0, 600000, &url->join_wait_ms, errstr, errstr_size);
+        else if (strcmp(kv, "transaction_timeout_ms") == 0)
+            r = parse_int_opt(kv, eq + 1, 1000, 900000, &url->transaction_timeout_ms, errstr,
+                              errstr_size);
         else if (strcmp(kv, "compression") == 0) {
             if (strcmp(eq + 1, "lz4") && strcmp(eq + 1, "zstd") && strcmp(eq + 1, "none")) {
                 vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
@@ -157,7 +161,7 @@ vigil_err_t kafka__url_parse(const char *rest, kafka_url_t *url, char *errstr, s
         } else {
             vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                          "kafka url option \"%s\" unknown (accepted: connect_timeout_ms, "
-                         "session_timeout_ms, join_wait_ms, compression)",
+                         "session_timeout_ms, join_wait_ms, compression, transaction_timeout_ms)",
                          kv);
             goto fail;
         }
@@ -314,10 +318,10 @@ ktopic_t *kafka__topic(kbus_t *bus, const char *name, char *errstr, size_t errst
 
 /* --- bus operations ----------------------------------------------------------------- */
 
-static vigil_err_t k_publish(vigil_bus_t *b, const char *topic, const void *key, size_t key_len,
-                             const void *value, size_t value_len, int timeout_ms)
+vigil_err_t kafka__produce(kbus_t *bus, rd_kafka_t *rk, int track, const char *topic,
+                           const void *key, size_t key_len, const void *value, size_t value_len,
+                           int timeout_ms)
 {
-    kbus_t *bus = (kbus_t *)b;
     char err[256];
     ktopic_t *t;
     int32_t p;
@@ -338,16 +342,18 @@ static vigil_err_t k_publish(vigil_bus_t *b, const char *topic, const void *key,
     for (;;) {
         rd_kafka_resp_err_t rerr;
 
-        atomic_fetch_add(&t->inflight, 1);
+        if (track)
+            atomic_fetch_add(&t->inflight, 1);
         rerr = rd_kafka_producev(
-            bus->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(p),
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(p),
             RD_KAFKA_V_KEY((void *)key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP((int64_t)(now / 1000)),
-            RD_KAFKA_V_HEADER(KAFKA_TS_HEADER, ts, (ssize_t)sizeof(ts)), RD_KAFKA_V_OPAQUE(t),
-            RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADER(KAFKA_TS_HEADER, ts, (ssize_t)sizeof(ts)),
+            RD_KAFKA_V_OPAQUE(track ? t : NULL), RD_KAFKA_V_END);
         if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR)
             return VIGIL_OK;
-        atomic_fetch_sub(&t->inflight, 1);
+        if (track)
+            atomic_fetch_sub(&t->inflight, 1);
         if (rerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             vigil_error(KAFKA_STAGE, NULL, "publish to topic \"%s\" (%zu bytes): %s", topic,
                         value_len, rd_kafka_err2str(rerr));
@@ -357,8 +363,19 @@ static vigil_err_t k_publish(vigil_bus_t *b, const char *topic, const void *key,
             return VIGIL_ERR_CLOSED;
         if (timeout_ms == 0 || (timeout_ms > 0 && vigil_mono_us() >= deadline))
             return VIGIL_ERR_FULL;
-        vigil_sleep_us(5000); /* the poller thread frees space as reports arrive */
+        if (!track)
+            rd_kafka_poll(rk, 5); /* a transactional producer has no poller thread */
+        else
+            vigil_sleep_us(5000); /* the poller thread frees space as reports arrive */
     }
+}
+
+static vigil_err_t k_publish(vigil_bus_t *b, const char *topic, const void *key, size_t key_len,
+                             const void *value, size_t value_len, int timeout_ms)
+{
+    kbus_t *bus = (kbus_t *)b;
+    return kafka__produce(bus, bus->producer, 1, topic, key, key_len, value, value_len,
+                          timeout_ms);
 }
 
 void kafka__flush_quiet(kbus_t *bus, int timeout_ms)
@@ -524,6 +541,8 @@ const vigil__bus_ops_t kafka__ops = {
     .commit = kafka__commit,
     .lag = kafka__lag,
     .leave = kafka__leave,
+    .consumer_publish = kafka__consumer_publish,
+    .report_lag = kafka__report_lag,
 };
 
 /* --- open --------------------------------------------------------------------------- */
@@ -540,10 +559,34 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char 
     return -1;
 }
 
+int kafka__producer_conf(kbus_t *bus, rd_kafka_conf_t *kc, char *errstr, size_t errstr_size)
+{
+    char num[32];
+
+    snprintf(num, sizeof(num), "%d", KAFKA_MAX_MESSAGE_BYTES);
+    if (set(kc, "bootstrap.servers", bus->url.brokers, errstr, errstr_size) ||
+        set(kc, "client.id", bus->client_id, errstr, errstr_size) ||
+        set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
+        set(kc, "acks", "all", errstr, errstr_size) ||
+        set(kc, "compression.codec", bus->url.compression, errstr, errstr_size) ||
+        set(kc, "linger.ms", "5", errstr, errstr_size) ||
+        set(kc, "batch.size", "1048576", errstr, errstr_size) ||
+        set(kc, "message.max.bytes", num, errstr, errstr_size) ||
+        set(kc, "queue.buffering.max.kbytes", "65536", errstr, errstr_size) ||
+        set(kc, "queue.buffering.max.messages", "20000", errstr, errstr_size) ||
+        set(kc, "message.timeout.ms", "120000", errstr, errstr_size) ||
+        set(kc, "socket.connection.setup.timeout.ms", "5000", errstr, errstr_size) ||
+        set(kc, "reconnect.backoff.max.ms", "1000", errstr, errstr_size))
+        return -1;
+    rd_kafka_conf_set_error_cb(kc, on_error);
+    rd_kafka_conf_set_log_cb(kc, on_log);
+    return 0;
+}
+
 vigil_bus_t *vigil__kafka_open(const char *urlstr, const char *rest, const vigil_bus_conf_t *conf,
                                char *errstr, size_t errstr_size)
 {
-    char buf[512], num[32];
+    char buf[512];
     kbus_t *bus = calloc(1, sizeof(*bus));
     rd_kafka_conf_t *kc = NULL;
     const struct rd_kafka_metadata *md = NULL;
@@ -564,25 +607,10 @@ vigil_bus_t *vigil__kafka_open(const char *urlstr, const char *rest, const vigil
         goto fail;
 
     kc = rd_kafka_conf_new();
-    snprintf(num, sizeof(num), "%d", KAFKA_MAX_MESSAGE_BYTES);
-    if (set(kc, "bootstrap.servers", bus->url.brokers, errstr, errstr_size) ||
-        set(kc, "client.id", bus->client_id, errstr, errstr_size) ||
-        set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
-        set(kc, "acks", "all", errstr, errstr_size) ||
-        set(kc, "compression.codec", bus->url.compression, errstr, errstr_size) ||
-        set(kc, "linger.ms", "5", errstr, errstr_size) ||
-        set(kc, "batch.size", "1048576", errstr, errstr_size) ||
-        set(kc, "message.max.bytes", num, errstr, errstr_size) ||
-        set(kc, "queue.buffering.max.kbytes", "65536", errstr, errstr_size) ||
-        set(kc, "queue.buffering.max.messages", "20000", errstr, errstr_size) ||
-        set(kc, "message.timeout.ms", "120000", errstr, errstr_size) ||
-        set(kc, "socket.connection.setup.timeout.ms", "5000", errstr, errstr_size) ||
-        set(kc, "reconnect.backoff.max.ms", "1000", errstr, errstr_size))
+    if (kafka__producer_conf(bus, kc, errstr, errstr_size))
         goto fail;
     rd_kafka_conf_set_opaque(kc, bus);
     rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
-    rd_kafka_conf_set_error_cb(kc, on_error);
-    rd_kafka_conf_set_log_cb(kc, on_log);
     bus->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, buf, sizeof(buf));
     if (!bus->producer) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_BUS, "kafka bus \"%s\": %s", urlstr, buf);

@@ -40,49 +40,6 @@
 #include "vigil/clock.h"
 #include "vigil/log.h"
 
-enum { ST_INFLIGHT, ST_ACKED, ST_RELEASED };
-
-typedef struct kentry {
-    int64_t offset;
-    int state;
-} kentry_t;
-
-typedef struct kpart {
-    char *topic;
-    int32_t partition;
-    uint64_t epoch;
-    kentry_t *e; /* ascending offsets >= stored */
-    size_t n, cap;
-    int64_t stored; /* next offset to commit; -1 until something is acked */
-    int64_t next;   /* next offset to hand out; -1 unknown (committed / earliest) */
-} kpart_t;
-
-typedef struct kmsg {
-    vigil_bus_msg_t pub;
-    rd_kafka_message_t *rkm;
-    uint64_t epoch;
-    struct kmsg *prev, *next;
-} kmsg_t;
-
-struct kconsumer {
-    vigil_consumer_t base;
-    kbus_t *bus;
-    char *group;
-    rd_kafka_t *rk;
-    pthread_mutex_t lock;
-    kpart_t *parts;
-    size_t nparts, capparts;
-    uint64_t epochs;
-    kmsg_t *pending, *pending_tail; /* fetched, not handed out */
-    kmsg_t *held;                   /* handed out */
-    int assign_events;
-    int64_t last_rebalance_us;
-    int abandoning;
-    int dirty; /* stored offsets not committed */
-    int64_t last_commit_us;
-    kconsumer_t *next; /* in bus->consumers */
-};
-
 /* --- partitions ------------------------------------------------------------------- */
 
 static kpart_t *part_find(kconsumer_t *c, const char *topic, int32_t partition)
@@ -116,6 +73,15 @@ static void part_add(kconsumer_t *c, const char *topic, int32_t partition)
     p->epoch = ++c->epochs;
     p->stored = -1;
     p->next = -1;
+    p->txn_sent = -1;
+    {
+        char num[16];
+        snprintf(num, sizeof(num), "%d", (int)partition);
+        p->lag = vigil_metrics_gauge("vigil_consumer_lag",
+                                     "Messages of a partition this process owns not yet handed "
+                                     "to its consumer (Kafka, from cached watermarks).",
+                                     "topic", topic, "partition", num);
+    }
     c->nparts++;
 }
 
@@ -139,7 +105,7 @@ static void msg_free(kmsg_t *m)
 }
 
 /* Drops pending messages of (topic, partition), or of every partition if topic is NULL. */
-static void pending_purge(kconsumer_t *c, const char *topic, int32_t partition, int64_t from)
+void kafka__pending_purge(kconsumer_t *c, const char *topic, int32_t partition, int64_t from)
 {
     kmsg_t *m = c->pending, *nx;
 
@@ -157,9 +123,11 @@ static void part_remove(kconsumer_t *c, const char *topic, int32_t partition)
 {
     kpart_t *p = part_find(c, topic, partition);
 
-    pending_purge(c, topic, partition, 0);
+    kafka__pending_purge(c, topic, partition, 0);
     if (!p)
         return;
+    if (p->lag)
+        vigil_gauge_set(p->lag, 0);
     free(p->topic);
     free(p->e);
     *p = c->parts[--c->nparts];
@@ -173,6 +141,10 @@ static void part_store(kconsumer_t *c, kpart_t *p)
 
     if (p->stored < 0)
         return;
+    if (c->txp) { /* exactly-once: the offsets go into the transaction */
+        c->dirty = 1;
+        return;
+    }
     l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->stored;
     err = rd_kafka_offsets_store(c->rk, l);
@@ -236,8 +208,19 @@ static void commit_stored(kconsumer_t *c, int async)
 {
     rd_kafka_resp_err_t err;
 
+    if (c->txp) {
+        kafka__txn_commit(c);
+        return;
+    }
     if (!c->dirty)
         return;
+    /* an input offset is committed only after the outputs published before
+     * its ack were delivered: flush first (at-least-once, docs/kafka.md) */
+    if (rd_kafka_flush(c->bus->producer, c->bus->url.connect_timeout_ms)) {
+        vigil_warn(KAFKA_STAGE, NULL, "group \"%s\": outputs not delivered within %d ms: "
+                   "commit postponed", c->group, c->bus->url.connect_timeout_ms);
+        return;
+    }
     err = rd_kafka_commit(c->rk, NULL, async);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         vigil_warn(KAFKA_STAGE, NULL, "group \"%s\": commit: %s", c->group, rd_kafka_err2str(err));
@@ -265,6 +248,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         if (!c->abandoning && !rd_kafka_assignment_lost(rk))
             commit_stored(c, 0);
+        else if (c->txp && c->txn_open) /* cannot commit for partitions it lost */
+            kafka__txn_abort(c);
         for (int i = 0; i < parts->cnt; i++)
             part_remove(c, parts->elems[i].topic, parts->elems[i].partition);
         if (cooperative)
@@ -588,6 +573,8 @@ vigil_consumer_t *kafka__subscribe(vigil_bus_t *b, const char *group, const char
         goto fail;
     }
     c->last_commit_us = vigil_mono_us();
+    if (bus->conf.delivery == VIGIL_BUS_EXACTLY_ONCE && kafka__txn_init(c, errstr, errstr_size))
+        goto fail;
     pthread_mutex_lock(&bus->lock);
     for (size_t i = 0; i < ntopics; i++)
         if (add_groupref(bus, group, topics[i])) {
@@ -609,6 +596,7 @@ fail:
             rd_kafka_consumer_close(c->rk);
             rd_kafka_destroy(c->rk);
         }
+        kafka__txn_close(c, 1);
         pthread_mutex_destroy(&c->lock);
         free(c->group);
         free(c);
@@ -619,7 +607,7 @@ fail:
 void kafka__commit_group(kbus_t *bus, const char *group)
 {
     for (kconsumer_t *c = bus->consumers; c; c = c->next)
-        if (strcmp(c->group, group) == 0) {
+        if (strcmp(c->group, group) == 0 && !c->txp) { /* transactions commit from poll */
             /* rd_kafka_commit is thread-safe; the member stays alive while
              * the bus lock is held (leave unlinks it under that lock first) */
             rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, 0);
@@ -664,7 +652,9 @@ vigil_err_t kafka__poll(vigil_consumer_t *consumer, vigil_bus_msg_t **msg, int t
                 break;
             }
         }
-        if (c->dirty && vigil_mono_us() - c->last_commit_us >= 1000000)
+        if (c->txp)
+            kafka__txn_maybe_commit(c);
+        else if (c->dirty && vigil_mono_us() - c->last_commit_us >= 1000000)
             commit_stored(c, 1);
         left = timeout_ms < 0 ? 100 : (deadline - vigil_mono_us()) / 1000;
         fetch(c, left > 100 ? 100 : left > 0 ? (int)left : 0);
@@ -702,6 +692,11 @@ vigil_err_t kafka__ack(vigil_consumer_t *consumer, vigil_bus_msg_t *msg)
             p->n -= k;
             part_store(c, p);
         }
+        if (c->txp && kafka__txn_begin(c) == VIGIL_OK) {
+            c->txn_acks++;
+            c->txn_tail = 0;
+            kafka__txn_maybe_commit(c);
+        }
     }
     /* else: the partition moved to another member, which will deliver it again */
     msg_unlink(&c->held, NULL, m);
@@ -728,7 +723,7 @@ void kafka__release(vigil_consumer_t *consumer, vigil_bus_msg_t *msg)
         for (size_t i = 0; i < p->n; i++)
             if (p->e[i].state == ST_RELEASED && p->e[i].offset < to)
                 to = p->e[i].offset;
-        pending_purge(c, p->topic, p->partition, to);
+        kafka__pending_purge(c, p->topic, p->partition, to);
         rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = to;
         err = rd_kafka_seek_partitions(c->rk, l, c->bus->url.connect_timeout_ms);
         if (err || l->elems[0].err)
@@ -751,7 +746,15 @@ vigil_err_t kafka__commit(vigil_consumer_t *consumer)
     rd_kafka_resp_err_t err;
 
     pthread_mutex_lock(&c->lock);
-    err = rd_kafka_commit(c->rk, NULL, 0);
+    if (c->txp) {
+        vigil_err_t verr = kafka__txn_commit(c);
+        pthread_mutex_unlock(&c->lock);
+        return verr;
+    }
+    if (rd_kafka_flush(c->bus->producer, c->bus->url.connect_timeout_ms))
+        err = RD_KAFKA_RESP_ERR__TIMED_OUT; /* outputs first (see commit_stored) */
+    else
+        err = rd_kafka_commit(c->rk, NULL, 0);
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
         err = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!err)
@@ -800,12 +803,15 @@ void kafka__leave(vigil_consumer_t *consumer, int abandon)
         msg_unlink(&c->held, NULL, m);
         msg_free(m);
     }
-    pending_purge(c, NULL, 0, 0);
+    kafka__pending_purge(c, NULL, 0, 0);
     c->abandoning = abandon;
-    if (!abandon)
+    if (abandon)
+        kafka__txn_close(c, 1); /* as if it died: its transaction is aborted */
+    else
         commit_stored(c, 0);
     rd_kafka_consumer_close(c->rk); /* revoke callback: commits unless abandoning */
     rd_kafka_destroy(c->rk);
+    kafka__txn_close(c, 0);
     while (c->nparts)
         part_remove(c, c->parts[0].topic, c->parts[0].partition);
     pthread_mutex_unlock(&c->lock);
@@ -815,4 +821,70 @@ void kafka__leave(vigil_consumer_t *consumer, int abandon)
     free(c->parts);
     free(c->group);
     free(c);
+}
+
+vigil_err_t kafka__consumer_publish(vigil_consumer_t *consumer, const char *topic,
+                                    const void *key, size_t key_len, const void *value,
+                                    size_t value_len, int timeout_ms)
+{
+    kconsumer_t *c = (kconsumer_t *)consumer;
+    vigil_err_t err;
+
+    if (!c->txp)
+        return kafka__produce(c->bus, c->bus->producer, 1, topic, key, key_len, value, value_len,
+                              timeout_ms);
+    pthread_mutex_lock(&c->lock);
+    err = kafka__txn_begin(c);
+    if (err == VIGIL_OK)
+        err = kafka__produce(c->bus, c->txp, 0, topic, key, key_len, value, value_len,
+                             timeout_ms);
+    if (err == VIGIL_OK)
+        c->txn_tail++;
+    pthread_mutex_unlock(&c->lock);
+    return err;
+}
+
+/* The fetch position librdkafka holds for p (past control records of
+ * transactions); -1 if unknown. */
+static int64_t fetch_position(kconsumer_t *c, kpart_t *p)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    int64_t pos = -1;
+
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].offset >= 0)
+        pos = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return pos;
+}
+
+int64_t kafka__report_lag(vigil_consumer_t *consumer)
+{
+    kconsumer_t *c = (kconsumer_t *)consumer;
+    int64_t total = 0;
+
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nparts; i++) {
+        kpart_t *p = &c->parts[i];
+        int64_t lo = -1, hi = -1, pos = p->next, fpos;
+        int has_pending = 0;
+
+        /* cached by fetch responses: no round trip */
+        if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
+            continue;
+        for (kmsg_t *m = c->pending; m && !has_pending; m = m->next)
+            has_pending = m->pub.partition == p->partition && strcmp(m->pub.topic, p->topic) == 0;
+        fpos = fetch_position(c, p);
+        if (pos < 0 || (!has_pending && fpos > pos))
+            pos = fpos; /* caught up: skips a transaction's commit marker */
+        if (pos < 0)
+            continue;
+        if (pos < lo)
+            pos = lo;
+        if (p->lag)
+            vigil_gauge_set(p->lag, hi > pos ? hi - pos : 0);
+        total += hi > pos ? hi - pos : 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return total;
 }
