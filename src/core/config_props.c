@@ -36,7 +36,23 @@ const vigil_prop_t vigil_props[] = {
         "port. Use 0.0.0.0:8080 to listen on every interface."),
     /* bus */
     STR("bus.url", bus_url, "inproc://",
-        "Message bus: inproc:// for bounded in-process queues (one process runs every stage)."),
+        "Message bus: inproc:// for bounded in-process queues (one process runs every stage), "
+        "or kafka://HOST:PORT[,HOST:PORT...][?OPTIONS] for Apache Kafka (every stage its own "
+        "service; docs/kafka.md)."),
+    ENUM("bus.delivery", bus_delivery, "at_least_once", "at_least_once|exactly_once",
+         "Kafka: at_least_once (outputs may be published twice after a crash; the sink's "
+         "idempotent writes absorb it) or exactly_once (preprocess and infer publish and commit "
+         "in Kafka transactions; higher latency). No effect on inproc://."),
+    INT("bus.replication_factor", bus_replication_factor, "0", 0, 16,
+        "Kafka: replicas per partition of the topics `vigil kafka init` creates; 0 = min(3, "
+        "brokers)."),
+    INT("bus.min_insync_replicas", bus_min_insync_replicas, "0", 0, 16,
+        "Kafka: min.insync.replicas of the topics `vigil kafka init` creates (with acks=all a "
+        "write needs this many replicas); 0 = RF - 1 when RF > 1, else 1."),
+    DBL("bus.retention_hours", bus_retention_hours, "24", 0, HOURS_MAX,
+        "Kafka: retention.ms of the data topics `vigil kafka init` creates (frames, "
+        "frames.gated, detections, events); 0 = the broker default. The control topic is "
+        "compacted and kept forever."),
     INT("bus.partitions", bus_partitions, "4", 1, 256,
         "Partitions per topic. A camera always maps to the same partition, which keeps its "
         "messages in order; more partitions allow more parallel consumers."),
@@ -77,9 +93,10 @@ const vigil_prop_t vigil_props[] = {
         "Width in pixels of the downscaled grayscale image the motion score is computed on "
         "(height keeps the aspect ratio)."),
     /* infer */
-    STR("infer.model", infer_model, "motion",
-        "Model to run: \"motion\" (a detector of moving regions, no model file) or the name of "
-        "a model in the model registry."),
+    STR("infer.model", infer_model, "centernet",
+        "Model to run: the name of a model in the model registry (`vigil models list`; the "
+        "default, centernet, detects the 80 COCO classes and needs `vigil models fetch`), or "
+        "\"motion\" (boxes around moving regions, no model file)."),
     INT("infer.workers", infer_workers, "1", 1, 64, "Inference worker threads."),
     INT("infer.batch_size", infer_batch_size, "4", 1, 256,
         "Most frames, across cameras, run through the model in one batch."),

@@ -70,6 +70,7 @@ def test_broken_cameras_are_reported_and_the_good_one_goes_on():
         port = closed_port()
         cfg = f"""
 ingest: {{ realtime: false, reconnect_min_ms: 100, reconnect_max_ms: 400 }}
+infer: {{ model: motion }}
 cameras:
   - {{ id: good, url: "{video}", fps: 0, loop: true }}
   - {{ id: truncated, url: "{truncated}", fps: 0, loop: false }}
@@ -123,6 +124,7 @@ def test_full_disk_counts_failures_and_keeps_stored_frames():
                 f.write("not a directory")
         cfg = f"""
 ingest: {{ realtime: false }}
+infer: {{ model: motion }}
 preprocess: {{ motion_threshold: 0.0 }}
 cameras:
   - {{ id: full, url: "{video}", fps: 0, loop: false }}

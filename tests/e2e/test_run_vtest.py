@@ -17,6 +17,8 @@ def config(video):
     return f"""
 ingest:
   realtime: false
+infer:
+  model: motion
 preprocess:
   motion_threshold: 0.012
   keyframe_interval_s: 5
@@ -129,6 +131,36 @@ def test_vtest_every_frame_accounted_and_people_detected():
             again.stop()
 
 
+def test_vtest_people_found_by_the_default_detector():
+    """The default model (CenterNet on vigil-nn) labels the walking people."""
+    video = media("vtest.avi")
+    models = os.environ.get("VIGIL_MODELS") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vigil", "models")
+    if not os.path.exists(os.path.join(models, "centernet", "centernet.json")):
+        print("SKIP: CenterNet not installed (run `vigil models fetch`)")
+        return
+    cfg = f"""
+ingest: {{ realtime: false }}
+preprocess: {{ keyframe_interval_s: 5 }}
+cameras:
+  - {{ id: street, url: "{video}", fps: 1, loop: false }}
+"""
+    with Vigil([], config=cfg) as v:
+        s = v.wait_for("every frame through every stage", lambda: settled(v), timeout=600)
+        check(s["stages"]["infer"]["failed"] == 0, f"infer failed: {s['stages']['infer']}")
+        people, _ = all_detections(v, "camera=street&label=person&limit=1000")
+        check(all(d["model"] == "centernet" for d in people), "detections not from centernet")
+        frames = {d["sequence"] for d in people}
+        check(len(frames) >= s["store"]["frames"] * 0.8,
+              f"people on only {len(frames)} of {s['store']['frames']} stored frames")
+        upright = [d for d in people if d["box"][3] - d["box"][1] > d["box"][2] - d["box"][0]]
+        check(len(upright) >= 0.8 * len(people),
+              f"only {len(upright)} of {len(people)} person boxes are upright")
+        sure = v.json("/api/v1/detections?label=person&min_score=0.5&limit=1000")["items"]
+        check(sure and all(d["score"] >= 0.5 for d in sure), "min_score filter")
+        check(v.stop() == 0, "exit code after SIGTERM")
+
+
 def test_vigil_help_and_version():
     out = subprocess.run([BINARY, "--help"], capture_output=True, text=True)
     check(out.returncode == 0 and "run" in out.stdout and "ingest" in out.stdout, out.stdout)
@@ -149,4 +181,5 @@ def test_configuration_docs_match_the_property_table():
 
 
 if __name__ == "__main__":
-    run_tests([test_vigil_help_and_version, test_configuration_docs_match_the_property_table, test_vtest_every_frame_accounted_and_people_detected])
+    run_tests([test_vigil_help_and_version, test_configuration_docs_match_the_property_table,
+               test_vtest_people_found_by_the_default_detector, test_vtest_every_frame_accounted_and_people_detected])

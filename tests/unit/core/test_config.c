@@ -65,7 +65,7 @@ static void test_config_init_sets_documented_defaults(void **state)
     assert_float_equal(cfg->preprocess_motion_threshold, 0.003, 1e-12);
     assert_float_equal(cfg->preprocess_keyframe_interval_s, 10, 0);
     assert_int_equal(cfg->preprocess_motion_width, 160);
-    assert_string_equal(cfg->infer_model, "motion");
+    assert_string_equal(cfg->infer_model, "centernet");
     assert_int_equal(cfg->infer_workers, 1);
     assert_int_equal(cfg->infer_batch_size, 4);
     assert_int_equal(cfg->infer_batch_timeout_ms, 20);

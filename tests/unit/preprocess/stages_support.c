@@ -46,6 +46,9 @@ void vt_config(vigil_config_t *cfg, const char *dir)
                      VIGIL_OK);
     assert_int_equal(vigil_config_set(cfg, "store.url", "sqlite", "test", err, sizeof err),
                      VIGIL_OK);
+    /* the stage tests use synthetic scenes: the motion model, no model files */
+    assert_int_equal(vigil_config_set(cfg, "infer.model", "motion", "test", err, sizeof err),
+                     VIGIL_OK);
     if (!getenv("VIGIL_TEST_VERBOSE")) vigil_log_set_level(VIGIL_LOG_OFF);
 }
 
