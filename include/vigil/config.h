@@ -50,6 +50,10 @@ typedef struct vigil_config {
     char *bus_url; /* inproc:// (kafka:// later) */
     int bus_partitions;
     int bus_capacity; /* messages per partition before publishers block */
+    char *bus_delivery;          /* at_least_once|exactly_once (preprocess, infer on Kafka) */
+    int bus_replication_factor;  /* vigil kafka init: 0 = min(3, brokers) */
+    int bus_min_insync_replicas; /* vigil kafka init: 0 = broker default */
+    double bus_retention_hours;  /* vigil kafka init: data topics; 0 = broker default */
     /* store */
     char *store_url; /* "sqlite" (data_dir/vigil.db) or sqlite:PATH */
     char *data_dir;

@@ -29,7 +29,15 @@ vigil_err_t vigil_pipeline_start(vigil_pipeline_t *p, char *errstr, size_t errst
 int vigil_pipeline_finished(vigil_pipeline_t *p);
 /* The HTTP port the API bound, or -1 without the API. */
 int vigil_pipeline_api_port(const vigil_pipeline_t *p);
-/* Stops and drains; waits at most drain_timeout_ms per topic. */
+/* Serves GET /healthz and /metrics on listen ("HOST:PORT", port 0 = any)
+ * for a stage service that runs no API. Returns the bound port, or -1 with
+ * errstr filled. */
+int vigil_pipeline_serve_metrics(vigil_pipeline_t *p, const char *listen, char *errstr,
+                                 size_t errstr_size);
+/* Stops and drains; waits at most drain_timeout_ms per topic. In distributed
+ * mode (a Kafka bus, not every stage in this process) nothing downstream is
+ * waited for: each stage stops polling, finishes its in-flight messages,
+ * commits, and the producer is flushed. */
 void vigil_pipeline_stop(vigil_pipeline_t *p, int drain_timeout_ms);
 void vigil_pipeline_free(vigil_pipeline_t *p);
 

@@ -12,6 +12,7 @@
 
 #include "bus/bus_int.h"
 #include "vigil/clock.h"
+#include "vigil/kafka.h"
 #include "vigil/metrics.h"
 
 typedef struct backend {
@@ -266,3 +267,23 @@ void vigil_consumer_report_lag(vigil_consumer_t *consumer, vigil_gauge_t *gauge,
     vigil_gauge_add(gauge, lag - *last);
     *last = lag;
 }
+
+#ifndef VIGIL_BUS_HAVE_KAFKA
+/* Built without librdkafka: the admin helpers of kafka.h say so. */
+vigil_err_t vigil_kafka_create_topics(const char *bootstrap, const vigil_kafka_topic_spec_t *specs,
+                                      size_t nspecs, int timeout_ms, size_t *existed, char *errstr,
+                                      size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                        "kafka bus not built into this binary");
+}
+
+vigil_err_t vigil_kafka_describe_topic(const char *bootstrap, const char *topic,
+                                       vigil_kafka_partition_info_t *out, size_t max, size_t *n,
+                                       int timeout_ms, char *errstr, size_t errstr_size)
+{
+    *n = 0;
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                        "kafka bus not built into this binary");
+}
+#endif

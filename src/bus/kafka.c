@@ -259,7 +259,7 @@ ktopic_t *kafka__topic(kbus_t *bus, const char *name, char *errstr, size_t errst
     if (n == 0) {
         rf = bus->brokers < 3 ? bus->brokers : 3;
         err = kafka__create_topic(bus->producer, name, bus->conf.partitions, rf > 0 ? rf : 1, 0, 0,
-                                  bus->url.connect_timeout_ms, errstr, errstr_size);
+                                  0, NULL, bus->url.connect_timeout_ms, errstr, errstr_size);
         if (err != VIGIL_OK && err != VIGIL_ERR_EXISTS)
             return NULL;
         if (err == VIGIL_OK)

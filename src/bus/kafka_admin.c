@@ -40,7 +40,8 @@ static rd_kafka_event_t *wait_result(rd_kafka_queue_t *q, int timeout_ms)
 }
 
 vigil_err_t kafka__create_topic(rd_kafka_t *rk, const char *name, int partitions, int rf,
-                                int min_isr, int64_t retention_ms, int timeout_ms, char *errstr,
+                                int min_isr, int64_t retention_ms, int64_t segment_ms,
+                                const char *cleanup_policy, int timeout_ms, char *errstr,
                                 size_t errstr_size)
 {
     char buf[512], num[32];
@@ -67,6 +68,12 @@ vigil_err_t kafka__create_topic(rd_kafka_t *rk, const char *name, int partitions
         snprintf(num, sizeof(num), "%lld", (long long)retention_ms);
         rd_kafka_NewTopic_set_config(nt, "retention.ms", num);
     }
+    if (segment_ms > 0) {
+        snprintf(num, sizeof(num), "%lld", (long long)segment_ms);
+        rd_kafka_NewTopic_set_config(nt, "segment.ms", num);
+    }
+    if (cleanup_policy && cleanup_policy[0])
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", cleanup_policy);
     opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, buf, sizeof(buf));
     rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, buf, sizeof(buf));
@@ -267,7 +274,8 @@ vigil_err_t vigil_kafka_create_topics(const char *bootstrap, const vigil_kafka_t
             goto done;
         }
         ret = kafka__create_topic(rk, s->name, s->partitions, rf, s->min_insync_replicas,
-                                  s->retention_ms, timeout_ms, errstr, errstr_size);
+                                  s->retention_ms, s->segment_ms, s->cleanup_policy, timeout_ms,
+                                  errstr, errstr_size);
         if (ret == VIGIL_ERR_EXISTS) {
             if (existed)
                 (*existed)++;
@@ -285,5 +293,101 @@ done:
     if (conf)
         rd_kafka_conf_destroy(conf);
     kafka__url_release(&url);
+    return ret;
+}
+
+/* A short-lived client handle on bootstrap ("kafka://..." or "HOST:PORT,...")
+ * that has answered one metadata request (*md, caller destroys). */
+static rd_kafka_t *admin_handle(const char *bootstrap, int timeout_ms,
+                                const struct rd_kafka_metadata **md, char *errstr,
+                                size_t errstr_size, vigil_err_t *ret)
+{
+    char buf[512];
+    kafka_url_t url = {0};
+    rd_kafka_conf_t *conf;
+    rd_kafka_t *rk;
+    rd_kafka_resp_err_t rerr;
+    const char *rest = bootstrap;
+
+    if (strncmp(rest, "kafka://", 8) == 0)
+        rest += 8;
+    if ((*ret = kafka__url_parse(rest, &url, errstr, errstr_size)) != VIGIL_OK)
+        return NULL;
+    conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", url.brokers, buf, sizeof(buf)) ||
+        rd_kafka_conf_set(conf, "client.id", "vigil-admin", buf, sizeof(buf))) {
+        *ret = vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG, "kafka \"%s\": %s", bootstrap,
+                            buf);
+        rd_kafka_conf_destroy(conf);
+        kafka__url_release(&url);
+        return NULL;
+    }
+    if (url.connect_timeout_ms < timeout_ms) /* ?connect_timeout_ms= bounds the wait */
+        timeout_ms = url.connect_timeout_ms;
+    kafka__url_release(&url);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, buf, sizeof(buf));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        *ret = vigil_seterr(errstr, errstr_size, VIGIL_ERR_BUS, "kafka \"%s\": %s", bootstrap, buf);
+        return NULL;
+    }
+    rerr = rd_kafka_metadata(rk, 0, NULL, md, timeout_ms);
+    if (rerr) {
+        *ret = vigil_seterr(errstr, errstr_size, VIGIL_ERR_TIMED_OUT,
+                            "kafka \"%s\": no broker reachable within %d ms: %s", bootstrap,
+                            timeout_ms, rd_kafka_err2str(rerr));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    *ret = VIGIL_OK;
+    return rk;
+}
+
+vigil_err_t vigil_kafka_describe_topic(const char *bootstrap, const char *topic,
+                                       vigil_kafka_partition_info_t *out, size_t max, size_t *n,
+                                       int timeout_ms, char *errstr, size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    const struct rd_kafka_metadata_topic *t = NULL;
+    vigil_err_t ret;
+    rd_kafka_t *rk;
+
+    *n = 0;
+    if (!bootstrap || !topic || !topic[0])
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "kafka: no bootstrap or topic");
+    rk = admin_handle(bootstrap, timeout_ms, &md, errstr, errstr_size, &ret);
+    if (!rk)
+        return ret;
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err)
+            t = &md->topics[i];
+    if (!t || t->partition_cnt == 0) {
+        ret = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "topic \"%s\" not found",
+                           topic);
+        goto done;
+    }
+    *n = (size_t)t->partition_cnt;
+    for (int i = 0; i < t->partition_cnt && (size_t)i < max; i++) {
+        const struct rd_kafka_metadata_partition *mp = &t->partitions[i];
+        vigil_kafka_partition_info_t *pi = &out[i];
+        memset(pi, 0, sizeof(*pi));
+        pi->partition = mp->id;
+        pi->leader = mp->err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ? -1 : mp->leader;
+        pi->replicas = mp->replica_cnt;
+        pi->isrs = mp->isr_cnt;
+        for (int b = 0; b < md->broker_cnt && pi->leader >= 0; b++)
+            if (md->brokers[b].id == mp->leader) {
+                snprintf(pi->leader_host, sizeof(pi->leader_host), "%s", md->brokers[b].host);
+                pi->leader_port = md->brokers[b].port;
+            }
+        if (!pi->leader_host[0])
+            pi->leader = -1;
+        if (rd_kafka_query_watermark_offsets(rk, topic, mp->id, &pi->low, &pi->high, timeout_ms))
+            pi->low = pi->high = -1;
+    }
+    ret = VIGIL_OK;
+done:
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
     return ret;
 }

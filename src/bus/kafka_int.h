@@ -188,7 +188,8 @@ void kafka__flush_quiet(kbus_t *bus, int timeout_ms);
 
 /* Admin (kafka_admin.c), on any handle. */
 vigil_err_t kafka__create_topic(rd_kafka_t *rk, const char *name, int partitions, int rf,
-                                int min_isr, int64_t retention_ms, int timeout_ms, char *errstr,
+                                int min_isr, int64_t retention_ms, int64_t segment_ms,
+                                const char *cleanup_policy, int timeout_ms, char *errstr,
                                 size_t errstr_size);
 /* Partition count of an existing topic: >0, 0 if it does not exist, -1 on error. */
 int kafka__partition_count(rd_kafka_t *rk, const char *name, int timeout_ms, char *errstr,

@@ -32,8 +32,10 @@ static void run_usage(const cli_cmd_t *cmd, FILE *out)
             "                       or \"sample\" (the sample video, looped)\n"
             "  --data-dir DIR       where the warehouse and frame files go (store.data_dir)\n"
             "  --http HOST:PORT     API listen address (http.listen, default 127.0.0.1:8080;\n"
-            "                       port 0 picks a free one)\n"
-            "  --bus URL            bus (bus.url, default inproc://)\n"
+            "                       port 0 picks a free one). For ingest, preprocess, infer and\n"
+            "                       sink: serve /healthz and /metrics there (off without --http)\n"
+            "  --bus URL            bus (bus.url, default inproc://); kafka://HOST:PORT[,...]\n"
+            "                       runs this stage as a service of a distributed pipeline\n"
             "  --store URL          warehouse (store.url, default sqlite)\n"
             "  --duration SECONDS   stop after this long (0 = until SIGINT/SIGTERM)\n"
             "  --set KEY=VALUE      set any configuration property (repeatable),\n"
@@ -90,7 +92,7 @@ static const struct option run_options[] = {
 /* Parses flags into cfg. The config file is loaded first, so it is found in
  * a first pass. */
 static int parse_flags(const cli_cmd_t *cmd, int argc, char **argv, vigil_config_t *cfg,
-                       double *duration)
+                       double *duration, int *http_given)
 {
     const char *config_path = NULL;
     int c, rc;
@@ -127,7 +129,10 @@ static int parse_flags(const cli_cmd_t *cmd, int argc, char **argv, vigil_config
             }
             break;
         case OPT_DATA_DIR: rc = set_prop(cfg, "store.data_dir", optarg, "--data-dir"); break;
-        case OPT_HTTP: rc = set_prop(cfg, "http.listen", optarg, "--http"); break;
+        case OPT_HTTP:
+            *http_given = 1;
+            rc = set_prop(cfg, "http.listen", optarg, "--http");
+            break;
         case OPT_BUS: rc = set_prop(cfg, "bus.url", optarg, "--bus"); break;
         case OPT_STORE: rc = set_prop(cfg, "store.url", optarg, "--store"); break;
         case OPT_LOG_LEVEL: rc = set_prop(cfg, "log.level", optarg, "--log-level"); break;
@@ -162,11 +167,11 @@ int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv)
     vigil_config_t cfg;
     double duration = 0;
     char err[1024];
-    int rc;
+    int rc, http_given = 0;
     vigil_pipeline_t *p = NULL;
 
     vigil_config_init(&cfg);
-    rc = parse_flags(cmd, argc, argv, &cfg, &duration);
+    rc = parse_flags(cmd, argc, argv, &cfg, &duration, &http_given);
     if (rc) {
         vigil_config_release(&cfg);
         return rc < 0 ? CLI_OK : rc;
@@ -201,6 +206,12 @@ int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv)
         vigil_error("pipeline", NULL, "cannot start: %s", err);
         vigil_config_release(&cfg);
         return CLI_FAIL;
+    }
+    if (http_given && !(cmd->stages & VIGIL_STAGE_API) &&
+        vigil_pipeline_serve_metrics(p, cfg.http_listen, err, sizeof(err)) < 0) {
+        vigil_error("pipeline", NULL, "cannot start: %s", err);
+        rc = CLI_FAIL;
+        goto out;
     }
     if (vigil_pipeline_start(p, err, sizeof(err))) {
         vigil_error("pipeline", NULL, "cannot start: %s", err);

@@ -48,7 +48,8 @@ const vigil_prop_t vigil_props[] = {
         "brokers)."),
     INT("bus.min_insync_replicas", bus_min_insync_replicas, "0", 0, 16,
         "Kafka: min.insync.replicas of the topics `vigil kafka init` creates (with acks=all a "
-        "write needs this many replicas); 0 = RF - 1 when RF > 1, else 1."),
+        "write needs this many replicas); 0 = RF - 1 when bus.replication_factor > 1, else the broker "
+        "default."),
     DBL("bus.retention_hours", bus_retention_hours, "24", 0, HOURS_MAX,
         "Kafka: retention.ms of the data topics `vigil kafka init` creates (frames, "
         "frames.gated, detections, events); 0 = the broker default. The control topic is "

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <unistd.h>
 
 #include "vigil/bus.h"
 #include "vigil/clock.h"
@@ -71,7 +72,27 @@ struct vigil_infer {
     inf_worker_t *workers;
     vigil_counter_t *batches, *batch_frames;
     vigil_gauge_t *batch_size;
+    atomic_long processed; /* frames published (VIGIL_TEST_CRASH_AFTER_PROCESSING) */
 };
+
+/* Test hook, as in preprocess.c: with VIGIL_TEST_CRASH_AFTER_PROCESSING=N the
+ * process dies with _exit(137) after publishing the Nth frame's detections
+ * (flushed) and before acking it — mid-batch, between processing and commit. */
+static void test_crash_point(inf_worker_t *w)
+{
+    static long crash_after = -1;
+    if (crash_after < 0) {
+        const char *e = getenv("VIGIL_TEST_CRASH_AFTER_PROCESSING");
+        crash_after = e && atol(e) > 0 ? atol(e) : 0;
+    }
+    if (crash_after > 0 && atomic_fetch_add(&w->infer->processed, 1) + 1 == crash_after) {
+        vigil_bus_flush(w->infer->bus, 5000);
+        vigil_sleep_us(300000);
+        vigil_error(STAGE, NULL, "VIGIL_TEST_CRASH_AFTER_PROCESSING=%ld: exiting before the ack",
+                    crash_after);
+        _exit(137);
+    }
+}
 
 static inf_camera_t *camera_get(inf_worker_t *w, const char *id)
 {
@@ -176,8 +197,8 @@ static vigil_err_t publish(inf_worker_t *w, int i, int64_t infer_us)
     d.infer_time_us = infer_us;
     size_t len;
     if (!(buf = vigil_msg_pack(&d.base, &len))) goto done;
-    err = vigil_bus_publish(w->infer->bus, VIGIL_TOPIC_DETECTIONS, d.camera_id,
-                            strlen(d.camera_id), buf, len, -1);
+    err = vigil_consumer_publish(w->consumer, VIGIL_TOPIC_DETECTIONS, d.camera_id,
+                                 strlen(d.camera_id), buf, len, -1);
 done:
     free(buf);
     free(ptrs);
@@ -217,6 +238,7 @@ static void run_batch(inf_worker_t *w, int n)
                 vigil_consumer_release(w->consumer, slot->msg);
             } else {
                 vigil_counter_inc(m->out);
+                test_crash_point(w);
                 ack(w, slot->msg);
             }
         }

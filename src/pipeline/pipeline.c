@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/metrics_http.h"
 #include "vigil/api.h"
 #include "vigil/bus.h"
 #include "vigil/log.h"
@@ -28,6 +29,8 @@ struct vigil_pipeline {
     vigil_infer_t *infer;
     vigil_sink_t *sink;
     vigil_api_t *api;
+    struct MHD_Daemon *metrics_http; /* stage services: /healthz + /metrics */
+    int distributed; /* a shared bus (Kafka) and not every stage here: no downstream drain */
     int started;
 };
 
@@ -82,6 +85,10 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
         bc.partitions = cfg->bus_partitions;
         bc.capacity = cfg->bus_capacity;
         bc.client_id = "vigil";
+        bc.delivery = cfg->bus_delivery && strcmp(cfg->bus_delivery, "exactly_once") == 0
+                          ? VIGIL_BUS_EXACTLY_ONCE
+                          : VIGIL_BUS_AT_LEAST_ONCE;
+        p->distributed = strncmp(cfg->bus_url, "inproc:", 7) != 0 && stages != VIGIL_STAGE_ALL;
         p->bus = vigil_bus_new(cfg->bus_url, &bc, errstr, errstr_size);
         if (!p->bus) goto fail;
     }
@@ -136,9 +143,28 @@ int vigil_pipeline_api_port(const vigil_pipeline_t *p)
     return p->api ? vigil_api_port(p->api) : -1;
 }
 
+int vigil_pipeline_serve_metrics(vigil_pipeline_t *p, const char *listen, char *errstr,
+                                 size_t errstr_size)
+{
+    int port = -1;
+    if (p->metrics_http) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "metrics listener already started");
+        return -1;
+    }
+    p->metrics_http = vigil__metrics_http_start(listen, &port, errstr, errstr_size);
+    if (!p->metrics_http) return -1;
+    vigil_info("pipeline", NULL, "metrics on http://%s (port %d): /healthz, /metrics", listen,
+               port);
+    return port;
+}
+
+/* In distributed mode a stage does not wait for the stages downstream (they
+ * are other services): it stops taking input, finishes what is in flight,
+ * commits and exits. In one process, each topic is drained before its
+ * consumer stops. */
 static void drain(vigil_pipeline_t *p, const char *topic, int timeout_ms)
 {
-    if (!p->bus) return;
+    if (!p->bus || p->distributed) return;
     vigil_err_t err = vigil_bus_drain(p->bus, topic, timeout_ms);
     if (err)
         vigil_warn("pipeline", NULL, "topic \"%s\" not drained within %d ms: %s", topic,
@@ -174,6 +200,7 @@ void vigil_pipeline_free(vigil_pipeline_t *p)
     if (p->infer) vigil_infer_free(p->infer);
     if (p->sink) vigil_sink_free(p->sink);
     if (p->api) vigil_api_free(p->api);
+    vigil__metrics_http_stop(p->metrics_http);
     if (p->bus) vigil_bus_free(p->bus);
     free(p);
 }

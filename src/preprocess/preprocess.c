@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "preprocess/gate.h"
 #include "vigil/bus.h"
@@ -35,6 +36,27 @@
 
 #define STAGE "preprocess"
 #define POLL_MS 100
+
+/* Test hook (docs/kafka.md, tests/integration/test_kafka_failures.py):
+ * with VIGIL_TEST_CRASH_AFTER_PROCESSING=N the process dies with _exit(137)
+ * after the Nth message's output was published (and flushed to the cluster)
+ * but before that message is acknowledged — a worker killed between
+ * processing and commit. */
+static void vigil__test_crash_point(vigil_bus_t *bus, atomic_long *processed)
+{
+    static long crash_after = -1;
+    if (crash_after < 0) {
+        const char *e = getenv("VIGIL_TEST_CRASH_AFTER_PROCESSING");
+        crash_after = e && atol(e) > 0 ? atol(e) : 0;
+    }
+    if (crash_after > 0 && atomic_fetch_add(processed, 1) + 1 == crash_after) {
+        vigil_bus_flush(bus, 5000);
+        vigil_sleep_us(300000); /* transactional outputs reach the log too (then abort) */
+        vigil_error(STAGE, NULL, "VIGIL_TEST_CRASH_AFTER_PROCESSING=%ld: exiting before the ack",
+                    crash_after);
+        _exit(137);
+    }
+}
 
 typedef struct pre_camera {
     char id[VIGIL_CAMERA_ID_MAX];
@@ -63,6 +85,7 @@ struct vigil_preprocess {
     vigil_workers_t threads;
     int nworkers;
     pre_worker_t *workers;
+    atomic_long processed; /* messages handled (VIGIL_TEST_CRASH_AFTER_PROCESSING) */
 };
 
 static pre_camera_t *camera_get(pre_worker_t *w, const char *id)
@@ -143,8 +166,9 @@ static vigil_err_t forward(pre_worker_t *w, pre_camera_t *cam, const Vigil__V1__
     size_t len;
     uint8_t *buf = vigil_msg_pack(&g.base, &len);
     if (!buf) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory");
-    err = vigil_bus_publish(w->pre->bus, VIGIL_TOPIC_GATED, frame->camera_id,
-                            strlen(frame->camera_id), buf, len, -1);
+    /* as the output of the frame message: exactly-once on a transactional bus */
+    err = vigil_consumer_publish(w->consumer, VIGIL_TOPIC_GATED, frame->camera_id,
+                                 strlen(frame->camera_id), buf, len, -1);
     free(buf);
     if (err) {
         /* Only at shutdown (bus closed) or on a bus error: the frame is stored
@@ -222,6 +246,7 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
 done:
     if (cam) vigil_histogram_observe(cam->m.processing, (double)(vigil_mono_us() - t0) / 1e6);
     if (frame) vigil__v1__frame__free_unpacked(frame, NULL);
+    vigil__test_crash_point(w->pre->bus, &w->pre->processed);
     vigil_err_t err = vigil_consumer_ack(w->consumer, msg);
     if (err)
         vigil_warn(STAGE, NULL, "cannot ack %s[%d]@%lld: %s", msg->topic, (int)msg->partition,
