@@ -154,7 +154,10 @@ static int throughput(const char *bootstrap, const pool_t *pool, size_t size, si
     snprintf(warm, sizeof(warm), "bench.warm.%zuk.%ld", size / 1000, (long)getpid());
     snprintf(group, sizeof(group), "bench-%zuk-%ld", size / 1000, (long)getpid());
     if (bootstrap) {
-        vigil_kafka_topic_spec_t spec[2] = {{topic, PARTITIONS, 3, 2, 0}, {warm, 1, 3, 2, 0}};
+        vigil_kafka_topic_spec_t spec[2] = {
+            {.name = topic, .partitions = PARTITIONS, .replication_factor = 3,
+             .min_insync_replicas = 2},
+            {.name = warm, .partitions = 1, .replication_factor = 3, .min_insync_replicas = 2}};
         vigil_err_t e = vigil_kafka_create_topics(bootstrap, spec, 2, 30000, NULL, err, sizeof(err));
         if (e) goto out;
         snprintf(url, sizeof(url), "kafka://%s", bootstrap);
@@ -324,7 +327,8 @@ static int create_pipeline_topics(const char *bootstrap)
     const char *names[] = {VIGIL_TOPIC_FRAMES, VIGIL_TOPIC_GATED, VIGIL_TOPIC_DETECTIONS,
                            VIGIL_TOPIC_EVENTS, VIGIL_TOPIC_CONTROL};
     vigil_kafka_topic_spec_t specs[5];
-    for (int i = 0; i < 5; i++) specs[i] = (vigil_kafka_topic_spec_t){names[i], PARTITIONS, 3, 2, 0};
+    for (int i = 0; i < 5; i++) specs[i] = (vigil_kafka_topic_spec_t){.name = names[i], .partitions = PARTITIONS,
+                                              .replication_factor = 3, .min_insync_replicas = 2};
     size_t existed = 0;
     if (vigil_kafka_create_topics(bootstrap, specs, 5, 30000, &existed, err, sizeof(err))) {
         fprintf(stderr, "bench: create pipeline topics on %s: %s\n", bootstrap, err);
