@@ -58,6 +58,7 @@ test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 bench: build media models
 	$(BUILD)/bench_pipeline
 	BUILD=$(BUILD) bench/nn.sh
+	bench/kafka.sh $(BUILD)
 
 docs: build
 	$(BUILD)/vigil config docs > docs/configuration.md
