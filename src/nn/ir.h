@@ -144,7 +144,16 @@ typedef struct nn_op {
     vigil_err_t (*run)(nn_exec_t *e);
     size_t params_size;
     unsigned flags; /* NN_OP_* */
+    /* arity over all supported opsets: a node with fewer than min_in or
+     * more than max_in inputs, or with one of its first min_in inputs left
+     * out, is rejected at load (vigil__nn_node_check_arity) before any
+     * prepare runs. prepare and run see in[] with at least max_in slots
+     * (NULL for a left-out or absent optional input; nin counts the slots)
+     * unless max_in is NN_IN_MANY (variadic: exactly the node's inputs). */
+    int min_in, max_in;
 } nn_op_t;
+
+#define NN_IN_MANY 0x7fff
 
 /* outputs depend only on input shapes (Shape, Size): foldable at plan time */
 #define NN_OP_SHAPE_ONLY 1u
@@ -154,6 +163,14 @@ typedef struct nn_op {
 /* NULL-terminated list of op tables. */
 extern const nn_op_t *const *const vigil__nn_op_tables[];
 const nn_op_t *vigil__nn_op_find(const char *name);
+
+struct nn_node;
+/* Slots of the in[] array prepare/run get for node n: its input count,
+ * raised to op->max_in for ops of bounded arity. */
+int vigil__nn_in_slots(const struct nn_node *n);
+/* VIGIL_OK, or VIGIL_ERR_INVALID with errstr naming node and op when n's
+ * input count or required inputs do not fit its op's arity. */
+vigil_err_t vigil__nn_node_check_arity(const struct nn_node *n, char *errstr, size_t errstr_size);
 
 /* ---- graph building --------------------------------------------------------- */
 

@@ -181,6 +181,10 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
         m->in_info[i].ndim = v->ndim;
         memcpy(m->in_info[i].dims, v->dims, sizeof v->dims);
     }
+    /* arity first: every later pass and prepare may index a node's inputs
+     * up to its op's max_in */
+    for (int ni = 0; ni < g->nnodes; ni++)
+        if (vigil__nn_node_check_arity(&g->nodes[ni], errstr, errstr_size)) goto fail;
     if (vigil__nn_pass_toposort(g, errstr, errstr_size)) goto fail;
     if (opts->optimize) {
         if (vigil__nn_pass_fold_constants(g, errstr, errstr_size)) goto fail;

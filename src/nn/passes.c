@@ -94,13 +94,13 @@ done:
 static vigil_err_t fold_one(nn_graph_t *g, int ni, char *errstr, size_t errstr_size)
 {
     nn_node_t *n = &g->nodes[ni];
-    int nin = n->ninputs, nout = n->noutputs;
+    int nin = vigil__nn_in_slots(n), nout = n->noutputs;
     vigil_nn_tensor_t tin[nin + 1], tout[nout + 1], *in[nin + 1], *out[nout + 1];
     void *params = NULL, *scratch = NULL;
     vigil_err_t err = VIGIL_OK;
     memset(tout, 0, sizeof tout);
     for (int j = 0; j < nin; j++) {
-        int v = n->inputs[j];
+        int v = j < n->ninputs ? n->inputs[j] : -1;
         in[j] = NULL;
         if (v < 0) continue;
         tin[j].dtype = g->values[v].dtype;

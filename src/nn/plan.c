@@ -36,11 +36,14 @@ void vigil__nn_plan_release(nn_plan_t *plan)
 
 static vigil_nn_tensor_t dummy_out;
 
-/* Builds the in/out pointer arrays of node ni. */
+/* Builds the in/out pointer arrays of node ni; in[] has
+ * vigil__nn_in_slots(n) entries, NULL past the node's inputs. */
 static void node_io(nn_plan_t *plan, const nn_node_t *n, vigil_nn_tensor_t **in,
                     vigil_nn_tensor_t **out, vigil_nn_tensor_t *dummies)
 {
-    for (int j = 0; j < n->ninputs; j++) in[j] = n->inputs[j] >= 0 ? &plan->t[n->inputs[j]] : NULL;
+    int slots = vigil__nn_in_slots(n);
+    for (int j = 0; j < slots; j++)
+        in[j] = j < n->ninputs && n->inputs[j] >= 0 ? &plan->t[n->inputs[j]] : NULL;
     for (int j = 0; j < n->noutputs; j++)
         out[j] = n->outputs[j] >= 0 ? &plan->t[n->outputs[j]] : &dummies[j];
 }
@@ -49,14 +52,15 @@ vigil_err_t vigil__nn_plan_run_node(nn_plan_t *plan, int ni, void *scratch, stru
                                     char *errstr, size_t errstr_size)
 {
     const nn_node_t *n = &plan->g->nodes[ni];
-    vigil_nn_tensor_t *in[n->ninputs + 1], *out[n->noutputs + 1], dummies[n->noutputs + 1];
+    int slots = vigil__nn_in_slots(n);
+    vigil_nn_tensor_t *in[slots + 1], *out[n->noutputs + 1], dummies[n->noutputs + 1];
     node_io(plan, n, in, out, dummies);
     for (int j = 0; j < n->noutputs; j++)
         if (n->outputs[j] < 0) {
             dummies[j] = dummy_out;
             dummies[j].data = NULL;
         }
-    nn_exec_t e = {.node = n, .params = plan->params[ni], .in = in, .nin = n->ninputs,
+    nn_exec_t e = {.node = n, .params = plan->params[ni], .in = in, .nin = slots,
                    .out = out, .nout = n->noutputs, .scratch = scratch, .pool = pool,
                    .errstr = errstr, .errstr_size = errstr_size};
     return n->op->run(&e);
@@ -83,7 +87,7 @@ static vigil_err_t fold_node(nn_plan_t *plan, int ni, vigil_nn_tensor_t **in,
         out[j]->data = buf;
     }
     if (plan->scratch[ni] && !(scratch = malloc(plan->scratch[ni]))) goto nomem;
-    nn_exec_t e = {.node = n, .params = plan->params[ni], .in = in, .nin = n->ninputs,
+    nn_exec_t e = {.node = n, .params = plan->params[ni], .in = in, .nin = vigil__nn_in_slots(n),
                    .out = out, .nout = n->noutputs, .scratch = scratch, .pool = NULL,
                    .errstr = errstr, .errstr_size = errstr_size};
     err = n->op->run(&e);
@@ -143,7 +147,9 @@ vigil_err_t vigil__nn_plan_build(nn_plan_t *plan, const nn_graph_t *g,
         const nn_node_t *n = &g->nodes[ni];
         if (n->dead) continue;
         if (n->op->params_size && !(plan->params[ni] = calloc(1, n->op->params_size))) goto nomem;
-        vigil_nn_tensor_t *in[n->ninputs + 1], *out[n->noutputs + 1], dummies[n->noutputs + 1];
+        if ((err = vigil__nn_node_check_arity(n, errstr, errstr_size))) goto fail;
+        int slots = vigil__nn_in_slots(n);
+        vigil_nn_tensor_t *in[slots + 1], *out[n->noutputs + 1], dummies[n->noutputs + 1];
         memset(dummies, 0, sizeof dummies);
         node_io(plan, n, in, out, dummies);
         int all_const = 1, level = NN_CONST_GRAPH;
@@ -165,7 +171,7 @@ vigil_err_t vigil__nn_plan_build(nn_plan_t *plan, const nn_graph_t *g,
                 if (n->inputs[j] >= 0 && plan->konst[n->inputs[j]] != NN_CONST_GRAPH)
                     level = NN_CONST_PLAN;
         }
-        nn_prep_t p = {.graph = g, .node = n, .in = in, .nin = n->ninputs, .out = out,
+        nn_prep_t p = {.graph = g, .node = n, .in = in, .nin = slots, .out = out,
                        .nout = n->noutputs, .params = plan->params[ni], .errstr = errstr,
                        .errstr_size = errstr_size};
         for (int j = 0; j < n->noutputs; j++) {

@@ -5,7 +5,8 @@
 # its own configure): clang + libFuzzer when clang's fuzzer runtime links,
 # else gcc + tests/fuzz/standalone_main.c (a mutation loop) under ASan+UBSan.
 # VIGIL_FUZZ_SECONDS (default 30) per fuzzer; VIGIL_FUZZ_BUILD overrides the
-# build dir. A crashing input is kept in tests/fuzz/crashes/.
+# build dir. A crashing input is kept in tests/fuzz/crashes/ and replayed
+# by every later run (the regression inputs).
 set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${VIGIL_FUZZ_BUILD:-$SRC/build-fuzz}
@@ -34,6 +35,24 @@ libfuzzer=$(grep -c '^VIGIL_HAVE_LIBFUZZER:INTERNAL=1' "$BUILD/CMakeCache.txt" |
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:max_allocation_size_mb=2048}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fail=0
+# Regression inputs first: every reproducer kept in tests/fuzz/crashes/
+# (named <loader>-*) is replayed once; any sanitizer report fails the test.
+for f in onnx tfjs; do
+    repro=("$SRC/tests/fuzz/crashes/$f-"*)
+    [ -e "${repro[0]}" ] || continue
+    set +e
+    (cd "$WORK" && "$BUILD/fuzz_$f" "${repro[@]}" >"$WORK/$f-replay.log" 2>&1)
+    rc=$?
+    set -e
+    if [ $rc -ne 0 ]; then
+        fail=1
+        tail -40 "$WORK/$f-replay.log"
+        echo "FAIL: fuzz_$f: a kept reproducer crashes again (exit $rc)"
+    else
+        echo "fuzz_$f: ${#repro[@]} kept reproducers replayed, no crash"
+    fi
+    rm -f "$WORK"/crash-*
+done
 for f in onnx tfjs; do
     mkdir -p "$WORK/$f"
     cp "$SRC/tests/fuzz/corpus/$f/"* "$WORK/$f/"

@@ -385,8 +385,8 @@ static vigil_err_t convt_run(nn_exec_t *e)
 }
 
 static const nn_op_t ops[] = {
-    {"Conv", conv_prepare, conv_run, sizeof(conv_params_t), 0},
-    {"ConvTranspose", convt_prepare, convt_run, sizeof(conv_params_t), 0},
+    {"Conv", conv_prepare, conv_run, sizeof(conv_params_t), 0, 2, 3},
+    {"ConvTranspose", convt_prepare, convt_run, sizeof(conv_params_t), 0, 2, 3},
 };
 
 const nn_op_t *const vigil__nn_ops_conv[] = {&ops[0], &ops[1], NULL};

@@ -391,13 +391,15 @@ static vigil_err_t where_run(nn_exec_t *e)
     return VIGIL_OK;
 }
 
-#define BINOP(n) {n, bin_prepare, bin_run, sizeof(bin_params_t), 0}
+#define BINOP(n) {n, bin_prepare, bin_run, sizeof(bin_params_t), 0, 2, 2}
+/* variadic: Sum, Mean, Max, Min (Max/Min are binary before opset 8 only in name) */
+#define VAROP(n) {n, bin_prepare, bin_run, sizeof(bin_params_t), 0, 1, NN_IN_MANY}
 static const nn_op_t ops[] = {
-    BINOP("Add"), BINOP("Sub"), BINOP("Mul"), BINOP("Div"), BINOP("Pow"), BINOP("Max"),
-    BINOP("Min"), BINOP("Sum"), BINOP("Mean"), BINOP("Mod"), BINOP("Equal"), BINOP("Less"),
+    BINOP("Add"), BINOP("Sub"), BINOP("Mul"), BINOP("Div"), BINOP("Pow"), VAROP("Max"),
+    VAROP("Min"), VAROP("Sum"), VAROP("Mean"), BINOP("Mod"), BINOP("Equal"), BINOP("Less"),
     BINOP("Greater"), BINOP("LessOrEqual"), BINOP("GreaterOrEqual"), BINOP("And"), BINOP("Or"),
     BINOP("Xor"),
-    {"Where", where_prepare, where_run, 0, 0},
+    {"Where", where_prepare, where_run, 0, 0, 3, 3},
 };
 
 const nn_op_t *const vigil__nn_ops_elementwise[] = {

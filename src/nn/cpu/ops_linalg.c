@@ -166,10 +166,10 @@ static vigil_err_t norm_run(nn_exec_t *e)
 }
 
 static const nn_op_t ops[] = {
-    {"MatMul", matmul_prepare, matmul_run, sizeof(mm_params_t), 0},
-    {"Gemm", gemm_prepare, gemm_run, sizeof(gemm_params_t), 0},
-    {"BatchNormalization", norm_prepare, norm_run, 0, 0},
-    {"InstanceNormalization", norm_prepare, norm_run, 0, 0},
+    {"MatMul", matmul_prepare, matmul_run, sizeof(mm_params_t), 0, 2, 2},
+    {"Gemm", gemm_prepare, gemm_run, sizeof(gemm_params_t), 0, 2, 3},
+    {"BatchNormalization", norm_prepare, norm_run, 0, 0, 5, 5},
+    {"InstanceNormalization", norm_prepare, norm_run, 0, 0, 3, 3},
 };
 
 const nn_op_t *const vigil__nn_ops_linalg[] = {&ops[0], &ops[1], &ops[2], &ops[3], NULL};

@@ -108,10 +108,10 @@ static vigil_err_t pool_run(nn_exec_t *e)
 }
 
 static const nn_op_t ops[] = {
-    {"MaxPool", pool_prepare, pool_run, sizeof(pool_params_t), 0},
-    {"AveragePool", pool_prepare, pool_run, sizeof(pool_params_t), 0},
-    {"GlobalAveragePool", pool_prepare, pool_run, sizeof(pool_params_t), 0},
-    {"GlobalMaxPool", pool_prepare, pool_run, sizeof(pool_params_t), 0},
+    {"MaxPool", pool_prepare, pool_run, sizeof(pool_params_t), 0, 1, 1},
+    {"AveragePool", pool_prepare, pool_run, sizeof(pool_params_t), 0, 1, 1},
+    {"GlobalAveragePool", pool_prepare, pool_run, sizeof(pool_params_t), 0, 1, 1},
+    {"GlobalMaxPool", pool_prepare, pool_run, sizeof(pool_params_t), 0, 1, 1},
 };
 
 const nn_op_t *const vigil__nn_ops_pool[] = {&ops[0], &ops[1], &ops[2], &ops[3], NULL};

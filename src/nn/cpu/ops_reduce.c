@@ -335,17 +335,17 @@ static vigil_err_t softmax_run(nn_exec_t *e)
     return VIGIL_OK;
 }
 
-#define RED(n) {n, reduce_prepare, reduce_run, sizeof(red_params_t), 0}
+#define RED(n) {n, reduce_prepare, reduce_run, sizeof(red_params_t), 0, 1, 2}
 static const nn_op_t ops[] = {
     RED("ReduceSum"), RED("ReduceMean"), RED("ReduceMax"), RED("ReduceMin"), RED("ReduceProd"),
     RED("ReduceL1"), RED("ReduceL2"), RED("ReduceLogSum"), RED("ReduceLogSumExp"),
     RED("ReduceSumSquare"),
-    {"ArgMax", arg_prepare, arg_run, sizeof(arg_params_t), 0},
-    {"ArgMin", arg_prepare, arg_run, sizeof(arg_params_t), 0},
-    {"TopK", topk_prepare, topk_run, sizeof(topk_params_t), 0},
-    {"Softmax", softmax_prepare, softmax_run, sizeof(sm_params_t), 0},
-    {"LogSoftmax", softmax_prepare, softmax_run, sizeof(sm_params_t), 0},
-    {"Hardmax", softmax_prepare, softmax_run, sizeof(sm_params_t), 0},
+    {"ArgMax", arg_prepare, arg_run, sizeof(arg_params_t), 0, 1, 1},
+    {"ArgMin", arg_prepare, arg_run, sizeof(arg_params_t), 0, 1, 1},
+    {"TopK", topk_prepare, topk_run, sizeof(topk_params_t), 0, 1, 2},
+    {"Softmax", softmax_prepare, softmax_run, sizeof(sm_params_t), 0, 1, 1},
+    {"LogSoftmax", softmax_prepare, softmax_run, sizeof(sm_params_t), 0, 1, 1},
+    {"Hardmax", softmax_prepare, softmax_run, sizeof(sm_params_t), 0, 1, 1},
 };
 
 const nn_op_t *const vigil__nn_ops_reduce[] = {

@@ -75,6 +75,10 @@ static vigil_err_t resize_prepare(nn_prep_t *p)
             o->dims[i] = (int64_t)floor((double)x->dims[i] * rp->scale[i]);
         }
         if (o->dims[i] < 0) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "negative size");
+        /* no source element to sample from (fuzz: rows read before the plane) */
+        if (!x->dims[i] && o->dims[i])
+            return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "axis %d: size %lld from an empty axis",
+                                      i, (long long)o->dims[i]);
     }
     return VIGIL_OK;
 }
@@ -233,8 +237,8 @@ done:
 }
 
 static const nn_op_t ops[] = {
-    {"Resize", resize_prepare, resize_run, sizeof(resize_params_t), 0},
-    {"Upsample", resize_prepare, resize_run, sizeof(resize_params_t), 0},
+    {"Resize", resize_prepare, resize_run, sizeof(resize_params_t), 0, 1, 4},
+    {"Upsample", resize_prepare, resize_run, sizeof(resize_params_t), 0, 1, 2},
 };
 
 const nn_op_t *const vigil__nn_ops_resize[] = {&ops[0], &ops[1], NULL};

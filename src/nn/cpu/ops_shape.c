@@ -706,6 +706,8 @@ static vigil_err_t constant_prepare(nn_prep_t *p)
         set_out(p, 0, VIGIL_NN_INT64, 0, NULL);
     } else if ((a = vigil__nn_attr(n, "value_floats")) || (a = vigil__nn_attr(n, "value_ints"))) {
         int64_t d[1] = {(int64_t)a->n};
+        if (a->type != (strcmp(a->name, "value_floats") ? NN_ATTR_INTS : NN_ATTR_FLOATS))
+            return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "attribute %s has the wrong type", a->name);
         set_out(p, 0, a->type == NN_ATTR_FLOATS ? VIGIL_NN_FLOAT32 : VIGIL_NN_INT64, 1, d);
     } else {
         return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "no supported value attribute");
@@ -721,8 +723,8 @@ static vigil_err_t constant_run(nn_exec_t *e)
     if ((a = vigil__nn_attr(n, "value")) && a->t) memcpy(o->data, a->t->data, vigil__nn_bytes(o));
     else if ((a = vigil__nn_attr(n, "value_float"))) *(float *)o->data = a->f;
     else if ((a = vigil__nn_attr(n, "value_int"))) *(int64_t *)o->data = a->i;
-    else if ((a = vigil__nn_attr(n, "value_floats"))) memcpy(o->data, a->floats, sizeof(float) * a->n);
-    else if ((a = vigil__nn_attr(n, "value_ints"))) memcpy(o->data, a->ints, sizeof(int64_t) * a->n);
+    else if ((a = vigil__nn_attr(n, "value_floats")) && a->n) memcpy(o->data, a->floats, sizeof(float) * a->n);
+    else if ((a = vigil__nn_attr(n, "value_ints")) && a->n) memcpy(o->data, a->ints, sizeof(int64_t) * a->n);
     return VIGIL_OK;
 }
 
@@ -783,25 +785,25 @@ static vigil_err_t range_run(nn_exec_t *e)
 }
 
 static const nn_op_t ops[] = {
-    {"Reshape", reshape_prepare, copy_run, 0, 0},
-    {"Flatten", flatten_prepare, copy_run, 0, 0},
-    {"Squeeze", squeeze_prepare, copy_run, 0, 0},
-    {"Unsqueeze", unsqueeze_prepare, copy_run, 0, 0},
-    {"Transpose", transpose_prepare, transpose_run, sizeof(perm_params_t), 0},
-    {"Concat", concat_prepare, concat_run, sizeof(axis_params_t), 0},
-    {"Split", split_prepare, split_run, sizeof(axis_params_t), 0},
-    {"Slice", slice_prepare, slice_run, sizeof(slice_params_t), 0},
-    {"Gather", gather_prepare, gather_run, sizeof(axis_params_t), 0},
-    {"Shape", shape_prepare, shape_run, sizeof(axis_params_t), NN_OP_SHAPE_ONLY},
-    {"Size", shape_prepare, shape_run, sizeof(axis_params_t), NN_OP_SHAPE_ONLY},
-    {"Expand", expand_prepare, expand_run, 0, 0},
-    {"Tile", tile_prepare, tile_run, 0, 0},
-    {"Pad", pad_prepare, pad_run, sizeof(pad_params_t), 0},
-    {"Cast", cast_prepare, cast_run, 0, 0},
-    {"CastLike", cast_prepare, cast_run, 0, 0},
-    {"Constant", constant_prepare, constant_run, 0, 0},
-    {"ConstantOfShape", cos_prepare, cos_run, 0, 0},
-    {"Range", range_prepare, range_run, 0, 0},
+    {"Reshape", reshape_prepare, copy_run, 0, 0, 1, 2},
+    {"Flatten", flatten_prepare, copy_run, 0, 0, 1, 1},
+    {"Squeeze", squeeze_prepare, copy_run, 0, 0, 1, 2},
+    {"Unsqueeze", unsqueeze_prepare, copy_run, 0, 0, 1, 2},
+    {"Transpose", transpose_prepare, transpose_run, sizeof(perm_params_t), 0, 1, 1},
+    {"Concat", concat_prepare, concat_run, sizeof(axis_params_t), 0, 1, NN_IN_MANY},
+    {"Split", split_prepare, split_run, sizeof(axis_params_t), 0, 1, 2},
+    {"Slice", slice_prepare, slice_run, sizeof(slice_params_t), 0, 1, 5},
+    {"Gather", gather_prepare, gather_run, sizeof(axis_params_t), 0, 2, 2},
+    {"Shape", shape_prepare, shape_run, sizeof(axis_params_t), NN_OP_SHAPE_ONLY, 1, 1},
+    {"Size", shape_prepare, shape_run, sizeof(axis_params_t), NN_OP_SHAPE_ONLY, 1, 1},
+    {"Expand", expand_prepare, expand_run, 0, 0, 2, 2},
+    {"Tile", tile_prepare, tile_run, 0, 0, 2, 3},
+    {"Pad", pad_prepare, pad_run, sizeof(pad_params_t), 0, 1, 4},
+    {"Cast", cast_prepare, cast_run, 0, 0, 1, 1},
+    {"CastLike", cast_prepare, cast_run, 0, 0, 2, 2},
+    {"Constant", constant_prepare, constant_run, 0, 0, 0, 0},
+    {"ConstantOfShape", cos_prepare, cos_run, 0, 0, 1, 1},
+    {"Range", range_prepare, range_run, 0, 0, 3, 3},
 };
 
 const nn_op_t *const vigil__nn_ops_shape[] = {

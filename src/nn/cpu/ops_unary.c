@@ -297,15 +297,16 @@ static vigil_err_t prelu_run(nn_exec_t *e)
     return VIGIL_OK;
 }
 
-#define U(n) {n, unary_prepare, unary_run, sizeof(unary_params_t), 0}
+#define U(n) {n, unary_prepare, unary_run, sizeof(unary_params_t), 0, 1, 1}
+#define U3(n) {n, unary_prepare, unary_run, sizeof(unary_params_t), 0, 1, 3}
 static const nn_op_t ops[] = {
     U("Relu"), U("LeakyRelu"), U("Elu"), U("Selu"), U("HardSigmoid"), U("HardSwish"),
-    U("Sigmoid"), U("Tanh"), U("Softplus"), U("Softsign"), U("Erf"), U("Clip"),
+    U("Sigmoid"), U("Tanh"), U("Softplus"), U("Softsign"), U("Erf"), U3("Clip"),
     U("ThresholdedRelu"), U("Sqrt"), U("Exp"), U("Log"), U("Abs"), U("Neg"), U("Reciprocal"),
     U("Floor"), U("Ceil"), U("Round"), U("Sin"), U("Cos"), U("Tan"), U("Asin"), U("Acos"),
     U("Atan"), U("Sinh"), U("Cosh"), U("Asinh"), U("Acosh"), U("Atanh"), U("Sign"), U("Not"),
-    U("IsNaN"), U("IsInf"), U("Identity"), U("Dropout"), U("Celu"), U("Mish"), U("Gelu"),
-    {"PRelu", prelu_prepare, prelu_run, 0, 0},
+    U("IsNaN"), U("IsInf"), U("Identity"), U3("Dropout"), U("Celu"), U("Mish"), U("Gelu"),
+    {"PRelu", prelu_prepare, prelu_run, 0, 0, 2, 2},
 };
 
 const nn_op_t *const vigil__nn_ops_unary[] = {

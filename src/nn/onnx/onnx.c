@@ -335,7 +335,7 @@ static vigil_err_t parse_attr(slice_t s, nn_attr_t *a, const char *node, char *e
     pb_reader_t r;
     uint32_t f;
     int w;
-    size_t l, cap_i = 0, cap_f = 0, cap_s = 0;
+    size_t l, cap_i = 0, cap_f = 0, cap_s = 0, n_i = 0, n_f = 0, n_s = 0;
     const uint8_t *p;
     int has_graph = 0, has_f = 0, has_i = 0, has_t = 0;
     vigil_err_t err = VIGIL_ERR_DECODE;
@@ -386,22 +386,22 @@ static vigil_err_t parse_attr(slice_t s, nn_attr_t *a, const char *node, char *e
         }
         case 6: case 11: has_graph = 1; vigil__pb_skip(&r, w); break;
         case 7:
-            if (vigil__pb_repeated(&r, w, 'f', (void **)&a->floats, &a->n, &cap_f) < 0) goto bad;
+            if (vigil__pb_repeated(&r, w, 'f', (void **)&a->floats, &n_f, &cap_f) < 0) goto bad;
             break;
         case 8:
-            if (vigil__pb_repeated(&r, w, 'v', (void **)&a->ints, &a->n, &cap_i) < 0) goto bad;
+            if (vigil__pb_repeated(&r, w, 'v', (void **)&a->ints, &n_i, &cap_i) < 0) goto bad;
             break;
         case 9: {
             if (w != PB_LEN || !(p = vigil__pb_bytes(&r, &l))) goto bad;
-            if (a->n == cap_s) {
+            if (n_s == cap_s) {
                 size_t c = cap_s ? cap_s * 2 : 8;
                 char **v = realloc(a->strings, c * sizeof *v);
                 if (!v) goto nomem;
                 a->strings = v;
                 cap_s = c;
             }
-            if (!(a->strings[a->n] = dupn(p, l))) goto nomem;
-            a->n++;
+            if (!(a->strings[n_s] = dupn(p, l))) goto nomem;
+            n_s++;
             break;
         }
         case 20: a->type = (int)vigil__pb_varint(&r); break;
@@ -411,6 +411,10 @@ static vigil_err_t parse_attr(slice_t s, nn_attr_t *a, const char *node, char *e
     }
     if (r.err) goto bad;
     if (!a->name) goto bad;
+    /* one list per attribute (each list has its own count while parsing:
+     * fuzz found floats and ints sharing one and writing past a list) */
+    if ((n_f > 0) + (n_i > 0) + (n_s > 0) > 1) goto bad;
+    a->n = n_f + n_i + n_s;
     if (!a->type) { /* IR version 1 files carry no type: infer it */
         a->type = has_graph ? NN_ATTR_GRAPH : has_t ? NN_ATTR_TENSOR : a->s ? NN_ATTR_STRING
                   : a->floats ? NN_ATTR_FLOATS : a->ints ? NN_ATTR_INTS : a->strings ? NN_ATTR_STRINGS
@@ -424,6 +428,11 @@ static vigil_err_t parse_attr(slice_t s, nn_attr_t *a, const char *node, char *e
         goto fail;
     }
     if (a->type == NN_ATTR_TENSOR && !a->t) goto bad;
+    /* a list must be the one the type names (kernels read a->floats when
+     * the type says FLOATS) */
+    if ((n_f && a->type != NN_ATTR_FLOATS) || (n_i && a->type != NN_ATTR_INTS) ||
+        (n_s && a->type != NN_ATTR_STRINGS))
+        goto bad;
     return VIGIL_OK;
 nomem:
     err = VIGIL_ERR_NOMEM;
@@ -434,6 +443,7 @@ bad:
     vigil_seterr(errstr, errstr_size, err, "node \"%s\": attribute \"%s\": truncated or malformed",
                  node, a->name ? a->name : "");
 fail:
+    a->n = n_s; /* the strings to free */
     vigil__nn_attr_release(a);
     return err;
 }

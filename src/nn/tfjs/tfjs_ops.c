@@ -89,6 +89,7 @@ static vigil_err_t topk_prepare(nn_prep_t *p)
     topk_params_t *tp = p->params;
     const vigil_nn_tensor_t *x = p->in[0];
     if (!x || x->ndim < 1) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "input must have rank >= 1");
+    if (p->nout != 2) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "needs 2 outputs, has %d", p->nout);
     if (x->dtype != VIGIL_NN_FLOAT32 && x->dtype != VIGIL_NN_INT32)
         return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "dtype %s", vigil_nn_dtype_name(x->dtype));
     tp->k = vigil__nn_attr_int(p->node, "k", -1);
@@ -159,7 +160,7 @@ static vigil_err_t topk_run(nn_exec_t *e)
             int64_t at = r * k + m - 1;
             vigil__nn_set_double(e->out[0], at, hv[0]);
             if (x->dtype == VIGIL_NN_INT32) ((int32_t *)e->out[0]->data)[at] = (int32_t)hv[0];
-            ((int32_t *)e->out[1]->data)[at] = (int32_t)hi[0];
+            if (e->out[1]->data) ((int32_t *)e->out[1]->data)[at] = (int32_t)hi[0];
             hv[0] = hv[m - 1], hi[0] = hi[m - 1];
             sift_down(hv, hi, m - 1, 0);
         }
@@ -168,9 +169,9 @@ static vigil_err_t topk_run(nn_exec_t *e)
 }
 
 static const nn_op_t ops[] = {
-    {"TfFloorDiv", floor_prepare, floor_run, 0, 0},
-    {"TfFloorMod", floor_prepare, floor_run, 0, 0},
-    {"TfTopKV2", topk_prepare, topk_run, sizeof(topk_params_t), 0},
+    {"TfFloorDiv", floor_prepare, floor_run, 0, 0, 2, 2},
+    {"TfFloorMod", floor_prepare, floor_run, 0, 0, 2, 2},
+    {"TfTopKV2", topk_prepare, topk_run, sizeof(topk_params_t), 0, 1, 1},
 };
 
 const nn_op_t *const vigil__nn_ops_tfjs[] = {&ops[0], &ops[1], &ops[2], NULL};
