@@ -8,6 +8,8 @@
  *   vigil kafka create --bus URL TOPIC [--partitions N] [--retention-ms MS] [--segment-ms MS]
  *   vigil kafka describe --bus URL TOPIC
  *       one line per partition: leader broker, replicas, in-sync replicas, watermarks.
+ *   vigil kafka produce --bus URL TOPIC KEY < VALUE
+ *       publishes stdin as one message (tests: bad input, retention).
  *   vigil camera add|remove|start|stop --bus URL ID [URL] [--fps F] [--name N]
  *       publishes a CameraCommand on topic control, key = camera id.
  *
@@ -55,7 +57,8 @@ static void kafka_usage(FILE *out)
             "usage: vigil kafka init --bus kafka://HOST:PORT[,...] [--config FILE] [--set K=V]...\n"
             "       vigil kafka create --bus URL TOPIC [--partitions N] [--retention-ms MS] "
             "[--segment-ms MS]\n"
-            "       vigil kafka describe --bus URL TOPIC\n\n"
+            "       vigil kafka describe --bus URL TOPIC\n"
+            "       vigil kafka produce --bus URL TOPIC KEY < VALUE\n\n"
             "init creates the pipeline's topics (frames, frames.gated, detections, events,\n"
             "control) with bus.partitions, bus.replication_factor, bus.min_insync_replicas and\n"
             "bus.retention_hours; topics that exist are left alone. describe prints, per\n"
@@ -204,6 +207,45 @@ static int kafka_create(const vigil_config_t *cfg, const kopts_t *o, const char 
     return CLI_OK;
 }
 
+static int kafka_produce(const vigil_config_t *cfg, const char *topic, const char *key)
+{
+    char err[1024];
+    size_t len = 0, cap = 65536;
+    char *buf = malloc(cap);
+    vigil_bus_t *bus = NULL;
+    vigil_bus_conf_t bc;
+    int rc = CLI_FAIL;
+    size_t n;
+
+    while (buf && (n = fread(buf + len, 1, cap - len, stdin)) > 0) {
+        len += n;
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    vigil_bus_conf_init(&bc);
+    bc.partitions = cfg->bus_partitions;
+    bc.client_id = "produce-cli";
+    if (!buf || !(bus = vigil_bus_new(cfg->bus_url, &bc, err, sizeof(err)))) {
+        fprintf(stderr, "vigil kafka produce: %s\n", buf ? err : "out of memory");
+        goto out;
+    }
+    vigil_err_t e = vigil_bus_publish(bus, topic, key, strlen(key), buf, len, ADMIN_TIMEOUT_MS);
+    if (e == VIGIL_OK) e = vigil_bus_flush(bus, ADMIN_TIMEOUT_MS);
+    if (e) {
+        fprintf(stderr, "vigil kafka produce: topic \"%s\": %s\n", topic, vigil_err_str(e));
+        goto out;
+    }
+    rc = CLI_OK;
+out:
+    vigil_bus_free(bus);
+    free(buf);
+    return rc;
+}
+
 static int kafka_describe(const vigil_config_t *cfg, const char *topic)
 {
     char err[1024];
@@ -231,7 +273,8 @@ int cli_kafka_main(const cli_cmd_t *cmd, int argc, char **argv)
     int rc;
     const char *sub = argc > 1 ? argv[1] : NULL;
 
-    if (!sub || (strcmp(sub, "init") && strcmp(sub, "create") && strcmp(sub, "describe"))) {
+    if (!sub || (strcmp(sub, "init") && strcmp(sub, "create") && strcmp(sub, "describe") &&
+                 strcmp(sub, "produce"))) {
         if (sub && (!strcmp(sub, "-h") || !strcmp(sub, "--help"))) {
             kafka_usage(stdout);
             return CLI_OK;
@@ -245,6 +288,9 @@ int cli_kafka_main(const cli_cmd_t *cmd, int argc, char **argv)
     vigil_log_set_level(vigil_log_level_parse(cfg.log_level));
     if (!strcmp(sub, "init")) {
         rc = optind + 1 == argc ? kafka_init(&cfg) : (kafka_usage(stderr), CLI_USAGE);
+    } else if (!strcmp(sub, "produce")) {
+        rc = optind + 3 == argc ? kafka_produce(&cfg, argv[optind + 1], argv[optind + 2])
+                                : (kafka_usage(stderr), CLI_USAGE);
     } else if (optind + 2 != argc) {
         kafka_usage(stderr);
         rc = CLI_USAGE;

@@ -62,12 +62,13 @@ class Services:
         self.work, self.bus, self.config = work, bus, config
         self.procs = []
 
-    def start(self, stage, name, extra_env=None, sets=()):
+    def start(self, stage, name, extra_env=None, sets=(), extra_args=()):
         env = dict(os.environ, **(extra_env or {}))
         args = [VIGIL, stage, "--bus", self.bus, "--config", self.config, "--data-dir",
                 os.path.join(self.work, "data"), "--log-level", "info"]
         for s in sets:
             args += ["--set", s]
+        args += list(extra_args)
         log = open(os.path.join(self.work, name + ".log"), "w")
         p = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
         p.name = name
