@@ -115,6 +115,10 @@ typedef struct vigil_nn_session_opts {
     int threads; /* worker threads of the session's pool; <= 0 = 1 */
     vigil_nn_backend_t backend;
     int profile; /* collect per-node timings (vigil_nn_session_profile) */
+    /* memory budget of the session in bytes (activation arena plus values
+     * computed while planning); 0 = none. A plan over it fails with
+     * VIGIL_ERR_NOMEM before computing anything big (untrusted models). */
+    size_t max_memory;
 } vigil_nn_session_opts_t;
 
 void vigil_nn_session_opts_init(vigil_nn_session_opts_t *opts);

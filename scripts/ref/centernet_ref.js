@@ -53,6 +53,18 @@ async function main() {
   const inData = await input.data();
   fs.writeFileSync(path.join(outDir, 'input.f32'), Buffer.from(inData.buffer, inData.byteOffset, inData.byteLength));
   fs.writeFileSync(path.join(outDir, 'detections.f32'), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  // Bisecting against vigil-nn: VIGIL_REF_NODES="node,node:1,..." also dumps
+  // those intermediate tensors (TF order) as OUTDIR/node_K.f32 (K = position
+  // in the list); vigil's VIGIL_NN_TFJS_OUTPUTS takes the same names.
+  const extra = (process.env.VIGIL_REF_NODES || '').split(',').filter((x) => x);
+  if (extra.length) {
+    const ts = graph.execute(input, extra);
+    for (let k = 0; k < extra.length; k++) {
+      const t = Array.isArray(ts) ? ts[k] : ts;
+      const d = await t.data();
+      fs.writeFileSync(path.join(outDir, 'node_' + k + '.f32'), Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+    }
+  }
   const rows = [];
   for (let i = 0; i < det.shape[1]; i++) {
     const r = Array.from(data.slice(i * 6, i * 6 + 6));

@@ -24,6 +24,7 @@ struct vigil_nn_session {
     void *arena;
     size_t arena_cap;
     int profile;
+    size_t max_memory;
     double *node_ms;
     int64_t *node_calls;
 };
@@ -205,7 +206,7 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
     for (size_t t = 0; t < (dynamic ? sizeof trial / sizeof trial[0] : 1); t++) {
         d1 = trial[t];
         concrete_inputs(m, shapes, d1);
-        verr = vigil__nn_plan_build(&p1, g, shapes, 1, errstr, errstr_size);
+        verr = vigil__nn_plan_build(&p1, g, shapes, 1, 0, errstr, errstr_size);
         if (!verr) break;
         if (verr == VIGIL_ERR_UNSUPPORTED || verr == VIGIL_ERR_NOMEM) goto fail;
     }
@@ -213,7 +214,7 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
     have1 = !verr;
     if (have1 && dynamic && !p1.stopped) {
         concrete_inputs(m, shapes, d1 * 2);
-        if (!vigil__nn_plan_build(&p2, g, shapes, 1, NULL, 0)) have2 = !p2.stopped ? 1 : 2;
+        if (!vigil__nn_plan_build(&p2, g, shapes, 1, 0, NULL, 0)) have2 = !p2.stopped ? 1 : 2;
     }
     if (!have1) { /* describe outputs from the file's declarations */
         memset(&p1, 0, sizeof p1);
@@ -317,6 +318,7 @@ vigil_nn_session_t *vigil_nn_session_new(const vigil_nn_model_t *m,
     if (!s) goto nomem;
     s->model = m;
     s->profile = opts->profile;
+    s->max_memory = opts->max_memory;
     s->key = calloc((size_t)m->g.ninputs + 1, sizeof *s->key);
     s->key_data = calloc((size_t)m->g.ninputs + 1, sizeof *s->key_data);
     s->node_ms = calloc((size_t)m->g.nnodes + 1, sizeof *s->node_ms);
@@ -371,11 +373,19 @@ static vigil_err_t replan(vigil_nn_session_t *s, const vigil_nn_tensor_t *in, ch
     const nn_graph_t *g = &s->model->g;
     if (s->have_plan) vigil__nn_plan_release(&s->plan);
     s->have_plan = 0;
-    vigil_err_t err = vigil__nn_plan_build(&s->plan, g, in, 0, errstr, errstr_size);
+    vigil_err_t err = vigil__nn_plan_build(&s->plan, g, in, 0, s->max_memory, errstr, errstr_size);
     if (err) return err;
     s->have_plan = 1;
     if ((err = vigil__nn_plan_memory(&s->plan)))
         return vigil_seterr(errstr, errstr_size, err, "nn: out of memory planning the arena");
+    if (s->max_memory && s->plan.arena_bytes > s->max_memory - s->plan.folded_bytes) {
+        size_t need = s->plan.arena_bytes;
+        s->have_plan = 0;
+        vigil__nn_plan_release(&s->plan);
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
+                            "nn: an arena of %zu bytes exceeds the session's memory budget of %zu bytes",
+                            need, s->max_memory);
+    }
     if (s->plan.arena_bytes > s->arena_cap) {
         free(s->arena);
         s->arena = NULL;

@@ -77,6 +77,14 @@ static vigil_err_t fold_node(nn_plan_t *plan, int ni, vigil_nn_tensor_t **in,
     void *scratch = NULL;
     void *dummy_bufs[n->noutputs + 1];
     memset(dummy_bufs, 0, sizeof dummy_bufs);
+    size_t need = 0;
+    for (int j = 0; j < n->noutputs; j++) need += vigil__nn_bytes(out[j]);
+    if (plan->max_memory && need > plan->max_memory - plan->folded_bytes)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
+                            "node \"%s\" (op %s): %zu bytes of plan-time results exceed the "
+                            "session's memory budget of %zu bytes",
+                            n->name, n->op_type, need, plan->max_memory);
+    plan->folded_bytes += need;
     for (int j = 0; j < n->noutputs; j++) {
         int v = n->outputs[j];
         size_t b = vigil__nn_bytes(out[j]);
@@ -102,13 +110,14 @@ done:
 }
 
 vigil_err_t vigil__nn_plan_build(nn_plan_t *plan, const nn_graph_t *g,
-                                 const vigil_nn_tensor_t *inputs, int validate, char *errstr,
-                                 size_t errstr_size)
+                                 const vigil_nn_tensor_t *inputs, int validate, size_t max_memory,
+                                 char *errstr, size_t errstr_size)
 {
     vigil_err_t err = VIGIL_OK;
     int nv = g->nvalues, nn = g->nnodes;
     memset(plan, 0, sizeof *plan);
     plan->g = g;
+    plan->max_memory = max_memory;
     plan->t = calloc((size_t)nv + 1, sizeof *plan->t);
     plan->konst = calloc((size_t)nv + 1, 1);
     plan->owned = calloc((size_t)nv + 1, sizeof(void *));

@@ -30,6 +30,8 @@ typedef struct nn_plan {
     size_t *offset;       /* per value: arena offset or SIZE_MAX */
     size_t *scratch_off;  /* per node */
     size_t arena_bytes;
+    size_t folded_bytes; /* plan-owned buffers of values folded while planning */
+    size_t max_memory;   /* 0 = no budget (vigil_nn_session_opts_t.max_memory) */
     size_t sum_bytes;     /* what the arena values would take without reuse */
     int stopped;          /* validation stopped at a node needing a runtime value */
 } nn_plan_t;
@@ -40,8 +42,8 @@ typedef struct nn_plan {
  * only known at run time stops planning (plan->stopped) instead of failing.
  * Returns VIGIL_OK or an error naming node/op. */
 vigil_err_t vigil__nn_plan_build(nn_plan_t *plan, const nn_graph_t *g,
-                                 const vigil_nn_tensor_t *inputs, int validate, char *errstr,
-                                 size_t errstr_size);
+                                 const vigil_nn_tensor_t *inputs, int validate, size_t max_memory,
+                                 char *errstr, size_t errstr_size);
 void vigil__nn_plan_release(nn_plan_t *plan);
 
 /* Memory planner: assigns plan->offset / scratch_off / arena_bytes. */

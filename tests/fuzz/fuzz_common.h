@@ -54,7 +54,12 @@ static void fuzz_try_run(const vigil_nn_model_t *m)
     }
     if (ok) {
         char err[256];
-        vigil_nn_session_t *s = vigil_nn_session_new(m, NULL, err, sizeof err);
+        vigil_nn_session_opts_t so;
+        vigil_nn_session_opts_init(&so);
+        /* bounded work: a graph that would fold or run a huge intermediate
+         * (a 1 GB Resize of a constant: fuzz timeout) fails its plan instead */
+        so.max_memory = (size_t)256 << 20;
+        vigil_nn_session_t *s = vigil_nn_session_new(m, &so, err, sizeof err);
         if (s) {
             vigil_nn_run(s, in, ni, out, no, err, sizeof err);
             vigil_nn_session_free(s);

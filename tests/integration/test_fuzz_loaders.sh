@@ -71,10 +71,10 @@ for f in onnx tfjs; do
         fail=1
         tail -60 "$WORK/$f.log"
         mkdir -p "$SRC/tests/fuzz/crashes"
-        for c in "$WORK"/crash-*; do
+        for c in "$WORK"/crash-* "$WORK"/timeout-* "$WORK"/oom-* "$WORK"/leak-*; do
             [ -e "$c" ] && cp "$c" "$SRC/tests/fuzz/crashes/$f-$(basename "$c")" && echo "kept $SRC/tests/fuzz/crashes/$f-$(basename "$c")"
         done
-        rm -f "$WORK"/crash-*
+        rm -f "$WORK"/crash-* "$WORK"/timeout-* "$WORK"/oom-* "$WORK"/leak-*
         echo "FAIL: fuzz_$f crashed (exit $rc)"
     fi
 done

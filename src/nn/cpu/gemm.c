@@ -46,7 +46,8 @@ void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, in
                          int accumulate)
 {
     float acc[NN_MR][NN_NR];
-    memset(acc, 0, sizeof acc);
+    for (int r = 0; r < NN_MR; r++) /* accumulate: continue C's sum (one order over K) */
+        for (int j = 0; j < NN_NR; j++) acc[r][j] = accumulate ? c[r * ldc + j] : 0;
     for (int64_t k = 0; k < K; k++) {
         const float *ak = a + k * NN_MR, *bk = b + k * NN_NR;
         for (int r = 0; r < NN_MR; r++) {
@@ -55,7 +56,7 @@ void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, in
         }
     }
     for (int r = 0; r < NN_MR; r++)
-        for (int j = 0; j < NN_NR; j++) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0) + acc[r][j];
+        for (int j = 0; j < NN_NR; j++) c[r * ldc + j] = acc[r][j];
 }
 
 typedef struct gemm_ctx {

@@ -9,12 +9,18 @@
 void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
                             int accumulate)
 {
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    /* accumulate: start from C, so a K split into blocks sums in one
+     * sequential order (k = 0, 1, ...), as a plain dot product would */
+#define INIT(r, x0, x1)                                                                         \
+    __m256 x0 = accumulate ? _mm256_loadu_ps(c + (r) * ldc) : _mm256_setzero_ps();             \
+    __m256 x1 = accumulate ? _mm256_loadu_ps(c + (r) * ldc + 8) : _mm256_setzero_ps()
+    INIT(0, c00, c01);
+    INIT(1, c10, c11);
+    INIT(2, c20, c21);
+    INIT(3, c30, c31);
+    INIT(4, c40, c41);
+    INIT(5, c50, c51);
+#undef INIT
     for (int64_t k = 0; k < K; k++) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         __m256 a0 = _mm256_broadcast_ss(a + 0), a1 = _mm256_broadcast_ss(a + 1);
@@ -39,13 +45,8 @@ void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c,
     }
 #define STORE(r, x0, x1)                                                                        \
     do {                                                                                        \
-        float *cr = c + (r) * ldc;                                                              \
-        if (accumulate) {                                                                       \
-            x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr));                                        \
-            x1 = _mm256_add_ps(x1, _mm256_loadu_ps(cr + 8));                                    \
-        }                                                                                       \
-        _mm256_storeu_ps(cr, x0);                                                               \
-        _mm256_storeu_ps(cr + 8, x1);                                                           \
+        _mm256_storeu_ps(c + (r) * ldc, x0);                                                    \
+        _mm256_storeu_ps(c + (r) * ldc + 8, x1);                                                \
     } while (0)
     STORE(0, c00, c01);
     STORE(1, c10, c11);

@@ -224,7 +224,7 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
         }
         for (int64_t oh = 0; oh < w->OH; oh++) {
             float *yr = y + oh * w->OW;
-            for (int64_t ow = 0; ow < w->OW; ow++) yr[ow] = bias;
+            for (int64_t ow = 0; ow < w->OW; ow++) yr[ow] = 0; /* taps from 0, bias after (dw_avx2.c) */
             for (int64_t ki = 0; ki < w->kh; ki++) {
                 int64_t ih = oh * w->sh - w->pt + ki * w->dh;
                 if (ih < 0 || ih >= w->H) continue;
@@ -244,6 +244,8 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
                     }
                 }
             }
+            if (bias != 0)
+                for (int64_t ow = 0; ow < w->OW; ow++) yr[ow] += bias;
         }
         if (c->epi.act || c->epi.post) vigil__nn_epilogue(y, w->OH * w->OW, 0, &c->epi);
     }
@@ -319,13 +321,16 @@ static vigil_err_t convt_prepare(nn_prep_t *p)
     const char *ap = vigil__nn_attr_str(n, "auto_pad", "NOTSET");
     if (nos || !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
         int64_t th = nos ? (sp == 2 ? os[nos - 2] : 1) : w->H * w->sh, tw = nos ? os[nos - 1] : w->W * w->sw;
+        /* ONNX: total padding may be negative (output_shape larger than the
+         * full result: the extra rows/columns get only the bias); SAME_UPPER
+         * puts the smaller half first, NOTSET/SAME_LOWER the larger one
+         * (floor division, as the spec's Python) */
         int64_t ph = w->sh * (w->H - 1) + oph + ekh - th, pw = w->sw * (w->W - 1) + opw + ekw - tw;
-        if (ph < 0) ph = 0;
-        if (pw < 0) pw = 0;
-        int lower = !strcmp(ap, "SAME_LOWER");
-        w->pt = lower ? (ph + 1) / 2 : ph / 2;
+        int64_t hh = ph >= 0 ? ph / 2 : -((-ph + 1) / 2), hw = pw >= 0 ? pw / 2 : -((-pw + 1) / 2);
+        int upper = !strcmp(ap, "SAME_UPPER");
+        w->pt = upper ? hh : ph - hh;
         w->pb = ph - w->pt;
-        w->pl = lower ? (pw + 1) / 2 : pw / 2;
+        w->pl = upper ? hw : pw - hw;
         w->pr = pw - w->pl;
         if (sp == 1) w->pt = w->pb = 0;
     }

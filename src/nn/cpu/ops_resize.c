@@ -88,7 +88,13 @@ static double src_coord(const resize_params_t *rp, int64_t o, int64_t in, int64_
     switch (rp->coord) {
     case C_HALF: return (o + 0.5) / scale - 0.5;
     case C_PYTORCH: return out > 1 ? (o + 0.5) / scale - 0.5 : 0;
-    case C_ALIGN: return out > 1 ? (double)o * (double)(in - 1) / (double)(out - 1) : 0;
+    case C_ALIGN: {
+        /* ONNX: length_resized is in * scale, not the floored output size
+         * (differs when a scale does not divide: 4 * 0.6 = 2.4) */
+        double len = (double)in * scale;
+        (void)out;
+        return len > 1 ? (double)o * (double)(in - 1) / (len - 1) : 0;
+    }
     case C_TFNN: return (o + 0.5) / scale;
     default: return o / scale;
     }

@@ -495,6 +495,39 @@ static vigil_err_t set_outputs(tfjs_ctx_t *c, json_t *root, name_map_t *m)
     return VIGIL_OK;
 }
 
+/* Debugging against a reference: VIGIL_NN_TFJS_OUTPUTS="node,node:1,..."
+ * adds those TF tensors (in TF order) as extra graph outputs after the
+ * model's own, so intermediate values can be compared with TF.js
+ * (scripts/ref/centernet_ref.js dumps the same names). Unknown names are
+ * an error. */
+static vigil_err_t extra_outputs(tfjs_ctx_t *c, name_map_t *m)
+{
+    const char *env = getenv("VIGIL_NN_TFJS_OUTPUTS");
+    if (!env || !*env) return VIGIL_OK;
+    size_t n = 1;
+    for (const char *q = env; *q; q++) n += *q == ',';
+    int *o = realloc(c->g->outputs, sizeof(int) * ((size_t)c->g->noutputs + n + 1));
+    if (!o) return vigil_seterr(c->errstr, c->errstr_size, VIGIL_ERR_NOMEM, "tfjs: out of memory");
+    c->g->outputs = o;
+    for (const char *q = env; *q;) {
+        size_t len = strcspn(q, ",");
+        char ref[512];
+        snprintf(ref, sizeof ref, "%.*s", (int)len, q);
+        q += len + (q[len] == ',');
+        if (!*ref) continue;
+        int k;
+        size_t rl = split_ref(ref, &k);
+        int src = map_find(m, c->nodes, ref, rl);
+        if (src < 0 || k >= c->nodes[src].nout)
+            return vigil_seterr(c->errstr, c->errstr_size, VIGIL_ERR_INVALID,
+                                "tfjs: VIGIL_NN_TFJS_OUTPUTS: \"%s\" is not a node output", ref);
+        int v = vigil__tfjs_nhwc(c, &c->tensors[c->nodes[src].first_tensor + k], ref);
+        if (v < 0) return vigil_seterr(c->errstr, c->errstr_size, VIGIL_ERR_NOMEM, "tfjs: out of memory");
+        c->g->outputs[c->g->noutputs++] = v;
+    }
+    return VIGIL_OK;
+}
+
 static void ctx_release(tfjs_ctx_t *c)
 {
     for (int i = 0; i < c->nnodes; i++) {
@@ -560,7 +593,7 @@ static vigil_err_t load_graph(json_t *root, const void *weights, size_t wlen,
     g->opset = 13;
     for (int i = 0; i < c.nnodes; i++)
         if ((err = vigil__tfjs_map_node(&c, order[i]))) goto done;
-    err = set_outputs(&c, root, &m);
+    if (!(err = set_outputs(&c, root, &m))) err = extra_outputs(&c, &m);
 done:
     free(order);
     free(m.slot);

@@ -164,6 +164,53 @@ static void test_nn_cyclic_graph_is_rejected(void **state)
     free(mb.b);
 }
 
+/* a graph x -> OP(inputs) -> y, inputs as given (""=left out) */
+static void one_node_model(pbw_t *mb, const char *op, const char *const *in)
+{
+    pbw_t g = {0};
+    static const char *const out[] = {"y", NULL};
+    int64_t d[2] = {4, 4};
+    float wv[16] = {0};
+    pbw_node(&g, op, in, out, NULL, NULL, 0);
+    pbw_init_f32(&g, "w", 2, d, wv);
+    pbw_value_info(&g, 11, "x", 2, d);
+    pbw_value_info(&g, 12, "y", 2, d);
+    pbw_model(mb, &g, 13);
+}
+
+static void test_nn_node_with_wrong_arity_is_a_load_error_naming_node_and_op(void **state)
+{
+    (void)state;
+    static const char *const one[] = {"x", NULL}, *const three[] = {"x", "w", "w", NULL},
+                             *const gap[] = {"", "x", NULL}, *const ok[] = {"x", "w", NULL};
+    const struct {
+        const char *op;
+        const char *const *in;
+        const char *want;
+    } cases[] = {
+        {"MatMul", one, "takes 2 inputs, has 1"},
+        {"MatMul", three, "takes 2 inputs, has 3"},
+        {"Unsqueeze", gap, "required input 0 is left out"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pbw_t mb = {0};
+        char err[256] = "";
+        one_node_model(&mb, cases[i].op, cases[i].in);
+        vigil_nn_model_t *m = load(&mb, 1, err, sizeof err);
+        assert_null(m);
+        assert_non_null(strstr(err, cases[i].op));
+        assert_non_null(strstr(err, cases[i].want));
+        free(mb.b);
+    }
+    pbw_t mb = {0};
+    char err[256] = "";
+    one_node_model(&mb, "MatMul", ok); /* the same graph with the right arity loads */
+    vigil_nn_model_t *m = load(&mb, 1, err, sizeof err);
+    assert_non_null(m);
+    vigil_nn_model_free(m);
+    free(mb.b);
+}
+
 static void test_nn_wrong_input_shape_names_the_input(void **state)
 {
     (void)state;
@@ -270,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_nn_batch_two_equals_two_single_runs),
         cmocka_unit_test(test_nn_cyclic_graph_is_rejected),
         cmocka_unit_test(test_nn_wrong_input_shape_names_the_input),
+        cmocka_unit_test(test_nn_node_with_wrong_arity_is_a_load_error_naming_node_and_op),
         cmocka_unit_test(test_nn_truncated_model_is_an_error_not_a_crash),
         cmocka_unit_test(test_nn_planner_reuses_memory_in_a_chain),
         cmocka_unit_test(test_nn_gemm_kernels_match_reference_on_odd_sizes),
