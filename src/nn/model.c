@@ -158,6 +158,12 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
     }
     for (int i = 0; i < g->ninputs; i++) {
         nn_value_t *v = &g->values[g->inputs[i]];
+        for (int j = 0; j < i; j++)
+            if (g->inputs[j] == g->inputs[i]) { /* fuzz: the plan's copy of the first leaked */
+                vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "input \"%s\" is listed twice",
+                             v->name);
+                goto fail;
+            }
         if (v->ndim < 0 || !vigil_nn_dtype_size(v->dtype)) {
             vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
                          "unsupported: input \"%s\": no tensor shape or dtype declared", v->name);

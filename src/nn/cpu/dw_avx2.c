@@ -13,6 +13,8 @@
  * fused BiasAdd afterwards). Starting from the bias instead rounded the
  * small tap sums against a large bias: CenterNet's outputs drifted ~7e-6
  * relative from the reference (1.3e-3 on a 160 px box coordinate). */
+#include <string.h>
+
 #include "nn/cpu/kernels.h"
 
 static float dw_point(const float *x, const nn_dw_geom_t *g, const float *k, int64_t oh, int64_t ow, float bias)
@@ -27,6 +29,24 @@ static float dw_point(const float *x, const nn_dw_geom_t *g, const float *k, int
         }
     }
     return s + bias;
+}
+
+
+/* padded plane geometry: rows from ih = -pt, columns from iw = -pl, wide
+ * enough for whole 8-column vectors (stride 2 loads 16 floats) */
+static void pad_dims(const nn_dw_geom_t *g, int64_t *hp, int64_t *wp)
+{
+    int64_t owr = (g->OW + 7) / 8 * 8;
+    *hp = (g->OH - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    *wp = owr * g->sw + (g->kw - 1) * g->dw + 16;
+}
+
+size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g)
+{
+    if (g->sw != 1 && g->sw != 2) return 0;
+    int64_t hp, wp;
+    pad_dims(g, &hp, &wp);
+    return (size_t)(hp * wp);
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -69,10 +89,65 @@ void vigil__nn_dw_plane_avx2(const float *x, const nn_dw_geom_t *g, const float 
         for (; ow < g->OW; ow++) yr[ow] = dw_point(x, g, k, oh, ow, bias);
     }
 }
+void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
+                                    float *y, float *pad)
+{
+    int64_t hp, wp;
+    pad_dims(g, &hp, &wp);
+    for (int64_t r = 0; r < hp; r++) {
+        float *d = pad + r * wp;
+        int64_t ih = r - g->pt;
+        if (ih < 0 || ih >= g->H) {
+            memset(d, 0, sizeof(float) * (size_t)wp);
+            continue;
+        }
+        int64_t n = g->W < wp - g->pl ? g->W : wp - g->pl;
+        memset(d, 0, sizeof(float) * (size_t)g->pl);
+        memcpy(d + g->pl, x + ih * g->W, sizeof(float) * (size_t)n);
+        memset(d + g->pl + n, 0, sizeof(float) * (size_t)(wp - g->pl - n));
+    }
+    __m256 vb = _mm256_set1_ps(bias);
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        float *yr = y + oh * g->OW;
+        for (int64_t ow = 0; ow < g->OW; ow += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t ki = 0; ki < g->kh; ki++) {
+                const float *xr = pad + (oh * g->sh + ki * g->dh) * wp + ow * g->sw;
+                const float *kr = k + ki * g->kw;
+                for (int64_t kj = 0; kj < g->kw; kj++) {
+                    const float *p = xr + kj * g->dw;
+                    __m256 v;
+                    if (g->sw == 1) {
+                        v = _mm256_loadu_ps(p);
+                    } else {
+                        __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+                        v = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+                    }
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(kr[kj]), v, acc);
+                }
+            }
+            acc = _mm256_add_ps(acc, vb);
+            if (ow + 8 <= g->OW) {
+                _mm256_storeu_ps(yr + ow, acc);
+            } else {
+                float t[8];
+                _mm256_storeu_ps(t, acc);
+                memcpy(yr + ow, t, sizeof(float) * (size_t)(g->OW - ow));
+            }
+        }
+    }
+}
 #else
 void vigil__nn_dw_plane_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias, float *y)
 {
     for (int64_t oh = 0; oh < g->OH; oh++)
         for (int64_t ow = 0; ow < g->OW; ow++) y[oh * g->OW + ow] = dw_point(x, g, k, oh, ow, bias);
+}
+void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
+                                    float *y, float *pad)
+{
+    (void)pad;
+    vigil__nn_dw_plane_avx2(x, g, k, bias, y);
 }
 #endif

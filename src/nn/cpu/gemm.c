@@ -59,6 +59,23 @@ void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, in
         for (int j = 0; j < NN_NR; j++) c[r * ldc + j] = acc[r][j];
 }
 
+void vigil__nn_ukernel_off_c(int64_t K, const float *a, const float *b, const int64_t *offs,
+                             float *c, int64_t ldc, int accumulate)
+{
+    float acc[NN_MR][NN_NR];
+    for (int r = 0; r < NN_MR; r++)
+        for (int j = 0; j < NN_NR; j++) acc[r][j] = accumulate ? c[r * ldc + j] : 0;
+    for (int64_t k = 0; k < K; k++) {
+        const float *ak = a + k * NN_MR, *bk = b + offs[k];
+        for (int r = 0; r < NN_MR; r++) {
+            float av = ak[r];
+            for (int j = 0; j < NN_NR; j++) acc[r][j] += av * bk[j];
+        }
+    }
+    for (int r = 0; r < NN_MR; r++)
+        for (int j = 0; j < NN_NR; j++) c[r * ldc + j] = acc[r][j];
+}
+
 typedef struct gemm_ctx {
     int trans_a, trans_b;
     int64_t M, N, K, lda, ldb, ldc;
@@ -70,10 +87,20 @@ typedef struct gemm_ctx {
     int accumulate, last, bpacked;
     const nn_gemm_ext_t *ext;
     void (*uk)(int64_t, const float *, const float *, float *, int64_t, int);
+    void (*uk_off)(int64_t, const float *, const float *, const int64_t *, float *, int64_t, int);
 } gemm_ctx_t;
+
+/* the in-place B of panel np, or NULL when it is packed */
+static const float *direct_panel(const gemm_ctx_t *g, int64_t np)
+{
+    if (!g->ext || !g->ext->direct_b) return NULL;
+    int64_t j0 = g->jc + np * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
+    return nj == NN_NR ? g->ext->direct_b(g->ext->ctx, j0, nj) : NULL;
+}
 
 static void pack_b_panel(const gemm_ctx_t *g, int64_t p)
 {
+    if (direct_panel(g, p)) return;
     float *dst = g->bp + p * g->kc * NN_NR;
     int64_t j0 = g->jc + p * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
     if (g->ext && g->ext->pack_b) {
@@ -123,13 +150,16 @@ static void tile(const gemm_ctx_t *g, int64_t mp, int64_t np, float *tmp)
     int64_t i0 = mp * NN_MR, ni = g->M - i0 < NN_MR ? g->M - i0 : NN_MR;
     int64_t j0 = g->jc + np * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
     const float *a = g->ap + mp * g->kc * NN_MR, *b = g->bp + np * g->kc * NN_NR;
+    const float *db = direct_panel(g, np);
     float *c = g->C + i0 * g->ldc + j0;
     if (ni == NN_MR && nj == NN_NR) {
-        g->uk(g->kc, a, b, c, g->ldc, g->accumulate);
+        if (db) g->uk_off(g->kc, a, db, g->ext->b_offs + g->pc, c, g->ldc, g->accumulate);
+        else g->uk(g->kc, a, b, c, g->ldc, g->accumulate);
     } else {
         for (int64_t i = 0; i < ni; i++)
             for (int64_t j = 0; j < nj; j++) tmp[i * NN_NR + j] = g->accumulate ? c[i * g->ldc + j] : 0;
-        g->uk(g->kc, a, b, tmp, NN_NR, 1);
+        if (db) g->uk_off(g->kc, a, db, g->ext->b_offs + g->pc, tmp, NN_NR, 1);
+        else g->uk(g->kc, a, b, tmp, NN_NR, 1);
         for (int64_t i = 0; i < ni; i++)
             for (int64_t j = 0; j < nj; j++) c[i * g->ldc + j] = tmp[i * NN_NR + j];
     }
@@ -183,6 +213,7 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
     gemm_ctx_t g = {.trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K, .lda = lda,
                     .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C, .ext = ext};
     g.uk = !force_portable && vigil__nn_have_avx2() ? vigil__nn_ukernel_avx2 : vigil__nn_ukernel_c;
+    g.uk_off = !force_portable && vigil__nn_have_avx2() ? vigil__nn_ukernel_off_avx2 : vigil__nn_ukernel_off_c;
     g.mpanels = (M + NN_MR - 1) / NN_MR;
     int64_t kcmax = K < KC ? K : KC, ncmax = N < NC ? N : NC;
     int threads = vigil__nn_pool_threads(pool);

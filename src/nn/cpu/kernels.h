@@ -38,6 +38,12 @@ typedef struct nn_gemm_ext {
     void (*pack_b)(void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nj, float *dst);
     void (*epi)(void *ctx, int64_t i, int64_t j0, float *c, int64_t nj);
     void *ctx;
+    /* direct B (may be NULL): for a full panel (nj == 16) of columns j0..,
+     * a base such that B[k][j0 + j] = base[b_offs[k] + j] for every k and
+     * j < 16, or NULL to pack the panel. The micro-kernel then reads B in
+     * place (implicit im2col: no packing for interior conv panels). */
+    const float *(*direct_b)(void *ctx, int64_t j0, int64_t nj);
+    const int64_t *b_offs; /* K offsets */
 } nn_gemm_ext_t;
 int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                         int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
@@ -53,6 +59,11 @@ void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c,
                             int accumulate);
 void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
                          int accumulate);
+/* the same with B row k at b + offs[k] (16 floats) instead of b + 16 k */
+void vigil__nn_ukernel_off_avx2(int64_t K, const float *a, const float *b, const int64_t *offs,
+                                float *c, int64_t ldc, int accumulate);
+void vigil__nn_ukernel_off_c(int64_t K, const float *a, const float *b, const int64_t *offs,
+                             float *c, int64_t ldc, int accumulate);
 
 /* Applies a fused activation to n floats in place. */
 void vigil__nn_apply_act(float *x, int64_t n, int act, float a, float b);
@@ -78,6 +89,15 @@ typedef struct nn_dw_geom {
     int64_t H, W, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl;
 } nn_dw_geom_t;
 void vigil__nn_dw_plane_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias, float *y);
+/* Floats of the work buffer vigil__nn_dw_plane_padded_avx2 needs for g
+ * (0 when it does not apply: strides other than 1 and 2). */
+size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g);
+/* The same convolution with every output column vectorised: the plane is
+ * first copied into pad (zero borders), so no tap needs a bounds check.
+ * Same sums in the same order as vigil__nn_dw_plane_avx2 (zeros add
+ * nothing). */
+void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
+                                    float *y, float *pad);
 
 /* Coalesced broadcasting of two inputs to an output shape: strides (in
  * elements, 0 where broadcast) per output dim. Returns -1 if the shapes do

@@ -132,7 +132,10 @@ static vigil_err_t conv_prepare(nn_prep_t *p)
     if (cp->Cg == 1 && cp->Mg == 1) cp->kind = 2;
     else if (w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && !w->pt && !w->pl && !w->pb && !w->pr) cp->kind = 0;
     else cp->kind = 1;
-    /* kind 1 packs im2col panels straight from the input (conv_pack_b): no scratch */
+    /* kinds 0 and 1: the GEMM reads full interior panels of B in place
+     * through K offsets (conv_direct_b) kept in scratch; other panels are
+     * packed straight from the input (conv_pack_b) */
+    if (cp->kind != 2) p->scratch_bytes = sizeof(int64_t) * (size_t)cp->K;
     vigil_nn_tensor_t *o = p->out[0];
     o->dtype = VIGIL_NN_FLOAT32;
     o->ndim = x->ndim;
@@ -192,6 +195,34 @@ static void conv_pack_b(void *arg, int64_t k0, int64_t kc, int64_t j0, int64_t n
     }
 }
 
+/* Implicit im2col: B[k][j0 + j] for the 16 output positions j0.. of one
+ * output row lies at x + offs[k] + base for k = (ch, ki, kj) when every tap
+ * is inside the input (stride 1 along the row); 1x1 convs: always. */
+static const float *conv_direct_b(void *arg, int64_t j0, int64_t nj)
+{
+    const conv_gemm_ctx_t *c = arg;
+    const nn_win_t *w = &c->cp->w;
+    if (c->cp->kind == 0) return c->x + j0;
+    int64_t oh = j0 / w->OW, ow0 = j0 % w->OW;
+    if (nj != NN_NR || ow0 + NN_NR > w->OW) return NULL;
+    int64_t ih0 = oh * w->sh - w->pt, iw0 = ow0 - w->pl;
+    if (ih0 < 0 || ih0 + (w->kh - 1) * w->dh >= w->H || iw0 < 0 ||
+        iw0 + NN_NR - 1 + (w->kw - 1) * w->dw >= w->W)
+        return NULL;
+    return c->x + ih0 * w->W + iw0;
+}
+
+/* VIGIL_NN_CONV_DIRECT=0 packs every panel (for measurement, docs/nn.md) */
+static int conv_direct_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *v = getenv("VIGIL_NN_CONV_DIRECT");
+        on = !(v && !strcmp(v, "0"));
+    }
+    return on;
+}
+
 static void conv_epi(void *arg, int64_t i, int64_t j0, float *c, int64_t nj)
 {
     const conv_gemm_ctx_t *cg = arg;
@@ -211,14 +242,21 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
     const dw_ctx_t *c = arg;
     const nn_win_t *w = &c->cp->w;
     int64_t C = c->cp->M;
+    nn_dw_geom_t gm = {w->H, w->W, w->OH, w->OW, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl};
+    /* planes with borders or a ragged last vector go through a zero-padded
+     * copy, all columns vectorised (the scalar border path was ~7% of
+     * PP-OCRv4 det); one work buffer per chunk of channels */
+    size_t padn = vigil__nn_have_avx2() && (w->pt || w->pl || w->pb || w->pr || w->OW % 8)
+                      ? vigil__nn_dw_pad_floats(&gm) : 0;
+    float *pad = padn ? malloc(sizeof(float) * padn) : NULL;
     for (int64_t nc = c0; nc < c1; nc++) {
         int64_t ch = nc % C;
         const float *x = c->x + nc * w->H * w->W, *k = c->wt + ch * w->kh * w->kw;
         float *y = c->y + nc * w->OH * w->OW;
         float bias = c->bias ? c->bias[ch] : 0;
         if (vigil__nn_have_avx2()) {
-            nn_dw_geom_t gm = {w->H, w->W, w->OH, w->OW, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl};
-            vigil__nn_dw_plane_avx2(x, &gm, k, bias, y);
+            if (pad) vigil__nn_dw_plane_padded_avx2(x, &gm, k, bias, y, pad);
+            else vigil__nn_dw_plane_avx2(x, &gm, k, bias, y);
             if (c->epi.act || c->epi.post) vigil__nn_epilogue(y, w->OH * w->OW, 0, &c->epi);
             continue;
         }
@@ -249,6 +287,7 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
         }
         if (c->epi.act || c->epi.post) vigil__nn_epilogue(y, w->OH * w->OW, 0, &c->epi);
     }
+    free(pad);
 }
 
 static vigil_err_t conv_run(nn_exec_t *e)
@@ -268,7 +307,20 @@ static vigil_err_t conv_run(nn_exec_t *e)
     }
     conv_gemm_ctx_t cg = {.cp = cp};
     vigil__nn_epi_from_node(&cg.epi, n);
-    nn_gemm_ext_t ext = {cp->kind == 1 ? conv_pack_b : NULL, conv_epi, &cg};
+    nn_gemm_ext_t ext = {cp->kind == 1 ? conv_pack_b : NULL, conv_epi, &cg, NULL, NULL};
+    int64_t *offs = e->scratch;
+    if (offs && conv_direct_enabled() && (cp->kind == 0 || w->sw == 1)) {
+        for (int64_t k = 0; k < cp->K; k++) {
+            if (cp->kind == 0) {
+                offs[k] = k * hw;
+                continue;
+            }
+            int64_t khw = w->kh * w->kw, ch = k / khw, ki = k % khw / w->kw, kj = k % w->kw;
+            offs[k] = ch * hw + ki * w->dh * w->W + kj * w->dw;
+        }
+        ext.direct_b = conv_direct_b;
+        ext.b_offs = offs;
+    }
     for (int64_t b = 0; b < w->N; b++) {
         for (int64_t g = 0; g < cp->group; g++) {
             cg.x = x + (b * w->C + g * cp->Cg) * hw;

@@ -51,8 +51,38 @@ void vigil__nn_broadcast_strides(int nin, const int64_t *in, int nout, const int
 typedef void (*bin_fn)(void *o, const void *a, int64_t sa, const void *b, int64_t sb, int64_t n);
 
 /* Runs fn over out = a (op) b with broadcasting; esz_* are element sizes. */
+#define BCAST_CHUNK 16384
+
+typedef struct bcast_ctx {
+    bin_fn fn;
+    char *o;
+    const char *a, *b;
+    size_t ea, eb, eo;
+    int nc;
+    int64_t cd[VIGIL_NN_MAX_DIMS], ca[VIGIL_NN_MAX_DIMS], cb[VIGIL_NN_MAX_DIMS];
+    int64_t inner, nchunks;
+} bcast_ctx_t;
+
+static void bcast_items(void *arg, int64_t t0, int64_t t1)
+{
+    const bcast_ctx_t *c = arg;
+    for (int64_t t = t0; t < t1; t++) {
+        int64_t r = t / c->nchunks, i0 = t % c->nchunks * BCAST_CHUNK;
+        int64_t len = c->inner - i0 < BCAST_CHUNK ? c->inner - i0 : BCAST_CHUNK;
+        int64_t oa = 0, ob = 0, rr = r;
+        for (int d = 1; d < c->nc; d++) {
+            int64_t id = rr % c->cd[d];
+            rr /= c->cd[d];
+            oa += id * c->ca[d], ob += id * c->cb[d];
+        }
+        oa += i0 * c->ca[0], ob += i0 * c->cb[0];
+        c->fn(c->o + (size_t)(r * c->inner + i0) * c->eo, c->a + (size_t)oa * c->ea, c->ca[0],
+              c->b + (size_t)ob * c->eb, c->cb[0], len);
+    }
+}
+
 static void bcast2(vigil_nn_tensor_t *out, const vigil_nn_tensor_t *a, const vigil_nn_tensor_t *b,
-                   bin_fn fn)
+                   bin_fn fn, nn_pool_t *pool)
 {
     int nd = out->ndim;
     int64_t sa[VIGIL_NN_MAX_DIMS + 1], sb[VIGIL_NN_MAX_DIMS + 1], dims[VIGIL_NN_MAX_DIMS + 1];
@@ -85,19 +115,16 @@ static void bcast2(vigil_nn_tensor_t *out, const vigil_nn_tensor_t *a, const vig
         }
     }
     nc++;
-    /* cd[0] is the innermost */
-    int64_t inner = cd[0], outer = numel / inner, idx[VIGIL_NN_MAX_DIMS] = {0};
-    char *o = out->data;
-    for (int64_t r = 0; r < outer; r++) {
-        int64_t oa = 0, ob = 0;
-        for (int d = 1; d < nc; d++) oa += idx[d] * ca[d], ob += idx[d] * cb[d];
-        fn(o + (size_t)(r * inner) * eo, (const char *)a->data + (size_t)oa * ea, ca[0],
-           (const char *)b->data + (size_t)ob * eb, cb[0], inner);
-        for (int d = 1; d < nc; d++) {
-            if (++idx[d] < cd[d]) break;
-            idx[d] = 0;
-        }
-    }
+    /* cd[0] is the innermost; work items are (row, chunk of the row), so a
+     * big same-shape op (a residual Add) splits over the threads too */
+    bcast_ctx_t c = {fn, out->data, a->data, b->data, ea, eb, eo, nc, {0}, {0}, {0}, cd[0], 0};
+    memcpy(c.cd, cd, sizeof cd);
+    memcpy(c.ca, ca, sizeof ca);
+    memcpy(c.cb, cb, sizeof cb);
+    c.nchunks = (c.inner + BCAST_CHUNK - 1) / BCAST_CHUNK;
+    int64_t outer = numel / c.inner;
+    vigil__nn_parallel_for(pool, outer * c.nchunks, numel >= 4 * BCAST_CHUNK ? 1 : outer * c.nchunks,
+                           bcast_items, &c);
 }
 
 #define BIN(NAME, T, EXPR)                                                                     \
@@ -339,11 +366,11 @@ static vigil_err_t bin_run(nn_exec_t *e)
         return VIGIL_OK;
     }
     if (!bp->variadic) {
-        bcast2(out, e->in[0], e->in[1], bp->fn);
+        bcast2(out, e->in[0], e->in[1], bp->fn, e->pool);
         return VIGIL_OK;
     }
     expand_into(out, e->in[0]);
-    for (int i = 1; i < e->nin; i++) bcast2(out, out, e->in[i], bp->fn);
+    for (int i = 1; i < e->nin; i++) bcast2(out, out, e->in[i], bp->fn, e->pool);
     if (bp->mean) {
         int64_t n = vigil_nn_tensor_numel(out);
         for (int64_t i = 0; i < n; i++) vigil__nn_set_double(out, i, vigil__nn_get_double(out, i) / e->nin);
