@@ -99,6 +99,19 @@ size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g);
 void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
                                     float *y, float *pad);
 
+/* Winograd F(2x2,3x3) of one batch item (wino_avx2.c): x [C,H,W], w
+ * [M,C,3,3], y [M,OH,OW], stride 1, dilation 1, no groups; bias may be
+ * NULL; epi runs on every output row. Returns -1 (nothing done) when its
+ * buffers cannot be allocated or the CPU path is not built; call only when
+ * vigil__nn_have_avx2(). */
+typedef struct nn_wino_args {
+    const float *x, *w, *bias;
+    float *y;
+    int64_t C, H, W, M, OH, OW, pt, pl;
+    const nn_epi_t *epi;
+} nn_wino_args_t;
+int vigil__nn_wino_conv(const nn_wino_args_t *a, nn_pool_t *pool);
+
 /* Coalesced broadcasting of two inputs to an output shape: strides (in
  * elements, 0 where broadcast) per output dim. Returns -1 if the shapes do
  * not broadcast. out_dims gets the broadcast shape. */

@@ -87,7 +87,24 @@ typedef struct conv_params {
     nn_win_t w;
     int64_t M, group, Cg, Mg, K;
     int kind; /* 0 1x1 direct, 1 im2col, 2 depthwise */
+    int wino; /* kind 1 run as Winograd F(2x2,3x3) (wino_avx2.c) */
 } conv_params_t;
+
+/* Winograd for 3x3 stride-1 convs with enough channels on both sides (the
+ * transforms cost per input and output channel, the saving is per pair);
+ * VIGIL_NN_WINOGRAD=0 turns it off (measurement, docs/nn.md). */
+static int wino_fits(const conv_params_t *cp)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *v = getenv("VIGIL_NN_WINOGRAD");
+        on = !(v && !strcmp(v, "0"));
+    }
+    const nn_win_t *w = &cp->w;
+    return on && vigil__nn_have_avx2() && cp->kind == 1 && cp->group == 1 && w->spatial == 2 &&
+           w->kh == 3 && w->kw == 3 && w->sh == 1 && w->sw == 1 && w->dh == 1 && w->dw == 1 &&
+           cp->Cg >= 16 && cp->M >= 16 && w->OH * w->OW >= 256;
+}
 
 static vigil_err_t conv_prepare(nn_prep_t *p)
 {
@@ -136,6 +153,7 @@ static vigil_err_t conv_prepare(nn_prep_t *p)
      * through K offsets (conv_direct_b) kept in scratch; other panels are
      * packed straight from the input (conv_pack_b) */
     if (cp->kind != 2) p->scratch_bytes = sizeof(int64_t) * (size_t)cp->K;
+    cp->wino = wino_fits(cp);
     vigil_nn_tensor_t *o = p->out[0];
     o->dtype = VIGIL_NN_FLOAT32;
     o->ndim = x->ndim;
@@ -307,6 +325,16 @@ static vigil_err_t conv_run(nn_exec_t *e)
     }
     conv_gemm_ctx_t cg = {.cp = cp};
     vigil__nn_epi_from_node(&cg.epi, n);
+    if (cp->wino) {
+        int64_t b = 0;
+        for (; b < w->N; b++) {
+            nn_wino_args_t wa = {x + b * w->C * hw, wt, bias, y + b * cp->M * ohw, w->C, w->H, w->W,
+                                 cp->M, w->OH, w->OW, w->pt, w->pl, &cg.epi};
+            if (vigil__nn_wino_conv(&wa, e->pool)) break;
+        }
+        if (b == w->N) return VIGIL_OK;
+        /* no memory for its buffers: the GEMM path below does it all again */
+    }
     nn_gemm_ext_t ext = {cp->kind == 1 ? conv_pack_b : NULL, conv_epi, &cg, NULL, NULL};
     int64_t *offs = e->scratch;
     if (offs && conv_direct_enabled() && (cp->kind == 0 || w->sw == 1)) {

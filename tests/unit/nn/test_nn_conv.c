@@ -166,6 +166,8 @@ static const conv_case_t cases[] = {
     {1, 32, 12, 12, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  /* K = 288 > one K block */
     {1, 2, 50, 47, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   /* N = 2350 > one N block */
     {1, 3, 11, 40, 4, 2, 7, 1, 3, 3, 1, 0, 3, 2, 0, 1},   /* non-square kernel, mixed stride/dilation */
+    {2, 20, 19, 37, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* Winograd F(2,3): odd sizes, M not /6, batch 2 */
+    {1, 16, 20, 20, 24, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 1}, /* Winograd with asymmetric pads */
 };
 
 static void test_nn_conv_matches_naive_reference(void **state)
