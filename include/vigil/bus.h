@@ -165,6 +165,35 @@ void vigil_consumer_close(vigil_consumer_t *consumer);
  * messages it still holds. */
 void vigil_consumer_abandon(vigil_consumer_t *consumer);
 
+/* A change of the partitions a consumer owns (vigil_consumer_set_rebalance_cb). */
+typedef enum vigil_bus_rebalance {
+    VIGIL_BUS_ASSIGNED = 1, /* the member now owns (topic, partition) */
+    VIGIL_BUS_REVOKED = 2,  /* the member no longer owns it */
+} vigil_bus_rebalance_t;
+
+typedef void (*vigil_bus_rebalance_fn)(void *opaque, vigil_consumer_t *consumer,
+                                       vigil_bus_rebalance_t change, const char *topic,
+                                       int32_t partition);
+
+/* Tells cb about every change of the partitions this member owns, one call
+ * per (topic, partition). The partitions it owns when cb is set are reported
+ * as VIGIL_BUS_ASSIGNED from the next vigil_consumer_poll; later changes as
+ * they happen. A partition is reported assigned before any of its messages
+ * is handed out, and revoked only if it was reported assigned.
+ *  - Kafka: cb runs inside the rebalance, before the revoked partitions are
+ *    released to the group (so whatever the member does for a partition can
+ *    stop before another member starts it) and before assigned ones are
+ *    fetched. Lost partitions (session timed out) are reported revoked too.
+ *  - inproc: a rebalance happens at once when a member joins or leaves; cb
+ *    learns of it at the member's next poll (revoked ones after the fact).
+ * Thread: cb is called from within vigil_consumer_poll on the consumer's
+ * thread (Kafka: also from vigil_bus_subscribe / vigil_consumer_close of
+ * another member of the same group in this process, which drive local
+ * members' rebalances). cb must not call functions of this consumer.
+ * vigil_consumer_close/abandon do not call cb. cb = NULL turns it off. */
+void vigil_consumer_set_rebalance_cb(vigil_consumer_t *consumer, vigil_bus_rebalance_fn cb,
+                                     void *opaque);
+
 /* What a backend can do beyond the common contract (bit flags).
  * VIGIL_BUS_CAP_BOUNDED: a partition holds at most conf.capacity messages not
  * yet committed by every subscribed group, and publish blocks / fails with

@@ -240,6 +240,13 @@ int64_t vigil_consumer_lag(vigil_consumer_t *consumer)
     return consumer->ops->lag(consumer);
 }
 
+void vigil_consumer_set_rebalance_cb(vigil_consumer_t *consumer, vigil_bus_rebalance_fn cb,
+                                     void *opaque)
+{
+    if (consumer)
+        consumer->ops->set_rebalance_cb(consumer, cb, opaque);
+}
+
 void vigil_consumer_close(vigil_consumer_t *consumer)
 {
     if (consumer)

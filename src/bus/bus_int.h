@@ -36,6 +36,9 @@ typedef struct vigil__bus_ops {
     /* Cheap lag for metrics (no network round trip), also updating per-partition
      * gauges; NULL: lag. */
     int64_t (*report_lag)(vigil_consumer_t *consumer);
+    /* vigil_consumer_set_rebalance_cb: stores cb/opaque in the base (under the
+     * backend's lock) and makes the next poll report current ownership */
+    void (*set_rebalance_cb)(vigil_consumer_t *consumer, vigil_bus_rebalance_fn cb, void *opaque);
 } vigil__bus_ops_t;
 
 /* The base of every backend's bus and consumer object. */
@@ -48,6 +51,8 @@ struct vigil_consumer {
     const vigil__bus_ops_t *ops;
     vigil_bus_t *bus;            /* set by vigil_bus_subscribe (bus.c) */
     int64_t lag_reported_us;     /* vigil_consumer_report_lag rate limit (bus.c) */
+    vigil_bus_rebalance_fn rebalance_cb; /* set by the backend's set_rebalance_cb */
+    void *rebalance_opaque;
 };
 
 /* A backend's constructor. `rest` is the URL after "scheme://"; conf is

@@ -337,6 +337,7 @@ const vigil__bus_ops_t vigil__inproc_ops = {
     .commit = vigil__inproc_commit,
     .lag = vigil__inproc_lag,
     .leave = vigil__inproc_leave,
+    .set_rebalance_cb = vigil__inproc_set_rebalance_cb,
 };
 
 vigil_bus_t *vigil__inproc_open(const char *url, const char *rest, const vigil_bus_conf_t *conf,

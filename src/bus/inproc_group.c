@@ -207,6 +207,98 @@ fail:
     return NULL;
 }
 
+/* --- rebalance callback ----------------------------------------------------- */
+
+typedef struct change {
+    vigil_bus_rebalance_t what;
+    const char *topic; /* topic_t names live as long as the bus */
+    int32_t partition;
+} change_t;
+
+static int told_has(const consumer_t *c, const gpart_t *gp)
+{
+    for (size_t i = 0; i < c->ntold; i++)
+        if (c->told[i] == gp)
+            return 1;
+    return 0;
+}
+
+/* Compares what c's callback was told with what c owns now, updates the
+ * record and returns the changes (revoked first; malloc'd, *n of them; NULL
+ * if none or out of memory, then retried at the next poll). Locks: bus->mu held. */
+static change_t *changes_locked(consumer_t *c, size_t *n)
+{
+    group_t *g = c->group;
+    size_t cap = c->ntold + g->ngparts, k = 0;
+    change_t *ch;
+
+    *n = 0;
+    if (!c->base.rebalance_cb || cap == 0)
+        return NULL;
+    if (c->captold < g->ngparts) {
+        gpart_t **grown = realloc(c->told, g->ngparts * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        c->told = grown;
+        c->captold = g->ngparts;
+    }
+    if (!(ch = malloc(cap * sizeof(*ch))))
+        return NULL;
+    for (size_t i = 0; i < c->ntold;) {
+        gpart_t *gp = c->told[i];
+        if (gp->owner == c) {
+            i++;
+            continue;
+        }
+        ch[k++] = (change_t){VIGIL_BUS_REVOKED, gp->topic->name, gp->partition};
+        c->told[i] = c->told[--c->ntold];
+    }
+    for (size_t i = 0; i < g->ngparts; i++) {
+        gpart_t *gp = g->gparts[i];
+        if (gp->owner != c || told_has(c, gp))
+            continue;
+        ch[k++] = (change_t){VIGIL_BUS_ASSIGNED, gp->topic->name, gp->partition};
+        c->told[c->ntold++] = gp;
+    }
+    if (k == 0) {
+        free(ch);
+        return NULL;
+    }
+    *n = k;
+    return ch;
+}
+
+/* Reports c's ownership changes to its callback, without the lock (the
+ * callback may publish). Returns 1 if it called it. Locks: bus->mu held on
+ * entry and on return; released meanwhile. */
+static int report_changes_locked(consumer_t *c)
+{
+    size_t n;
+    change_t *ch = changes_locked(c, &n);
+    vigil_bus_rebalance_fn fn = c->base.rebalance_cb;
+    void *opaque = c->base.rebalance_opaque;
+
+    if (!ch)
+        return 0;
+    pthread_mutex_unlock(&c->bus->mu);
+    for (size_t i = 0; i < n; i++)
+        fn(opaque, &c->base, ch[i].what, ch[i].topic, ch[i].partition);
+    free(ch);
+    pthread_mutex_lock(&c->bus->mu);
+    return 1;
+}
+
+void vigil__inproc_set_rebalance_cb(vigil_consumer_t *cb, vigil_bus_rebalance_fn fn, void *opaque)
+{
+    consumer_t *c = (consumer_t *)cb;
+
+    pthread_mutex_lock(&c->bus->mu);
+    c->base.rebalance_cb = fn;
+    c->base.rebalance_opaque = opaque;
+    c->ntold = 0; /* the next poll reports what it owns */
+    pthread_mutex_unlock(&c->bus->mu);
+}
+
 /* --- consuming ------------------------------------------------------------- */
 
 /* The next new offset of gp at or after its fetch position, or -1; moves the
@@ -235,6 +327,8 @@ vigil_err_t vigil__inproc_poll(vigil_consumer_t *cb, vigil_bus_msg_t **msg, int 
     pthread_mutex_lock(&bus->mu);
     for (;;) {
         group_t *g = c->group;
+        if (report_changes_locked(c))
+            continue; /* ownership may have changed again meanwhile */
         for (size_t k = 0; k < g->ngparts; k++) {
             size_t i = (c->rr + k) % g->ngparts;
             gpart_t *gp = g->gparts[i];
@@ -388,6 +482,7 @@ void vigil__inproc_leave(vigil_consumer_t *cb, int abandon)
     group_rebalance(bus, c->group);
     pthread_mutex_unlock(&bus->mu);
     pthread_cond_destroy(&c->data);
+    free(c->told);
     free(c->topics);
     free(c);
 }

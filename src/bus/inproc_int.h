@@ -89,6 +89,8 @@ struct inproc_consumer {
     pthread_cond_t data; /* pollers wait here */
     size_t rr;           /* round-robin cursor into group->gparts */
     delivery_t held;     /* sentinel of the list of held messages */
+    gpart_t **told;      /* partitions the rebalance callback was told this member owns */
+    size_t ntold, captold;
 };
 
 extern const vigil__bus_ops_t vigil__inproc_ops;
@@ -143,5 +145,6 @@ void vigil__inproc_release(vigil_consumer_t *cb, vigil_bus_msg_t *msg);
 vigil_err_t vigil__inproc_commit(vigil_consumer_t *cb);
 int64_t vigil__inproc_lag(vigil_consumer_t *cb);
 void vigil__inproc_leave(vigil_consumer_t *cb, int abandon);
+void vigil__inproc_set_rebalance_cb(vigil_consumer_t *cb, vigil_bus_rebalance_fn fn, void *opaque);
 
 #endif

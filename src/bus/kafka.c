@@ -543,6 +543,7 @@ const vigil__bus_ops_t kafka__ops = {
     .leave = kafka__leave,
     .consumer_publish = kafka__consumer_publish,
     .report_lag = kafka__report_lag,
+    .set_rebalance_cb = kafka__set_rebalance_cb,
 };
 
 /* --- open --------------------------------------------------------------------------- */

@@ -229,6 +229,23 @@ static void commit_stored(kconsumer_t *c, int async)
     c->last_commit_us = vigil_mono_us();
 }
 
+/* Tells the rebalance callback about the partitions it was not told of yet
+ * (lock held). */
+static void tell_assigned(kconsumer_t *c)
+{
+    if (!c->base.rebalance_cb)
+        return;
+    /* by index: the callback may not touch this consumer, so parts is stable */
+    for (size_t i = 0; i < c->nparts; i++) {
+        kpart_t *p = &c->parts[i];
+        if (p->told)
+            continue;
+        p->told = 1;
+        c->base.rebalance_cb(c->base.rebalance_opaque, &c->base, VIGIL_BUS_ASSIGNED, p->topic,
+                             p->partition);
+    }
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -240,12 +257,23 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (int i = 0; i < parts->cnt; i++)
             part_add(c, parts->elems[i].topic, parts->elems[i].partition);
+        tell_assigned(c); /* before any message of them is fetched */
         if (cooperative)
             e = rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
         c->assign_events++;
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        /* the callback first: whatever the member does for these partitions
+         * stops before they are released to the group */
+        for (int i = 0; c->base.rebalance_cb && i < parts->cnt; i++) {
+            kpart_t *p = part_find(c, parts->elems[i].topic, parts->elems[i].partition);
+            if (!p || !p->told)
+                continue;
+            p->told = 0;
+            c->base.rebalance_cb(c->base.rebalance_opaque, &c->base, VIGIL_BUS_REVOKED, p->topic,
+                                 p->partition);
+        }
         if (!c->abandoning && !rd_kafka_assignment_lost(rk))
             commit_stored(c, 0);
         else if (c->txp && c->txn_open) /* cannot commit for partitions it lost */
@@ -619,6 +647,41 @@ void kafka__commit_group(kbus_t *bus, const char *group)
 
 /* --- consumer operations ------------------------------------------------------------- */
 
+static int64_t fetch_position(kconsumer_t *c, kpart_t *p);
+
+/* Moves the stored offset of every idle partition past transaction markers
+ * (lock held). A transactional producer's commit marker occupies an offset
+ * after its last message, and read_committed consumers never see it, so
+ * the acked prefix would stop one below the high watermark and drain would
+ * wait forever. When a partition has nothing in flight, nothing released
+ * and nothing pending, librdkafka's position (one past the last record it
+ * consumed, markers included) is safe to store. At most 5 looks a second. */
+static void skip_markers(kconsumer_t *c)
+{
+    int64_t now = vigil_mono_us();
+
+    if (now - c->last_marker_check_us < 200000)
+        return;
+    c->last_marker_check_us = now;
+    for (size_t i = 0; i < c->nparts; i++) {
+        kpart_t *p = &c->parts[i];
+        int has_pending = 0;
+        int64_t pos;
+
+        if (p->n > 0 || (p->stored < 0 && p->next < 0))
+            continue;
+        for (kmsg_t *m = c->pending; m && !has_pending; m = m->next)
+            has_pending = m->pub.partition == p->partition && strcmp(m->pub.topic, p->topic) == 0;
+        if (has_pending || (pos = fetch_position(c, p)) < 0 || pos <= p->stored ||
+            pos <= p->next)
+            continue;
+        p->stored = p->next = pos;
+        if (c->txp && kafka__txn_begin(c) == VIGIL_OK)
+            c->txn_acks++; /* an offsets-only transaction, committed by maybe_commit */
+        part_store(c, p);
+    }
+}
+
 /* Whether c has handed out everything in its partitions (closed bus). */
 static int caught_up(kconsumer_t *c)
 {
@@ -635,6 +698,7 @@ vigil_err_t kafka__poll(vigil_consumer_t *consumer, vigil_bus_msg_t **msg, int t
     pthread_mutex_lock(&c->lock);
     for (;;) {
         int64_t left;
+        tell_assigned(c);
         if ((m = take(c))) {
             *msg = &m->pub;
             ret = VIGIL_OK;
@@ -652,6 +716,7 @@ vigil_err_t kafka__poll(vigil_consumer_t *consumer, vigil_bus_msg_t **msg, int t
                 break;
             }
         }
+        skip_markers(c);
         if (c->txp)
             kafka__txn_maybe_commit(c);
         else if (c->dirty && vigil_mono_us() - c->last_commit_us >= 1000000)
@@ -781,11 +846,27 @@ int64_t kafka__lag(vigil_consumer_t *consumer)
     return lag;
 }
 
+void kafka__set_rebalance_cb(vigil_consumer_t *consumer, vigil_bus_rebalance_fn cb, void *opaque)
+{
+    kconsumer_t *c = (kconsumer_t *)consumer;
+
+    pthread_mutex_lock(&c->lock);
+    c->base.rebalance_cb = cb;
+    c->base.rebalance_opaque = opaque;
+    for (size_t i = 0; i < c->nparts; i++)
+        c->parts[i].told = 0; /* the next poll reports what it owns */
+    pthread_mutex_unlock(&c->lock);
+}
+
 void kafka__leave(vigil_consumer_t *consumer, int abandon)
 {
     kconsumer_t *c = (kconsumer_t *)consumer;
     kbus_t *bus = c->bus;
     int others = 0;
+
+    pthread_mutex_lock(&c->lock);
+    c->base.rebalance_cb = NULL; /* close does not report (bus.h) */
+    pthread_mutex_unlock(&c->lock);
 
     pthread_mutex_lock(&bus->lock);
     for (kconsumer_t **pp = &bus->consumers; *pp; pp = &(*pp)->next)

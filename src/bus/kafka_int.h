@@ -96,6 +96,7 @@ typedef struct kpart {
     int64_t next;      /* next offset to hand out; -1 unknown (committed / earliest) */
     int64_t txn_sent;  /* exactly-once: offset committed by the last transaction; -1 none */
     vigil_gauge_t *lag; /* vigil_consumer_lag{topic,partition} */
+    int told;          /* reported VIGIL_BUS_ASSIGNED to the rebalance callback */
 } kpart_t;
 
 typedef struct kmsg {
@@ -121,6 +122,7 @@ struct kconsumer {
     int abandoning;
     int dirty; /* stored offsets not committed */
     int64_t last_commit_us;
+    int64_t last_marker_check_us; /* skip_markers rate limit */
     /* exactly-once (bus conf.delivery): NULL txp when at-least-once */
     rd_kafka_t *txp;      /* transactional producer of this member */
     int txn_open;         /* a transaction was begun and not yet ended */
@@ -174,6 +176,7 @@ vigil_err_t kafka__consumer_publish(vigil_consumer_t *consumer, const char *topi
                                     const void *key, size_t key_len, const void *value,
                                     size_t value_len, int timeout_ms);
 void kafka__leave(vigil_consumer_t *consumer, int abandon);
+void kafka__set_rebalance_cb(vigil_consumer_t *consumer, vigil_bus_rebalance_fn cb, void *opaque);
 /* Commits the stored offsets of every live consumer of `group` in this bus
  * (drain calls it so that acknowledged work is visible to the broker).
  * Called with bus->lock held. */

@@ -46,6 +46,8 @@ extern const struct CMUnitTest bc_group_tests[];
 extern const size_t bc_group_ntests;
 extern const struct CMUnitTest bc_publish_tests[];
 extern const size_t bc_publish_ntests;
+extern const struct CMUnitTest bc_rebalance_tests[];
+extern const size_t bc_rebalance_ntests;
 
 /* The URL under test (bus_conformance_support.c). */
 const char *vigil_bus_conformance_url_int(void);

@@ -490,7 +490,7 @@ const size_t bc_basic_ntests = sizeof(bc_basic_tests) / sizeof(bc_basic_tests[0]
 int vigil_bus_conformance_run(const char *group_name, const char *default_url)
 {
     const char *env = getenv("VIGIL_BUS_URL");
-    size_t n = bc_basic_ntests + bc_group_ntests + bc_publish_ntests;
+    size_t n = bc_basic_ntests + bc_group_ntests + bc_publish_ntests + bc_rebalance_ntests;
     struct CMUnitTest *all = malloc(n * sizeof(*all));
     int failed;
 
@@ -501,6 +501,8 @@ int vigil_bus_conformance_run(const char *group_name, const char *default_url)
     memcpy(all + bc_basic_ntests, bc_group_tests, bc_group_ntests * sizeof(*all));
     memcpy(all + bc_basic_ntests + bc_group_ntests, bc_publish_tests,
            bc_publish_ntests * sizeof(*all));
+    memcpy(all + bc_basic_ntests + bc_group_ntests + bc_publish_ntests, bc_rebalance_tests,
+           bc_rebalance_ntests * sizeof(*all));
     print_message("bus url: %s\n", bc_url);
     failed = _cmocka_run_group_tests(group_name, all, n, NULL, NULL);
     free(all);
