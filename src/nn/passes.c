@@ -262,7 +262,13 @@ static int fuse_step(nn_graph_t *g, int ci)
     if (v < 0 || is_graph_output(g, v)) return 0;
     int nc = consumers(g, v, &a, &b);
     const nn_value_t *wv = &g->values[c->inputs[1]];
-    int64_t cout = wv->dims[0];
+    /* ConvTranspose: weights [Cin, Cout/group, kh, kw]; only BN (scaled
+     * per output channel below), bias adds, the activation and the
+     * affine after it fold into it */
+    int convt = !strcmp(c->op_type, "ConvTranspose");
+    int64_t group = vigil__nn_attr_int(c, "group", 1);
+    int64_t cout = convt ? wv->dims[1] * group : wv->dims[0];
+    if (convt && (group < 1 || wv->dims[0] % group)) return 0;
     if (nc == 2 && c->act == NN_ACT_NONE) { /* x * HardSigmoid(x) = HardSwish */
         int h = !strcmp(g->nodes[a].op_type, "HardSigmoid") ? a : b, m = h == a ? b : a;
         nn_node_t *hn = &g->nodes[h], *mn = &g->nodes[m];
@@ -302,10 +308,25 @@ static int fuse_step(nn_graph_t *g, int ci)
         if (!nb) return -1;
         c = &g->nodes[ci];
         k = &g->nodes[a];
-        for (int64_t o = 0; o < cout; o++) {
-            float s = sc[o] / sqrtf(var[o] + eps);
-            for (int64_t i = 0; i < per; i++) nw[o * per + i] = w[o * per + i] * s;
-            nb[o] = (nb[o] - mean[o]) * s + bi[o];
+        if (convt) { /* w[ci][m][..] scales with output channel (ci / Cg) * Mg + m */
+            int64_t cin = wv->dims[0], mg = wv->dims[1], khw = per * cout / (cin * mg), cg = cin / group;
+            for (int64_t ic = 0; ic < cin; ic++)
+                for (int64_t m = 0; m < mg; m++) {
+                    int64_t o = ic / cg * mg + m;
+                    float s = sc[o] / sqrtf(var[o] + eps);
+                    for (int64_t i = 0; i < khw; i++)
+                        nw[(ic * mg + m) * khw + i] = w[(ic * mg + m) * khw + i] * s;
+                }
+            for (int64_t o = 0; o < cout; o++) {
+                float s = sc[o] / sqrtf(var[o] + eps);
+                nb[o] = (nb[o] - mean[o]) * s + bi[o];
+            }
+        } else {
+            for (int64_t o = 0; o < cout; o++) {
+                float s = sc[o] / sqrtf(var[o] + eps);
+                for (int64_t i = 0; i < per; i++) nw[o * per + i] = w[o * per + i] * s;
+                nb[o] = (nb[o] - mean[o]) * s + bi[o];
+            }
         }
         c->inputs[1] = wi;
         rewire(g, ci, a);
@@ -322,7 +343,7 @@ static int fuse_step(nn_graph_t *g, int ci)
         rewire(g, ci, a);
         return 1;
     }
-    if (!strcmp(k->op_type, "Mul") && k->ninputs == 2) { /* scale: into weights and bias */
+    if (!strcmp(k->op_type, "Mul") && k->ninputs == 2 && !convt) { /* scale: into weights and bias */
         int other = k->inputs[0] == v ? 1 : 0;
         const nn_value_t *ov = &g->values[k->inputs[other]];
         const float *mul = const_f32(g, k, other, 1);
@@ -520,7 +541,9 @@ vigil_err_t vigil__nn_pass_fuse(nn_graph_t *g, char *errstr, size_t errstr_size)
             return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory fusing");
     for (int i = 0; i < g->nnodes; i++) {
         nn_node_t *c = &g->nodes[i];
-        if (c->dead || strcmp(c->op_type, "Conv") || c->ninputs < 2 || c->noutputs != 1) continue;
+        if (c->dead || (strcmp(c->op_type, "Conv") && strcmp(c->op_type, "ConvTranspose")) ||
+            c->ninputs < 2 || c->noutputs != 1)
+            continue;
         const nn_value_t *w = &g->values[c->inputs[1]];
         if (!w->data || w->dtype != VIGIL_NN_FLOAT32 || w->ndim < 3) continue;
         int r;

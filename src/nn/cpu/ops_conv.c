@@ -434,6 +434,44 @@ static vigil_err_t convt_prepare(nn_prep_t *p)
     return VIGIL_OK;
 }
 
+/* col2im of one (batch, group): output channels split over the threads;
+ * each plane starts at its bias, gathers its taps, then runs the fused
+ * epilogue (BatchNormalization folded into weights/bias, activation). */
+typedef struct convt_ctx {
+    const conv_params_t *cp;
+    const float *col, *bias;
+    float *yg;
+    nn_epi_t epi;
+} convt_ctx_t;
+
+static void convt_planes(void *arg, int64_t m0, int64_t m1)
+{
+    const convt_ctx_t *c = arg;
+    const nn_win_t *w = &c->cp->w;
+    int64_t hw = w->H * w->W, ohw = w->OH * w->OW;
+    for (int64_t m = m0; m < m1; m++) {
+        float *ym = c->yg + m * ohw, bv = c->bias ? c->bias[m] : 0;
+        for (int64_t i = 0; i < ohw; i++) ym[i] = bv;
+        for (int64_t ki = 0; ki < w->kh; ki++)
+            for (int64_t kj = 0; kj < w->kw; kj++) {
+                const float *cr = c->col + ((m * w->kh + ki) * w->kw + kj) * hw;
+                for (int64_t ih = 0; ih < w->H; ih++) {
+                    int64_t oh = ih * w->sh - w->pt + ki * w->dh;
+                    if (oh < 0 || oh >= w->OH) continue;
+                    float *yr = ym + oh * w->OW;
+                    const float *cw = cr + ih * w->W;
+                    int64_t off = kj * w->dw - w->pl;
+                    /* iw range with 0 <= iw*sw + off < OW */
+                    int64_t lo = off >= 0 ? 0 : (-off + w->sw - 1) / w->sw;
+                    int64_t hi = w->OW - 1 - off < 0 ? -1 : (w->OW - 1 - off) / w->sw;
+                    if (hi > w->W - 1) hi = w->W - 1;
+                    for (int64_t iw = lo; iw <= hi; iw++) yr[iw * w->sw + off] += cw[iw];
+                }
+            }
+        if (c->epi.act || c->epi.post) vigil__nn_epilogue(ym, ohw, 0, &c->epi);
+    }
+}
+
 static vigil_err_t convt_run(nn_exec_t *e)
 {
     const conv_params_t *cp = e->params;
@@ -442,29 +480,17 @@ static vigil_err_t convt_run(nn_exec_t *e)
     const float *bias = e->nin > 2 && e->in[2] ? e->in[2]->data : NULL;
     float *y = e->out[0]->data, *col = e->scratch;
     int64_t hw = w->H * w->W, ohw = w->OH * w->OW;
+    convt_ctx_t c = {cp, col, NULL, NULL, {0}};
+    vigil__nn_epi_from_node(&c.epi, e->node);
     for (int64_t b = 0; b < w->N; b++)
         for (int64_t g = 0; g < cp->group; g++) {
             const float *xg = x + (b * w->C + g * cp->Cg) * hw;
             const float *wg = wt + g * cp->Cg * cp->K;
-            float *yg = y + (b * cp->M + g * cp->Mg) * ohw;
             /* col[K, HW] = Wg^T [K, Cg] * Xg [Cg, HW] */
             vigil__nn_sgemm(1, 0, cp->K, hw, cp->Cg, wg, cp->K, xg, hw, col, hw, 0, e->pool);
-            for (int64_t m = 0; m < cp->Mg; m++) {
-                float *ym = yg + m * ohw, bv = bias ? bias[g * cp->Mg + m] : 0;
-                for (int64_t i = 0; i < ohw; i++) ym[i] = bv;
-                for (int64_t ki = 0; ki < w->kh; ki++)
-                    for (int64_t kj = 0; kj < w->kw; kj++) {
-                        const float *cr = col + ((m * w->kh + ki) * w->kw + kj) * hw;
-                        for (int64_t ih = 0; ih < w->H; ih++) {
-                            int64_t oh = ih * w->sh - w->pt + ki * w->dh;
-                            if (oh < 0 || oh >= w->OH) continue;
-                            for (int64_t iw = 0; iw < w->W; iw++) {
-                                int64_t ow = iw * w->sw - w->pl + kj * w->dw;
-                                if (ow >= 0 && ow < w->OW) ym[oh * w->OW + ow] += cr[ih * w->W + iw];
-                            }
-                        }
-                    }
-            }
+            c.bias = bias ? bias + g * cp->Mg : NULL;
+            c.yg = y + (b * cp->M + g * cp->Mg) * ohw;
+            vigil__nn_parallel_for(e->pool, cp->Mg, 1, convt_planes, &c);
         }
     return VIGIL_OK;
 }
