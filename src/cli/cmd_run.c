@@ -192,8 +192,13 @@ int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv)
         vigil_config_release(&cfg);
         return CLI_USAGE;
     }
-    if ((cmd->stages & VIGIL_STAGE_INGEST) && cfg.ncameras == 0)
-        vigil_warn("pipeline", NULL, "no cameras configured: add --source URL or cameras: in the config");
+    if ((cmd->stages & VIGIL_STAGE_INGEST) && cfg.ncameras == 0) {
+        if (!strncmp(cfg.bus_url, "inproc:", 7))
+            vigil_warn("pipeline", NULL, "no cameras configured: add --source URL or cameras: in the config");
+        else
+            vigil_info("pipeline", NULL, "no cameras configured: cameras come from topic control "
+                       "(vigil camera add --bus URL ID URL)");
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

@@ -290,6 +290,11 @@ vigil_err_t vigil_ingest_start(vigil_ingest_t *ing)
     for (size_t i = 0; i < ing->ncameras && err == VIGIL_OK; i++)
         if (ing->cameras[i]->conf.enabled) err = start_locked(ing->cameras[i]);
     pthread_mutex_unlock(&ing->lock);
+    /* distributed mode: cameras also come from topic control (control.c);
+     * embedded, the API adds them directly */
+    if (err == VIGIL_OK && !ing->control && ing->cfg->bus_url &&
+        strncmp(ing->cfg->bus_url, "inproc:", 7) != 0)
+        err = vigil__control_start(ing, &ing->control);
     return err;
 }
 
@@ -378,6 +383,8 @@ int vigil_ingest_finished(vigil_ingest_t *ing)
 void vigil_ingest_stop(vigil_ingest_t *ing)
 {
     if (!ing) return;
+    vigil__control_stop(ing->control); /* stops the cameras it started first */
+    ing->control = NULL;
     pthread_mutex_lock(&ing->lock);
     ing->started = 0;
     for (size_t i = 0; i < ing->ncameras; i++) signal_stop_locked(ing, ing->cameras[i]);

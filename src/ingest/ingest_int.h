@@ -1,6 +1,7 @@
 /* Internals shared by the ingest stage's files:
  *   ingest.c   the stage object: camera list, life cycle, state, events
  *   camera.c   one camera's thread: open with backoff, sample, pace, encode, publish
+ *   control.c  distributed mode: cameras from topic control, split among instances
  *
  * Locking: one mutex per stage (ingest->lock) guards the camera list and
  * every camera's `state`, `src` and `done`. The camera thread holds it only
@@ -26,6 +27,7 @@ typedef struct vigil__camera {
     pthread_t thread;
     int joinable; /* a thread runs or ran and is not joined (controller thread only) */
     int started;  /* ever started: counts for vigil_ingest_finished() (under lock) */
+    int controlled; /* started by a control command (control.c), not configured (under lock) */
     atomic_int stop;
 
     /* under ingest->lock */
@@ -48,7 +50,15 @@ struct vigil_ingest {
     vigil__camera_t **cameras;
     size_t ncameras, cap;
     int started;
+    struct vigil__control *control; /* control follower; NULL on the in-process bus */
 };
+
+typedef struct vigil__control vigil__control_t;
+
+/* Starts the thread following topic control (control.c). Controlling thread. */
+vigil_err_t vigil__control_start(vigil_ingest_t *ing, vigil__control_t **out);
+/* Stops the cameras it started, leaves group "ingest", joins and frees it. */
+void vigil__control_stop(vigil__control_t *ctl);
 
 /* The camera thread (camera.c). arg is the vigil__camera_t. */
 void *vigil__camera_main(void *arg);
