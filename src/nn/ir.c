@@ -5,6 +5,7 @@
  * (realloc) never invalidates references held as indices. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,21 +129,34 @@ double vigil__nn_get_double(const vigil_nn_tensor_t *t, int64_t i)
     }
 }
 
+/* double -> integer without undefined behaviour: NaN is 0, out-of-range
+ * values saturate (fuzz: a NaN ReduceMean into int8) */
+static double sat(double v, double lo, double hi)
+{
+    return v != v ? 0 : v < lo ? lo : v > hi ? hi : v;
+}
+
 void vigil__nn_set_double(vigil_nn_tensor_t *t, int64_t i, double v)
 {
     switch (t->dtype) {
     case VIGIL_NN_FLOAT32: ((float *)t->data)[i] = (float)v; break;
     case VIGIL_NN_FLOAT64: ((double *)t->data)[i] = v; break;
     case VIGIL_NN_FLOAT16: ((uint16_t *)t->data)[i] = vigil__nn_float_to_half((float)v); break;
-    case VIGIL_NN_INT64: ((int64_t *)t->data)[i] = (int64_t)v; break;
-    case VIGIL_NN_INT32: ((int32_t *)t->data)[i] = (int32_t)v; break;
-    case VIGIL_NN_INT16: ((int16_t *)t->data)[i] = (int16_t)v; break;
-    case VIGIL_NN_INT8: ((int8_t *)t->data)[i] = (int8_t)v; break;
-    case VIGIL_NN_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
+    /* 2^63 is the first double past INT64_MAX: saturate below it */
+    case VIGIL_NN_INT64:
+        ((int64_t *)t->data)[i] = v != v ? 0 : v >= 9223372036854775808.0 ? INT64_MAX
+                                : v < -9223372036854775808.0 ? INT64_MIN : (int64_t)v;
+        break;
+    case VIGIL_NN_INT32: ((int32_t *)t->data)[i] = (int32_t)sat(v, INT32_MIN, INT32_MAX); break;
+    case VIGIL_NN_INT16: ((int16_t *)t->data)[i] = (int16_t)sat(v, INT16_MIN, INT16_MAX); break;
+    case VIGIL_NN_INT8: ((int8_t *)t->data)[i] = (int8_t)sat(v, INT8_MIN, INT8_MAX); break;
+    case VIGIL_NN_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)sat(v, 0, UINT8_MAX); break;
     case VIGIL_NN_BOOL: ((uint8_t *)t->data)[i] = v != 0; break;
-    case VIGIL_NN_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
-    case VIGIL_NN_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)v; break;
-    case VIGIL_NN_UINT64: ((uint64_t *)t->data)[i] = (uint64_t)v; break;
+    case VIGIL_NN_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)sat(v, 0, UINT16_MAX); break;
+    case VIGIL_NN_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)sat(v, 0, UINT32_MAX); break;
+    case VIGIL_NN_UINT64:
+        ((uint64_t *)t->data)[i] = v != v || v <= 0 ? 0 : v >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)v;
+        break;
     default: break;
     }
 }
@@ -209,6 +223,7 @@ void vigil__nn_graph_release(nn_graph_t *g)
         free(n->outputs);
         for (int j = 0; j < n->nattrs; j++) vigil__nn_attr_release(&n->attrs[j]);
         free(n->attrs);
+        free(n->packed_w);
     }
     free(g->values);
     free(g->nodes);

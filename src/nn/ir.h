@@ -76,6 +76,9 @@ typedef struct nn_node {
      * affine blocks) */
     int post;
     float post_a, post_b;
+    /* Conv (group 1) weights pre-packed at load for the GEMM (owned; NULL
+     * when not packed): [ceil(M/6)][K][6], see vigil__nn_pass_pack */
+    float *packed_w;
 } nn_node_t;
 
 typedef struct nn_graph {

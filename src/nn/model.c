@@ -197,6 +197,7 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
         if (vigil__nn_pass_fold_constants(g, errstr, errstr_size)) goto fail;
         if (vigil__nn_pass_fuse(g, errstr, errstr_size)) goto fail;
         vigil__nn_pass_dead_nodes(g);
+        if (vigil__nn_pass_pack(g, errstr, errstr_size)) goto fail;
     }
     /* validate every node (attributes, shapes) with the dynamic dims set to
      * a trial size (small sizes may be too small for a network's pools:

@@ -582,3 +582,28 @@ void vigil__nn_pass_dead_nodes(nn_graph_t *g)
         }
     free(need);
 }
+
+vigil_err_t vigil__nn_pass_pack(nn_graph_t *g, char *errstr, size_t errstr_size)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        nn_node_t *c = &g->nodes[i];
+        if (c->dead || strcmp(c->op_type, "Conv") || c->ninputs < 2 || c->packed_w ||
+            vigil__nn_attr_int(c, "group", 1) != 1)
+            continue;
+        const nn_value_t *wv = &g->values[c->inputs[1]];
+        if (!wv->data || wv->dtype != VIGIL_NN_FLOAT32 || wv->ndim < 3 || wv->dims[0] < 1) continue;
+        int64_t M = wv->dims[0], K = vigil__nn_numel(wv->ndim, wv->dims) / M, np = (M + 5) / 6;
+        if (K < 1 || (M == 1 && wv->dims[1] == 1)) continue; /* the depthwise kernel's */
+        float *p = malloc(sizeof(float) * (size_t)(np * K * 6));
+        if (!p) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory packing weights");
+        const float *w = wv->data;
+        for (int64_t q = 0; q < np; q++)
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t r = 0; r < 6; r++) {
+                    int64_t m = q * 6 + r;
+                    p[(q * K + k) * 6 + r] = m < M ? w[m * K + k] : 0;
+                }
+        c->packed_w = p;
+    }
+    return VIGIL_OK;
+}

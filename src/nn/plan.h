@@ -58,5 +58,9 @@ vigil_err_t vigil__nn_pass_toposort(nn_graph_t *g, char *errstr, size_t errstr_s
 vigil_err_t vigil__nn_pass_fold_constants(nn_graph_t *g, char *errstr, size_t errstr_size);
 vigil_err_t vigil__nn_pass_fuse(nn_graph_t *g, char *errstr, size_t errstr_size);
 void vigil__nn_pass_dead_nodes(nn_graph_t *g);
+/* Packs the constant weights of every live group-1 Conv into the GEMM's
+ * A-panel layout once (node->packed_w), so runs skip packing them. Returns
+ * VIGIL_ERR_NOMEM or VIGIL_OK. */
+vigil_err_t vigil__nn_pass_pack(nn_graph_t *g, char *errstr, size_t errstr_size);
 
 #endif

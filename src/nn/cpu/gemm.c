@@ -83,6 +83,7 @@ typedef struct gemm_ctx {
     float *C;
     int64_t jc, nc, pc, kc;
     float *ap, *bp;
+    const float *apk; /* pre-packed A (ext->a_packed) or NULL */
     int64_t mpanels, npanels, ngroups, mblocks, mper;
     int accumulate, last, bpacked;
     const nn_gemm_ext_t *ext;
@@ -149,7 +150,8 @@ static void tile(const gemm_ctx_t *g, int64_t mp, int64_t np, float *tmp)
 {
     int64_t i0 = mp * NN_MR, ni = g->M - i0 < NN_MR ? g->M - i0 : NN_MR;
     int64_t j0 = g->jc + np * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
-    const float *a = g->ap + mp * g->kc * NN_MR, *b = g->bp + np * g->kc * NN_NR;
+    const float *a = g->apk ? g->apk + (mp * g->K + g->pc) * NN_MR : g->ap + mp * g->kc * NN_MR;
+    const float *b = g->bp + np * g->kc * NN_NR;
     const float *db = direct_panel(g, np);
     float *c = g->C + i0 * g->ldc + j0;
     if (ni == NN_MR && nj == NN_NR) {
@@ -217,7 +219,8 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
     g.mpanels = (M + NN_MR - 1) / NN_MR;
     int64_t kcmax = K < KC ? K : KC, ncmax = N < NC ? N : NC;
     int threads = vigil__nn_pool_threads(pool);
-    g.ap = malloc(sizeof(float) * (size_t)(g.mpanels * NN_MR * kcmax));
+    g.apk = ext ? ext->a_packed : NULL;
+    g.ap = malloc(sizeof(float) * (size_t)(g.apk ? NN_MR : g.mpanels * NN_MR * kcmax));
     g.bp = malloc(sizeof(float) * (size_t)(((ncmax + NN_NR - 1) / NN_NR) * NN_NR * kcmax));
     if (!g.ap || !g.bp) {
         rc = -1;
@@ -239,7 +242,7 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
             g.kc = K - g.pc < KC ? K - g.pc : KC;
             g.accumulate = accumulate || g.pc > 0;
             g.last = g.pc + g.kc >= K;
-            vigil__nn_parallel_for(pool, g.mpanels, 8, pack_a, &g);
+            if (!g.apk) vigil__nn_parallel_for(pool, g.mpanels, 8, pack_a, &g);
             /* B panels shared by several row blocks are packed once, up front */
             g.bpacked = g.mblocks > 1;
             if (g.bpacked) vigil__nn_parallel_for(pool, g.npanels, 8, pack_b, &g);

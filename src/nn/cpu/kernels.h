@@ -44,6 +44,9 @@ typedef struct nn_gemm_ext {
      * place (implicit im2col: no packing for interior conv panels). */
     const float *(*direct_b)(void *ctx, int64_t j0, int64_t nj);
     const int64_t *b_offs; /* K offsets */
+    /* A already packed (may be NULL): [ceil(M/6)][K][6], rows past M zero;
+     * then A/lda/trans_a are not read */
+    const float *a_packed;
 } nn_gemm_ext_t;
 int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                         int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
