@@ -102,6 +102,10 @@ size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g);
 void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
                                     float *y, float *pad);
 
+/* y[k] = exp(x[k] - mx) for k < n (y may be NULL), returns the sum in
+ * double (softmax_avx2.c); call only when vigil__nn_have_avx2(). */
+double vigil__nn_exp_rows_avx2(const float *x, float mx, float *y, int64_t n);
+
 /* Winograd F(2x2,3x3) of one batch item (wino_avx2.c): x [C,H,W], w
  * [M,C,3,3], y [M,OH,OW], stride 1, dilation 1, no groups; bias may be
  * NULL; epi runs on every output row. Returns -1 (nothing done) when its

@@ -312,10 +312,14 @@ static void softmax_rows(void *arg, int64_t r0, int64_t r1)
             continue;
         }
         double sum = 0;
-        for (int64_t k = 0; k < sp->dim; k++) {
-            float ev = expf(x[k * st] - mx);
-            if (!sp->kind) y[k * st] = ev;
-            sum += ev;
+        if (st == 1 && isfinite(mx) && vigil__nn_have_avx2()) { /* contiguous rows: 8 exps at a time */
+            sum = vigil__nn_exp_rows_avx2(x, mx, sp->kind ? NULL : y, sp->dim);
+        } else {
+            for (int64_t k = 0; k < sp->dim; k++) {
+                float ev = expf(x[k * st] - mx);
+                if (!sp->kind) y[k * st] = ev;
+                sum += ev;
+            }
         }
         if (sp->kind == 1) {
             float ls = (float)log(sum);
