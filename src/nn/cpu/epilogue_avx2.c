@@ -1,10 +1,12 @@
 /* AVX2 conv/GEMM epilogue (compiled with -mavx2 -mfma; selected at run time
- * by epilogue.c): bias, Relu / Clip / HardSigmoid / HardSwish, then the
+ * by epilogue.c): bias, Relu / Clip / HardSigmoid / HardSwish / Sigmoid, then the
  * optional affine, 8 floats at a time, the tail through the portable loop. */
 #include "nn/cpu/kernels.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+
+#include "nn/cpu/exp_avx2.h"
 
 void vigil__nn_epilogue_avx2(float *y, int64_t n, float bias, const nn_epi_t *e)
 {
@@ -22,6 +24,9 @@ void vigil__nn_epilogue_avx2(float *y, int64_t n, float bias, const nn_epi_t *e)
             break;
         case NN_ACT_HARDSWISH:
             x = _mm256_mul_ps(x, _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(x, va, vbb), zero), one));
+            break;
+        case NN_ACT_SIGMOID: /* 1 / (1 + e^-x); e^-x clamps at e^88.3, so no inf / inf */
+            x = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, x))));
             break;
         default: break;
         }

@@ -439,9 +439,12 @@ static vigil_err_t convt_prepare(nn_prep_t *p)
     return VIGIL_OK;
 }
 
-/* col2im of one (batch, group): output channels split over the threads;
- * each plane starts at its bias, gathers its taps, then runs the fused
- * epilogue (BatchNormalization folded into weights/bias, activation). */
+/* col2im of one (batch, group) as a gather per output row, so rows of all
+ * output channels split over the threads without write races (PP-OCRv4
+ * det's last ConvTranspose has one output channel at 640x640): each row
+ * starts at its bias, adds the taps of the input rows that reach it, then
+ * runs the fused epilogue (BatchNormalization folded into weights/bias,
+ * activation). */
 typedef struct convt_ctx {
     const conv_params_t *cp;
     const float *col, *bias;
@@ -449,31 +452,31 @@ typedef struct convt_ctx {
     nn_epi_t epi;
 } convt_ctx_t;
 
-static void convt_planes(void *arg, int64_t m0, int64_t m1)
+static void convt_rows(void *arg, int64_t r0, int64_t r1)
 {
     const convt_ctx_t *c = arg;
     const nn_win_t *w = &c->cp->w;
-    int64_t hw = w->H * w->W, ohw = w->OH * w->OW;
-    for (int64_t m = m0; m < m1; m++) {
-        float *ym = c->yg + m * ohw, bv = c->bias ? c->bias[m] : 0;
-        for (int64_t i = 0; i < ohw; i++) ym[i] = bv;
-        for (int64_t ki = 0; ki < w->kh; ki++)
+    int64_t hw = w->H * w->W;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t m = r / w->OH, oh = r % w->OH;
+        float *yr = c->yg + r * w->OW, bv = c->bias ? c->bias[m] : 0;
+        for (int64_t i = 0; i < w->OW; i++) yr[i] = bv;
+        for (int64_t ki = 0; ki < w->kh; ki++) {
+            int64_t t = oh + w->pt - ki * w->dh; /* = ih * sh */
+            if (t < 0 || t % w->sh) continue;
+            int64_t ih = t / w->sh;
+            if (ih >= w->H) continue;
             for (int64_t kj = 0; kj < w->kw; kj++) {
-                const float *cr = c->col + ((m * w->kh + ki) * w->kw + kj) * hw;
-                for (int64_t ih = 0; ih < w->H; ih++) {
-                    int64_t oh = ih * w->sh - w->pt + ki * w->dh;
-                    if (oh < 0 || oh >= w->OH) continue;
-                    float *yr = ym + oh * w->OW;
-                    const float *cw = cr + ih * w->W;
-                    int64_t off = kj * w->dw - w->pl;
-                    /* iw range with 0 <= iw*sw + off < OW */
-                    int64_t lo = off >= 0 ? 0 : (-off + w->sw - 1) / w->sw;
-                    int64_t hi = w->OW - 1 - off < 0 ? -1 : (w->OW - 1 - off) / w->sw;
-                    if (hi > w->W - 1) hi = w->W - 1;
-                    for (int64_t iw = lo; iw <= hi; iw++) yr[iw * w->sw + off] += cw[iw];
-                }
+                const float *cw = c->col + ((m * w->kh + ki) * w->kw + kj) * hw + ih * w->W;
+                int64_t off = kj * w->dw - w->pl;
+                /* iw range with 0 <= iw*sw + off < OW */
+                int64_t lo = off >= 0 ? 0 : (-off + w->sw - 1) / w->sw;
+                int64_t hi = w->OW - 1 - off < 0 ? -1 : (w->OW - 1 - off) / w->sw;
+                if (hi > w->W - 1) hi = w->W - 1;
+                for (int64_t iw = lo; iw <= hi; iw++) yr[iw * w->sw + off] += cw[iw];
             }
-        if (c->epi.act || c->epi.post) vigil__nn_epilogue(ym, ohw, 0, &c->epi);
+        }
+        if (c->epi.act || c->epi.post) vigil__nn_epilogue(yr, w->OW, 0, &c->epi);
     }
 }
 
@@ -495,7 +498,7 @@ static vigil_err_t convt_run(nn_exec_t *e)
             vigil__nn_sgemm(1, 0, cp->K, hw, cp->Cg, wg, cp->K, xg, hw, col, hw, 0, e->pool);
             c.bias = bias ? bias + g * cp->Mg : NULL;
             c.yg = y + (b * cp->M + g * cp->Mg) * ohw;
-            vigil__nn_parallel_for(e->pool, cp->Mg, 1, convt_planes, &c);
+            vigil__nn_parallel_for(e->pool, cp->Mg * w->OH, 8, convt_rows, &c);
         }
     return VIGIL_OK;
 }

@@ -1,35 +1,14 @@
 /* AVX2/FMA exp for Softmax rows (compiled with -mavx2 -mfma; ops_reduce.c
- * calls it only when the CPU has both).
- *
- * Main idea: Cephes' expf, 8 lanes at a time: n = round(x log2 e), the
- * remainder r = x - n ln 2 in two parts, a degree-5 polynomial for e^r,
- * then 2^n added to the exponent bits. Within ~2 ulp of expf on the
- * inputs Softmax gives it (x - max <= 0); values below -87.3 clamp there
- * (e^-87.3 ~ 1e-38, far below what a float sum of probabilities sees).
- * Sums are kept in double, as the scalar path does. */
+ * calls it only when the CPU has both): exp8 (exp_avx2.h) over a row,
+ * sums kept in double as the scalar path does. Inputs are x - max <= 0;
+ * values below -87.3 clamp there (e^-87.3 ~ 1e-38, far below what a float
+ * sum of probabilities sees). */
 #include "nn/cpu/kernels.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
-static inline __m256 exp8(__m256 x)
-{
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
-    x = _mm256_min_ps(x, _mm256_set1_ps(88.3f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
+#include "nn/cpu/exp_avx2.h"
 
 double vigil__nn_exp_rows_avx2(const float *x, float mx, float *y, int64_t n)
 {
