@@ -115,6 +115,8 @@ static vigil_err_t conv_prepare(nn_prep_t *p)
     if (x->dtype != VIGIL_NN_FLOAT32 || wt->dtype != VIGIL_NN_FLOAT32)
         return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "dtype %s", vigil_nn_dtype_name(x->dtype));
     if (wt->ndim != x->ndim) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "weight rank %d, input rank %d", wt->ndim, x->ndim);
+    if (x->ndim != 3 && x->ndim != 4) /* before reading the kernel dims (fuzz: rank 0) */
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "%d spatial dims (1 or 2 supported)", x->ndim - 2);
     int64_t kk[2] = {wt->ndim == 4 ? wt->dims[2] : 1, wt->dims[wt->ndim - 1]};
     if (wt->ndim == 3) kk[0] = kk[1];
     vigil_err_t err = vigil__nn_win_init(p, x, kk, 0, &cp->w);
