@@ -194,6 +194,9 @@ static void conv_pack_b(void *arg, int64_t k0, int64_t kc, int64_t j0, int64_t n
                 memset(d, 0, sizeof(float) * NN_NR);
             } else if (w->sw == 1 && iw0 >= 0 && iw0 + NN_NR <= w->W) {
                 memcpy(d, xc + ih * w->W + iw0, sizeof(float) * NN_NR);
+            } else if (iw0 >= 0 && iw0 + (NN_NR - 1) * w->sw < w->W) { /* strided, inside */
+                const float *xr = xc + ih * w->W + iw0;
+                for (int64_t j = 0; j < NN_NR; j++) d[j] = xr[j * w->sw];
             } else {
                 const float *xr = xc + ih * w->W;
                 for (int64_t j = 0; j < NN_NR; j++) {
