@@ -201,6 +201,7 @@ static vigil_err_t topk_prepare(nn_prep_t *p)
     } else {
         if (p->nin < 2 || !p->in[1]) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "no K input");
         if (!p->in[1]->data) return vigil__nn_prep_err(p, VIGIL_ERR_AGAIN, "K must be known");
+        if (vigil_nn_tensor_numel(p->in[1]) != 1) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "K must have one value");
         tp->k = vigil__nn_get_int(p->in[1], 0);
     }
     if (tp->k < 0 || tp->k > x->dims[tp->axis])

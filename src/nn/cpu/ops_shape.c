@@ -760,6 +760,7 @@ static vigil_err_t range_prepare(nn_prep_t *p)
     for (int i = 0; i < 3; i++) {
         if (i >= p->nin || !p->in[i]) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "input %d missing", i);
         if (!p->in[i]->data) return vigil__nn_prep_err(p, VIGIL_ERR_AGAIN, "input %d must be known", i);
+        if (vigil_nn_tensor_numel(p->in[i]) != 1) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "input %d must be a scalar", i);
     }
     double s = vigil__nn_get_double(p->in[0], 0), l = vigil__nn_get_double(p->in[1], 0),
            d = vigil__nn_get_double(p->in[2], 0);

@@ -157,6 +157,8 @@ static vigil_err_t unary_prepare(nn_prep_t *p)
                 if (!p->in[j]) continue;
                 if (!p->in[j]->data)
                     return vigil__nn_prep_err(p, VIGIL_ERR_AGAIN, "input %d (min/max) must be constant", j);
+                if (vigil_nn_tensor_numel(p->in[j]) != 1) /* fuzz: an empty one was read */
+                    return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "input %d (min/max) must be a scalar", j);
                 double v = vigil__nn_get_double(p->in[j], 0);
                 if (j == 1) up->a = v;
                 else up->b = v;
@@ -165,7 +167,7 @@ static vigil_err_t unary_prepare(nn_prep_t *p)
         break;
     case U_IDENT:
         if (!strcmp(n->op_type, "Dropout") && p->nin > 2 && p->in[2] &&
-            (!p->in[2]->data || vigil__nn_get_int(p->in[2], 0)))
+            (!p->in[2]->data || vigil_nn_tensor_numel(p->in[2]) != 1 || vigil__nn_get_int(p->in[2], 0)))
             return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "input training_mode (inference only)");
         if (!strcmp(n->op_type, "Dropout") && p->nout > 1) { /* mask output: all true */
             p->out[1]->dtype = VIGIL_NN_BOOL;
