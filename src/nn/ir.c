@@ -309,7 +309,11 @@ int64_t vigil__nn_attr_int(const nn_node_t *n, const char *name, int64_t def)
 {
     const nn_attr_t *a = vigil__nn_attr(n, name);
     if (!a) return def;
-    if (a->type == NN_ATTR_FLOAT) return (int64_t)a->f;
+    if (a->type == NN_ATTR_FLOAT) { /* saturating: fuzz gave 1.2e33 (UB as a cast) */
+        float f = a->f;
+        return f != f ? 0 : f >= 9223372036854775808.0f ? INT64_MAX : f < -9223372036854775808.0f ? INT64_MIN
+                                                                                                 : (int64_t)f;
+    }
     return a->i;
 }
 

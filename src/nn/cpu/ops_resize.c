@@ -72,7 +72,10 @@ static vigil_err_t resize_prepare(nn_prep_t *p)
         } else {
             if (scales) rp->scale[i] = vigil__nn_get_double(scales, i);
             if (!(rp->scale[i] > 0)) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "scale %g", rp->scale[i]);
-            o->dims[i] = (int64_t)floor((double)x->dims[i] * rp->scale[i]);
+            double od = floor((double)x->dims[i] * rp->scale[i]);
+            if (!(od <= (double)((int64_t)1 << 40))) /* a cast of more is undefined */
+                return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "scale %g gives an output too large", rp->scale[i]);
+            o->dims[i] = (int64_t)od;
         }
         if (o->dims[i] < 0) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "negative size");
         /* no source element to sample from (fuzz: rows read before the plane) */
@@ -179,7 +182,7 @@ static vigil_err_t resize_run(nn_exec_t *e)
         for (int64_t k = 0; k < out; k++) {
             double c = src_coord(rp, k, in, out, rp->scale[d]);
             if (rp->linear) {
-                if (c < 0) c = 0;
+                if (!(c >= 0)) c = 0; /* and NaN */
                 if (c > in - 1) c = (double)(in - 1);
                 int64_t f = (int64_t)floor(c);
                 i0[b + k] = f;
@@ -194,8 +197,7 @@ static vigil_err_t resize_run(nn_exec_t *e)
                 case N_CEIL: r = ceil(c); break;
                 default: r = c - floor(c) == 0.5 ? floor(c) : nearbyint(c); break;
                 }
-                int64_t ri = (int64_t)r;
-                i0[b + k] = ri < 0 ? 0 : ri >= in ? in - 1 : ri;
+                i0[b + k] = !(r >= 0) ? 0 : r >= (double)in ? in - 1 : (int64_t)r; /* clamp before the cast */
                 wt[b + k] = 0;
             }
         }

@@ -766,6 +766,8 @@ static vigil_err_t range_prepare(nn_prep_t *p)
            d = vigil__nn_get_double(p->in[2], 0);
     if (d == 0) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "delta 0");
     double c = ceil((l - s) / d);
+    if (!(c <= (double)((int64_t)1 << 40))) /* also NaN; a cast of more is undefined */
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "%g elements", c);
     int64_t n[1] = {c > 0 ? (int64_t)c : 0};
     set_out(p, 0, p->in[0]->dtype, 1, n);
     return VIGIL_OK;
