@@ -383,12 +383,14 @@ int vigil_ingest_finished(vigil_ingest_t *ing)
 void vigil_ingest_stop(vigil_ingest_t *ing)
 {
     if (!ing) return;
-    vigil__control_stop(ing->control); /* stops the cameras it started first */
-    ing->control = NULL;
     pthread_mutex_lock(&ing->lock);
-    ing->started = 0;
+    ing->started = 0; /* the control follower's adds start nothing from now on */
     for (size_t i = 0; i < ing->ncameras; i++) signal_stop_locked(ing, ing->cameras[i]);
     pthread_mutex_unlock(&ing->lock);
+    /* every camera stops publishing at once; the follower then removes (joins)
+     * the cameras it started before it leaves group "ingest" */
+    vigil__control_stop(ing->control);
+    ing->control = NULL;
     /* Joined without the lock: the threads take it to publish their last state.
      * The list does not change meanwhile: add/remove come from this same
      * controlling thread. */

@@ -182,6 +182,11 @@ def bad_input(work, bus):
         kf.wait_for("good frames after the bad ones stored",
                     lambda: any(c == "badcam" for c, _ in kf.frames_stored(db)), 120)
         assert pre.poll() is None, "preprocess died on bad input"
+        # the whole video published and consumed before stopping: scale_out counts
+        # its backlog from the high watermark, so nothing may be left unconsumed here
+        kf.wait_for("bad-ingest to reach the end of its video", lambda: "every source has ended" in
+                    open(os.path.join(work, "bad-ingest.log")).read(), 120)
+        time.sleep(3)
     finally:
         s.stop_all()
     log = open(os.path.join(work, "bad-pre.log")).read()
