@@ -62,9 +62,24 @@ static void pool_planes(void *arg, int64_t c0, int64_t c1)
     const pool_ctx_t *c = arg;
     const pool_params_t *pp = c->pp;
     const nn_win_t *w = &pp->w;
+    int global = !pp->max && w->OH == 1 && w->OW == 1 && w->kh == w->H && w->kw == w->W && !w->pt &&
+                 !w->pl && !w->pb && !w->pr && w->dh == 1 && w->dw == 1;
     for (int64_t pl = c0; pl < c1; pl++) {
         const float *x = c->x + pl * w->H * w->W;
         float *y = c->y + pl * w->OH * w->OW;
+        if (global) {
+            /* GlobalAveragePool / a whole-plane window, TF.js's Mean exactly:
+             * each x / n rounded to float, summed in double, rounded once
+             * (CenterNet's SE blocks; a float running sum was both slower,
+             * latency-bound, and further from the reference) */
+            int64_t n = w->H * w->W, i = 0;
+            float fn = (float)n;
+            double s0 = 0, s1 = 0;
+            for (; i + 2 <= n; i += 2) s0 += x[i] / fn, s1 += x[i + 1] / fn;
+            for (; i < n; i++) s0 += x[i] / fn;
+            y[0] = (float)(s0 + s1);
+            continue;
+        }
         for (int64_t oh = 0; oh < w->OH; oh++)
             for (int64_t ow = 0; ow < w->OW; ow++) {
                 float acc = pp->max ? -INFINITY : 0;
