@@ -192,6 +192,33 @@ vigil_nn_model_t *vigil__nn_model_from_graph(nn_graph_t *g, const vigil_nn_load_
      * up to its op's max_in */
     for (int ni = 0; ni < g->nnodes; ni++)
         if (vigil__nn_node_check_arity(&g->nodes[ni], errstr, errstr_size)) goto fail;
+    /* single assignment: a value is a graph input, a constant or one node's
+     * output, never two of these (fuzz: a node writing a graph input leaked
+     * the plan's copy of it) */
+    {
+        uint8_t *set = calloc((size_t)g->nvalues + 1, 1);
+        if (!set) {
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < g->ninputs; i++) set[g->inputs[i]] = 1;
+        for (int v = 0; v < g->nvalues; v++) set[v] |= g->values[v].data != NULL;
+        for (int ni = 0; ni < g->nnodes; ni++)
+            for (int j = 0; j < g->nodes[ni].noutputs; j++) {
+                int v = g->nodes[ni].outputs[j];
+                if (v < 0) continue;
+                if (set[v]) {
+                    vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                                 "node \"%s\" (op %s): output \"%s\" is already a graph input, a "
+                                 "constant or another node's output",
+                                 g->nodes[ni].name, g->nodes[ni].op_type, g->values[v].name);
+                    free(set);
+                    goto fail;
+                }
+                set[v] = 1;
+            }
+        free(set);
+    }
     if (vigil__nn_pass_toposort(g, errstr, errstr_size)) goto fail;
     if (opts->optimize) {
         if (vigil__nn_pass_fold_constants(g, errstr, errstr_size)) goto fail;
