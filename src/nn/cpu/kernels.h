@@ -102,6 +102,13 @@ size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g);
 void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
                                     float *y, float *pad);
 
+/* o = a OP b for op 0 add, 1 sub, 2 mul, 3 div over n floats, a and b
+ * contiguous (stride 1) or broadcast (stride 0); returns 0 (nothing done)
+ * for other strides; call only when vigil__nn_have_avx2()
+ * (elementwise_avx2.c). */
+int vigil__nn_binf_avx2(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
+                        int64_t n);
+
 /* y[k] = exp(x[k] - mx) for k < n (y may be NULL), returns the sum in
  * double (softmax_avx2.c); call only when vigil__nn_have_avx2(). */
 double vigil__nn_exp_rows_avx2(const float *x, float mx, float *y, int64_t n);

@@ -215,6 +215,24 @@ BIN(imod_f64, double, fmod(x, y))
 #define DEF_POWF(OP, s, T, e) BIN(pow_##s, T, (T)pow((double)x, (double)y))
 NUM_TYPES(DEF_POWF, 0)
 
+/* float Add/Sub/Mul/Div: AVX2 for the contiguous / broadcast-scalar rows */
+#define FAST_F32(name, op)                                                                     \
+    static void name##_f32_fast(void *o, const void *a, int64_t sa, const void *b, int64_t sb,  \
+                                int64_t n)                                                     \
+    {                                                                                          \
+        if (vigil__nn_have_avx2() && vigil__nn_binf_avx2(op, o, a, sa, b, sb, n)) return;      \
+        name##_f32(o, a, sa, b, sb, n);                                                        \
+    }
+FAST_F32(add, 0)
+FAST_F32(sub, 1)
+FAST_F32(mul, 2)
+FAST_F32(div, 3)
+/* the tables below pick the fast ones up by name */
+#define add_f32 add_f32_fast
+#define sub_f32 sub_f32_fast
+#define mul_f32 mul_f32_fast
+#define div_f32 div_f32_fast
+
 #define TABLE(name)                                                                            \
     static const bin_fn name##_tab[14] = {                                                     \
         [VIGIL_NN_FLOAT32] = name##_f32, [VIGIL_NN_FLOAT64] = name##_f64,                     \
@@ -236,6 +254,10 @@ TABLE(ge);
 TABLE(imod);
 TABLE(pow);
 #undef INT_TYPES
+#undef add_f32
+#undef sub_f32
+#undef mul_f32
+#undef div_f32
 
 typedef struct bin_params {
     bin_fn fn;
