@@ -89,8 +89,8 @@ static void test_config_props_table_defaults_parse_and_describe(void **state)
         if (vigil_config_set(cfg, p->name, p->def, "default", err, sizeof(err)) != VIGIL_OK)
             fail_msg("default of %s rejected: %s", p->name, err);
     }
-    /* 24 fields of vigil_config_t and 7 of vigil_camera_conf_t */
-    assert_int_equal(rows, 24 + 7);
+    /* 29 fields of vigil_config_t and 7 of vigil_camera_conf_t */
+    assert_int_equal(rows, 29 + 7);
 }
 
 static const char full_yaml[] = "# a full configuration\n"
@@ -213,7 +213,8 @@ static void test_config_unknown_key_names_file_line_key_and_accepted(void **stat
     assert_int_equal(load(cfg, "log:\n  level: info\nbus:\n  partitions: 2\n  partitons: 3\n"),
                      VIGIL_ERR_CONFIG);
     assert_string_equal(err, "test.yaml:5: key \"bus.partitons\": unknown key "
-                             "(accepted: url, partitions, capacity)");
+                             "(accepted: url, delivery, replication_factor, min_insync_replicas, "
+                             "retention_hours, partitions, capacity)");
 }
 
 static void test_config_unknown_section_lists_sections(void **state)
@@ -370,7 +371,7 @@ static void test_config_set_by_dotted_name(void **state)
     assert_int_equal(vigil_config_set(cfg, "infer.batchsize", "8", "--set", err, sizeof(err)),
                      VIGIL_ERR_CONFIG);
     assert_contains(err, "--set: key \"infer.batchsize\": unknown key (accepted: model, workers, "
-                         "batch_size, batch_timeout_ms, min_score)");
+                         "batch_size, batch_timeout_ms, threads, min_score)");
     assert_int_equal(vigil_config_set(cfg, "http.listen", "8080", NULL, err, sizeof(err)),
                      VIGIL_ERR_CONFIG);
     assert_contains(err, "key \"http.listen\": \"8080\" is not HOST:PORT");
