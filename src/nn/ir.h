@@ -76,8 +76,10 @@ typedef struct nn_node {
      * affine blocks) */
     int post;
     float post_a, post_b;
-    /* Conv (group 1) weights pre-packed at load for the GEMM (owned; NULL
-     * when not packed): [ceil(M/6)][K][6], see vigil__nn_pass_pack */
+    /* constant weights pre-packed at load for the GEMM (owned; NULL when
+     * not packed), see vigil__nn_pass_pack: Conv (group 1) [ceil(M/6)][K][6]
+     * (A panels); MatMul with a constant 2-D B [K,N] [ceil(N/16)][K][16]
+     * (B panels) */
     float *packed_w;
 } nn_node_t;
 

@@ -583,10 +583,36 @@ void vigil__nn_pass_dead_nodes(nn_graph_t *g)
     free(need);
 }
 
+/* MatMul whose B is a constant float [K,N] (a linear layer; the A side
+ * varies): B panels [ceil(N/16)][K][16], zero past N. -1: out of memory. */
+static int pack_matmul_b(nn_graph_t *g, nn_node_t *c)
+{
+    if (c->inputs[1] < 0) return 0;
+    const nn_value_t *bv = &g->values[c->inputs[1]];
+    if (!bv->data || bv->dtype != VIGIL_NN_FLOAT32 || bv->ndim != 2 || bv->dims[0] < 1 || bv->dims[1] < 16)
+        return 0;
+    int64_t K = bv->dims[0], N = bv->dims[1], np = (N + 15) / 16;
+    float *p = malloc(sizeof(float) * (size_t)(np * K * 16));
+    if (!p) return -1;
+    const float *b = bv->data;
+    for (int64_t q = 0; q < np; q++)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < 16; j++) {
+                int64_t n = q * 16 + j;
+                p[(q * K + k) * 16 + j] = n < N ? b[k * N + n] : 0;
+            }
+    c->packed_w = p;
+    return 0;
+}
+
 vigil_err_t vigil__nn_pass_pack(nn_graph_t *g, char *errstr, size_t errstr_size)
 {
     for (int i = 0; i < g->nnodes; i++) {
         nn_node_t *c = &g->nodes[i];
+        if (!c->dead && !strcmp(c->op_type, "MatMul") && c->ninputs == 2 && !c->packed_w) {
+            if (pack_matmul_b(g, c)) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "nn: out of memory packing weights");
+            continue;
+        }
         if (c->dead || strcmp(c->op_type, "Conv") || c->ninputs < 2 || c->packed_w ||
             vigil__nn_attr_int(c, "group", 1) != 1)
             continue;

@@ -59,7 +59,8 @@ vigil_err_t vigil__nn_pass_fold_constants(nn_graph_t *g, char *errstr, size_t er
 vigil_err_t vigil__nn_pass_fuse(nn_graph_t *g, char *errstr, size_t errstr_size);
 void vigil__nn_pass_dead_nodes(nn_graph_t *g);
 /* Packs the constant weights of every live group-1 Conv into the GEMM's
- * A-panel layout once (node->packed_w), so runs skip packing them. Returns
+ * A-panel layout, and every MatMul's constant 2-D B into its B-panel
+ * layout, once (node->packed_w), so runs skip packing them. Returns
  * VIGIL_ERR_NOMEM or VIGIL_OK. */
 vigil_err_t vigil__nn_pass_pack(nn_graph_t *g, char *errstr, size_t errstr_size);
 

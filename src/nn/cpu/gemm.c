@@ -20,6 +20,16 @@
 #define NC 2048
 #define NGROUP 4 /* column panels per task */
 #define MIN_TASKS_PER_THREAD 4
+/* local blocks: a single-K-block GEMM with an epilogue and at most
+ * LOCAL_ROWS rows per task computes its rows x 64 columns into a block on
+ * the stack (L1), runs the epilogue there and writes C once, streaming
+ * (non-temporal) when C is much larger than the caches. Small-K convs with
+ * few channels (PP-OCRv4 det's first convs: K 16-27, 6-13 MB of output)
+ * were bound by C's traffic: write-allocate, the epilogue's second pass,
+ * and partial 6-row panels through a scalar copy. */
+#define LOCAL_ROWS 96
+#define LOCAL_COLS (NGROUP * NN_NR)
+#define STREAM_MIN_BYTES (4 << 20)
 
 static int force_portable;
 static int have_avx2 = -1;
@@ -76,6 +86,27 @@ void vigil__nn_ukernel_off_c(int64_t K, const float *a, const float *b, const in
         for (int j = 0; j < NN_NR; j++) c[r * ldc + j] = acc[r][j];
 }
 
+static int env_on(const char *name)
+{
+    const char *v = getenv(name);
+    return !(v && !strcmp(v, "0"));
+}
+
+/* VIGIL_NN_GEMM_LOCAL=0 / VIGIL_NN_STREAM=0 turn them off (for measurement) */
+static int local_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) on = env_on("VIGIL_NN_GEMM_LOCAL");
+    return on;
+}
+
+static int stream_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) on = env_on("VIGIL_NN_STREAM");
+    return on;
+}
+
 typedef struct gemm_ctx {
     int trans_a, trans_b;
     int64_t M, N, K, lda, ldb, ldc;
@@ -84,8 +115,9 @@ typedef struct gemm_ctx {
     int64_t jc, nc, pc, kc;
     float *ap, *bp;
     const float *apk; /* pre-packed A (ext->a_packed) or NULL */
+    const float *bpk; /* pre-packed B (ext->b_packed) or NULL */
     int64_t mpanels, npanels, ngroups, mblocks, mper;
-    int accumulate, last, bpacked;
+    int accumulate, last, bpacked, local, stream;
     const nn_gemm_ext_t *ext;
     void (*uk)(int64_t, const float *, const float *, float *, int64_t, int);
     void (*uk_off)(int64_t, const float *, const float *, const int64_t *, float *, int64_t, int);
@@ -94,14 +126,21 @@ typedef struct gemm_ctx {
 /* the in-place B of panel np, or NULL when it is packed */
 static const float *direct_panel(const gemm_ctx_t *g, int64_t np)
 {
-    if (!g->ext || !g->ext->direct_b) return NULL;
+    if (!g->ext || !g->ext->direct_b || g->bpk) return NULL;
     int64_t j0 = g->jc + np * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
     return nj == NN_NR ? g->ext->direct_b(g->ext->ctx, j0, nj) : NULL;
 }
 
+/* the packed B of panel np for the current K block */
+static const float *b_panel(const gemm_ctx_t *g, int64_t np)
+{
+    if (g->bpk) return g->bpk + ((g->jc / NN_NR + np) * g->K + g->pc) * NN_NR;
+    return g->bp + np * g->kc * NN_NR;
+}
+
 static void pack_b_panel(const gemm_ctx_t *g, int64_t p)
 {
-    if (direct_panel(g, p)) return;
+    if (g->bpk || direct_panel(g, p)) return;
     float *dst = g->bp + p * g->kc * NN_NR;
     int64_t j0 = g->jc + p * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
     if (g->ext && g->ext->pack_b) {
@@ -151,26 +190,59 @@ static void tile(const gemm_ctx_t *g, int64_t mp, int64_t np, float *tmp)
     int64_t i0 = mp * NN_MR, ni = g->M - i0 < NN_MR ? g->M - i0 : NN_MR;
     int64_t j0 = g->jc + np * NN_NR, nj = g->N - j0 < NN_NR ? g->N - j0 : NN_NR;
     const float *a = g->apk ? g->apk + (mp * g->K + g->pc) * NN_MR : g->ap + mp * g->kc * NN_MR;
-    const float *b = g->bp + np * g->kc * NN_NR;
+    const float *b = b_panel(g, np);
     const float *db = direct_panel(g, np);
     float *c = g->C + i0 * g->ldc + j0;
     if (ni == NN_MR && nj == NN_NR) {
         if (db) g->uk_off(g->kc, a, db, g->ext->b_offs + g->pc, c, g->ldc, g->accumulate);
         else g->uk(g->kc, a, b, c, g->ldc, g->accumulate);
     } else {
-        for (int64_t i = 0; i < ni; i++)
-            for (int64_t j = 0; j < nj; j++) tmp[i * NN_NR + j] = g->accumulate ? c[i * g->ldc + j] : 0;
-        if (db) g->uk_off(g->kc, a, db, g->ext->b_offs + g->pc, tmp, NN_NR, 1);
-        else g->uk(g->kc, a, b, tmp, NN_NR, 1);
-        for (int64_t i = 0; i < ni; i++)
-            for (int64_t j = 0; j < nj; j++) c[i * g->ldc + j] = tmp[i * NN_NR + j];
+        /* a partial tile through tmp (rows past ni: finite leftovers, unused) */
+        size_t row = sizeof(float) * (size_t)nj;
+        if (g->accumulate)
+            for (int64_t i = 0; i < ni; i++) memcpy(tmp + i * NN_NR, c + i * g->ldc, row);
+        if (db) g->uk_off(g->kc, a, db, g->ext->b_offs + g->pc, tmp, NN_NR, g->accumulate);
+        else g->uk(g->kc, a, b, tmp, NN_NR, g->accumulate);
+        for (int64_t i = 0; i < ni; i++) memcpy(c + i * g->ldc, tmp + i * NN_NR, row);
+    }
+}
+
+/* task t in local-block mode (see LOCAL_ROWS) */
+static void compute_local(const gemm_ctx_t *g, int64_t t)
+{
+    float buf[LOCAL_ROWS * LOCAL_COLS] __attribute__((aligned(32)));
+    int64_t grp = t / g->mblocks, mb = t % g->mblocks;
+    int64_t np0 = grp * NGROUP, np1 = np0 + NGROUP < g->npanels ? np0 + NGROUP : g->npanels;
+    int64_t mp0 = mb * g->mper, mp1 = mp0 + g->mper < g->mpanels ? mp0 + g->mper : g->mpanels;
+    for (int64_t np = np0; np < np1; np++) {
+        if (!g->bpacked) pack_b_panel(g, np);
+        const float *b = b_panel(g, np), *db = direct_panel(g, np);
+        for (int64_t mp = mp0; mp < mp1; mp++) {
+            const float *a = g->apk ? g->apk + mp * g->K * NN_MR : g->ap + mp * g->kc * NN_MR;
+            float *c = buf + (mp - mp0) * NN_MR * LOCAL_COLS + (np - np0) * NN_NR;
+            if (db) g->uk_off(g->kc, a, db, g->ext->b_offs, c, LOCAL_COLS, 0);
+            else g->uk(g->kc, a, b, c, LOCAL_COLS, 0);
+        }
+    }
+    int64_t j0 = g->jc + np0 * NN_NR, j1 = g->jc + np1 * NN_NR;
+    if (j1 > g->N) j1 = g->N;
+    int64_t i1 = mp1 * NN_MR < g->M ? mp1 * NN_MR : g->M;
+    for (int64_t i = mp0 * NN_MR; i < i1; i++) {
+        float *r = buf + (i - mp0 * NN_MR) * LOCAL_COLS;
+        g->ext->epi(g->ext->ctx, i, j0, r, j1 - j0);
+        vigil__nn_store_row(g->C + i * g->ldc + j0, r, j1 - j0, g->stream && vigil__nn_have_avx2() && !force_portable);
     }
 }
 
 static void compute(void *arg, int64_t t0, int64_t t1)
 {
     gemm_ctx_t *g = arg;
-    float tmp[NN_MR * NN_NR];
+    float tmp[NN_MR * NN_NR] = {0};
+    if (g->local) {
+        for (int64_t t = t0; t < t1; t++) compute_local(g, t);
+        if (g->stream) vigil__nn_store_fence();
+        return;
+    }
     for (int64_t t = t0; t < t1; t++) {
         int64_t grp = t / g->mblocks, mb = t % g->mblocks;
         int64_t np0 = grp * NGROUP, np1 = np0 + NGROUP < g->npanels ? np0 + NGROUP : g->npanels;
@@ -228,8 +300,9 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
     int64_t kcmax = K < KC ? K : KC, ncmax = N < NC ? N : NC;
     int threads = vigil__nn_pool_threads(pool);
     g.apk = ext ? ext->a_packed : NULL;
+    g.bpk = ext ? ext->b_packed : NULL;
     g.ap = malloc(sizeof(float) * (size_t)(g.apk ? NN_MR : g.mpanels * NN_MR * kcmax));
-    g.bp = malloc(sizeof(float) * (size_t)(((ncmax + NN_NR - 1) / NN_NR) * NN_NR * kcmax));
+    g.bp = malloc(sizeof(float) * (size_t)(g.bpk ? NN_NR : ((ncmax + NN_NR - 1) / NN_NR) * NN_NR * kcmax));
     if (!g.ap || !g.bp) {
         rc = -1;
         goto done;
@@ -246,13 +319,15 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
         }
         g.mper = (g.mpanels + g.mblocks - 1) / g.mblocks;
         g.mblocks = (g.mpanels + g.mper - 1) / g.mper;
+        g.local = ext && ext->epi && K <= KC && !accumulate && g.mper * NN_MR <= LOCAL_ROWS && local_enabled();
+        g.stream = g.local && M * N * (int64_t)sizeof(float) >= STREAM_MIN_BYTES && stream_enabled();
         for (g.pc = 0; g.pc < K; g.pc += KC) {
             g.kc = K - g.pc < KC ? K - g.pc : KC;
             g.accumulate = accumulate || g.pc > 0;
             g.last = g.pc + g.kc >= K;
             if (!g.apk) vigil__nn_parallel_for(pool, g.mpanels, 8, pack_a, &g);
             /* B panels shared by several row blocks are packed once, up front */
-            g.bpacked = g.mblocks > 1;
+            g.bpacked = g.mblocks > 1 && !g.bpk;
             if (g.bpacked) vigil__nn_parallel_for(pool, g.npanels, 8, pack_b, &g);
             vigil__nn_parallel_for(pool, g.ngroups * g.mblocks, 1, compute, &g);
         }

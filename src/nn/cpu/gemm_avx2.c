@@ -1,6 +1,8 @@
 /* AVX2/FMA 6x16 GEMM micro-kernel (compiled with -mavx2 -mfma; called only
  * when the CPU reports both, see gemm.c). a: K x 6 packed, b: K x 16 packed;
  * twelve ymm accumulators hold the 6x16 block of C. */
+#include <stdint.h>
+
 #include "nn/cpu/kernels.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -107,7 +109,31 @@ void vigil__nn_ukernel_off_avx2(int64_t K, const float *a, const float *b, const
     STORE(5, c50, c51);
 #undef STORE
 }
+
+void vigil__nn_store_row(float *dst, const float *src, int64_t n, int stream)
+{
+    int64_t i = 0;
+    if (stream) {
+        for (; i < n && ((uintptr_t)(dst + i) & 31); i++) dst[i] = src[i];
+        for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+    } else {
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+    }
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+void vigil__nn_store_fence(void)
+{
+    _mm_sfence();
+}
 #else
+#include <string.h>
+void vigil__nn_store_row(float *dst, const float *src, int64_t n, int stream)
+{
+    (void)stream;
+    memcpy(dst, src, sizeof(float) * (size_t)n);
+}
+void vigil__nn_store_fence(void) {}
 /* built without -mavx2 (not x86): never selected, kept for the linker */
 void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
                             int accumulate)

@@ -32,7 +32,8 @@ void vigil__nn_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, 
  * pack_b writes B rows [k0, k0+kc) x columns [j0, j0+nj) (nj <= 16) as kc
  * rows of 16 floats, zero beyond nj, instead of reading B (B may then be
  * NULL); epi runs on C row i, columns [j0, j0+nj), once that segment is
- * final. Both are called from pool threads, concurrently on disjoint data.
+ * final (c holds the segment: in C, or in a task-local block that is then
+ * copied into C). Both are called from pool threads, concurrently on disjoint data.
  * Returns -1 (having done nothing) when the panels cannot be allocated. */
 typedef struct nn_gemm_ext {
     void (*pack_b)(void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nj, float *dst);
@@ -47,6 +48,9 @@ typedef struct nn_gemm_ext {
     /* A already packed (may be NULL): [ceil(M/6)][K][6], rows past M zero;
      * then A/lda/trans_a are not read */
     const float *a_packed;
+    /* B already packed (may be NULL): [ceil(N/16)][K][16], columns past N
+     * zero; then B/ldb/trans_b, pack_b and direct_b are not used */
+    const float *b_packed;
 } nn_gemm_ext_t;
 int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                         int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
@@ -54,6 +58,10 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
 /* Forces the portable kernel (tests): 1 = portable, 0 = auto. */
 void vigil__nn_sgemm_force_portable(int on);
 int vigil__nn_have_avx2(void);
+/* dst[0..n) = src[0..n); stream: non-temporal stores (AVX2 builds; dst
+ * 32-byte aligned parts), then vigil__nn_store_fence before others read */
+void vigil__nn_store_row(float *dst, const float *src, int64_t n, int stream);
+void vigil__nn_store_fence(void);
 
 /* micro-kernels: C[6,16] (+)= sum_k A[k*6 + r] * B[k*16 + c] */
 #define NN_MR 6

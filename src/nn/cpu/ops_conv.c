@@ -341,7 +341,7 @@ static vigil_err_t conv_run(nn_exec_t *e)
         /* no memory for its buffers: the GEMM path below does it all again */
     }
     nn_gemm_ext_t ext = {cp->kind == 1 ? conv_pack_b : NULL, conv_epi, &cg, NULL, NULL,
-                         cp->group == 1 ? n->packed_w : NULL};
+                         cp->group == 1 ? n->packed_w : NULL, NULL};
     int64_t *offs = e->scratch;
     /* in place: im2col panels always (packing them costs more than reading
      * K scattered rows); 1x1 inputs only for few row panels, as packed B

@@ -53,8 +53,13 @@ static vigil_err_t matmul_run(nn_exec_t *e)
     for (int64_t i = 0; i < nbatch; i++) {
         int64_t oa = 0, ob = 0;
         for (int d = 0; d < mp->nb; d++) oa += idx[d] * mp->sa[d], ob += idx[d] * mp->sb[d];
-        vigil__nn_sgemm(0, 0, mp->M, mp->N, mp->K, a + oa * mp->M * mp->K, mp->K,
-                        b + ob * mp->K * mp->N, mp->N, y + i * mp->M * mp->N, mp->N, 0, e->pool);
+        /* B a constant [K,N] packed at load (ob is then 0): no packing per call */
+        nn_gemm_ext_t ext = {.b_packed = e->node->packed_w};
+        if (!e->node->packed_w ||
+            vigil__nn_sgemm_ex(0, 0, mp->M, mp->N, mp->K, a + oa * mp->M * mp->K, mp->K, b, mp->N,
+                               y + i * mp->M * mp->N, mp->N, 0, &ext, e->pool))
+            vigil__nn_sgemm(0, 0, mp->M, mp->N, mp->K, a + oa * mp->M * mp->K, mp->K,
+                            b + ob * mp->K * mp->N, mp->N, y + i * mp->M * mp->N, mp->N, 0, e->pool);
         for (int d = mp->nb - 1; d >= 0; d--) {
             if (++idx[d] < mp->bd[d]) break;
             idx[d] = 0;

@@ -309,6 +309,53 @@ static void test_nn_gemm_kernels_match_reference_on_odd_sizes(void **state)
     }
 }
 
+/* MatMul with a constant B (a linear layer; B is packed once at load) on
+ * batched A, N not a multiple of 16, 1 and 2 threads, vs a double sum */
+static void test_nn_matmul_with_constant_b_matches_reference(void **state)
+{
+    (void)state;
+    enum { BA = 2, M = 7, K = 40, N = 37 };
+    float *w = malloc(sizeof(float) * K * N), *x = malloc(sizeof(float) * BA * M * K);
+    for (int i = 0; i < K * N; i++) w[i] = (float)((i * 7) % 19 - 9) / 9;
+    for (int i = 0; i < BA * M * K; i++) x[i] = sinf((float)i * 0.7f);
+    pbw_t g = {0}, mb = {0};
+    static const char *const in[] = {"x", "w", NULL}, *const out[] = {"y", NULL};
+    int64_t wd[2] = {K, N}, xd[3] = {BA, M, K}, yd[3] = {BA, M, N};
+    pbw_node(&g, "MatMul", in, out, NULL, NULL, 0);
+    pbw_init_f32(&g, "w", 2, wd, w);
+    pbw_value_info(&g, 11, "x", 3, xd);
+    pbw_value_info(&g, 12, "y", 3, yd);
+    pbw_model(&mb, &g, 13);
+    char err[256] = "";
+    vigil_nn_model_t *m = load(&mb, 1, err, sizeof err);
+    if (!m) fail_msg("load: %s", err);
+    for (int threads = 1; threads <= 2; threads++) {
+        vigil_nn_session_opts_t so;
+        vigil_nn_session_opts_init(&so);
+        so.threads = threads;
+        vigil_nn_session_t *s = vigil_nn_session_new(m, &so, err, sizeof err);
+        assert_non_null(s);
+        vigil_nn_tensor_t xt = {VIGIL_NN_FLOAT32, 3, {BA, M, K}, x}, yt;
+        assert_int_equal(vigil_nn_run(s, &xt, 1, &yt, 1, err, sizeof err), VIGIL_OK);
+        assert_int_equal(vigil_nn_tensor_numel(&yt), BA * M * N);
+        const float *y = yt.data;
+        for (int b = 0; b < BA; b++)
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double r = 0;
+                    for (int k = 0; k < K; k++) r += (double)x[(b * M + i) * K + k] * w[k * N + j];
+                    if (fabs(y[(b * M + i) * N + j] - r) > 1e-4 * (1 + fabs(r)))
+                        fail_msg("threads %d: y[%d,%d,%d] = %g, want %g", threads, b, i, j,
+                                 y[(b * M + i) * N + j], r);
+                }
+        vigil_nn_session_free(s);
+    }
+    vigil_nn_model_free(m);
+    free(mb.b);
+    free(w);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_nn_truncated_model_is_an_error_not_a_crash),
         cmocka_unit_test(test_nn_planner_reuses_memory_in_a_chain),
         cmocka_unit_test(test_nn_gemm_kernels_match_reference_on_odd_sizes),
+        cmocka_unit_test(test_nn_matmul_with_constant_b_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
