@@ -227,10 +227,15 @@ static void compute_local(const gemm_ctx_t *g, int64_t t)
     int64_t j0 = g->jc + np0 * NN_NR, j1 = g->jc + np1 * NN_NR;
     if (j1 > g->N) j1 = g->N;
     int64_t i1 = mp1 * NN_MR < g->M ? mp1 * NN_MR : g->M;
-    for (int64_t i = mp0 * NN_MR; i < i1; i++) {
+    if (g->ext->epi_block) {
+        g->ext->epi_block(g->ext->ctx, mp0 * NN_MR, i1, j0, j1 - j0, buf, LOCAL_COLS);
+        if (g->ext->epi_stores) return;
+    }
+    for (int64_t i = mp0 * NN_MR; i < i1 && !g->ext->epi_block; i++) {
         float *r = buf + (i - mp0 * NN_MR) * LOCAL_COLS;
         g->ext->epi(g->ext->ctx, i, j0, r, j1 - j0);
-        vigil__nn_store_row(g->C + i * g->ldc + j0, r, j1 - j0, g->stream && vigil__nn_have_avx2() && !force_portable);
+        if (!g->ext->epi_stores)
+            vigil__nn_store_row(g->C + i * g->ldc + j0, r, j1 - j0, g->stream && vigil__nn_have_avx2() && !force_portable);
     }
 }
 

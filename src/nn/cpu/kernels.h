@@ -51,6 +51,14 @@ typedef struct nn_gemm_ext {
     /* B already packed (may be NULL): [ceil(N/16)][K][16], columns past N
      * zero; then B/ldb/trans_b, pack_b and direct_b are not used */
     const float *b_packed;
+    /* the epilogue consumes the segment itself (writes it elsewhere): in
+     * local-block mode C is then not written (it must still be valid
+     * memory, written when local blocks are not used) */
+    int epi_stores;
+    /* local-block mode only, instead of epi per row (may be NULL): rows
+     * [i0, i1) of the task's block, columns [j0, j0+nj), row r at
+     * c + (r - i0) * ldc; task row ranges start at multiples of 6 */
+    void (*epi_block)(void *ctx, int64_t i0, int64_t i1, int64_t j0, int64_t nj, float *c, int64_t ldc);
 } nn_gemm_ext_t;
 int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                         int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,

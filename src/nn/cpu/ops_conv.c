@@ -341,7 +341,7 @@ static vigil_err_t conv_run(nn_exec_t *e)
         /* no memory for its buffers: the GEMM path below does it all again */
     }
     nn_gemm_ext_t ext = {cp->kind == 1 ? conv_pack_b : NULL, conv_epi, &cg, NULL, NULL,
-                         cp->group == 1 ? n->packed_w : NULL, NULL};
+                         cp->group == 1 ? n->packed_w : NULL, NULL, 0, NULL};
     int64_t *offs = e->scratch;
     /* in place: im2col panels always (packing them costs more than reading
      * K scattered rows); 1x1 inputs only for few row panels, as packed B
@@ -485,6 +485,75 @@ static void convt_rows(void *arg, int64_t r0, int64_t r1)
     }
 }
 
+/* kernel == stride, no padding/dilation/output padding, group 1 (FPN-style
+ * 2x2 stride-2 upsampling, PP-OCRv4 det's head): every output pixel gets
+ * exactly one tap, so the GEMM's epilogue writes each finished segment of
+ * col row (m, ki, kj) straight to its output pixels (bias, fused
+ * activation), with no col buffer pass and no col2im */
+/* VIGIL_NN_CONVT_SCATTER=0 turns it off (for measurement) */
+static int scatter_enabled(void)
+{
+    static int on = -1;
+    if (on < 0) {
+        const char *v = getenv("VIGIL_NN_CONVT_SCATTER");
+        on = !(v && !strcmp(v, "0"));
+    }
+    return on;
+}
+
+static int convt_is_scatter(const conv_params_t *cp)
+{
+    const nn_win_t *w = &cp->w;
+    return cp->group == 1 && w->kh == w->sh && w->kw == w->sw && w->dh == 1 && w->dw == 1 && !w->pt &&
+           !w->pl && !w->pb && !w->pr && w->OH == w->H * w->kh && w->OW == w->W * w->kw;
+}
+
+/* col row i = (m, ki, kj), columns [j0, j0+nj) (input pixels), to the
+ * output pixels; pair: also row i + 1 (kj + 1, kw == 2), interleaved so
+ * the stores are contiguous */
+static void convt_scatter_rows(const convt_ctx_t *cx, int64_t i, int64_t j0, const float *c,
+                               const float *c1, int64_t nj)
+{
+    const nn_win_t *w = &cx->cp->w;
+    int64_t khw = w->kh * w->kw, m = i / khw, ki = i % khw / w->kw, kj = i % w->kw;
+    for (int64_t p = 0, j = j0; p < nj;) {
+        int64_t ih = j / w->W, iw = j % w->W, run = w->W - iw < nj - p ? w->W - iw : nj - p;
+        float *dst = cx->yg + (m * w->OH + ih * w->kh + ki) * w->OW + iw * w->kw + kj;
+        if (c1)
+            for (int64_t q = 0; q < run; q++) {
+                dst[2 * q] = c[p + q];
+                dst[2 * q + 1] = c1[p + q];
+            }
+        else
+            for (int64_t q = 0; q < run; q++) dst[q * w->kw] = c[p + q];
+        p += run;
+        j += run;
+    }
+}
+
+static void convt_scatter_epi(void *arg, int64_t i, int64_t j0, float *c, int64_t nj)
+{
+    const convt_ctx_t *cx = arg;
+    int64_t khw = cx->cp->w.kh * cx->cp->w.kw;
+    vigil__nn_epilogue(c, nj, cx->bias ? cx->bias[i / khw] : 0, &cx->epi);
+    convt_scatter_rows(cx, i, j0, c, NULL, nj);
+}
+
+static void convt_scatter_block(void *arg, int64_t i0, int64_t i1, int64_t j0, int64_t nj, float *c,
+                                int64_t ldc)
+{
+    const convt_ctx_t *cx = arg;
+    int64_t kw = cx->cp->w.kw, khw = cx->cp->w.kh * kw;
+    for (int64_t i = i0; i < i1; i++)
+        vigil__nn_epilogue(c + (i - i0) * ldc, nj, cx->bias ? cx->bias[i / khw] : 0, &cx->epi);
+    for (int64_t i = i0; i < i1;) {
+        float *r = c + (i - i0) * ldc;
+        int pair = kw == 2 && i % 2 == 0 && i + 1 < i1;
+        convt_scatter_rows(cx, i, j0, r, pair ? r + ldc : NULL, nj);
+        i += pair ? 2 : 1;
+    }
+}
+
 static vigil_err_t convt_run(nn_exec_t *e)
 {
     const conv_params_t *cp = e->params;
@@ -495,6 +564,20 @@ static vigil_err_t convt_run(nn_exec_t *e)
     int64_t hw = w->H * w->W, ohw = w->OH * w->OW;
     convt_ctx_t c = {cp, col, NULL, NULL, {0}};
     vigil__nn_epi_from_node(&c.epi, e->node);
+    if (convt_is_scatter(cp) && scatter_enabled()) {
+        nn_gemm_ext_t ext = {.epi = convt_scatter_epi, .ctx = &c, .epi_stores = 1,
+                             .epi_block = convt_scatter_block};
+        int64_t b = 0;
+        for (; b < w->N; b++) {
+            c.bias = bias;
+            c.yg = y + b * cp->M * ohw;
+            if (vigil__nn_sgemm_ex(1, 0, cp->K, hw, cp->Cg, wt, cp->K, x + b * w->C * hw, hw, col, hw, 0,
+                                   &ext, e->pool))
+                break;
+        }
+        if (b == w->N) return VIGIL_OK;
+        /* no memory for the panels: the general path */
+    }
     for (int64_t b = 0; b < w->N; b++)
         for (int64_t g = 0; g < cp->group; g++) {
             const float *xg = x + (b * w->C + g * cp->Cg) * hw;
