@@ -1,9 +1,11 @@
 /* Thread pool for vigil-nn sessions: a fixed set of workers that run one
  * parallel-for at a time, taking chunks from an atomic counter; the caller
- * takes chunks too and returns when every chunk is done. */
+ * takes chunks too and returns when every worker is done. Workers and the
+ * caller spin briefly before blocking (see wait_job). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn/cpu/kernels.h"
 
@@ -12,15 +14,32 @@ struct nn_pool {
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
-    uint64_t generation;
-    int stop;
+    atomic_uint_fast64_t generation; /* bumped (release) once a job is published */
+    atomic_int stop;
+    atomic_int sleeping;        /* workers blocked (or about to block) on work_cv */
+    atomic_int caller_sleeping; /* the caller blocked on done_cv */
+    int spin;                   /* pause iterations before blocking */
     /* current job */
     nn_range_fn fn;
     void *ctx;
     int64_t n, chunk;
     atomic_llong next;
-    int active; /* workers still in the job */
+    atomic_int active; /* workers still in the job */
 };
+
+/* Waiting: spin first (a parallel-for per op, ~150 per PP-OCRv4 rec run:
+ * waking a blocked worker through the futex cost more than small ops),
+ * then block. The sleeping flags and the values waited on are seq_cst
+ * atomics, so of "set my flag, check the value" (waiter) and "change the
+ * value, check the flag" (waker) at least one side sees the other. */
+#define SPIN_ITERS 4000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 static void run_chunks(nn_pool_t *pool)
 {
@@ -32,21 +51,38 @@ static void run_chunks(nn_pool_t *pool)
     }
 }
 
+/* the generation after seen (or seen when stopping) */
+static uint64_t wait_job(nn_pool_t *pool, uint64_t seen)
+{
+    for (int i = 0; i < pool->spin; i++) {
+        uint64_t g = atomic_load(&pool->generation);
+        if (g != seen || atomic_load(&pool->stop)) return g;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&pool->mu);
+    atomic_fetch_add(&pool->sleeping, 1);
+    uint64_t g;
+    while ((g = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop))
+        pthread_cond_wait(&pool->work_cv, &pool->mu);
+    atomic_fetch_sub(&pool->sleeping, 1);
+    pthread_mutex_unlock(&pool->mu);
+    return g;
+}
+
 static void *worker(void *arg)
 {
     nn_pool_t *pool = arg;
     uint64_t seen = 0;
-    pthread_mutex_lock(&pool->mu);
     for (;;) {
-        while (!pool->stop && pool->generation == seen) pthread_cond_wait(&pool->work_cv, &pool->mu);
-        if (pool->stop) break;
-        seen = pool->generation;
-        pthread_mutex_unlock(&pool->mu);
+        seen = wait_job(pool, seen);
+        if (atomic_load(&pool->stop)) break;
         run_chunks(pool);
-        pthread_mutex_lock(&pool->mu);
-        if (--pool->active == 0) pthread_cond_signal(&pool->done_cv);
+        if (atomic_fetch_sub(&pool->active, 1) == 1 && atomic_load(&pool->caller_sleeping)) {
+            pthread_mutex_lock(&pool->mu);
+            pthread_cond_signal(&pool->done_cv);
+            pthread_mutex_unlock(&pool->mu);
+        }
     }
-    pthread_mutex_unlock(&pool->mu);
     return NULL;
 }
 
@@ -58,6 +94,8 @@ nn_pool_t *vigil__nn_pool_new(int nthreads)
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->work_cv, NULL);
     pthread_cond_init(&pool->done_cv, NULL);
+    const char *sp = getenv("VIGIL_NN_SPIN"); /* VIGIL_NN_SPIN=0: block at once (measurement) */
+    pool->spin = sp && !strcmp(sp, "0") ? 0 : SPIN_ITERS;
     if (pool->nthreads > 1) {
         pool->threads = calloc((size_t)pool->nthreads - 1, sizeof *pool->threads);
         if (!pool->threads) goto fail;
@@ -79,7 +117,7 @@ void vigil__nn_pool_free(nn_pool_t *pool)
 {
     if (!pool) return;
     pthread_mutex_lock(&pool->mu);
-    pool->stop = 1;
+    atomic_store(&pool->stop, 1);
     pthread_cond_broadcast(&pool->work_cv);
     pthread_mutex_unlock(&pool->mu);
     for (int i = 0; i < pool->nthreads - 1; i++) pthread_join(pool->threads[i], NULL);
@@ -105,18 +143,25 @@ void vigil__nn_parallel_for(nn_pool_t *pool, int64_t n, int64_t grain, nn_range_
     }
     int64_t chunk = (n + pool->nthreads * 4 - 1) / (pool->nthreads * 4);
     if (chunk < grain) chunk = grain;
-    pthread_mutex_lock(&pool->mu);
     pool->fn = fn;
     pool->ctx = ctx;
     pool->n = n;
     pool->chunk = chunk;
     atomic_store(&pool->next, 0);
-    pool->active = pool->nthreads - 1;
-    pool->generation++;
-    pthread_cond_broadcast(&pool->work_cv);
-    pthread_mutex_unlock(&pool->mu);
+    atomic_store(&pool->active, pool->nthreads - 1);
+    atomic_fetch_add(&pool->generation, 1); /* publishes the job */
+    if (atomic_load(&pool->sleeping) > 0) {
+        pthread_mutex_lock(&pool->mu);
+        pthread_cond_broadcast(&pool->work_cv);
+        pthread_mutex_unlock(&pool->mu);
+    }
     run_chunks(pool);
-    pthread_mutex_lock(&pool->mu);
-    while (pool->active > 0) pthread_cond_wait(&pool->done_cv, &pool->mu);
-    pthread_mutex_unlock(&pool->mu);
+    for (int i = 0; i < pool->spin && atomic_load(&pool->active) > 0; i++) cpu_relax();
+    if (atomic_load(&pool->active) > 0) {
+        pthread_mutex_lock(&pool->mu);
+        atomic_store(&pool->caller_sleeping, 1);
+        while (atomic_load(&pool->active) > 0) pthread_cond_wait(&pool->done_cv, &pool->mu);
+        atomic_store(&pool->caller_sleeping, 0);
+        pthread_mutex_unlock(&pool->mu);
+    }
 }

@@ -356,6 +356,32 @@ static void test_nn_matmul_with_constant_b_matches_reference(void **state)
     free(x);
 }
 
+/* the pool: many back-to-back parallel-fors (workers spinning, blocking,
+ * waking) each cover every index exactly once, with 2 and 3 threads */
+static void mark_range(void *ctx, int64_t b, int64_t e)
+{
+    int *hits = ctx;
+    for (int64_t i = b; i < e; i++) hits[i]++;
+}
+
+static void test_nn_pool_runs_every_index_once_per_call(void **state)
+{
+    (void)state;
+    enum { N = 37, CALLS = 5000 };
+    for (int threads = 2; threads <= 3; threads++) {
+        nn_pool_t *pool = vigil__nn_pool_new(threads);
+        assert_non_null(pool);
+        int hits[N];
+        for (int c = 0; c < CALLS; c++) {
+            memset(hits, 0, sizeof hits);
+            vigil__nn_parallel_for(pool, N, 1, mark_range, hits);
+            for (int i = 0; i < N; i++)
+                if (hits[i] != 1) fail_msg("threads %d call %d: index %d ran %d times", threads, c, i, hits[i]);
+        }
+        vigil__nn_pool_free(pool);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_nn_planner_reuses_memory_in_a_chain),
         cmocka_unit_test(test_nn_gemm_kernels_match_reference_on_odd_sizes),
         cmocka_unit_test(test_nn_matmul_with_constant_b_matches_reference),
+        cmocka_unit_test(test_nn_pool_runs_every_index_once_per_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
