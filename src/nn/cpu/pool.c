@@ -1,6 +1,6 @@
 /* Thread pool for vigil-nn sessions: a fixed set of workers that run one
  * parallel-for at a time, taking chunks from an atomic counter; the caller
- * takes chunks too and returns when every worker is done. Workers and the
+ * takes chunks too and returns when every worker that joined is done. Workers and the
  * caller spin briefly before blocking (see wait_job). */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,15 +24,20 @@ struct nn_pool {
     void *ctx;
     int64_t n, chunk;
     atomic_llong next;
-    atomic_int active; /* workers still in the job */
+    /* workers that joined the job (low bits) and JOB_CLOSED once the caller
+     * has run out of chunks: a worker that comes later leaves the job alone,
+     * so the caller never waits for a worker that was not scheduled */
+    atomic_int joined;
+    atomic_int done; /* joined workers finished */
 };
+#define JOB_CLOSED (1 << 30)
 
 /* Waiting: spin first (a parallel-for per op, ~150 per PP-OCRv4 rec run:
  * waking a blocked worker through the futex cost more than small ops),
  * then block. The sleeping flags and the values waited on are seq_cst
  * atomics, so of "set my flag, check the value" (waiter) and "change the
  * value, check the flag" (waker) at least one side sees the other. */
-#define SPIN_ITERS 4000
+#define SPIN_ITERS 1000
 
 static inline void cpu_relax(void)
 {
@@ -76,8 +81,13 @@ static void *worker(void *arg)
     for (;;) {
         seen = wait_job(pool, seen);
         if (atomic_load(&pool->stop)) break;
+        /* may join the job after this generation's (a later one's fields
+         * are then complete too: the caller writes them before resetting
+         * joined); that is harmless, joining counts are matched by done */
+        if (atomic_fetch_add(&pool->joined, 1) & JOB_CLOSED) continue;
         run_chunks(pool);
-        if (atomic_fetch_sub(&pool->active, 1) == 1 && atomic_load(&pool->caller_sleeping)) {
+        atomic_fetch_add(&pool->done, 1);
+        if (atomic_load(&pool->caller_sleeping)) {
             pthread_mutex_lock(&pool->mu);
             pthread_cond_signal(&pool->done_cv);
             pthread_mutex_unlock(&pool->mu);
@@ -148,7 +158,8 @@ void vigil__nn_parallel_for(nn_pool_t *pool, int64_t n, int64_t grain, nn_range_
     pool->n = n;
     pool->chunk = chunk;
     atomic_store(&pool->next, 0);
-    atomic_store(&pool->active, pool->nthreads - 1);
+    atomic_store(&pool->done, 0);
+    atomic_store(&pool->joined, 0);
     atomic_fetch_add(&pool->generation, 1); /* publishes the job */
     if (atomic_load(&pool->sleeping) > 0) {
         pthread_mutex_lock(&pool->mu);
@@ -156,11 +167,12 @@ void vigil__nn_parallel_for(nn_pool_t *pool, int64_t n, int64_t grain, nn_range_
         pthread_mutex_unlock(&pool->mu);
     }
     run_chunks(pool);
-    for (int i = 0; i < pool->spin && atomic_load(&pool->active) > 0; i++) cpu_relax();
-    if (atomic_load(&pool->active) > 0) {
+    int joined = atomic_fetch_or(&pool->joined, JOB_CLOSED) & ~JOB_CLOSED;
+    for (int i = 0; i < pool->spin && atomic_load(&pool->done) < joined; i++) cpu_relax();
+    if (atomic_load(&pool->done) < joined) {
         pthread_mutex_lock(&pool->mu);
         atomic_store(&pool->caller_sleeping, 1);
-        while (atomic_load(&pool->active) > 0) pthread_cond_wait(&pool->done_cv, &pool->mu);
+        while (atomic_load(&pool->done) < joined) pthread_cond_wait(&pool->done_cv, &pool->mu);
         atomic_store(&pool->caller_sleeping, 0);
         pthread_mutex_unlock(&pool->mu);
     }
