@@ -52,6 +52,15 @@ size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g)
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
+/* 8 input columns from p: stride 1 a plain load, stride 2 the even lanes of 16 */
+static inline __m256 ldv(const float *p, int64_t sw)
+{
+    if (sw == 1) return _mm256_loadu_ps(p);
+    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    __m256 v = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
 void vigil__nn_dw_plane_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias, float *y)
 {
     /* output columns whose taps all lie in [0, W) (last one + 1 for stride 2's paired load) */
@@ -109,23 +118,36 @@ void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const
     __m256 vb = _mm256_set1_ps(bias);
     for (int64_t oh = 0; oh < g->OH; oh++) {
         float *yr = y + oh * g->OW;
-        for (int64_t ow = 0; ow < g->OW; ow += 8) {
-            __m256 acc = _mm256_setzero_ps();
+        int64_t ow = 0;
+        /* 32 columns at a time: four independent FMA chains (one chain of
+         * kh*kw dependent FMAs was latency-bound); each output still sums its
+         * taps in (ki, kj) order */
+        for (; ow + 32 <= g->OW; ow += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
             for (int64_t ki = 0; ki < g->kh; ki++) {
                 const float *xr = pad + (oh * g->sh + ki * g->dh) * wp + ow * g->sw;
                 const float *kr = k + ki * g->kw;
                 for (int64_t kj = 0; kj < g->kw; kj++) {
                     const float *p = xr + kj * g->dw;
-                    __m256 v;
-                    if (g->sw == 1) {
-                        v = _mm256_loadu_ps(p);
-                    } else {
-                        __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
-                        v = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
-                    }
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(kr[kj]), v, acc);
+                    __m256 kv = _mm256_set1_ps(kr[kj]);
+                    a0 = _mm256_fmadd_ps(kv, ldv(p, g->sw), a0);
+                    a1 = _mm256_fmadd_ps(kv, ldv(p + 8 * g->sw, g->sw), a1);
+                    a2 = _mm256_fmadd_ps(kv, ldv(p + 16 * g->sw, g->sw), a2);
+                    a3 = _mm256_fmadd_ps(kv, ldv(p + 24 * g->sw, g->sw), a3);
                 }
+            }
+            _mm256_storeu_ps(yr + ow, _mm256_add_ps(a0, vb));
+            _mm256_storeu_ps(yr + ow + 8, _mm256_add_ps(a1, vb));
+            _mm256_storeu_ps(yr + ow + 16, _mm256_add_ps(a2, vb));
+            _mm256_storeu_ps(yr + ow + 24, _mm256_add_ps(a3, vb));
+        }
+        for (; ow < g->OW; ow += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t ki = 0; ki < g->kh; ki++) {
+                const float *xr = pad + (oh * g->sh + ki * g->dh) * wp + ow * g->sw;
+                const float *kr = k + ki * g->kw;
+                for (int64_t kj = 0; kj < g->kw; kj++)
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(kr[kj]), ldv(xr + kj * g->dw, g->sw), acc);
             }
             acc = _mm256_add_ps(acc, vb);
             if (ow + 8 <= g->OW) {

@@ -168,6 +168,8 @@ static const conv_case_t cases[] = {
     {1, 3, 11, 40, 4, 2, 7, 1, 3, 3, 1, 0, 3, 2, 0, 1},   /* non-square kernel, mixed stride/dilation */
     {2, 20, 19, 37, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, /* Winograd F(2,3): odd sizes, M not /6, batch 2 */
     {1, 16, 20, 20, 24, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 1}, /* Winograd with asymmetric pads */
+    {1, 4, 9, 45, 4, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 4},    /* depthwise 5x5, OW 45: 32-column blocks + tails */
+    {1, 3, 7, 80, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3},    /* depthwise stride 2, OW 40 */
     /* outputs over 4 MB: the GEMM's local blocks with streaming stores */
     {1, 3, 520, 520, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, /* PP-OCRv4 det's first conv, smaller */
     {1, 16, 200, 203, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, /* 1x1 direct, 32 rows (partial panel) */
