@@ -38,11 +38,35 @@ int vigil__nn_binf_avx2(int op, float *o, const float *a, int64_t sa, const floa
     }
     return 1;
 }
+double vigil__nn_sum_div_avx2(const float *x, int64_t n, float d)
+{
+    const __m256 vd = _mm256_set1_ps(d);
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 a = _mm256_div_ps(_mm256_loadu_ps(x + i), vd), b = _mm256_div_ps(_mm256_loadu_ps(x + i + 8), vd);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(a)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
+        s2 = _mm256_add_pd(s2, _mm256_cvtps_pd(_mm256_castps256_ps128(b)));
+        s3 = _mm256_add_pd(s3, _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1)));
+    }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
+    double s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; i < n; i++) s += x[i] / d;
+    return s;
+}
 #else
 int vigil__nn_binf_avx2(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
                         int64_t n)
 {
     (void)op, (void)o, (void)a, (void)sa, (void)b, (void)sb, (void)n;
     return 0;
+}
+double vigil__nn_sum_div_avx2(const float *x, int64_t n, float d)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += x[i] / d;
+    return s;
 }
 #endif

@@ -122,6 +122,10 @@ void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const
  * contiguous (stride 1) or broadcast (stride 0); returns 0 (nothing done)
  * for other strides; call only when vigil__nn_have_avx2()
  * (elementwise_avx2.c). */
+/* sum over i < n of (double)(x[i] / d), the float quotients exact as in
+ * the scalar loop, summed in double in 16 lanes (GlobalAveragePool's
+ * TF.js Mean); call only when vigil__nn_have_avx2() (elementwise_avx2.c) */
+double vigil__nn_sum_div_avx2(const float *x, int64_t n, float d);
 int vigil__nn_binf_avx2(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
                         int64_t n);
 

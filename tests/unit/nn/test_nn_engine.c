@@ -382,6 +382,41 @@ static void test_nn_pool_runs_every_index_once_per_call(void **state)
     }
 }
 
+/* GlobalAveragePool = TF.js's Mean: sum of float(x / n) in double (the
+ * AVX2 path in 16 lanes, a tail), on planes not a multiple of 16 */
+static void test_nn_global_average_pool_matches_double_mean(void **state)
+{
+    (void)state;
+    enum { C = 3, H = 37, W = 41 };
+    float *x = malloc(sizeof(float) * C * H * W);
+    for (int i = 0; i < C * H * W; i++) x[i] = sinf((float)i * 0.013f) * 3 + (float)(i % 7);
+    pbw_t g = {0}, mb = {0};
+    static const char *const in[] = {"x", NULL}, *const out[] = {"y", NULL};
+    int64_t xd[4] = {1, C, H, W}, yd[4] = {1, C, 1, 1};
+    pbw_node(&g, "GlobalAveragePool", in, out, NULL, NULL, 0);
+    pbw_value_info(&g, 11, "x", 4, xd);
+    pbw_value_info(&g, 12, "y", 4, yd);
+    pbw_model(&mb, &g, 13);
+    char err[256] = "";
+    vigil_nn_model_t *m = load(&mb, 1, err, sizeof err);
+    if (!m) fail_msg("load: %s", err);
+    vigil_nn_session_t *s = vigil_nn_session_new(m, NULL, err, sizeof err);
+    assert_non_null(s);
+    vigil_nn_tensor_t xt = {VIGIL_NN_FLOAT32, 4, {1, C, H, W}, x}, yt;
+    assert_int_equal(vigil_nn_run(s, &xt, 1, &yt, 1, err, sizeof err), VIGIL_OK);
+    assert_int_equal(vigil_nn_tensor_numel(&yt), C);
+    for (int c = 0; c < C; c++) {
+        double r = 0;
+        for (int i = 0; i < H * W; i++) r += x[c * H * W + i] / (float)(H * W);
+        if (fabs(((const float *)yt.data)[c] - r) > 1e-6 * (1 + fabs(r)))
+            fail_msg("channel %d: %g, want %g", c, ((const float *)yt.data)[c], r);
+    }
+    vigil_nn_session_free(s);
+    vigil_nn_model_free(m);
+    free(mb.b);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_nn_gemm_kernels_match_reference_on_odd_sizes),
         cmocka_unit_test(test_nn_matmul_with_constant_b_matches_reference),
         cmocka_unit_test(test_nn_pool_runs_every_index_once_per_call),
+        cmocka_unit_test(test_nn_global_average_pool_matches_double_mean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
