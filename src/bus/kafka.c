@@ -548,8 +548,8 @@ const vigil__bus_ops_t kafka__ops = {
 
 /* --- open --------------------------------------------------------------------------- */
 
-static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
-               size_t errstr_size)
+int vigil__kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                          size_t errstr_size)
 {
     char buf[256];
 
@@ -565,19 +565,19 @@ int kafka__producer_conf(kbus_t *bus, rd_kafka_conf_t *kc, char *errstr, size_t 
     char num[32];
 
     snprintf(num, sizeof(num), "%d", KAFKA_MAX_MESSAGE_BYTES);
-    if (set(kc, "bootstrap.servers", bus->url.brokers, errstr, errstr_size) ||
-        set(kc, "client.id", bus->client_id, errstr, errstr_size) ||
-        set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
-        set(kc, "acks", "all", errstr, errstr_size) ||
-        set(kc, "compression.codec", bus->url.compression, errstr, errstr_size) ||
-        set(kc, "linger.ms", "5", errstr, errstr_size) ||
-        set(kc, "batch.size", "1048576", errstr, errstr_size) ||
-        set(kc, "message.max.bytes", num, errstr, errstr_size) ||
-        set(kc, "queue.buffering.max.kbytes", "65536", errstr, errstr_size) ||
-        set(kc, "queue.buffering.max.messages", "20000", errstr, errstr_size) ||
-        set(kc, "message.timeout.ms", "120000", errstr, errstr_size) ||
-        set(kc, "socket.connection.setup.timeout.ms", "5000", errstr, errstr_size) ||
-        set(kc, "reconnect.backoff.max.ms", "1000", errstr, errstr_size))
+    if (vigil__kafka_conf_set(kc, "bootstrap.servers", bus->url.brokers, errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "client.id", bus->client_id, errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "acks", "all", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "compression.codec", bus->url.compression, errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "linger.ms", "5", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "batch.size", "1048576", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "message.max.bytes", num, errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "queue.buffering.max.kbytes", "65536", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "queue.buffering.max.messages", "20000", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "message.timeout.ms", "120000", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "socket.connection.setup.timeout.ms", "5000", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "reconnect.backoff.max.ms", "1000", errstr, errstr_size))
         return -1;
     rd_kafka_conf_set_error_cb(kc, on_error);
     rd_kafka_conf_set_log_cb(kc, on_log);

@@ -490,17 +490,6 @@ static void group_settle(kbus_t *bus, const char *group, kconsumer_t *self, int 
 
 /* --- subscribe ------------------------------------------------------------------------ */
 
-static int cset(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
-                size_t errstr_size)
-{
-    char buf[256];
-
-    if (rd_kafka_conf_set(conf, name, value, buf, sizeof(buf)) == RD_KAFKA_CONF_OK)
-        return 0;
-    vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG, "kafka setting %s=%s: %s", name, value,
-                 buf);
-    return -1;
-}
 
 static int add_groupref(kbus_t *bus, const char *group, const char *topic)
 {
@@ -544,25 +533,25 @@ vigil_consumer_t *kafka__subscribe(vigil_bus_t *b, const char *group, const char
     pthread_mutex_init(&c->lock, NULL);
     kc = rd_kafka_conf_new();
     snprintf(num, sizeof(num), "%d", bus->url.session_timeout_ms);
-    if (cset(kc, "bootstrap.servers", bus->url.brokers, errstr, errstr_size) ||
-        cset(kc, "client.id", bus->client_id, errstr, errstr_size) ||
-        cset(kc, "group.id", group, errstr, errstr_size) ||
-        cset(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
-        cset(kc, "enable.auto.offset.store", "false", errstr, errstr_size) ||
-        cset(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-        cset(kc, "partition.assignment.strategy", "cooperative-sticky", errstr, errstr_size) ||
-        cset(kc, "session.timeout.ms", num, errstr, errstr_size))
+    if (vigil__kafka_conf_set(kc, "bootstrap.servers", bus->url.brokers, errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "client.id", bus->client_id, errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "group.id", group, errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "partition.assignment.strategy", "cooperative-sticky", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "session.timeout.ms", num, errstr, errstr_size))
         goto fail;
     snprintf(num, sizeof(num), "%d", bus->url.session_timeout_ms / 10 > 100
                                          ? bus->url.session_timeout_ms / 10 : 100);
-    if (cset(kc, "heartbeat.interval.ms", num, errstr, errstr_size) ||
-        cset(kc, "fetch.wait.max.ms", "100", errstr, errstr_size) ||
-        cset(kc, "fetch.max.bytes", "52428800", errstr, errstr_size) ||
-        cset(kc, "max.partition.fetch.bytes", "4194304", errstr, errstr_size) ||
-        cset(kc, "queued.max.messages.kbytes", "16384", errstr, errstr_size) ||
-        cset(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
-        cset(kc, "socket.connection.setup.timeout.ms", "5000", errstr, errstr_size) ||
-        cset(kc, "topic.metadata.refresh.interval.ms", "2000", errstr, errstr_size))
+    if (vigil__kafka_conf_set(kc, "heartbeat.interval.ms", num, errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "fetch.wait.max.ms", "100", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "fetch.max.bytes", "52428800", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "max.partition.fetch.bytes", "4194304", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "queued.max.messages.kbytes", "16384", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "socket.connection.setup.timeout.ms", "5000", errstr, errstr_size) ||
+        vigil__kafka_conf_set(kc, "topic.metadata.refresh.interval.ms", "2000", errstr, errstr_size))
         goto fail;
     rd_kafka_conf_set_opaque(kc, c);
     rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);

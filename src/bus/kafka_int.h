@@ -204,4 +204,9 @@ vigil_err_t kafka__committed(rd_kafka_t *rk, const char *group, const char *topi
 /* Maps a librdkafka error to a vigil error. */
 vigil_err_t kafka__err(rd_kafka_resp_err_t err);
 
+/* rd_kafka_conf_set with vigil's error message ("kafka setting NAME=VALUE: why").
+ * Returns 0, or -1 with errstr filled. */
+int vigil__kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+                          size_t errstr_size);
+
 #endif
