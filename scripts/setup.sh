@@ -17,7 +17,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   libturbojpeg0-dev libprotobuf-c-dev protobuf-c-compiler
   libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev librdkafka-dev)
-test_pkgs=(libcmocka-dev clang libclang-rt-14-dev valgrind ffmpeg curl python3 libonnx-testdata)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev fonts-dejavu-core valgrind ffmpeg curl python3 libonnx-testdata)
 
 apt_updated=0
 apt_install() {

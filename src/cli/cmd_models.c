@@ -22,6 +22,7 @@
 #include "cli/cmd_models.h"
 #include "infer/model_nn.h"
 #include "infer/model_registry.h"
+#include "vigil/clock.h"
 #include "vigil/image.h"
 #include "vigil/model.h"
 
@@ -222,7 +223,8 @@ void cli_json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-int cli_read_file(const char *path, uint8_t **data, size_t *len)
+/* Reads a whole file (malloc'd into *data); -1 with errno on failure. */
+static int read_file(const char *path, uint8_t **data, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
@@ -250,11 +252,22 @@ int cli_read_file(const char *path, uint8_t **data, size_t *len)
     return 0;
 }
 
-double cli_now_ms(void)
+int cli_read_image(vigil_jpeg_t *jpeg, const char *cmd, const char *path, vigil_image_t *img)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    char err[256];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (read_file(path, &data, &len)) {
+        fprintf(stderr, "vigil %s: %s: %s\n", cmd, path, strerror(errno));
+        return -1;
+    }
+    vigil_err_t e = vigil_jpeg_decode(jpeg, data, len, VIGIL_PIX_RGB24, 1, img, err, sizeof err);
+    free(data);
+    if (e) {
+        fprintf(stderr, "vigil %s: %s: %s\n", cmd, path, err);
+        return -1;
+    }
+    return 0;
 }
 
 int cli_detect_main(const cli_cmd_t *cmd, int argc, char **argv)
@@ -294,29 +307,18 @@ int cli_detect_main(const cli_cmd_t *cmd, int argc, char **argv)
     vigil_detection_list_t dets = {0};
     int rc = jpeg ? CLI_OK : CLI_FAIL;
     for (int i = optind; jpeg && i < argc; i++) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        if (cli_read_file(argv[i], &data, &len)) {
-            fprintf(stderr, "vigil detect: %s: %s\n", argv[i], strerror(errno));
-            rc = CLI_FAIL;
-            continue;
-        }
-        vigil_err_t e = vigil_jpeg_decode(jpeg, data, len, VIGIL_PIX_RGB24, 1, &img, err,
-                                          sizeof err);
-        free(data);
-        if (e) {
-            fprintf(stderr, "vigil detect: %s: %s\n", argv[i], err);
+        if (cli_read_image(jpeg, "detect", argv[i], &img)) {
             rc = CLI_FAIL;
             continue;
         }
         vigil_model_input_t in = {.image = &img, .camera_id = "cli", .sequence = (uint64_t)i};
-        double t0 = cli_now_ms();
+        double t0 = (double)vigil_mono_us() / 1e3;
         if (vigil_model_infer(model, &in, 1, &dets, err, sizeof err)) {
             fprintf(stderr, "vigil detect: %s: %s\n", argv[i], err);
             rc = CLI_FAIL;
             continue;
         }
-        double ms = cli_now_ms() - t0;
+        double ms = (double)vigil_mono_us() / 1e3 - t0;
         printf("{\"image\":");
         cli_json_string(stdout, argv[i]);
         printf(",\"width\":%d,\"height\":%d,\"detections\":[", img.width, img.height);

@@ -6,11 +6,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vigil/image.h"
+
 /* Writes s as a JSON string (quoted, escaped; UTF-8 passes through). */
 void cli_json_string(FILE *out, const char *s);
-/* Reads a whole file (malloc'd into *data); -1 with errno on failure. */
-int cli_read_file(const char *path, uint8_t **data, size_t *len);
-/* Monotonic milliseconds. */
-double cli_now_ms(void);
+/* Reads the JPEG file at path and decodes it to RGB into img (reused across
+ * calls). On failure prints "vigil CMD: PATH: why" and returns -1. */
+int cli_read_image(vigil_jpeg_t *jpeg, const char *cmd, const char *path, vigil_image_t *img);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_models.h"
+#include "vigil/clock.h"
 #include "infer/model_ocr.h"
 #include "vigil/image.h"
 
@@ -30,30 +31,19 @@ int cli_ocr_main(const cli_cmd_t *cmd, int argc, char **argv)
     vigil_image_t img = {0};
     int rc = jpeg ? CLI_OK : CLI_FAIL;
     for (int i = 1; jpeg && i < argc; i++) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        if (cli_read_file(argv[i], &data, &len)) {
-            fprintf(stderr, "vigil ocr: %s: %s\n", argv[i], strerror(errno));
-            rc = CLI_FAIL;
-            continue;
-        }
-        vigil_err_t e = vigil_jpeg_decode(jpeg, data, len, VIGIL_PIX_RGB24, 1, &img, err,
-                                          sizeof err);
-        free(data);
-        if (e) {
-            fprintf(stderr, "vigil ocr: %s: %s\n", argv[i], err);
+        if (cli_read_image(jpeg, "ocr", argv[i], &img)) {
             rc = CLI_FAIL;
             continue;
         }
         vigil__ocr_line_t *lines = NULL;
         size_t n = 0;
-        double t0 = cli_now_ms();
+        double t0 = (double)vigil_mono_us() / 1e3;
         if (vigil__ocr_run(ocr, &img, &lines, &n, err, sizeof err)) {
             fprintf(stderr, "vigil ocr: %s: %s\n", argv[i], err);
             rc = CLI_FAIL;
             continue;
         }
-        double ms = cli_now_ms() - t0;
+        double ms = (double)vigil_mono_us() / 1e3 - t0;
         printf("{\"image\":");
         cli_json_string(stdout, argv[i]);
         printf(",\"width\":%d,\"height\":%d,\"lines\":[", img.width, img.height);
