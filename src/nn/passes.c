@@ -207,16 +207,21 @@ static int add_const(nn_graph_t *g, const char *base, const char *suffix, int nd
                      const int64_t *dims, float **data)
 {
     char name[256];
+    int64_t shape[VIGIL_NN_MAX_DIMS];
+    if (ndim < 0 || ndim > VIGIL_NN_MAX_DIMS) return -1;
+    /* dims and base may point into g->values / g->nodes, which adding a value
+     * can move: copy them first */
+    memcpy(shape, dims, sizeof(int64_t) * (size_t)ndim);
     snprintf(name, sizeof name, "%s/%s", base, suffix);
     int v = vigil__nn_graph_add_value(g, name);
     if (v < 0) return -1;
     nn_value_t *val = &g->values[v];
-    int64_t n = vigil__nn_numel(ndim, dims);
+    int64_t n = vigil__nn_numel(ndim, shape);
     val->data = malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (!val->data) return -1;
     val->dtype = VIGIL_NN_FLOAT32;
     val->ndim = ndim;
-    memcpy(val->dims, dims, sizeof(int64_t) * (size_t)ndim);
+    memcpy(val->dims, shape, sizeof(int64_t) * (size_t)ndim);
     *data = val->data;
     return v;
 }
@@ -308,6 +313,7 @@ static int fuse_step(nn_graph_t *g, int ci)
         if (!nb) return -1;
         c = &g->nodes[ci];
         k = &g->nodes[a];
+        wv = &g->values[c->inputs[1]]; /* adding values moved g->values */
         if (convt) { /* w[ci][m][..] scales with output channel (ci / Cg) * Mg + m */
             int64_t cin = wv->dims[0], mg = wv->dims[1], khw = per * cout / (cin * mg), cg = cin / group;
             for (int64_t ic = 0; ic < cin; ic++)
