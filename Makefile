@@ -5,7 +5,8 @@
 #                (API on 127.0.0.1:8080)
 #   make test    build (-Werror), fetch models and the test-only reference tools
 #                (TF.js in Node, ONNX Runtime in a venv, under ~/.cache/vigil), run every
-#                test, then the unit, conformance and e2e tests again under ASan+UBSan
+#                test, then the unit, conformance, e2e and vigil-nn integration tests again
+#                under ASan+UBSan
 #   make bench   build and run the benchmarks in bench/
 #   make docs    regenerate docs/configuration.md from the property table
 
@@ -53,6 +54,9 @@ test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) -L 'unit|conformance|e2e' $(CTEST_ARGS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -R 'nn_conformance|nn_reference' $(CTEST_ARGS)
 	@echo "make test: all suites passed"
 
 bench: build media models
