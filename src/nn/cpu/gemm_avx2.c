@@ -1,6 +1,7 @@
 /* AVX2/FMA 6x16 GEMM micro-kernel (compiled with -mavx2 -mfma; called only
  * when the CPU reports both, see gemm.c). a: K x 6 packed, b: K x 16 packed;
  * twelve ymm accumulators hold the 6x16 block of C. */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nn/cpu/kernels.h"
@@ -8,8 +9,12 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
-void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
-                            int accumulate)
+/* The 6x16 block, B either packed (offs NULL: row k at b + 16 k) or read in
+ * place at b + offs[k] (implicit im2col, see kernels.h). Always inlined into
+ * the two entry points below, so each gets the B addressing as a constant. */
+static inline __attribute__((always_inline)) void
+ukernel_6x16(int64_t K, const float *a, const float *b, const int64_t *offs, float *c,
+             int64_t ldc, int accumulate)
 {
     /* accumulate: start from C, so a K split into blocks sums in one
      * sequential order (k = 0, 1, ...), as a plain dot product would */
@@ -24,58 +29,7 @@ void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c,
     INIT(5, c50, c51);
 #undef INIT
     for (int64_t k = 0; k < K; k++) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        __m256 a0 = _mm256_broadcast_ss(a + 0), a1 = _mm256_broadcast_ss(a + 1);
-        c00 = _mm256_fmadd_ps(a0, b0, c00);
-        c01 = _mm256_fmadd_ps(a0, b1, c01);
-        c10 = _mm256_fmadd_ps(a1, b0, c10);
-        c11 = _mm256_fmadd_ps(a1, b1, c11);
-        a0 = _mm256_broadcast_ss(a + 2);
-        a1 = _mm256_broadcast_ss(a + 3);
-        c20 = _mm256_fmadd_ps(a0, b0, c20);
-        c21 = _mm256_fmadd_ps(a0, b1, c21);
-        c30 = _mm256_fmadd_ps(a1, b0, c30);
-        c31 = _mm256_fmadd_ps(a1, b1, c31);
-        a0 = _mm256_broadcast_ss(a + 4);
-        a1 = _mm256_broadcast_ss(a + 5);
-        c40 = _mm256_fmadd_ps(a0, b0, c40);
-        c41 = _mm256_fmadd_ps(a0, b1, c41);
-        c50 = _mm256_fmadd_ps(a1, b0, c50);
-        c51 = _mm256_fmadd_ps(a1, b1, c51);
-        a += 6;
-        b += 16;
-    }
-#define STORE(r, x0, x1)                                                                        \
-    do {                                                                                        \
-        _mm256_storeu_ps(c + (r) * ldc, x0);                                                    \
-        _mm256_storeu_ps(c + (r) * ldc + 8, x1);                                                \
-    } while (0)
-    STORE(0, c00, c01);
-    STORE(1, c10, c11);
-    STORE(2, c20, c21);
-    STORE(3, c30, c31);
-    STORE(4, c40, c41);
-    STORE(5, c50, c51);
-#undef STORE
-}
-/* B rows read in place at b + offs[k] (implicit im2col, see kernels.h) */
-void vigil__nn_ukernel_off_avx2(int64_t K, const float *a, const float *b, const int64_t *offs,
-                                float *c, int64_t ldc, int accumulate)
-{
-    /* accumulate: start from C, so a K split into blocks sums in one
-     * sequential order (k = 0, 1, ...), as a plain dot product would */
-#define INIT(r, x0, x1)                                                                         \
-    __m256 x0 = accumulate ? _mm256_loadu_ps(c + (r) * ldc) : _mm256_setzero_ps();             \
-    __m256 x1 = accumulate ? _mm256_loadu_ps(c + (r) * ldc + 8) : _mm256_setzero_ps()
-    INIT(0, c00, c01);
-    INIT(1, c10, c11);
-    INIT(2, c20, c21);
-    INIT(3, c30, c31);
-    INIT(4, c40, c41);
-    INIT(5, c50, c51);
-#undef INIT
-    for (int64_t k = 0; k < K; k++) {
-        const float *bk = b + offs[k];
+        const float *bk = offs ? b + offs[k] : b + 16 * k;
         __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
         __m256 a0 = _mm256_broadcast_ss(a + 0), a1 = _mm256_broadcast_ss(a + 1);
         c00 = _mm256_fmadd_ps(a0, b0, c00);
@@ -108,6 +62,18 @@ void vigil__nn_ukernel_off_avx2(int64_t K, const float *a, const float *b, const
     STORE(4, c40, c41);
     STORE(5, c50, c51);
 #undef STORE
+}
+
+void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
+                            int accumulate)
+{
+    ukernel_6x16(K, a, b, NULL, c, ldc, accumulate);
+}
+
+void vigil__nn_ukernel_off_avx2(int64_t K, const float *a, const float *b, const int64_t *offs,
+                                float *c, int64_t ldc, int accumulate)
+{
+    ukernel_6x16(K, a, b, offs, c, ldc, accumulate);
 }
 
 void vigil__nn_store_row(float *dst, const float *src, int64_t n, int stream)
