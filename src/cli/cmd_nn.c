@@ -418,9 +418,18 @@ static int run_model(int argc, char **argv)
         vigil_nn_model_input_info(m, i, &in[i]);
         if (i == 0 && shape) {
             int nd = 0;
-            for (const char *p = shape; *p && nd < VIGIL_NN_MAX_DIMS; nd++) {
-                in[i].dims[nd] = strtoll(p, (char **)&p, 10);
-                if (*p == 'x') p++;
+            const char *p = shape;
+            while (*p && nd < VIGIL_NN_MAX_DIMS) {
+                char *end;
+                long long d = strtoll(p, &end, 10);
+                if (end == p || d < 1 || (*end && *end != 'x' && *end != ',')) break;
+                in[i].dims[nd++] = d;
+                p = *end ? end + 1 : end;
+            }
+            if (*p || nd == 0) {
+                fprintf(stderr, "vigil nn run: --shape \"%s\": expected positive dims separated "
+                                "by x or , (e.g. 1x3x640x640)\n", shape);
+                goto done;
             }
             in[i].ndim = nd;
         }
