@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vigil/clock.h"
 #include "cli/cli.h"
 #include "nn/onnx/onnx.h"
 #include "vigil/nn.h"
@@ -373,9 +374,7 @@ static int info(int argc, char **argv)
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return (double)vigil_mono_us() / 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)

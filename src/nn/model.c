@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vigil/clock.h"
 #include "nn/cpu/kernels.h"
 #include "nn/model.h"
 #include "nn/onnx/onnx.h"
@@ -449,9 +450,7 @@ static vigil_err_t replan(vigil_nn_session_t *s, const vigil_nn_tensor_t *in, ch
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return (double)vigil_mono_us() / 1e3;
 }
 
 vigil_err_t vigil_nn_run(vigil_nn_session_t *s, const vigil_nn_tensor_t *inputs, size_t ninputs,
