@@ -22,11 +22,9 @@ in their configuration) as separate processes and:
 Exit 77 when java/mvn, the binary or vtest.avi are missing.
 """
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -167,37 +165,9 @@ def run(work, bus):
 
 
 def main():
-    for tool in ("java", "mvn"):
-        if not shutil.which(tool):
-            kf.skip("%s not installed" % tool)
-    if not os.access(VIGIL, os.X_OK):
-        kf.skip("%s not built" % VIGIL)
-    if not os.path.exists(kf.VIDEO):
-        kf.skip("%s missing (scripts/setup.sh media)" % kf.VIDEO)
-    work = tempfile.mkdtemp(prefix="vigil-kafka-cameras-")
-    t0 = time.time()
-    try:
-        boot = kf.cluster("start", "3")
-        bus = "kafka://%s?session_timeout_ms=3000&join_wait_ms=8000" % boot
-        subprocess.run([VIGIL, "kafka", "init", "--bus", bus, "--set", "bus.partitions=%d" % PARTITIONS,
-                        "--set", "bus.replication_factor=3", "--set", "bus.min_insync_replicas=2"],
-                       check=True)
-        run(work, bus)
-        print("ok (%.0f s)" % (time.time() - t0))
-    except Exception:
-        for name in sorted(os.listdir(work)):
-            if name.endswith(".log"):
-                print("---- %s (tail)" % name)
-                with open(os.path.join(work, name)) as f:
-                    print("".join(f.readlines()[-15:]))
-        raise
-    finally:
-        try:
-            kf.cluster("stop")
-        except Exception:
-            pass
-        if os.environ.get("VIGIL_KEEP_TEST_DIR") is None:
-            shutil.rmtree(work, ignore_errors=True)
+    kf.run_on_cluster("cameras", "session_timeout_ms=3000&join_wait_ms=8000",
+                      ["bus.partitions=%d" % PARTITIONS, "bus.replication_factor=3",
+                       "bus.min_insync_replicas=2"], run)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,8 @@ Exit 77 when java/mvn, the binary or vtest.avi are missing.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -207,38 +205,12 @@ def unreachable():
 
 
 def main():
-    for tool in ("java", "mvn"):
-        if not shutil.which(tool):
-            kf.skip("%s not installed" % tool)
-    if not os.access(VIGIL, os.X_OK):
-        kf.skip("%s not built" % VIGIL)
-    if not os.path.exists(kf.VIDEO):
-        kf.skip("%s missing (scripts/setup.sh media)" % kf.VIDEO)
-    work = tempfile.mkdtemp(prefix="vigil-kafka-ops-")
-    t0 = time.time()
-    try:
-        unreachable()
-        boot = kf.cluster("start", "3")
-        bus = "kafka://%s?session_timeout_ms=3000&join_wait_ms=8000" % boot
-        subprocess.run([VIGIL, "kafka", "init", "--bus", bus, "--set", "bus.partitions=6"], check=True)
+    def body(work, bus):
         retention(work, bus)
         bad_input(work, bus)
         scale_out(work, bus)
-        print("ok (%.0f s)" % (time.time() - t0))
-    except Exception:
-        for name in sorted(os.listdir(work)):
-            if name.endswith(".log"):
-                print("---- %s (tail)" % name)
-                with open(os.path.join(work, name)) as f:
-                    print("".join(f.readlines()[-10:]))
-        raise
-    finally:
-        try:
-            kf.cluster("stop")
-        except Exception:
-            pass
-        if os.environ.get("VIGIL_KEEP_TEST_DIR") is None:
-            shutil.rmtree(work, ignore_errors=True)
+    unreachable()
+    kf.run_on_cluster("ops", "session_timeout_ms=3000&join_wait_ms=8000", ["bus.partitions=6"], body)
 
 
 if __name__ == "__main__":
