@@ -4,7 +4,7 @@
 #
 #   bench/kafka.sh [BUILD_DIR]        default: build
 #
-# The cluster gets its own runtime dir and ports (39092.. / 39192..), so the
+# The cluster gets its own runtime dir and ports (23092.. / 23192.., below the ephemeral port range), so the
 # test cluster (29092..) and a developer's own cluster (19092..) are left
 # alone. VIGIL_KAFKA_BOOTSTRAP set = use that cluster instead (not stopped).
 # Other environment: BENCH_SECONDS, BENCH_MB (see bench/kafka.c),
@@ -21,8 +21,8 @@ if [ -z "${VIGIL_KAFKA_BOOTSTRAP:-}" ]; then
     command -v $tool >/dev/null || { echo "bench/kafka.sh: $tool not installed (scripts/setup.sh test)" >&2; exit 1; }
   done
   export VIGIL_KAFKA_DIR=${VIGIL_KAFKA_BENCH_DIR:-/tmp/vigil-kafka-bench-${USER:-$(id -un)}}
-  export VIGIL_KAFKA_PORT_BASE=${VIGIL_KAFKA_BENCH_PORT_BASE:-39092}
-  export VIGIL_KAFKA_CONTROLLER_PORT_BASE=${VIGIL_KAFKA_BENCH_CONTROLLER_PORT_BASE:-39192}
+  export VIGIL_KAFKA_PORT_BASE=${VIGIL_KAFKA_BENCH_PORT_BASE:-23092}
+  export VIGIL_KAFKA_CONTROLLER_PORT_BASE=${VIGIL_KAFKA_BENCH_CONTROLLER_PORT_BASE:-23192}
   trap '"$src/scripts/kafka-cluster" stop >/dev/null 2>&1 || true' EXIT INT TERM
   VIGIL_KAFKA_BOOTSTRAP=$("$src/scripts/kafka-cluster" start 3)
   export VIGIL_KAFKA_BOOTSTRAP

@@ -31,12 +31,11 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 import test_kafka_failures as kf  # noqa: E402  (shared helpers)
 
-PORT_BASE = int(os.environ.get("VIGIL_KAFKA_CAMTEST_PORT_BASE") or "35092")
+PORT_BASE = int(os.environ.get("VIGIL_KAFKA_CAMTEST_PORT_BASE") or "27092")
 kf.CLUSTER_ENV.update(VIGIL_KAFKA_DIR="/tmp/vigil-kafka-camtest-%s" % os.environ.get("USER", os.getuid()),
                       VIGIL_KAFKA_PORT_BASE=str(PORT_BASE),
                       VIGIL_KAFKA_CONTROLLER_PORT_BASE=str(PORT_BASE + 100))
 VIGIL = kf.VIGIL
-HTTP_BASE = PORT_BASE + 400
 PARTITIONS = 4
 
 
@@ -103,12 +102,13 @@ def run(work, bus):
     db = os.path.join(work, "data", "vigil.db")
     s = kf.Services(work, bus, cfg)
     cams = pick_cameras()
-    ports = [HTTP_BASE + i for i in range(3)]
+    ports = []
     try:
         s.start("sink", "sink")
         s.start("preprocess", "pre")
-        ing = [s.start("ingest", "ingest%d" % i, extra_args=["--http", "127.0.0.1:%d" % ports[i]])
+        ing = [s.start("ingest", "ingest%d" % i, extra_args=["--http", "127.0.0.1:0"])
                for i in range(2)]
+        ports += [kf.service_port(work, "ingest%d" % i) for i in range(2)]
         kf.wait_for("both ingest instances to join group ingest", lambda: all(
             "following topic control" in open(os.path.join(work, "ingest%d.log" % i)).read()
             for i in range(2)), 60)
@@ -148,7 +148,8 @@ def run(work, bus):
         live = cams[2:]
         wait_split("%s to stop" % removed, ports[1:2], cams,
                    lambda w: w[removed] == [] and all(w[c] == [ports[1]] for c in live), 60)
-        ing.append(s.start("ingest", "ingest2", extra_args=["--http", "127.0.0.1:%d" % ports[2]]))
+        ing.append(s.start("ingest", "ingest2", extra_args=["--http", "127.0.0.1:0"]))
+        ports.append(kf.service_port(work, "ingest2"))
         kf.wait_for("ingest2 to join", lambda: "following topic control" in
                     open(os.path.join(work, "ingest2.log")).read(), 60)
         time.sleep(3)
@@ -159,7 +160,7 @@ def run(work, bus):
         log2 = open(os.path.join(work, "ingest2.log")).read()
         assert '"%s": starting' % stopped not in log2 and '"%s": starting' % removed not in log2, \
             "ingest2 started a stopped or removed camera"
-        print("after ingest2 joined: %s" % {c: ["ingest%d" % (p - HTTP_BASE) for p in where[c]] for c in live})
+        print("after ingest2 joined: %s" % {c: ["ingest%d" % ports.index(p) for p in where[c]] for c in live})
     finally:
         s.stop_all()
 

@@ -19,6 +19,7 @@ ingest, preprocess, infer and sink as separate processes on vtest.avi, and:
 Exit 77 (ctest: skipped) when java/mvn, the binary or vtest.avi are missing.
 """
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -95,6 +96,23 @@ def wait_for(what, cond, timeout):
             return
         time.sleep(0.5)
     raise AssertionError("timed out waiting for " + what)
+
+
+def service_port(work, name, timeout=30):
+    """The HTTP port a service started with `--http 127.0.0.1:0` bound, read from
+    its log. Fixed ports would race with the ephemeral ports of the Kafka
+    clients' own connections."""
+    path = os.path.join(work, name + ".log")
+    found = []
+
+    def bound():
+        with open(path) as f:
+            m = re.search(r"metrics on http://\S+ \(port (\d+)\)", f.read())
+        if m:
+            found.append(int(m.group(1)))
+        return bool(m)
+    wait_for("%s to listen" % name, bound, timeout)
+    return found[0]
 
 
 def acked(path):

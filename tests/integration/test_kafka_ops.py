@@ -27,13 +27,12 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 import test_kafka_failures as kf  # noqa: E402  (shared helpers)
 
-PORT_BASE = int(os.environ.get("VIGIL_KAFKA_OPSTEST_PORT_BASE") or "33092")
+PORT_BASE = int(os.environ.get("VIGIL_KAFKA_OPSTEST_PORT_BASE") or "25092")
 kf.CLUSTER_ENV.update(VIGIL_KAFKA_DIR="/tmp/vigil-kafka-opstest-%s" % os.environ.get("USER", os.getuid()),
                       VIGIL_KAFKA_PORT_BASE=str(PORT_BASE),
                       VIGIL_KAFKA_CONTROLLER_PORT_BASE=str(PORT_BASE + 100))
 MULT = kf.MULT
 VIGIL = kf.VIGIL
-HTTP_BASE = PORT_BASE + 400
 
 
 def metric(port, family, stage):
@@ -80,9 +79,10 @@ def scale_out(work, bus):
         try:
             # the workers join first (each owns partitions), then the frames come
             t0 = time.time()
-            ports = [HTTP_BASE + 10 * k + i for i in range(k)]
-            for i, port in enumerate(ports):
-                s.start("preprocess", "scale-pre%d-%d" % (k, i), extra_args=["--http", "127.0.0.1:%d" % port])
+            names = ["scale-pre%d-%d" % (k, i) for i in range(k)]
+            for name in names:
+                s.start("preprocess", name, extra_args=["--http", "127.0.0.1:0"])
+            ports = [kf.service_port(work, name) for name in names]
 
             def joined():
                 try:
