@@ -57,6 +57,20 @@ typedef struct pool_ctx {
     float *y;
 } pool_ctx_t;
 
+/* The taps [*lo, *hi) of a k-tap window starting at `start` with dilation d
+ * that fall inside [0, n): the loops visit only those, in the same order, so
+ * a window far larger than the input (padding) costs the input, not the
+ * kernel (fuzz: a 2M-wide MaxPool window took minutes per pixel). */
+static void taps_inside(int64_t start, int64_t k, int64_t d, int64_t n, int64_t *lo, int64_t *hi)
+{
+    if (d < 1) d = 1;
+    int64_t a = start < 0 ? (-start + d - 1) / d : 0;
+    int64_t b = start >= n ? 0 : (n - 1 - start) / d + 1;
+    if (b > k) b = k;
+    *lo = a;
+    *hi = b > a ? b : a;
+}
+
 static void pool_planes(void *arg, int64_t c0, int64_t c1)
 {
     const pool_ctx_t *c = arg;
@@ -86,12 +100,13 @@ static void pool_planes(void *arg, int64_t c0, int64_t c1)
                 float acc = pp->max ? -INFINITY : 0;
                 int64_t cnt = 0;
                 int64_t h0 = oh * w->sh - w->pt, w0 = ow * w->sw - w->pl;
-                for (int64_t ki = 0; ki < w->kh; ki++) {
+                int64_t ki0, ki1, kj0, kj1;
+                taps_inside(h0, w->kh, w->dh, w->H, &ki0, &ki1);
+                taps_inside(w0, w->kw, w->dw, w->W, &kj0, &kj1);
+                for (int64_t ki = ki0; ki < ki1; ki++) {
                     int64_t ih = h0 + ki * w->dh;
-                    if (ih < 0 || ih >= w->H) continue;
-                    for (int64_t kj = 0; kj < w->kw; kj++) {
+                    for (int64_t kj = kj0; kj < kj1; kj++) {
                         int64_t iw = w0 + kj * w->dw;
-                        if (iw < 0 || iw >= w->W) continue;
                         float v = x[ih * w->W + iw];
                         if (pp->max) acc = v > acc ? v : acc;
                         else acc += v;
