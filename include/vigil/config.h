@@ -31,6 +31,65 @@
 #define VIGIL_CAMERA_ID_MAX 64
 #define VIGIL_CAMERAS_MAX 64
 
+/* ---- zones and lines (analytics rules; docs/analytics.md) ----------------
+ * Coordinates are normalised to the frame: x 0..1 left to right, y 0..1 top
+ * to bottom, so that rules survive a change of resolution. */
+#define VIGIL_RULE_ID_MAX 64       /* zone and line ids: [A-Za-z0-9_.-]{1,63} */
+#define VIGIL_LABEL_MAX 64
+#define VIGIL_ZONES_MAX 32         /* per camera */
+#define VIGIL_LINES_MAX 32         /* per camera */
+#define VIGIL_POLYGON_MAX 32       /* points of a zone */
+#define VIGIL_RULE_LABELS_MAX 16   /* labels of one zone or line */
+
+/* The point of a box that decides whether an object is in a zone or on which
+ * side of a line it is. */
+typedef enum vigil_anchor {
+    VIGIL_ANCHOR_BOTTOM_CENTER = 0, /* default: where a person or car touches the ground */
+    VIGIL_ANCHOR_CENTER = 1,
+    VIGIL_ANCHOR_TOP_CENTER = 2,
+} vigil_anchor_t;
+
+typedef struct vigil_point {
+    double x, y; /* normalised, 0..1 */
+} vigil_point_t;
+
+typedef struct vigil_zone_conf {
+    char id[VIGIL_RULE_ID_MAX];
+    vigil_point_t polygon[VIGIL_POLYGON_MAX]; /* simple polygon, 3..VIGIL_POLYGON_MAX points */
+    size_t npoints;
+    char labels[VIGIL_RULE_LABELS_MAX][VIGIL_LABEL_MAX]; /* none = every label */
+    size_t nlabels;
+    double min_score;      /* detections below it are not considered in the zone; 0..1, default 0 */
+    double loiter_seconds; /* a track inside longer than this raises `loiter`; 0 = never (default) */
+    int inertia;           /* consecutive frames inside (outside) before enter (leave) is believed;
+                            * 1..30, default 2 */
+    int anchor;            /* vigil_anchor_t */
+} vigil_zone_conf_t;
+
+typedef struct vigil_line_conf {
+    char id[VIGIL_RULE_ID_MAX];
+    vigil_point_t a, b; /* `in` is from the side where (B-A)x(P-A) > 0 to where it is < 0 */
+    char labels[VIGIL_RULE_LABELS_MAX][VIGIL_LABEL_MAX];
+    size_t nlabels;
+    double min_score;  /* 0..1, default 0 */
+    double hysteresis; /* normalised distance from the line the anchor must reach on the far side
+                        * before a crossing counts (and on the near side before it is armed
+                        * again); 0..0.5, default 0.02 */
+    int anchor;        /* vigil_anchor_t */
+} vigil_line_conf_t;
+
+/* Checks one zone / line as the config loader does: id syntax, 3..32 points
+ * inside 0..1, a simple (not self-intersecting) polygon of non-zero area;
+ * two distinct points; labels non-empty and unique; ranges. On failure
+ * fills errstr with "key \"FIELD\": REASON (accepted: ...)" where FIELD is
+ * relative to the zone ("polygon", "labels[2]", ...) and returns
+ * VIGIL_ERR_CONFIG. Thread: any. */
+vigil_err_t vigil_zone_conf_check(const vigil_zone_conf_t *zone, char *errstr, size_t errstr_size);
+vigil_err_t vigil_line_conf_check(const vigil_line_conf_t *line, char *errstr, size_t errstr_size);
+/* Defaults for a zone / line (no id, no points). */
+void vigil_zone_conf_init(vigil_zone_conf_t *zone);
+void vigil_line_conf_init(vigil_line_conf_t *line);
+
 typedef struct vigil_camera_conf {
     char id[VIGIL_CAMERA_ID_MAX]; /* [A-Za-z0-9_.-]{1,63} */
     char *name;                   /* display name (default: id) */
@@ -39,6 +98,10 @@ typedef struct vigil_camera_conf {
     int enabled;
     int loop;               /* files: start again at the end */
     double retention_hours; /* < 0: the store default */
+    vigil_zone_conf_t *zones; /* malloc'd array, owned by the camera; ids unique per camera */
+    size_t nzones;
+    vigil_line_conf_t *lines; /* malloc'd array, owned by the camera; ids unique per camera */
+    size_t nlines;
 } vigil_camera_conf_t;
 
 typedef struct vigil_config {
@@ -79,6 +142,21 @@ typedef struct vigil_config {
     /* sink */
     int sink_batch_size;
     int sink_flush_ms;
+    /* analytics (docs/analytics.md) */
+    int analytics_enabled;
+    double analytics_high_score;      /* first association stage: detections scoring >= this */
+    double analytics_low_score;       /* second stage: detections from this up to high_score */
+    double analytics_new_track_score; /* an unmatched detection starts a track if >= this */
+    double analytics_match_iou;       /* least (buffered) IoU to match in the first stage */
+    double analytics_low_match_iou;   /* least (buffered) IoU to match in the second stage */
+    double analytics_buffer;          /* boxes grow by this fraction of w and h for matching */
+    int analytics_min_hits;           /* consecutive hits before a track is confirmed */
+    double analytics_lost_seconds;    /* a lost track is kept this long before it is removed */
+    int analytics_per_class;          /* associate detections only with tracks of their label */
+    int analytics_batch_frames;       /* detection messages per checkpoint transaction */
+    int analytics_flush_ms;           /* longest wait before a checkpoint transaction */
+    double analytics_clip_preroll_s;  /* clips start this long before their event */
+    double analytics_clip_postroll_s; /* and end this long after it */
     /* cameras */
     vigil_camera_conf_t cameras[VIGIL_CAMERAS_MAX];
     size_t ncameras;

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vigil/analytics.h"
 #include "vigil/err.h"
 
 typedef struct vigil_store vigil_store_t;
@@ -98,7 +99,108 @@ typedef struct vigil_store_counts {
 
 typedef struct vigil_sweep_result {
     int64_t frames_deleted, files_deleted, detections_deleted, events_deleted;
+    int64_t analytics_events_deleted, track_points_deleted, counts_deleted, clips_deleted;
 } vigil_sweep_result_t;
+
+/* ---- analytics (docs/analytics.md) ---------------------------------------
+ * Tables: analytics_events (unique by camera, kind, track, zone, line,
+ * start_sequence), analytics_counts (one row per camera x minute x zone or
+ * line x label), track_points (unique by camera, track, sequence) and
+ * analytics_state (one checkpoint per camera). */
+
+/* What the analytics stage writes for one camera in one commit. */
+typedef struct vigil_analytics_camera_batch {
+    const char *camera_id;
+    const vigil_analytics_event_t *events; /* upserted by key; a report replaces the stored one
+                                            * unless the stored one has a larger
+                                            * updated_sequence */
+    size_t nevents;
+    const vigil_track_point_t *points;     /* existing (camera, track, sequence) skipped */
+    size_t npoints;
+    const vigil_count_bucket_t *counts;    /* each column keeps the larger of stored and given */
+    size_t ncounts;
+    const uint8_t *state;                  /* checkpoint (vigil_analyzer_save); NULL = none */
+    size_t state_len;
+    uint64_t last_sequence;                /* of the state: replaces a stored checkpoint only if
+                                            * larger (a late writer never rolls it back) */
+} vigil_analytics_camera_batch_t;
+
+/* Writes every camera's batch in ONE transaction: all or nothing. */
+vigil_err_t vigil_store_analytics_commit(vigil_store_t *store,
+                                         const vigil_analytics_camera_batch_t *batches, size_t n,
+                                         char *errstr, size_t errstr_size);
+
+/* The checkpoint of a camera: *state malloc'd. VIGIL_ERR_NOT_FOUND if none. */
+vigil_err_t vigil_store_analytics_state_get(vigil_store_t *store, const char *camera_id,
+                                            uint8_t **state, size_t *len,
+                                            uint64_t *last_sequence);
+
+typedef struct vigil_analytics_event_row {
+    int64_t id; /* set by the store, stable across upserts of the same key */
+    vigil_analytics_event_t ev;
+    int reviewed;
+} vigil_analytics_event_row_t;
+
+typedef struct vigil_event_query {
+    const char *camera; /* NULL = all, for every string field */
+    const char *kind;   /* "zone_enter", ... */
+    const char *label;
+    const char *zone;
+    const char *line;
+    int64_t since_us;   /* events whose start is >= since (0 = no bound) */
+    int64_t until_us;   /* and < until (0 = no bound) */
+    int limit;          /* 1..1000 */
+    /* cursor: newest first by (start_us, id); only rows strictly after
+     * (after_start_us, after_id) in that order; after_id 0 = from the start */
+    int64_t after_start_us;
+    int64_t after_id;
+} vigil_event_query_t;
+
+/* Newest first. *rows malloc'd. *next_start_us / *next_id: the cursor of the
+ * next page (*next_id 0 when there is none). */
+vigil_err_t vigil_store_analytics_events_query(vigil_store_t *store, const vigil_event_query_t *q,
+                                               vigil_analytics_event_row_t **rows, size_t *n,
+                                               int64_t *next_start_us, int64_t *next_id);
+/* VIGIL_ERR_NOT_FOUND if there is no such event. */
+vigil_err_t vigil_store_analytics_event_get(vigil_store_t *store, int64_t id,
+                                            vigil_analytics_event_row_t *row);
+
+typedef struct vigil_count_query {
+    const char *camera, *zone, *line, *label; /* NULL = all */
+    int64_t since_us, until_us;               /* minutes in [since, until); 0 = no bound */
+    int64_t bucket_us; /* 0: totals over the range; else 60e6, 3600e6 or 86400e6 (UTC) */
+} vigil_count_query_t;
+
+typedef struct vigil_count_row {
+    char camera_id[64];
+    char zone[VIGIL_RULE_ID_MAX]; /* one of zone, line is set */
+    char line[VIGIL_RULE_ID_MAX];
+    char label[VIGIL_LABEL_MAX];
+    int64_t bucket_us; /* start of the bucket; 0 for totals */
+    int64_t entered, peak, in, out; /* sums over the bucket's minutes; peak is the max */
+} vigil_count_row_t;
+
+/* Ordered by camera, zone, line, label, bucket. *rows malloc'd; at most
+ * 100000 rows (VIGIL_ERR_INVALID beyond, asking for a larger bucket). */
+vigil_err_t vigil_store_counts_query(vigil_store_t *store, const vigil_count_query_t *q,
+                                     vigil_count_row_t **rows, size_t *n);
+
+/* A track's boxes in sequence order, at most `limit` (1..100000). *points
+ * malloc'd. VIGIL_ERR_NOT_FOUND if the track has no point. */
+vigil_err_t vigil_store_track_points(vigil_store_t *store, const char *camera_id,
+                                     uint64_t track_id, int limit, vigil_track_point_t **points,
+                                     size_t *n);
+
+/* Frames of a camera with capture time in [since_us, until_us), oldest
+ * first, at most `limit`. *rows malloc'd. */
+vigil_err_t vigil_store_frames_range(vigil_store_t *store, const char *camera_id, int64_t since_us,
+                                     int64_t until_us, int limit, vigil_frame_row_t **rows,
+                                     size_t *n);
+
+/* Where an event's cached clip lives: DATA_DIR/clips/CAMERA/ID.mp4. The
+ * sweep deletes the clip files of the events it deletes. */
+vigil_err_t vigil_store_clip_path(vigil_store_t *store, const char *camera_id, int64_t event_id,
+                                  char *path, size_t size);
 
 void vigil_store_conf_init(vigil_store_conf_t *conf);
 
@@ -146,7 +248,9 @@ vigil_err_t vigil_store_counts(vigil_store_t *store, const char *camera_id,
                                vigil_store_counts_t *counts);
 
 /* Deletes frames (rows and files), detections and events of camera_id older
- * than before_us. camera_id NULL = every camera. */
+ * than before_us; and analytics events that ended (closed) before it (with
+ * their clip files), track points and count minutes older than it.
+ * camera_id NULL = every camera. */
 vigil_err_t vigil_store_sweep(vigil_store_t *store, const char *camera_id, int64_t before_us,
                               vigil_sweep_result_t *result);
 
