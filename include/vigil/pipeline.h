@@ -19,7 +19,8 @@ enum {
     VIGIL_STAGE_INFER = 1 << 2,
     VIGIL_STAGE_SINK = 1 << 3,
     VIGIL_STAGE_API = 1 << 4,
-    VIGIL_STAGE_ALL = 0x1f,
+    VIGIL_STAGE_ANALYTICS = 1 << 5,
+    VIGIL_STAGE_ALL = 0x3f,
 };
 
 vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages, char *errstr,

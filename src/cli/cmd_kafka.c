@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vigil/analytics.h"
 #include "vigil/bus.h"
 #include "vigil/kafka.h"
 #include "vigil/log.h"
@@ -69,9 +70,12 @@ static void camera_usage(FILE *out)
 {
     fprintf(out, "usage: vigil camera add --bus kafka://HOST:PORT[,...] ID URL [--fps F] "
                  "[--name NAME]\n"
-                 "       vigil camera remove|start|stop --bus URL ID\n\n"
+                 "       vigil camera remove|start|stop --bus URL ID\n"
+                 "       vigil camera rules --bus URL ID RULES.json   (- reads stdin)\n\n"
                  "Publishes the command on topic control (key = camera id); the ingest\n"
-                 "instance that owns the camera's control partition applies it.\n");
+                 "instance that owns the camera's control partition applies it. `rules`\n"
+                 "replaces the camera's zones and lines in every analytics worker (key\n"
+                 "rules:ID); the file is {\"zones\":[...],\"lines\":[...]} (docs/analytics.md).\n");
 }
 
 /* Parses options into cfg/o; positional arguments are left in argv[optind..]. */
@@ -303,6 +307,38 @@ out:
     return rc < 0 ? CLI_OK : rc;
 }
 
+#define RULES_FILE_MAX (1 << 20)
+
+/* Reads and checks a rules file ("-" = stdin) into *json (malloc'd). */
+static int read_rules(const char *path, char **json)
+{
+    char err[512];
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "vigil camera rules: cannot open %s\n", path);
+        return CLI_USAGE;
+    }
+    char *buf = malloc(RULES_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, RULES_FILE_MAX + 1, f) : 0;
+    if (f != stdin) fclose(f);
+    if (!buf || n > RULES_FILE_MAX) {
+        fprintf(stderr, "vigil camera rules: %s: %s\n", path,
+                buf ? "larger than 1 MiB" : "out of memory");
+        free(buf);
+        return CLI_USAGE;
+    }
+    buf[n] = '\0';
+    vigil_rules_t rules;
+    if (vigil_rules_from_json(buf, n, &rules, err, sizeof err)) {
+        fprintf(stderr, "vigil camera rules: %s: %s\n", path, err);
+        free(buf);
+        return CLI_USAGE;
+    }
+    vigil_rules_release(&rules);
+    *json = buf;
+    return CLI_OK;
+}
+
 int cli_camera_main(const cli_cmd_t *cmd, int argc, char **argv)
 {
     static const struct { const char *name; int op; } ops[] = {
@@ -310,6 +346,7 @@ int cli_camera_main(const cli_cmd_t *cmd, int argc, char **argv)
         {"remove", VIGIL__V1__CAMERA_COMMAND__OP__OP_REMOVE},
         {"start", VIGIL__V1__CAMERA_COMMAND__OP__OP_START},
         {"stop", VIGIL__V1__CAMERA_COMMAND__OP__OP_STOP},
+        {"rules", VIGIL__V1__CAMERA_COMMAND__OP__OP_SET_RULES},
     };
     vigil_config_t cfg;
     kopts_t o = {0};
@@ -317,6 +354,8 @@ int cli_camera_main(const cli_cmd_t *cmd, int argc, char **argv)
     char err[1024];
     vigil_bus_t *bus = NULL;
     uint8_t *buf = NULL;
+    char *rules_json = NULL;
+    char key[VIGIL_CAMERA_ID_MAX + 8];
     const char *sub = argc > 1 ? argv[1] : NULL;
 
     for (size_t i = 0; sub && i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -334,7 +373,9 @@ int cli_camera_main(const cli_cmd_t *cmd, int argc, char **argv)
     if (rc) goto out;
     vigil_log_set_level(vigil_log_level_parse(cfg.log_level));
     int npos = argc - 1 - optind;
-    if (npos < 1 || npos > 2 || (op == VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD) != (npos == 2)) {
+    int two = op == VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD ||
+              op == VIGIL__V1__CAMERA_COMMAND__OP__OP_SET_RULES;
+    if (npos < 1 || npos > 2 || two != (npos == 2)) {
         camera_usage(stderr);
         rc = CLI_USAGE;
         goto out;
@@ -350,9 +391,16 @@ int cli_camera_main(const cli_cmd_t *cmd, int argc, char **argv)
     m.schema_version = VIGIL_SCHEMA_VERSION;
     m.op = op;
     m.camera_id = (char *)id;
-    m.url = npos == 2 ? argv[optind + 2] : (char *)"";
+    m.url = npos == 2 && op == VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD ? argv[optind + 2]
+                                                                      : (char *)"";
     m.name = (char *)(o.name ? o.name : id);
     m.fps = o.fps;
+    snprintf(key, sizeof key, "%s", id);
+    if (op == VIGIL__V1__CAMERA_COMMAND__OP__OP_SET_RULES) {
+        if ((rc = read_rules(argv[optind + 2], &rules_json))) goto out;
+        m.rules_json = rules_json;
+        snprintf(key, sizeof key, "rules:%s", id);
+    }
     size_t len = 0;
     vigil_bus_conf_t bc;
     vigil_bus_conf_init(&bc);
@@ -364,7 +412,7 @@ int cli_camera_main(const cli_cmd_t *cmd, int argc, char **argv)
         rc = CLI_FAIL;
         goto out;
     }
-    vigil_err_t e = vigil_bus_publish(bus, VIGIL_TOPIC_CONTROL, id, strlen(id), buf, len,
+    vigil_err_t e = vigil_bus_publish(bus, VIGIL_TOPIC_CONTROL, key, strlen(key), buf, len,
                                       ADMIN_TIMEOUT_MS);
     if (e == VIGIL_OK) e = vigil_bus_flush(bus, ADMIN_TIMEOUT_MS);
     if (e) {
@@ -377,6 +425,7 @@ int cli_camera_main(const cli_cmd_t *cmd, int argc, char **argv)
     rc = CLI_OK;
 out:
     free(buf);
+    free(rules_json);
     vigil_bus_free(bus);
     vigil_config_release(&cfg);
     return rc < 0 ? CLI_OK : rc;

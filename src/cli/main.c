@@ -19,6 +19,8 @@ static const cli_cmd_t commands[] = {
     {"infer", "run the infer stage: frames.gated -> detections", cli_run_main,
      VIGIL_STAGE_INFER},
     {"sink", "run the sink stage: detections, events -> store", cli_run_main, VIGIL_STAGE_SINK},
+    {"analytics", "run the analytics stage: detections -> tracks, events, counts (replay: "
+                  "offline)", cli_run_main, VIGIL_STAGE_ANALYTICS},
     {"api", "serve the HTTP API over the store", cli_run_main, VIGIL_STAGE_API},
     {"kafka", "kafka topics: init, create, describe (distributed mode)", cli_kafka_main, 0},
     {"camera", "camera commands on the control topic: add, remove, start, stop", cli_camera_main,

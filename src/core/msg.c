@@ -109,7 +109,7 @@ Vigil__V1__CameraCommand *vigil_camera_command_decode(const void *buf, size_t le
     if (check_common(m->schema_version, m->camera_id, "camera command", errstr, errstr_size))
         goto fail;
     if (m->op < VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD ||
-        m->op > VIGIL__V1__CAMERA_COMMAND__OP__OP_STOP) {
+        m->op > VIGIL__V1__CAMERA_COMMAND__OP__OP_SET_RULES) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "camera command: unknown op %d",
                      (int)m->op);
         goto fail;

@@ -168,6 +168,8 @@ static void apply(vigil__control_t *ctl, const vigil_bus_msg_t *msg)
                    (long long)msg->offset, err);
         return;
     }
+    if (cmd->op == VIGIL__V1__CAMERA_COMMAND__OP__OP_SET_RULES) /* analytics' (key rules:ID) */
+        goto out;
     c = cam_find(ctl, cmd->camera_id);
     if (!c && (c = calloc(1, sizeof(*c)))) {
         snprintf(c->id, sizeof(c->id), "%s", cmd->camera_id);

@@ -2,8 +2,8 @@
  *
  * The pipeline owns the bus (in-process unless the config names another) and
  * the stages it was asked to run. Start order is consumers first so that no
- * message is published before its group exists: api, sink, infer,
- * preprocess, ingest. Stop order drains: ingest stops producing, then for
+ * message is published before its group exists: api, sink, analytics, infer,
+ * preprocess, ingest (analytics runs unless analytics.enabled is false). Stop order drains: ingest stops producing, then for
  * each topic in flow order we wait until every group has committed all of it
  * (vigil_bus_drain) before stopping the stage that consumes it. Whatever was
  * accepted by the bus before the stop is therefore stored before the process
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pipeline/metrics_http.h"
+#include "vigil/analytics.h"
 #include "vigil/api.h"
 #include "vigil/bus.h"
 #include "vigil/log.h"
@@ -28,6 +29,7 @@ struct vigil_pipeline {
     vigil_preprocess_t *preprocess;
     vigil_infer_t *infer;
     vigil_sink_t *sink;
+    vigil_analytics_t *analytics;
     vigil_api_t *api;
     struct MHD_Daemon *metrics_http; /* stage services: /healthz + /metrics */
     int distributed; /* a shared bus (Kafka) and not every stage here: no downstream drain */
@@ -96,6 +98,9 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
         goto fail;
     if ((stages & VIGIL_STAGE_SINK) && !(p->sink = vigil_sink_new(cfg, p->bus, errstr, errstr_size)))
         goto fail;
+    if ((stages & VIGIL_STAGE_ANALYTICS) && cfg->analytics_enabled &&
+        !(p->analytics = vigil_analytics_new(cfg, p->bus, errstr, errstr_size)))
+        goto fail;
     if ((stages & VIGIL_STAGE_INFER) &&
         !(p->infer = vigil_infer_new(cfg, p->bus, errstr, errstr_size)))
         goto fail;
@@ -118,6 +123,9 @@ vigil_err_t vigil_pipeline_start(vigil_pipeline_t *p, char *errstr, size_t errst
     p->started = 1;
     if (p->sink && (err = vigil_sink_start(p->sink)))
         return vigil_seterr(errstr, errstr_size, err, "sink: cannot start: %s", vigil_err_str(err));
+    if (p->analytics && (err = vigil_analytics_start(p->analytics)))
+        return vigil_seterr(errstr, errstr_size, err, "analytics: cannot start: %s",
+                            vigil_err_str(err));
     if (p->infer && (err = vigil_infer_start(p->infer)))
         return vigil_seterr(errstr, errstr_size, err, "infer: cannot start: %s",
                             vigil_err_str(err));
@@ -181,8 +189,10 @@ void vigil_pipeline_stop(vigil_pipeline_t *p, int drain_timeout_ms)
     if (p->preprocess) vigil_preprocess_stop(p->preprocess);
     if (p->infer) drain(p, VIGIL_TOPIC_GATED, drain_timeout_ms);
     if (p->infer) vigil_infer_stop(p->infer);
+    if (p->sink || p->analytics) drain(p, VIGIL_TOPIC_DETECTIONS, drain_timeout_ms);
+    /* analytics publishes events: it stops before they are drained */
+    if (p->analytics) vigil_analytics_stop(p->analytics);
     if (p->sink) {
-        drain(p, VIGIL_TOPIC_DETECTIONS, drain_timeout_ms);
         drain(p, VIGIL_TOPIC_EVENTS, drain_timeout_ms);
         vigil_sink_stop(p->sink);
     }
@@ -198,6 +208,7 @@ void vigil_pipeline_free(vigil_pipeline_t *p)
     if (p->ingest) vigil_ingest_free(p->ingest);
     if (p->preprocess) vigil_preprocess_free(p->preprocess);
     if (p->infer) vigil_infer_free(p->infer);
+    if (p->analytics) vigil_analytics_free(p->analytics);
     if (p->sink) vigil_sink_free(p->sink);
     if (p->api) vigil_api_free(p->api);
     vigil__metrics_http_stop(p->metrics_http);

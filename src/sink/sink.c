@@ -12,7 +12,9 @@
  * once). A batch the store refuses is not acked: its messages are released
  * (delivered again) and the sink backs off before going on.
  *
- * Events are written one by one when they arrive (vigil_store_event_put);
+ * Events are written one by one when they arrive (vigil_store_event_put),
+ * except the analytics stage's (zone_enter, line_cross, ...), which that
+ * stage writes itself, atomically with its checkpoints;
  * "camera.*" events also upsert the camera row from payload_json (name, url,
  * fps) and set its status: camera.online/retrying/ended/stopped.
  *
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include "sink/retention.h"
+#include "vigil/analytics.h"
 #include "vigil/bus.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
@@ -242,6 +245,13 @@ static vigil_err_t take_event(vigil_sink_t *sink, vigil_bus_msg_t *msg)
         vigil_counter_inc(sink->m.failed);
         log_bad(msg, "event", errstr);
         ack(sink, msg);
+        return VIGIL_OK;
+    }
+    if (vigil_event_kind_parse(ev->type)) {
+        /* zone_enter, line_cross, ...: the analytics stage stored them with
+         * its checkpoint; they are on the topic for live consumers */
+        ack(sink, msg);
+        vigil__v1__event__free_unpacked(ev, NULL);
         return VIGIL_OK;
     }
     vigil_event_row_t row = {0};

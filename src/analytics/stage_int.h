@@ -1,0 +1,104 @@
+/* Internals of the analytics stage (stage.c, stage_batch.c, stage_rules.c).
+ *
+ * Main idea: one worker thread, member of consumer group "analytics" on the
+ * detections topic. Each camera it sees gets a `stage_cam_t` with the
+ * camera's analyzer (loaded from the camera's checkpoint in the warehouse, or
+ * new) and the outputs collected since the last commit. Messages are held,
+ * not acknowledged, until a commit writes, in ONE store transaction, every
+ * dirty camera's events, count buckets, track points and checkpoint (the
+ * analyzer's state and the last sequence it covers). Only then are the held
+ * messages acknowledged and the events published on topic events.
+ *
+ * Exactly once: a message is acknowledged only after the state that covers
+ * it is committed, so whatever was not covered comes again to whoever owns
+ * the partition next (this process after a failed commit, another worker
+ * after a kill or rebalance). That owner loads the checkpoint and skips what
+ * it covers (sequence <= last_sequence); processing is deterministic, so
+ * replaying the rest writes the same rows, which the store's upserts keep
+ * once. Checkpoints never roll back (the store keeps the larger sequence).
+ *
+ * Thread: everything here runs on the worker thread, except the rebalance
+ * callback, which runs on it too (inside vigil_consumer_poll). */
+#ifndef VIGIL_ANALYTICS_STAGE_INT_H
+#define VIGIL_ANALYTICS_STAGE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vigil/analytics.h"
+#include "vigil/bus.h"
+#include "vigil/metrics.h"
+#include "vigil/store.h"
+#include "vigil/workers.h"
+
+#define VIGIL__AN_STAGE "analytics"
+#define VIGIL__AN_CAMERAS_MAX 4096 /* cameras one worker keeps state for */
+#define DETS_MAX 4096              /* detections of one message handed to the analyzer */
+
+typedef struct stage_cam {
+    struct stage_cam *next;
+    char id[VIGIL_CAMERA_ID_MAX];
+    int32_t partition; /* of its detections; -1 before the first message */
+    vigil_analyzer_t *analyzer; /* NULL until its first message (then loaded) */
+    uint64_t skip_through;      /* sequences <= this are covered by the checkpoint */
+    vigil_rules_t rules;        /* the rules in force (from the config or topic control) */
+    int rules_from_control;
+    size_t ntracks; /* confirmed tracks alive after its last frame */
+    /* collected since the last commit */
+    int dirty;
+    vigil_analytics_event_t *events; /* latest report per event key */
+    size_t nevents, capevents;
+    vigil_track_point_t *points;
+    size_t npoints, cappoints;
+    vigil_count_bucket_t *counts; /* latest value per bucket key */
+    size_t ncounts, capcounts;
+} stage_cam_t;
+
+struct vigil_analytics {
+    const vigil_config_t *cfg;
+    vigil_bus_t *bus;
+    vigil_tracker_conf_t tconf;
+    vigil_workers_t thread;
+    vigil_consumer_t *consumer; /* group "analytics", topic detections */
+    vigil_consumer_t *control;  /* a group of its own on topic control: rule changes */
+    vigil_store_t *store;
+    stage_cam_t *cams;
+    size_t ncams;
+    /* held messages, acknowledged after the next commit */
+    vigil_bus_msg_t **held;
+    size_t nheld, capheld;
+    int64_t first_held_us;
+    int release_held; /* a commit failed where held messages could not be released */
+    vigil_analytics_det_t *dets; /* DETS_MAX, the analyzer's input */
+    /* metrics */
+    vigil_stage_metrics_t m;
+    int64_t lag_reported;
+    vigil_counter_t *rejected;   /* detections the analyzer skipped as invalid */
+    vigil_counter_t *commits;
+    vigil_counter_t *events_by_kind[5];
+    vigil_gauge_t *tracks;
+};
+
+/* stage_batch.c */
+/* Adds one frame's outputs to the camera's pending batch. */
+vigil_err_t vigil__an_collect(stage_cam_t *cam, const vigil_analytics_out_t *out);
+/* Writes every dirty camera's batch and checkpoint in one transaction. On
+ * success acknowledges the held messages and publishes the events; on
+ * failure releases them (they come again) and forgets the dirty cameras'
+ * state (reloaded from their checkpoints). `ack`: 0 inside the rebalance
+ * callback, where the consumer must not be called (the held messages stay
+ * held and are settled by the next commit). */
+vigil_err_t vigil__an_commit(vigil_analytics_t *an, int ack);
+/* Drops the pending outputs of a camera. */
+void vigil__an_cam_clear(stage_cam_t *cam);
+
+/* stage_rules.c */
+/* Reads topic control from the beginning with a group of its own. */
+vigil_err_t vigil__an_control_open(vigil_analytics_t *an, char *errstr, size_t errstr_size);
+/* Applies what came on topic control; waits up to timeout_ms. 1 if a message came. */
+int vigil__an_control_poll(vigil_analytics_t *an, int timeout_ms);
+/* The camera's entry, created (with the config's rules) if new. NULL when
+ * the bound on cameras is reached or out of memory. */
+stage_cam_t *vigil__an_cam_get(vigil_analytics_t *an, const char *camera_id);
+
+#endif
