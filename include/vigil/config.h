@@ -144,6 +144,7 @@ typedef struct vigil_config {
     int sink_flush_ms;
     /* analytics (docs/analytics.md) */
     int analytics_enabled;
+    char *analytics_group;            /* consumer group of the analytics workers on detections */
     double analytics_high_score;      /* first association stage: detections scoring >= this */
     double analytics_low_score;       /* second stage: detections from this up to high_score */
     double analytics_new_track_score; /* an unmatched detection starts a track if >= this */

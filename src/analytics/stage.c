@@ -282,7 +282,9 @@ vigil_analytics_t *vigil_analytics_new(const vigil_config_t *cfg, vigil_bus_t *b
     const char *topics[] = {VIGIL_TOPIC_DETECTIONS};
     if (!(an->store = vigil_store_open(&sconf, errstr, errstr_size))) goto fail;
     if (vigil__an_control_open(an, errstr, errstr_size)) goto fail;
-    if (!(an->consumer = vigil_bus_subscribe(bus, "analytics", topics, 1, errstr, errstr_size)))
+    const char *group = cfg->analytics_group && *cfg->analytics_group ? cfg->analytics_group
+                                                                      : "analytics";
+    if (!(an->consumer = vigil_bus_subscribe(bus, group, topics, 1, errstr, errstr_size)))
         goto fail;
     vigil_consumer_set_rebalance_cb(an->consumer, on_rebalance, an);
     /* the configured cameras' rules are checked now, so a bad one fails at start */
