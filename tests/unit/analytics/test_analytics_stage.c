@@ -1,0 +1,346 @@
+/* Tests of the analytics stage with the real in-process bus and a real
+ * SQLite store in a temp dir: events and counts written once, restarts that
+ * continue from the checkpoint (no track id reused, replayed frames
+ * skipped), bad messages and detections counted, rules from topic control,
+ * and a corrupt checkpoint. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <sqlite3.h>
+
+#include "unit/preprocess/stages_support.h"
+#include "vigil/analytics.h"
+#include "vigil/msg.h"
+
+#define W 768
+#define H 576
+#define T0 1700000000000000LL /* 2023-11-14T22:13:20Z: a whole minute + 20 s */
+#define DT 200000LL           /* 5 fps */
+
+static const char *CONFIG = "cameras:\n"
+                            "  - id: gate\n"
+                            "    url: sample\n"
+                            "    zones:\n"
+                            "      - id: dock\n"
+                            "        polygon: [[0.6, 0.0], [1.0, 0.0], [1.0, 1.0], [0.6, 1.0]]\n"
+                            "    lines:\n"
+                            "      - id: middle\n"
+                            "        points: [[0.5, 0.0], [0.5, 1.0]]\n";
+
+typedef struct fixture {
+    char *dir;
+    vigil_config_t cfg;
+    vigil_bus_t *bus;
+    vigil_analytics_t *an;
+    vigil_store_t *store;
+} fixture_t;
+
+static int setup(void **state)
+{
+    char err[512] = "";
+    fixture_t *f = calloc(1, sizeof *f);
+    vigil_metrics_reset();
+    f->dir = vt_tmpdir();
+    vt_config(&f->cfg, f->dir);
+    if (vigil_config_load_string(&f->cfg, CONFIG, "test.yaml", err, sizeof err))
+        fail_msg("config: %s", err);
+    f->cfg.analytics_batch_frames = 8;
+    f->cfg.analytics_flush_ms = 20;
+    f->bus = vt_bus();
+    f->store = vt_store(&f->cfg);
+    *state = f;
+    return 0;
+}
+
+static void stop_stage(fixture_t *f)
+{
+    vigil_analytics_free(f->an);
+    f->an = NULL;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    stop_stage(f);
+    vigil_store_close(f->store);
+    vigil_bus_close(f->bus);
+    vigil_bus_free(f->bus);
+    vt_rmtree(f->dir);
+    free(f->dir);
+    vigil_config_release(&f->cfg);
+    free(f);
+    return 0;
+}
+
+static void start_stage(fixture_t *f)
+{
+    char err[256] = "";
+    f->an = vigil_analytics_new(&f->cfg, f->bus, err, sizeof err);
+    if (!f->an) fail_msg("analytics: %s", err);
+    assert_int_equal(vigil_analytics_start(f->an), VIGIL_OK);
+}
+
+static void publish_raw(fixture_t *f, const char *topic, const char *key, const void *buf,
+                        size_t len)
+{
+    assert_int_equal(vigil_bus_publish(f->bus, topic, key, strlen(key), buf, len, 5000),
+                     VIGIL_OK);
+}
+
+/* One frame with one person box centred at x (pixels), plus `extra` items
+ * given as is. */
+static void publish_frame(fixture_t *f, uint64_t seq, float x, const Vigil__V1__Detection *extra)
+{
+    Vigil__V1__Detection item, *ptrs[2];
+    Vigil__V1__Detections d = VIGIL__V1__DETECTIONS__INIT;
+    vigil__v1__detection__init(&item);
+    item.x1 = x - 40;
+    item.x2 = x + 40;
+    item.y1 = 200;
+    item.y2 = 400;
+    item.score = 0.9f;
+    item.label = "person";
+    ptrs[0] = &item;
+    ptrs[1] = (Vigil__V1__Detection *)extra;
+    d.schema_version = VIGIL_SCHEMA_VERSION;
+    d.camera_id = "gate";
+    d.sequence = seq;
+    d.capture_time_us = T0 + (int64_t)seq * DT;
+    d.frame_id = (int64_t)seq;
+    d.model = "centernet";
+    d.width = W;
+    d.height = H;
+    d.n_items = extra ? 2 : 1;
+    d.items = ptrs;
+    size_t len;
+    uint8_t *buf = vigil_msg_pack(&d.base, &len);
+    publish_raw(f, VIGIL_TOPIC_DETECTIONS, "gate", buf, len);
+    free(buf);
+}
+
+/* A person walking from x0 to x1 over frames first..last. */
+static void walk(fixture_t *f, uint64_t first, uint64_t last, float x0, float x1)
+{
+    for (uint64_t s = first; s <= last; s++)
+        publish_frame(f, s, x0 + (x1 - x0) * (float)(s - first) / (float)(last - first), NULL);
+}
+
+static vigil_analytics_event_row_t *events(fixture_t *f, const char *kind, size_t *n)
+{
+    vigil_event_query_t q = {.camera = "gate", .kind = kind, .limit = 100};
+    vigil_analytics_event_row_t *rows = NULL;
+    int64_t next_start = 0, next_id = 0;
+    assert_int_equal(vigil_store_analytics_events_query(f->store, &q, &rows, n, &next_start,
+                                                        &next_id),
+                     VIGIL_OK);
+    return rows;
+}
+
+static void line_totals(fixture_t *f, int64_t *in, int64_t *out)
+{
+    vigil_count_query_t q = {.camera = "gate", .line = "middle"};
+    vigil_count_row_t *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(vigil_store_counts_query(f->store, &q, &rows, &n), VIGIL_OK);
+    *in = *out = 0;
+    for (size_t i = 0; i < n; i++) {
+        *in += rows[i].in;
+        *out += rows[i].out;
+    }
+    free(rows);
+}
+
+static uint64_t metric(const char *family)
+{
+    return vt_stage_count(family, "analytics", NULL);
+}
+
+static void test_stage_line_crossing_and_zone_written_once(void **state)
+{
+    fixture_t *f = *state;
+    walk(f, 1, 20, 100, 700); /* left to right across x = 384 and into the dock */
+    start_stage(f);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    stop_stage(f);
+
+    size_t n = 0;
+    vigil_analytics_event_row_t *rows = events(f, "line_cross", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].ev.direction, VIGIL_DIR_IN);
+    assert_string_equal(rows[0].ev.line, "middle");
+    assert_string_equal(rows[0].ev.label, "person");
+    assert_true(rows[0].ev.track_id == 1);
+    free(rows);
+    rows = events(f, "zone_enter", &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].ev.zone, "dock");
+    assert_true(rows[0].ev.open); /* still inside at the end */
+    free(rows);
+    int64_t in, out;
+    line_totals(f, &in, &out);
+    assert_int_equal(in, 1);
+    assert_int_equal(out, 0);
+    assert_int_equal(metric("vigil_stage_in_total"), 20);
+    assert_int_equal(metric("vigil_stage_failed_total"), 0);
+
+    uint8_t *cp = NULL;
+    size_t len = 0;
+    uint64_t last = 0;
+    assert_int_equal(vigil_store_analytics_state_get(f->store, "gate", &cp, &len, &last),
+                     VIGIL_OK);
+    assert_true(last == 20);
+    assert_true(len > 0);
+    free(cp);
+}
+
+static void test_stage_restart_skips_replayed_frames_and_never_reuses_track_ids(void **state)
+{
+    fixture_t *f = *state;
+    walk(f, 1, 20, 100, 700);
+    start_stage(f);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    stop_stage(f);
+
+    /* a new process: frames 15..20 come again (a redelivery), then the
+     * first person is gone long enough to be forgotten and a second one
+     * walks right to left */
+    vigil_metrics_reset();
+    start_stage(f);
+    walk(f, 15, 20, 100 + 600.0f * 14 / 19, 700);
+    walk(f, 60, 80, 700, 100);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    stop_stage(f);
+    assert_int_equal(metric("vigil_stage_dropped_total"), 6);
+
+    size_t n = 0;
+    vigil_analytics_event_row_t *rows = events(f, "line_cross", &n);
+    assert_int_equal(n, 2); /* newest first */
+    assert_int_equal(rows[0].ev.direction, VIGIL_DIR_OUT);
+    assert_int_equal(rows[1].ev.direction, VIGIL_DIR_IN);
+    assert_true(rows[0].ev.track_id > rows[1].ev.track_id);
+    free(rows);
+    /* the first person's zone_enter was closed when its track was lost */
+    rows = events(f, "zone_enter", &n);
+    assert_true(n >= 1);
+    assert_false(rows[n - 1].ev.open);
+    free(rows);
+    int64_t in, out;
+    line_totals(f, &in, &out);
+    assert_int_equal(in, 1);
+    assert_int_equal(out, 1);
+}
+
+static void test_stage_bad_messages_and_detections_counted_and_skipped(void **state)
+{
+    fixture_t *f = *state;
+    start_stage(f);
+    publish_raw(f, VIGIL_TOPIC_DETECTIONS, "gate", "\xff\xfe garbage", 10);
+    Vigil__V1__Detection nan_det;
+    vigil__v1__detection__init(&nan_det);
+    nan_det.x1 = NAN;
+    nan_det.x2 = 10;
+    nan_det.y2 = 10;
+    nan_det.score = 0.9f;
+    nan_det.label = "person";
+    for (uint64_t s = 1; s <= 20; s++)
+        publish_frame(f, s, 100 + 600.0f * (float)(s - 1) / 19, &nan_det);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    stop_stage(f);
+    assert_int_equal(metric("vigil_stage_failed_total"), 1);
+    assert_true(vigil_metrics_sum("vigil_analytics_rejected_detections_total", NULL, NULL, NULL,
+                                  NULL) == 20);
+    int64_t in, out;
+    line_totals(f, &in, &out); /* the good detections went on being analysed */
+    assert_int_equal(in, 1);
+}
+
+static void publish_rules(fixture_t *f, const char *json)
+{
+    Vigil__V1__CameraCommand c = VIGIL__V1__CAMERA_COMMAND__INIT;
+    c.schema_version = VIGIL_SCHEMA_VERSION;
+    c.op = VIGIL__V1__CAMERA_COMMAND__OP__OP_SET_RULES;
+    c.camera_id = "gate";
+    c.rules_json = (char *)json;
+    size_t len;
+    uint8_t *buf = vigil_msg_pack(&c.base, &len);
+    publish_raw(f, VIGIL_TOPIC_CONTROL, "rules:gate", buf, len);
+    free(buf);
+}
+
+static void test_stage_rules_from_control_replace_the_config(void **state)
+{
+    fixture_t *f = *state;
+    /* a refused rule set is logged and counted; the next one applies */
+    publish_rules(f, "{\"zones\":[{\"id\":\"bad\",\"polygon\":[[0,0],[1,1]]}]}");
+    publish_rules(f, "{\"lines\":[{\"id\":\"quarter\",\"points\":[[0.25,0],[0.25,1]]}]}");
+    start_stage(f);
+    walk(f, 1, 20, 100, 700);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    stop_stage(f);
+    size_t n = 0;
+    vigil_analytics_event_row_t *rows = events(f, "line_cross", &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].ev.line, "quarter");
+    free(rows);
+    rows = events(f, "zone_enter", &n);
+    assert_int_equal(n, 0); /* the dock zone is gone with the config's rules */
+    free(rows);
+    assert_int_equal(metric("vigil_stage_failed_total"), 1);
+}
+
+static void test_stage_corrupt_checkpoint_is_refused_and_processing_goes_on(void **state)
+{
+    fixture_t *f = *state;
+    walk(f, 1, 20, 100, 700);
+    start_stage(f);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    stop_stage(f);
+
+    char path[600];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s/vigil.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE analytics_state SET state = x'0badc0de0badc0de'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    vigil_metrics_reset();
+    start_stage(f);
+    walk(f, 15, 20, 600, 700); /* covered by the checkpoint's sequence: still skipped */
+    walk(f, 60, 80, 700, 100);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    stop_stage(f);
+    assert_int_equal(metric("vigil_stage_failed_total"), 1); /* the refused checkpoint */
+    assert_int_equal(metric("vigil_stage_dropped_total"), 6);
+    size_t n = 0;
+    vigil_analytics_event_row_t *rows = events(f, "line_cross", &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].ev.direction, VIGIL_DIR_OUT);
+    assert_true(rows[0].ev.track_id > rows[1].ev.track_id); /* not 1 again */
+    free(rows);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stage_line_crossing_and_zone_written_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stage_restart_skips_replayed_frames_and_never_reuses_track_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_bad_messages_and_detections_counted_and_skipped,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_rules_from_control_replace_the_config, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stage_corrupt_checkpoint_is_refused_and_processing_goes_on, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
