@@ -5,7 +5,8 @@
  * Main idea: every way of setting a value ends in vigil__prop_apply(), which
  * parses the text against the row's type and range and writes the field at
  * the row's offset; so YAML, environment and --set accept exactly the same
- * values and fail with the same messages. */
+ * values and fail with the same messages. Zones and lines are lists, read
+ * only from YAML (config_yaml.c) and checked by config_rules.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -155,7 +156,12 @@ void vigil__camera_release(vigil_camera_conf_t *cam)
 {
     free(cam->name);
     free(cam->url);
+    free(cam->zones);
+    free(cam->lines);
     cam->name = cam->url = NULL;
+    cam->zones = NULL;
+    cam->lines = NULL;
+    cam->nzones = cam->nlines = 0;
 }
 
 vigil_err_t vigil__camera_finish(vigil_camera_conf_t *cam)
@@ -211,6 +217,21 @@ static vigil_err_t unknown_key(const char *where, const char *name, char *errstr
                         section, keys);
 }
 
+/* Whether a camera key ("zones[0].polygon", "lines") names one of the lists
+ * of vigil__rule_rows. */
+static int is_list_key(const char *key)
+{
+    for (const vigil__rule_row_t *r = vigil__rule_rows; r->name; r++) {
+        if (!r->list || strncmp(r->name, VIGIL__CAMERA_PREFIX, strlen(VIGIL__CAMERA_PREFIX)))
+            continue;
+        const char *list = r->name + strlen(VIGIL__CAMERA_PREFIX);
+        size_t n = strlen(list);
+        if (strpbrk(list, ".[")) continue; /* a list inside a rule (polygon, labels) */
+        if (strncmp(key, list, n) == 0 && (!key[n] || key[n] == '[' || key[n] == '.')) return 1;
+    }
+    return 0;
+}
+
 /* "cameras[ID].key" or "cameras[N].key": finds the camera and the row. */
 static vigil_err_t set_camera(vigil_config_t *cfg, const char *name, const char *value,
                               const char *where, char *errstr, size_t errstr_size)
@@ -224,6 +245,12 @@ static vigil_err_t set_camera(vigil_config_t *cfg, const char *name, const char 
         return unknown_key(where, name, errstr, errstr_size);
     snprintf(sel, sizeof(sel), "%.*s", (int)(close - open - 1), open + 1);
     snprintf(row, sizeof(row), VIGIL__CAMERA_PREFIX "%s", close + 2);
+    if (is_list_key(close + 2))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "%s: key \"%s\": zones and lines are lists and cannot be set from "
+                            "the command line or the environment (accepted: cameras[].zones and "
+                            "cameras[].lines in the YAML file)",
+                            where, name);
     const vigil_prop_t *p = vigil__prop_find(row);
     if (!p) return unknown_key(where, name, errstr, errstr_size);
     for (size_t i = 0; i < cfg->ncameras && !cam; i++)
@@ -316,6 +343,52 @@ fail:
 
 /* --- cross-field checks ---------------------------------------------------- */
 
+/* A camera's zones and lines, for configurations not built by the YAML
+ * loader (which checks them as it reads them, with their lines). */
+static vigil_err_t validate_rules(const vigil_camera_conf_t *cam, size_t index, char *errstr,
+                                  size_t errstr_size)
+{
+    char field[32], reason[384];
+
+    if (cam->nzones > VIGIL_ZONES_MAX || (cam->nzones && !cam->zones))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "camera \"%s\": key \"cameras[%zu].zones\": %zu zones (accepted: "
+                            "at most %d zones)",
+                            cam->id, index, cam->nzones, VIGIL_ZONES_MAX);
+    if (cam->nlines > VIGIL_LINES_MAX || (cam->nlines && !cam->lines))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "camera \"%s\": key \"cameras[%zu].lines\": %zu lines (accepted: "
+                            "at most %d lines)",
+                            cam->id, index, cam->nlines, VIGIL_LINES_MAX);
+    for (size_t z = 0; z < cam->nzones; z++) {
+        if (vigil__zone_check(&cam->zones[z], field, sizeof(field), reason, sizeof(reason)))
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                                "camera \"%s\": key \"cameras[%zu].zones[%zu].%s\": %s",
+                                cam->id, index, z, field, reason);
+        for (size_t j = 0; j < z; j++)
+            if (strcmp(cam->zones[j].id, cam->zones[z].id) == 0)
+                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                                    "camera \"%s\": key \"cameras[%zu].zones[%zu].id\": "
+                                    "duplicate zone id \"%s\", also cameras[%zu].zones[%zu] "
+                                    "(accepted: zone ids unique within a camera)",
+                                    cam->id, index, z, cam->zones[z].id, index, j);
+    }
+    for (size_t l = 0; l < cam->nlines; l++) {
+        if (vigil__line_check(&cam->lines[l], field, sizeof(field), reason, sizeof(reason)))
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                                "camera \"%s\": key \"cameras[%zu].lines[%zu].%s\": %s",
+                                cam->id, index, l, field, reason);
+        for (size_t j = 0; j < l; j++)
+            if (strcmp(cam->lines[j].id, cam->lines[l].id) == 0)
+                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                                    "camera \"%s\": key \"cameras[%zu].lines[%zu].id\": "
+                                    "duplicate line id \"%s\", also cameras[%zu].lines[%zu] "
+                                    "(accepted: line ids unique within a camera)",
+                                    cam->id, index, l, cam->lines[l].id, index, j);
+    }
+    return VIGIL_OK;
+}
+
 vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_t errstr_size)
 {
     if (cfg->ingest_reconnect_min_ms > cfg->ingest_reconnect_max_ms)
@@ -334,6 +407,11 @@ vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_
                             "key \"log.level\": \"%.32s\" is not a level (accepted: debug, "
                             "info, warn, error)",
                             cfg->log_level ? cfg->log_level : "");
+    if (cfg->analytics_low_score > cfg->analytics_high_score)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "key \"analytics.low_score\": %g is greater than "
+                            "analytics.high_score %g (accepted: at most analytics.high_score)",
+                            cfg->analytics_low_score, cfg->analytics_high_score);
     if (cfg->ncameras > VIGIL_CAMERAS_MAX)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "cameras: %zu cameras (accepted: at most %d)", cfg->ncameras,
@@ -356,6 +434,8 @@ vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_
                                     "camera \"%s\": key \"cameras[%zu].id\": duplicate camera id, "
                                     "also cameras[%zu] (accepted: unique ids)",
                                     cam->id, i, j);
+        vigil_err_t err = validate_rules(cam, i, errstr, errstr_size);
+        if (err) return err;
     }
     return VIGIL_OK;
 }

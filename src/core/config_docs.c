@@ -18,9 +18,14 @@ static const struct {
     {"preprocess", "Validation, the motion score and gating before the model."},
     {"infer", "Running the model on gated frames, micro-batched across cameras."},
     {"sink", "Writing results to the warehouse."},
+    {"analytics", "Tracking objects across frames, zones and lines, events and per-minute "
+                  "counts (docs/analytics.md). The zones and lines themselves are per camera: "
+                  "`cameras[].zones` and `cameras[].lines` below."},
     {"cameras", "The camera list: a YAML sequence of mappings, one per camera. Not settable "
                 "from the environment; on the command line use `--source URL` or "
-                "`--set 'cameras[ID].KEY=VALUE'`."},
+                "`--set 'cameras[ID].KEY=VALUE'`. A camera's `zones` and `lines` are lists "
+                "of mappings, set in the YAML file only; their keys are the "
+                "`cameras[].zones[].*` and `cameras[].lines[].*` rows."},
 };
 
 static const char *type_name(vigil_prop_type_t t)
@@ -96,6 +101,25 @@ static void put_section(FILE *out, const char *section, size_t sl, const char *d
         put_cell(out, p->desc);
         fputs(" |\n", out);
     }
+    /* the lists of the section and their keys (cameras[].zones[].polygon) */
+    for (const vigil__rule_row_t *r = vigil__rule_rows; r->name; r++) {
+        if (strcspn(r->name, ".[") != sl || strncmp(r->name, section, sl) != 0) continue;
+        fprintf(out, "| `%s` | %s | ", r->name, r->list ? r->list : type_name(r->type));
+        if (r->def)
+            fprintf(out, "`%s`", r->def);
+        else
+            fputs("—", out);
+        fputs(" | ", out);
+        if (r->accepted) {
+            put_cell(out, r->accepted);
+        } else {
+            vigil_prop_t p = {r->name, r->type, 0, r->def, r->min, r->max, r->values, r->desc};
+            put_range(out, &p);
+        }
+        fputs(" | — | ", out);
+        put_cell(out, r->desc);
+        fputs(" |\n", out);
+    }
     fputs("\n", out);
 }
 
@@ -132,16 +156,33 @@ static const char intro[] =
     "  retention_hours: 24\n"
     "preprocess:\n"
     "  motion_threshold: 0.003\n"
+    "analytics:\n"
+    "  min_hits: 3\n"
     "cameras:\n"
     "  - id: lobby\n"
     "    name: Lobby\n"
     "    url: \"rtsp://192.0.2.10/stream1\"\n"
     "    fps: 5\n"
-    "  - id: sample\n"
-    "    url: sample\n"
+    "  - id: gate\n"
+    "    url: /videos/gate.mp4\n"
+    "    zones:\n"
+    "      - id: dock\n"
+    "        polygon: [[0.1, 0.5], [0.4, 0.5], [0.4, 0.9], [0.1, 0.9]]\n"
+    "        labels: [person]\n"
+    "        min_score: 0.4\n"
+    "        loiter_seconds: 30\n"
+    "    lines:\n"
+    "      - id: gate\n"
+    "        points: [[0.5, 0.0], [0.5, 1.0]]\n"
+    "        labels: [person, car]\n"
     "```\n"
     "\n"
     "A `cameras` list in the file replaces any cameras set before it is read.\n"
+    "\n"
+    "Zones and lines use coordinates normalised to the frame: x from 0 (left) to 1\n"
+    "(right), y from 0 (top) to 1 (bottom), so they survive a change of resolution. A zone's\n"
+    "polygon must be simple (its edges neither cross nor touch) and have an area; a line's\n"
+    "two points must differ. Zone ids, and line ids, are unique within a camera.\n"
     "\n"
     "## Overrides\n"
     "\n"

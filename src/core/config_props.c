@@ -112,7 +112,54 @@ const vigil_prop_t vigil_props[] = {
         "Most results written to the warehouse in one transaction."),
     INT("sink.flush_ms", sink_flush_ms, "200", 1, 60000,
         "Longest time a result waits in the sink before its batch is written."),
-    /* cameras: offsets are into vigil_camera_conf_t */
+    /* analytics */
+    BOOL("analytics.enabled", analytics_enabled, "true",
+         "Run the analytics stage in `vigil run`: it tracks the objects the model detects "
+         "across frames, applies each camera's zones and lines, and writes events and "
+         "per-minute counts (docs/analytics.md). false leaves the stage out."),
+    DBL("analytics.high_score", analytics_high_score, "0.5", 0, 1,
+        "Detections scoring at least this are matched to tracks in the first association "
+        "stage."),
+    DBL("analytics.low_score", analytics_low_score, "0.1", 0, 1,
+        "Detections scoring from this up to analytics.high_score are matched, in a second "
+        "stage, with the tracks the first stage left unmatched (this keeps a partly hidden or "
+        "blurred object on its track); detections below it are ignored. Must be <= "
+        "analytics.high_score."),
+    DBL("analytics.new_track_score", analytics_new_track_score, "0.6", 0, 1,
+        "A detection that matched no track starts a new track only if it scores at least "
+        "this."),
+    DBL("analytics.match_iou", analytics_match_iou, "0.2", 0, 1,
+        "Least IoU (intersection over union) between a track's predicted box and a detection, "
+        "both grown by analytics.buffer, for a match in the first stage."),
+    DBL("analytics.low_match_iou", analytics_low_match_iou, "0.4", 0, 1,
+        "Least IoU (of the grown boxes) for a match in the second stage, with a low-scoring "
+        "detection; stricter than analytics.match_iou because such detections are less sure."),
+    DBL("analytics.buffer", analytics_buffer, "0.3", 0, 2,
+        "Boxes grow by this fraction of their width and height before they are matched, so "
+        "that an object still overlaps its track after moving far between two frames (at 5 "
+        "fps objects move far between frames); 0 matches the boxes as they are."),
+    INT("analytics.min_hits", analytics_min_hits, "3", 1, 30,
+        "Consecutive frames a new track must be matched before it is confirmed; only "
+        "confirmed tracks enter zones, cross lines, raise events and are counted."),
+    DBL("analytics.lost_seconds", analytics_lost_seconds, "3", 0, 600,
+        "Seconds (of capture time) a track that is no longer matched is kept before it is "
+        "removed, so that an object hidden for a moment keeps its track when it reappears."),
+    BOOL("analytics.per_class", analytics_per_class, "true",
+         "Match detections only with tracks of the same label (a person never continues a "
+         "car's track); false matches across labels."),
+    INT("analytics.batch_frames", analytics_batch_frames, "64", 1, 10000,
+        "Most detection messages processed per checkpoint transaction: their events, counts, "
+        "track points and the trackers' checkpoints are written to the warehouse in one "
+        "transaction."),
+    INT("analytics.flush_ms", analytics_flush_ms, "500", 1, 60000,
+        "Longest time processed detections wait before their checkpoint transaction is "
+        "written when fewer than analytics.batch_frames have arrived."),
+    DBL("analytics.clip_preroll_s", analytics_clip_preroll_s, "3", 0, 60,
+        "An event's video clip starts this many seconds before the event."),
+    DBL("analytics.clip_postroll_s", analytics_clip_postroll_s, "3", 0, 60,
+        "An event's video clip ends this many seconds after the event."),
+    /* cameras: offsets are into vigil_camera_conf_t; zones and lines are in
+     * vigil__rule_rows (config_rules.c) */
     {"cameras[].id", VIGIL_PROP_STRING, K(id), NULL, 0, 0, NULL,
      "Camera id, 1 to 63 of A-Z a-z 0-9 _ . - ; unique. Used in topic keys, paths and URLs. "
      "Default: cam0, cam1, ... by position."},
@@ -212,6 +259,12 @@ void vigil__section_keys(const char *section, char *buf, size_t size)
         const char *key = vigil__prop_key(p);
         append(buf, size, &n, key, strlen(key));
     }
+    /* the lists of the section ("zones, lines" for cameras) */
+    char prefix[80], lists[256];
+    snprintf(prefix, sizeof(prefix), "%s[].", section);
+    vigil__rule_keys(prefix, lists, sizeof(lists));
+    if (lists[0] && n) append(buf, size, &n, ", ", 2);
+    append(buf, size, &n, lists, strlen(lists));
 }
 
 void vigil__sections(char *buf, size_t size)

@@ -3,16 +3,22 @@
  * Main idea: libyaml's document API parses the whole file into a node tree
  * that keeps each node's line; the walk below only accepts the shape
  *   SECTION: { KEY: SCALAR, ... }      for every section of the property table
- *   cameras: [ { KEY: SCALAR, ... }, ... ]
+ *   cameras: [ { KEY: SCALAR, ..., zones: [ RULE, ... ], lines: [ RULE, ... ] }, ... ]
  * and hands every scalar to vigil__prop_apply() with "FILE:LINE" as where it
- * came from, so errors name the file, the line and the key.
+ * came from, so errors name the file, the line and the key. A RULE (zone or
+ * line) is a mapping of scalars, label lists and [x, y] lists, read into a
+ * vigil_zone_conf_t / vigil_line_conf_t and checked by config_rules.c.
  *
  * A `cameras:` list in the file replaces the cameras cfg had; every other
  * key overrides only its own value. On error cfg keeps what was applied
  * before the bad key and stays valid for vigil_config_release().
  *
  * Thread: any; no shared state. */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +92,403 @@ static vigil_err_t apply_pair(loader_t *ld, void *base, const char *section, con
     return vigil__prop_apply(p, base, scalar(v), where, display, ld->errstr, ld->errstr_size);
 }
 
+/* --- zones and lines -------------------------------------------------------
+ * cameras[].zones and cameras[].lines are lists of mappings whose values are
+ * scalars, lists of scalars (labels) or lists of [x, y] pairs. Each rule is
+ * read into its struct, checked by vigil__zone_check / vigil__line_check,
+ * and the field a check names is traced back to the node it came from for
+ * the line in the message. */
+
+#define RULE_KEYS_MAX 16
+
+/* The nodes of one rule's keys, as read. */
+typedef struct rule_nodes {
+    const char *key[RULE_KEYS_MAX];
+    yaml_node_t *node[RULE_KEYS_MAX];
+    size_t n;
+} rule_nodes_t;
+
+static vigil_err_t failf(loader_t *ld, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static vigil_err_t failf(loader_t *ld, const yaml_node_t *node, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return vigil_seterr(ld->errstr, ld->errstr_size, VIGIL_ERR_CONFIG, "%s:%lu: %s", ld->origin,
+                        line_of(node), msg);
+}
+
+/* "FILE:LINE: key \"cameras[0].zones[1].FIELD\": REASON (accepted: ...)", the
+ * accepted values from the row `list``key` ("cameras[].zones[]." "polygon"). */
+static vigil_err_t rule_fail(loader_t *ld, const yaml_node_t *node, const char *shown,
+                             const char *field, const char *list, const char *key,
+                             const char *reason)
+{
+    char row[96], accepted[256] = "";
+    snprintf(row, sizeof(row), "%s%s", list, key);
+    const vigil__rule_row_t *r = vigil__rule_row_find(row);
+    if (r) vigil__rule_row_accepted(r, accepted, sizeof(accepted));
+    return failf(ld, node, "key \"%s.%s\": %s (accepted: %s)", shown, field, reason, accepted);
+}
+
+/* A YAML number: what strtod reads, plus YAML's .nan and .inf spellings (so
+ * that the checks can say "not finite" rather than "not a number"). */
+static int yaml_number(const char *s, double *out)
+{
+    static const char *const nans[] = {".nan", ".NaN", ".NAN"};
+    static const char *const infs[] = {".inf", ".Inf", ".INF"};
+    char *end;
+    int sign = 1;
+
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(s, nans[i]) == 0) return *out = NAN, 0;
+    const char *t = s;
+    if (*t == '-' || *t == '+') sign = *t++ == '-' ? -1 : 1;
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(t, infs[i]) == 0) return *out = sign * INFINITY, 0;
+    if (!*s || isspace((unsigned char)*s)) return -1;
+    *out = strtod(s, &end);
+    return *end ? -1 : 0;
+}
+
+static vigil_err_t rule_number(loader_t *ld, yaml_node_t *v, const char *shown, const char *list,
+                               const char *key, double *out)
+{
+    char reason[128];
+    if (!scalar(v))
+        return rule_fail(ld, v, shown, key, list, key,
+                         "expected a single value, not a list or mapping");
+    if (yaml_number(scalar(v), out)) {
+        snprintf(reason, sizeof(reason), "\"%.64s\" is not a number", scalar(v));
+        return rule_fail(ld, v, shown, key, list, key, reason);
+    }
+    return VIGIL_OK;
+}
+
+static vigil_err_t rule_int(loader_t *ld, yaml_node_t *v, const char *shown, const char *list,
+                            const char *key, int *out)
+{
+    char reason[128], *end;
+    const char *s = scalar(v);
+    if (!s)
+        return rule_fail(ld, v, shown, key, list, key,
+                         "expected a single value, not a list or mapping");
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (end == s || *end || isspace((unsigned char)*s)) {
+        snprintf(reason, sizeof(reason), "\"%.64s\" is not an integer", s);
+        return rule_fail(ld, v, shown, key, list, key, reason);
+    }
+    if (errno == ERANGE || n < INT_MIN || n > INT_MAX) {
+        snprintf(reason, sizeof(reason), "%.64s is out of range", s);
+        return rule_fail(ld, v, shown, key, list, key, reason);
+    }
+    *out = (int)n;
+    return VIGIL_OK;
+}
+
+static vigil_err_t rule_anchor(loader_t *ld, yaml_node_t *v, const char *shown, const char *list,
+                               int *out)
+{
+    char reason[128];
+    if (!scalar(v))
+        return rule_fail(ld, v, shown, "anchor", list, "anchor",
+                         "expected a single value, not a list or mapping");
+    if ((*out = vigil__anchor_parse(scalar(v))) < 0) {
+        snprintf(reason, sizeof(reason), "unknown value \"%.64s\"", scalar(v));
+        return rule_fail(ld, v, shown, "anchor", list, "anchor", reason);
+    }
+    return VIGIL_OK;
+}
+
+static vigil_err_t rule_id(loader_t *ld, yaml_node_t *v, const char *shown, const char *list,
+                           char id[VIGIL_RULE_ID_MAX])
+{
+    char reason[128];
+    const char *s = scalar(v);
+    if (!s)
+        return rule_fail(ld, v, shown, "id", list, "id",
+                         "expected a single value, not a list or mapping");
+    if (strlen(s) >= VIGIL_RULE_ID_MAX || !vigil_camera_id_valid(s)) {
+        snprintf(reason, sizeof(reason), "invalid id \"%.64s\"", s);
+        return rule_fail(ld, v, shown, "id", list, "id", reason);
+    }
+    snprintf(id, VIGIL_RULE_ID_MAX, "%s", s);
+    return VIGIL_OK;
+}
+
+/* labels: [a, b]; empty, null or absent: none. */
+static vigil_err_t rule_labels(loader_t *ld, yaml_node_t *v, const char *shown, const char *list,
+                               char labels[][VIGIL_LABEL_MAX], size_t *nlabels)
+{
+    char field[32], reason[128];
+    size_t n = 0;
+
+    *nlabels = 0;
+    if (is_null(v)) return VIGIL_OK;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return rule_fail(ld, v, shown, "labels", list, "labels",
+                         "expected a list of labels, e.g. [person, car]");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++, n++) {
+        yaml_node_t *item = yaml_document_get_node(ld->doc, *it);
+        const char *s = scalar(item);
+        snprintf(field, sizeof(field), "labels[%zu]", n);
+        if (n >= VIGIL_RULE_LABELS_MAX) {
+            snprintf(reason, sizeof(reason), "too many labels, more than %d",
+                     VIGIL_RULE_LABELS_MAX);
+            return rule_fail(ld, item, shown, field, list, "labels", reason);
+        }
+        if (!s)
+            return rule_fail(ld, item, shown, field, list, "labels",
+                             "expected a label, not a list or mapping");
+        if (!*s)
+            return rule_fail(ld, item, shown, field, list, "labels", "empty label");
+        if (strlen(s) >= VIGIL_LABEL_MAX) {
+            snprintf(reason, sizeof(reason), "label \"%.64s...\" is too long", s);
+            return rule_fail(ld, item, shown, field, list, "labels", reason);
+        }
+        snprintf(labels[n], VIGIL_LABEL_MAX, "%s", s);
+    }
+    *nlabels = n;
+    return VIGIL_OK;
+}
+
+/* A list of [x, y] pairs, at most `max`. */
+static vigil_err_t rule_points(loader_t *ld, yaml_node_t *v, const char *shown, const char *list,
+                               const char *key, vigil_point_t *pts, size_t max, size_t *npts)
+{
+    char field[48], reason[128];
+    size_t n = 0;
+
+    *npts = 0;
+    if (is_null(v)) return VIGIL_OK;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return rule_fail(ld, v, shown, key, list, key,
+                         "expected a list of [x, y] pairs, e.g. [[0.1, 0.5], [0.4, 0.5], ...]");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++, n++) {
+        yaml_node_t *item = yaml_document_get_node(ld->doc, *it);
+        snprintf(field, sizeof(field), "%s[%zu]", key, n);
+        if (n >= max) {
+            snprintf(reason, sizeof(reason), "too many points, more than %zu", max);
+            return rule_fail(ld, item, shown, field, list, key, reason);
+        }
+        if (item->type != YAML_SEQUENCE_NODE ||
+            item->data.sequence.items.top - item->data.sequence.items.start != 2)
+            return rule_fail(ld, item, shown, field, list, key,
+                             "expected an [x, y] pair of numbers");
+        double xy[2];
+        for (int i = 0; i < 2; i++) {
+            yaml_node_t *c = yaml_document_get_node(ld->doc, item->data.sequence.items.start[i]);
+            if (!scalar(c))
+                return rule_fail(ld, c, shown, field, list, key,
+                                 "expected an [x, y] pair of numbers");
+            if (yaml_number(scalar(c), &xy[i])) {
+                snprintf(reason, sizeof(reason), "\"%.64s\" is not a number", scalar(c));
+                return rule_fail(ld, c, shown, field, list, key, reason);
+            }
+        }
+        pts[n].x = xy[0];
+        pts[n].y = xy[1];
+    }
+    *npts = n;
+    return VIGIL_OK;
+}
+
+/* The node a check's field ("polygon[2]", "labels", "id") came from; the
+ * rule's mapping if it was not given. */
+static yaml_node_t *field_node(loader_t *ld, const rule_nodes_t *nodes, yaml_node_t *rule,
+                               const char *field)
+{
+    size_t bl = strcspn(field, "[");
+    for (size_t i = 0; i < nodes->n; i++) {
+        if (strlen(nodes->key[i]) != bl || strncmp(nodes->key[i], field, bl) != 0) continue;
+        yaml_node_t *node = nodes->node[i];
+        if (field[bl] == '[' && node->type == YAML_SEQUENCE_NODE) {
+            size_t index = strtoul(field + bl + 1, NULL, 10);
+            if (index < (size_t)(node->data.sequence.items.top - node->data.sequence.items.start))
+                return yaml_document_get_node(ld->doc, node->data.sequence.items.start[index]);
+        }
+        return node;
+    }
+    return rule;
+}
+
+/* Reads the pairs of one rule mapping: checks each key is known and notes
+ * its node. `read` stores one key's value. */
+typedef vigil_err_t (*rule_read_fn)(loader_t *ld, void *rule, const char *key, yaml_node_t *v,
+                                    const char *shown);
+
+static vigil_err_t rule_pairs(loader_t *ld, yaml_node_t *map, const char *shown,
+                              const char *list, const char *what, void *rule, rule_read_fn read,
+                              rule_nodes_t *nodes)
+{
+    char row[96], keys[256];
+    vigil_err_t err;
+
+    vigil__rule_keys(list, keys, sizeof(keys));
+    if (map->type != YAML_MAPPING_NODE)
+        return failf(ld, map, "key \"%s\": expected a mapping of %s settings (accepted: %s)",
+                     shown, what, keys);
+    nodes->n = 0;
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+         pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = yaml_document_get_node(ld->doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(ld->doc, pair->value);
+        const char *key = scalar(k);
+        if (!key || !*key)
+            return failf(ld, k, "%s: keys must be plain names (accepted: %s)", shown, keys);
+        snprintf(row, sizeof(row), "%s%s", list, key);
+        if (!vigil__rule_row_find(row) || strpbrk(key, ".[]"))
+            return failf(ld, k, "key \"%s.%s\": unknown key (accepted: %s)", shown, key, keys);
+        if ((err = read(ld, rule, key, v, shown))) return err;
+        if (nodes->n < RULE_KEYS_MAX) {
+            nodes->key[nodes->n] = key;
+            nodes->node[nodes->n++] = v;
+        }
+    }
+    return VIGIL_OK;
+}
+
+static int has_key(const rule_nodes_t *nodes, const char *key)
+{
+    for (size_t i = 0; i < nodes->n; i++)
+        if (strcmp(nodes->key[i], key) == 0) return 1;
+    return 0;
+}
+
+#define ZONE_ROWS "cameras[].zones[]."
+#define LINE_ROWS "cameras[].lines[]."
+
+static vigil_err_t read_zone_key(loader_t *ld, void *rule, const char *key, yaml_node_t *v,
+                                 const char *shown)
+{
+    vigil_zone_conf_t *zone = rule;
+    if (strcmp(key, "id") == 0) return rule_id(ld, v, shown, ZONE_ROWS, zone->id);
+    if (strcmp(key, "polygon") == 0)
+        return rule_points(ld, v, shown, ZONE_ROWS, key, zone->polygon, VIGIL_POLYGON_MAX,
+                           &zone->npoints);
+    if (strcmp(key, "labels") == 0)
+        return rule_labels(ld, v, shown, ZONE_ROWS, zone->labels, &zone->nlabels);
+    if (strcmp(key, "min_score") == 0)
+        return rule_number(ld, v, shown, ZONE_ROWS, key, &zone->min_score);
+    if (strcmp(key, "loiter_seconds") == 0)
+        return rule_number(ld, v, shown, ZONE_ROWS, key, &zone->loiter_seconds);
+    if (strcmp(key, "inertia") == 0) return rule_int(ld, v, shown, ZONE_ROWS, key, &zone->inertia);
+    if (strcmp(key, "anchor") == 0) return rule_anchor(ld, v, shown, ZONE_ROWS, &zone->anchor);
+    return failf(ld, v, "key \"%s.%s\": not read (a row without a reader)", shown, key);
+}
+
+static vigil_err_t read_line_key(loader_t *ld, void *rule, const char *key, yaml_node_t *v,
+                                 const char *shown)
+{
+    vigil_line_conf_t *line = rule;
+    vigil_point_t pts[2];
+    size_t n;
+    vigil_err_t err;
+
+    if (strcmp(key, "id") == 0) return rule_id(ld, v, shown, LINE_ROWS, line->id);
+    if (strcmp(key, "points") == 0) {
+        char reason[64];
+        if ((err = rule_points(ld, v, shown, LINE_ROWS, key, pts, 2, &n))) return err;
+        if (n != 2) {
+            snprintf(reason, sizeof(reason), "%zu point%s", n, n == 1 ? "" : "s");
+            return rule_fail(ld, v, shown, key, LINE_ROWS, key, reason);
+        }
+        line->a = pts[0];
+        line->b = pts[1];
+        return VIGIL_OK;
+    }
+    if (strcmp(key, "labels") == 0)
+        return rule_labels(ld, v, shown, LINE_ROWS, line->labels, &line->nlabels);
+    if (strcmp(key, "min_score") == 0)
+        return rule_number(ld, v, shown, LINE_ROWS, key, &line->min_score);
+    if (strcmp(key, "hysteresis") == 0)
+        return rule_number(ld, v, shown, LINE_ROWS, key, &line->hysteresis);
+    if (strcmp(key, "anchor") == 0) return rule_anchor(ld, v, shown, LINE_ROWS, &line->anchor);
+    return failf(ld, v, "key \"%s.%s\": not read (a row without a reader)", shown, key);
+}
+
+/* cameras[i].zones or cameras[i].lines: `list` is "zones" or "lines". */
+static vigil_err_t load_rules(loader_t *ld, vigil_camera_conf_t *cam, const char *cam_shown,
+                              const char *list, yaml_node_t *seq)
+{
+    int zones = strcmp(list, "zones") == 0;
+    const char *rows = zones ? ZONE_ROWS : LINE_ROWS, *what = zones ? "zone" : "line";
+    size_t max = zones ? VIGIL_ZONES_MAX : VIGIL_LINES_MAX;
+    char shown[64], field[32], reason[384];
+    rule_nodes_t nodes;
+    vigil_err_t err;
+
+    if (zones) {
+        free(cam->zones);
+        cam->zones = NULL;
+        cam->nzones = 0;
+    } else {
+        free(cam->lines);
+        cam->lines = NULL;
+        cam->nlines = 0;
+    }
+    if (is_null(seq)) return VIGIL_OK;
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return failf(ld, seq, "key \"%s.%s\": expected a list of %ss (accepted: - { id: ..., "
+                              "%s: [[x, y], ...], ... })",
+                     cam_shown, list, what, zones ? "polygon" : "points");
+    size_t count = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (count > max)
+        return failf(ld, yaml_document_get_node(ld->doc, seq->data.sequence.items.start[max]),
+                     "key \"%s.%s[%zu]\": too many %ss (accepted: at most %zu %ss per camera)",
+                     cam_shown, list, max, what, max, what);
+    if (count == 0) return VIGIL_OK;
+    if (zones ? !(cam->zones = calloc(count, sizeof(*cam->zones)))
+              : !(cam->lines = calloc(count, sizeof(*cam->lines))))
+        return vigil_seterr(ld->errstr, ld->errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory",
+                            ld->origin);
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = yaml_document_get_node(ld->doc, seq->data.sequence.items.start[i]);
+        void *rule = zones ? (void *)&cam->zones[i] : (void *)&cam->lines[i];
+        snprintf(shown, sizeof(shown), "%s.%s[%zu]", cam_shown, list, i);
+        if (zones) {
+            vigil_zone_conf_init(&cam->zones[i]);
+            cam->nzones = i + 1;
+        } else {
+            vigil_line_conf_init(&cam->lines[i]);
+            cam->nlines = i + 1;
+        }
+        if ((err = rule_pairs(ld, item, shown, rows, what, rule,
+                              zones ? read_zone_key : read_line_key, &nodes)))
+            return err;
+        if (!has_key(&nodes, "id"))
+            return rule_fail(ld, item, shown, "id", rows, "id",
+                             zones ? "missing, every zone needs an id"
+                                   : "missing, every line needs an id");
+        if (!has_key(&nodes, zones ? "polygon" : "points"))
+            return rule_fail(ld, item, shown, zones ? "polygon" : "points", rows,
+                             zones ? "polygon" : "points",
+                             zones ? "missing, every zone needs a polygon"
+                                   : "missing, every line needs two points");
+        if (zones ? vigil__zone_check(&cam->zones[i], field, sizeof(field), reason,
+                                      sizeof(reason))
+                  : vigil__line_check(&cam->lines[i], field, sizeof(field), reason,
+                                      sizeof(reason)))
+            return failf(ld, field_node(ld, &nodes, item, field), "key \"%s.%s\": %s", shown,
+                         field, reason);
+        const char *id = zones ? cam->zones[i].id : cam->lines[i].id;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(zones ? cam->zones[j].id : cam->lines[j].id, id) == 0)
+                return failf(ld, field_node(ld, &nodes, item, "id"),
+                             "key \"%s.id\": duplicate %s id \"%s\", also %s.%s[%zu] "
+                             "(accepted: %s ids unique within a camera)",
+                             shown, what, id, cam_shown, list, j, what);
+    }
+    return VIGIL_OK;
+}
+
 static vigil_err_t load_camera(loader_t *ld, yaml_node_t *item, size_t index)
 {
     vigil_config_t *cfg = ld->cfg;
@@ -93,9 +496,11 @@ static vigil_err_t load_camera(loader_t *ld, yaml_node_t *item, size_t index)
     vigil_err_t err;
 
     snprintf(shown, sizeof(shown), "cameras[%zu]", index);
-    if (item->type != YAML_MAPPING_NODE)
+    if (item->type != YAML_MAPPING_NODE) {
+        vigil__section_keys("cameras", accepted, sizeof(accepted));
         return fail(ld, item, "key \"%s\": expected a mapping of camera settings (accepted: %s)",
-                    shown, "id, name, url, fps, enabled, loop, retention_hours");
+                    shown, accepted);
+    }
     if (cfg->ncameras >= VIGIL_CAMERAS_MAX) {
         snprintf(accepted, sizeof(accepted), "at most %d cameras", VIGIL_CAMERAS_MAX);
         return fail(ld, item, "key \"%s\": too many cameras (accepted: %s)", shown, accepted);
@@ -103,8 +508,14 @@ static vigil_err_t load_camera(loader_t *ld, yaml_node_t *item, size_t index)
     vigil_camera_conf_t *cam = &cfg->cameras[cfg->ncameras++];
     vigil__camera_defaults(cam);
     for (yaml_node_pair_t *pair = item->data.mapping.pairs.start;
-         pair < item->data.mapping.pairs.top; pair++)
-        if ((err = apply_pair(ld, cam, "cameras[]", shown, pair))) return err;
+         pair < item->data.mapping.pairs.top; pair++) {
+        const char *key = scalar(yaml_document_get_node(ld->doc, pair->key));
+        if (key && (strcmp(key, "zones") == 0 || strcmp(key, "lines") == 0))
+            err = load_rules(ld, cam, shown, key, yaml_document_get_node(ld->doc, pair->value));
+        else
+            err = apply_pair(ld, cam, "cameras[]", shown, pair);
+        if (err) return err;
+    }
     if (!cam->url) {
         snprintf(shown, sizeof(shown), "cameras[%zu].url", index);
         return fail(ld, item, "key \"%s\": missing, every camera needs a url (accepted: %s)",

@@ -72,6 +72,20 @@ static void test_config_init_sets_documented_defaults(void **state)
     assert_float_equal(cfg->infer_min_score, 0.3, 1e-12);
     assert_int_equal(cfg->sink_batch_size, 64);
     assert_int_equal(cfg->sink_flush_ms, 200);
+    assert_int_equal(cfg->analytics_enabled, 1);
+    assert_float_equal(cfg->analytics_high_score, 0.5, 1e-12);
+    assert_float_equal(cfg->analytics_low_score, 0.1, 1e-12);
+    assert_float_equal(cfg->analytics_new_track_score, 0.6, 1e-12);
+    assert_float_equal(cfg->analytics_match_iou, 0.2, 1e-12);
+    assert_float_equal(cfg->analytics_low_match_iou, 0.4, 1e-12);
+    assert_float_equal(cfg->analytics_buffer, 0.3, 1e-12);
+    assert_int_equal(cfg->analytics_min_hits, 3);
+    assert_float_equal(cfg->analytics_lost_seconds, 3, 0);
+    assert_int_equal(cfg->analytics_per_class, 1);
+    assert_int_equal(cfg->analytics_batch_frames, 64);
+    assert_int_equal(cfg->analytics_flush_ms, 500);
+    assert_float_equal(cfg->analytics_clip_preroll_s, 3, 0);
+    assert_float_equal(cfg->analytics_clip_postroll_s, 3, 0);
     assert_int_equal(cfg->ncameras, 0);
     assert_int_equal(vigil_config_validate(cfg, err, sizeof(err)), VIGIL_OK);
 }
@@ -89,8 +103,9 @@ static void test_config_props_table_defaults_parse_and_describe(void **state)
         if (vigil_config_set(cfg, p->name, p->def, "default", err, sizeof(err)) != VIGIL_OK)
             fail_msg("default of %s rejected: %s", p->name, err);
     }
-    /* 29 fields of vigil_config_t and 7 of vigil_camera_conf_t */
-    assert_int_equal(rows, 29 + 7);
+    /* 43 fields of vigil_config_t and 7 of vigil_camera_conf_t (zones and lines are
+     * lists, documented by rows of their own: test_config_rules.c) */
+    assert_int_equal(rows, 43 + 7);
 }
 
 static const char full_yaml[] = "# a full configuration\n"
@@ -223,7 +238,7 @@ static void test_config_unknown_section_lists_sections(void **state)
     assert_int_equal(load(cfg, "\n\ncamera:\n  - url: x\n"), VIGIL_ERR_CONFIG);
     assert_contains(err, "test.yaml:3: key \"camera\": unknown section");
     assert_contains(err, "accepted: log, http, bus, store, ingest, preprocess, infer, sink, "
-                         "cameras");
+                         "analytics, cameras)");
 }
 
 static void test_config_unknown_camera_key_lists_camera_keys(void **state)
@@ -232,7 +247,8 @@ static void test_config_unknown_camera_key_lists_camera_keys(void **state)
     assert_int_equal(load(cfg, "cameras:\n  - id: a\n    url: x\n  - id: b\n    uri: y\n"),
                      VIGIL_ERR_CONFIG);
     assert_contains(err, "test.yaml:5: key \"cameras[1].uri\": unknown key");
-    assert_contains(err, "accepted: id, name, url, fps, enabled, loop, retention_hours");
+    assert_contains(err, "accepted: id, name, url, fps, enabled, loop, retention_hours, zones, "
+                         "lines)");
 }
 
 static void test_config_bad_enum_names_values(void **state)
