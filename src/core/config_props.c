@@ -117,6 +117,10 @@ const vigil_prop_t vigil_props[] = {
          "Run the analytics stage in `vigil run`: it tracks the objects the model detects "
          "across frames, applies each camera's zones and lines, and writes events and "
          "per-minute counts (docs/analytics.md). false leaves the stage out."),
+    STR("analytics.group", analytics_group, "analytics",
+        "Consumer group of the analytics workers on topic detections: workers of one group "
+        "share the cameras; a second group (another warehouse) analyses the same detections "
+        "again from the start."),
     DBL("analytics.high_score", analytics_high_score, "0.5", 0, 1,
         "Detections scoring at least this are matched to tracks in the first association "
         "stage."),

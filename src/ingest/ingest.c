@@ -167,6 +167,11 @@ static vigil__camera_t *camera_new(vigil_ingest_t *ing, const vigil_camera_conf_
     if (!(cam = calloc(1, sizeof(*cam)))) goto nomem;
     cam->ingest = ing;
     cam->conf = *conf;
+    /* ingest has no use for the analytics rules, which the caller owns */
+    cam->conf.zones = NULL;
+    cam->conf.nzones = 0;
+    cam->conf.lines = NULL;
+    cam->conf.nlines = 0;
     cam->conf.name = strdup(conf->name && *conf->name ? conf->name : conf->id);
     cam->conf.url = strdup(conf->url);
     if (!cam->conf.name || !cam->conf.url) goto nomem;
