@@ -1,6 +1,7 @@
 /* The SQLite warehouse backend: connection setup, the statement cache, and
  * the camera, frame, event, count and sweep operations (detections are in
- * sqlite_detections.c, the schema in sqlite_schema.c).
+ * sqlite_detections.c, analytics in sqlite_analytics.c, the schema in
+ * sqlite_schema.c).
  *
  * The main idea: one connection per handle in WAL mode (readers never wait
  * for the writer) with synchronous=NORMAL (a power cut may lose the last
@@ -70,7 +71,16 @@ static const char *const sq_sql[SQ_COUNT_] = {
         "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_us < ?1 LIMIT ?2)",
     [SQ_SWEEP_EVENTS_CAMERA] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE "
                                "camera_id = ?3 AND time_us < ?1 LIMIT ?2)",
+    /* frames_camera_time is (camera_id, capture_time_us, id) to SQLite: no sort */
+    [SQ_FRAMES_RANGE] = "SELECT " SQ_FRAME_COLS " FROM frames WHERE camera_id = ?1 AND "
+                        "capture_time_us >= ?2 AND capture_time_us < ?3 "
+                        "ORDER BY capture_time_us, id LIMIT ?4",
 };
+
+const char *vigil__sq_sql(vigil__sq_stmt_t which)
+{
+    return (unsigned)which < SQ_COUNT_ ? sq_sql[which] : NULL;
+}
 
 vigil_err_t vigil__sq_error(vigil__sqlite_t *sq, int rc, const char *what, char *buf, size_t size)
 {
@@ -303,6 +313,47 @@ static vigil_err_t sq_frame_insert(vigil_store_t *store, vigil_frame_row_t *f, c
     return VIGIL_OK;
 }
 
+static vigil_err_t sq_frames_range(vigil_store_t *store, const char *camera_id, int64_t since_us,
+                                   int64_t until_us, int limit, vigil_frame_row_t **rows_out,
+                                   size_t *n_out)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    vigil_frame_row_t *rows = NULL;
+    size_t n = 0, cap = 0;
+    vigil_err_t err = VIGIL_OK;
+    sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_FRAMES_RANGE);
+    if (!st) return VIGIL_ERR_STORE;
+    sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since_us);
+    sqlite3_bind_int64(st, 3, until_us);
+    sqlite3_bind_int(st, 4, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            vigil_frame_row_t *grown = realloc(rows, cap * sizeof(*rows));
+            if (!grown) {
+                err = VIGIL_ERR_NOMEM;
+                goto fail;
+            }
+            rows = grown;
+        }
+        sq_frame_from_row(st, &rows[n++]);
+    }
+    if (rc != SQLITE_DONE) {
+        err = vigil__sq_error(sq, rc, "read frames range", NULL, 0);
+        goto fail;
+    }
+    sqlite3_reset(st);
+    *rows_out = rows;
+    *n_out = n;
+    return VIGIL_OK;
+fail:
+    sqlite3_reset(st);
+    free(rows);
+    return err;
+}
+
 static vigil_err_t sq_event_put(vigil_store_t *store, const vigil_event_row_t *e)
 {
     vigil__sqlite_t *sq = vigil__sq(store);
@@ -397,6 +448,8 @@ static vigil_err_t sq_sweep_rows(vigil_store_t *store, vigil__sweep_table_t tabl
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     vigil__sq_stmt_t which;
+    if (table == VIGIL__SWEEP_TRACK_POINTS || table == VIGIL__SWEEP_COUNTS)
+        return vigil__sq_sweep_analytics_rows(sq, table, camera_id, before_us, limit, deleted);
     if (table == VIGIL__SWEEP_DETECTIONS)
         which = camera_id ? SQ_SWEEP_DETECTIONS_CAMERA : SQ_SWEEP_DETECTIONS_ALL;
     else
@@ -422,6 +475,7 @@ static void sq_close(vigil_store_t *store)
     vigil__sqlite_t *sq = vigil__sq(store);
     for (int i = 0; i < SQ_COUNT_; i++) sqlite3_finalize(sq->stmts[i]);
     for (int i = 0; i < SQ_Q_VARIANTS; i++) sqlite3_finalize(sq->query_stmts[i]);
+    vigil__sq_analytics_close(sq);
     /* lets SQLite refresh planner statistics it found worth having */
     if (sq->db && sq->ready) sqlite3_exec(sq->db, "PRAGMA optimize", NULL, NULL, NULL);
     if (sq->db) sqlite3_close(sq->db);
@@ -447,6 +501,14 @@ static const vigil_store_ops_t sq_ops = {
     .counts = sq_counts,
     .sweep_frames = sq_sweep_frames,
     .sweep_rows = sq_sweep_rows,
+    .sweep_analytics_events = vigil__sq_sweep_analytics_events,
+    .analytics_commit = vigil__sq_analytics_commit,
+    .analytics_state_get = vigil__sq_analytics_state_get,
+    .analytics_events_query = vigil__sq_analytics_events_query,
+    .analytics_event_get = vigil__sq_analytics_event_get,
+    .counts_query = vigil__sq_counts_query,
+    .track_points = vigil__sq_track_points,
+    .frames_range = sq_frames_range,
 };
 
 /* Sets the connection pragmas; SQLITE_OK or the failing code.

@@ -1,5 +1,5 @@
 /* Internals shared by the SQLite backend's files (sqlite.c, sqlite_schema.c,
- * sqlite_detections.c): the handle and its prepared-statement cache.
+ * sqlite_detections.c, sqlite_analytics.c): the handle and its prepared-statement cache.
  *
  * One handle = one sqlite3 connection opened with SQLITE_OPEN_NOMUTEX: the
  * handle is used by one thread at a time (store.h), and concurrency between
@@ -35,6 +35,7 @@ typedef enum vigil__sq_stmt {
     SQ_SWEEP_DETECTIONS_CAMERA,
     SQ_SWEEP_EVENTS_ALL,
     SQ_SWEEP_EVENTS_CAMERA,
+    SQ_FRAMES_RANGE,
     SQ_COUNT_
 } vigil__sq_stmt_t;
 
@@ -50,6 +51,49 @@ enum {
     SQ_Q_VARIANTS = 64,
 };
 
+/* Statements of sqlite_analytics.c (its own SQL table). */
+typedef enum vigil__sqa_stmt {
+    SQA_EVENT_UPSERT,
+    SQA_POINT_INSERT,
+    SQA_COUNT_UPSERT,
+    SQA_STATE_UPSERT,
+    SQA_STATE_GET,
+    SQA_EVENT_GET,
+    SQA_TRACK_POINTS,
+    SQA_SWEEP_EVENTS_ALL,
+    SQA_SWEEP_EVENTS_CAMERA,
+    SQA_SWEEP_POINTS_ALL,
+    SQA_SWEEP_POINTS_CAMERA,
+    SQA_SWEEP_COUNTS_ALL,
+    SQA_SWEEP_COUNTS_CAMERA,
+    SQA_COUNT_
+} vigil__sqa_stmt_t;
+
+/* The analytics events query and the counts query, like detections_query,
+ * name only the filters that are set: one cached statement per combination
+ * of these bits. */
+enum {
+    SQA_E_CAMERA = 1,
+    SQA_E_KIND = 2,
+    SQA_E_LABEL = 4,
+    SQA_E_ZONE = 8,
+    SQA_E_LINE = 16,
+    SQA_E_SINCE = 32,
+    SQA_E_UNTIL = 64,
+    SQA_E_AFTER = 128,
+    SQA_E_VARIANTS = 256,
+};
+enum {
+    SQA_C_CAMERA = 1,
+    SQA_C_ZONE = 2,
+    SQA_C_LINE = 4,
+    SQA_C_LABEL = 8,
+    SQA_C_SINCE = 16,
+    SQA_C_UNTIL = 32,
+    SQA_C_BUCKET = 64, /* per bucket; without: totals */
+    SQA_C_VARIANTS = 128,
+};
+
 typedef struct vigil__sqlite {
     vigil_store_t base; /* first: a vigil_store_t * is a vigil__sqlite_t * */
     sqlite3 *db;
@@ -57,6 +101,9 @@ typedef struct vigil__sqlite {
     int ready; /* opened and at the expected schema */
     sqlite3_stmt *stmts[SQ_COUNT_];
     sqlite3_stmt *query_stmts[SQ_Q_VARIANTS];
+    sqlite3_stmt *analytics_stmts[SQA_COUNT_];
+    sqlite3_stmt *event_query_stmts[SQA_E_VARIANTS];
+    sqlite3_stmt *count_query_stmts[SQA_C_VARIANTS];
 } vigil__sqlite_t;
 
 static inline vigil__sqlite_t *vigil__sq(vigil_store_t *store)
@@ -87,7 +134,13 @@ void vigil__sq_rollback(vigil__sqlite_t *sq);
 /* Copies a text column into a fixed buffer (empty for NULL). */
 void vigil__sq_text(sqlite3_stmt *st, int col, char *out, size_t size);
 
+/* The SQL of a cached statement (for tests that look at query plans). */
+const char *vigil__sq_sql(vigil__sq_stmt_t which);
+
 /* sqlite_schema.c */
+/* The SQL of migration step `version` (from version - 1 to version), NULL
+ * outside 1..VIGIL__STORE_SCHEMA_VERSION: tests build older schemas with it. */
+const char *vigil__sq_migration_sql(int version);
 vigil_err_t vigil__sq_migrate(vigil_store_t *store, int *from, int *to, char *errstr,
                               size_t errstr_size);
 int vigil__sq_schema_version(vigil_store_t *store);
@@ -99,5 +152,37 @@ vigil_err_t vigil__sq_detections_put(vigil_store_t *store, const vigil_detection
 vigil_err_t vigil__sq_detections_query(vigil_store_t *store, const vigil_detection_query_t *q,
                                        vigil_detection_row_t **rows, size_t *n,
                                        int64_t *next_after_id);
+
+/* sqlite_analytics.c: the analytics ops (store_int.h) */
+vigil_err_t vigil__sq_analytics_commit(vigil_store_t *store,
+                                       const vigil_analytics_camera_batch_t *batches, size_t n,
+                                       int64_t now_us, char *errstr, size_t errstr_size);
+vigil_err_t vigil__sq_analytics_state_get(vigil_store_t *store, const char *camera_id,
+                                          uint8_t **state, size_t *len, uint64_t *last_sequence);
+vigil_err_t vigil__sq_analytics_events_query(vigil_store_t *store, const vigil_event_query_t *q,
+                                             vigil_analytics_event_row_t **rows, size_t *n,
+                                             int64_t *next_start_us, int64_t *next_id);
+vigil_err_t vigil__sq_analytics_event_get(vigil_store_t *store, int64_t id,
+                                          vigil_analytics_event_row_t *row);
+vigil_err_t vigil__sq_counts_query(vigil_store_t *store, const vigil_count_query_t *q,
+                                   size_t max_rows, vigil_count_row_t **rows, size_t *n);
+vigil_err_t vigil__sq_track_points(vigil_store_t *store, const char *camera_id,
+                                   uint64_t track_id, int limit, vigil_track_point_t **points,
+                                   size_t *n);
+vigil_err_t vigil__sq_sweep_analytics_events(vigil_store_t *store, const char *camera_id,
+                                             int64_t before_us, size_t limit,
+                                             vigil__swept_event_t **events, size_t *n);
+/* Sweeps of track_points and analytics_counts (sweep_rows delegates them). */
+vigil_err_t vigil__sq_sweep_analytics_rows(vigil__sqlite_t *sq, vigil__sweep_table_t table,
+                                           const char *camera_id, int64_t before_us,
+                                           size_t limit, int64_t *deleted);
+/* Finalizes the statements of sqlite_analytics.c. */
+void vigil__sq_analytics_close(vigil__sqlite_t *sq);
+/* The SQL text of the events query / counts query for a filter mask (for
+ * tests that look at query plans); -1 if it does not fit. */
+int vigil__sq_events_query_sql(int mask, char *out, size_t size);
+int vigil__sq_counts_query_sql(int mask, char *out, size_t size);
+/* The SQL of a cached analytics statement. */
+const char *vigil__sqa_sql(vigil__sqa_stmt_t which);
 
 #endif

@@ -74,10 +74,94 @@ static const char *const sq_migrations[] = {
     ");"
     "CREATE INDEX events_camera_time ON events (camera_id, time_us);"
     "CREATE INDEX events_time ON events (time_us);",
+
+    /* 2: analytics (docs/analytics.md): events, per-minute counts, track
+     * points, checkpoints. Every write is an INSERT ... ON CONFLICT on the
+     * natural key, so that PostgreSQL runs the same statements. */
+    /* kind and direction are the names of analytics.h ("zone_enter", "in");
+     * exactly one of zone and line is set (the other ''), which the events
+     * query relies on to use analytics_events_camera_rule in time order;
+     * snapshot_frame_id NULL = unknown, as detections.frame_id; end_us and
+     * end_sequence 0 while open */
+    "CREATE TABLE analytics_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  camera_id TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  label TEXT NOT NULL DEFAULT '',"
+    "  track_id INTEGER NOT NULL,"
+    "  zone TEXT NOT NULL DEFAULT '',"
+    "  line TEXT NOT NULL DEFAULT '',"
+    "  direction TEXT NOT NULL DEFAULT '',"
+    "  start_sequence INTEGER NOT NULL,"
+    "  start_us INTEGER NOT NULL,"
+    "  end_us INTEGER NOT NULL DEFAULT 0,"
+    "  end_sequence INTEGER NOT NULL DEFAULT 0,"
+    "  open INTEGER NOT NULL DEFAULT 0,"
+    "  snapshot_frame_id INTEGER,"
+    "  snapshot_sequence INTEGER NOT NULL DEFAULT 0,"
+    "  peak_score REAL NOT NULL DEFAULT 0,"
+    "  x1 REAL NOT NULL DEFAULT 0, y1 REAL NOT NULL DEFAULT 0,"
+    "  x2 REAL NOT NULL DEFAULT 0, y2 REAL NOT NULL DEFAULT 0,"
+    "  updated_sequence INTEGER NOT NULL,"
+    "  reviewed INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (camera_id, kind, track_id, zone, line, start_sequence)"
+    ");"
+    /* newest first by (start_us, id): everything, one camera, one zone or
+     * line of a camera (with the other '' so that the order is the index's);
+     * kind and label (a handful of values each) are filtered on the way.
+     * The sweep ranges over start_us too (an event ends after it starts). */
+    "CREATE INDEX analytics_events_time ON analytics_events (start_us, id);"
+    "CREATE INDEX analytics_events_camera_time ON analytics_events (camera_id, start_us, id);"
+    "CREATE INDEX analytics_events_camera_rule ON analytics_events "
+    "  (camera_id, zone, line, start_us, id);"
+    /* counts are cumulative within the minute: a writer keeps the larger
+     * value of each column; zone or line '' as in analytics_events */
+    "CREATE TABLE analytics_counts ("
+    "  camera_id TEXT NOT NULL,"
+    "  minute_us INTEGER NOT NULL,"
+    "  zone TEXT NOT NULL DEFAULT '',"
+    "  line TEXT NOT NULL DEFAULT '',"
+    "  label TEXT NOT NULL,"
+    "  entered INTEGER NOT NULL DEFAULT 0,"
+    "  peak INTEGER NOT NULL DEFAULT 0,"
+    "  in_count INTEGER NOT NULL DEFAULT 0,"
+    "  out_count INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (camera_id, minute_us, zone, line, label)"
+    ") WITHOUT ROWID;"
+    /* queries and sweeps of every camera by time (one camera: the key) */
+    "CREATE INDEX analytics_counts_minute ON analytics_counts (minute_us);"
+    /* the most written table: WITHOUT ROWID so that the key is the table
+     * (one b-tree less per point); frame_id NULL = unknown */
+    "CREATE TABLE track_points ("
+    "  camera_id TEXT NOT NULL,"
+    "  track_id INTEGER NOT NULL,"
+    "  sequence INTEGER NOT NULL,"
+    "  time_us INTEGER NOT NULL,"
+    "  frame_id INTEGER,"
+    "  label TEXT NOT NULL DEFAULT '',"
+    "  score REAL NOT NULL DEFAULT 0,"
+    "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
+    "  PRIMARY KEY (camera_id, track_id, sequence)"
+    ") WITHOUT ROWID;"
+    /* sweeps: one camera, and every camera */
+    "CREATE INDEX track_points_camera_time ON track_points (camera_id, time_us);"
+    "CREATE INDEX track_points_time ON track_points (time_us);"
+    "CREATE TABLE analytics_state ("
+    "  camera_id TEXT PRIMARY KEY,"
+    "  last_sequence INTEGER NOT NULL,"
+    "  updated_us INTEGER NOT NULL,"
+    "  state BLOB NOT NULL"
+    ");",
 };
 
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0]) == VIGIL__STORE_SCHEMA_VERSION,
                "one sqlite migration per schema version");
+
+const char *vigil__sq_migration_sql(int version)
+{
+    return version >= 1 && version <= VIGIL__STORE_SCHEMA_VERSION ? sq_migrations[version - 1]
+                                                                   : NULL;
+}
 
 /* Reads PRAGMA user_version; -1 on error (message in errbuf). */
 static int sq_read_version(vigil__sqlite_t *sq)

@@ -8,8 +8,11 @@
  *   put:   file first (temp + rename), then the row; if the row fails, the
  *          file goes. A row therefore never points at a file that was never
  *          written.
- *   sweep: rows first (in bounded batches), then their files; a crash in
- *          between leaves orphan files, never rows without files.
+ *   sweep: rows first (in bounded batches), then their files (frames, and
+ *          the clips of analytics events); a crash in between leaves orphan
+ *          files, never rows without files.
+ * The analytics half of the front (argument checks, names, clip paths) is
+ * in store_analytics.c.
  *
  * Every public call is counted in vigil_store_ops_total{op=},
  * vigil_store_errors_total{op=} (failures other than "not found") and timed
@@ -40,6 +43,13 @@ static const char *const store_op_names[VIGIL__OP_COUNT_] = {
     [VIGIL__OP_EVENT_PUT] = "event_put",
     [VIGIL__OP_COUNTS] = "counts",
     [VIGIL__OP_SWEEP] = "sweep",
+    [VIGIL__OP_ANALYTICS_COMMIT] = "analytics_commit",
+    [VIGIL__OP_ANALYTICS_STATE_GET] = "analytics_state_get",
+    [VIGIL__OP_ANALYTICS_EVENTS_QUERY] = "analytics_events_query",
+    [VIGIL__OP_ANALYTICS_EVENT_GET] = "analytics_event_get",
+    [VIGIL__OP_COUNTS_QUERY] = "counts_query",
+    [VIGIL__OP_TRACK_POINTS] = "track_points",
+    [VIGIL__OP_FRAMES_RANGE] = "frames_range",
 };
 
 void vigil_store_conf_init(vigil_store_conf_t *conf)
@@ -97,7 +107,7 @@ vigil_err_t vigil__store_version_error(int found, char *errstr, size_t errstr_si
 }
 
 /* Counts and times one finished operation; returns err. */
-static vigil_err_t store_done(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
+vigil_err_t vigil__store_done(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
                               vigil_err_t err)
 {
     vigil__store_op_metrics_t *m = &store->metrics[op];
@@ -107,15 +117,15 @@ static vigil_err_t store_done(vigil_store_t *store, vigil__store_op_t op, int64_
     return err;
 }
 
-/* Like store_done, for operations without errstr: logs the backend's
+/* Like vigil__store_done, for operations without errstr: logs the backend's
  * message so that the failure is not silent. */
-static vigil_err_t store_done_log(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
+vigil_err_t vigil__store_done_log(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
                                   const char *camera, vigil_err_t err)
 {
     if (err != VIGIL_OK && err != VIGIL_ERR_NOT_FOUND)
         vigil_warn("store", camera, "%s failed: %s", store_op_names[op],
                    store->errbuf[0] ? store->errbuf : vigil_err_str(err));
-    return store_done(store, op, t0, err);
+    return vigil__store_done(store, op, t0, err);
 }
 
 vigil_store_t *vigil_store_open(const vigil_store_conf_t *conf, char *errstr, size_t errstr_size)
@@ -183,7 +193,7 @@ vigil_err_t vigil_store_migrate(vigil_store_t *store, int *from, int *to, char *
     if (err == VIGIL_OK) store->found_version = t;
     if (from) *from = f;
     if (to) *to = t;
-    return store_done(store, VIGIL__OP_MIGRATE, t0, err);
+    return vigil__store_done(store, VIGIL__OP_MIGRATE, t0, err);
 }
 
 int vigil_store_schema_version(vigil_store_t *store)
@@ -204,7 +214,7 @@ vigil_err_t vigil_store_camera_upsert(vigil_store_t *store, const vigil_camera_r
     vigil_camera_row_t c = *camera;
     if (c.updated_us == 0) c.updated_us = vigil_now_us();
     vigil_err_t err = store->ops->camera_upsert(store, &c);
-    return store_done_log(store, VIGIL__OP_CAMERA_UPSERT, t0, camera->id, err);
+    return vigil__store_done_log(store, VIGIL__OP_CAMERA_UPSERT, t0, camera->id, err);
 }
 
 vigil_err_t vigil_store_camera_set_status(vigil_store_t *store, const char *camera_id,
@@ -215,7 +225,7 @@ vigil_err_t vigil_store_camera_set_status(vigil_store_t *store, const char *came
     store->errbuf[0] = '\0';
     vigil_err_t err = store->ops->camera_set_status(store, camera_id, status,
                                                     last_error ? last_error : "", vigil_now_us());
-    return store_done_log(store, VIGIL__OP_CAMERA_SET_STATUS, t0, camera_id, err);
+    return vigil__store_done_log(store, VIGIL__OP_CAMERA_SET_STATUS, t0, camera_id, err);
 }
 
 vigil_err_t vigil_store_camera_list(vigil_store_t *store, vigil_camera_row_t **rows, size_t *n)
@@ -226,7 +236,7 @@ vigil_err_t vigil_store_camera_list(vigil_store_t *store, vigil_camera_row_t **r
     int64_t t0 = vigil_mono_us();
     store->errbuf[0] = '\0';
     vigil_err_t err = store->ops->camera_list(store, rows, n);
-    return store_done_log(store, VIGIL__OP_CAMERA_LIST, t0, NULL, err);
+    return vigil__store_done_log(store, VIGIL__OP_CAMERA_LIST, t0, NULL, err);
 }
 
 /* Removes a frame file this call wrote and the directories it emptied. */
@@ -301,7 +311,7 @@ exists:
     snprintf(row->path, sizeof(row->path), "%s", existing.path);
     err = VIGIL_OK;
 done:
-    return store_done(store, VIGIL__OP_FRAME_PUT, t0, err);
+    return vigil__store_done(store, VIGIL__OP_FRAME_PUT, t0, err);
 }
 
 vigil_err_t vigil_store_frame_get(vigil_store_t *store, int64_t id, vigil_frame_row_t *row)
@@ -310,7 +320,7 @@ vigil_err_t vigil_store_frame_get(vigil_store_t *store, int64_t id, vigil_frame_
     int64_t t0 = vigil_mono_us();
     store->errbuf[0] = '\0';
     vigil_err_t err = store->ops->frame_get(store, id, row);
-    return store_done_log(store, VIGIL__OP_FRAME_GET, t0, NULL, err);
+    return vigil__store_done_log(store, VIGIL__OP_FRAME_GET, t0, NULL, err);
 }
 
 vigil_err_t vigil_store_frame_read(vigil_store_t *store, int64_t id, void **jpeg, size_t *len)
@@ -325,8 +335,8 @@ vigil_err_t vigil_store_frame_read(vigil_store_t *store, int64_t id, void **jpeg
     if (err == VIGIL_OK)
         err = vigil__framefs_read(store->data_dir, row.path, jpeg, len, store->errbuf,
                                   sizeof(store->errbuf));
-    return store_done_log(store, VIGIL__OP_FRAME_READ, t0, err == VIGIL_OK ? NULL : row.camera_id,
-                          err);
+    return vigil__store_done_log(store, VIGIL__OP_FRAME_READ, t0,
+                                 err == VIGIL_OK ? NULL : row.camera_id, err);
 }
 
 vigil_err_t vigil_store_detections_put(vigil_store_t *store, const vigil_detection_row_t *rows,
@@ -346,7 +356,7 @@ vigil_err_t vigil_store_detections_put(vigil_store_t *store, const vigil_detecti
     size_t ins = 0;
     vigil_err_t err = store->ops->detections_put(store, rows, n, &ins, errstr, errstr_size);
     if (inserted) *inserted = err == VIGIL_OK ? ins : 0;
-    return store_done(store, VIGIL__OP_DETECTIONS_PUT, t0, err);
+    return vigil__store_done(store, VIGIL__OP_DETECTIONS_PUT, t0, err);
 }
 
 vigil_err_t vigil_store_detections_query(vigil_store_t *store, const vigil_detection_query_t *q,
@@ -363,7 +373,7 @@ vigil_err_t vigil_store_detections_query(vigil_store_t *store, const vigil_detec
     int64_t next = 0;
     vigil_err_t err = store->ops->detections_query(store, q, rows, n, &next);
     if (next_after_id) *next_after_id = err == VIGIL_OK ? next : 0;
-    return store_done_log(store, VIGIL__OP_DETECTIONS_QUERY, t0, q->camera, err);
+    return vigil__store_done_log(store, VIGIL__OP_DETECTIONS_QUERY, t0, q->camera, err);
 }
 
 vigil_err_t vigil_store_event_put(vigil_store_t *store, const vigil_event_row_t *event)
@@ -372,7 +382,7 @@ vigil_err_t vigil_store_event_put(vigil_store_t *store, const vigil_event_row_t 
     int64_t t0 = vigil_mono_us();
     store->errbuf[0] = '\0';
     vigil_err_t err = store->ops->event_put(store, event);
-    return store_done_log(store, VIGIL__OP_EVENT_PUT, t0, event->camera_id, err);
+    return vigil__store_done_log(store, VIGIL__OP_EVENT_PUT, t0, event->camera_id, err);
 }
 
 vigil_err_t vigil_store_counts(vigil_store_t *store, const char *camera_id,
@@ -383,7 +393,7 @@ vigil_err_t vigil_store_counts(vigil_store_t *store, const char *camera_id,
     int64_t t0 = vigil_mono_us();
     store->errbuf[0] = '\0';
     vigil_err_t err = store->ops->counts(store, camera_id, counts);
-    return store_done_log(store, VIGIL__OP_COUNTS, t0, camera_id, err);
+    return vigil__store_done_log(store, VIGIL__OP_COUNTS, t0, camera_id, err);
 }
 
 /* Removes the files of swept frame rows; prunes each directory once, when
@@ -402,6 +412,24 @@ static void store_sweep_files(vigil_store_t *store, char **paths, size_t n,
         int last_in_dir = i + 1 == n || strncmp(paths[i], paths[i + 1], dirlen) != 0 ||
                           paths[i + 1][dirlen] != '/' || strchr(paths[i + 1] + dirlen + 1, '/');
         if (last_in_dir) vigil__framefs_prune(store->data_dir, paths[i]);
+    }
+}
+
+/* Removes the clip files of swept analytics events (a clip is a cache: one
+ * that was never made is simply not there). */
+static void store_sweep_clips(vigil_store_t *store, const vigil__swept_event_t *events, size_t n,
+                              vigil_sweep_result_t *res)
+{
+    char relpath[PATH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (vigil__store_clip_relpath(events[i].camera_id, events[i].id, relpath,
+                                      sizeof(relpath)) != 0)
+            continue; /* a camera id no clip could have been made for */
+        int r = vigil__framefs_remove(store->data_dir, relpath);
+        if (r > 0) res->clips_deleted++;
+        if (r < 0)
+            vigil_warn("store", events[i].camera_id, "sweep: cannot remove clip %s/%s: %s",
+                       store->data_dir, relpath, strerror(errno));
     }
 }
 
@@ -425,19 +453,41 @@ vigil_err_t vigil_store_sweep(vigil_store_t *store, const char *camera_id, int64
         vigil__store_paths_free(paths, n);
         if (n < batch) break;
     }
-    const vigil__sweep_table_t tables[] = {VIGIL__SWEEP_DETECTIONS, VIGIL__SWEEP_EVENTS};
-    for (size_t t = 0; t < 2; t++) {
-        int64_t *count = tables[t] == VIGIL__SWEEP_DETECTIONS ? &res.detections_deleted
-                                                              : &res.events_deleted;
+    /* analytics events that closed before the cut, rows first, then their
+     * clips (as for frames: a crash in between leaves orphan files, never
+     * rows whose files were removed). An event still open is kept however
+     * old its start: it goes with the first sweep after it has been closed
+     * for the retention. */
+    for (;;) {
+        vigil__swept_event_t *events = NULL;
+        size_t n = 0;
+        err = store->ops->sweep_analytics_events(store, camera_id, before_us, batch, &events, &n);
+        if (err != VIGIL_OK) goto done;
+        res.analytics_events_deleted += (int64_t)n;
+        store_sweep_clips(store, events, n, &res);
+        free(events);
+        if (n < batch) break;
+    }
+    const struct {
+        vigil__sweep_table_t table;
+        int64_t *count;
+    } tables[] = {
+        {VIGIL__SWEEP_DETECTIONS, &res.detections_deleted},
+        {VIGIL__SWEEP_EVENTS, &res.events_deleted},
+        {VIGIL__SWEEP_TRACK_POINTS, &res.track_points_deleted},
+        {VIGIL__SWEEP_COUNTS, &res.counts_deleted},
+    };
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         for (;;) {
             int64_t deleted = 0;
-            err = store->ops->sweep_rows(store, tables[t], camera_id, before_us, batch, &deleted);
+            err = store->ops->sweep_rows(store, tables[t].table, camera_id, before_us, batch,
+                                         &deleted);
             if (err != VIGIL_OK) goto done;
-            *count += deleted;
+            *tables[t].count += deleted;
             if (deleted < (int64_t)batch) break;
         }
     }
 done:
     if (result) *result = res;
-    return store_done_log(store, VIGIL__OP_SWEEP, t0, camera_id, err);
+    return vigil__store_done_log(store, VIGIL__OP_SWEEP, t0, camera_id, err);
 }

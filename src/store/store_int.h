@@ -20,11 +20,18 @@
 
 /* The schema version this binary expects; each backend's migration list has
  * exactly this many steps (checked at compile time in the backend). */
-#define VIGIL__STORE_SCHEMA_VERSION 1
+#define VIGIL__STORE_SCHEMA_VERSION 2
 
 /* Sweeps delete at most this many rows per transaction so that a big sweep
  * does not hold the write lock for long. */
 #define VIGIL__STORE_SWEEP_BATCH 500
+
+/* Bounds of the analytics reads (store.h). */
+#define VIGIL__STORE_EVENTS_LIMIT_MAX 1000
+#define VIGIL__STORE_COUNT_ROWS_MAX 100000
+#define VIGIL__STORE_POINTS_LIMIT_MAX 100000
+#define VIGIL__STORE_FRAMES_LIMIT_MAX 100000
+#define VIGIL__STORE_MINUTE_US INT64_C(60000000)
 
 typedef enum vigil__store_op {
     VIGIL__OP_MIGRATE,
@@ -39,14 +46,29 @@ typedef enum vigil__store_op {
     VIGIL__OP_EVENT_PUT,
     VIGIL__OP_COUNTS,
     VIGIL__OP_SWEEP,
+    VIGIL__OP_ANALYTICS_COMMIT,
+    VIGIL__OP_ANALYTICS_STATE_GET,
+    VIGIL__OP_ANALYTICS_EVENTS_QUERY,
+    VIGIL__OP_ANALYTICS_EVENT_GET,
+    VIGIL__OP_COUNTS_QUERY,
+    VIGIL__OP_TRACK_POINTS,
+    VIGIL__OP_FRAMES_RANGE,
     VIGIL__OP_COUNT_
 } vigil__store_op_t;
 
 /* Which rows a sweep batch deletes. */
 typedef enum vigil__sweep_table {
-    VIGIL__SWEEP_DETECTIONS,
-    VIGIL__SWEEP_EVENTS,
+    VIGIL__SWEEP_DETECTIONS,    /* capture_time_us < before */
+    VIGIL__SWEEP_EVENTS,        /* time_us < before */
+    VIGIL__SWEEP_TRACK_POINTS,  /* time_us < before */
+    VIGIL__SWEEP_COUNTS,        /* minutes that ended by before: minute_us + 60 s <= before */
 } vigil__sweep_table_t;
+
+/* An analytics event a sweep deleted: what its clip file is named by. */
+typedef struct vigil__swept_event {
+    char camera_id[VIGIL_CAMERA_ID_MAX];
+    int64_t id;
+} vigil__swept_event_t;
 
 /* Backend operations. All take the handle they were opened with and run on
  * the handle's single thread. Functions with errstr fill it on failure; the
@@ -96,6 +118,42 @@ typedef struct vigil_store_ops {
     vigil_err_t (*sweep_rows)(vigil_store_t *store, vigil__sweep_table_t table,
                               const char *camera_id, int64_t before_us, size_t limit,
                               int64_t *deleted);
+    /* Deletes, in one transaction, up to `limit` closed analytics events of
+     * camera_id (NULL = all) that ended before before_us (open events stay
+     * whatever their age) and hands back which: *events malloc'd (free). */
+    vigil_err_t (*sweep_analytics_events)(vigil_store_t *store, const char *camera_id,
+                                          int64_t before_us, size_t limit,
+                                          vigil__swept_event_t **events, size_t *n);
+
+    /* Analytics (store_analytics.c has validated the arguments: camera ids
+     * valid, names terminated, kinds known, limits in range). */
+
+    /* Writes every batch in one transaction, all or nothing; errstr names
+     * the camera and the row that failed. now_us: the checkpoints'
+     * updated_us. */
+    vigil_err_t (*analytics_commit)(vigil_store_t *store,
+                                    const vigil_analytics_camera_batch_t *batches, size_t n,
+                                    int64_t now_us, char *errstr, size_t errstr_size);
+    /* VIGIL_ERR_NOT_FOUND if the camera has no checkpoint. */
+    vigil_err_t (*analytics_state_get)(vigil_store_t *store, const char *camera_id,
+                                       uint8_t **state, size_t *len, uint64_t *last_sequence);
+    vigil_err_t (*analytics_events_query)(vigil_store_t *store, const vigil_event_query_t *q,
+                                          vigil_analytics_event_row_t **rows, size_t *n,
+                                          int64_t *next_start_us, int64_t *next_id);
+    /* VIGIL_ERR_NOT_FOUND if there is no such event. */
+    vigil_err_t (*analytics_event_get)(vigil_store_t *store, int64_t id,
+                                       vigil_analytics_event_row_t *row);
+    /* At most max_rows + 1 rows, so that the caller sees that there are
+     * more than max_rows. */
+    vigil_err_t (*counts_query)(vigil_store_t *store, const vigil_count_query_t *q,
+                                size_t max_rows, vigil_count_row_t **rows, size_t *n);
+    /* *n 0 (and VIGIL_OK) when the track has no point. */
+    vigil_err_t (*track_points)(vigil_store_t *store, const char *camera_id, uint64_t track_id,
+                                int limit, vigil_track_point_t **points, size_t *n);
+    /* since_us, until_us already made bounds (INT64_MIN, INT64_MAX for
+     * "none"). */
+    vigil_err_t (*frames_range)(vigil_store_t *store, const char *camera_id, int64_t since_us,
+                                int64_t until_us, int limit, vigil_frame_row_t **rows, size_t *n);
 } vigil_store_ops_t;
 
 typedef struct vigil__store_op_metrics {
@@ -123,6 +181,31 @@ int vigil__store_base_init(vigil_store_t *store, const vigil_store_ops_t *ops,
 void vigil__store_base_release(vigil_store_t *store);
 
 void vigil__store_paths_free(char **paths, size_t n);
+
+/* Counts and times one finished operation (store.c); returns err. The _log
+ * form first logs store->errbuf for a failure other than "not found", for
+ * operations that have no errstr argument. */
+vigil_err_t vigil__store_done(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
+                              vigil_err_t err);
+vigil_err_t vigil__store_done_log(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
+                                  const char *camera, vigil_err_t err);
+
+/* Analytics names (store_analytics.c), the one place the store spells them:
+ * the text stored in analytics_events.kind and .direction. They are the
+ * names of vigil_event_kind_name / vigil_direction_name (analytics.h), kept
+ * here because the store does not link the analytics module. */
+/* "zone_enter", "zone_leave", "loiter", "line_cross"; NULL for another kind. */
+const char *vigil__store_kind_name(int kind);
+/* The kind of a stored name, 0 if unknown. */
+int vigil__store_kind_parse(const char *name);
+/* "", "in", "out"; NULL for another value. */
+const char *vigil__store_direction_name(int direction);
+/* The direction of a stored name, VIGIL_DIR_NONE if unknown. */
+int vigil__store_direction_parse(const char *name);
+/* Relative path of an event's clip: clips/CAMERA/ID.mp4. -1 if the camera id
+ * is not a valid one, the id is not positive or it does not fit. */
+int vigil__store_clip_relpath(const char *camera_id, int64_t event_id, char *out,
+                              size_t out_size);
 
 /* The refusal message for a schema that does not match this binary: shared by
  * backends so that the wording (and the `vigil db migrate` hint) is one. */

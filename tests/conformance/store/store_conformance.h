@@ -80,5 +80,22 @@ void test_store_detections_query_rejects_bad_limit(void **state);
 void test_store_threads_with_own_handles_write_detections_concurrently_all_land(void **state);
 void test_store_sweep_deletes_old_rows_and_files_keeps_new_and_other_cameras(void **state);
 void test_store_counts_per_camera_and_all(void **state);
+/* store_cases_analytics_support.c */
+void test_store_analytics_commit_and_query_round_trip(void **state);
+void test_store_analytics_open_event_then_closed_is_one_row_with_the_same_id(void **state);
+void test_store_analytics_stale_event_report_does_not_roll_back(void **state);
+void test_store_analytics_same_batch_twice_leaves_the_same_rows(void **state);
+void test_store_analytics_counts_keep_the_largest_value_per_column(void **state);
+void test_store_analytics_counts_by_minute_hour_day_and_totals(void **state);
+void test_store_analytics_counts_query_refuses_bad_buckets_and_too_many_rows(void **state);
+void test_store_analytics_events_query_filters_and_order_match_brute_force(void **state);
+void test_store_analytics_events_pagination_across_equal_start_times(void **state);
+void test_store_analytics_events_query_rejects_bad_limit(void **state);
+void test_store_analytics_state_is_replaced_only_by_a_larger_sequence(void **state);
+void test_store_analytics_not_found_cases(void **state);
+void test_store_analytics_failing_batch_leaves_nothing_of_the_commit(void **state);
+void test_store_analytics_sweep_deletes_closed_events_clips_points_and_minutes(void **state);
+void test_store_frames_range_oldest_first_bounded(void **state);
+void test_store_clip_path_is_under_the_data_dir_and_refuses_bad_ids(void **state);
 
 #endif

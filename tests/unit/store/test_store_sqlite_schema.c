@@ -130,7 +130,17 @@ static void test_store_sqlite_uses_wal_and_creates_tables_and_indexes(void **sta
                            "detections_camera_time",
                            "detections_label",
                            "detections_camera",
-                           "events_camera_time"};
+                           "events_camera_time",
+                           "analytics_events",
+                           "analytics_events_time",
+                           "analytics_events_camera_time",
+                           "analytics_events_camera_rule",
+                           "analytics_counts",
+                           "analytics_counts_minute",
+                           "track_points",
+                           "track_points_camera_time",
+                           "track_points_time",
+                           "analytics_state"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char sql[128];
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master WHERE name = '%s'",
