@@ -135,6 +135,11 @@ vigil_err_t vigil_store_analytics_state_get(vigil_store_t *store, const char *ca
                                             uint8_t **state, size_t *len,
                                             uint64_t *last_sequence);
 
+/* The largest track id the warehouse has for the camera (track points and
+ * events), 0 if none: where a camera whose checkpoint is lost goes on. */
+vigil_err_t vigil_store_analytics_max_track_id(vigil_store_t *store, const char *camera_id,
+                                               uint64_t *max);
+
 typedef struct vigil_analytics_event_row {
     int64_t id; /* set by the store, stable across upserts of the same key */
     vigil_analytics_event_t ev;

@@ -27,6 +27,7 @@ struct vigil_retention {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     vigil_counter_t *deleted_frames, *deleted_detections, *deleted_events;
+    vigil_counter_t *deleted_analytics_events, *deleted_track_points, *deleted_counts, *deleted_clips;
 };
 
 vigil_retention_t *vigil__retention_new(const vigil_config_t *cfg, char *errstr,
@@ -56,6 +57,14 @@ vigil_retention_t *vigil__retention_new(const vigil_config_t *cfg, char *errstr,
                                                     "detections", NULL, NULL);
     ret->deleted_events =
         vigil_metrics_counter("vigil_retention_deleted_total", help, "kind", "events", NULL, NULL);
+    ret->deleted_analytics_events = vigil_metrics_counter(
+        "vigil_retention_deleted_total", help, "kind", "analytics_events", NULL, NULL);
+    ret->deleted_track_points = vigil_metrics_counter("vigil_retention_deleted_total", help,
+                                                      "kind", "track_points", NULL, NULL);
+    ret->deleted_counts = vigil_metrics_counter("vigil_retention_deleted_total", help, "kind",
+                                                "analytics_counts", NULL, NULL);
+    ret->deleted_clips =
+        vigil_metrics_counter("vigil_retention_deleted_total", help, "kind", "clips", NULL, NULL);
     return ret;
 }
 
@@ -82,17 +91,29 @@ static vigil_err_t sweep(vigil_retention_t *ret, const char *camera_id, double h
     vigil_counter_add(ret->deleted_frames, (uint64_t)r.frames_deleted);
     vigil_counter_add(ret->deleted_detections, (uint64_t)r.detections_deleted);
     vigil_counter_add(ret->deleted_events, (uint64_t)r.events_deleted);
-    if (r.frames_deleted || r.detections_deleted || r.events_deleted || r.files_deleted)
+    vigil_counter_add(ret->deleted_analytics_events, (uint64_t)r.analytics_events_deleted);
+    vigil_counter_add(ret->deleted_track_points, (uint64_t)r.track_points_deleted);
+    vigil_counter_add(ret->deleted_counts, (uint64_t)r.counts_deleted);
+    vigil_counter_add(ret->deleted_clips, (uint64_t)r.clips_deleted);
+    if (r.frames_deleted || r.detections_deleted || r.events_deleted || r.files_deleted ||
+        r.analytics_events_deleted || r.track_points_deleted || r.counts_deleted)
         vigil_info(STAGE, camera_id,
                    "retention (%.1f h): deleted %lld frames (%lld files), %lld detections, "
-                   "%lld events",
+                   "%lld events, %lld analytics events (%lld clips), %lld track points, "
+                   "%lld count minutes",
                    hours, (long long)r.frames_deleted, (long long)r.files_deleted,
-                   (long long)r.detections_deleted, (long long)r.events_deleted);
+                   (long long)r.detections_deleted, (long long)r.events_deleted,
+                   (long long)r.analytics_events_deleted, (long long)r.clips_deleted,
+                   (long long)r.track_points_deleted, (long long)r.counts_deleted);
     if (total) {
         total->frames_deleted += r.frames_deleted;
         total->files_deleted += r.files_deleted;
         total->detections_deleted += r.detections_deleted;
         total->events_deleted += r.events_deleted;
+        total->analytics_events_deleted += r.analytics_events_deleted;
+        total->track_points_deleted += r.track_points_deleted;
+        total->counts_deleted += r.counts_deleted;
+        total->clips_deleted += r.clips_deleted;
     }
     return VIGIL_OK;
 }

@@ -504,6 +504,7 @@ static const vigil_store_ops_t sq_ops = {
     .sweep_analytics_events = vigil__sq_sweep_analytics_events,
     .analytics_commit = vigil__sq_analytics_commit,
     .analytics_state_get = vigil__sq_analytics_state_get,
+    .analytics_max_track_id = vigil__sq_analytics_max_track_id,
     .analytics_events_query = vigil__sq_analytics_events_query,
     .analytics_event_get = vigil__sq_analytics_event_get,
     .counts_query = vigil__sq_counts_query,

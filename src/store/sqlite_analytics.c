@@ -71,6 +71,9 @@ static const char *const sqa_sql[SQA_COUNT_] = {
         "last_sequence = excluded.last_sequence, updated_us = excluded.updated_us, "
         "state = excluded.state WHERE excluded.last_sequence > analytics_state.last_sequence",
     [SQA_STATE_GET] = "SELECT state, last_sequence FROM analytics_state WHERE camera_id = ?1",
+    [SQA_MAX_TRACK] = "SELECT max(coalesce((SELECT max(track_id) FROM track_points "
+                      "WHERE camera_id = ?1), 0), coalesce((SELECT max(track_id) FROM "
+                      "analytics_events WHERE camera_id = ?1), 0))",
     [SQA_EVENT_GET] = "SELECT " SQA_EVENT_COLS " FROM analytics_events WHERE id = ?1",
     [SQA_TRACK_POINTS] =
         "SELECT track_id, sequence, time_us, coalesce(frame_id, 0), label, score, x1, y1, x2, y2 "
@@ -276,6 +279,21 @@ fail:;
 }
 
 /* ---- checkpoints ------------------------------------------------------- */
+
+vigil_err_t vigil__sq_analytics_max_track_id(vigil_store_t *store, const char *camera_id,
+                                             uint64_t *max)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = sqa_stmt(sq, SQA_MAX_TRACK);
+    if (!st) return VIGIL_ERR_STORE;
+    sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
+    vigil_err_t err = VIGIL_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *max = (uint64_t)sqlite3_column_int64(st, 0);
+    else err = vigil__sq_error(sq, rc, "read the largest track id", NULL, 0);
+    sqlite3_reset(st);
+    return err;
+}
 
 vigil_err_t vigil__sq_analytics_state_get(vigil_store_t *store, const char *camera_id,
                                           uint8_t **state, size_t *len, uint64_t *last_sequence)

@@ -58,6 +58,7 @@ typedef enum vigil__sqa_stmt {
     SQA_COUNT_UPSERT,
     SQA_STATE_UPSERT,
     SQA_STATE_GET,
+    SQA_MAX_TRACK,
     SQA_EVENT_GET,
     SQA_TRACK_POINTS,
     SQA_SWEEP_EVENTS_ALL,
@@ -157,6 +158,8 @@ vigil_err_t vigil__sq_detections_query(vigil_store_t *store, const vigil_detecti
 vigil_err_t vigil__sq_analytics_commit(vigil_store_t *store,
                                        const vigil_analytics_camera_batch_t *batches, size_t n,
                                        int64_t now_us, char *errstr, size_t errstr_size);
+vigil_err_t vigil__sq_analytics_max_track_id(vigil_store_t *store, const char *camera_id,
+                                             uint64_t *max);
 vigil_err_t vigil__sq_analytics_state_get(vigil_store_t *store, const char *camera_id,
                                           uint8_t **state, size_t *len, uint64_t *last_sequence);
 vigil_err_t vigil__sq_analytics_events_query(vigil_store_t *store, const vigil_event_query_t *q,

@@ -45,6 +45,7 @@ static const char *const store_op_names[VIGIL__OP_COUNT_] = {
     [VIGIL__OP_SWEEP] = "sweep",
     [VIGIL__OP_ANALYTICS_COMMIT] = "analytics_commit",
     [VIGIL__OP_ANALYTICS_STATE_GET] = "analytics_state_get",
+    [VIGIL__OP_ANALYTICS_MAX_TRACK_ID] = "analytics_max_track_id",
     [VIGIL__OP_ANALYTICS_EVENTS_QUERY] = "analytics_events_query",
     [VIGIL__OP_ANALYTICS_EVENT_GET] = "analytics_event_get",
     [VIGIL__OP_COUNTS_QUERY] = "counts_query",

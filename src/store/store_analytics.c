@@ -182,6 +182,17 @@ vigil_err_t vigil_store_analytics_state_get(vigil_store_t *store, const char *ca
     return vigil__store_done_log(store, VIGIL__OP_ANALYTICS_STATE_GET, t0, camera_id, err);
 }
 
+vigil_err_t vigil_store_analytics_max_track_id(vigil_store_t *store, const char *camera_id,
+                                               uint64_t *max)
+{
+    if (max) *max = 0;
+    if (!store || !camera_id || !max || !vigil_camera_id_valid(camera_id)) return VIGIL_ERR_INVALID;
+    int64_t t0 = vigil_mono_us();
+    store->errbuf[0] = '\0';
+    vigil_err_t err = store->ops->analytics_max_track_id(store, camera_id, max);
+    return vigil__store_done_log(store, VIGIL__OP_ANALYTICS_MAX_TRACK_ID, t0, camera_id, err);
+}
+
 vigil_err_t vigil_store_analytics_events_query(vigil_store_t *store, const vigil_event_query_t *q,
                                                vigil_analytics_event_row_t **rows, size_t *n,
                                                int64_t *next_start_us, int64_t *next_id)

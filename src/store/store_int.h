@@ -48,6 +48,7 @@ typedef enum vigil__store_op {
     VIGIL__OP_SWEEP,
     VIGIL__OP_ANALYTICS_COMMIT,
     VIGIL__OP_ANALYTICS_STATE_GET,
+    VIGIL__OP_ANALYTICS_MAX_TRACK_ID,
     VIGIL__OP_ANALYTICS_EVENTS_QUERY,
     VIGIL__OP_ANALYTICS_EVENT_GET,
     VIGIL__OP_COUNTS_QUERY,
@@ -137,6 +138,9 @@ typedef struct vigil_store_ops {
     /* VIGIL_ERR_NOT_FOUND if the camera has no checkpoint. */
     vigil_err_t (*analytics_state_get)(vigil_store_t *store, const char *camera_id,
                                        uint8_t **state, size_t *len, uint64_t *last_sequence);
+    /* 0 when the camera has no track. */
+    vigil_err_t (*analytics_max_track_id)(vigil_store_t *store, const char *camera_id,
+                                          uint64_t *max);
     vigil_err_t (*analytics_events_query)(vigil_store_t *store, const vigil_event_query_t *q,
                                           vigil_analytics_event_row_t **rows, size_t *n,
                                           int64_t *next_start_us, int64_t *next_id);
