@@ -12,9 +12,15 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vigil/api.h"
 #include "vigil/store.h"
+
+#define VIGIL__API_THREADS 4 /* MHD's pool: at most this many requests at once */
+/* Clips encoded at once: an encode holds an MHD thread (and the connections
+ * it serves) for seconds, so half the threads stay free for the rest. */
+#define VIGIL__API_CLIPS_MAX (VIGIL__API_THREADS / 2)
 
 typedef struct vigil__store_slot {
     struct vigil__store_slot *next;
@@ -31,6 +37,16 @@ struct vigil_api {
     struct MHD_Daemon *daemon;
     pthread_mutex_t pool_lock;
     vigil__store_slot_t *pool; /* idle store handles */
+    int64_t clip_preroll_us;   /* analytics.clip_preroll_s */
+    int64_t clip_postroll_us;  /* analytics.clip_postroll_s */
+    /* Clips being made now, one slot per MHD thread (0 = free): the event id
+     * of a clip that will be cached, minus the id of one made for a single
+     * request. A second request for a cached-to-be clip waits on clip_cond
+     * and then serves the file instead of encoding it again; at most
+     * VIGIL__API_CLIPS_MAX clips are made at once (events.c). */
+    pthread_mutex_t clip_lock;
+    pthread_cond_t clip_cond;
+    int64_t clip_busy[VIGIL__API_THREADS];
 };
 
 typedef struct vigil__reply {
@@ -41,6 +57,13 @@ typedef struct vigil__reply {
     const char *content_type;  /* static string */
     const char *cache_control; /* static string or NULL */
     const char *allow;         /* static string or NULL (405) */
+    /* A body read from a file: when fd >= 0 (set only by vigil__reply_file),
+     * the body is len bytes of fd from offset, and MHD closes fd. */
+    int fd;
+    uint64_t offset;
+    const char *accept_ranges; /* static string or NULL */
+    const char *retry_after;   /* static string or NULL (503 when busy) */
+    char content_range[96];    /* "" if none */
     char error[320];           /* the error message, for the log; "" if none */
 } vigil__reply_t;
 
@@ -56,6 +79,10 @@ void vigil__reply_error(vigil__reply_t *reply, int status, const char *param, co
 /* Takes ownership of the malloc'd `body`. */
 void vigil__reply_bytes(vigil__reply_t *reply, int status, const char *content_type, void *body,
                         size_t len);
+/* Takes ownership of the open file `fd`: the body is its bytes [offset,
+ * offset + len). */
+void vigil__reply_file(vigil__reply_t *reply, int status, const char *content_type, int fd,
+                       uint64_t offset, uint64_t len);
 
 /* --- store-handle pool (server.c) -----------------------------------------------
  * _acquire returns an idle handle or opens a new one (migrate=0) outside the
@@ -71,12 +98,29 @@ json_t *vigil__json_float(double v);
 json_t *vigil__json_time(int64_t t_us);
 
 /* --- handlers -------------------------------------------------------------------
- * Each fills *reply. `conn` is only used to read query arguments. */
+ * Each fills *reply. `conn` is only used to read query arguments and request
+ * headers; `url` is the whole (decoded) path where a route has ids in it. */
 void vigil__api_cameras(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
 void vigil__api_detections(vigil_api_t *api, struct MHD_Connection *conn,
                            vigil__reply_t *reply);
 /* `url` is the whole path, "/api/v1/frames/{id}.jpg". */
 void vigil__api_frame(vigil_api_t *api, const char *url, vigil__reply_t *reply);
 void vigil__api_stats(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+/* GET /api/v1/events (events.c) */
+void vigil__api_events(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+/* GET /api/v1/events/{id} (events.c) */
+void vigil__api_event(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
+                      vigil__reply_t *reply);
+/* GET /api/v1/events/{id}/snapshot.jpg (events.c) */
+void vigil__api_event_snapshot(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
+                               vigil__reply_t *reply);
+/* GET /api/v1/events/{id}/clip.mp4 (events.c) */
+void vigil__api_event_clip(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
+                           vigil__reply_t *reply);
+/* GET /api/v1/counts (counts.c) */
+void vigil__api_counts(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+/* GET /api/v1/tracks/{camera}/{id} (tracks.c) */
+void vigil__api_track(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
+                      vigil__reply_t *reply);
 
 #endif

@@ -61,6 +61,40 @@ int vigil__api_parse_cursor(const char *s, int64_t *after_id, vigil__param_error
 
 /* The {id} of /api/v1/frames/{id}.jpg: a positive decimal int64. */
 int vigil__api_parse_frame_id(const char *s, int64_t *id, vigil__param_error_t *err);
+/* The same rule for any {id} of a path (events, tracks); the error names "id". */
+int vigil__api_parse_id(const char *s, int64_t *id, vigil__param_error_t *err);
+
+/* Segment `index` of a path ("/api/v1/events/12" has "api", "v1", "events",
+ * "12" at 0..3) copied into out. Returns its length, or -1 if the path has
+ * no such segment or it does not fit (size includes the NUL). */
+int vigil__api_path_segment(const char *path, int index, char *out, size_t size);
+
+/* An HTTP Range header ("bytes=A-B", "bytes=A-", "bytes=-N") against a
+ * body of `size` bytes. Returns 1 with the inclusive [*first, *last] for one
+ * satisfiable range; 0 when the header is to be ignored (absent, malformed,
+ * several ranges: the whole body is sent); -1 when it cannot be satisfied
+ * (416). */
+int vigil__api_parse_range(const char *s, uint64_t size, uint64_t *first, uint64_t *last);
+
+/* A zone or line id ([A-Za-z0-9_.-]{1,63}); `name` is the parameter ("zone",
+ * "line"). `out` has 64 bytes. */
+int vigil__api_parse_rule_id(const char *s, char *out, vigil__param_error_t *err,
+                             const char *name);
+/* An event kind: zone_enter, zone_leave, loiter, line_cross. *kind is the
+ * static name. */
+int vigil__api_parse_kind(const char *s, const char **kind, vigil__param_error_t *err);
+/* The name of a vigil_event_kind_t (the same table); NULL if unknown. */
+const char *vigil__api_kind_name(int kind);
+/* bucket=minute|hour|day -> 60e6, 3600e6, 86400e6 microseconds. */
+int vigil__api_parse_bucket(const char *s, int64_t *bucket_us, vigil__param_error_t *err);
+
+/* Event cursors: base64url of "e1:<start_us>:<id>", the keyset (start, id) of
+ * the newest-first order. A detections cursor is not an events cursor and
+ * the other way round. _parse accepts only what _format produces for
+ * start_us >= 0 and id > 0. */
+void vigil__api_format_event_cursor(int64_t start_us, int64_t id, char *buf, size_t size);
+int vigil__api_parse_event_cursor(const char *s, int64_t *start_us, int64_t *id,
+                                  vigil__param_error_t *err);
 
 /* Defaults: every camera and label, no time bounds, min_score 0, limit 100. */
 void vigil__detection_params_init(vigil__detection_params_t *p);
@@ -71,5 +105,39 @@ int vigil__detection_params_set(vigil__detection_params_t *p, const char *key,
 /* Cross-parameter checks (since < until); fixes up the q.camera/q.label
  * pointers. Call once after the last _set. */
 int vigil__detection_params_finish(vigil__detection_params_t *p, vigil__param_error_t *err);
+
+/* The parsed parameters of GET /api/v1/events (same conventions as the
+ * detection params: pointers into the struct, set after _finish). */
+typedef struct vigil__event_params {
+    vigil_event_query_t q;
+    char camera[64];
+    char label[64];
+    char zone[64];
+    char line[64];
+    const char *kind; /* static */
+    unsigned seen;
+} vigil__event_params_t;
+
+void vigil__event_params_init(vigil__event_params_t *p);
+int vigil__event_params_set(vigil__event_params_t *p, const char *key, const char *value,
+                            vigil__param_error_t *err);
+/* since < until; zone and line are not both given ("line" is named). */
+int vigil__event_params_finish(vigil__event_params_t *p, vigil__param_error_t *err);
+
+/* The parsed parameters of GET /api/v1/counts. */
+typedef struct vigil__count_params {
+    vigil_count_query_t q;
+    char camera[64];
+    char zone[64];
+    char line[64];
+    char label[64];
+    unsigned seen;
+} vigil__count_params_t;
+
+void vigil__count_params_init(vigil__count_params_t *p);
+int vigil__count_params_set(vigil__count_params_t *p, const char *key, const char *value,
+                            vigil__param_error_t *err);
+/* since < until; zone and line are not both given ("line" is named). */
+int vigil__count_params_finish(vigil__count_params_t *p, vigil__param_error_t *err);
 
 #endif

@@ -29,7 +29,7 @@
 #include "vigil/log.h"
 #include "vigil/metrics.h"
 
-#define API_THREADS 4
+#define API_THREADS VIGIL__API_THREADS
 #define API_CONN_TIMEOUT_S 30
 #define ALLOWED_METHODS "GET, HEAD"
 
@@ -40,6 +40,8 @@ static const char oom_body[] = "{\"error\":\"out of memory\"}";
 static void reply_oom(vigil__reply_t *reply)
 {
     free(reply->body);
+    if (reply->fd >= 0) close(reply->fd);
+    reply->fd = -1;
     reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     reply->body = NULL;
     reply->static_body = oom_body;
@@ -58,6 +60,8 @@ void vigil__reply_json(vigil__reply_t *reply, int status, json_t *json)
         return;
     }
     free(reply->body);
+    if (reply->fd >= 0) close(reply->fd);
+    reply->fd = -1;
     reply->status = status;
     reply->body = text;
     reply->static_body = NULL;
@@ -93,9 +97,24 @@ void vigil__reply_bytes(vigil__reply_t *reply, int status, const char *content_t
                         size_t len)
 {
     free(reply->body);
+    if (reply->fd >= 0) close(reply->fd);
+    reply->fd = -1;
     reply->status = status;
     reply->body = body;
     reply->len = len;
+    reply->content_type = content_type;
+}
+
+void vigil__reply_file(vigil__reply_t *reply, int status, const char *content_type, int fd,
+                       uint64_t offset, uint64_t len)
+{
+    free(reply->body);
+    reply->body = NULL;
+    if (reply->fd >= 0) close(reply->fd);
+    reply->status = status;
+    reply->fd = fd;
+    reply->offset = offset;
+    reply->len = (size_t)len;
     reply->content_type = content_type;
 }
 
@@ -193,29 +212,58 @@ static void h_metrics(vigil_api_t *api, struct MHD_Connection *conn, vigil__repl
     vigil__reply_bytes(reply, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
-typedef void (*handler_fn)(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+static void h_frame(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
+                    vigil__reply_t *reply)
+{
+    vigil__api_frame(api, url, reply);
+}
 
+typedef void (*handler_fn)(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+typedef void (*url_handler_fn)(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
+                               vigil__reply_t *reply);
+
+/* A path is matched exactly, except that '*' matches one non-empty segment
+ * (no '/'), and a `prefix` route matches any path that starts with it. */
 static const struct route {
-    const char *path; /* exact path, or a prefix when `prefix` */
+    const char *path;
     int prefix;
-    const char *name; /* the route label of the metrics */
-    handler_fn fn;    /* NULL: the frames route, which needs the url */
+    const char *name;      /* the route label of the metrics */
+    handler_fn fn;         /* one of fn, url_fn */
+    url_handler_fn url_fn; /* for routes with ids in the path */
 } routes[] = {
-    {"/healthz", 0, "healthz", h_healthz},
-    {"/metrics", 0, "metrics", h_metrics},
-    {"/api/v1/cameras", 0, "cameras", vigil__api_cameras},
-    {"/api/v1/detections", 0, "detections", vigil__api_detections},
-    {"/api/v1/frames/", 1, "frames", NULL},
-    {"/api/v1/stats", 0, "stats", vigil__api_stats},
+    {"/healthz", 0, "healthz", h_healthz, NULL},
+    {"/metrics", 0, "metrics", h_metrics, NULL},
+    {"/api/v1/cameras", 0, "cameras", vigil__api_cameras, NULL},
+    {"/api/v1/detections", 0, "detections", vigil__api_detections, NULL},
+    {"/api/v1/frames/", 1, "frames", NULL, h_frame},
+    {"/api/v1/stats", 0, "stats", vigil__api_stats, NULL},
+    {"/api/v1/events", 0, "events", vigil__api_events, NULL},
+    {"/api/v1/events/*", 0, "event", NULL, vigil__api_event},
+    {"/api/v1/events/*/snapshot.jpg", 0, "event_snapshot", NULL, vigil__api_event_snapshot},
+    {"/api/v1/events/*/clip.mp4", 0, "event_clip", NULL, vigil__api_event_clip},
+    {"/api/v1/counts", 0, "counts", vigil__api_counts, NULL},
+    {"/api/v1/tracks/*/*", 0, "track", NULL, vigil__api_track},
 };
+
+static int path_match(const char *pattern, const char *url, int prefix)
+{
+    while (*pattern) {
+        if (*pattern == '*') {
+            const char *start = url;
+            while (*url && *url != '/') url++;
+            if (url == start) return 0;
+            pattern++;
+        } else if (*pattern++ != *url++) {
+            return 0;
+        }
+    }
+    return prefix || !*url;
+}
 
 static const struct route *route_find(const char *url)
 {
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
-        if (r->prefix ? strncmp(url, r->path, strlen(r->path)) == 0 : strcmp(url, r->path) == 0)
-            return r;
-    }
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (path_match(routes[i].path, url, routes[i].prefix)) return &routes[i];
     return NULL;
 }
 
@@ -239,7 +287,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, vigil__reply_t *r
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (reply->body)
+    if (reply->fd >= 0) {
+        resp = MHD_create_response_from_fd_at_offset64(reply->len, reply->fd, reply->offset);
+        if (!resp) close(reply->fd);
+        reply->fd = -1; /* MHD's (or closed) */
+    } else if (reply->body)
         resp = MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
     else
         resp = MHD_create_response_from_buffer(reply->static_body ? reply->len : 0,
@@ -256,6 +308,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, vigil__reply_t *r
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                             reply->cache_control ? reply->cache_control : "no-store");
     if (reply->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+    if (reply->retry_after)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, reply->retry_after);
+    if (reply->accept_ranges)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, reply->accept_ranges);
+    if (reply->content_range[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, reply->content_range);
     ret = MHD_queue_response(conn, (unsigned)reply->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -269,7 +327,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     vigil_api_t *api = cls;
     int64_t t0 = vigil_mono_us();
-    vigil__reply_t reply = {.status = 500, .content_type = "application/json"};
+    vigil__reply_t reply = {.status = 500, .content_type = "application/json", .fd = -1};
     const struct route *r = route_find(url);
     const char *route = r ? r->name : "unknown";
     char safe_url[160], fields[64];
@@ -295,7 +353,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     } else if (r->fn) {
         r->fn(api, conn, &reply);
     } else {
-        vigil__api_frame(api, url, &reply);
+        r->url_fn(api, conn, url, &reply);
     }
 
     ret = send_reply(conn, &reply);
@@ -369,7 +427,21 @@ vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errst
         return NULL;
     }
     pthread_mutex_init(&api->pool_lock, NULL);
+    pthread_mutex_init(&api->clip_lock, NULL);
+    pthread_cond_init(&api->clip_cond, NULL);
     api->port = -1;
+    /* The config table checks the range; this guards callers that build a
+     * vigil_config_t by hand against NaN and negative values. */
+    if (!(cfg->analytics_clip_preroll_s >= 0 && cfg->analytics_clip_preroll_s <= 86400) ||
+        !(cfg->analytics_clip_postroll_s >= 0 && cfg->analytics_clip_postroll_s <= 86400)) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                     "analytics.clip_preroll_s %g, analytics.clip_postroll_s %g: must be "
+                     "seconds in 0..86400",
+                     cfg->analytics_clip_preroll_s, cfg->analytics_clip_postroll_s);
+        goto fail;
+    }
+    api->clip_preroll_us = (int64_t)(cfg->analytics_clip_preroll_s * 1e6);
+    api->clip_postroll_us = (int64_t)(cfg->analytics_clip_postroll_s * 1e6);
     if (parse_listen(api, cfg->http_listen, errstr, errstr_size)) goto fail;
     api->listen = strdup(cfg->http_listen);
     api->store_url = strdup(cfg->store_url ? cfg->store_url : "sqlite");
@@ -460,6 +532,8 @@ void vigil_api_free(vigil_api_t *api)
     if (!api) return;
     vigil_api_stop(api);
     pthread_mutex_destroy(&api->pool_lock);
+    pthread_mutex_destroy(&api->clip_lock);
+    pthread_cond_destroy(&api->clip_cond);
     free(api->listen);
     free(api->store_url);
     free(api->data_dir);

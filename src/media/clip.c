@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -368,6 +369,7 @@ vigil_err_t vigil_clip_write(const char *path, const vigil_clip_conf_t *conf,
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO,
                             "clip %s: cannot create a temporary file: %s", path,
                             strerror(errno));
+    fchmod(fd, 0644); /* mkstemp's 0600 would hide the clip from other readers */
     close(fd);
     snprintf(c.url, sizeof(c.url), "file:%s", c.tmp);
     if (!(c.jpeg = vigil_jpeg_new())) {

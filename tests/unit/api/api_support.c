@@ -25,6 +25,12 @@ static int write_all(int fd, const char *p, size_t n)
 int http_request(int port, const char *method, const char *target, const char *body,
                  http_resp_t *resp)
 {
+    return http_request_headers(port, method, target, NULL, body, resp);
+}
+
+int http_request_headers(int port, const char *method, const char *target, const char *headers,
+                         const char *body, http_resp_t *resp)
+{
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     struct timeval tv = {.tv_sec = 60};
     char req[4096];
@@ -41,8 +47,8 @@ int http_request(int port, const char *method, const char *target, const char *b
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) goto fail;
     n = snprintf(req, sizeof(req),
                  "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-                 "Content-Length: %zu\r\n\r\n",
-                 method, target, port, body ? strlen(body) : 0);
+                 "%sContent-Length: %zu\r\n\r\n",
+                 method, target, port, headers ? headers : "", body ? strlen(body) : 0);
     if (n < 0 || (size_t)n >= sizeof(req)) goto fail;
     if (write_all(fd, req, (size_t)n) || (body && write_all(fd, body, strlen(body)))) goto fail;
     for (;;) {

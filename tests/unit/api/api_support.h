@@ -20,6 +20,9 @@ typedef struct http_resp {
  * response. Returns 0 on success (resp->status set), -1 on socket errors. */
 int http_request(int port, const char *method, const char *target, const char *body,
                  http_resp_t *resp);
+/* The same with extra request header lines ("Range: bytes=0-9\r\n"; NULL = none). */
+int http_request_headers(int port, const char *method, const char *target, const char *headers,
+                         const char *body, http_resp_t *resp);
 /* Shorthand for a GET; aborts the test's expectations by returning status -1. */
 int http_get(int port, const char *target, http_resp_t *resp);
 /* The value of header `name` (case-insensitive) copied into buf, or NULL. */
