@@ -7,6 +7,14 @@
  *                                     {"items":[...],"next_cursor":"..."|null}
  *   GET /api/v1/frames/{id}.jpg       image/jpeg
  *   GET /api/v1/stats                 per-stage counts (from the metrics registry) and store counts
+ *   GET /api/v1/events?camera=&kind=&label=&zone=&line=&since=&until=&limit=&cursor=
+ *                                     analytics events, newest first (docs/analytics.md)
+ *   GET /api/v1/events/{id}           one event
+ *   GET /api/v1/events/{id}/snapshot.jpg   the event's best frame
+ *   GET /api/v1/events/{id}/clip.mp4  H.264 clip around the event (made on first request, cached)
+ *   GET /api/v1/counts?camera=&zone=&line=&label=&since=&until=&bucket=minute|hour|day
+ *                                     line in/out and zone entered/peak, totals or per bucket
+ *   GET /api/v1/tracks/{camera}/{id}  a track's boxes over time
  *
  * Invalid parameters: 400 {"error":"...","parameter":"NAME"}; unknown ids and
  * paths: 404 {"error":"..."}; other methods: 405.

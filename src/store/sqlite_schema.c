@@ -84,7 +84,7 @@ static const char *const sq_migrations[] = {
      * snapshot_frame_id NULL = unknown, as detections.frame_id; end_us and
      * end_sequence 0 while open */
     "CREATE TABLE analytics_events ("
-    "  id INTEGER PRIMARY KEY,"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT," /* never reused: snapshots and clips are cached by id */
     "  camera_id TEXT NOT NULL,"
     "  kind TEXT NOT NULL,"
     "  label TEXT NOT NULL DEFAULT '',"
