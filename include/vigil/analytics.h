@@ -156,7 +156,8 @@ typedef struct vigil_analyzer vigil_analyzer_t;
 
 /* A new camera state. zones/lines are copied (each already checked by
  * vigil_zone_conf_check / vigil_line_conf_check; duplicate ids are an
- * error). first_track_id: the id the first track gets (1 for a new camera).
+ * error). The first confirmed track gets id 1
+ * (vigil_analyzer_set_next_track_id continues a camera after its largest id).
  * NULL on failure with errstr. */
 vigil_analyzer_t *vigil_analyzer_new(const char *camera_id, const vigil_tracker_conf_t *conf,
                                      const vigil_zone_conf_t *zones, size_t nzones,
@@ -177,7 +178,8 @@ vigil_err_t vigil_analyzer_set_rules(vigil_analyzer_t *a, const vigil_zone_conf_
  * skipped (counted in *rejected, may be NULL; their det_track is 0).
  * A frame whose sequence is not greater than the last one processed is
  * refused with VIGIL_ERR_INVALID (a duplicate or out-of-order delivery),
- * and nothing changes. */
+ * and nothing changes (sequences start at 1: before the first frame the last
+ * one is 0); *out is then left empty. */
 vigil_err_t vigil_analyzer_frame(vigil_analyzer_t *a, const vigil_analytics_frame_t *frame,
                                  const vigil_analytics_det_t *dets, size_t ndets,
                                  vigil_analytics_out_t *out, size_t *rejected);
@@ -186,9 +188,16 @@ vigil_err_t vigil_analyzer_frame(vigil_analyzer_t *a, const vigil_analytics_fram
 uint64_t vigil_analyzer_last_sequence(const vigil_analyzer_t *a);
 /* The id the next confirmed track will get. */
 uint64_t vigil_analyzer_next_track_id(const vigil_analyzer_t *a);
+/* Makes the next confirmed track get id next_id: how a camera that starts
+ * afresh (no usable checkpoint) continues after the largest id it ever
+ * used, the "first_track_id" of vigil_analyzer_new. Ids never go back:
+ * next_id below vigil_analyzer_next_track_id(a) (or 0) is refused with
+ * VIGIL_ERR_INVALID and changes nothing. */
+vigil_err_t vigil_analyzer_set_next_track_id(vigil_analyzer_t *a, uint64_t next_id);
 const char *vigil_analyzer_camera(const vigil_analyzer_t *a);
 
-/* Current occupancy per zone and label (confirmed tracks believed inside).
+/* Current occupancy per zone and label (confirmed tracks believed inside,
+ * i.e. open zone_enter events: a lost track counts until it is removed).
  * *rows is malloc'd (free it). */
 vigil_err_t vigil_analyzer_occupancy(const vigil_analyzer_t *a, vigil_zone_occupancy_t **rows,
                                      size_t *n);
