@@ -9,7 +9,10 @@
  * Count buckets are kept per (minute, zone or line, label) for the minutes
  * up to VIGIL__ANA_BUCKET_KEEP_US before the current frame's, so that an
  * event dated back (inertia, confirmation) still adds to its own minute's
- * bucket; the values are cumulative, reported when they change. */
+ * bucket; the values are cumulative, reported when they change. (An event
+ * dated back further than that, possible only when frames are minutes apart,
+ * starts a fresh bucket for its old minute, which a writer keeping the larger
+ * value may then ignore.) */
 #include <string.h>
 
 #include "analytics/analyzer_int.h"

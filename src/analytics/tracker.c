@@ -193,7 +193,11 @@ static void update(vigil_analyzer_t *a)
         if (!a->conf.per_class) t->label = d->label;
         if (t->hits < a->conf.min_hits) t->hits++;
         if (t->state == VIGIL__TRK_TENTATIVE) {
-            if (t->nhist < VIGIL__ANA_MIN_HITS_MAX) t->hist[t->nhist++] = t->last;
+            if (t->nhist == VIGIL__ANA_MIN_HITS_MAX) { /* only after min_hits was lowered */
+                memmove(t->hist, t->hist + 1, (size_t)(t->nhist - 1) * sizeof *t->hist);
+                t->nhist--;
+            }
+            t->hist[t->nhist++] = t->last;
             if (t->hits >= a->conf.min_hits) confirm(a, t);
         } else {
             t->state = VIGIL__TRK_TRACKED;
