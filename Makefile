@@ -7,7 +7,8 @@
 #                (TF.js in Node, ONNX Runtime in a venv, under ~/.cache/vigil), run every
 #                test, then the unit, conformance, e2e and vigil-nn integration tests again
 #                under ASan+UBSan
-#   make bench   build and run the benchmarks in bench/
+#   make bench   build and run the benchmarks in bench/ (the analytics part installs its
+#                peers, motmetrics, trackers and supervision, in a venv under ~/.cache/vigil)
 #   make docs    regenerate docs/configuration.md from the property table
 
 BUILD      ?= build
@@ -63,6 +64,7 @@ bench: build media models
 	$(BUILD)/bench_pipeline
 	BUILD=$(BUILD) bench/nn.sh
 	bench/kafka.sh $(BUILD)
+	BUILD=$(BUILD) bench/analytics.sh
 
 docs: build
 	$(BUILD)/vigil config docs > docs/configuration.md

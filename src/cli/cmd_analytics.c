@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -54,6 +55,7 @@ typedef struct replay {
     vigil_analyzer_t *analyzer;
     const vigil_camera_conf_t *camera;
     FILE *out;
+    int timing; /* --timing: each frame record carries the analyzer's time */
     /* per frame, reused */
     vigil_analytics_det_t *dets;
     size_t capdets;
@@ -69,7 +71,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vigil analytics replay --config FILE --camera ID [--input FILE|-] "
-            "[--output FILE|-]\n"
+            "[--output FILE|-] [--timing]\n"
             "runs one camera's analyzer (its zones and lines, the analytics.* tracker settings)\n"
             "over detections read as JSON lines:\n"
             "  {\"sequence\":N,\"time_us\":T,\"frame_id\":F,\"width\":W,\"height\":H,\n"
@@ -78,6 +80,7 @@ static void usage(FILE *out)
             "detection]},\n"
             "{\"type\":\"event\",...} per event report, and a final {\"type\":\"summary\",...}.\n"
             "Bad input lines are reported with their line number and skipped.\n"
+            "--timing adds \"analyzer_ms\" (the analyzer's time) to each frame record.\n"
             "exit: 0 input read to the end, 1 I/O error, 2 bad configuration or usage\n");
 }
 
@@ -404,7 +407,10 @@ static int replay_line(replay_t *r, uint64_t lineno, const char *buf, size_t len
     }
     vigil_analytics_out_t o;
     size_t rejected = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     vigil_err_t e = vigil_analyzer_frame(r->analyzer, &frame, r->dets, n, &o, &rejected);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     json_decref(root);
     if (e == VIGIL_ERR_INVALID) {
         bad_line(r, lineno, "sequence %" PRIu64 " is not after the last frame's (%" PRIu64
@@ -420,22 +426,27 @@ static int replay_line(replay_t *r, uint64_t lineno, const char *buf, size_t len
     json_t *tracks = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(tracks, json_integer(o.det_track ? o.det_track[i] : 0));
-    if (emit(r, json_pack("{s:s,s:I,s:o}", "type", "frame", "sequence",
-                          (json_int_t)frame.sequence, "tracks", tracks)))
-        return -1;
+    json_t *rec = json_pack("{s:s,s:I,s:o}", "type", "frame", "sequence",
+                            (json_int_t)frame.sequence, "tracks", tracks);
+    if (rec && r->timing)
+        json_object_set_new(rec, "analyzer_ms",
+                            json_real((double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                                      (double)(t1.tv_nsec - t0.tv_nsec) / 1e6));
+    if (emit(r, rec)) return -1;
     for (size_t i = 0; i < o.nevents; i++)
         if (emit(r, event_json(&o.events[i]))) return -1;
     tally(r, &o);
     return 0;
 }
 
-enum { OPT_CONFIG = 256, OPT_CAMERA, OPT_INPUT, OPT_OUTPUT, OPT_HELP };
+enum { OPT_CONFIG = 256, OPT_CAMERA, OPT_INPUT, OPT_OUTPUT, OPT_TIMING, OPT_HELP };
 
 static const struct option replay_options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"camera", required_argument, NULL, OPT_CAMERA},
     {"input", required_argument, NULL, OPT_INPUT},
     {"output", required_argument, NULL, OPT_OUTPUT},
+    {"timing", no_argument, NULL, OPT_TIMING},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -444,7 +455,7 @@ static const struct option replay_options[] = {
 int cli_analytics_replay_main(int argc, char **argv)
 {
     const char *config = NULL, *camera = NULL, *input = "-", *output = "-";
-    int c;
+    int c, timing = 0;
     optind = 1;
     opterr = 1;
     while ((c = getopt_long(argc, argv, "h", replay_options, NULL)) != -1) {
@@ -453,6 +464,7 @@ int cli_analytics_replay_main(int argc, char **argv)
         case OPT_CAMERA: camera = optarg; break;
         case OPT_INPUT: input = optarg; break;
         case OPT_OUTPUT: output = optarg; break;
+        case OPT_TIMING: timing = 1; break;
         case OPT_HELP:
         case 'h': usage(stdout); return CLI_OK;
         default: usage(stderr); return CLI_USAGE;
@@ -471,7 +483,7 @@ int cli_analytics_replay_main(int argc, char **argv)
 
     int rc;
     char err[1024];
-    replay_t r = {0};
+    replay_t r = {.timing = timing};
     FILE *in = NULL;
     char *buf = NULL;
     vigil_config_t cfg;
