@@ -90,6 +90,13 @@ static vigil_err_t cam_load(vigil_analytics_t *an, stage_cam_t *cam)
                     "camera \"%s\": checkpoint refused, starting afresh after sequence %llu: %s",
                     cam->id, (unsigned long long)last, errstr);
     }
+    /* afresh: never give a track id the warehouse already has */
+    uint64_t max_track = 0;
+    if ((err = vigil_store_analytics_max_track_id(an->store, cam->id, &max_track))) {
+        vigil_error(VIGIL__AN_STAGE, cam->id, "camera \"%s\": cannot read its largest track id: %s",
+                    cam->id, vigil_err_str(err));
+        return err;
+    }
     cam->analyzer = vigil_analyzer_new(cam->id, &an->tconf, r->zones, r->nzones, r->lines,
                                        r->nlines, errstr, sizeof errstr);
     if (!cam->analyzer) {
@@ -97,6 +104,7 @@ static vigil_err_t cam_load(vigil_analytics_t *an, stage_cam_t *cam)
                     cam->id, errstr);
         return VIGIL_ERR_INVALID;
     }
+    if (max_track) vigil_analyzer_set_next_track_id(cam->analyzer, max_track + 1);
     return VIGIL_OK;
 }
 
@@ -217,7 +225,6 @@ static void *analytics_main(void *arg)
         vigil_err_t err = vigil_consumer_poll(an->consumer, &msg, an->nheld ? 0 : POLL_MS);
         vigil_consumer_report_lag(an->consumer, an->m.queue_depth, &an->lag_reported);
         if (err == VIGIL_ERR_CLOSED) break;
-        if (err == VIGIL_OK) take(an, msg);
         if (an->release_held) {
             /* a commit inside the rebalance callback failed: what is held
              * was not written and its cameras' state is forgotten */
@@ -225,7 +232,12 @@ static void *analytics_main(void *arg)
                 vigil_consumer_release(an->consumer, an->held[i]);
             an->nheld = 0;
             an->release_held = 0;
+            if (err == VIGIL_OK) { /* it comes again after those, in order */
+                vigil_consumer_release(an->consumer, msg);
+                continue;
+            }
         }
+        if (err == VIGIL_OK) take(an, msg);
         else if (err != VIGIL_ERR_TIMED_OUT) {
             vigil_warn(VIGIL__AN_STAGE, NULL, "poll failed: %s", vigil_err_str(err));
             vigil_sleep_us(POLL_MS * 1000);

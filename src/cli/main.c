@@ -11,6 +11,13 @@ static int cmd_version(const cli_cmd_t *cmd, int argc, char **argv)
     return CLI_OK;
 }
 
+/* `vigil analytics`: the stage service, or `vigil analytics replay` offline. */
+static int cmd_analytics(const cli_cmd_t *cmd, int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "replay")) return cli_analytics_replay_main(argc - 1, argv + 1);
+    return cli_run_main(cmd, argc, argv);
+}
+
 static const cli_cmd_t commands[] = {
     {"run", "run every stage in one process (embedded mode)", cli_run_main, VIGIL_STAGE_ALL},
     {"ingest", "run the ingest stage: cameras -> frames", cli_run_main, VIGIL_STAGE_INGEST},
@@ -20,7 +27,7 @@ static const cli_cmd_t commands[] = {
      VIGIL_STAGE_INFER},
     {"sink", "run the sink stage: detections, events -> store", cli_run_main, VIGIL_STAGE_SINK},
     {"analytics", "run the analytics stage: detections -> tracks, events, counts (replay: "
-                  "offline)", cli_run_main, VIGIL_STAGE_ANALYTICS},
+                  "offline)", cmd_analytics, VIGIL_STAGE_ANALYTICS},
     {"api", "serve the HTTP API over the store", cli_run_main, VIGIL_STAGE_API},
     {"kafka", "kafka topics: init, create, describe (distributed mode)", cli_kafka_main, 0},
     {"camera", "camera commands on the control topic: add, remove, start, stop", cli_camera_main,

@@ -682,7 +682,7 @@ static void test_config_rules_analytics_settable_by_env_set_and_yaml(void **stat
     assert_int_equal(load(cfg, "analytics:\n  flush_ms: 250\n  clip_preroll_s: 5\n"
                                "  lost_seconds: 600\n  mach_iou: 1\n"),
                      VIGIL_ERR_CONFIG);
-    assert_contains(err, "cfg.yaml:5: key \"analytics.mach_iou\": unknown key (accepted: enabled, "
+    assert_contains(err, "cfg.yaml:5: key \"analytics.mach_iou\": unknown key (accepted: enabled, group, "
                          "high_score, low_score, new_track_score, match_iou, low_match_iou, "
                          "buffer, min_hits, lost_seconds, per_class, batch_frames, flush_ms, "
                          "clip_preroll_s, clip_postroll_s)");
