@@ -129,30 +129,30 @@ def rect(x1, y1, x2, y2):
 GATE = line("gate", (0.5, 0.02), (0.5, 0.98), ["person", "car"])
 
 SCENES = {s.name: s for s in [
-    Scene("crossing", 60,
+    Scene("crossing", 40,
           "a person walks left to right across a vertical line (in) and through a zone; "
           "a car drives right to left across it (out)",
           [Obj(1, "walker", [(3, 60, 470), (35, 710, 470)]),
            Obj(2, "pickup", [(10, 590, 200), (32, 180, 200)])],
           zones=[zone("lawn", rect(0.56, 0.6, 0.76, 0.95), ["person"], loiter_seconds=5)],
           lines=[GATE]),
-    Scene("turnback", 60,
+    Scene("turnback", 40,
           "a person walks up to the line, stands on it, turns back; a car drives up to "
           "the line from the other side and backs off: no crossing",
           [Obj(1, "walker", [(3, 100, 470), (17, 384, 470), (22, 384, 470), (36, 100, 470)]),
-           Obj(2, "pickup", [(20, 590, 200), (32, 384, 200), (35, 384, 200), (47, 590, 200)])],
+           Obj(2, "pickup", [(8, 590, 200), (20, 384, 200), (23, 384, 200), (35, 590, 200)])],
           lines=[GATE]),
-    Scene("passing", 50,
+    Scene("passing", 40,
           "two people pass each other at the line in opposite directions, one above the "
           "other (ids must not swap): 1 in, 1 out",
           [Obj(1, "walker", [(3, 60, 272), (35, 710, 272)]),
            Obj(2, "walker_back", [(3, 710, 505), (35, 60, 505)])],
           lines=[GATE]),
-    Scene("loiter", 80,
-          "a person walks into a zone, stands there 8 s (tiny jitter), walks out and across "
+    Scene("loiter", 64,
+          "a person walks into a zone, stands there 5 s (tiny jitter), walks out and across "
           "a line: 1 zone_enter, 1 loiter, 1 zone_leave, 1 in",
-          [Obj(1, "walker", [(3, 60, 480), (19, 384, 480), (59, 384, 480), (75, 710, 480)])],
-          zones=[zone("bench", rect(0.35, 0.7, 0.65, 0.95), ["person"], loiter_seconds=4)],
+          [Obj(1, "walker", [(3, 60, 480), (19, 384, 480), (44, 384, 480), (60, 710, 480)])],
+          zones=[zone("bench", rect(0.35, 0.7, 0.65, 0.95), ["person"], loiter_seconds=3)],
           lines=[line("exit", (0.8, 0.02), (0.8, 0.98), ["person"])]),
 ]}
 
