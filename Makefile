@@ -3,10 +3,12 @@
 #   make build   install missing build dependencies, build build/vigil
 #   make run     build, fetch the sample video and the default model, run every stage on it
 #                (API on 127.0.0.1:8080)
-#   make test    build (-Werror), fetch models and the test-only reference tools
-#                (TF.js in Node, ONNX Runtime in a venv, under ~/.cache/vigil), run every
-#                test, then the unit, conformance, e2e and vigil-nn integration tests again
-#                under ASan+UBSan
+#   make test    build (-Werror, plus vigil-fault: -DVIGIL_FAULT_INJECTION=ON), fetch
+#                models and the test-only reference tools (TF.js in Node, ONNX Runtime in a
+#                venv, under ~/.cache/vigil), run every test, then the unit, conformance, e2e
+#                and vigil-nn integration tests again under ASan+UBSan; fails when a suite
+#                was skipped (VIGIL_ALLOW_SKIP=kafka lets a machine without Kafka's JDK skip
+#                Kafka; never under CI). docs/testing.md
 #   make bench   build and run the benchmarks in bench/ (the analytics part installs its
 #                peers, motmetrics, trackers and supervision, in a venv under ~/.cache/vigil)
 #   make docs    regenerate docs/configuration.md from the property table
@@ -47,17 +49,24 @@ $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON -DVIGIL_WERROR=ON
 
 test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+	cmake -S . -B $(BUILD) -DVIGIL_FAULT_INJECTION=ON >/dev/null
+	cmake -S . -B $(ASAN_BUILD) -DVIGIL_FAULT_INJECTION=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 	$(BUILD)/vigil models fetch
 	scripts/ref/setup.sh
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS) \
+	  --output-junit ctest-junit.xml $(CTEST_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) -L 'unit|conformance|e2e' $(CTEST_ARGS)
+	  ctest --output-on-failure --no-tests=error -j $(JOBS) -L 'unit|conformance|e2e' \
+	  --output-junit ctest-junit.xml $(CTEST_ARGS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -R 'nn_conformance|nn_reference' $(CTEST_ARGS)
+	  ctest --output-on-failure --no-tests=error -R 'nn_conformance|nn_reference' \
+	  --output-junit ctest-junit-nn.xml $(CTEST_ARGS)
+	tests/check_skips.py $(BUILD)/ctest-junit.xml $(ASAN_BUILD)/ctest-junit.xml \
+	  $(ASAN_BUILD)/ctest-junit-nn.xml
 	@echo "make test: all suites passed"
 
 bench: build media models

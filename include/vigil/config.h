@@ -30,6 +30,9 @@
 
 #define VIGIL_CAMERA_ID_MAX 64
 #define VIGIL_CAMERAS_MAX 64
+/* Largest configuration file vigil_config_load_file reads (and YAML text
+ * vigil_config_load_string parses). */
+#define VIGIL_CONFIG_FILE_MAX ((size_t)4 << 20)
 
 /* ---- zones and lines (analytics rules; docs/analytics.md) ----------------
  * Coordinates are normalised to the frame: x 0..1 left to right, y 0..1 top
@@ -127,6 +130,7 @@ typedef struct vigil_config {
     int ingest_reconnect_min_ms;
     int ingest_reconnect_max_ms;
     int ingest_realtime; /* files: pace at the native rate (1) or as fast as possible (0) */
+    int ingest_max_cameras; /* cameras one ingest instance runs (one thread each) */
     /* preprocess */
     int preprocess_workers;
     double preprocess_motion_threshold; /* mean abs gray difference / 255, 0..1 */
@@ -158,6 +162,10 @@ typedef struct vigil_config {
     int analytics_flush_ms;           /* longest wait before a checkpoint transaction */
     double analytics_clip_preroll_s;  /* clips start this long before their event */
     double analytics_clip_postroll_s; /* and end this long after it */
+    /* limits: bounds on what comes from outside (docs/security.md) */
+    int limits_max_frame_pixels;    /* width x height of a frame's JPEG, checked before decoding */
+    int limits_max_cameras;         /* distinct cameras whose state a stage keeps (per worker) */
+    double limits_camera_forget_s;  /* a camera's state is dropped after this long unseen */
     /* cameras */
     vigil_camera_conf_t cameras[VIGIL_CAMERAS_MAX];
     size_t ncameras;
@@ -171,6 +179,11 @@ typedef enum vigil_prop_type {
     VIGIL_PROP_ENUM, /* a string from `values` */
 } vigil_prop_type_t;
 
+/* Flags of a property row. */
+#define VIGIL_PROP_SENSITIVE 0x1u /* its value may hold credentials (a URL): every output
+                                   * shows vigil_prop_shown()'s redacted copy, never the
+                                   * value (docs/security.md; librdkafka's _RK_SENSITIVE) */
+
 typedef struct vigil_prop {
     const char *name; /* dotted: "preprocess.motion_threshold"; "cameras[].fps" */
     vigil_prop_type_t type;
@@ -179,10 +192,19 @@ typedef struct vigil_prop {
     double min, max;    /* INT/DOUBLE range, inclusive */
     const char *values; /* ENUM: "a|b|c" */
     const char *desc;
+    unsigned flags; /* VIGIL_PROP_* */
 } vigil_prop_t;
 
 /* The property table, terminated by a row with name == NULL. */
 extern const vigil_prop_t vigil_props[];
+
+/* The row named `name` ("bus.url", "cameras[].url"), or NULL. Thread: any. */
+const vigil_prop_t *vigil_prop_find(const char *name);
+
+/* Writes value as it may be shown anywhere (log, error, API, warehouse)
+ * into out: vigil_url_redact()'s copy when the row is VIGIL_PROP_SENSITIVE,
+ * else the value. Returns 1 if something was redacted. Thread: any. */
+int vigil_prop_shown(const vigil_prop_t *p, const char *value, char *out, size_t size);
 
 /* Fills cfg with every default. No cameras. */
 void vigil_config_init(vigil_config_t *cfg);
@@ -190,7 +212,9 @@ void vigil_config_init(vigil_config_t *cfg);
 void vigil_config_release(vigil_config_t *cfg);
 
 /* Loads a YAML file on top of cfg. On error fills errstr with
- * "FILE:LINE: key \"K\": REASON (accepted: ...)" and returns VIGIL_ERR_CONFIG. */
+ * "FILE:LINE: key \"K\": REASON (accepted: ...)" and returns VIGIL_ERR_CONFIG
+ * (VIGIL_ERR_NOMEM when out of memory). A file larger than
+ * VIGIL_CONFIG_FILE_MAX is refused before it is read. */
 vigil_err_t vigil_config_load_file(vigil_config_t *cfg, const char *path, char *errstr,
                                    size_t errstr_size);
 /* Same, from a string (tests); `origin` names it in messages. */

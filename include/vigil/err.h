@@ -26,6 +26,7 @@ typedef enum vigil_err {
     VIGIL_ERR_BUS = -12,        /* the bus reported an error */
     VIGIL_ERR_EXISTS = -13,     /* already present (e.g. an idempotent write that was a no-op) */
     VIGIL_ERR_AGAIN = -14,      /* transient failure, try again later */
+    VIGIL_ERR_TOO_LARGE = -15,  /* input larger than a configured or built-in bound */
 } vigil_err_t;
 
 /* A short, static description of an error code. Thread: any. */

@@ -30,16 +30,36 @@ void vigil_image_release(vigil_image_t *img);
 
 typedef struct vigil_jpeg vigil_jpeg_t;
 
+/* The most pixels a codec decodes unless told otherwise (16384 x 16384). A
+ * JPEG header may declare up to 65500 x 65500: decoders must never allocate
+ * what a header asks for without a bound. */
+#define VIGIL_JPEG_MAX_PIXELS ((int64_t)16384 * 16384)
+
 vigil_jpeg_t *vigil_jpeg_new(void);
 void vigil_jpeg_free(vigil_jpeg_t *codec);
+
+/* Sets the most pixels (width x height of the header) vigil_jpeg_decode
+ * accepts; <= 0 restores VIGIL_JPEG_MAX_PIXELS. */
+void vigil_jpeg_set_max_pixels(vigil_jpeg_t *codec, int64_t max_pixels);
 
 /* Reads the dimensions from a JPEG header without decoding. */
 vigil_err_t vigil_jpeg_header(vigil_jpeg_t *codec, const void *jpeg, size_t len, int *width,
                               int *height, char *errstr, size_t errstr_size);
 
+/* Checks a JPEG that came with declared dimensions (a frame message) before
+ * anything is decoded, from its header alone: VIGIL_ERR_DECODE if the
+ * header is unreadable, VIGIL_ERR_INVALID if it says another size ("jpeg
+ * header says 65500x65500, the message says 640x480"), VIGIL_ERR_TOO_LARGE
+ * if it has more pixels than the codec's limit. VIGIL_OK when the header is
+ * exactly width x height within the limit. */
+vigil_err_t vigil_jpeg_check(vigil_jpeg_t *codec, const void *jpeg, size_t len, int width,
+                             int height, char *errstr, size_t errstr_size);
+
 /* Decodes to fmt into img (reallocated if it is too small, so a worker can
  * reuse one image). scale_denom 1, 2, 4 or 8 decodes at 1/N size (fast path
- * for motion scoring). Corrupt or truncated data is VIGIL_ERR_DECODE. */
+ * for motion scoring). Corrupt or truncated data is VIGIL_ERR_DECODE; a
+ * header with more pixels than the codec's limit is VIGIL_ERR_TOO_LARGE,
+ * refused before anything is allocated. */
 vigil_err_t vigil_jpeg_decode(vigil_jpeg_t *codec, const void *jpeg, size_t len,
                               vigil_pixfmt_t fmt, int scale_denom, vigil_image_t *img,
                               char *errstr, size_t errstr_size);

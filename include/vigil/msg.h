@@ -18,6 +18,25 @@
 
 #define VIGIL_SCHEMA_VERSION 1u
 
+/* Bounds on what the decoders accept: whoever can write to the bus is
+ * outside input. A message longer than its kind's bound is refused before
+ * protobuf-c allocates anything for it (its allocations are then bounded by
+ * a small multiple of the bound), and what it holds is checked after.
+ *   frames and gated frames  VIGIL_MSG_MAX_BYTES (the JPEG; its pixels are
+ *                            capped by limits.max_frame_pixels where decoded)
+ *   detections               VIGIL_MSG_DETECTIONS_MAX_BYTES, at most
+ *                            VIGIL_DETECTIONS_MAX items, model names and
+ *                            labels under 64 bytes
+ *   camera commands, events  VIGIL_MSG_SMALL_MAX_BYTES; urls, names and
+ *                            texts VIGIL_MSG_TEXT_MAX bytes at most, rules
+ *                            and payloads VIGIL_MSG_JSON_MAX */
+#define VIGIL_MSG_MAX_BYTES ((size_t)64 << 20)
+#define VIGIL_MSG_DETECTIONS_MAX_BYTES ((size_t)1 << 20)
+#define VIGIL_MSG_SMALL_MAX_BYTES ((size_t)2 << 20)
+#define VIGIL_DETECTIONS_MAX 4096
+#define VIGIL_MSG_TEXT_MAX 4096
+#define VIGIL_MSG_JSON_MAX ((size_t)1 << 20)
+
 /* Packs any generated message into a malloc'd buffer. Returns NULL on OOM. */
 uint8_t *vigil_msg_pack(const ProtobufCMessage *msg, size_t *len);
 

@@ -25,6 +25,9 @@ typedef struct vigil_source_opts {
      * open that has no source handle to interrupt yet. NULL = none. */
     int (*cancel)(void *opaque);
     void *cancel_opaque;
+    /* Most pixels of a decoded image: FFmpeg refuses a stream whose frames
+     * are larger (a camera is outside input too). 0 = FFmpeg's default. */
+    int64_t max_pixels;
 } vigil_source_opts_t;
 
 /* A decoded frame, borrowed from the source until the next read. */

@@ -1,39 +1,21 @@
 /* GET /api/v1/cameras: the cameras the store knows, with their live status.
  *
- * Camera URLs often carry credentials (rtsp://user:secret@host/...); the API
- * is read by browsers, so the password part is replaced by "***" before the
- * URL leaves the process. */
+ * Camera URLs often carry credentials (rtsp://user:secret@host/...,
+ * ?password=...); the API is read by browsers, so every URL goes through
+ * vigil_url_redact (docs/security.md) before it leaves the process, even
+ * though the warehouse already holds the redacted form. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
-
-/* Copies url into out (size bytes) with the password of its userinfo, if
- * any, replaced by "***". */
-static void redact_url(const char *url, char *out, size_t size)
-{
-    const char *scheme = strstr(url, "://");
-    const char *auth, *end, *at, *colon;
-
-    snprintf(out, size, "%s", url);
-    if (!scheme) return;
-    auth = scheme + 3;
-    end = auth + strcspn(auth, "/?#");
-    at = NULL;
-    for (const char *p = auth; p < end; p++)
-        if (*p == '@') at = p;
-    if (!at) return;
-    colon = memchr(auth, ':', (size_t)(at - auth));
-    if (!colon) return;
-    snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
-}
+#include "vigil/redact.h"
 
 static json_t *camera_json(const vigil_camera_row_t *row)
 {
     char url[sizeof(row->url) + 8];
 
-    redact_url(row->url, url, sizeof(url));
+    vigil_url_redact(row->url, url, sizeof(url)); /* stored redacted; redacted again */
     return json_pack("{s:s, s:s, s:s, s:o, s:b, s:s, s:o, s:o, s:I}", "id", row->id, "name",
                      row->name, "url", url, "fps", vigil__json_float(row->fps), "enabled",
                      row->enabled != 0, "status", row->status, "last_error",

@@ -14,6 +14,7 @@
 #include "vigil/clock.h"
 #include "vigil/kafka.h"
 #include "vigil/metrics.h"
+#include "vigil/redact.h"
 
 typedef struct backend {
     const char *scheme;      /* with "://" */
@@ -71,7 +72,7 @@ vigil_bus_t *vigil_bus_new(const char *url, const vigil_bus_conf_t *conf, char *
                            size_t errstr_size)
 {
     vigil_bus_conf_t c;
-    char accepted[128];
+    char accepted[128], shown[512];
 
     if (conf)
         c = *conf;
@@ -105,8 +106,9 @@ vigil_bus_t *vigil_bus_new(const char *url, const vigil_bus_conf_t *conf, char *
         if (strncmp(url, b->scheme, n) != 0)
             continue;
         if (!b->open) {
+            vigil_url_redact(url, shown, sizeof(shown)); /* bus.url is sensitive */
             vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED, "%s (url \"%s\")",
-                         b->missing, url);
+                         b->missing, shown);
             return NULL;
         }
         {
@@ -119,8 +121,9 @@ vigil_bus_t *vigil_bus_new(const char *url, const vigil_bus_conf_t *conf, char *
         }
     }
     accepted_schemes(accepted, sizeof(accepted));
+    vigil_url_redact(url, shown, sizeof(shown));
     vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
-                 "unknown bus scheme \"%s\" (accepted: %s)", url, accepted);
+                 "unknown bus scheme \"%s\" (accepted: %s)", shown, accepted);
     return NULL;
 }
 

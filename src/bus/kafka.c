@@ -38,6 +38,7 @@
 #include "bus/kafka_int.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
+#include "vigil/redact.h"
 
 /* --- URL --------------------------------------------------------------------- */
 
@@ -587,7 +588,7 @@ int kafka__producer_conf(kbus_t *bus, rd_kafka_conf_t *kc, char *errstr, size_t 
 vigil_bus_t *vigil__kafka_open(const char *urlstr, const char *rest, const vigil_bus_conf_t *conf,
                                char *errstr, size_t errstr_size)
 {
-    char buf[512];
+    char buf[512], shown[512];
     kbus_t *bus = calloc(1, sizeof(*bus));
     rd_kafka_conf_t *kc = NULL;
     const struct rd_kafka_metadata *md = NULL;
@@ -614,7 +615,8 @@ vigil_bus_t *vigil__kafka_open(const char *urlstr, const char *rest, const vigil
     rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     bus->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, buf, sizeof(buf));
     if (!bus->producer) {
-        vigil_seterr(errstr, errstr_size, VIGIL_ERR_BUS, "kafka bus \"%s\": %s", urlstr, buf);
+        vigil_url_redact(urlstr, shown, sizeof(shown)); /* bus.url is sensitive */
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_BUS, "kafka bus \"%s\": %s", shown, buf);
         goto fail;
     }
     kc = NULL; /* owned by the producer now */
@@ -625,8 +627,9 @@ vigil_bus_t *vigil__kafka_open(const char *urlstr, const char *rest, const vigil
     poller_started = 1;
     rerr = rd_kafka_metadata(bus->producer, 0, NULL, &md, bus->url.connect_timeout_ms);
     if (rerr) {
+        vigil_url_redact(urlstr, shown, sizeof(shown));
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_BUS,
-                     "kafka bus \"%s\": no broker reachable within %d ms: %s", urlstr,
+                     "kafka bus \"%s\": no broker reachable within %d ms: %s", shown,
                      bus->url.connect_timeout_ms, rd_kafka_err2str(rerr));
         goto fail;
     }

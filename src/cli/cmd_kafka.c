@@ -22,6 +22,7 @@
 #include "cli/cli.h"
 #include "vigil/analytics.h"
 #include "vigil/bus.h"
+#include "vigil/file.h"
 #include "vigil/kafka.h"
 #include "vigil/log.h"
 #include "vigil/msg.h"
@@ -146,8 +147,10 @@ static int parse(int argc, char **argv, vigil_config_t *cfg, kopts_t *o, void (*
         }
     }
     if (strncmp(cfg->bus_url, "kafka://", 8) != 0) {
+        char shown[512];
+        vigil_prop_shown(vigil_prop_find("bus.url"), cfg->bus_url, shown, sizeof shown);
         fprintf(stderr, "vigil: --bus kafka://HOST:PORT[,...] is required (bus.url is \"%s\")\n",
-                cfg->bus_url);
+                shown);
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -214,27 +217,21 @@ static int kafka_create(const vigil_config_t *cfg, const kopts_t *o, const char 
 static int kafka_produce(const vigil_config_t *cfg, const char *topic, const char *key)
 {
     char err[1024];
-    size_t len = 0, cap = 65536;
-    char *buf = malloc(cap);
+    size_t len = 0;
+    char *buf = NULL;
     vigil_bus_t *bus = NULL;
     vigil_bus_conf_t bc;
     int rc = CLI_FAIL;
-    size_t n;
 
-    while (buf && (n = fread(buf + len, 1, cap - len, stdin)) > 0) {
-        len += n;
-        if (len == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) break;
-            buf = nb;
-            cap *= 2;
-        }
+    if (vigil_file_read_fd(0, "stdin", VIGIL_MSG_MAX_BYTES, &buf, &len, err, sizeof err)) {
+        fprintf(stderr, "vigil kafka produce: %s\n", err);
+        goto out;
     }
     vigil_bus_conf_init(&bc);
     bc.partitions = cfg->bus_partitions;
     bc.client_id = "produce-cli";
-    if (!buf || !(bus = vigil_bus_new(cfg->bus_url, &bc, err, sizeof(err)))) {
-        fprintf(stderr, "vigil kafka produce: %s\n", buf ? err : "out of memory");
+    if (!(bus = vigil_bus_new(cfg->bus_url, &bc, err, sizeof(err)))) {
+        fprintf(stderr, "vigil kafka produce: %s\n", err);
         goto out;
     }
     vigil_err_t e = vigil_bus_publish(bus, topic, key, strlen(key), buf, len, ADMIN_TIMEOUT_MS);
@@ -313,21 +310,15 @@ out:
 static int read_rules(const char *path, char **json)
 {
     char err[512];
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "vigil camera rules: cannot open %s\n", path);
+    char *buf = NULL;
+    size_t n = 0;
+    vigil_err_t e = strcmp(path, "-") == 0
+                        ? vigil_file_read_fd(0, "stdin", RULES_FILE_MAX, &buf, &n, err, sizeof err)
+                        : vigil_file_read(path, RULES_FILE_MAX, &buf, &n, err, sizeof err);
+    if (e) {
+        fprintf(stderr, "vigil camera rules: %s\n", err);
         return CLI_USAGE;
     }
-    char *buf = malloc(RULES_FILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, RULES_FILE_MAX + 1, f) : 0;
-    if (f != stdin) fclose(f);
-    if (!buf || n > RULES_FILE_MAX) {
-        fprintf(stderr, "vigil camera rules: %s: %s\n", path,
-                buf ? "larger than 1 MiB" : "out of memory");
-        free(buf);
-        return CLI_USAGE;
-    }
-    buf[n] = '\0';
     vigil_rules_t rules;
     if (vigil_rules_from_json(buf, n, &rules, err, sizeof err)) {
         fprintf(stderr, "vigil camera rules: %s: %s\n", path, err);

@@ -23,6 +23,7 @@
 #include "infer/model_nn.h"
 #include "infer/model_registry.h"
 #include "vigil/clock.h"
+#include "vigil/file.h"
 #include "vigil/image.h"
 #include "vigil/model.h"
 
@@ -223,42 +224,15 @@ void cli_json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-/* Reads a whole file (malloc'd into *data); -1 with errno on failure. */
-static int read_file(const char *path, uint8_t **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) break;
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        if (r == 0) break;
-        n += r;
-    }
-    int bad = ferror(f) || !buf;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return -1;
-    }
-    *data = buf;
-    *len = n;
-    return 0;
-}
+#define IMAGE_FILE_MAX ((size_t)256 << 20) /* a JPEG given to detect or ocr */
 
 int cli_read_image(vigil_jpeg_t *jpeg, const char *cmd, const char *path, vigil_image_t *img)
 {
     char err[256];
-    uint8_t *data = NULL;
+    char *data = NULL;
     size_t len = 0;
-    if (read_file(path, &data, &len)) {
-        fprintf(stderr, "vigil %s: %s: %s\n", cmd, path, strerror(errno));
+    if (vigil_file_read(path, IMAGE_FILE_MAX, &data, &len, err, sizeof err)) {
+        fprintf(stderr, "vigil %s: %s\n", cmd, err);
         return -1;
     }
     vigil_err_t e = vigil_jpeg_decode(jpeg, data, len, VIGIL_PIX_RGB24, 1, img, err, sizeof err);

@@ -17,37 +17,25 @@
 #include <string.h>
 #include <time.h>
 
-#include "vigil/clock.h"
 #include "cli/cli.h"
+#include "vigil/clock.h"
+#include "vigil/file.h"
 #include "nn/onnx/onnx.h"
 #include "vigil/nn.h"
 
 #define DEFAULT_DIR "/usr/share/libonnx-testdata/data/node"
 #define MAX_IO 64
 
-static int read_all(const char *path, uint8_t **buf, size_t *len)
+#define TEST_FILE_MAX ((size_t)1 << 30) /* a conformance model or tensor file */
+
+/* A test file (model.onnx, input_N.pb) read whole (vigil/file.h). */
+static vigil_err_t read_all(const char *path, uint8_t **buf, size_t *len, char *err,
+                            size_t err_size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *b = malloc(cap);
-    while (b) {
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (n < cap) break;
-        uint8_t *nb = realloc(b, cap *= 2);
-        if (!nb) {
-            free(b);
-            b = NULL;
-        } else {
-            b = nb;
-        }
-    }
-    fclose(f);
-    if (!b) return -1;
-    *buf = b;
-    *len = n;
-    return 0;
+    char *b = NULL;
+    vigil_err_t e = vigil_file_read(path, TEST_FILE_MAX, &b, len, err, err_size);
+    if (e == VIGIL_OK) *buf = (uint8_t *)b;
+    return e;
 }
 
 typedef struct op_stat {
@@ -179,8 +167,8 @@ static int run_test(const char *dir, int threads, char *op, size_t opsize, char 
     char err[512];
     snprintf(op, opsize, "?");
     snprintf(path, sizeof path, "%s/model.onnx", dir);
-    if (read_all(path, &buf, &len)) {
-        snprintf(why, size, "cannot read %s", path);
+    if (read_all(path, &buf, &len, err, sizeof err)) {
+        snprintf(why, size, "%s", err);
         return R_FAIL;
     }
     test_op(buf, len, op, opsize);
@@ -213,8 +201,14 @@ static int run_test(const char *dir, int threads, char *op, size_t opsize, char 
         closedir(d);
         for (nin = 0; nin < MAX_IO; nin++) {
             snprintf(path, sizeof path, "%s/input_%d.pb", sd, nin);
-            if (read_all(path, &buf, &len)) break;
-            vigil_err_t e = vigil__onnx_parse_tensor(buf, len, &in[nin], NULL, err, sizeof err);
+            vigil_err_t e = read_all(path, &buf, &len, err, sizeof err);
+            if (e == VIGIL_ERR_NOT_FOUND) break; /* the last one was the last */
+            if (e) {
+                snprintf(why, size, "%s", err);
+                res = R_FAIL;
+                goto free_io;
+            }
+            e = vigil__onnx_parse_tensor(buf, len, &in[nin], NULL, err, sizeof err);
             free(buf);
             if (e) {
                 snprintf(why, size, "input_%d.pb: %s", nin, err);
@@ -224,8 +218,14 @@ static int run_test(const char *dir, int threads, char *op, size_t opsize, char 
         }
         for (nwant = 0; nwant < MAX_IO; nwant++) {
             snprintf(path, sizeof path, "%s/output_%d.pb", sd, nwant);
-            if (read_all(path, &buf, &len)) break;
-            vigil_err_t e = vigil__onnx_parse_tensor(buf, len, &want[nwant], NULL, err, sizeof err);
+            vigil_err_t e = read_all(path, &buf, &len, err, sizeof err);
+            if (e == VIGIL_ERR_NOT_FOUND) break; /* the last one was the last */
+            if (e) {
+                snprintf(why, size, "%s", err);
+                res = R_FAIL;
+                goto free_io;
+            }
+            e = vigil__onnx_parse_tensor(buf, len, &want[nwant], NULL, err, sizeof err);
             free(buf);
             if (e) {
                 snprintf(why, size, "output_%d.pb: %s", nwant, err);

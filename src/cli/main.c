@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vigil/fault.h"
 #include "vigil/pipeline.h"
 
 static int cmd_version(const cli_cmd_t *cmd, int argc, char **argv)
@@ -52,6 +53,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    vigil_fault_init(); /* before any thread: the test hooks' variables, read once */
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

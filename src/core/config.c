@@ -24,9 +24,10 @@ extern char **environ;
 static vigil_err_t bad_value(const vigil_prop_t *p, const char *where, const char *key,
                              char *errstr, size_t errstr_size, const char *fmt, const char *value)
 {
-    char accepted[256], reason[160];
+    char accepted[256], reason[160], shown[256];
     vigil__prop_accepted(p, accepted, sizeof(accepted));
-    snprintf(reason, sizeof(reason), fmt, value);
+    vigil_prop_shown(p, value, shown, sizeof(shown)); /* no secret in a message */
+    snprintf(reason, sizeof(reason), fmt, shown);
     return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG, "%s: key \"%s\": %s (accepted: %s)",
                         where, key, reason, accepted);
 }
@@ -315,12 +316,15 @@ vigil_err_t vigil_config_add_source(vigil_config_t *cfg, const char *url, char *
     vigil_camera_conf_t cam;
     vigil_err_t err;
 
+    char shown[256];
+
     if (!url || !*url)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "source: empty url (accepted: " VIGIL__URL_ACCEPTED ")");
+    vigil_prop_shown(vigil__prop_find("cameras[].url"), url, shown, sizeof(shown));
     if (cfg->ncameras >= VIGIL_CAMERAS_MAX)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
-                            "source \"%.128s\": too many cameras (at most %d)", url,
+                            "source \"%.128s\": too many cameras (at most %d)", shown,
                             VIGIL_CAMERAS_MAX);
     for (unsigned n = 0;; n++) { /* the first free camN */
         snprintf(id, sizeof(id), "cam%u", n);
@@ -331,7 +335,7 @@ vigil_err_t vigil_config_add_source(vigil_config_t *cfg, const char *url, char *
     cam.url = strdup(url);
     if (!cam.url || vigil__camera_finish(&cam)) {
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
-                           "source \"%.128s\": out of memory", url);
+                           "source \"%.128s\": out of memory", shown);
         goto fail;
     }
     cfg->cameras[cfg->ncameras++] = cam;
@@ -416,6 +420,11 @@ vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "cameras: %zu cameras (accepted: at most %d)", cfg->ncameras,
                             VIGIL_CAMERAS_MAX);
+    if (cfg->ncameras > (size_t)cfg->ingest_max_cameras)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "cameras: %zu cameras, more than ingest.max_cameras %d (accepted: "
+                            "at most ingest.max_cameras cameras)",
+                            cfg->ncameras, cfg->ingest_max_cameras);
     for (size_t i = 0; i < cfg->ncameras; i++) {
         const vigil_camera_conf_t *cam = &cfg->cameras[i];
         if (!vigil_camera_id_valid(cam->id))

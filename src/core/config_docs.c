@@ -21,6 +21,10 @@ static const struct {
     {"analytics", "Tracking objects across frames, zones and lines, events and per-minute "
                   "counts (docs/analytics.md). The zones and lines themselves are per camera: "
                   "`cameras[].zones` and `cameras[].lines` below."},
+    {"limits", "Bounds on what comes from outside: frames and commands on the bus are "
+               "written by whoever can reach it, cameras by whoever controls them. Sizes "
+               "that are not settings (bus messages, configuration and model files) are "
+               "listed in docs/security.md."},
     {"cameras", "The camera list: a YAML sequence of mappings, one per camera. Not settable "
                 "from the environment; on the command line use `--source URL` or "
                 "`--set 'cameras[ID].KEY=VALUE'`. A camera's `zones` and `lines` are lists "
@@ -99,6 +103,10 @@ static void put_section(FILE *out, const char *section, size_t sl, const char *d
         }
         fputs(" | ", out);
         put_cell(out, p->desc);
+        if (p->flags & VIGIL_PROP_SENSITIVE)
+            fputs(" **Sensitive**: shown redacted in logs, errors, the API and the warehouse "
+                  "(docs/security.md).",
+                  out);
         fputs(" |\n", out);
     }
     /* the lists of the section and their keys (cameras[].zones[].polygon) */
@@ -113,7 +121,7 @@ static void put_section(FILE *out, const char *section, size_t sl, const char *d
         if (r->accepted) {
             put_cell(out, r->accepted);
         } else {
-            vigil_prop_t p = {r->name, r->type, 0, r->def, r->min, r->max, r->values, r->desc};
+            vigil_prop_t p = {r->name, r->type, 0, r->def, r->min, r->max, r->values, r->desc, 0};
             put_range(out, &p);
         }
         fputs(" | — | ", out);

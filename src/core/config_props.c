@@ -10,17 +10,21 @@
 #include <string.h>
 
 #include "core/config_int.h"
+#include "vigil/redact.h"
 
 #define C(field) offsetof(vigil_config_t, field)
 #define K(field) offsetof(vigil_camera_conf_t, field)
 #define INT(name, field, def, lo, hi, desc)                                                       \
-    {name, VIGIL_PROP_INT, C(field), def, lo, hi, NULL, desc}
+    {name, VIGIL_PROP_INT, C(field), def, lo, hi, NULL, desc, 0}
 #define DBL(name, field, def, lo, hi, desc)                                                       \
-    {name, VIGIL_PROP_DOUBLE, C(field), def, lo, hi, NULL, desc}
-#define BOOL(name, field, def, desc) {name, VIGIL_PROP_BOOL, C(field), def, 0, 1, NULL, desc}
-#define STR(name, field, def, desc) {name, VIGIL_PROP_STRING, C(field), def, 0, 0, NULL, desc}
+    {name, VIGIL_PROP_DOUBLE, C(field), def, lo, hi, NULL, desc, 0}
+#define BOOL(name, field, def, desc) {name, VIGIL_PROP_BOOL, C(field), def, 0, 1, NULL, desc, 0}
+#define STR(name, field, def, desc) {name, VIGIL_PROP_STRING, C(field), def, 0, 0, NULL, desc, 0}
 #define ENUM(name, field, def, values, desc)                                                      \
-    {name, VIGIL_PROP_ENUM, C(field), def, 0, 0, values, desc}
+    {name, VIGIL_PROP_ENUM, C(field), def, 0, 0, values, desc, 0}
+/* a string that may hold credentials (a URL): redacted wherever it is shown */
+#define SECRET(name, field, def, desc)                                                            \
+    {name, VIGIL_PROP_STRING, C(field), def, 0, 0, NULL, desc, VIGIL_PROP_SENSITIVE}
 
 /* Large enough for any sensible deployment, small enough to catch typos such
  * as an extra zero or milliseconds given as microseconds. */
@@ -35,7 +39,7 @@ const vigil_prop_t vigil_props[] = {
         "HOST:PORT the API and dashboard listen on (IPv6 as [ADDR]:PORT). Port 0 picks a free "
         "port. Use 0.0.0.0:8080 to listen on every interface."),
     /* bus */
-    STR("bus.url", bus_url, "inproc://",
+    SECRET("bus.url", bus_url, "inproc://",
         "Message bus: inproc:// for bounded in-process queues (one process runs every stage), "
         "or kafka://HOST:PORT[,HOST:PORT...][?OPTIONS] for Apache Kafka (every stage its own "
         "service; docs/kafka.md)."),
@@ -60,7 +64,7 @@ const vigil_prop_t vigil_props[] = {
     INT("bus.capacity", bus_capacity, "256", 1, 1000000,
         "Messages a partition holds before publishers block (backpressure)."),
     /* store */
-    STR("store.url", store_url, "sqlite",
+    SECRET("store.url", store_url, "sqlite",
         "Warehouse: \"sqlite\" (DATA_DIR/vigil.db) or sqlite:PATH."),
     STR("store.data_dir", data_dir, "./data",
         "Directory for the database and the frame files; created if missing."),
@@ -79,6 +83,11 @@ const vigil_prop_t vigil_props[] = {
     BOOL("ingest.realtime", ingest_realtime, "true",
          "For files: pace frames at the file's native rate (true) or read as fast as the "
          "pipeline accepts them (false)."),
+    INT("ingest.max_cameras", ingest_max_cameras, "64", 1, 4096,
+        "Most cameras one ingest instance runs at a time, each with its own thread: configured "
+        "ones, and those added through topic control (`vigil camera add`) or the API. A camera "
+        "beyond it is not started and its error says so; run another ingest instance (the "
+        "instances split the cameras) or raise this."),
     /* preprocess */
     INT("preprocess.workers", preprocess_workers, "1", 1, 64,
         "Preprocess worker threads (each camera is always handled by one of them)."),
@@ -162,26 +171,47 @@ const vigil_prop_t vigil_props[] = {
         "An event's video clip starts this many seconds before the event."),
     DBL("analytics.clip_postroll_s", analytics_clip_postroll_s, "3", 0, 60,
         "An event's video clip ends this many seconds after the event."),
+    /* limits */
+    INT("limits.max_frame_pixels", limits_max_frame_pixels, "33177600", 4096, 268435456,
+        "Most pixels (width x height) of a frame. Preprocess and infer read each frame's JPEG "
+        "header before decoding it and refuse, counted and logged with the camera and "
+        "sequence, a frame whose header is larger than this or differs from the size its "
+        "message declares (a small crafted message could otherwise make a decoder allocate "
+        "gigabytes). Ingest asks FFmpeg to refuse larger camera images. The default is 8K "
+        "UHD (7680 x 4320)."),
+    INT("limits.max_cameras", limits_max_cameras, "1024", 1, 1000000,
+        "Most distinct cameras whose state a stage keeps: each preprocess and infer worker "
+        "(previous image, motion gate, model state), and ingest's table of the cameras on "
+        "topic control. A frame or command of one more camera is refused, counted and "
+        "logged, after the state of cameras idle for limits.camera_forget_s is dropped."),
+    DBL("limits.camera_forget_s", limits_camera_forget_s, "600", 1, 604800,
+        "Seconds without a frame after which preprocess and infer forget a camera's state "
+        "(its previous image, motion gate and model state such as the motion model's "
+        "background): a camera that was removed, stopped or moved to another worker. Its "
+        "next frame, if one comes, starts afresh like a first frame."),
     /* cameras: offsets are into vigil_camera_conf_t; zones and lines are in
      * vigil__rule_rows (config_rules.c) */
     {"cameras[].id", VIGIL_PROP_STRING, K(id), NULL, 0, 0, NULL,
      "Camera id, 1 to 63 of A-Z a-z 0-9 _ . - ; unique. Used in topic keys, paths and URLs. "
-     "Default: cam0, cam1, ... by position."},
+     "Default: cam0, cam1, ... by position.", 0},
     {"cameras[].name", VIGIL_PROP_STRING, K(name), NULL, 0, 0, NULL,
-     "Display name shown in the dashboard. Default: the id."},
+     "Display name shown in the dashboard. Default: the id.", 0},
     {"cameras[].url", VIGIL_PROP_STRING, K(url), NULL, 0, 0, NULL,
      "Source (required): a file path or file://..., rtsp://... (over TCP), http(s)://... "
      "(MJPEG or any container FFmpeg reads), or \"sample\" (the sample video installed by "
-     "scripts/setup.sh media)."},
+     "scripts/setup.sh media). Credentials belong in the userinfo (rtsp://user:pass@host, "
+     "rtsp://token@host) or a named parameter (?password=, ?token=, ?key=): there they are "
+     "redacted.",
+     VIGIL_PROP_SENSITIVE},
     {"cameras[].fps", VIGIL_PROP_DOUBLE, K(fps), "5", 0, 120, NULL,
-     "Frames per second ingest samples from the source; 0 keeps the source's own rate."},
+     "Frames per second ingest samples from the source; 0 keeps the source's own rate.", 0},
     {"cameras[].enabled", VIGIL_PROP_BOOL, K(enabled), "true", 0, 1, NULL,
-     "Whether ingest reads this camera."},
+     "Whether ingest reads this camera.", 0},
     {"cameras[].loop", VIGIL_PROP_BOOL, K(loop), "true", 0, 1, NULL,
-     "For files: start again from the beginning at the end."},
+     "For files: start again from the beginning at the end.", 0},
     {"cameras[].retention_hours", VIGIL_PROP_DOUBLE, K(retention_hours), "-1", -1, HOURS_MAX,
-     NULL, "Hours this camera's frames and results are kept; -1 uses store.retention_hours."},
-    {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
+     NULL, "Hours this camera's frames and results are kept; -1 uses store.retention_hours.", 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0},
 };
 
 const vigil_prop_t *vigil__prop_find(const char *name)
@@ -190,6 +220,18 @@ const vigil_prop_t *vigil__prop_find(const char *name)
     for (const vigil_prop_t *p = vigil_props; p->name; p++)
         if (strcmp(p->name, name) == 0) return p;
     return NULL;
+}
+
+const vigil_prop_t *vigil_prop_find(const char *name)
+{
+    return vigil__prop_find(name);
+}
+
+int vigil_prop_shown(const vigil_prop_t *p, const char *value, char *out, size_t size)
+{
+    if (p && (p->flags & VIGIL_PROP_SENSITIVE)) return vigil_url_redact(value, out, size);
+    if (size) snprintf(out, size, "%s", value ? value : "");
+    return 0;
 }
 
 int vigil__prop_is_camera(const vigil_prop_t *p)

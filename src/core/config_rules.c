@@ -115,7 +115,7 @@ void vigil__rule_row_accepted(const vigil__rule_row_t *r, char *buf, size_t size
         snprintf(buf, size, "%s", r->accepted);
         return;
     }
-    vigil_prop_t p = {r->name, r->type, 0, r->def, r->min, r->max, r->values, r->desc};
+    vigil_prop_t p = {r->name, r->type, 0, r->def, r->min, r->max, r->values, r->desc, 0};
     vigil__prop_accepted(&p, buf, size);
 }
 

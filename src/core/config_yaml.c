@@ -25,6 +25,7 @@
 #include <yaml.h>
 
 #include "core/config_int.h"
+#include "vigil/file.h"
 
 typedef struct loader {
     vigil_config_t *cfg;
@@ -590,10 +591,16 @@ vigil_err_t vigil_config_load_string(vigil_config_t *cfg, const char *yaml, cons
     vigil_err_t err = VIGIL_OK;
 
     if (!yaml) yaml = "";
+    size_t len = strlen(yaml);
+    if (len > VIGIL_CONFIG_FILE_MAX)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "%s: configuration of %zu bytes is too large (accepted: at most "
+                            "%zu bytes)",
+                            ld.origin, len, (size_t)VIGIL_CONFIG_FILE_MAX);
     if (!yaml_parser_initialize(&parser))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory",
                             ld.origin);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
     if (!yaml_parser_load(&parser, &doc)) {
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                            "%s:%lu: yaml syntax error: %s%s%s (accepted: a YAML mapping of "
@@ -614,31 +621,20 @@ done:
 vigil_err_t vigil_config_load_file(vigil_config_t *cfg, const char *path, char *errstr,
                                    size_t errstr_size)
 {
-    char *buf = NULL;
-    size_t size = 0, n;
-    vigil_err_t err;
-    FILE *f = fopen(path, "rb");
+    char *buf = NULL, why[512];
+    size_t size = 0;
+    vigil_err_t err = vigil_file_read(path, VIGIL_CONFIG_FILE_MAX, &buf, &size, why, sizeof why);
 
-    if (!f)
+    if (err == VIGIL_ERR_NOMEM)
+        return vigil_seterr(errstr, errstr_size, err, "%s: out of memory", path);
+    if (err == VIGIL_ERR_TOO_LARGE)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
-                            "%s: cannot open config file: %s", path, strerror(errno));
-    FILE *mem = open_memstream(&buf, &size);
-    if (!mem) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) fwrite(chunk, 1, n, mem);
-    int read_error = ferror(f);
-    if (fclose(mem) != 0) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    if (read_error) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
-                           "%s: cannot read config file", path);
-        goto fail;
-    }
+                            "%s: config file larger than %zu bytes (accepted: a YAML mapping of "
+                            "sections, at most %zu bytes)",
+                            path, (size_t)VIGIL_CONFIG_FILE_MAX, (size_t)VIGIL_CONFIG_FILE_MAX);
+    if (err)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG, "config file %s",
+                            why);
     if (memchr(buf, '\0', size)) {
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                            "%s:1: not a text file (accepted: a YAML mapping of sections)", path);
@@ -647,6 +643,5 @@ vigil_err_t vigil_config_load_file(vigil_config_t *cfg, const char *path, char *
     err = vigil_config_load_string(cfg, buf, path, errstr, errstr_size);
 fail:
     free(buf);
-    fclose(f);
     return err;
 }

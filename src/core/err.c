@@ -21,6 +21,7 @@ const char *vigil_err_str(vigil_err_t err)
     case VIGIL_ERR_BUS: return "bus error";
     case VIGIL_ERR_EXISTS: return "already exists";
     case VIGIL_ERR_AGAIN: return "temporarily unavailable";
+    case VIGIL_ERR_TOO_LARGE: return "too large";
     }
     return "unknown error";
 }

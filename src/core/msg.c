@@ -1,6 +1,9 @@
 /* Checked decoding of bus messages: protobuf-c parses the wire format, these
  * functions reject what it accepts but vigil cannot use (unknown schema
- * version, bad camera id, impossible dimensions). */
+ * version, bad camera id, impossible dimensions), and bound what it would
+ * allocate: a message longer than its kind's bound (vigil/msg.h) is refused
+ * before protobuf-c sees it, and counts and lengths inside it are checked
+ * after. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +48,28 @@ static int check_dims(uint32_t w, uint32_t h, const char *what, char *errstr, si
     return 0;
 }
 
-#define UNPACK_OR_FAIL(type, fn, what)                                                         \
+/* A string field of at most max bytes (protobuf-c gives "" for an absent one). */
+static int check_text(const char *s, size_t max, const char *what, const char *field,
+                      char *errstr, size_t errstr_size)
+{
+    size_t n = s ? strnlen(s, max + 1) : 0;
+    if (n > max) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE,
+                     "%s: %s longer than %zu bytes (accepted: at most %zu)", what, field, max,
+                     max);
+        return -1;
+    }
+    return 0;
+}
+
+/* Refuses a message longer than max bytes before protobuf-c allocates for it. */
+#define UNPACK_OR_FAIL(type, fn, what, max)                                                    \
+    if (len > (max)) {                                                                         \
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_TOO_LARGE,                                 \
+                     "%s: message of %zu bytes refused (accepted: at most %zu)", what, len,    \
+                     (size_t)(max));                                                           \
+        return NULL;                                                                           \
+    }                                                                                          \
     type *m = fn(NULL, len, buf);                                                              \
     if (!m) {                                                                                  \
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE,                                    \
@@ -55,7 +79,7 @@ static int check_dims(uint32_t w, uint32_t h, const char *what, char *errstr, si
 
 Vigil__V1__Frame *vigil_frame_decode(const void *buf, size_t len, char *errstr, size_t errstr_size)
 {
-    UNPACK_OR_FAIL(Vigil__V1__Frame, vigil__v1__frame__unpack, "frame");
+    UNPACK_OR_FAIL(Vigil__V1__Frame, vigil__v1__frame__unpack, "frame", VIGIL_MSG_MAX_BYTES);
     if (check_common(m->schema_version, m->camera_id, "frame", errstr, errstr_size) ||
         check_dims(m->width, m->height, "frame", errstr, errstr_size))
         goto fail;
@@ -72,7 +96,8 @@ fail:
 Vigil__V1__GatedFrame *vigil_gated_frame_decode(const void *buf, size_t len, char *errstr,
                                                 size_t errstr_size)
 {
-    UNPACK_OR_FAIL(Vigil__V1__GatedFrame, vigil__v1__gated_frame__unpack, "gated frame");
+    UNPACK_OR_FAIL(Vigil__V1__GatedFrame, vigil__v1__gated_frame__unpack, "gated frame",
+                   VIGIL_MSG_MAX_BYTES);
     if (check_common(m->schema_version, m->camera_id, "gated frame", errstr, errstr_size) ||
         check_dims(m->width, m->height, "gated frame", errstr, errstr_size))
         goto fail;
@@ -89,13 +114,25 @@ fail:
 Vigil__V1__Detections *vigil_detections_decode(const void *buf, size_t len, char *errstr,
                                                size_t errstr_size)
 {
-    UNPACK_OR_FAIL(Vigil__V1__Detections, vigil__v1__detections__unpack, "detections");
+    UNPACK_OR_FAIL(Vigil__V1__Detections, vigil__v1__detections__unpack, "detections",
+                   VIGIL_MSG_DETECTIONS_MAX_BYTES);
     if (check_common(m->schema_version, m->camera_id, "detections", errstr, errstr_size))
         goto fail;
     if (!m->model || !*m->model) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "detections: empty model name");
         goto fail;
     }
+    if (check_text(m->model, 63, "detections", "model name", errstr, errstr_size)) goto fail;
+    if (m->n_items > VIGIL_DETECTIONS_MAX) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE,
+                     "detections: %zu items (accepted: at most %d)", m->n_items,
+                     VIGIL_DETECTIONS_MAX);
+        goto fail;
+    }
+    for (size_t i = 0; i < m->n_items; i++)
+        if (check_text(m->items[i]->label, VIGIL_LABEL_MAX - 1, "detections", "a label", errstr,
+                       errstr_size))
+            goto fail;
     return m;
 fail:
     vigil__v1__detections__free_unpacked(m, NULL);
@@ -105,8 +142,14 @@ fail:
 Vigil__V1__CameraCommand *vigil_camera_command_decode(const void *buf, size_t len, char *errstr,
                                                       size_t errstr_size)
 {
-    UNPACK_OR_FAIL(Vigil__V1__CameraCommand, vigil__v1__camera_command__unpack, "camera command");
+    UNPACK_OR_FAIL(Vigil__V1__CameraCommand, vigil__v1__camera_command__unpack, "camera command",
+                   VIGIL_MSG_SMALL_MAX_BYTES);
     if (check_common(m->schema_version, m->camera_id, "camera command", errstr, errstr_size))
+        goto fail;
+    if (check_text(m->name, VIGIL_MSG_TEXT_MAX, "camera command", "name", errstr, errstr_size) ||
+        check_text(m->url, VIGIL_MSG_TEXT_MAX, "camera command", "url", errstr, errstr_size) ||
+        check_text(m->rules_json, VIGIL_MSG_JSON_MAX, "camera command", "rules_json", errstr,
+                   errstr_size))
         goto fail;
     if (m->op < VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD ||
         m->op > VIGIL__V1__CAMERA_COMMAND__OP__OP_SET_RULES) {
@@ -122,12 +165,17 @@ fail:
 
 Vigil__V1__Event *vigil_event_decode(const void *buf, size_t len, char *errstr, size_t errstr_size)
 {
-    UNPACK_OR_FAIL(Vigil__V1__Event, vigil__v1__event__unpack, "event");
+    UNPACK_OR_FAIL(Vigil__V1__Event, vigil__v1__event__unpack, "event", VIGIL_MSG_SMALL_MAX_BYTES);
     if (check_common(m->schema_version, m->camera_id, "event", errstr, errstr_size)) goto fail;
     if (!m->type || !*m->type) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "event: empty type");
         goto fail;
     }
+    if (check_text(m->type, 63, "event", "type", errstr, errstr_size) ||
+        check_text(m->message, VIGIL_MSG_TEXT_MAX, "event", "message", errstr, errstr_size) ||
+        check_text(m->payload_json, VIGIL_MSG_JSON_MAX, "event", "payload_json", errstr,
+                   errstr_size))
+        goto fail;
     return m;
 fail:
     vigil__v1__event__free_unpacked(m, NULL);

@@ -10,20 +10,27 @@
  * after that publish (at-least-once).
  *
  * A message that does not decode, or whose JPEG is corrupt, is logged,
- * counted failed, acked and left out of the batch. Per camera metrics are
+ * counted failed, acked and left out of the batch. So is a frame whose JPEG
+ * header says another size than the message or more pixels than
+ * limits.max_frame_pixels: it is refused from the header, before decoding
+ * (vigil_frames_refused_total{stage="infer",reason}).
+ *
+ * Per-camera state (metrics pointers here, whatever the model keeps, such as
+ * the motion model's background) is bounded: a camera that sent nothing for
+ * limits.camera_forget_s is forgotten (vigil_model_forget_camera), and a
+ * worker keeps at most limits.max_cameras cameras. Per camera metrics are
  * stage "infer"; the batching shows in vigil_infer_batches_total,
  * vigil_infer_batch_frames_total and the gauge vigil_infer_batch_size (the
  * last batch). */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <unistd.h>
 
 #include "vigil/bus.h"
 #include "vigil/clock.h"
+#include "vigil/fault.h"
 #include "vigil/image.h"
 #include "vigil/log.h"
 #include "vigil/metrics.h"
@@ -38,6 +45,8 @@
 typedef struct inf_camera {
     char id[VIGIL_CAMERA_ID_MAX];
     vigil_stage_metrics_t m;
+    int64_t seen_us; /* monotonic time of its last frame */
+    int in_batch;    /* frames of it in the batch being assembled: not forgotten meanwhile */
     struct inf_camera *next;
 } inf_camera_t;
 
@@ -60,7 +69,10 @@ typedef struct inf_worker {
     vigil_model_input_t *inputs;
     vigil_detection_list_t *outs;
     inf_camera_t *cameras;
+    size_t ncameras;  /* at most limits.max_cameras */
+    int64_t swept_us; /* last look for idle cameras */
     vigil_stage_metrics_t unknown;
+    vigil_counter_t *refused_mismatch, *refused_large, *refused_cameras;
     int64_t lag_reported; /* this worker's share of the stage's queue_depth gauge */
 } inf_worker_t;
 
@@ -72,38 +84,72 @@ struct vigil_infer {
     inf_worker_t *workers;
     vigil_counter_t *batches, *batch_frames;
     vigil_gauge_t *batch_size;
-    atomic_long processed; /* frames published (VIGIL_TEST_CRASH_AFTER_PROCESSING) */
 };
 
-/* Test hook, as in preprocess.c: with VIGIL_TEST_CRASH_AFTER_PROCESSING=N the
- * process dies with _exit(137) after publishing the Nth frame's detections
- * (flushed) and before acking it — mid-batch, between processing and commit. */
-static void test_crash_point(inf_worker_t *w)
+/* Fault injection, as in preprocess.c (vigil/fault.h; vigil-fault only): the
+ * Nth frame of VIGIL_TEST_CRASH_AFTER_PROCESSING ends the process with
+ * _exit(137) after its detections were published (flushed) and before it is
+ * acked: mid-batch, between processing and commit. */
+static void crash_point(inf_worker_t *w)
 {
-    static long crash_after = -1;
-    if (crash_after < 0) {
-        const char *e = getenv("VIGIL_TEST_CRASH_AFTER_PROCESSING");
-        crash_after = e && atol(e) > 0 ? atol(e) : 0;
-    }
-    if (crash_after > 0 && atomic_fetch_add(&w->infer->processed, 1) + 1 == crash_after) {
-        vigil_bus_flush(w->infer->bus, 5000);
-        vigil_sleep_us(300000);
-        vigil_error(STAGE, NULL, "VIGIL_TEST_CRASH_AFTER_PROCESSING=%ld: exiting before the ack",
-                    crash_after);
-        _exit(137);
+    if (!vigil_fault_crash_due()) return;
+    vigil_bus_flush(w->infer->bus, 5000);
+    vigil_sleep_us(300000);
+    vigil_fault_crash(STAGE);
+}
+
+/* Drops the state of the cameras that sent nothing for limits.camera_forget_s
+ * (removed, stopped, or moved to another worker): the model forgets what it
+ * keeps for them (vigil_model_forget_camera: the motion model's background)
+ * and the table entry goes. Looked at once a second, or now when `force`;
+ * never for a camera with a frame in the batch being assembled. */
+static void forget_idle(inf_worker_t *w, int64_t now, int force)
+{
+    const vigil_config_t *cfg = w->infer->cfg;
+    double forget_s = cfg->limits_camera_forget_s > 0 ? cfg->limits_camera_forget_s : 600;
+    if (!force && now - w->swept_us < 1000000) return;
+    w->swept_us = now;
+    for (inf_camera_t **p = &w->cameras; *p;) {
+        inf_camera_t *cam = *p;
+        if (cam->in_batch || (double)(now - cam->seen_us) / 1e6 < forget_s) {
+            p = &cam->next;
+            continue;
+        }
+        vigil_debug(STAGE, cam->id, "camera \"%s\": no frame for %.0f s: its state is dropped",
+                    cam->id, forget_s);
+        vigil_model_forget_camera(w->model, cam->id);
+        *p = cam->next;
+        free(cam);
+        w->ncameras--;
     }
 }
 
-static inf_camera_t *camera_get(inf_worker_t *w, const char *id)
+/* The entry of camera `id`, created on its first frame. NULL when out of
+ * memory or, with *full set, when the worker already keeps
+ * limits.max_cameras cameras that are not idle. */
+static inf_camera_t *camera_get(inf_worker_t *w, const char *id, int64_t now, int *full)
 {
+    const vigil_config_t *cfg = w->infer->cfg;
+    size_t max = cfg->limits_max_cameras > 0 ? (size_t)cfg->limits_max_cameras : 1024;
+    *full = 0;
     for (inf_camera_t *cam = w->cameras; cam; cam = cam->next)
-        if (strcmp(cam->id, id) == 0) return cam;
+        if (strcmp(cam->id, id) == 0) {
+            cam->seen_us = now;
+            return cam;
+        }
+    if (w->ncameras >= max) forget_idle(w, now, 1);
+    if (w->ncameras >= max) {
+        *full = 1;
+        return NULL;
+    }
     inf_camera_t *cam = calloc(1, sizeof *cam);
     if (!cam) return NULL;
     snprintf(cam->id, sizeof cam->id, "%s", id);
     vigil_stage_metrics_init(&cam->m, STAGE, cam->id);
+    cam->seen_us = now;
     cam->next = w->cameras;
     w->cameras = cam;
+    w->ncameras++;
     return cam;
 }
 
@@ -134,13 +180,38 @@ static int admit(inf_worker_t *w, vigil_bus_msg_t *msg, int n)
         ack(w, msg);
         return 0;
     }
-    inf_camera_t *cam = camera_get(w, frame->camera_id);
+    int64_t now = vigil_mono_us();
+    int full;
+    forget_idle(w, now, 0);
+    inf_camera_t *cam = camera_get(w, frame->camera_id, now, &full);
     vigil_stage_metrics_t *m = cam ? &cam->m : &w->unknown;
     vigil_counter_inc(m->in);
-    vigil_err_t err = cam ? vigil_jpeg_decode(w->jpeg, frame->jpeg.data, frame->jpeg.len,
-                                              VIGIL_PIX_RGB24, 1, &slot->image, errstr,
-                                              sizeof errstr)
-                          : vigil_seterr(errstr, sizeof errstr, VIGIL_ERR_NOMEM, "out of memory");
+    /* the JPEG's own header first: the size the message declares, at most
+     * limits.max_frame_pixels; only then is it decoded */
+    vigil_err_t err =
+        !cam ? vigil_seterr(errstr, sizeof errstr, full ? VIGIL_ERR_FULL : VIGIL_ERR_NOMEM, "%s",
+                            full ? "this worker already keeps the state of limits.max_cameras "
+                                   "cameras"
+                                 : "out of memory")
+             : vigil_jpeg_check(w->jpeg, frame->jpeg.data, frame->jpeg.len, (int)frame->width,
+                                (int)frame->height, errstr, sizeof errstr);
+    if (err == VIGIL_ERR_FULL || err == VIGIL_ERR_INVALID || err == VIGIL_ERR_TOO_LARGE) {
+        char fields[64];
+        vigil_counter_inc(m->failed);
+        vigil_counter_inc(err == VIGIL_ERR_FULL      ? w->refused_cameras
+                          : err == VIGIL_ERR_INVALID ? w->refused_mismatch
+                                                     : w->refused_large);
+        snprintf(fields, sizeof fields, "\"sequence\":%llu", (unsigned long long)frame->sequence);
+        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, frame->camera_id, fields,
+                   "camera \"%s\": sequence %llu: frame refused: %s", frame->camera_id,
+                   (unsigned long long)frame->sequence, errstr);
+        vigil__v1__gated_frame__free_unpacked(frame, NULL);
+        ack(w, msg);
+        return 0;
+    }
+    if (!err)
+        err = vigil_jpeg_decode(w->jpeg, frame->jpeg.data, frame->jpeg.len, VIGIL_PIX_RGB24, 1,
+                                &slot->image, errstr, sizeof errstr);
     if (err) {
         vigil_counter_inc(m->failed);
         vigil_error(STAGE, frame->camera_id, "sequence %llu: corrupt jpeg: %s",
@@ -152,6 +223,7 @@ static int admit(inf_worker_t *w, vigil_bus_msg_t *msg, int n)
     slot->msg = msg;
     slot->frame = frame;
     slot->cam = cam;
+    cam->in_batch++;
     w->inputs[n] = (vigil_model_input_t){
         .image = &slot->image,
         .camera_id = cam->id,
@@ -238,11 +310,12 @@ static void run_batch(inf_worker_t *w, int n)
                 vigil_consumer_release(w->consumer, slot->msg);
             } else {
                 vigil_counter_inc(m->out);
-                test_crash_point(w);
+                crash_point(w);
                 ack(w, slot->msg);
             }
         }
         slot->msg = NULL;
+        slot->cam->in_batch--;
         vigil__v1__gated_frame__free_unpacked(slot->frame, NULL);
         slot->frame = NULL;
     }
@@ -302,6 +375,18 @@ static void worker_release(inf_worker_t *w)
         free(w->cameras);
         w->cameras = next;
     }
+    w->ncameras = 0;
+}
+
+/* vigil_frames_refused_total{stage="infer",reason}, as in preprocess.c. */
+static vigil_counter_t *refused_counter(const char *reason)
+{
+    return vigil_metrics_counter("vigil_frames_refused_total",
+                                 "Frames refused before decoding: a JPEG header that differs "
+                                 "from the message (size_mismatch), more pixels than "
+                                 "limits.max_frame_pixels (too_large), or one camera more than "
+                                 "limits.max_cameras (too_many_cameras).",
+                                 "stage", STAGE, "reason", reason);
 }
 
 vigil_infer_t *vigil_infer_new(const vigil_config_t *cfg, vigil_bus_t *bus, char *errstr,
@@ -345,7 +430,11 @@ vigil_infer_t *vigil_infer_new(const vigil_config_t *cfg, vigil_bus_t *bus, char
         w->infer = inf;
         w->index = i;
         vigil_stage_metrics_init(&w->unknown, STAGE, NULL);
+        w->refused_mismatch = refused_counter("size_mismatch");
+        w->refused_large = refused_counter("too_large");
+        w->refused_cameras = refused_counter("too_many_cameras");
         if (!(w->jpeg = vigil_jpeg_new())) goto oom;
+        vigil_jpeg_set_max_pixels(w->jpeg, cfg->limits_max_frame_pixels);
         if (!(w->model = vigil_model_open(&mconf, errstr, errstr_size))) goto fail;
         w->batch_max = w->model->max_batch < cfg->infer_batch_size ? w->model->max_batch
                                                                    : cfg->infer_batch_size;

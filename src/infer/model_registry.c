@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "infer/model_registry.h"
+#include "vigil/file.h"
 
 typedef struct parser {
     yaml_document_t *doc;
@@ -302,33 +303,7 @@ void vigil__models_path(const char *rel, char *buf, size_t size)
     else snprintf(buf, size, "%s/%s", vigil__models_dir(dir, sizeof dir), rel);
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) break;
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int ok = !ferror(f) && buf;
-    fclose(f);
-    if (!ok) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
+#define ENTRY_FILE_MAX ((size_t)1 << 20) /* a registry entry or a labels file */
 
 static int has_yaml_ext(const char *name)
 {
@@ -352,12 +327,9 @@ static vigil_err_t each_user_entry(vigil_err_t (*fn)(void *, vigil__model_entry_
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         size_t len;
-        char *text = read_file(path, &len);
-        if (!text) {
-            err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "%s: cannot read: %s", path,
-                               strerror(errno));
+        char *text = NULL;
+        if ((err = vigil_file_read(path, ENTRY_FILE_MAX, &text, &len, errstr, errstr_size)))
             break;
-        }
         vigil__model_entry_t e;
         err = vigil__model_entry_parse(text, len, path, &e, errstr, errstr_size);
         free(text);
@@ -477,11 +449,12 @@ vigil_err_t vigil__model_load_labels(vigil__model_entry_t *e, char *errstr, size
     char path[1024];
     vigil__models_path(e->labels_file, path, sizeof path);
     size_t len;
-    char *text = read_file(path, &len);
-    if (!text)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
-                            "model \"%s\": cannot read labels %s: %s (run `vigil models fetch`)",
-                            e->name, path, strerror(errno));
+    char *text = NULL, why[512];
+    vigil_err_t err = vigil_file_read(path, ENTRY_FILE_MAX, &text, &len, why, sizeof why);
+    if (err)
+        return vigil_seterr(errstr, errstr_size, err,
+                            "model \"%s\": cannot read labels: %s (run `vigil models fetch`)",
+                            e->name, why);
     size_t cnt = 0;
     for (size_t i = 0; i < len; i++) cnt += text[i] == '\n';
     e->labels = calloc(cnt + 1, sizeof *e->labels);

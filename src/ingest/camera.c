@@ -29,6 +29,7 @@
 
 #include "ingest_int.h"
 #include "vigil/clock.h"
+#include "vigil/fault.h"
 #include "vigil/log.h"
 #include "vigil/msg.h"
 
@@ -44,25 +45,17 @@ static int cancel_cb(void *opaque)
     return vigil__camera_stopping(opaque);
 }
 
-/* Test hook (docs/kafka.md): with VIGIL_TEST_ACKED_FILE=PATH every frame is
- * flushed to the bus right after its publish (Kafka: its delivery report,
- * acks=all, is awaited) and, if the bus confirmed it, "CAMERA SEQUENCE" is
- * appended to PATH: the frames the cluster acknowledged, which the failure
- * tests look for in the warehouse. Slow (no batching); tests only. */
+/* Fault injection (vigil/fault.h; the vigil-fault binary only): with
+ * VIGIL_TEST_ACKED_FILE=PATH every frame is flushed to the bus right after
+ * its publish (Kafka: its delivery report, acks=all, is awaited) and, if the
+ * bus confirmed it, "CAMERA SEQUENCE" is appended to PATH: the frames the
+ * cluster acknowledged, which the failure tests look for in the warehouse.
+ * Slow (no batching); tests only. */
 static void note_acked(vigil__camera_t *cam, uint64_t sequence)
 {
-    static const char *path;
-    static int looked;
-    if (!looked) {
-        path = getenv("VIGIL_TEST_ACKED_FILE");
-        looked = 1;
-    }
-    if (!path || !*path) return;
+    if (!vigil_fault_acked_wanted()) return;
     if (vigil_bus_flush(cam->ingest->bus, 300000) != VIGIL_OK) return;
-    FILE *f = fopen(path, "a");
-    if (!f) return;
-    fprintf(f, "%s %" PRIu64 "\n", cam->conf.id, sequence);
-    fclose(f);
+    vigil_fault_note_acked(cam->conf.id, sequence);
 }
 
 /* Encodes (or passes through) and publishes one frame. Returns 0 when
@@ -248,8 +241,11 @@ void *vigil__camera_main(void *arg)
     int64_t backoff = min_us;
     const char *final = "stopped";
 
-    vigil_source_opts_t opts = {
-        .loop = cam->conf.loop, .timeout_ms = 5000, .cancel = cancel_cb, .cancel_opaque = cam};
+    vigil_source_opts_t opts = {.loop = cam->conf.loop,
+                                .timeout_ms = 5000,
+                                .cancel = cancel_cb,
+                                .cancel_opaque = cam,
+                                .max_pixels = cfg->limits_max_frame_pixels};
     if (!(cam->jpeg = vigil_jpeg_new())) {
         vigil_error(INGEST_STAGE, cam->conf.id, "camera \"%s\": out of memory", cam->conf.id);
         goto out;

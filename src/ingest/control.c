@@ -18,6 +18,13 @@
  * (static cameras win). Cameras started here loop file sources (they run
  * until stopped) and are marked `controlled`; static ones are never touched.
  *
+ * The topic is outside input, so what it can make an instance hold is
+ * bounded: the table keeps at most limits.max_cameras cameras (entries of
+ * removed cameras go first when it is full; commands for one more camera are
+ * ignored with an error), and every camera started goes through
+ * vigil_ingest_add_camera, which refuses more than ingest.max_cameras
+ * running cameras with an error naming the setting.
+ *
  * Thread: one thread (vigil__control_start/stop from the stage's controlling
  * thread). It adds and removes cameras through the stage's functions, which
  * take ingest->lock for the list. */
@@ -50,6 +57,8 @@ struct vigil__control {
     atomic_int stop;
     vigil_consumer_t *table, *member;
     ctl_cam_t *cams;
+    size_t ncams;       /* entries of cams: at most limits.max_cameras */
+    uint64_t refused;   /* commands for one camera more than that */
     unsigned char owned[CONTROL_MAX_PARTITIONS];
 };
 
@@ -144,6 +153,37 @@ static void reconcile(vigil__control_t *ctl, ctl_cam_t *c)
                                                      : "control partition moved");
 }
 
+/* limits.max_cameras: the most entries of the camera table. */
+static size_t table_max(const vigil__control_t *ctl)
+{
+    int max = ctl->ing->cfg->limits_max_cameras;
+    return max > 0 ? (size_t)max : 1024;
+}
+
+static void cam_free(ctl_cam_t *c)
+{
+    free(c->name);
+    free(c->url);
+    free(c);
+}
+
+/* Drops the entries of removed cameras (last command remove, or a
+ * tombstone) that run nowhere here: the table needs room. */
+static void forget_removed(vigil__control_t *ctl)
+{
+    int controlled;
+    for (ctl_cam_t **p = &ctl->cams; *p;) {
+        ctl_cam_t *c = *p;
+        if (c->op != 0 || running(ctl->ing, c->id, &controlled, NULL)) {
+            p = &c->next;
+            continue;
+        }
+        *p = c->next;
+        cam_free(c);
+        ctl->ncams--;
+    }
+}
+
 /* Applies one control message of partition p to the table (and, when this
  * instance owns p, to the running cameras). */
 static void apply(vigil__control_t *ctl, const vigil_bus_msg_t *msg)
@@ -171,10 +211,25 @@ static void apply(vigil__control_t *ctl, const vigil_bus_msg_t *msg)
     if (cmd->op == VIGIL__V1__CAMERA_COMMAND__OP__OP_SET_RULES) /* analytics' (key rules:ID) */
         goto out;
     c = cam_find(ctl, cmd->camera_id);
+    if (!c && ctl->ncams >= table_max(ctl)) {
+        forget_removed(ctl);
+        if (ctl->ncams >= table_max(ctl)) {
+            /* the topic is outside input: its camera count is bounded */
+            if (ctl->refused++ % 1000 == 0)
+                vigil_error(INGEST_STAGE, cmd->camera_id,
+                            "camera \"%s\": control command ignored: the control table already "
+                            "holds %zu cameras (accepted: at most limits.max_cameras = %zu; "
+                            "%llu commands ignored so far)",
+                            cmd->camera_id, ctl->ncams, table_max(ctl),
+                            (unsigned long long)ctl->refused);
+            goto out;
+        }
+    }
     if (!c && (c = calloc(1, sizeof(*c)))) {
         snprintf(c->id, sizeof(c->id), "%s", cmd->camera_id);
         c->next = ctl->cams;
         ctl->cams = c;
+        ctl->ncams++;
     }
     if (!c) {
         vigil_warn(INGEST_STAGE, cmd->camera_id, "camera \"%s\": out of memory", cmd->camera_id);
@@ -314,9 +369,7 @@ void vigil__control_stop(vigil__control_t *ctl)
     while (ctl->cams) {
         ctl_cam_t *c = ctl->cams;
         ctl->cams = c->next;
-        free(c->name);
-        free(c->url);
-        free(c);
+        cam_free(c);
     }
     free(ctl);
 }

@@ -21,6 +21,7 @@
 #include "vigil/clock.h"
 #include "vigil/log.h"
 #include "vigil/msg.h"
+#include "vigil/redact.h"
 
 #define EVENT_PUBLISH_TIMEOUT_MS 500
 
@@ -55,19 +56,6 @@ static void json_str(char *out, size_t size, size_t *pos, const char *s)
     *pos = p;
 }
 
-/* The URL with the password of "scheme://user:pass@host" masked: events
- * land in the warehouse and the dashboard. */
-static void redact_url(const char *url, char *out, size_t size)
-{
-    snprintf(out, size, "%s", url ? url : "");
-    const char *sep = url ? strstr(url, "://") : NULL;
-    if (!sep) return;
-    const char *auth = sep + 3, *end = auth + strcspn(auth, "/?#");
-    const char *at = memrchr(auth, '@', (size_t)(end - auth));
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (colon) snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
-}
-
 static void publish_event(vigil__camera_t *cam, const char *type, const char *message)
 {
     char payload[1536], url[1024], fps[32];
@@ -77,7 +65,7 @@ static void publish_event(vigil__camera_t *cam, const char *type, const char *me
     n = ++cam->event_count;
     pthread_mutex_unlock(&cam->ingest->lock);
 
-    redact_url(cam->conf.url, url, sizeof(url));
+    vigil_url_redact(cam->conf.url, url, sizeof(url)); /* events reach the warehouse and API */
     snprintf(fps, sizeof(fps), "%g", cam->conf.fps);
     pos = (size_t)snprintf(payload, sizeof(payload), "{\"name\":");
     json_str(payload, sizeof(payload), &pos, cam->conf.name);
@@ -245,6 +233,12 @@ static vigil_err_t append_locked(vigil_ingest_t *ing, vigil__camera_t *cam)
 
 /* ---- the stage ---------------------------------------------------------------- */
 
+/* ingest.max_cameras: the most cameras (threads) this instance runs. */
+static size_t max_cameras(const vigil_ingest_t *ing)
+{
+    return ing->cfg->ingest_max_cameras > 0 ? (size_t)ing->cfg->ingest_max_cameras : 64;
+}
+
 vigil_ingest_t *vigil_ingest_new(const vigil_config_t *cfg, vigil_bus_t *bus, char *errstr,
                                  size_t errstr_size)
 {
@@ -265,6 +259,12 @@ vigil_ingest_t *vigil_ingest_new(const vigil_config_t *cfg, vigil_bus_t *bus, ch
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&ing->wake, &ca);
     pthread_condattr_destroy(&ca);
+    if (cfg->ncameras > max_cameras(ing)) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                     "ingest: %zu cameras configured (accepted: at most ingest.max_cameras = %zu)",
+                     cfg->ncameras, max_cameras(ing));
+        goto fail;
+    }
     for (size_t i = 0; i < cfg->ncameras; i++) {
         const vigil_camera_conf_t *conf = &cfg->cameras[i];
         vigil__camera_t *cam;
@@ -317,6 +317,16 @@ vigil_err_t vigil_ingest_add_camera(vigil_ingest_t *ing, const vigil_camera_conf
     if (find_locked(ing, camera->id, NULL)) {
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "camera \"%s\" already exists",
                            camera->id);
+        goto fail;
+    }
+    /* each camera is a thread: the control topic and the API are outside
+     * input, so their cameras are bounded like the configured ones */
+    if (ing->ncameras >= max_cameras(ing)) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_FULL,
+                           "camera \"%s\": not started: this ingest instance already runs %zu "
+                           "cameras (accepted: at most ingest.max_cameras = %zu; raise it or "
+                           "run another ingest instance)",
+                           camera->id, ing->ncameras, max_cameras(ing));
         goto fail;
     }
     if ((err = append_locked(ing, cam)) != VIGIL_OK) {

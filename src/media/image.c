@@ -23,7 +23,17 @@
 struct vigil_jpeg {
     tjhandle dec; /* created lazily: a worker that only encodes needs no decoder */
     tjhandle enc;
+    int64_t max_pixels; /* decode refuses larger headers (0: VIGIL_JPEG_MAX_PIXELS) */
 };
+
+/* Progressive JPEGs may hold thousands of scans, each a pass over the whole
+ * image: libjpeg-turbo can stop at 500 (a CPU bound, as the pixel limit is a
+ * memory bound). */
+#ifdef TJFLAG_LIMITSCANS
+#define DECODE_FLAGS (TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS)
+#else
+#define DECODE_FLAGS TJFLAG_STOPONWARNING
+#endif
 
 static int bytes_per_pixel(vigil_pixfmt_t fmt)
 {
@@ -73,6 +83,39 @@ static vigil_err_t image_reserve(vigil_image_t *img, int width, int height, vigi
 vigil_jpeg_t *vigil_jpeg_new(void)
 {
     return calloc(1, sizeof(vigil_jpeg_t));
+}
+
+void vigil_jpeg_set_max_pixels(vigil_jpeg_t *codec, int64_t max_pixels)
+{
+    if (codec) codec->max_pixels = max_pixels > 0 ? max_pixels : 0;
+}
+
+static int64_t max_pixels(const vigil_jpeg_t *codec)
+{
+    return codec->max_pixels > 0 ? codec->max_pixels : VIGIL_JPEG_MAX_PIXELS;
+}
+
+static vigil_err_t too_large(const vigil_jpeg_t *codec, int w, int h, char *errstr,
+                             size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_TOO_LARGE,
+                        "jpeg of %dx%d is %lld pixels, more than the limit of %lld "
+                        "(limits.max_frame_pixels)",
+                        w, h, (long long)w * h, (long long)max_pixels(codec));
+}
+
+vigil_err_t vigil_jpeg_check(vigil_jpeg_t *codec, const void *jpeg, size_t len, int width,
+                             int height, char *errstr, size_t errstr_size)
+{
+    int w = 0, h = 0;
+    vigil_err_t err = vigil_jpeg_header(codec, jpeg, len, &w, &h, errstr, errstr_size);
+    if (err) return err;
+    if (w != width || h != height)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                            "jpeg header says %dx%d, the message says %dx%d", w, h, width,
+                            height);
+    if ((int64_t)w * h > max_pixels(codec)) return too_large(codec, w, h, errstr, errstr_size);
+    return VIGIL_OK;
 }
 
 void vigil_jpeg_free(vigil_jpeg_t *codec)
@@ -143,6 +186,7 @@ vigil_err_t vigil_jpeg_decode(vigil_jpeg_t *codec, const void *jpeg, size_t len,
                             "jpeg decode: scale_denom %d (accepted: 1, 2, 4, 8)", scale_denom);
     if ((err = vigil_jpeg_header(codec, jpeg, len, &w, &h, errstr, errstr_size)) != VIGIL_OK)
         return err;
+    if ((int64_t)w * h > max_pixels(codec)) return too_large(codec, w, h, errstr, errstr_size);
 
     tjscalingfactor sf = {1, scale_denom};
     int sw = TJSCALED(w, sf), sh = TJSCALED(h, sf);
@@ -152,7 +196,7 @@ vigil_err_t vigil_jpeg_decode(vigil_jpeg_t *codec, const void *jpeg, size_t len,
 
     /* A scaled decode is for motion scoring: speed over the last bit of
      * accuracy. Full-size decodes keep the accurate IDCT. */
-    int flags = TJFLAG_STOPONWARNING;
+    int flags = DECODE_FLAGS;
     if (scale_denom > 1) flags |= TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE;
     int pf = fmt == VIGIL_PIX_RGB24 ? TJPF_RGB : TJPF_GRAY;
     if (tjDecompress2(codec->dec, jpeg, (unsigned long)len, img->data, sw, img->stride, sh, pf,

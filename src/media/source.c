@@ -34,6 +34,7 @@
 
 #include "vigil/clock.h"
 #include "vigil/log.h"
+#include "vigil/redact.h"
 #include "vigil/source.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -46,7 +47,8 @@ static const char *const network_schemes[] = {"rtsp", "rtsps", "http", "https", 
 #define ACCEPTED_SCHEMES "file, rtsp, rtsps, http, https, udp, tcp"
 
 struct vigil_source {
-    char shown[512]; /* the URL with any password masked, for messages */
+    char shown[512]; /* the URL redacted (vigil_url_redact), for messages */
+    int64_t max_pixels; /* AVCodecContext.max_pixels; 0: FFmpeg's default */
     int is_file, loop, timeout_ms;
     int (*cancel)(void *opaque);
     void *cancel_opaque;
@@ -96,22 +98,6 @@ static int scheme_is(const char *url, size_t n, const char *scheme)
     return strlen(scheme) == n && strncasecmp(url, scheme, n) == 0;
 }
 
-/* Copies url into out with the password of "scheme://user:pass@host" masked:
- * URLs end up in logs, errors and the warehouse; credentials must not. */
-static void redact_url(const char *url, char *out, size_t size)
-{
-    snprintf(out, size, "%s", url);
-    size_t n = scheme_len(url);
-    if (!n) return;
-    const char *auth = url + n + 3;
-    const char *end = auth + strcspn(auth, "/?#");
-    const char *at = memrchr(auth, '@', (size_t)(end - auth));
-    if (!at) return;
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    if (!colon) return;
-    snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
-}
-
 static const char *media_dir(char *buf, size_t size)
 {
     const char *m = getenv("VIGIL_MEDIA");
@@ -156,10 +142,12 @@ static void ffmpeg_log(void *avcl, int level, const char *fmt, va_list vl)
     if (level > AV_LOG_WARNING || vigil_log_min_level > VIGIL_LOG_DEBUG) return;
     char line[512];
     int print_prefix = 1;
+    char shown[sizeof(line) + 64];
     av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-    if (n) vigil_debug("media", NULL, "ffmpeg: %s", line);
+    vigil_text_redact(line, shown, sizeof(shown)); /* FFmpeg may name the URL */
+    if (n) vigil_debug("media", NULL, "ffmpeg: %s", shown);
 }
 
 static void ffmpeg_init(void)
@@ -253,6 +241,7 @@ static vigil_err_t open_ffmpeg(vigil_source_t *src, const char *path, size_t sle
     if (!(src->dec = avcodec_alloc_context3(codec))) return VIGIL_ERR_NOMEM;
     if ((ret = avcodec_parameters_to_context(src->dec, st->codecpar)) < 0) goto fail;
     src->dec->thread_count = 1; /* one thread per camera already; keep it predictable */
+    if (src->max_pixels > 0) src->dec->max_pixels = src->max_pixels; /* limits.max_frame_pixels */
     if ((ret = avcodec_open2(src->dec, codec, NULL)) < 0) goto fail;
     src->mjpeg = codec->id == AV_CODEC_ID_MJPEG;
     AVRational fr = av_guess_frame_rate(src->fmt, st, NULL);
@@ -296,15 +285,18 @@ vigil_source_t *vigil_source_open(const char *url, const vigil_source_opts_t *op
     }
     pthread_once(&once, ffmpeg_init);
     if (!(src = calloc(1, sizeof(*src)))) {
-        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory opening %s", url);
+        char shown[512];
+        vigil_url_redact(url, shown, sizeof(shown));
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory opening %s", shown);
         goto fail;
     }
-    redact_url(path, src->shown, sizeof(src->shown));
+    vigil_url_redact(path, src->shown, sizeof(src->shown));
     src->is_file = !network;
     src->loop = opts ? opts->loop : 0;
     src->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     src->cancel = opts ? opts->cancel : NULL;
     src->cancel_opaque = opts ? opts->cancel_opaque : NULL;
+    src->max_pixels = opts && opts->max_pixels > 0 ? opts->max_pixels : 0;
     src->last_pts_us = -1;
     src->pass_first_pts = AV_NOPTS_VALUE;
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "vigil/clock.h"
+#include "vigil/file.h"
 #include "nn/cpu/kernels.h"
 #include "nn/model.h"
 #include "nn/onnx/onnx.h"
@@ -42,39 +43,6 @@ void vigil_nn_session_opts_init(vigil_nn_session_opts_t *opts)
     opts->threads = 1;
 }
 
-static vigil_err_t read_file(const char *path, uint8_t **buf, size_t *len, char *errstr,
-                             size_t errstr_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "%s: %s", path, strerror(errno));
-    uint8_t *b = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *nb = realloc(b, cap);
-            if (!nb) {
-                free(b);
-                fclose(f);
-                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory", path);
-            }
-            b = nb;
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(b);
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "%s: read error", path);
-    }
-    *buf = b;
-    *len = n;
-    return VIGIL_OK;
-}
-
 vigil_nn_model_t *vigil_nn_model_load(const char *path, const vigil_nn_load_opts_t *opts,
                                       char *errstr, size_t errstr_size)
 {
@@ -87,9 +55,10 @@ vigil_nn_model_t *vigil_nn_model_load(const char *path, const vigil_nn_load_opts
     if (fmt == VIGIL_NN_FORMAT_TFJS || (fmt == VIGIL_NN_FORMAT_AUTO && pl >= 5 &&
                                         !strcmp(path + pl - 5, ".json")))
         return vigil__nn_tfjs_load_path(path, opts, errstr, errstr_size);
-    uint8_t *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
-    if (read_file(path, &buf, &len, errstr, errstr_size)) return NULL;
+    if (vigil_file_read(path, VIGIL_NN_MODEL_FILE_MAX, &buf, &len, errstr, errstr_size))
+        return NULL;
     char sub[512];
     vigil_nn_model_t *m = vigil_nn_model_load_onnx(buf, len, opts, sub, sizeof sub);
     if (!m) vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "%s: %s", path, sub);

@@ -6,6 +6,12 @@
 #include "nn/ir.h"
 #include "nn/plan.h"
 
+/* Largest model file (ONNX graph, TF.js weight shard or their sum) the
+ * loaders read: protobuf's own bound on a message. */
+#define VIGIL_NN_MODEL_FILE_MAX ((size_t)2 << 30)
+/* Largest TF.js model.json. */
+#define VIGIL_NN_JSON_FILE_MAX ((size_t)64 << 20)
+
 struct vigil_nn_model {
     nn_graph_t g;
     vigil_nn_tensor_t *in_info;  /* per graph input: declared dtype/shape (-1 dynamic) */

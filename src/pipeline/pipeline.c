@@ -18,6 +18,7 @@
 #include "vigil/bus.h"
 #include "vigil/log.h"
 #include "vigil/pipeline.h"
+#include "vigil/redact.h"
 #include "vigil/stages.h"
 #include "vigil/store.h"
 
@@ -54,7 +55,9 @@ static vigil_err_t register_cameras(const vigil_config_t *cfg, char *errstr, siz
         memset(&row, 0, sizeof(row));
         snprintf(row.id, sizeof(row.id), "%s", cam->id);
         snprintf(row.name, sizeof(row.name), "%s", cam->name ? cam->name : cam->id);
-        snprintf(row.url, sizeof(row.url), "%s", cam->url ? cam->url : "");
+        /* the warehouse is an output like the log: never the credentials
+         * (distributed mode stores the redacted URL of ingest's events too) */
+        vigil_url_redact(cam->url ? cam->url : "", row.url, sizeof(row.url));
         row.fps = cam->fps;
         row.enabled = cam->enabled;
         snprintf(row.status, sizeof(row.status), "%s", cam->enabled ? "starting" : "stopped");

@@ -10,14 +10,22 @@
  * Per-camera state (previous image, gate state, metrics pointers) lives in a
  * small table per worker, without locks: the bus gives all frames of a camera
  * to one member, so one worker sees a camera. After a rebalance the new owner
- * starts that camera afresh (its first frame scores 1 and is forwarded).
+ * starts that camera afresh (its first frame scores 1 and is forwarded). The
+ * table is bounded: a camera that sent nothing for limits.camera_forget_s is
+ * forgotten, and at most limits.max_cameras are kept (a frame of one more is
+ * refused): camera ids come from the bus, which is outside input.
+ *
+ * Outside input, too, is each frame's JPEG: its header is read first and the
+ * frame refused (failed, vigil_frames_refused_total{reason}, logged with the
+ * camera and sequence) when it says another size than the message or more
+ * than limits.max_frame_pixels, so that no decoder allocates what a crafted
+ * header asks for.
  *
  * Accounting: every frame message increments stage "in" once and exactly one
  * of out (stored and forwarded), dropped (gated out) or failed. Messages that
  * cannot be decoded at all are counted under the stage series without a
  * camera label. */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +34,7 @@
 #include "preprocess/gate.h"
 #include "vigil/bus.h"
 #include "vigil/clock.h"
+#include "vigil/fault.h"
 #include "vigil/image.h"
 #include "vigil/log.h"
 #include "vigil/metrics.h"
@@ -37,25 +46,17 @@
 #define STAGE "preprocess"
 #define POLL_MS 100
 
-/* Test hook (docs/kafka.md, tests/integration/test_kafka_failures.py):
- * with VIGIL_TEST_CRASH_AFTER_PROCESSING=N the process dies with _exit(137)
- * after the Nth message's output was published (and flushed to the cluster)
- * but before that message is acknowledged — a worker killed between
- * processing and commit. */
-static void vigil__test_crash_point(vigil_bus_t *bus, atomic_long *processed)
+/* Fault injection (vigil/fault.h; only the vigil-fault binary of test trees
+ * has it, tests/integration/test_kafka_failures.py uses it): the Nth message
+ * of VIGIL_TEST_CRASH_AFTER_PROCESSING ends the process with _exit(137) after
+ * its output was published (and flushed to the cluster) but before it is
+ * acknowledged: a worker killed between processing and commit. */
+static void crash_point(vigil_bus_t *bus)
 {
-    static long crash_after = -1;
-    if (crash_after < 0) {
-        const char *e = getenv("VIGIL_TEST_CRASH_AFTER_PROCESSING");
-        crash_after = e && atol(e) > 0 ? atol(e) : 0;
-    }
-    if (crash_after > 0 && atomic_fetch_add(processed, 1) + 1 == crash_after) {
-        vigil_bus_flush(bus, 5000);
-        vigil_sleep_us(300000); /* transactional outputs reach the log too (then abort) */
-        vigil_error(STAGE, NULL, "VIGIL_TEST_CRASH_AFTER_PROCESSING=%ld: exiting before the ack",
-                    crash_after);
-        _exit(137);
-    }
+    if (!vigil_fault_crash_due()) return;
+    vigil_bus_flush(bus, 5000);
+    vigil_sleep_us(300000); /* transactional outputs reach the log too (then abort) */
+    vigil_fault_crash(STAGE);
 }
 
 typedef struct pre_camera {
@@ -64,6 +65,7 @@ typedef struct pre_camera {
     vigil_gate_state_t gate;
     vigil_stage_metrics_t m;
     vigil_histogram_t *stored_latency; /* capture -> frame stored */
+    int64_t seen_us;                   /* monotonic time of its last frame */
     struct pre_camera *next;
 } pre_camera_t;
 
@@ -75,7 +77,10 @@ typedef struct pre_worker {
     vigil_jpeg_t *jpeg;
     vigil_image_t decoded, small;
     pre_camera_t *cameras;
+    size_t ncameras;               /* at most limits.max_cameras */
+    int64_t swept_us;              /* last look for idle cameras */
     vigil_stage_metrics_t unknown; /* messages that name no valid camera */
+    vigil_counter_t *refused_mismatch, *refused_large, *refused_cameras;
     int64_t lag_reported; /* this worker's share of the stage's queue_depth gauge */
 } pre_worker_t;
 
@@ -85,13 +90,55 @@ struct vigil_preprocess {
     vigil_workers_t threads;
     int nworkers;
     pre_worker_t *workers;
-    atomic_long processed; /* messages handled (VIGIL_TEST_CRASH_AFTER_PROCESSING) */
 };
 
-static pre_camera_t *camera_get(pre_worker_t *w, const char *id)
+static void camera_free(pre_camera_t *cam)
 {
+    vigil_image_release(&cam->prev);
+    free(cam);
+}
+
+/* Drops the state of the cameras that sent nothing for limits.camera_forget_s
+ * (removed, stopped, or moved to another worker by a rebalance): looked at
+ * once a second, or now when `force`. Their metrics series stay. */
+static void forget_idle(pre_worker_t *w, int64_t now, int force)
+{
+    const vigil_config_t *cfg = w->pre->cfg;
+    double forget_s = cfg->limits_camera_forget_s > 0 ? cfg->limits_camera_forget_s : 600;
+    if (!force && now - w->swept_us < 1000000) return;
+    w->swept_us = now;
+    for (pre_camera_t **p = &w->cameras; *p;) {
+        pre_camera_t *cam = *p;
+        if ((double)(now - cam->seen_us) / 1e6 < forget_s) {
+            p = &cam->next;
+            continue;
+        }
+        vigil_debug(STAGE, cam->id, "camera \"%s\": no frame for %.0f s: its state is dropped",
+                    cam->id, forget_s);
+        *p = cam->next;
+        camera_free(cam);
+        w->ncameras--;
+    }
+}
+
+/* The state of camera `id`, created on its first frame. NULL when out of
+ * memory or, with *full set, when the worker already keeps
+ * limits.max_cameras cameras that are not idle. */
+static pre_camera_t *camera_get(pre_worker_t *w, const char *id, int64_t now, int *full)
+{
+    const vigil_config_t *cfg = w->pre->cfg;
+    size_t max = cfg->limits_max_cameras > 0 ? (size_t)cfg->limits_max_cameras : 1024;
+    *full = 0;
     for (pre_camera_t *cam = w->cameras; cam; cam = cam->next)
-        if (strcmp(cam->id, id) == 0) return cam;
+        if (strcmp(cam->id, id) == 0) {
+            cam->seen_us = now;
+            return cam;
+        }
+    if (w->ncameras >= max) forget_idle(w, now, 1);
+    if (w->ncameras >= max) {
+        *full = 1;
+        return NULL;
+    }
     pre_camera_t *cam = calloc(1, sizeof *cam);
     if (!cam) return NULL;
     snprintf(cam->id, sizeof cam->id, "%s", id);
@@ -100,8 +147,10 @@ static pre_camera_t *camera_get(pre_worker_t *w, const char *id)
         "vigil_frame_capture_to_stored_seconds",
         "Time from a frame's capture to its JPEG and row being in the warehouse", "camera",
         cam->id, NULL, NULL);
+    cam->seen_us = now;
     cam->next = w->cameras;
     w->cameras = cam;
+    w->ncameras++;
     return cam;
 }
 
@@ -198,19 +247,42 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
                    msg->topic, (int)msg->partition, (long long)msg->offset, errstr);
         goto done;
     }
-    cam = camera_get(w, frame->camera_id);
+    forget_idle(w, t0, 0);
+    int full;
+    cam = camera_get(w, frame->camera_id, t0, &full);
+    snprintf(fields, sizeof fields, "\"sequence\":%llu", (unsigned long long)frame->sequence);
     if (!cam) {
         vigil_counter_inc(w->unknown.in);
         vigil_counter_inc(w->unknown.failed);
-        vigil_error(STAGE, frame->camera_id, "sequence %llu: out of memory",
-                    (unsigned long long)frame->sequence);
+        if (full) {
+            vigil_counter_inc(w->refused_cameras);
+            VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, frame->camera_id, fields,
+                       "camera \"%s\": sequence %llu: frame refused: this worker already keeps "
+                       "the state of %zu cameras (limits.max_cameras)",
+                       frame->camera_id, (unsigned long long)frame->sequence, w->ncameras);
+        } else {
+            vigil_error(STAGE, frame->camera_id, "sequence %llu: out of memory",
+                        (unsigned long long)frame->sequence);
+        }
         goto done;
     }
     vigil_counter_inc(cam->m.in);
-    snprintf(fields, sizeof fields, "\"sequence\":%llu", (unsigned long long)frame->sequence);
 
+    /* the JPEG's own header, before anything is decoded: the size the
+     * message declares and at most limits.max_frame_pixels */
+    vigil_err_t cerr = vigil_jpeg_check(w->jpeg, frame->jpeg.data, frame->jpeg.len,
+                                        (int)frame->width, (int)frame->height, errstr,
+                                        sizeof errstr);
+    if (cerr == VIGIL_ERR_INVALID || cerr == VIGIL_ERR_TOO_LARGE) {
+        vigil_counter_inc(cam->m.failed);
+        vigil_counter_inc(cerr == VIGIL_ERR_INVALID ? w->refused_mismatch : w->refused_large);
+        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields,
+                   "camera \"%s\": sequence %llu: frame refused: %s", cam->id,
+                   (unsigned long long)frame->sequence, errstr);
+        goto done;
+    }
     int width, height;
-    if (motion_image(w, frame, &width, &height, errstr, sizeof errstr)) {
+    if (cerr || motion_image(w, frame, &width, &height, errstr, sizeof errstr)) {
         vigil_counter_inc(cam->m.failed);
         VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields, "sequence %llu: corrupt jpeg: %s",
                    (unsigned long long)frame->sequence, errstr);
@@ -246,7 +318,7 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
 done:
     if (cam) vigil_histogram_observe(cam->m.processing, (double)(vigil_mono_us() - t0) / 1e6);
     if (frame) vigil__v1__frame__free_unpacked(frame, NULL);
-    vigil__test_crash_point(w->pre->bus, &w->pre->processed);
+    crash_point(w->pre->bus);
     vigil_err_t err = vigil_consumer_ack(w->consumer, msg);
     if (err)
         vigil_warn(STAGE, NULL, "cannot ack %s[%d]@%lld: %s", msg->topic, (int)msg->partition,
@@ -284,10 +356,22 @@ static void worker_release(pre_worker_t *w)
     vigil_image_release(&w->small);
     while (w->cameras) {
         pre_camera_t *next = w->cameras->next;
-        vigil_image_release(&w->cameras->prev);
-        free(w->cameras);
+        camera_free(w->cameras);
         w->cameras = next;
     }
+    w->ncameras = 0;
+}
+
+/* vigil_frames_refused_total{stage="preprocess",reason}: frames refused
+ * before decoding (also counted failed under their camera). */
+static vigil_counter_t *refused_counter(const char *reason)
+{
+    return vigil_metrics_counter("vigil_frames_refused_total",
+                                 "Frames refused before decoding: a JPEG header that differs "
+                                 "from the message (size_mismatch), more pixels than "
+                                 "limits.max_frame_pixels (too_large), or one camera more than "
+                                 "limits.max_cameras (too_many_cameras).",
+                                 "stage", STAGE, "reason", reason);
 }
 
 vigil_preprocess_t *vigil_preprocess_new(const vigil_config_t *cfg, vigil_bus_t *bus, char *errstr,
@@ -319,7 +403,11 @@ vigil_preprocess_t *vigil_preprocess_new(const vigil_config_t *cfg, vigil_bus_t 
         w->pre = pre;
         w->index = i;
         vigil_stage_metrics_init(&w->unknown, STAGE, NULL);
+        w->refused_mismatch = refused_counter("size_mismatch");
+        w->refused_large = refused_counter("too_large");
+        w->refused_cameras = refused_counter("too_many_cameras");
         if (!(w->jpeg = vigil_jpeg_new())) goto oom;
+        vigil_jpeg_set_max_pixels(w->jpeg, cfg->limits_max_frame_pixels);
         if (!(w->store = vigil_store_open(&sconf, errstr, errstr_size))) goto fail;
         if (!(w->consumer = vigil_bus_subscribe(bus, "preprocess", topics, 1, errstr, errstr_size)))
             goto fail;

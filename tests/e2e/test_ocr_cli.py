@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import tempfile
 
-from vigil_harness import BINARY, check, run_tests
+from vigil_harness import BINARY, check, run_tests, skip
 
 CASES = [("HELLO VIGIL 2026", 640, 160, 56, 30, 50), ("camera 42 lobby", 560, 140, 48, 40, 40)]
 
@@ -25,11 +25,9 @@ def render(path, text, w, h, size, x, y):
 
 def test_ocr_reads_rendered_text_with_its_box():
     if not os.path.exists(os.path.join(models_dir(), "ppocr", "ch_PP-OCRv4_rec_infer.onnx")):
-        print("SKIP: PP-OCR models not installed (run `vigil models fetch`)")
-        return
+        skip("PP-OCR models not installed (run `vigil models fetch`)")
     if not shutil.which("ffmpeg"):
-        print("SKIP: ffmpeg not installed (scripts/setup.sh test)")
-        return
+        skip("ffmpeg not installed (scripts/setup.sh test)")
     tmp = tempfile.mkdtemp()
     try:
         paths = []

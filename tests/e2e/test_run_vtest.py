@@ -7,7 +7,8 @@ for the next process."""
 import os
 import subprocess
 
-from vigil_harness import (BINARY, MULT, Vigil, check, media, metrics_values, run_tests)
+from vigil_harness import (BINARY, MULT, Vigil, check, media, metrics_values, run_tests,
+                           skip)
 
 STAGES = ("ingest", "preprocess", "infer", "sink")
 FIELDS = ("in", "out", "dropped", "failed")
@@ -137,8 +138,7 @@ def test_vtest_people_found_by_the_default_detector():
     models = os.environ.get("VIGIL_MODELS") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vigil", "models")
     if not os.path.exists(os.path.join(models, "centernet", "centernet.json")):
-        print("SKIP: CenterNet not installed (run `vigil models fetch`)")
-        return
+        skip("CenterNet not installed (run `vigil models fetch`)")
     cfg = f"""
 ingest: {{ realtime: false }}
 preprocess: {{ keyframe_interval_s: 5 }}

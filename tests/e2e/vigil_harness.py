@@ -28,11 +28,26 @@ def media_dir():
     return os.path.join(cache, "vigil", "media")
 
 
+class Skip(SystemExit):
+    """A test that cannot run here (docs/testing.md, "Skips"). Inside
+    run_tests() it marks the test skipped; raised anywhere else it ends the
+    script with status 77, which ctest reports as "Skipped" (never "Passed")."""
+
+    def __init__(self, why):
+        super().__init__(77)
+        self.why = why
+
+
+def skip(why):
+    """Skips the running test (or the whole script) saying why."""
+    print(f"SKIP: {why}", flush=True)
+    raise Skip(why)
+
+
 def media(name):
     path = os.path.join(media_dir(), name)
     if not os.path.exists(path):
-        print(f"SKIP: sample media {path} missing (run scripts/setup.sh media)")
-        sys.exit(0)
+        skip(f"sample media {path} missing (run scripts/setup.sh media)")
     return path
 
 
@@ -169,14 +184,19 @@ def metrics_values(text):
 
 
 def run_tests(tests):
-    failed = 0
+    """Runs the tests; exits 1 if one failed, else 77 if one skipped (ctest:
+    Skipped; the script did not show all it exists to show), else 0."""
+    failed = skipped = 0
     for t in tests:
         name = t.__name__
         try:
             t()
             print(f"[  PASSED  ] {name}")
+        except Skip as e:
+            skipped += 1
+            print(f"[  SKIPPED ] {name}: {e.why}")
         except Failure as e:
             failed += 1
             print(f"[  FAILED  ] {name}: {e}")
-    print(f"{len(tests) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    print(f"{len(tests) - failed - skipped} passed, {failed} failed, {skipped} skipped")
+    sys.exit(1 if failed else 77 if skipped else 0)

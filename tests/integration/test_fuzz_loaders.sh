@@ -28,7 +28,7 @@ have_libfuzzer() {
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     if have_libfuzzer; then cc=clang
     elif command -v gcc >/dev/null; then cc=gcc
-    else echo "SKIPPED: test_fuzz_loaders: no clang with libFuzzer and no gcc"; exit 0
+    else echo "SKIP: test_fuzz_loaders: no clang with libFuzzer and no gcc"; exit 77
     fi
     gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
     CC=$cc cmake -S "$SRC" -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "nn/model.h"
+#include "vigil/file.h"
 #include "nn/tfjs/tfjs_int.h"
 
 #define TF_MAX_NODES (1 << 20)
@@ -632,39 +633,6 @@ vigil_nn_model_t *vigil_nn_model_load_tfjs(const char *json, size_t json_len, co
     return load_parsed(json, json_len, weights, weights_len, NULL, 0, opts, errstr, errstr_size);
 }
 
-static vigil_err_t slurp(const char *path, char **buf, size_t *len, char *errstr, size_t errstr_size)
-{
-    FILE *f = fopen(path, "rb");
-    char *b = NULL;
-    size_t n = 0, cap = 0;
-    if (!f) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "%s: %s", path, strerror(errno));
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            char *nb = realloc(b, cap + 1);
-            if (!nb) {
-                free(b);
-                fclose(f);
-                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory", path);
-            }
-            b = nb;
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (!r) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(b);
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "%s: read error", path);
-    }
-    b[n] = 0;
-    *buf = b;
-    *len = n;
-    return VIGIL_OK;
-}
-
 vigil_nn_model_t *vigil__nn_tfjs_load_path(const char *path, const vigil_nn_load_opts_t *opts,
                                            char *errstr, size_t errstr_size)
 {
@@ -673,7 +641,8 @@ vigil_nn_model_t *vigil__nn_tfjs_load_path(const char *path, const vigil_nn_load
     vigil_nn_model_t *m = NULL;
     json_t *root = NULL;
     json_error_t je;
-    if (slurp(path, &json, &jlen, errstr, errstr_size)) return NULL;
+    if (vigil_file_read(path, VIGIL_NN_JSON_FILE_MAX, &json, &jlen, errstr, errstr_size))
+        return NULL;
     root = json_loadb(json, jlen, 0, &je);
     if (!root) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE, "%s: not valid json: line %d column %d: %s",
@@ -699,7 +668,9 @@ vigil_nn_model_t *vigil__nn_tfjs_load_path(const char *path, const vigil_nn_load
             char full[4096], *sb = NULL;
             size_t sl = 0;
             snprintf(full, sizeof full, "%s%s%s", dir, *dir ? "/" : "", p);
-            if (slurp(full, &sb, &sl, errstr, errstr_size)) goto done;
+            if (vigil_file_read(full, VIGIL_NN_MODEL_FILE_MAX - wlen, &sb, &sl, errstr,
+                                errstr_size))
+                goto done; /* the shards together are bounded as one file */
             char *nb = realloc(wbuf, wlen + sl + 1);
             if (!nb) {
                 free(sb);

@@ -1,9 +1,10 @@
 /* Runs the bus conformance suite (bus_conformance_support.c) against a real
  * Kafka cluster: kafka://$VIGIL_KAFKA_BOOTSTRAP (or $VIGIL_BUS_URL when set).
- * Skips with a message when neither is set or the kafka bus is not built in;
- * tests/integration/test_kafka_bus.sh starts a 3-node cluster and runs it.
- * Cases that need per-partition capacity (VIGIL_BUS_CAP_BOUNDED) skip
- * themselves on Kafka, whose capacity is retention. */
+ * Skips (exit 77) with a message when neither is set or the kafka bus is not
+ * built in; tests/integration/test_kafka_bus.sh starts a 3-node cluster and
+ * runs it (it is not a ctest test of its own). Cases that need per-partition
+ * capacity (VIGIL_BUS_CAP_BOUNDED) do not apply on Kafka, whose capacity is
+ * retention: they pass saying "not applicable". */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -86,6 +86,10 @@ static void test_config_init_sets_documented_defaults(void **state)
     assert_int_equal(cfg->analytics_flush_ms, 500);
     assert_float_equal(cfg->analytics_clip_preroll_s, 3, 0);
     assert_float_equal(cfg->analytics_clip_postroll_s, 3, 0);
+    assert_int_equal(cfg->ingest_max_cameras, 64);
+    assert_int_equal(cfg->limits_max_frame_pixels, 7680 * 4320);
+    assert_int_equal(cfg->limits_max_cameras, 1024);
+    assert_float_equal(cfg->limits_camera_forget_s, 600, 0);
     assert_int_equal(cfg->ncameras, 0);
     assert_int_equal(vigil_config_validate(cfg, err, sizeof(err)), VIGIL_OK);
 }
@@ -103,9 +107,9 @@ static void test_config_props_table_defaults_parse_and_describe(void **state)
         if (vigil_config_set(cfg, p->name, p->def, "default", err, sizeof(err)) != VIGIL_OK)
             fail_msg("default of %s rejected: %s", p->name, err);
     }
-    /* 44 fields of vigil_config_t and 7 of vigil_camera_conf_t (zones and lines are
+    /* 48 fields of vigil_config_t and 7 of vigil_camera_conf_t (zones and lines are
      * lists, documented by rows of their own: test_config_rules.c) */
-    assert_int_equal(rows, 44 + 7);
+    assert_int_equal(rows, 48 + 7);
 }
 
 static const char full_yaml[] = "# a full configuration\n"
@@ -222,6 +226,34 @@ static void test_config_load_file_missing_names_path(void **state)
     assert_contains(err, "/nonexistent/vigil.yaml");
 }
 
+static void test_config_file_larger_than_the_cap_is_refused_unread(void **state)
+{
+    vigil_config_t *cfg = *state;
+    char path[] = "/tmp/vigil-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    /* valid YAML (comments) one line past the cap: its size alone refuses it */
+    const char *line = "# ..........................................................\n";
+    size_t written = (size_t)fprintf(f, "log: { level: debug }\n");
+    while (written <= VIGIL_CONFIG_FILE_MAX) written += (size_t)fprintf(f, "%s", line);
+    assert_int_equal(fclose(f), 0);
+    vigil_err_t e = vigil_config_load_file(cfg, path, err, sizeof(err));
+    unlink(path);
+    assert_int_equal(e, VIGIL_ERR_CONFIG);
+    assert_contains(err, path);
+    assert_contains(err, "larger than 4194304 bytes");
+    assert_string_equal(cfg->log_level, "info"); /* nothing applied */
+    char *big = malloc(VIGIL_CONFIG_FILE_MAX + 2);
+    assert_non_null(big);
+    memset(big, '#', VIGIL_CONFIG_FILE_MAX + 1);
+    big[VIGIL_CONFIG_FILE_MAX + 1] = '\0';
+    assert_int_equal(load(cfg, big), VIGIL_ERR_CONFIG);
+    free(big);
+    assert_contains(err, "too large");
+}
+
 static void test_config_unknown_key_names_file_line_key_and_accepted(void **state)
 {
     vigil_config_t *cfg = *state;
@@ -238,7 +270,7 @@ static void test_config_unknown_section_lists_sections(void **state)
     assert_int_equal(load(cfg, "\n\ncamera:\n  - url: x\n"), VIGIL_ERR_CONFIG);
     assert_contains(err, "test.yaml:3: key \"camera\": unknown section");
     assert_contains(err, "accepted: log, http, bus, store, ingest, preprocess, infer, sink, "
-                         "analytics, cameras)");
+                         "analytics, limits, cameras)");
 }
 
 static void test_config_unknown_camera_key_lists_camera_keys(void **state)
@@ -505,6 +537,7 @@ int main(void)
         T(test_config_load_full_yaml_sets_every_section),
         T(test_config_example_file_loads_and_validates),
         T(test_config_load_file_missing_names_path),
+        T(test_config_file_larger_than_the_cap_is_refused_unread),
         T(test_config_unknown_key_names_file_line_key_and_accepted),
         T(test_config_unknown_section_lists_sections),
         T(test_config_unknown_camera_key_lists_camera_keys),

@@ -244,6 +244,90 @@ static void test_msg_bad_dimensions_and_empty_jpeg_are_rejected(void **state)
     free(buf);
 }
 
+/* Bounds on outside input (issue 11): what a writer to the bus can make a
+ * decoder allocate is limited by the message's kind. */
+static void test_msg_message_over_its_kinds_bound_is_refused_before_unpacking(void **state)
+{
+    size_t len = VIGIL_MSG_MAX_BYTES + 1;
+    uint8_t *big = calloc(1, len);
+    assert_non_null(big);
+    assert_null(vigil_frame_decode(big, len, err, sizeof(err)));
+    assert_contains(err, "frame: message of 67108865 bytes refused (accepted: at most 67108864)");
+    assert_null(vigil_gated_frame_decode(big, len, err, sizeof(err)));
+    assert_contains(err, "gated frame: message of");
+    assert_null(vigil_detections_decode(big, VIGIL_MSG_DETECTIONS_MAX_BYTES + 1, err, sizeof(err)));
+    assert_contains(err, "detections: message of 1048577 bytes refused");
+    assert_null(vigil_camera_command_decode(big, VIGIL_MSG_SMALL_MAX_BYTES + 1, err, sizeof(err)));
+    assert_contains(err, "camera command: message of");
+    assert_null(vigil_event_decode(big, VIGIL_MSG_SMALL_MAX_BYTES + 1, err, sizeof(err)));
+    assert_contains(err, "event: message of");
+    free(big);
+}
+
+static void test_msg_detections_with_too_many_items_are_refused(void **state)
+{
+    /* 40000 empty items are 80 KB on the wire and 40000 structs in memory */
+    size_t n = 40000;
+    Vigil__V1__Detection *items = calloc(n, sizeof *items);
+    Vigil__V1__Detection **ptrs = calloc(n, sizeof *ptrs);
+    assert_non_null(items);
+    assert_non_null(ptrs);
+    for (size_t i = 0; i < n; i++) {
+        vigil__v1__detection__init(&items[i]);
+        ptrs[i] = &items[i];
+    }
+    Vigil__V1__Detections d = VIGIL__V1__DETECTIONS__INIT;
+    d.schema_version = VIGIL_SCHEMA_VERSION;
+    d.camera_id = "lobby";
+    d.model = "motion";
+    d.n_items = n;
+    d.items = ptrs;
+    size_t len = 0;
+    uint8_t *buf = vigil_msg_pack(&d.base, &len);
+    assert_non_null(buf);
+    assert_true(len < VIGIL_MSG_DETECTIONS_MAX_BYTES);
+    assert_null(vigil_detections_decode(buf, len, err, sizeof(err)));
+    assert_contains(err, "detections: 40000 items (accepted: at most 4096)");
+    free(buf);
+    /* a label longer than the warehouse keeps */
+    char label[100];
+    memset(label, 'x', sizeof label - 1);
+    label[sizeof label - 1] = '\0';
+    items[0].label = label;
+    d.n_items = 1;
+    buf = vigil_msg_pack(&d.base, &len);
+    assert_null(vigil_detections_decode(buf, len, err, sizeof(err)));
+    assert_contains(err, "detections: a label longer than 63 bytes");
+    free(buf);
+    free(ptrs);
+    free(items);
+}
+
+static void test_msg_camera_command_with_oversized_fields_is_refused(void **state)
+{
+    char *url = malloc(VIGIL_MSG_TEXT_MAX + 2);
+    assert_non_null(url);
+    memset(url, 'u', VIGIL_MSG_TEXT_MAX + 1);
+    url[VIGIL_MSG_TEXT_MAX + 1] = '\0';
+    Vigil__V1__CameraCommand c = VIGIL__V1__CAMERA_COMMAND__INIT;
+    c.schema_version = VIGIL_SCHEMA_VERSION;
+    c.op = VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD;
+    c.camera_id = "lobby";
+    c.url = url;
+    size_t len = 0;
+    uint8_t *buf = vigil_msg_pack(&c.base, &len);
+    assert_null(vigil_camera_command_decode(buf, len, err, sizeof(err)));
+    assert_contains(err, "camera command: url longer than 4096 bytes");
+    free(buf);
+    url[VIGIL_MSG_TEXT_MAX] = '\0'; /* exactly the bound: accepted */
+    buf = vigil_msg_pack(&c.base, &len);
+    Vigil__V1__CameraCommand *d = vigil_camera_command_decode(buf, len, err, sizeof(err));
+    assert_non_null(d);
+    vigil__v1__camera_command__free_unpacked(d, NULL);
+    free(buf);
+    free(url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +340,9 @@ int main(void)
         cmocka_unit_test(test_msg_wrong_schema_version_is_rejected),
         cmocka_unit_test(test_msg_bad_camera_id_is_rejected),
         cmocka_unit_test(test_msg_bad_dimensions_and_empty_jpeg_are_rejected),
+        cmocka_unit_test(test_msg_message_over_its_kinds_bound_is_refused_before_unpacking),
+        cmocka_unit_test(test_msg_detections_with_too_many_items_are_refused),
+        cmocka_unit_test(test_msg_camera_command_with_oversized_fields_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "unit/preprocess/stages_support.h"
+#include "vigil/clock.h"
 #include "vigil/msg.h"
 #include "vigil/stages.h"
 
@@ -174,12 +175,74 @@ static void test_infer_batches_across_cameras_deliver_results_for_both(void **st
     assert_true(batches < frames);
 }
 
+/* Issue 11: the header of a gated frame's JPEG is checked before decoding. */
+static void test_gated_frame_with_oversized_jpeg_header_is_refused(void **state)
+{
+    fixture_t *f = *state;
+    size_t len;
+    uint8_t *good = vt_scene_jpeg(W, H, 0, 0, 0, &len);
+    uint8_t *lying = vt_jpeg_with_header_size(good, len, 65500, 65500);
+    uint8_t *huge = vt_jpeg_with_header_size(good, len, 16000, 16000);
+    vt_publish_gated(f->bus, "yard", 1, T0, W, H, 1, lying, len);
+    vt_publish_gated(f->bus, "yard", 2, T0 + 100000, 16000, 16000, 2, huge, len);
+    vt_publish_gated(f->bus, "yard", 3, T0 + 200000, W, H, 3, good, len);
+    assert_int_equal(vigil_infer_start(f->infer), VIGIL_OK);
+    Vigil__V1__Detections *d = next_detections(f);
+    assert_int_equal(d->sequence, 3); /* the refused frames have no detections */
+    vigil__v1__detections__free_unpacked(d, NULL);
+    vt_drain(f->bus, VIGIL_TOPIC_GATED);
+    assert_int_equal(vt_stage_count("vigil_stage_in_total", "infer", "yard"), 3);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "infer", "yard"), 2);
+    assert_int_equal(vigil_metrics_sum("vigil_frames_refused_total", "stage", "infer", "reason",
+                                       "size_mismatch"),
+                     1);
+    assert_int_equal(vigil_metrics_sum("vigil_frames_refused_total", "stage", "infer", "reason",
+                                       "too_large"),
+                     1);
+    free(good);
+    free(lying);
+    free(huge);
+}
+
+/* A camera that sent nothing for limits.camera_forget_s is forgotten by the
+ * model too: the motion model's next frame of it starts a new background
+ * (no detection), where the old background would have shown the square. */
+static void test_infer_forgets_the_model_state_of_an_idle_camera(void **state)
+{
+    fixture_t *f = *state;
+    char err[256] = "";
+    vigil_infer_free(f->infer);
+    f->cfg.infer_batch_timeout_ms = 0;
+    f->cfg.limits_camera_forget_s = 1;
+    f->infer = vigil_infer_new(&f->cfg, f->bus, err, sizeof err);
+    assert_non_null(f->infer);
+    for (int i = 0; i < 5; i++) publish_camera(f, "yard", i, 20, 40, 12, 6);
+    assert_int_equal(vigil_infer_start(f->infer), VIGIL_OK);
+    Vigil__V1__Detections *d = NULL;
+    for (int i = 0; i < 5; i++) {
+        if (d) vigil__v1__detections__free_unpacked(d, NULL);
+        d = next_detections(f);
+    }
+    assert_int_equal(d->n_items, 1); /* the background knows the empty scene */
+    vigil__v1__detections__free_unpacked(d, NULL);
+    vigil_sleep_us(1300000);
+    publish_camera(f, "yard", 5, 20, 40, 12, 6);
+    d = next_detections(f);
+    assert_int_equal(d->sequence, 6);
+    assert_int_equal(d->n_items, 0); /* a first frame again */
+    vigil__v1__detections__free_unpacked(d, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_infer_moving_square_yields_detection_around_it,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_infer_batches_across_cameras_deliver_results_for_both,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gated_frame_with_oversized_jpeg_header_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_infer_forgets_the_model_state_of_an_idle_camera,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

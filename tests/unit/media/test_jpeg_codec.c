@@ -288,6 +288,62 @@ static void test_gray_resize_averages_areas(void **state)
     vigil_image_release(&dst);
 }
 
+/* A copy of jpeg whose frame header (SOF) says w x h. */
+static uint8_t *with_header_size(const uint8_t *jpeg, size_t len, int w, int h)
+{
+    uint8_t *out = malloc(len);
+    assert_non_null(out);
+    memcpy(out, jpeg, len);
+    for (size_t i = 2; i + 9 < len; i++)
+        if (out[i] == 0xff && out[i + 1] >= 0xc0 && out[i + 1] <= 0xc2) {
+            out[i + 5] = (uint8_t)(h >> 8);
+            out[i + 6] = (uint8_t)h;
+            out[i + 7] = (uint8_t)(w >> 8);
+            out[i + 8] = (uint8_t)w;
+            return out;
+        }
+    fail_msg("no SOF marker");
+    return NULL;
+}
+
+static void test_jpeg_header_over_the_pixel_limit_is_refused_before_allocating(void **state)
+{
+    vigil_jpeg_t *codec = vigil_jpeg_new();
+    uint8_t *jpeg = NULL;
+    size_t len = 0;
+    char err[256];
+    vigil_image_t src = {0};
+    encode_pattern(codec, 64, 48, 0, &jpeg, &len, &src);
+    vigil_image_release(&src);
+    uint8_t *bomb = with_header_size(jpeg, len, 65500, 65500);
+    vigil_image_t img = {0};
+    /* 65500 x 65500 is over the default limit (16384 x 16384) */
+    assert_int_equal(vigil_jpeg_decode(codec, bomb, len, VIGIL_PIX_RGB24, 1, &img, err, sizeof err),
+                     VIGIL_ERR_TOO_LARGE);
+    assert_non_null(strstr(err, "jpeg of 65500x65500 is 4290250000 pixels, more than the limit"));
+    assert_null(img.data); /* nothing allocated */
+    /* a set limit: 64 x 48 = 3072 pixels fit 3072, not 3071 */
+    vigil_jpeg_set_max_pixels(codec, 3071);
+    assert_int_equal(vigil_jpeg_decode(codec, jpeg, len, VIGIL_PIX_GRAY8, 1, &img, err, sizeof err),
+                     VIGIL_ERR_TOO_LARGE);
+    assert_int_equal(vigil_jpeg_check(codec, jpeg, len, 64, 48, err, sizeof err),
+                     VIGIL_ERR_TOO_LARGE);
+    vigil_jpeg_set_max_pixels(codec, 3072);
+    assert_int_equal(vigil_jpeg_check(codec, jpeg, len, 64, 48, err, sizeof err), VIGIL_OK);
+    assert_int_equal(vigil_jpeg_decode(codec, jpeg, len, VIGIL_PIX_GRAY8, 1, &img, err, sizeof err),
+                     VIGIL_OK);
+    /* the header must say what the message says */
+    assert_int_equal(vigil_jpeg_check(codec, bomb, len, 64, 48, err, sizeof err),
+                     VIGIL_ERR_INVALID);
+    assert_string_equal(err, "jpeg header says 65500x65500, the message says 64x48");
+    assert_int_equal(vigil_jpeg_check(codec, jpeg, 10, 64, 48, err, sizeof err),
+                     VIGIL_ERR_DECODE);
+    vigil_image_release(&img);
+    free(bomb);
+    free(jpeg);
+    vigil_jpeg_free(codec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_damaged_data_is_a_decode_error),
         cmocka_unit_test(test_jpeg_encode_yuv420_planes_keep_luma),
         cmocka_unit_test(test_gray_resize_averages_areas),
+        cmocka_unit_test(test_jpeg_header_over_the_pixel_limit_is_refused_before_allocating),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

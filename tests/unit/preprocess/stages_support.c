@@ -79,6 +79,24 @@ vigil_store_t *vt_store(const vigil_config_t *cfg)
 }
 #endif
 
+uint8_t *vt_jpeg_with_header_size(const uint8_t *jpeg, size_t len, int w, int h)
+{
+    uint8_t *out = malloc(len);
+    assert_non_null(out);
+    memcpy(out, jpeg, len);
+    /* the frame header: FF C0..C2, length (2), precision (1), height, width */
+    for (size_t i = 2; i + 9 < len; i++)
+        if (out[i] == 0xff && out[i + 1] >= 0xc0 && out[i + 1] <= 0xc2) {
+            out[i + 5] = (uint8_t)(h >> 8);
+            out[i + 6] = (uint8_t)h;
+            out[i + 7] = (uint8_t)(w >> 8);
+            out[i + 8] = (uint8_t)w;
+            return out;
+        }
+    fail_msg("no SOF marker in the JPEG");
+    return NULL;
+}
+
 #ifndef VT_NO_MEDIA
 uint8_t *vt_scene_jpeg(int w, int h, int x0, int y0, int sq, size_t *len)
 {

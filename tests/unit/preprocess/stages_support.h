@@ -26,6 +26,10 @@ vigil_store_t *vt_store(const vigil_config_t *cfg);
  * at (x, y) (sq = 0: none). malloc'd. */
 uint8_t *vt_scene_jpeg(int w, int h, int x, int y, int sq, size_t *len);
 
+/* A copy of jpeg (malloc'd) whose frame header says w x h: a hostile JPEG
+ * whose header asks a decoder for any size. */
+uint8_t *vt_jpeg_with_header_size(const uint8_t *jpeg, size_t len, int w, int h);
+
 /* Publishes a Frame / GatedFrame (key = camera). */
 void vt_publish_frame(vigil_bus_t *bus, const char *camera, uint64_t seq, int64_t capture_us,
                       int w, int h, const uint8_t *jpeg, size_t len);

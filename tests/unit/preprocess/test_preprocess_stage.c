@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "stages_support.h"
+#include "vigil/clock.h"
 #include "vigil/msg.h"
 #include "vigil/stages.h"
 
@@ -174,6 +175,82 @@ static void test_preprocess_bad_messages_counted_failed_next_frame_goes_through(
     free(b);
 }
 
+/* Issue 11: a small message with a JPEG whose header asks for 65500 x 65500
+ * must not reach a decoder. */
+static void test_frame_with_oversized_jpeg_header_is_refused(void **state)
+{
+    fixture_t *f = *state;
+    size_t len;
+    uint8_t *good = vt_scene_jpeg(W, H, 10, 10, 50, &len);
+    uint8_t *lying = vt_jpeg_with_header_size(good, len, 65500, 65500);
+    uint8_t *huge = vt_jpeg_with_header_size(good, len, 16000, 16000);
+    /* the message says 320x240, the header 65500x65500 */
+    vt_publish_frame(f->bus, "gate", 1, T0, W, H, lying, len);
+    /* both say 16000x16000: more than limits.max_frame_pixels (8K UHD) */
+    vt_publish_frame(f->bus, "gate", 2, T0 + 100000, 16000, 16000, huge, len);
+    vt_publish_frame(f->bus, "gate", 3, T0 + 200000, W, H, good, len);
+    assert_int_equal(vigil_preprocess_start(f->pre), VIGIL_OK);
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+
+    assert_int_equal(vt_stage_count("vigil_stage_in_total", "preprocess", "gate"), 3);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "preprocess", "gate"), 2);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "preprocess", "gate"), 1);
+    assert_int_equal(vigil_metrics_sum("vigil_frames_refused_total", "stage", "preprocess",
+                                       "reason", "size_mismatch"),
+                     1);
+    assert_int_equal(vigil_metrics_sum("vigil_frames_refused_total", "stage", "preprocess",
+                                       "reason", "too_large"),
+                     1);
+    Vigil__V1__GatedFrame *g[4];
+    size_t n = collect(f, g, 4);
+    assert_int_equal(n, 1);
+    assert_int_equal(g[0]->sequence, 3);
+    vigil__v1__gated_frame__free_unpacked(g[0], NULL);
+    vigil_store_t *store = vt_store(&f->cfg);
+    vigil_store_counts_t counts;
+    assert_int_equal(vigil_store_counts(store, "gate", &counts), VIGIL_OK);
+    assert_int_equal(counts.frames, 1); /* nothing of the refused frames stored */
+    vigil_store_close(store);
+    free(good);
+    free(lying);
+    free(huge);
+}
+
+/* Camera ids come from the bus: a worker keeps at most limits.max_cameras,
+ * and forgets the ones idle for limits.camera_forget_s. */
+static void test_preprocess_camera_state_is_bounded_and_forgotten(void **state)
+{
+    fixture_t *f = *state;
+    char err[256] = "";
+    vigil_preprocess_free(f->pre);
+    f->cfg.preprocess_workers = 1;
+    f->cfg.limits_max_cameras = 2;
+    f->cfg.limits_camera_forget_s = 1;
+    f->pre = vigil_preprocess_new(&f->cfg, f->bus, err, sizeof err);
+    assert_non_null(f->pre);
+    size_t len;
+    uint8_t *a = vt_scene_jpeg(W, H, 10, 10, 50, &len);
+    vt_publish_frame(f->bus, "c1", 1, T0, W, H, a, len);
+    vt_publish_frame(f->bus, "c2", 1, T0, W, H, a, len);
+    vt_publish_frame(f->bus, "c3", 1, T0, W, H, a, len); /* a third: refused */
+    assert_int_equal(vigil_preprocess_start(f->pre), VIGIL_OK);
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+    assert_int_equal(vigil_metrics_sum("vigil_frames_refused_total", "stage", "preprocess",
+                                       "reason", "too_many_cameras"),
+                     1);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "preprocess", NULL), 2);
+    /* c1 and c2 go idle; after limits.camera_forget_s their state goes and
+     * c3 fits (its first frame is forwarded as a first frame is) */
+    vigil_sleep_us(1200000);
+    vt_publish_frame(f->bus, "c3", 2, T0 + 2000000, W, H, a, len);
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "preprocess", "c3"), 1);
+    assert_int_equal(vigil_metrics_sum("vigil_frames_refused_total", "stage", "preprocess",
+                                       "reason", "too_many_cameras"),
+                     1);
+    free(a);
+}
+
 static void test_preprocess_accounting_is_exact_across_cameras(void **state)
 {
     fixture_t *f = *state;
@@ -216,6 +293,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_preprocess_bad_messages_counted_failed_next_frame_goes_through, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(test_frame_with_oversized_jpeg_header_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_preprocess_camera_state_is_bounded_and_forgotten,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_preprocess_accounting_is_exact_across_cameras,
                                         setup, teardown),
     };
