@@ -367,6 +367,18 @@ def count_rows(scene_lines, scene_zones, truth, vig, peer):
     return rows
 
 
+def same_scene(scene, work):
+    """Whether work holds this scene's video as it is defined now."""
+    try:
+        with open(os.path.join(work, scene.name + ".json")) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return False
+    old.pop("video", None)
+    return os.path.exists(os.path.join(work, scene.name + ".avi")) and \
+        json.loads(json.dumps(scenegen.describe(scene))) == old
+
+
 def bench_scenes(args, work):
     print("== synthetic scenes (tests/analytics/scenegen.py), 768x576 at 5 fps, CenterNet "
           "detections from `vigil detect`")
@@ -374,7 +386,7 @@ def bench_scenes(args, work):
     for name in args.scenes:
         scene = scenegen.SCENES[name]
         video = os.path.join(work, name + ".avi")
-        if not os.path.exists(video):
+        if not same_scene(scene, work):
             scenegen.render(scene, work)
         frames = detect_video(args.vigil, video, work, name)
         gt = scenegen.ground_truth(scene)
