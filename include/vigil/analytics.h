@@ -29,9 +29,9 @@
 
 /* ---- tracker parameters ------------------------------------------------- */
 typedef struct vigil_tracker_conf {
-    float high_score;       /* default 0.5 */
+    float high_score;       /* default 0.35 */
     float low_score;        /* default 0.1; detections below are ignored */
-    float new_track_score;  /* default 0.6 */
+    float new_track_score;  /* default 0.4 */
     float match_iou;        /* default 0.2 */
     float low_match_iou;    /* default 0.4 */
     float buffer;           /* default 0.3 */

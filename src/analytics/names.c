@@ -30,9 +30,9 @@ const char *vigil_direction_name(int direction)
 
 void vigil_tracker_conf_init(vigil_tracker_conf_t *conf)
 {
-    conf->high_score = 0.5f;      /* CenterNet's true people score 0.4-0.9 */
+    conf->high_score = 0.35f;     /* CenterNet scores real people and cars 0.3-0.7 */
     conf->low_score = 0.1f;       /* the second stage needs the box, not the class */
-    conf->new_track_score = 0.6f; /* a track is born only from a confident detection */
+    conf->new_track_score = 0.4f; /* a track is born only from a surer detection */
     conf->match_iou = 0.2f;       /* ByteTrack's first-stage gate (cost 0.8) */
     conf->low_match_iou = 0.4f;   /* low-score boxes must overlap more */
     conf->buffer = 0.3f;          /* C-BIoU: 5 fps motion */

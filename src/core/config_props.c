@@ -130,15 +130,16 @@ const vigil_prop_t vigil_props[] = {
         "Consumer group of the analytics workers on topic detections: workers of one group "
         "share the cameras; a second group (another warehouse) analyses the same detections "
         "again from the start."),
-    DBL("analytics.high_score", analytics_high_score, "0.5", 0, 1,
+    DBL("analytics.high_score", analytics_high_score, "0.35", 0, 1,
         "Detections scoring at least this are matched to tracks in the first association "
-        "stage."),
+        "stage. Lower than ByteTrack's 0.5: the default CenterNet scores real people and cars "
+        "0.3 to 0.7."),
     DBL("analytics.low_score", analytics_low_score, "0.1", 0, 1,
         "Detections scoring from this up to analytics.high_score are matched, in a second "
         "stage, with the tracks the first stage left unmatched (this keeps a partly hidden or "
         "blurred object on its track); detections below it are ignored. Must be <= "
         "analytics.high_score."),
-    DBL("analytics.new_track_score", analytics_new_track_score, "0.6", 0, 1,
+    DBL("analytics.new_track_score", analytics_new_track_score, "0.4", 0, 1,
         "A detection that matched no track starts a new track only if it scores at least "
         "this."),
     DBL("analytics.match_iou", analytics_match_iou, "0.2", 0, 1,

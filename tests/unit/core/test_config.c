@@ -73,9 +73,9 @@ static void test_config_init_sets_documented_defaults(void **state)
     assert_int_equal(cfg->sink_batch_size, 64);
     assert_int_equal(cfg->sink_flush_ms, 200);
     assert_int_equal(cfg->analytics_enabled, 1);
-    assert_float_equal(cfg->analytics_high_score, 0.5, 1e-12);
+    assert_float_equal(cfg->analytics_high_score, 0.35, 1e-12);
     assert_float_equal(cfg->analytics_low_score, 0.1, 1e-12);
-    assert_float_equal(cfg->analytics_new_track_score, 0.6, 1e-12);
+    assert_float_equal(cfg->analytics_new_track_score, 0.4, 1e-12);
     assert_float_equal(cfg->analytics_match_iou, 0.2, 1e-12);
     assert_float_equal(cfg->analytics_low_match_iou, 0.4, 1e-12);
     assert_float_equal(cfg->analytics_buffer, 0.3, 1e-12);
