@@ -167,12 +167,14 @@ static void take(vigil_analytics_t *an, vigil_bus_msg_t *msg)
         vigil_counter_inc(an->m.in);
         vigil_counter_inc(an->m.failed);
         vigil_error(VIGIL__AN_STAGE, d->camera_id,
-                    "camera \"%s\": not analysed: this worker already follows %d cameras",
-                    d->camera_id, VIGIL__AN_CAMERAS_MAX);
+                    "camera \"%s\": not analysed: this worker already follows %d cameras "
+                    "(limits.max_cameras)",
+                    d->camera_id, an->cfg->limits_max_cameras);
         vigil_consumer_ack(an->consumer, msg);
         goto out;
     }
     cam->partition = msg->partition;
+    cam->seen_us = vigil_mono_us();
     if (!cam->analyzer && cam_load(an, cam)) {
         /* the store is not answering: give the message back and wait */
         vigil_consumer_release(an->consumer, msg);
@@ -244,6 +246,7 @@ static void *analytics_main(void *arg)
         }
         if (commit_due(an, err == VIGIL_ERR_TIMED_OUT) && vigil__an_commit(an, 1))
             vigil_sleep_us(BACKOFF_US);
+        vigil__an_forget_idle(an, vigil_mono_us(), 0);
     }
     vigil__an_commit(an, 1);
     return NULL;
@@ -299,12 +302,6 @@ vigil_analytics_t *vigil_analytics_new(const vigil_config_t *cfg, vigil_bus_t *b
     if (!(an->consumer = vigil_bus_subscribe(bus, group, topics, 1, errstr, errstr_size)))
         goto fail;
     vigil_consumer_set_rebalance_cb(an->consumer, on_rebalance, an);
-    /* the configured cameras' rules are checked now, so a bad one fails at start */
-    for (size_t i = 0; i < cfg->ncameras; i++)
-        if (!vigil__an_cam_get(an, cfg->cameras[i].id)) {
-            vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "analytics: out of memory");
-            goto fail;
-        }
     return an;
 fail:
     vigil_analytics_free(an);
@@ -338,16 +335,7 @@ void vigil_analytics_free(vigil_analytics_t *an)
     an->nheld = 0;
     if (an->consumer) vigil_consumer_close(an->consumer);
     if (an->control) vigil_consumer_close(an->control);
-    while (an->cams) {
-        stage_cam_t *c = an->cams;
-        an->cams = c->next;
-        vigil_analyzer_free(c->analyzer);
-        vigil_rules_release(&c->rules);
-        free(c->events);
-        free(c->points);
-        free(c->counts);
-        free(c);
-    }
+    vigil__an_cams_free(an);
     vigil_store_close(an->store);
     free(an->held);
     free(an->dets);

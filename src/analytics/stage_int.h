@@ -32,7 +32,7 @@
 #include "vigil/workers.h"
 
 #define VIGIL__AN_STAGE "analytics"
-#define VIGIL__AN_CAMERAS_MAX 4096 /* cameras one worker keeps state for */
+#define VIGIL__AN_CAMERAS_MAX 1024 /* limits.max_cameras when unset */
 #define DETS_MAX 4096              /* detections of one message handed to the analyzer */
 
 typedef struct stage_cam {
@@ -44,6 +44,7 @@ typedef struct stage_cam {
     vigil_rules_t rules;        /* the rules in force (from the config or topic control) */
     int rules_from_control;
     size_t ntracks; /* confirmed tracks alive after its last frame */
+    int64_t seen_us; /* monotonic time of its last detections message */
     /* collected since the last commit */
     int dirty;
     vigil_analytics_event_t *events; /* latest report per event key */
@@ -64,6 +65,7 @@ struct vigil_analytics {
     vigil_store_t *store;
     stage_cam_t *cams;
     size_t ncams;
+    int64_t swept_us; /* last look for idle cameras */
     /* held messages, acknowledged after the next commit */
     vigil_bus_msg_t **held;
     size_t nheld, capheld;
@@ -93,12 +95,19 @@ vigil_err_t vigil__an_commit(vigil_analytics_t *an, int ack);
 void vigil__an_cam_clear(stage_cam_t *cam);
 
 /* stage_rules.c */
+/* Frees every camera entry. */
+void vigil__an_cams_free(vigil_analytics_t *an);
 /* Reads topic control from the beginning with a group of its own. */
 vigil_err_t vigil__an_control_open(vigil_analytics_t *an, char *errstr, size_t errstr_size);
 /* Applies what came on topic control; waits up to timeout_ms. 1 if a message came. */
 int vigil__an_control_poll(vigil_analytics_t *an, int timeout_ms);
 /* The camera's entry, created (with the config's rules) if new. NULL when
- * the bound on cameras is reached or out of memory. */
+ * limits.max_cameras cameras are followed and none is idle, or out of memory. */
 stage_cam_t *vigil__an_cam_get(vigil_analytics_t *an, const char *camera_id);
+/* Forgets the cameras that sent nothing for limits.camera_forget_s (their
+ * state is in their checkpoints: a camera that comes back is reloaded).
+ * Looked at once a second, or now when `force`; never a camera with
+ * uncommitted outputs. */
+void vigil__an_forget_idle(vigil_analytics_t *an, int64_t now, int force);
 
 #endif

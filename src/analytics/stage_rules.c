@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "analytics/stage_int.h"
+#include "vigil/clock.h"
 #include "vigil/log.h"
 #include "vigil/msg.h"
 
@@ -39,15 +40,68 @@ fail:
     return VIGIL_ERR_NOMEM;
 }
 
+static void cam_free(stage_cam_t *c)
+{
+    vigil_analyzer_free(c->analyzer);
+    vigil_rules_release(&c->rules);
+    free(c->events);
+    free(c->points);
+    free(c->counts);
+    free(c);
+}
+
+void vigil__an_forget_idle(vigil_analytics_t *an, int64_t now, int force)
+{
+    double forget_s = an->cfg->limits_camera_forget_s > 0 ? an->cfg->limits_camera_forget_s : 600;
+    if (!force && now - an->swept_us < 1000000) return;
+    an->swept_us = now;
+    for (stage_cam_t **p = &an->cams; *p;) {
+        stage_cam_t *c = *p;
+        if (c->dirty || (double)(now - c->seen_us) / 1e6 < forget_s) {
+            p = &c->next;
+            continue;
+        }
+        if (c->analyzer) {
+            vigil_debug(VIGIL__AN_STAGE, c->id, "camera \"%s\": no detections for %.0f s: its "
+                        "state is dropped (kept in its checkpoint)", c->id, forget_s);
+            vigil_analyzer_free(c->analyzer);
+            c->analyzer = NULL;
+        }
+        /* rules from topic control stay known (the config's are read again) */
+        if (c->rules_from_control) {
+            p = &c->next;
+            continue;
+        }
+        *p = c->next;
+        cam_free(c);
+        an->ncams--;
+    }
+}
+
+void vigil__an_cams_free(vigil_analytics_t *an)
+{
+    while (an->cams) {
+        stage_cam_t *c = an->cams;
+        an->cams = c->next;
+        cam_free(c);
+    }
+    an->ncams = 0;
+}
+
 stage_cam_t *vigil__an_cam_get(vigil_analytics_t *an, const char *camera_id)
 {
+    size_t max = an->cfg->limits_max_cameras > 0 ? (size_t)an->cfg->limits_max_cameras
+                                                  : VIGIL__AN_CAMERAS_MAX;
     for (stage_cam_t *c = an->cams; c; c = c->next)
         if (strcmp(c->id, camera_id) == 0) return c;
-    if (an->ncams >= VIGIL__AN_CAMERAS_MAX || !vigil_camera_id_valid(camera_id)) return NULL;
+    if (!vigil_camera_id_valid(camera_id)) return NULL;
+    if (an->ncams >= max) vigil__an_forget_idle(an, vigil_mono_us(), 1);
+    if (an->ncams >= max) return NULL;
     stage_cam_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     snprintf(c->id, sizeof c->id, "%s", camera_id);
     c->partition = -1;
+    c->seen_us = vigil_mono_us();
     const vigil_camera_conf_t *conf = vigil_config_camera(an->cfg, camera_id);
     if (conf && rules_copy(&c->rules, conf->zones, conf->nzones, conf->lines, conf->nlines)) {
         free(c);

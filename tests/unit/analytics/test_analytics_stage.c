@@ -17,6 +17,7 @@
 
 #include "unit/preprocess/stages_support.h"
 #include "vigil/analytics.h"
+#include "vigil/clock.h"
 #include "vigil/msg.h"
 
 #define W 768
@@ -94,9 +95,10 @@ static void publish_raw(fixture_t *f, const char *topic, const char *key, const 
                      VIGIL_OK);
 }
 
-/* One frame with one person box centred at x (pixels), plus `extra` items
- * given as is. */
-static void publish_frame(fixture_t *f, uint64_t seq, float x, const Vigil__V1__Detection *extra)
+/* One frame of camera `camera` with one person box centred at x (pixels),
+ * plus `extra` items given as is. */
+static void publish_cam_frame(fixture_t *f, const char *camera, uint64_t seq, float x,
+                              const Vigil__V1__Detection *extra)
 {
     Vigil__V1__Detection item, *ptrs[2];
     Vigil__V1__Detections d = VIGIL__V1__DETECTIONS__INIT;
@@ -110,7 +112,7 @@ static void publish_frame(fixture_t *f, uint64_t seq, float x, const Vigil__V1__
     ptrs[0] = &item;
     ptrs[1] = (Vigil__V1__Detection *)extra;
     d.schema_version = VIGIL_SCHEMA_VERSION;
-    d.camera_id = "gate";
+    d.camera_id = (char *)camera;
     d.sequence = seq;
     d.capture_time_us = T0 + (int64_t)seq * DT;
     d.frame_id = (int64_t)seq;
@@ -121,8 +123,13 @@ static void publish_frame(fixture_t *f, uint64_t seq, float x, const Vigil__V1__
     d.items = ptrs;
     size_t len;
     uint8_t *buf = vigil_msg_pack(&d.base, &len);
-    publish_raw(f, VIGIL_TOPIC_DETECTIONS, "gate", buf, len);
+    publish_raw(f, VIGIL_TOPIC_DETECTIONS, camera, buf, len);
     free(buf);
+}
+
+static void publish_frame(fixture_t *f, uint64_t seq, float x, const Vigil__V1__Detection *extra)
+{
+    publish_cam_frame(f, "gate", seq, x, extra);
 }
 
 /* A person walking from x0 to x1 over frames first..last. */
@@ -329,6 +336,36 @@ static void test_stage_corrupt_checkpoint_is_refused_and_processing_goes_on(void
     free(rows);
 }
 
+static void test_stage_cameras_are_bounded_and_idle_ones_forgotten(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.limits_max_cameras = 2;
+    f->cfg.limits_camera_forget_s = 0.3;
+    start_stage(f);
+    for (uint64_t s = 1; s <= 3; s++) {
+        publish_cam_frame(f, "cam-a", s, 100, NULL);
+        publish_cam_frame(f, "cam-b", s, 100, NULL);
+    }
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    /* two cameras followed and neither idle: a third is refused, counted */
+    publish_cam_frame(f, "cam-c", 1, 100, NULL);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    assert_int_equal(metric("vigil_stage_failed_total"), 1);
+    /* once they are idle, they are forgotten and the third one is followed */
+    vigil_sleep_us(500000);
+    for (uint64_t s = 2; s <= 4; s++) publish_cam_frame(f, "cam-c", s, 100, NULL);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    assert_int_equal(metric("vigil_stage_failed_total"), 1);
+    /* and a forgotten camera comes back from its checkpoint: nothing replayed */
+    uint64_t dropped0 = metric("vigil_stage_dropped_total");
+    vigil_sleep_us(500000);
+    for (uint64_t s = 3; s <= 5; s++) publish_cam_frame(f, "cam-a", s, 100, NULL);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    stop_stage(f);
+    assert_int_equal(metric("vigil_stage_dropped_total") - dropped0, 1); /* sequence 3 again */
+    assert_int_equal(metric("vigil_stage_failed_total"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +379,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_stage_corrupt_checkpoint_is_refused_and_processing_goes_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_cameras_are_bounded_and_idle_ones_forgotten,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
