@@ -80,6 +80,8 @@ const char *vigil_event_kind_name(int kind);
 int vigil_event_kind_parse(const char *name);
 /* "in", "out", "" */
 const char *vigil_direction_name(int direction);
+/* The direction of a name ("" is VIGIL_DIR_NONE), -1 if unknown. */
+int vigil_direction_parse(const char *name);
 
 /* An event as it stands after a frame. The key (camera, kind, track, zone or
  * line, start_sequence) identifies it; an open event is reported again each

@@ -1,32 +1,8 @@
-/* Names of event kinds and directions, and the tracker's settings
- * (vigil/analytics.h). The defaults are argued in docs/analytics.md. */
+/* The tracker's settings (vigil/analytics.h); the names of event kinds and
+ * directions are in src/core/analytics_names.c. The defaults are argued in docs/analytics.md. */
 #include <string.h>
 
 #include "vigil/analytics.h"
-
-static const char *const kinds[] = {NULL, "zone_enter", "zone_leave", "loiter", "line_cross"};
-
-const char *vigil_event_kind_name(int kind)
-{
-    return kind >= VIGIL_EVENT_ZONE_ENTER && kind <= VIGIL_EVENT_LINE_CROSS ? kinds[kind] : NULL;
-}
-
-int vigil_event_kind_parse(const char *name)
-{
-    if (!name) return 0;
-    for (int k = VIGIL_EVENT_ZONE_ENTER; k <= VIGIL_EVENT_LINE_CROSS; k++)
-        if (strcmp(kinds[k], name) == 0) return k;
-    return 0;
-}
-
-const char *vigil_direction_name(int direction)
-{
-    switch (direction) {
-    case VIGIL_DIR_IN: return "in";
-    case VIGIL_DIR_OUT: return "out";
-    default: return "";
-    }
-}
 
 void vigil_tracker_conf_init(vigil_tracker_conf_t *conf)
 {

@@ -52,7 +52,7 @@ static json_t *nullable_string(const char *s)
 static json_t *event_json(const vigil_analytics_event_row_t *row)
 {
     const vigil_analytics_event_t *ev = &row->ev;
-    const char *kind = vigil__api_kind_name(ev->kind);
+    const char *kind = vigil_event_kind_name(ev->kind);
     const char *dir = ev->direction == VIGIL_DIR_IN ? "in"
                       : ev->direction == VIGIL_DIR_OUT ? "out"
                                                        : NULL;

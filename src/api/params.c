@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vigil/analytics.h"
+
 #include "vigil/clock.h"
 #include "vigil/config.h"
 
@@ -321,23 +323,13 @@ int vigil__api_parse_range(const char *s, uint64_t size, uint64_t *first, uint64
 
 /* --- analytics values ------------------------------------------------------------- */
 
-/* Indexed by vigil_event_kind_t (analytics.h). */
-static const char *const kind_names[] = {NULL, "zone_enter", "zone_leave", "loiter",
-                                         "line_cross"};
-
-const char *vigil__api_kind_name(int kind)
-{
-    if (kind < 1 || kind >= (int)(sizeof(kind_names) / sizeof(kind_names[0]))) return NULL;
-    return kind_names[kind];
-}
-
 int vigil__api_parse_kind(const char *s, const char **kind, vigil__param_error_t *err)
 {
-    for (size_t i = 1; s && i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
-        if (strcmp(s, kind_names[i]) == 0) {
-            *kind = kind_names[i];
-            return 0;
-        }
+    int k = vigil_event_kind_parse(s);
+    if (k) {
+        *kind = vigil_event_kind_name(k);
+        return 0;
+    }
     return fail(err, "kind", "must be one of zone_enter, zone_leave, loiter, line_cross");
 }
 

@@ -83,8 +83,6 @@ int vigil__api_parse_rule_id(const char *s, char *out, vigil__param_error_t *err
 /* An event kind: zone_enter, zone_leave, loiter, line_cross. *kind is the
  * static name. */
 int vigil__api_parse_kind(const char *s, const char **kind, vigil__param_error_t *err);
-/* The name of a vigil_event_kind_t (the same table); NULL if unknown. */
-const char *vigil__api_kind_name(int kind);
 /* bucket=minute|hour|day -> 60e6, 3600e6, 86400e6 microseconds. */
 int vigil__api_parse_bucket(const char *s, int64_t *bucket_us, vigil__param_error_t *err);
 

@@ -145,12 +145,12 @@ static int sqa_put_event(sqlite3_stmt *st, const char *camera_id,
                          const vigil_analytics_event_t *ev)
 {
     sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, vigil__store_kind_name(ev->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, vigil_event_kind_name(ev->kind), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, ev->label, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (int64_t)ev->track_id);
     sqlite3_bind_text(st, 5, ev->zone, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, ev->line, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, vigil__store_direction_name(ev->direction), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, vigil_direction_name(ev->direction), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, (int64_t)ev->start_sequence);
     sqlite3_bind_int64(st, 9, ev->start_us);
     sqlite3_bind_int64(st, 10, ev->end_us);
@@ -232,7 +232,7 @@ vigil_err_t vigil__sq_analytics_commit(vigil_store_t *store,
                 snprintf(what, sizeof(what),
                          "camera \"%s\": upsert %s event of track %" PRIu64 " in %s \"%s\" "
                          "started at sequence %" PRIu64,
-                         b->camera_id, vigil__store_kind_name(ev->kind), ev->track_id,
+                         b->camera_id, vigil_event_kind_name(ev->kind), ev->track_id,
                          ev->zone[0] ? "zone" : "line", ev->zone[0] ? ev->zone : ev->line,
                          ev->start_sequence);
                 goto fail;
@@ -335,12 +335,13 @@ static void sqa_event_from_row(sqlite3_stmt *st, vigil_analytics_event_row_t *r)
     memset(r, 0, sizeof(*r));
     r->id = sqlite3_column_int64(st, 0);
     vigil__sq_text(st, 1, ev->camera_id, sizeof(ev->camera_id));
-    ev->kind = vigil__store_kind_parse((const char *)sqlite3_column_text(st, 2));
+    ev->kind = vigil_event_kind_parse((const char *)sqlite3_column_text(st, 2));
     vigil__sq_text(st, 3, ev->label, sizeof(ev->label));
     ev->track_id = (uint64_t)sqlite3_column_int64(st, 4);
     vigil__sq_text(st, 5, ev->zone, sizeof(ev->zone));
     vigil__sq_text(st, 6, ev->line, sizeof(ev->line));
-    ev->direction = vigil__store_direction_parse((const char *)sqlite3_column_text(st, 7));
+    int dir = vigil_direction_parse((const char *)sqlite3_column_text(st, 7));
+    ev->direction = dir < 0 ? VIGIL_DIR_NONE : dir;
     ev->start_sequence = (uint64_t)sqlite3_column_int64(st, 8);
     ev->start_us = sqlite3_column_int64(st, 9);
     ev->end_us = sqlite3_column_int64(st, 10);

@@ -21,47 +21,6 @@
 #include "vigil/clock.h"
 #include "vigil/config.h"
 
-static const char *const store_kind_names[] = {
-    [VIGIL_EVENT_ZONE_ENTER] = "zone_enter",
-    [VIGIL_EVENT_ZONE_LEAVE] = "zone_leave",
-    [VIGIL_EVENT_LOITER] = "loiter",
-    [VIGIL_EVENT_LINE_CROSS] = "line_cross",
-};
-#define STORE_NKINDS (sizeof(store_kind_names) / sizeof(store_kind_names[0]))
-
-static const char *const store_direction_names[] = {
-    [VIGIL_DIR_NONE] = "",
-    [VIGIL_DIR_IN] = "in",
-    [VIGIL_DIR_OUT] = "out",
-};
-#define STORE_NDIRECTIONS (sizeof(store_direction_names) / sizeof(store_direction_names[0]))
-
-const char *vigil__store_kind_name(int kind)
-{
-    return kind > 0 && (size_t)kind < STORE_NKINDS ? store_kind_names[kind] : NULL;
-}
-
-int vigil__store_kind_parse(const char *name)
-{
-    for (size_t k = 1; name && k < STORE_NKINDS; k++)
-        if (store_kind_names[k] && strcmp(store_kind_names[k], name) == 0) return (int)k;
-    return 0;
-}
-
-const char *vigil__store_direction_name(int direction)
-{
-    return direction >= 0 && (size_t)direction < STORE_NDIRECTIONS
-               ? store_direction_names[direction]
-               : NULL;
-}
-
-int vigil__store_direction_parse(const char *name)
-{
-    for (size_t d = 1; name && d < STORE_NDIRECTIONS; d++)
-        if (strcmp(store_direction_names[d], name) == 0) return (int)d;
-    return VIGIL_DIR_NONE;
-}
-
 int vigil__store_clip_relpath(const char *camera_id, int64_t event_id, char *out,
                               size_t out_size)
 {
@@ -81,7 +40,7 @@ static vigil_err_t store_check_event(const vigil_analytics_camera_batch_t *b, si
 {
     const vigil_analytics_event_t *ev = &b->events[i];
     const char *why = NULL;
-    const char *kind = vigil__store_kind_name(ev->kind);
+    const char *kind = vigil_event_kind_name(ev->kind);
     if (!STORE_TERMINATED(ev->camera_id) || !STORE_TERMINATED(ev->label) ||
         !STORE_TERMINATED(ev->zone) || !STORE_TERMINATED(ev->line))
         why = "a name field is not terminated";
@@ -89,7 +48,7 @@ static vigil_err_t store_check_event(const vigil_analytics_camera_batch_t *b, si
         why = "it names another camera";
     else if (!kind)
         why = "unknown kind";
-    else if (!vigil__store_direction_name(ev->direction))
+    else if (ev->direction < VIGIL_DIR_NONE || ev->direction > VIGIL_DIR_OUT)
         why = "unknown direction";
     else if (ev->kind == VIGIL_EVENT_LINE_CROSS ? !ev->line[0] || ev->zone[0]
                                                 : !ev->zone[0] || ev->line[0])

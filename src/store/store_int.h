@@ -194,18 +194,6 @@ vigil_err_t vigil__store_done(vigil_store_t *store, vigil__store_op_t op, int64_
 vigil_err_t vigil__store_done_log(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
                                   const char *camera, vigil_err_t err);
 
-/* Analytics names (store_analytics.c), the one place the store spells them:
- * the text stored in analytics_events.kind and .direction. They are the
- * names of vigil_event_kind_name / vigil_direction_name (analytics.h), kept
- * here because the store does not link the analytics module. */
-/* "zone_enter", "zone_leave", "loiter", "line_cross"; NULL for another kind. */
-const char *vigil__store_kind_name(int kind);
-/* The kind of a stored name, 0 if unknown. */
-int vigil__store_kind_parse(const char *name);
-/* "", "in", "out"; NULL for another value. */
-const char *vigil__store_direction_name(int direction);
-/* The direction of a stored name, VIGIL_DIR_NONE if unknown. */
-int vigil__store_direction_parse(const char *name);
 /* Relative path of an event's clip: clips/CAMERA/ID.mp4. -1 if the camera id
  * is not a valid one, the id is not positive or it does not fit. */
 int vigil__store_clip_relpath(const char *camera_id, int64_t event_id, char *out,

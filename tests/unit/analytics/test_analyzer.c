@@ -216,9 +216,9 @@ static void test_tracker_conf_defaults_and_from_config(void **state)
 {
     vigil_tracker_conf_t c;
     vigil_tracker_conf_init(&c);
-    assert_float_equal(c.high_score, 0.5, 1e-6);
+    assert_float_equal(c.high_score, 0.35, 1e-6);
     assert_float_equal(c.low_score, 0.1, 1e-6);
-    assert_float_equal(c.new_track_score, 0.6, 1e-6);
+    assert_float_equal(c.new_track_score, 0.4, 1e-6);
     assert_float_equal(c.match_iou, 0.2, 1e-6);
     assert_float_equal(c.low_match_iou, 0.4, 1e-6);
     assert_float_equal(c.buffer, 0.3, 1e-6);
