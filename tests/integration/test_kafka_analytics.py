@@ -144,23 +144,31 @@ def run(work, bus):
         workers = [analytics("an-b%d" % i, "analytics-b", dir_b) for i in range(3)]
         time.sleep(6)
         ing = s.start("ingest", "ingest")
-        kf.wait_for("analytics of 300 frames in warehouse B",
-                    lambda: sum(analysed(db_b).values()) >= 300, 240)
+        points = lambda: (query(db_b, "SELECT COUNT(*) FROM track_points") or [(0,)])[0][0]
+        kf.wait_for("300 track points in warehouse B", lambda: points() >= 300, 240)
         victim = workers[0]
-        print("killing analytics worker %s (pid %d) mid-stream with SIGKILL after %d frames analysed"
-              % (victim.name, victim.pid, sum(analysed(db_b).values())))
+        print("killing analytics worker %s (pid %d) mid-stream with SIGKILL after %d track points"
+              % (victim.name, victim.pid, points()))
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         kf.wait_for("ingest to reach the end of the video", lambda: ing.poll() is not None or
                     "every source has ended" in open(os.path.join(work, "ingest.log")).read(), 600)
-        kf.wait_for("every frame stored", lambda: len(last_sequences(pipe_db)) == NCAMERAS and
-                    all(v > 100 for v in last_sequences(pipe_db).values()), 120)
-        time.sleep(3)
+        seen = [None, 0.0]
+
+        def settled():  # every camera stored, and nothing new for 5 s
+            now = last_sequences(pipe_db)
+            if now != seen[0] or len(now) < NCAMERAS:
+                seen[0], seen[1] = now, time.time()
+                return False
+            return time.time() - seen[1] >= 5
+        kf.wait_for("every frame stored", settled, 300, lambda: str(seen[0]))
         final = last_sequences(pipe_db)
-        kf.wait_for("every camera's last frame analysed in B", lambda: analysed(db_b) == final, 240)
+        kf.wait_for("every camera's last frame analysed in B", lambda: analysed(db_b) == final, 240,
+                    lambda: "analysed %s, stored %s" % (analysed(db_b), final))
         print("after the kill: every camera analysed up to its last frame %s" % final)
         undisturbed = analytics("an-a", "analytics-a", dir_a)
-        kf.wait_for("every camera's last frame analysed in A", lambda: analysed(db_a) == final, 240)
+        kf.wait_for("every camera's last frame analysed in A", lambda: analysed(db_a) == final, 240,
+                    lambda: "analysed %s, stored %s" % (analysed(db_a), final))
         time.sleep(2)
         assert undisturbed.poll() is None, "the undisturbed worker died"
     finally:
