@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Fuzzes every other parser of outside input for a bounded time each, from
+# the committed seed corpora in tests/fuzz/corpus/DRIVER, after replaying
+# the kept reproducers tests/fuzz/crashes/DRIVER-* (issue 11, item 6):
+#   msg             the bus message decoders (src/core/msg.c)
+#   checkpoint      the analytics checkpoint loader (vigil_analyzer_load)
+#   rules_json      the analytics rules JSON parser (vigil_rules_from_json)
+#   params          the HTTP API's query parameters and cursors (src/api/params.c)
+#   config          the YAML configuration loader (vigil_config_load_string)
+#   model_registry  the model registry YAML parser (src/infer/model_registry.c)
+#   jpeg            the JPEG decode path of the stages, hostile headers, pixel cap
+# Fails on any crash, leak or sanitizer report, and on a driver's broken
+# promise (a round trip that does not hold). tests/fuzz/run_fuzzers.sh builds
+# and runs the drivers in the fuzz tree test_fuzz_loaders.sh also uses.
+# VIGIL_FUZZ_PARSER_SECONDS per driver (default 10: about 75 s for the
+# seven; else VIGIL_FUZZ_SECONDS when set); VIGIL_FUZZ_BUILD, VIGIL_FUZZ_SEED
+# as for test_fuzz_loaders.sh.
+set -euo pipefail
+SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+exec "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_parsers \
+    "${VIGIL_FUZZ_PARSER_SECONDS:-${VIGIL_FUZZ_SECONDS:-10}}" \
+    msg checkpoint rules_json params config model_registry jpeg
