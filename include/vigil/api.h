@@ -1,6 +1,7 @@
 /* The HTTP API (libmicrohttpd + jansson).
  *
- *   GET /healthz                      {"status":"ok"}
+ *   GET /healthz                      {"status":"ok"}, or "degraded" / "failed" (503) with
+ *                                     "problems":[{component,camera,level,error,...}]
  *   GET /metrics                      Prometheus text format
  *   GET /api/v1/cameras               {"items":[{id,name,url,fps,enabled,status,last_error}]}
  *   GET /api/v1/detections?camera=&label=&since=&until=&min_score=&limit=&cursor=

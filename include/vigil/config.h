@@ -33,6 +33,9 @@
 /* Largest configuration file vigil_config_load_file reads (and YAML text
  * vigil_config_load_string parses). */
 #define VIGIL_CONFIG_FILE_MAX ((size_t)4 << 20)
+/* Deepest nesting of lists and mappings a configuration may have (the
+ * real ones have 6: cameras, a camera, zones, a zone, polygon, a point). */
+#define VIGIL_CONFIG_DEPTH_MAX 64
 
 /* ---- zones and lines (analytics rules; docs/analytics.md) ----------------
  * Coordinates are normalised to the frame: x 0..1 left to right, y 0..1 top
@@ -214,7 +217,9 @@ void vigil_config_release(vigil_config_t *cfg);
 /* Loads a YAML file on top of cfg. On error fills errstr with
  * "FILE:LINE: key \"K\": REASON (accepted: ...)" and returns VIGIL_ERR_CONFIG
  * (VIGIL_ERR_NOMEM when out of memory). A file larger than
- * VIGIL_CONFIG_FILE_MAX is refused before it is read. */
+ * VIGIL_CONFIG_FILE_MAX is refused before it is read, one nested deeper
+ * than VIGIL_CONFIG_DEPTH_MAX before it is loaded, and a key given twice in
+ * one mapping with both lines named. */
 vigil_err_t vigil_config_load_file(vigil_config_t *cfg, const char *path, char *errstr,
                                    size_t errstr_size);
 /* Same, from a string (tests); `origin` names it in messages. */

@@ -32,8 +32,42 @@ typedef enum vigil_err {
 /* A short, static description of an error code. Thread: any. */
 const char *vigil_err_str(vigil_err_t err);
 
-/* Whether an operation that failed with err may succeed if retried. */
+/* What a caller does about a failed operation, decided from the code where
+ * the error arises (as librdkafka's rd_kafka_error_is_retriable / _is_fatal):
+ *
+ *   RETRIABLE  the same call may succeed later (a lock, a full disk or queue,
+ *              an I/O or bus error, memory): back off and try again, or give
+ *              up on this item when waiting is worse (docs/architecture.md)
+ *              TIMED_OUT FULL AGAIN IO NOMEM BUS
+ *   REFUSED    this input will never be accepted (the store refuses the row,
+ *              the message does not decode, it is too large): count it
+ *              failed, log it, and move on to the next
+ *              INVALID DECODE TOO_LARGE NOT_FOUND EXISTS
+ *   FATAL      the component cannot go on (a broken or foreign schema, a
+ *              read-only or corrupt database, a bad configuration): stop and
+ *              say why; retrying or skipping would lose everything after it
+ *              STORE CONFIG UNSUPPORTED CLOSED
+ *
+ * So a backend maps what it sees to the code of the right class: SQLite's
+ * BUSY to AGAIN, FULL to FULL, CONSTRAINT to INVALID, "no such table" to
+ * STORE (src/store/sqlite.c). */
+typedef enum vigil_err_class {
+    VIGIL_ERR_CLASS_NONE = 0, /* VIGIL_OK */
+    VIGIL_ERR_CLASS_RETRIABLE,
+    VIGIL_ERR_CLASS_REFUSED,
+    VIGIL_ERR_CLASS_FATAL,
+} vigil_err_class_t;
+
+/* The class of err (above). Thread: any. */
+vigil_err_class_t vigil_err_class(vigil_err_t err);
+/* "retriable", "refused", "fatal" ("ok" for VIGIL_OK). */
+const char *vigil_err_class_name(vigil_err_class_t cls);
+
+/* Whether an operation that failed with err may succeed if retried
+ * (vigil_err_class(err) == VIGIL_ERR_CLASS_RETRIABLE). */
 int vigil_err_is_retriable(vigil_err_t err);
+/* Whether err means the component cannot go on (VIGIL_ERR_CLASS_FATAL). */
+int vigil_err_is_fatal(vigil_err_t err);
 
 /* snprintf into errstr if it is not NULL; returns err so that callers can
  * write `return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "...", ...)`. */

@@ -11,6 +11,8 @@
 #define VIGIL_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef enum vigil_log_level {
     VIGIL_LOG_DEBUG = 0,
@@ -41,6 +43,50 @@ void vigil_log_vwrite(vigil_log_level_t level, const char *stage, const char *ca
 
 /* Number of records written at each level since start (for tests and /metrics). */
 unsigned long vigil_log_count(vigil_log_level_t level);
+
+/* Appends s to buf[len..cap) as the contents of a JSON string (no quotes),
+ * stopping before cap - 7; returns the new length. Shared by the JSON
+ * writers of core (health.c). */
+size_t vigil__json_escape(char *buf, size_t len, size_t cap, const char *s);
+
+/* ---- repeated errors ------------------------------------------------------
+ * An error that repeats for every frame (a full disk, a broken store) must
+ * not flood the log. A vigil_log_limit_t writes the first record of similar
+ * messages and holds back (counts) the next ones for interval_us; the run
+ * of held-back records ends when the interval is over, when a message that
+ * is not similar comes, or at vigil_log_limit_flush(), and is then written
+ * as ONE record: the last of them with the count appended,
+ *   camera "lobby": sequence 1733: cannot store frame: ... (repeated 57 times in 10 s)
+ * and "repeated":57 among its fields. So a record with "repeated": N stands
+ * for N occurrences (itself the last), any other for one, and the log says
+ * how many there were in all. Messages are similar when they differ only in
+ * their digits (sequence numbers, dated paths, counts).
+ *
+ * Thread: a limit is used by one thread at a time (keep one per worker, or
+ * per worker and camera). Zero-initialised it is ready, with a 10 s
+ * interval. */
+#define VIGIL_LOG_LIMIT_INTERVAL_US 10000000
+
+typedef struct vigil_log_limit {
+    int64_t interval_us;      /* 0 = VIGIL_LOG_LIMIT_INTERVAL_US */
+    int64_t written_us;       /* monotonic time of the last record written */
+    int64_t suppressed_since; /* monotonic time of the first suppressed record of the run */
+    unsigned long suppressed; /* similar records not written since the last one */
+    int level;
+    char stage[24];
+    char camera[64];
+    char fields[192];
+    char msg[768]; /* the last message (written or not) */
+} vigil_log_limit_t;
+
+/* Logs the record through lim (above); a record below the log level is
+ * neither written nor counted. `fields` as for vigil_log_write. */
+void vigil_log_limited(vigil_log_limit_t *lim, vigil_log_level_t level, const char *stage,
+                       const char *camera, const char *fields, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Writes the count of the run lim is suppressing, if any (the error went
+ * away, or its owner is going); the next record starts a new run. */
+void vigil_log_limit_flush(vigil_log_limit_t *lim);
 
 #define VIGIL_LOG(level, stage, camera, ...)                                                      \
     do {                                                                                          \

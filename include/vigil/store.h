@@ -57,6 +57,8 @@ typedef struct vigil_frame_row {
     float motion_score;
     int keyframe;
     char path[512]; /* relative to data_dir */
+    int64_t detection_count; /* how many detections its inference found, written by
+                              * vigil_store_results_put; -1 while not processed */
 } vigil_frame_row_t;
 
 typedef struct vigil_detection_row {
@@ -207,6 +209,11 @@ vigil_err_t vigil_store_frames_range(vigil_store_t *store, const char *camera_id
 vigil_err_t vigil_store_clip_path(vigil_store_t *store, const char *camera_id, int64_t event_id,
                                   char *path, size_t size);
 
+/* The message of the last failure of an operation that has no errstr
+ * argument (camera_*, event_put, frame_get, ...; "store error" if none was
+ * recorded). Valid until the next call on the handle. */
+const char *vigil_store_last_error(vigil_store_t *store);
+
 void vigil_store_conf_init(vigil_store_conf_t *conf);
 
 /* Opens (and, if conf->migrate, migrates) a store. NULL on failure with errstr. */
@@ -226,7 +233,8 @@ vigil_err_t vigil_store_camera_set_status(vigil_store_t *store, const char *came
 /* *rows is malloc'd (free it); ordered by id. */
 vigil_err_t vigil_store_camera_list(vigil_store_t *store, vigil_camera_row_t **rows, size_t *n);
 
-/* Writes the JPEG file then the row. row->id and row->path are set on success.
+/* Writes the JPEG file then the row. row->id, row->path and row->detection_count
+ * (-1: not processed yet) are set on success.
  * An existing (camera, sequence) returns VIGIL_OK with the existing id and path
  * (nothing rewritten). VIGIL_ERR_FULL / VIGIL_ERR_IO when the disk refuses: no
  * row is written and no partial file is left. */
@@ -241,6 +249,33 @@ vigil_err_t vigil_store_frame_read(vigil_store_t *store, int64_t id, void **jpeg
 vigil_err_t vigil_store_detections_put(vigil_store_t *store, const vigil_detection_row_t *rows,
                                        size_t n, size_t *inserted, char *errstr,
                                        size_t errstr_size);
+/* The outcome of one frame's inference: its detections, possibly none. */
+typedef struct vigil_frame_result {
+    const char *camera_id;
+    uint64_t sequence;
+    const vigil_detection_row_t *rows; /* n rows of this frame (same camera and sequence) */
+    size_t n;
+} vigil_frame_result_t;
+
+/* Writes the results of several frames in ONE transaction: for each frame
+ * its rows and its processed mark (frames.detection_count = n) together, so
+ * a crash leaves a frame either processed with all its rows or not at all.
+ * A frame already processed keeps its rows and the new ones are skipped: a
+ * second inference of a frame (redelivered, or sent again at start-up) never
+ * mixes its rows with the first's. The rows of a frame the store has no row
+ * for are written as vigil_store_detections_put writes them. *inserted (may
+ * be NULL) gets how many rows were new. Errors as detections_put; a frame
+ * whose rows name another camera or sequence is VIGIL_ERR_INVALID. */
+vigil_err_t vigil_store_results_put(vigil_store_t *store, const vigil_frame_result_t *results,
+                                    size_t n, size_t *inserted, char *errstr,
+                                    size_t errstr_size);
+
+/* Frames stored but not processed yet (no vigil_store_results_put for them:
+ * detection_count -1) with id > after_id, oldest first, at most limit
+ * (1..100000). *rows malloc'd. */
+vigil_err_t vigil_store_frames_unprocessed(vigil_store_t *store, int64_t after_id, int limit,
+                                           vigil_frame_row_t **rows, size_t *n);
+
 /* Newest first. *rows is malloc'd. *next_after_id is the cursor for the next
  * page (0 when there is none). */
 vigil_err_t vigil_store_detections_query(vigil_store_t *store, const vigil_detection_query_t *q,

@@ -26,6 +26,7 @@
 #include "api/api_int.h"
 #include "api/params.h"
 #include "vigil/clock.h"
+#include "vigil/health.h"
 #include "vigil/log.h"
 #include "vigil/metrics.h"
 
@@ -195,9 +196,20 @@ static void pool_drain(vigil_api_t *api)
 
 /* --- routing ----------------------------------------------------------------------- */
 
+/* The process's health registry (vigil/health.h): 200 while it serves (ok
+ * or degraded, the body says what fails), 503 once a component stopped. */
 static void h_healthz(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
 {
-    vigil__reply_json(reply, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+    size_t len = 0;
+    int failed = vigil_health_level(NULL, 0) == VIGIL_HEALTH_FAILED;
+    char *body = vigil_health_json(&len);
+
+    if (!body) {
+        reply_oom(reply);
+        return;
+    }
+    vigil__reply_bytes(reply, failed ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
+                       "application/json", body, len);
 }
 
 static void h_metrics(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)

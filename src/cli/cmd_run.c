@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "vigil/clock.h"
+#include "vigil/health.h"
 #include "vigil/log.h"
 #include "vigil/pipeline.h"
 
@@ -227,18 +228,25 @@ int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv)
                duration > 0 ? " for a fixed duration" : " until SIGINT/SIGTERM");
 
     int64_t deadline = duration > 0 ? vigil_mono_us() + (int64_t)(duration * 1e6) : 0;
-    int reported_finished = 0;
+    int reported_finished = 0, failed = 0;
     while (!stop_signal && (!deadline || vigil_mono_us() < deadline)) {
         vigil_sleep_us(50000);
         if (!reported_finished && vigil_pipeline_finished(p)) {
             vigil_info("pipeline", NULL, "every source has ended; still serving until stopped");
             reported_finished = 1;
         }
+        /* a component met a fatal error (vigil/health.h): stop, saying why */
+        if (vigil_health_level(err, sizeof(err)) == VIGIL_HEALTH_FAILED) {
+            vigil_error("pipeline", NULL, "stopping: %s", err);
+            failed = 1;
+            break;
+        }
     }
     if (stop_signal)
         vigil_info("pipeline", NULL, "received %s", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-    vigil_pipeline_stop(p, 30000);
-    rc = CLI_OK;
+    /* after a failure what is queued cannot all drain: do not wait long */
+    vigil_pipeline_stop(p, failed ? 2000 : 30000);
+    rc = failed ? CLI_FAIL : CLI_OK;
 out:
     vigil_pipeline_free(p);
     vigil_config_release(&cfg);

@@ -9,6 +9,12 @@
  * line) is a mapping of scalars, label lists and [x, y] lists, read into a
  * vigil_zone_conf_t / vigil_line_conf_t and checked by config_rules.c.
  *
+ * Before that, an event-parser pass refuses nesting deeper than
+ * VIGIL_CONFIG_DEPTH_MAX, so that libyaml never builds (slowly: 15 s for
+ * 100k levels in 200 KB) a tree no configuration has; and the walk refuses a
+ * key given twice in one mapping, naming both lines, where YAML's "the last
+ * wins" would hide a mistake.
+ *
  * A `cameras:` list in the file replaces the cameras cfg had; every other
  * key overrides only its own value. On error cfg keeps what was applied
  * before the bad key and stays valid for vigil_config_release().
@@ -121,6 +127,26 @@ static vigil_err_t failf(loader_t *ld, const yaml_node_t *node, const char *fmt,
     va_end(ap);
     return vigil_seterr(ld->errstr, ld->errstr_size, VIGIL_ERR_CONFIG, "%s:%lu: %s", ld->origin,
                         line_of(node), msg);
+}
+
+/* Refuses pair's key if an earlier pair of map has it, naming both lines.
+ * Called before a pair is applied, so the pairs before it were all accepted
+ * (known, distinct keys): the scan stays short whatever the file holds.
+ * `shown` is the mapping as messages name it ("" for the top level). */
+static vigil_err_t unique_key(loader_t *ld, const yaml_node_t *map, const yaml_node_pair_t *pair,
+                              const char *shown)
+{
+    yaml_node_t *k = yaml_document_get_node(ld->doc, pair->key);
+    const char *key = scalar(k);
+    if (!key) return VIGIL_OK; /* not a plain key: refused where it is applied */
+    for (const yaml_node_pair_t *p = map->data.mapping.pairs.start; p < pair; p++) {
+        yaml_node_t *earlier = yaml_document_get_node(ld->doc, p->key);
+        if (scalar(earlier) && strcmp(scalar(earlier), key) == 0)
+            return failf(ld, k, "key \"%s%s%s\": given twice, first on line %lu (accepted: "
+                                "each key once in a mapping)",
+                         shown, *shown ? "." : "", key, line_of(earlier));
+    }
+    return VIGIL_OK;
 }
 
 /* "FILE:LINE: key \"cameras[0].zones[1].FIELD\": REASON (accepted: ...)", the
@@ -344,6 +370,7 @@ static vigil_err_t rule_pairs(loader_t *ld, yaml_node_t *map, const char *shown,
         const char *key = scalar(k);
         if (!key || !*key)
             return failf(ld, k, "%s: keys must be plain names (accepted: %s)", shown, keys);
+        if ((err = unique_key(ld, map, pair, shown))) return err;
         snprintf(row, sizeof(row), "%s%s", list, key);
         if (!vigil__rule_row_find(row) || strpbrk(key, ".[]"))
             return failf(ld, k, "key \"%s.%s\": unknown key (accepted: %s)", shown, key, keys);
@@ -511,6 +538,7 @@ static vigil_err_t load_camera(loader_t *ld, yaml_node_t *item, size_t index)
     for (yaml_node_pair_t *pair = item->data.mapping.pairs.start;
          pair < item->data.mapping.pairs.top; pair++) {
         const char *key = scalar(yaml_document_get_node(ld->doc, pair->key));
+        if ((err = unique_key(ld, item, pair, shown))) return err;
         if (key && (strcmp(key, "zones") == 0 || strcmp(key, "lines") == 0))
             err = load_rules(ld, cam, shown, key, yaml_document_get_node(ld->doc, pair->value));
         else
@@ -564,6 +592,7 @@ static vigil_err_t load_root(loader_t *ld, yaml_node_t *root)
         if (!section || !*section)
             return fail(ld, k, "section names must be plain names (accepted: %s)%s", sections,
                         "");
+        if ((err = unique_key(ld, root, pair, ""))) return err;
         if (strcmp(section, "cameras") == 0) {
             if ((err = load_cameras(ld, v))) return err;
             continue;
@@ -577,9 +606,50 @@ static vigil_err_t load_root(loader_t *ld, yaml_node_t *root)
                         section, keys);
         for (yaml_node_pair_t *sp = v->data.mapping.pairs.start; sp < v->data.mapping.pairs.top;
              sp++)
-            if ((err = apply_pair(ld, ld->cfg, section, section, sp))) return err;
+            if ((err = unique_key(ld, v, sp, section)) ||
+                (err = apply_pair(ld, ld->cfg, section, section, sp)))
+                return err;
     }
     return VIGIL_OK;
+}
+
+/* Refuses lists and mappings nested deeper than VIGIL_CONFIG_DEPTH_MAX,
+ * reading events only up to the first level too deep: libyaml's scanner and
+ * loader take time that grows with the square of the depth. A syntax error
+ * is left to the loader, which reports it with its line. */
+static vigil_err_t check_depth(const char *yaml, size_t len, const char *origin, char *errstr,
+                               size_t errstr_size)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    vigil_err_t err = VIGIL_OK;
+    int depth = 0, done = 0;
+
+    if (!yaml_parser_initialize(&parser))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory", origin);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    while (!done && yaml_parser_parse(&parser, &ev)) {
+        unsigned long line = (unsigned long)ev.start_mark.line + 1;
+        switch (ev.type) {
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (++depth > VIGIL_CONFIG_DEPTH_MAX) {
+                err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                                   "%s:%lu: lists and mappings nested deeper than %d levels "
+                                   "(accepted: at most %d levels)",
+                                   origin, line, VIGIL_CONFIG_DEPTH_MAX, VIGIL_CONFIG_DEPTH_MAX);
+                done = 1;
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: depth--; break;
+        case YAML_STREAM_END_EVENT: done = 1; break;
+        default: break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return err;
 }
 
 vigil_err_t vigil_config_load_string(vigil_config_t *cfg, const char *yaml, const char *origin,
@@ -597,6 +667,7 @@ vigil_err_t vigil_config_load_string(vigil_config_t *cfg, const char *yaml, cons
                             "%s: configuration of %zu bytes is too large (accepted: at most "
                             "%zu bytes)",
                             ld.origin, len, (size_t)VIGIL_CONFIG_FILE_MAX);
+    if ((err = check_depth(yaml, len, ld.origin, errstr, errstr_size))) return err;
     if (!yaml_parser_initialize(&parser))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory",
                             ld.origin);

@@ -1,4 +1,5 @@
-/* Error codes: descriptions and the retriable classification. */
+/* Error codes: descriptions and their classes (retriable, refused, fatal;
+ * include/vigil/err.h says what a caller does about each). */
 #include <stdio.h>
 
 #include "vigil/err.h"
@@ -26,10 +27,48 @@ const char *vigil_err_str(vigil_err_t err)
     return "unknown error";
 }
 
+vigil_err_class_t vigil_err_class(vigil_err_t err)
+{
+    switch (err) {
+    case VIGIL_OK: return VIGIL_ERR_CLASS_NONE;
+    case VIGIL_ERR_TIMED_OUT:
+    case VIGIL_ERR_FULL:
+    case VIGIL_ERR_AGAIN:
+    case VIGIL_ERR_IO:
+    case VIGIL_ERR_NOMEM:
+    case VIGIL_ERR_BUS: return VIGIL_ERR_CLASS_RETRIABLE;
+    case VIGIL_ERR_INVALID:
+    case VIGIL_ERR_DECODE:
+    case VIGIL_ERR_TOO_LARGE:
+    case VIGIL_ERR_NOT_FOUND:
+    case VIGIL_ERR_EXISTS: return VIGIL_ERR_CLASS_REFUSED;
+    case VIGIL_ERR_STORE:
+    case VIGIL_ERR_CONFIG:
+    case VIGIL_ERR_UNSUPPORTED:
+    case VIGIL_ERR_CLOSED: return VIGIL_ERR_CLASS_FATAL;
+    }
+    return VIGIL_ERR_CLASS_FATAL; /* a code nobody classified: do not loop on it */
+}
+
+const char *vigil_err_class_name(vigil_err_class_t cls)
+{
+    switch (cls) {
+    case VIGIL_ERR_CLASS_NONE: return "ok";
+    case VIGIL_ERR_CLASS_RETRIABLE: return "retriable";
+    case VIGIL_ERR_CLASS_REFUSED: return "refused";
+    case VIGIL_ERR_CLASS_FATAL: return "fatal";
+    }
+    return "?";
+}
+
 int vigil_err_is_retriable(vigil_err_t err)
 {
-    return err == VIGIL_ERR_TIMED_OUT || err == VIGIL_ERR_FULL || err == VIGIL_ERR_AGAIN ||
-           err == VIGIL_ERR_IO;
+    return vigil_err_class(err) == VIGIL_ERR_CLASS_RETRIABLE;
+}
+
+int vigil_err_is_fatal(vigil_err_t err)
+{
+    return vigil_err_class(err) == VIGIL_ERR_CLASS_FATAL;
 }
 
 vigil_err_t vigil_seterr(char *errstr, size_t errstr_size, vigil_err_t err, const char *fmt, ...)

@@ -1,10 +1,13 @@
 /* JSON-lines logging. Each record is built in a stack buffer and written with
- * one write(2), so records from different threads never interleave. */
+ * one write(2), so records from different threads never interleave.
+ * vigil_log_limited() (log.h) keeps an error that repeats for every frame
+ * to one record per interval, with the count of those it held back. */
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <ctype.h>
 
 #include "vigil/clock.h"
 #include "vigil/log.h"
@@ -43,8 +46,7 @@ unsigned long vigil_log_count(vigil_log_level_t level)
     return (level >= 0 && level < VIGIL_LOG_OFF) ? atomic_load(&log_counts[level]) : 0;
 }
 
-/* Appends s as JSON string contents (no quotes); returns the new length. */
-static size_t json_escape(char *buf, size_t len, size_t cap, const char *s)
+size_t vigil__json_escape(char *buf, size_t len, size_t cap, const char *s)
 {
     for (; *s && len + 7 < cap; s++) {
         unsigned char c = (unsigned char)*s;
@@ -91,16 +93,16 @@ void vigil_log_vwrite(vigil_log_level_t level, const char *stage, const char *ca
     len = append(buf, len, cap, "\"");
     if (stage) {
         len = append(buf, len, cap, ",\"stage\":\"");
-        len = json_escape(buf, len, cap, stage);
+        len = vigil__json_escape(buf, len, cap, stage);
         len = append(buf, len, cap, "\"");
     }
     if (camera) {
         len = append(buf, len, cap, ",\"camera\":\"");
-        len = json_escape(buf, len, cap, camera);
+        len = vigil__json_escape(buf, len, cap, camera);
         len = append(buf, len, cap, "\"");
     }
     len = append(buf, len, cap, ",\"msg\":\"");
-    len = json_escape(buf, len, cap, msg);
+    len = vigil__json_escape(buf, len, cap, msg);
     len = append(buf, len, cap, "\"");
     if (fields && *fields) {
         len = append(buf, len, cap, ",");
@@ -123,4 +125,70 @@ void vigil_log_write(vigil_log_level_t level, const char *stage, const char *cam
     va_start(ap, fmt);
     vigil_log_vwrite(level, stage, camera, fields, fmt, ap);
     va_end(ap);
+}
+
+/* Whether a and b differ only in their digits: each run of digits matches
+ * any other run of digits. */
+static int log_similar(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            while (isdigit((unsigned char)*a)) a++;
+            while (isdigit((unsigned char)*b)) b++;
+            continue;
+        }
+        if (*a++ != *b++) return 0;
+    }
+    return *a == *b;
+}
+
+/* Writes lim->msg with the count of the run it ends. */
+static void log_limit_write_run(vigil_log_limit_t *lim, int64_t now)
+{
+    char fields[sizeof lim->fields + 32];
+    double secs = (double)(now - lim->suppressed_since) / 1e6;
+    snprintf(fields, sizeof fields, "%s%s\"repeated\":%lu", lim->fields,
+             lim->fields[0] ? "," : "", lim->suppressed);
+    vigil_log_write((vigil_log_level_t)lim->level, lim->stage[0] ? lim->stage : NULL,
+                    lim->camera[0] ? lim->camera : NULL, fields, "%s (repeated %lu time%s in %.0f s)",
+                    lim->msg, lim->suppressed, lim->suppressed == 1 ? "" : "s",
+                    secs < 1 ? 1 : secs);
+    lim->suppressed = 0;
+    lim->written_us = now;
+}
+
+void vigil_log_limit_flush(vigil_log_limit_t *lim)
+{
+    if (lim && lim->suppressed) log_limit_write_run(lim, vigil_mono_us());
+}
+
+void vigil_log_limited(vigil_log_limit_t *lim, vigil_log_level_t level, const char *stage,
+                       const char *camera, const char *fields, const char *fmt, ...)
+{
+    char msg[sizeof lim->msg];
+    va_list ap;
+    if (level < 0 || level >= VIGIL_LOG_OFF || (int)level < vigil_log_min_level) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int64_t now = vigil_mono_us();
+    int64_t interval = lim->interval_us > 0 ? lim->interval_us : VIGIL_LOG_LIMIT_INTERVAL_US;
+    int same = lim->written_us && (int)level == lim->level && log_similar(msg, lim->msg) &&
+               strcmp(stage ? stage : "", lim->stage) == 0 &&
+               strcmp(camera ? camera : "", lim->camera) == 0;
+    if (same && now - lim->written_us < interval) {
+        if (lim->suppressed++ == 0) lim->suppressed_since = now;
+        snprintf(lim->msg, sizeof lim->msg, "%s", msg); /* the latest, for the count's record */
+        snprintf(lim->fields, sizeof lim->fields, "%s", fields ? fields : "");
+        return;
+    }
+    /* the run this one ends (a different message, or the interval is over) */
+    if (lim->suppressed) log_limit_write_run(lim, now);
+    lim->level = (int)level;
+    snprintf(lim->stage, sizeof lim->stage, "%s", stage ? stage : "");
+    snprintf(lim->camera, sizeof lim->camera, "%s", camera ? camera : "");
+    snprintf(lim->msg, sizeof lim->msg, "%s", msg);
+    snprintf(lim->fields, sizeof lim->fields, "%s", fields ? fields : "");
+    vigil_log_write(level, stage, camera, fields, "%s", msg);
+    lim->written_us = now;
 }

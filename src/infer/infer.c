@@ -21,7 +21,15 @@
  * worker keeps at most limits.max_cameras cameras. Per camera metrics are
  * stage "infer"; the batching shows in vigil_infer_batches_total,
  * vigil_infer_batch_frames_total and the gauge vigil_infer_batch_size (the
- * last batch). */
+ * last batch).
+ *
+ * Publish failures, by class (vigil/err.h): retriable (the bus is full,
+ * times out or reports an error; or it closed at shutdown) give the frame
+ * back for redelivery and the worker waits, 100 ms doubling to 5 s, before
+ * polling again, instead of taking the same message back at once; refused
+ * (a message the bus will never take, such as one over its size limit) is
+ * counted failed and acked. Per-frame errors are logged once per 10 s per
+ * camera with a count (vigil_log_limited). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +49,15 @@
 
 #define STAGE "infer"
 #define POLL_MS 100
+#define BACKOFF_MIN_US 100000
+#define BACKOFF_MAX_US 5000000
 
 typedef struct inf_camera {
     char id[VIGIL_CAMERA_ID_MAX];
     vigil_stage_metrics_t m;
     int64_t seen_us; /* monotonic time of its last frame */
     int in_batch;    /* frames of it in the batch being assembled: not forgotten meanwhile */
+    vigil_log_limit_t errlog; /* its frames' error records */
     struct inf_camera *next;
 } inf_camera_t;
 
@@ -74,6 +85,8 @@ typedef struct inf_worker {
     vigil_stage_metrics_t unknown;
     vigil_counter_t *refused_mismatch, *refused_large, *refused_cameras;
     int64_t lag_reported; /* this worker's share of the stage's queue_depth gauge */
+    vigil_log_limit_t errlog; /* records of messages of no camera, and of model calls */
+    int64_t backoff_us;       /* wait after a publish failed for a retriable reason */
 } inf_worker_t;
 
 struct vigil_infer {
@@ -119,6 +132,7 @@ static void forget_idle(inf_worker_t *w, int64_t now, int force)
                     cam->id, forget_s);
         vigil_model_forget_camera(w->model, cam->id);
         *p = cam->next;
+        vigil_log_limit_flush(&cam->errlog);
         free(cam);
         w->ncameras--;
     }
@@ -175,8 +189,9 @@ static int admit(inf_worker_t *w, vigil_bus_msg_t *msg, int n)
                  msg->topic, (int)msg->partition, (long long)msg->offset);
         vigil_counter_inc(w->unknown.in);
         vigil_counter_inc(w->unknown.failed);
-        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, NULL, fields, "bad gated frame at %s[%d]@%lld: %s",
-                   msg->topic, (int)msg->partition, (long long)msg->offset, errstr);
+        vigil_log_limited(&w->errlog, VIGIL_LOG_ERROR, STAGE, NULL, fields,
+                          "bad gated frame at %s[%d]@%lld: %s", msg->topic, (int)msg->partition,
+                          (long long)msg->offset, errstr);
         ack(w, msg);
         return 0;
     }
@@ -202,9 +217,9 @@ static int admit(inf_worker_t *w, vigil_bus_msg_t *msg, int n)
                           : err == VIGIL_ERR_INVALID ? w->refused_mismatch
                                                      : w->refused_large);
         snprintf(fields, sizeof fields, "\"sequence\":%llu", (unsigned long long)frame->sequence);
-        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, frame->camera_id, fields,
-                   "camera \"%s\": sequence %llu: frame refused: %s", frame->camera_id,
-                   (unsigned long long)frame->sequence, errstr);
+        vigil_log_limited(cam ? &cam->errlog : &w->errlog, VIGIL_LOG_ERROR, STAGE,
+                          frame->camera_id, fields, "camera \"%s\": sequence %llu: frame refused: %s",
+                          frame->camera_id, (unsigned long long)frame->sequence, errstr);
         vigil__v1__gated_frame__free_unpacked(frame, NULL);
         ack(w, msg);
         return 0;
@@ -214,8 +229,9 @@ static int admit(inf_worker_t *w, vigil_bus_msg_t *msg, int n)
                                 &slot->image, errstr, sizeof errstr);
     if (err) {
         vigil_counter_inc(m->failed);
-        vigil_error(STAGE, frame->camera_id, "sequence %llu: corrupt jpeg: %s",
-                    (unsigned long long)frame->sequence, errstr);
+        vigil_log_limited(cam ? &cam->errlog : &w->errlog, VIGIL_LOG_ERROR, STAGE,
+                          frame->camera_id, NULL, "sequence %llu: corrupt jpeg: %s",
+                          (unsigned long long)frame->sequence, errstr);
         vigil__v1__gated_frame__free_unpacked(frame, NULL);
         ack(w, msg);
         return 0;
@@ -290,8 +306,9 @@ static void run_batch(inf_worker_t *w, int n)
     vigil_counter_add(inf->batch_frames, (uint64_t)n);
     vigil_gauge_set(inf->batch_size, n);
     if (err)
-        vigil_error(STAGE, NULL, "model \"%s\" failed on a batch of %d frames: %s",
-                    vigil_model_name(w->model), n, errstr);
+        vigil_log_limited(&w->errlog, VIGIL_LOG_ERROR, STAGE, NULL, NULL,
+                          "model \"%s\" failed on a batch of %d frames: %s",
+                          vigil_model_name(w->model), n, errstr);
     for (int i = 0; i < n; i++) {
         inf_slot_t *slot = &w->slots[i];
         vigil_stage_metrics_t *m = &slot->cam->m;
@@ -303,12 +320,23 @@ static void run_batch(inf_worker_t *w, int n)
         } else {
             vigil_err_t perr = publish(w, i, infer_us);
             if (perr) {
+                int refused = vigil_err_class(perr) == VIGIL_ERR_CLASS_REFUSED;
                 vigil_counter_inc(m->failed);
-                vigil_error(STAGE, slot->cam->id, "sequence %llu: cannot publish detections: %s",
-                            (unsigned long long)slot->frame->sequence, vigil_err_str(perr));
-                /* not published: delivered again later */
-                vigil_consumer_release(w->consumer, slot->msg);
+                if (perr != VIGIL_ERR_CLOSED)
+                    vigil_log_limited(&slot->cam->errlog, VIGIL_LOG_ERROR, STAGE, slot->cam->id,
+                                      NULL, "sequence %llu: cannot publish detections (%s): %s",
+                                      (unsigned long long)slot->frame->sequence,
+                                      refused ? "dropped" : "will retry", vigil_err_str(perr));
+                if (refused) {
+                    ack(w, slot->msg);
+                } else {
+                    /* not published: delivered again after a pause */
+                    vigil_consumer_release(w->consumer, slot->msg);
+                    w->backoff_us = w->backoff_us ? w->backoff_us * 2 : BACKOFF_MIN_US;
+                    if (w->backoff_us > BACKOFF_MAX_US) w->backoff_us = BACKOFF_MAX_US;
+                }
             } else {
+                w->backoff_us = 0;
                 vigil_counter_inc(m->out);
                 crash_point(w);
                 ack(w, slot->msg);
@@ -348,12 +376,19 @@ static void *worker_main(void *arg)
             n += admit(w, msg, n);
         }
         if (n > 0) run_batch(w, n);
+        /* a publish failed for a retriable reason: not the same message
+         * again at once (sliced, so that a stop is not delayed) */
+        for (int64_t until = vigil_mono_us() + w->backoff_us;
+             w->backoff_us && !closed && !vigil_workers_stopping(&w->infer->threads) &&
+             vigil_mono_us() < until;)
+            vigil_sleep_us(POLL_MS * 1000);
     }
     return NULL;
 }
 
 static void worker_release(inf_worker_t *w)
 {
+    vigil_log_limit_flush(&w->errlog);
     if (w->consumer) vigil_consumer_close(w->consumer);
     w->consumer = NULL;
     vigil_model_close(w->model);
@@ -372,6 +407,7 @@ static void worker_release(inf_worker_t *w)
     w->outs = NULL;
     while (w->cameras) {
         inf_camera_t *next = w->cameras->next;
+        vigil_log_limit_flush(&w->cameras->errlog);
         free(w->cameras);
         w->cameras = next;
     }

@@ -5,7 +5,8 @@
  * serve (ingest, infer), yet every service must report its counters and its
  * consumer lag (vigil_stage_queue_depth, vigil_consumer_lag) to Prometheus.
  * One libmicrohttpd daemon with an internal polling thread serves the
- * process-wide metrics registry; anything else is 404, other methods 405.
+ * process-wide metrics registry and health registry (vigil/health.h);
+ * anything else is 404, other methods 405.
  *
  * Thread: vigil__metrics_http_start/stop from the controlling thread;
  * requests on libmicrohttpd's thread. */
@@ -18,6 +19,7 @@
 
 #include "pipeline/metrics_http.h"
 #include "vigil/err.h"
+#include "vigil/health.h"
 #include "vigil/log.h"
 #include "vigil/metrics.h"
 
@@ -46,13 +48,20 @@ static mhd_result_t on_request(void *cls, struct MHD_Connection *conn, const cha
                                const char *method, const char *version, const char *data,
                                size_t *data_size, void **con_cls)
 {
-    static char ok[] = "{\"status\":\"ok\"}\n", notfound[] = "{\"error\":\"not found\"}\n",
+    static char notfound[] = "{\"error\":\"not found\"}\n",
                 bad[] = "{\"error\":\"method not allowed\"}\n";
 
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(conn, 405, "application/json", bad, sizeof(bad) - 1, 0);
-    if (strcmp(url, "/healthz") == 0)
-        return reply(conn, 200, "application/json", ok, sizeof(ok) - 1, 0);
+    if (strcmp(url, "/healthz") == 0) {
+        /* as the API's: 200 while serving (ok or degraded), 503 once failed */
+        size_t len = 0;
+        int failed = vigil_health_level(NULL, 0) == VIGIL_HEALTH_FAILED;
+        char *body = vigil_health_json(&len);
+        if (!body)
+            return MHD_NO;
+        return reply(conn, failed ? 503 : 200, "application/json", body, len, 1);
+    }
     if (strcmp(url, "/metrics") == 0) {
         size_t len = 0;
         char *text = vigil_metrics_render(&len);

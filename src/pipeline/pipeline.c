@@ -7,12 +7,15 @@
  * each topic in flow order we wait until every group has committed all of it
  * (vigil_bus_drain) before stopping the stage that consumes it. Whatever was
  * accepted by the bus before the stop is therefore stored before the process
- * exits. */
+ * exits. What a kill -9 leaves behind is picked up at the next start: on the
+ * in-process bus, with every stage here, frames stored but not processed go
+ * to infer again before preprocess starts (recover.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/metrics_http.h"
+#include "pipeline/recover.h"
 #include "vigil/analytics.h"
 #include "vigil/api.h"
 #include "vigil/bus.h"
@@ -34,6 +37,7 @@ struct vigil_pipeline {
     vigil_api_t *api;
     struct MHD_Daemon *metrics_http; /* stage services: /healthz + /metrics */
     int distributed; /* a shared bus (Kafka) and not every stage here: no downstream drain */
+    int recover;     /* the in-process bus with preprocess, infer and sink: recover.c at start */
     int started;
 };
 
@@ -94,6 +98,8 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
                           ? VIGIL_BUS_EXACTLY_ONCE
                           : VIGIL_BUS_AT_LEAST_ONCE;
         p->distributed = strncmp(cfg->bus_url, "inproc:", 7) != 0 && stages != VIGIL_STAGE_ALL;
+        const unsigned chain = VIGIL_STAGE_PREPROCESS | VIGIL_STAGE_INFER | VIGIL_STAGE_SINK;
+        p->recover = strncmp(cfg->bus_url, "inproc:", 7) == 0 && (stages & chain) == chain;
         p->bus = vigil_bus_new(cfg->bus_url, &bc, errstr, errstr_size);
         if (!p->bus) goto fail;
     }
@@ -132,6 +138,13 @@ vigil_err_t vigil_pipeline_start(vigil_pipeline_t *p, char *errstr, size_t errst
     if (p->infer && (err = vigil_infer_start(p->infer)))
         return vigil_seterr(errstr, errstr_size, err, "infer: cannot start: %s",
                             vigil_err_str(err));
+    if (p->recover) {
+        size_t sent = 0;
+        char why[512] = "";
+        if ((err = vigil__pipeline_recover(p->cfg, p->bus, &sent, why, sizeof why)))
+            return vigil_seterr(errstr, errstr_size, err,
+                                "cannot send the frames not processed to infer again: %s", why);
+    }
     if (p->preprocess && (err = vigil_preprocess_start(p->preprocess)))
         return vigil_seterr(errstr, errstr_size, err, "preprocess: cannot start: %s",
                             vigil_err_str(err));

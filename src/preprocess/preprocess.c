@@ -24,7 +24,17 @@
  * Accounting: every frame message increments stage "in" once and exactly one
  * of out (stored and forwarded), dropped (gated out) or failed. Messages that
  * cannot be decoded at all are counted under the stage series without a
- * camera label. */
+ * camera label.
+ *
+ * Store failures, by class (vigil/err.h): a frame the store cannot take now
+ * (a full disk, I/O, a lock) is counted failed and acked, not retried: the
+ * next frame of the camera is the retry, and waiting would stall its
+ * partition. While a camera's frames fail so, its status in the warehouse is
+ * "degraded" with the error, /healthz says degraded naming it, and the log
+ * says it once per 10 s with a count (vigil_log_limited): one record per
+ * frame would bury everything else. The first frame stored again clears
+ * all three. A fatal store error (no such table, a read-only database)
+ * marks the process failed on /healthz, and `vigil run` stops saying why. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +45,7 @@
 #include "vigil/bus.h"
 #include "vigil/clock.h"
 #include "vigil/fault.h"
+#include "vigil/health.h"
 #include "vigil/image.h"
 #include "vigil/log.h"
 #include "vigil/metrics.h"
@@ -66,6 +77,9 @@ typedef struct pre_camera {
     vigil_stage_metrics_t m;
     vigil_histogram_t *stored_latency; /* capture -> frame stored */
     int64_t seen_us;                   /* monotonic time of its last frame */
+    vigil_log_limit_t errlog;          /* its frames' error records */
+    uint64_t store_failures;           /* frames the store refused since the last one stored */
+    int64_t status_us;                 /* monotonic time its "degraded" status was last written */
     struct pre_camera *next;
 } pre_camera_t;
 
@@ -82,6 +96,7 @@ typedef struct pre_worker {
     vigil_stage_metrics_t unknown; /* messages that name no valid camera */
     vigil_counter_t *refused_mismatch, *refused_large, *refused_cameras;
     int64_t lag_reported; /* this worker's share of the stage's queue_depth gauge */
+    vigil_log_limit_t errlog; /* records of messages that name no camera it keeps */
 } pre_worker_t;
 
 struct vigil_preprocess {
@@ -94,8 +109,52 @@ struct vigil_preprocess {
 
 static void camera_free(pre_camera_t *cam)
 {
+    vigil_log_limit_flush(&cam->errlog);
+    if (cam->store_failures) vigil_health_clear(STAGE, cam->id); /* it went away */
     vigil_image_release(&cam->prev);
     free(cam);
+}
+
+/* The camera's status in the warehouse (the API's /api/v1/cameras): set
+ * when its frames start failing and again every 10 s while they do (ingest
+ * may have written "online" meanwhile), back to online when one is stored.
+ * A camera without a row (not registered yet) is left alone. */
+static void camera_status(pre_worker_t *w, pre_camera_t *cam, const char *status,
+                          const char *error)
+{
+    vigil_err_t err = vigil_store_camera_set_status(w->store, cam->id, status, error);
+    if (err && err != VIGIL_ERR_NOT_FOUND)
+        vigil_debug(STAGE, cam->id, "camera \"%s\": cannot set status %s: %s", cam->id, status,
+                    vigil_err_str(err));
+    cam->status_us = vigil_mono_us();
+}
+
+/* A frame of cam the store could not take now (full disk, I/O): see the top
+ * of the file. */
+static void store_failing(pre_worker_t *w, pre_camera_t *cam, vigil_err_t err,
+                          const char *errstr)
+{
+    char problem[384];
+    snprintf(problem, sizeof problem, "frames are not stored (%s): %s", vigil_err_str(err),
+             errstr);
+    if (vigil_err_is_fatal(err)) {
+        vigil_health_set(STAGE, NULL, VIGIL_HEALTH_FAILED, problem);
+        return;
+    }
+    vigil_health_set(STAGE, cam->id, VIGIL_HEALTH_DEGRADED, problem);
+    if (cam->store_failures++ == 0 || vigil_mono_us() - cam->status_us >= 10000000)
+        camera_status(w, cam, "degraded", problem);
+}
+
+static void store_working(pre_worker_t *w, pre_camera_t *cam)
+{
+    if (!cam->store_failures) return;
+    vigil_log_limit_flush(&cam->errlog);
+    vigil_info(STAGE, cam->id, "camera \"%s\": frames are stored again after %llu failed",
+               cam->id, (unsigned long long)cam->store_failures);
+    vigil_health_clear(STAGE, cam->id);
+    camera_status(w, cam, "online", "");
+    cam->store_failures = 0;
 }
 
 /* Drops the state of the cameras that sent nothing for limits.camera_forget_s
@@ -177,10 +236,13 @@ static vigil_err_t motion_image(pre_worker_t *w, const Vigil__V1__Frame *frame, 
 }
 
 /* Stores the frame and publishes its GatedFrame. On failure the frame is
- * counted failed by the caller, and the message is acked either way. */
+ * counted failed by the caller, and the message is acked either way;
+ * *stored says whether the store took it (a failure after it is the
+ * publish's: that frame is sent again by the next `vigil run`, since it is
+ * stored but not processed). */
 static vigil_err_t forward(pre_worker_t *w, pre_camera_t *cam, const Vigil__V1__Frame *frame,
-                           int width, int height,
-                           double score, int keyframe, char *errstr, size_t errstr_size)
+                           int width, int height, double score, int keyframe, int *stored,
+                           char *errstr, size_t errstr_size)
 {
     vigil_frame_row_t row = {0};
     snprintf(row.camera_id, sizeof row.camera_id, "%s", frame->camera_id);
@@ -195,9 +257,11 @@ static vigil_err_t forward(pre_worker_t *w, pre_camera_t *cam, const Vigil__V1__
      * redelivering cannot help a full disk and would stall the camera's
      * partition behind it, so the pipeline goes on with the next frames
      * (the failure is logged and counted; the retention sweeper frees space). */
+    *stored = 0;
     vigil_err_t err = vigil_store_frame_put(w->store, &row, frame->jpeg.data, frame->jpeg.len,
                                             errstr, errstr_size);
     if (err) return err;
+    *stored = 1;
     vigil_histogram_observe(cam->stored_latency,
                             (double)(vigil_now_us() - frame->capture_time_us) / 1e6);
 
@@ -243,8 +307,9 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
         vigil_counter_inc(w->unknown.failed);
         snprintf(fields, sizeof fields, "\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld",
                  msg->topic, (int)msg->partition, (long long)msg->offset);
-        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, NULL, fields, "bad frame message at %s[%d]@%lld: %s",
-                   msg->topic, (int)msg->partition, (long long)msg->offset, errstr);
+        vigil_log_limited(&w->errlog, VIGIL_LOG_ERROR, STAGE, NULL, fields,
+                          "bad frame message at %s[%d]@%lld: %s", msg->topic,
+                          (int)msg->partition, (long long)msg->offset, errstr);
         goto done;
     }
     forget_idle(w, t0, 0);
@@ -256,13 +321,15 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
         vigil_counter_inc(w->unknown.failed);
         if (full) {
             vigil_counter_inc(w->refused_cameras);
-            VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, frame->camera_id, fields,
-                       "camera \"%s\": sequence %llu: frame refused: this worker already keeps "
-                       "the state of %zu cameras (limits.max_cameras)",
-                       frame->camera_id, (unsigned long long)frame->sequence, w->ncameras);
+            vigil_log_limited(&w->errlog, VIGIL_LOG_ERROR, STAGE, frame->camera_id, fields,
+                              "camera \"%s\": sequence %llu: frame refused: this worker "
+                              "already keeps the state of %zu cameras (limits.max_cameras)",
+                              frame->camera_id, (unsigned long long)frame->sequence,
+                              w->ncameras);
         } else {
-            vigil_error(STAGE, frame->camera_id, "sequence %llu: out of memory",
-                        (unsigned long long)frame->sequence);
+            vigil_log_limited(&w->errlog, VIGIL_LOG_ERROR, STAGE, frame->camera_id, fields,
+                              "sequence %llu: out of memory",
+                              (unsigned long long)frame->sequence);
         }
         goto done;
     }
@@ -276,16 +343,17 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
     if (cerr == VIGIL_ERR_INVALID || cerr == VIGIL_ERR_TOO_LARGE) {
         vigil_counter_inc(cam->m.failed);
         vigil_counter_inc(cerr == VIGIL_ERR_INVALID ? w->refused_mismatch : w->refused_large);
-        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields,
-                   "camera \"%s\": sequence %llu: frame refused: %s", cam->id,
-                   (unsigned long long)frame->sequence, errstr);
+        vigil_log_limited(&cam->errlog, VIGIL_LOG_ERROR, STAGE, cam->id, fields,
+                          "camera \"%s\": sequence %llu: frame refused: %s", cam->id,
+                          (unsigned long long)frame->sequence, errstr);
         goto done;
     }
     int width, height;
     if (cerr || motion_image(w, frame, &width, &height, errstr, sizeof errstr)) {
         vigil_counter_inc(cam->m.failed);
-        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields, "sequence %llu: corrupt jpeg: %s",
-                   (unsigned long long)frame->sequence, errstr);
+        vigil_log_limited(&cam->errlog, VIGIL_LOG_ERROR, STAGE, cam->id, fields,
+                          "sequence %llu: corrupt jpeg: %s", (unsigned long long)frame->sequence,
+                          errstr);
         goto done;
     }
     double score = 1.0;
@@ -305,12 +373,17 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
         vigil_counter_inc(cam->m.dropped);
         goto done;
     }
-    int keyframe = verdict == VIGIL_GATE_KEYFRAME;
-    if (forward(w, cam, frame, width, height, score, keyframe, errstr, sizeof errstr)) {
+    int keyframe = verdict == VIGIL_GATE_KEYFRAME, stored = 0;
+    vigil_err_t ferr = forward(w, cam, frame, width, height, score, keyframe, &stored, errstr,
+                               sizeof errstr);
+    if (stored) store_working(w, cam);
+    if (ferr) {
         vigil_counter_inc(cam->m.failed);
-        VIGIL_LOGF(VIGIL_LOG_ERROR, STAGE, cam->id, fields,
-                   "sequence %llu: cannot store/forward frame: %s",
-                   (unsigned long long)frame->sequence, errstr);
+        if (!stored) store_failing(w, cam, ferr, errstr);
+        vigil_log_limited(&cam->errlog, VIGIL_LOG_ERROR, STAGE, cam->id, fields,
+                          "sequence %llu: cannot %s frame: %s",
+                          (unsigned long long)frame->sequence, stored ? "forward" : "store",
+                          errstr);
         goto done;
     }
     vigil__gate_forwarded(&cam->gate, frame->capture_time_us);
@@ -346,6 +419,7 @@ static void *worker_main(void *arg)
 
 static void worker_release(pre_worker_t *w)
 {
+    vigil_log_limit_flush(&w->errlog);
     if (w->consumer) vigil_consumer_close(w->consumer);
     w->consumer = NULL;
     vigil_store_close(w->store);

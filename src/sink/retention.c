@@ -4,7 +4,13 @@
  * camera table (added at run time), each swept with its own retention. A
  * last sweep over every camera with the longest retention in use catches
  * rows of cameras that have no camera row at all, without ever deleting
- * something a camera with a longer retention still keeps. */
+ * something a camera with a longer retention still keeps.
+ *
+ * Failures (vigil/err.h): a sweep that fails for a retriable reason (the
+ * write lock, I/O) is tried again after 1 s, doubling up to the sweep
+ * interval, rather than only at the next interval; any failure is logged at
+ * most once per 10 s with a count and shows on /healthz as degraded
+ * ("retention: ..."), since a disk that retention cannot free fills up. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +18,7 @@
 
 #include "sink/retention.h"
 #include "vigil/clock.h"
+#include "vigil/health.h"
 #include "vigil/log.h"
 #include "vigil/metrics.h"
 
@@ -28,6 +35,9 @@ struct vigil_retention {
     pthread_cond_t cv;
     vigil_counter_t *deleted_frames, *deleted_detections, *deleted_events;
     vigil_counter_t *deleted_analytics_events, *deleted_track_points, *deleted_counts, *deleted_clips;
+    vigil_log_limit_t errlog; /* the sweeping thread's error records */
+    int64_t retry_ms;         /* wait after a retriable failure; 0 after a sweep that worked */
+    uint64_t failures;        /* sweeps that failed since the last one that worked */
 };
 
 vigil_retention_t *vigil__retention_new(const vigil_config_t *cfg, char *errstr,
@@ -84,8 +94,11 @@ static vigil_err_t sweep(vigil_retention_t *ret, const char *camera_id, double h
     int64_t before_us = now_us - (int64_t)(hours * HOUR_US);
     vigil_err_t err = vigil_store_sweep(ret->store, camera_id, before_us, &r);
     if (err) {
-        vigil_error(STAGE, camera_id, "retention sweep of %s failed: %s",
-                    camera_id ? "camera" : "all cameras", vigil_err_str(err));
+        vigil_log_limited(&ret->errlog, VIGIL_LOG_ERROR, STAGE, camera_id,
+                          NULL, "retention sweep of %s failed (%s): %s",
+                          camera_id ? "camera" : "all cameras",
+                          vigil_err_class_name(vigil_err_class(err)),
+                          vigil_store_last_error(ret->store));
         return err;
     }
     vigil_counter_add(ret->deleted_frames, (uint64_t)r.frames_deleted);
@@ -118,6 +131,32 @@ static vigil_err_t sweep(vigil_retention_t *ret, const char *camera_id, double h
     return VIGIL_OK;
 }
 
+/* Health and the next wait after a whole sweep ended with err. */
+static void note_outcome(vigil_retention_t *ret, vigil_err_t err)
+{
+    char problem[512];
+    int64_t interval_ms = (int64_t)ret->cfg->store_sweep_interval_s * 1000;
+    if (!err) {
+        if (ret->failures) {
+            vigil_log_limit_flush(&ret->errlog);
+            vigil_info(STAGE, NULL, "retention sweeps work again after %llu failed",
+                       (unsigned long long)ret->failures);
+            vigil_health_clear("retention", NULL);
+        }
+        ret->failures = 0;
+        ret->retry_ms = 0;
+        return;
+    }
+    ret->failures++;
+    ret->retry_ms = !vigil_err_is_retriable(err) ? 0 : ret->retry_ms ? ret->retry_ms * 2 : 1000;
+    if (ret->retry_ms > interval_ms) ret->retry_ms = interval_ms;
+    snprintf(problem, sizeof problem,
+             "sweeps fail, nothing old is deleted (%llu in a row): %s: %s",
+             (unsigned long long)ret->failures, vigil_err_str(err),
+             vigil_store_last_error(ret->store));
+    vigil_health_set("retention", NULL, VIGIL_HEALTH_DEGRADED, problem);
+}
+
 vigil_err_t vigil__retention_sweep_once(vigil_retention_t *ret, int64_t now_us,
                                         vigil_sweep_result_t *total)
 {
@@ -135,7 +174,9 @@ vigil_err_t vigil__retention_sweep_once(vigil_retention_t *ret, int64_t now_us,
         if ((err = sweep(ret, cfg->cameras[i].id, h, now_us, total)) && !first) first = err;
     }
     if ((err = vigil_store_camera_list(ret->store, &rows, &nrows))) {
-        vigil_error(STAGE, NULL, "retention: cannot list cameras: %s", vigil_err_str(err));
+        vigil_log_limited(&ret->errlog, VIGIL_LOG_ERROR, STAGE, NULL, NULL,
+                          "retention: cannot list cameras: %s",
+                          vigil_store_last_error(ret->store));
         if (!first) first = err;
         nrows = 0;
     }
@@ -147,6 +188,7 @@ vigil_err_t vigil__retention_sweep_once(vigil_retention_t *ret, int64_t now_us,
     free(rows);
     /* cameras nobody knows of: only what every retention in use lets go */
     if (!keep_forever && (err = sweep(ret, NULL, longest, now_us, total)) && !first) first = err;
+    note_outcome(ret, first);
     return first;
 }
 
@@ -158,11 +200,13 @@ static void *retention_main(void *arg)
         pthread_mutex_unlock(&ret->mu);
         vigil__retention_sweep_once(ret, vigil_now_us(), NULL);
         pthread_mutex_lock(&ret->mu);
-        struct timespec until = vigil_deadline_ms(ret->cfg->store_sweep_interval_s * 1000);
+        int wait_ms = ret->retry_ms ? (int)ret->retry_ms : ret->cfg->store_sweep_interval_s * 1000;
+        struct timespec until = vigil_deadline_ms(wait_ms);
         while (!ret->stop && pthread_cond_timedwait(&ret->cv, &ret->mu, &until) == 0) {
         }
     }
     pthread_mutex_unlock(&ret->mu);
+    vigil_log_limit_flush(&ret->errlog);
     return NULL;
 }
 

@@ -21,7 +21,7 @@
 
 #define SQ_FRAME_COLS                                                                             \
     "id, camera_id, sequence, capture_time_us, width, height, size_bytes, motion_score, "         \
-    "keyframe, path"
+    "keyframe, path, detection_count"
 #define SQ_CAMERA_COLS "id, name, url, fps, enabled, status, last_error, updated_us"
 
 static const char *const sq_sql[SQ_COUNT_] = {
@@ -75,11 +75,42 @@ static const char *const sq_sql[SQ_COUNT_] = {
     [SQ_FRAMES_RANGE] = "SELECT " SQ_FRAME_COLS " FROM frames WHERE camera_id = ?1 AND "
                         "capture_time_us >= ?2 AND capture_time_us < ?3 "
                         "ORDER BY capture_time_us, id LIMIT ?4",
+    [SQ_FRAME_MARK_PROCESSED] = "UPDATE frames SET detection_count = ?3 WHERE camera_id = ?1 "
+                                "AND sequence = ?2 AND detection_count IS NULL",
+    /* the partial index frames_unprocessed: only the few not processed */
+    [SQ_FRAMES_UNPROCESSED] = "SELECT " SQ_FRAME_COLS " FROM frames WHERE detection_count IS NULL "
+                              "AND id > ?1 ORDER BY id LIMIT ?2",
 };
 
 const char *vigil__sq_sql(vigil__sq_stmt_t which)
 {
     return (unsigned)which < SQ_COUNT_ ? sq_sql[which] : NULL;
+}
+
+/* The class of an SQLite result (vigil/err.h) is decided here, where it
+ * arises: what waiting can cure is retriable (a lock held by another writer,
+ * a full disk, an I/O error, a file that cannot be opened right now), a row
+ * the schema refuses is refused, and everything else (no such table or
+ * column, a read-only, corrupt or foreign file) is fatal: no retry helps. */
+vigil_err_t vigil__sq_err_code(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK: return VIGIL_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:
+    case SQLITE_INTERRUPT:
+    case SQLITE_SCHEMA: return VIGIL_ERR_AGAIN;
+    case SQLITE_FULL: return VIGIL_ERR_FULL;
+    case SQLITE_NOMEM: return VIGIL_ERR_NOMEM;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN: return VIGIL_ERR_IO;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE: return VIGIL_ERR_INVALID;
+    case SQLITE_TOOBIG: return VIGIL_ERR_TOO_LARGE;
+    default: return VIGIL_ERR_STORE;
+    }
 }
 
 vigil_err_t vigil__sq_error(vigil__sqlite_t *sq, int rc, const char *what, char *buf, size_t size)
@@ -88,12 +119,7 @@ vigil_err_t vigil__sq_error(vigil__sqlite_t *sq, int rc, const char *what, char 
         buf = sq->base.errbuf;
         size = sizeof(sq->base.errbuf);
     }
-    int prim = rc & 0xff;
-    vigil_err_t err = prim == SQLITE_BUSY || prim == SQLITE_LOCKED ? VIGIL_ERR_AGAIN
-                      : prim == SQLITE_FULL                        ? VIGIL_ERR_FULL
-                      : prim == SQLITE_NOMEM                       ? VIGIL_ERR_NOMEM
-                      : prim == SQLITE_IOERR                       ? VIGIL_ERR_IO
-                                                                   : VIGIL_ERR_STORE;
+    vigil_err_t err = vigil__sq_err_code(rc);
     const char *msg = sq->db && sqlite3_errcode(sq->db) == rc ? sqlite3_errmsg(sq->db)
                                                               : sqlite3_errstr(rc);
     return vigil_seterr(buf, size, err, "sqlite %s: %s: %s", sq->path, what, msg);
@@ -108,7 +134,7 @@ sqlite3_stmt *vigil__sq_prepare(vigil__sqlite_t *sq, sqlite3_stmt **slot, const 
     }
     int rc = sqlite3_prepare_v3(sq->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
     if (rc != SQLITE_OK) {
-        vigil__sq_error(sq, rc, "prepare", NULL, 0);
+        sq->stmt_err = vigil__sq_error(sq, rc, "prepare", NULL, 0);
         sqlite3_finalize(*slot);
         *slot = NULL;
     }
@@ -162,7 +188,7 @@ static vigil_err_t sq_camera_upsert(vigil_store_t *store, const vigil_camera_row
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_CAMERA_UPSERT);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, c->url, -1, SQLITE_STATIC);
@@ -180,7 +206,7 @@ static vigil_err_t sq_camera_set_status(vigil_store_t *store, const char *camera
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_CAMERA_SET_STATUS);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, last_error, -1, SQLITE_STATIC);
@@ -201,7 +227,7 @@ static vigil_err_t sq_camera_list(vigil_store_t *store, vigil_camera_row_t **row
     size_t count = 0, cap = 0;
     vigil_err_t err = VIGIL_OK;
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_CAMERA_LIST);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (count == cap) {
@@ -251,6 +277,8 @@ static void sq_frame_from_row(sqlite3_stmt *st, vigil_frame_row_t *f)
     f->motion_score = (float)sqlite3_column_double(st, 7);
     f->keyframe = sqlite3_column_int(st, 8);
     vigil__sq_text(st, 9, f->path, sizeof(f->path));
+    f->detection_count =
+        sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 10);
 }
 
 /* Steps a single-frame SELECT: VIGIL_OK with *row, or NOT_FOUND. */
@@ -273,7 +301,7 @@ static vigil_err_t sq_frame_lookup(vigil_store_t *store, const char *camera_id, 
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_FRAME_LOOKUP);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)sequence);
     return sq_frame_one(sq, st, row);
@@ -283,7 +311,7 @@ static vigil_err_t sq_frame_get(vigil_store_t *store, int64_t id, vigil_frame_ro
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_FRAME_GET);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_int64(st, 1, id);
     vigil_err_t err = sq_frame_one(sq, st, row);
     if (err == VIGIL_ERR_NOT_FOUND)
@@ -296,7 +324,7 @@ static vigil_err_t sq_frame_insert(vigil_store_t *store, vigil_frame_row_t *f, c
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_FRAME_INSERT);
-    if (!st) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_STORE, "%s", store->errbuf);
+    if (!st) return vigil_seterr(errstr, errstr_size, sq->stmt_err, "%s", store->errbuf);
     sqlite3_bind_text(st, 1, f->camera_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)f->sequence);
     sqlite3_bind_int64(st, 3, f->capture_time_us);
@@ -313,20 +341,13 @@ static vigil_err_t sq_frame_insert(vigil_store_t *store, vigil_frame_row_t *f, c
     return VIGIL_OK;
 }
 
-static vigil_err_t sq_frames_range(vigil_store_t *store, const char *camera_id, int64_t since_us,
-                                   int64_t until_us, int limit, vigil_frame_row_t **rows_out,
-                                   size_t *n_out)
+/* Reads the frame rows a bound statement returns into a malloc'd array. */
+static vigil_err_t sq_frame_list(vigil__sqlite_t *sq, sqlite3_stmt *st, const char *what,
+                                 vigil_frame_row_t **rows_out, size_t *n_out)
 {
-    vigil__sqlite_t *sq = vigil__sq(store);
     vigil_frame_row_t *rows = NULL;
     size_t n = 0, cap = 0;
     vigil_err_t err = VIGIL_OK;
-    sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_FRAMES_RANGE);
-    if (!st) return VIGIL_ERR_STORE;
-    sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since_us);
-    sqlite3_bind_int64(st, 3, until_us);
-    sqlite3_bind_int(st, 4, limit);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
@@ -341,7 +362,7 @@ static vigil_err_t sq_frames_range(vigil_store_t *store, const char *camera_id, 
         sq_frame_from_row(st, &rows[n++]);
     }
     if (rc != SQLITE_DONE) {
-        err = vigil__sq_error(sq, rc, "read frames range", NULL, 0);
+        err = vigil__sq_error(sq, rc, what, NULL, 0);
         goto fail;
     }
     sqlite3_reset(st);
@@ -354,11 +375,36 @@ fail:
     return err;
 }
 
+static vigil_err_t sq_frames_range(vigil_store_t *store, const char *camera_id, int64_t since_us,
+                                   int64_t until_us, int limit, vigil_frame_row_t **rows,
+                                   size_t *n)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_FRAMES_RANGE);
+    if (!st) return sq->stmt_err;
+    sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since_us);
+    sqlite3_bind_int64(st, 3, until_us);
+    sqlite3_bind_int(st, 4, limit);
+    return sq_frame_list(sq, st, "read frames range", rows, n);
+}
+
+static vigil_err_t sq_frames_unprocessed(vigil_store_t *store, int64_t after_id, int limit,
+                                         vigil_frame_row_t **rows, size_t *n)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_FRAMES_UNPROCESSED);
+    if (!st) return sq->stmt_err;
+    sqlite3_bind_int64(st, 1, after_id);
+    sqlite3_bind_int(st, 2, limit);
+    return sq_frame_list(sq, st, "read unprocessed frames", rows, n);
+}
+
 static vigil_err_t sq_event_put(vigil_store_t *store, const vigil_event_row_t *e)
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_EVENT_INSERT);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_text(st, 1, e->camera_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, e->type, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, e->time_us);
@@ -377,7 +423,7 @@ static vigil_err_t sq_counts(vigil_store_t *store, const char *camera_id,
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = vigil__sq_stmt(sq, camera_id ? SQ_COUNTS_CAMERA : SQ_COUNTS_ALL);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     if (camera_id) sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     vigil_err_t err = VIGIL_OK;
@@ -404,7 +450,7 @@ static vigil_err_t sq_sweep_frames(vigil_store_t *store, const char *camera_id, 
     *paths_out = NULL;
     *n_out = 0;
     sqlite3_stmt *st = vigil__sq_stmt(sq, camera_id ? SQ_SWEEP_FRAMES_CAMERA : SQ_SWEEP_FRAMES_ALL);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     paths = calloc(limit ? limit : 1, sizeof(*paths));
     if (!paths) return VIGIL_ERR_NOMEM;
     int rc = vigil__sq_begin(sq);
@@ -456,7 +502,7 @@ static vigil_err_t sq_sweep_rows(vigil_store_t *store, vigil__sweep_table_t tabl
         which = camera_id ? SQ_SWEEP_EVENTS_CAMERA : SQ_SWEEP_EVENTS_ALL;
     sqlite3_stmt *st = vigil__sq_stmt(sq, which);
     *deleted = 0;
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_int64(st, 1, before_us);
     sqlite3_bind_int64(st, 2, (int64_t)limit);
     if (camera_id) sqlite3_bind_text(st, 3, camera_id, -1, SQLITE_STATIC);
@@ -496,6 +542,8 @@ static const vigil_store_ops_t sq_ops = {
     .frame_insert = sq_frame_insert,
     .frame_get = sq_frame_get,
     .detections_put = vigil__sq_detections_put,
+    .results_put = vigil__sq_results_put,
+    .frames_unprocessed = sq_frames_unprocessed,
     .detections_query = vigil__sq_detections_query,
     .event_put = sq_event_put,
     .counts = sq_counts,

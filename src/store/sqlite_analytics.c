@@ -217,7 +217,7 @@ vigil_err_t vigil__sq_analytics_commit(vigil_store_t *store,
     sqlite3_stmt *pt_st = ev_st ? sqa_stmt(sq, SQA_POINT_INSERT) : NULL;
     sqlite3_stmt *ct_st = pt_st ? sqa_stmt(sq, SQA_COUNT_UPSERT) : NULL;
     sqlite3_stmt *state_st = ct_st ? sqa_stmt(sq, SQA_STATE_UPSERT) : NULL;
-    if (!state_st) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_STORE, "%s", store->errbuf);
+    if (!state_st) return vigil_seterr(errstr, errstr_size, sq->stmt_err, "%s", store->errbuf);
     int rc = vigil__sq_begin(sq);
     if (rc != SQLITE_OK) {
         snprintf(what, sizeof(what), "begin analytics commit (camera \"%s\"%s)",
@@ -285,7 +285,7 @@ vigil_err_t vigil__sq_analytics_max_track_id(vigil_store_t *store, const char *c
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = sqa_stmt(sq, SQA_MAX_TRACK);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
     vigil_err_t err = VIGIL_OK;
     int rc = sqlite3_step(st);
@@ -300,7 +300,7 @@ vigil_err_t vigil__sq_analytics_state_get(vigil_store_t *store, const char *came
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = sqa_stmt(sq, SQA_STATE_GET);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
     vigil_err_t err = VIGIL_OK;
     int rc = sqlite3_step(st);
@@ -392,7 +392,7 @@ vigil_err_t vigil__sq_analytics_events_query(vigil_store_t *store, const vigil_e
         if (vigil__sq_events_query_sql(mask, sql, sizeof(sql)) != 0) return VIGIL_ERR_STORE;
         st = vigil__sq_prepare(sq, &sq->event_query_stmts[mask], sql);
     }
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     size_t limit = (size_t)q->limit, n = 0;
     vigil_analytics_event_row_t *rows = calloc(limit, sizeof(*rows));
     if (!rows) return VIGIL_ERR_NOMEM;
@@ -433,7 +433,7 @@ vigil_err_t vigil__sq_analytics_event_get(vigil_store_t *store, int64_t id,
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = sqa_stmt(sq, SQA_EVENT_GET);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_int64(st, 1, id);
     vigil_err_t err = VIGIL_OK;
     int rc = sqlite3_step(st);
@@ -489,7 +489,7 @@ vigil_err_t vigil__sq_counts_query(vigil_store_t *store, const vigil_count_query
         if (vigil__sq_counts_query_sql(mask, sql, sizeof(sql)) != 0) return VIGIL_ERR_STORE;
         st = vigil__sq_prepare(sq, &sq->count_query_stmts[mask], sql);
     }
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     if (q->camera) sqlite3_bind_text(st, 1, q->camera, -1, SQLITE_STATIC);
     if (q->zone) sqlite3_bind_text(st, 2, q->zone, -1, SQLITE_STATIC);
     if (q->line) sqlite3_bind_text(st, 3, q->line, -1, SQLITE_STATIC);
@@ -546,7 +546,7 @@ vigil_err_t vigil__sq_track_points(vigil_store_t *store, const char *camera_id,
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = sqa_stmt(sq, SQA_TRACK_POINTS);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)track_id);
     sqlite3_bind_int(st, 3, limit);
@@ -604,7 +604,7 @@ vigil_err_t vigil__sq_sweep_analytics_events(vigil_store_t *store, const char *c
     *n_out = 0;
     sqlite3_stmt *st =
         sqa_stmt(sq, camera_id ? SQA_SWEEP_EVENTS_CAMERA : SQA_SWEEP_EVENTS_ALL);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     vigil__swept_event_t *events = calloc(limit ? limit : 1, sizeof(*events));
     if (!events) return VIGIL_ERR_NOMEM;
     int rc = vigil__sq_begin(sq);
@@ -655,7 +655,7 @@ vigil_err_t vigil__sq_sweep_analytics_rows(vigil__sqlite_t *sq, vigil__sweep_tab
         bound = before_us - VIGIL__STORE_MINUTE_US;
     }
     sqlite3_stmt *st = sqa_stmt(sq, which);
-    if (!st) return VIGIL_ERR_STORE;
+    if (!st) return sq->stmt_err;
     sqlite3_bind_int64(st, 1, bound);
     sqlite3_bind_int64(st, 2, (int64_t)limit);
     if (camera_id) sqlite3_bind_text(st, 3, camera_id, -1, SQLITE_STATIC);

@@ -3,7 +3,10 @@
  * Writes: one BEGIN IMMEDIATE transaction per batch, INSERT ... ON CONFLICT
  * DO NOTHING on the key (camera, sequence, model, idx), so a redelivered
  * batch inserts nothing and a partly overlapping one only its new rows; the
- * count of new rows is the sum of sqlite3_changes().
+ * count of new rows is the sum of sqlite3_changes(). Results (the sink's
+ * writes) also mark each frame processed in the same transaction, with
+ * UPDATE ... WHERE detection_count IS NULL: the first inference of a frame
+ * that commits is the one whose rows stay.
  *
  * Query: newest first by id, keyset-paged (cursor = the last id returned,
  * the next page takes id < cursor). The WHERE clause only names the filters
@@ -18,6 +21,39 @@
 
 #include "store/sqlite_int.h"
 
+/* Inserts one detection with the cached SQ_DETECTION_INSERT statement st;
+ * adds 1 to *count if it was new. */
+static vigil_err_t sq_insert_detection(vigil__sqlite_t *sq, sqlite3_stmt *st,
+                                       const vigil_detection_row_t *d, size_t *count,
+                                       char *errstr, size_t errstr_size)
+{
+    sqlite3_bind_text(st, 1, d->camera_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)d->sequence);
+    if (d->frame_id > 0)
+        sqlite3_bind_int64(st, 3, d->frame_id);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_int64(st, 4, d->capture_time_us);
+    sqlite3_bind_text(st, 5, d->model, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, d->idx);
+    sqlite3_bind_text(st, 7, d->label, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 8, d->score);
+    sqlite3_bind_double(st, 9, d->x1);
+    sqlite3_bind_double(st, 10, d->y1);
+    sqlite3_bind_double(st, 11, d->x2);
+    sqlite3_bind_double(st, 12, d->y2);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        char what[160];
+        snprintf(what, sizeof(what), "insert detection camera \"%s\" sequence %llu idx %d",
+                 d->camera_id, (unsigned long long)d->sequence, d->idx);
+        return vigil__sq_error(sq, rc, what, errstr, errstr_size);
+    }
+    *count += (size_t)sqlite3_changes(sq->db);
+    return VIGIL_OK;
+}
+
 vigil_err_t vigil__sq_detections_put(vigil_store_t *store, const vigil_detection_row_t *rows,
                                      size_t n, size_t *inserted, char *errstr,
                                      size_t errstr_size)
@@ -27,40 +63,76 @@ vigil_err_t vigil__sq_detections_put(vigil_store_t *store, const vigil_detection
     size_t count = 0;
     *inserted = 0;
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_DETECTION_INSERT);
-    if (!st) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_STORE, "%s", store->errbuf);
+    if (!st) return vigil_seterr(errstr, errstr_size, sq->stmt_err, "%s", store->errbuf);
     int rc = vigil__sq_begin(sq);
     if (rc != SQLITE_OK) return vigil__sq_error(sq, rc, "begin detections", errstr, errstr_size);
-    for (size_t i = 0; i < n; i++) {
-        const vigil_detection_row_t *d = &rows[i];
-        sqlite3_bind_text(st, 1, d->camera_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (int64_t)d->sequence);
-        if (d->frame_id > 0)
-            sqlite3_bind_int64(st, 3, d->frame_id);
-        else
-            sqlite3_bind_null(st, 3);
-        sqlite3_bind_int64(st, 4, d->capture_time_us);
-        sqlite3_bind_text(st, 5, d->model, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 6, d->idx);
-        sqlite3_bind_text(st, 7, d->label, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 8, d->score);
-        sqlite3_bind_double(st, 9, d->x1);
-        sqlite3_bind_double(st, 10, d->y1);
-        sqlite3_bind_double(st, 11, d->x2);
-        sqlite3_bind_double(st, 12, d->y2);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            char what[160];
-            snprintf(what, sizeof(what), "insert detection camera \"%s\" sequence %llu idx %d",
-                     d->camera_id, (unsigned long long)d->sequence, d->idx);
-            err = vigil__sq_error(sq, rc, what, errstr, errstr_size);
-            goto fail;
-        }
-        count += (size_t)sqlite3_changes(sq->db);
-    }
+    for (size_t i = 0; i < n; i++)
+        if ((err = sq_insert_detection(sq, st, &rows[i], &count, errstr, errstr_size))) goto fail;
     rc = vigil__sq_commit(sq);
     if (rc != SQLITE_OK) {
         err = vigil__sq_error(sq, rc, "commit detections", errstr, errstr_size);
+        goto fail;
+    }
+    *inserted = count;
+    return VIGIL_OK;
+fail:
+    vigil__sq_rollback(sq);
+    return err;
+}
+
+/* Marks the frame of r processed; *write_rows tells whether its rows go in:
+ * yes when it was marked now or the store has no such frame, no when it
+ * was processed already. */
+static vigil_err_t sq_mark_processed(vigil__sqlite_t *sq, const vigil_frame_result_t *r,
+                                     int *write_rows, char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *mark = vigil__sq_stmt(sq, SQ_FRAME_MARK_PROCESSED);
+    if (!mark) return vigil_seterr(errstr, errstr_size, sq->stmt_err, "%s", sq->base.errbuf);
+    sqlite3_bind_text(mark, 1, r->camera_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(mark, 2, (int64_t)r->sequence);
+    sqlite3_bind_int64(mark, 3, (int64_t)r->n);
+    int rc = sqlite3_step(mark);
+    sqlite3_reset(mark);
+    if (rc != SQLITE_DONE) return vigil__sq_error(sq, rc, "mark frame processed", errstr, errstr_size);
+    if (sqlite3_changes(sq->db) > 0) {
+        *write_rows = 1;
+        return VIGIL_OK;
+    }
+    sqlite3_stmt *known = vigil__sq_stmt(sq, SQ_FRAME_LOOKUP);
+    if (!known) return vigil_seterr(errstr, errstr_size, sq->stmt_err, "%s", sq->base.errbuf);
+    sqlite3_bind_text(known, 1, r->camera_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(known, 2, (int64_t)r->sequence);
+    rc = sqlite3_step(known);
+    sqlite3_reset(known);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return vigil__sq_error(sq, rc, "read frame", errstr, errstr_size);
+    *write_rows = rc == SQLITE_DONE; /* a frame this store never saw */
+    return VIGIL_OK;
+}
+
+vigil_err_t vigil__sq_results_put(vigil_store_t *store, const vigil_frame_result_t *results,
+                                  size_t n, size_t *inserted, char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    vigil_err_t err = VIGIL_OK;
+    size_t count = 0;
+    *inserted = 0;
+    sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_DETECTION_INSERT);
+    if (!st) return vigil_seterr(errstr, errstr_size, sq->stmt_err, "%s", store->errbuf);
+    int rc = vigil__sq_begin(sq);
+    if (rc != SQLITE_OK) return vigil__sq_error(sq, rc, "begin results", errstr, errstr_size);
+    for (size_t i = 0; i < n; i++) {
+        int write_rows = 0;
+        if ((err = sq_mark_processed(sq, &results[i], &write_rows, errstr, errstr_size)))
+            goto fail;
+        for (size_t k = 0; write_rows && k < results[i].n; k++)
+            if ((err = sq_insert_detection(sq, st, &results[i].rows[k], &count, errstr,
+                                           errstr_size)))
+                goto fail;
+    }
+    rc = vigil__sq_commit(sq);
+    if (rc != SQLITE_OK) {
+        err = vigil__sq_error(sq, rc, "commit results", errstr, errstr_size);
         goto fail;
     }
     *inserted = count;
@@ -101,7 +173,7 @@ vigil_err_t vigil__sq_detections_query(vigil_store_t *store, const vigil_detecti
     if (!rows) return VIGIL_ERR_NOMEM;
     sqlite3_stmt *st = sq_query_stmt(sq, mask);
     if (!st) {
-        err = VIGIL_ERR_STORE;
+        err = sq->stmt_err;
         goto fail;
     }
     if (q->camera) sqlite3_bind_text(st, 1, q->camera, -1, SQLITE_STATIC);

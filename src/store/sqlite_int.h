@@ -36,6 +36,8 @@ typedef enum vigil__sq_stmt {
     SQ_SWEEP_EVENTS_ALL,
     SQ_SWEEP_EVENTS_CAMERA,
     SQ_FRAMES_RANGE,
+    SQ_FRAME_MARK_PROCESSED,
+    SQ_FRAMES_UNPROCESSED,
     SQ_COUNT_
 } vigil__sq_stmt_t;
 
@@ -100,6 +102,7 @@ typedef struct vigil__sqlite {
     sqlite3 *db;
     char *path;
     int ready; /* opened and at the expected schema */
+    vigil_err_t stmt_err; /* why the last prepare failed (its class: vigil__sq_err_code) */
     sqlite3_stmt *stmts[SQ_COUNT_];
     sqlite3_stmt *query_stmts[SQ_Q_VARIANTS];
     sqlite3_stmt *analytics_stmts[SQA_COUNT_];
@@ -113,10 +116,13 @@ static inline vigil__sqlite_t *vigil__sq(vigil_store_t *store)
 }
 
 /* The cached statement `which`, reset and ready to bind; NULL on a prepare
- * failure (message in store->errbuf). */
+ * failure (message in store->errbuf, error code in sq->stmt_err). */
 sqlite3_stmt *vigil__sq_stmt(vigil__sqlite_t *sq, vigil__sq_stmt_t which);
 /* Prepares (once) an arbitrary statement into *slot. */
 sqlite3_stmt *vigil__sq_prepare(vigil__sqlite_t *sq, sqlite3_stmt **slot, const char *sql);
+
+/* The vigil error (and so its class, vigil/err.h) of an SQLite result code. */
+vigil_err_t vigil__sq_err_code(int rc);
 
 /* Maps an SQLite result code to a vigil error and writes "sqlite PATH: what:
  * message" to buf (store->errbuf if buf is NULL). */
@@ -150,6 +156,8 @@ int vigil__sq_schema_version(vigil_store_t *store);
 vigil_err_t vigil__sq_detections_put(vigil_store_t *store, const vigil_detection_row_t *rows,
                                      size_t n, size_t *inserted, char *errstr,
                                      size_t errstr_size);
+vigil_err_t vigil__sq_results_put(vigil_store_t *store, const vigil_frame_result_t *results,
+                                  size_t n, size_t *inserted, char *errstr, size_t errstr_size);
 vigil_err_t vigil__sq_detections_query(vigil_store_t *store, const vigil_detection_query_t *q,
                                        vigil_detection_row_t **rows, size_t *n,
                                        int64_t *next_after_id);

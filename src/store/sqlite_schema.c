@@ -152,6 +152,68 @@ static const char *const sq_migrations[] = {
     "  updated_us INTEGER NOT NULL,"
     "  state BLOB NOT NULL"
     ");",
+
+    /* 3: frame and detection ids are never reused, and frames know whether
+     * their results are in (docs/architecture.md, "Delivery").
+     * Without AUTOINCREMENT SQLite hands out max(id) + 1, so once retention
+     * had emptied a table its ids came again, while frames are served
+     * `immutable` for a year and ids are page cursors. SQLite cannot add
+     * AUTOINCREMENT to a table, so both are rebuilt, keeping every row with
+     * its id (sqlite_sequence starts at the largest) and the same indexes.
+     * frames.detection_count: how many detections the frame's inference
+     * found, written with them by the sink; NULL = stored but not processed
+     * yet, which `vigil run` sends to infer again at start-up (a kill -9
+     * loses what its in-process bus held). Frames stored before this step
+     * count as processed: they get the number of their rows. */
+    "CREATE TABLE frames_v3 ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  camera_id TEXT NOT NULL,"
+    "  sequence INTEGER NOT NULL,"
+    "  capture_time_us INTEGER NOT NULL,"
+    "  width INTEGER NOT NULL DEFAULT 0,"
+    "  height INTEGER NOT NULL DEFAULT 0,"
+    "  size_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  motion_score REAL NOT NULL DEFAULT 0,"
+    "  keyframe INTEGER NOT NULL DEFAULT 0,"
+    "  path TEXT NOT NULL,"
+    "  detection_count INTEGER,"
+    "  UNIQUE (camera_id, sequence)"
+    ");"
+    "INSERT INTO frames_v3 (id, camera_id, sequence, capture_time_us, width, height, size_bytes,"
+    "  motion_score, keyframe, path, detection_count) "
+    "SELECT id, camera_id, sequence, capture_time_us, width, height, size_bytes, motion_score,"
+    "  keyframe, path, (SELECT count(*) FROM detections d"
+    "  WHERE d.camera_id = f.camera_id AND d.sequence = f.sequence) "
+    "FROM frames f ORDER BY id;"
+    "DROP TABLE frames;"
+    "ALTER TABLE frames_v3 RENAME TO frames;"
+    "CREATE INDEX frames_camera_time ON frames (camera_id, capture_time_us);"
+    "CREATE INDEX frames_time ON frames (capture_time_us);"
+    /* start-up looks for the few frames not processed, in id order */
+    "CREATE INDEX frames_unprocessed ON frames (id) WHERE detection_count IS NULL;"
+    "CREATE TABLE detections_v3 ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  camera_id TEXT NOT NULL,"
+    "  sequence INTEGER NOT NULL,"
+    "  frame_id INTEGER,"
+    "  capture_time_us INTEGER NOT NULL,"
+    "  model TEXT NOT NULL,"
+    "  idx INTEGER NOT NULL,"
+    "  label TEXT NOT NULL,"
+    "  score REAL NOT NULL,"
+    "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
+    "  UNIQUE (camera_id, sequence, model, idx)"
+    ");"
+    "INSERT INTO detections_v3 (id, camera_id, sequence, frame_id, capture_time_us, model, idx,"
+    "  label, score, x1, y1, x2, y2) "
+    "SELECT id, camera_id, sequence, frame_id, capture_time_us, model, idx, label, score,"
+    "  x1, y1, x2, y2 FROM detections ORDER BY id;"
+    "DROP TABLE detections;"
+    "ALTER TABLE detections_v3 RENAME TO detections;"
+    "CREATE INDEX detections_camera ON detections (camera_id);"
+    "CREATE INDEX detections_camera_time ON detections (camera_id, capture_time_us);"
+    "CREATE INDEX detections_label ON detections (label);"
+    "CREATE INDEX detections_time ON detections (capture_time_us);",
 };
 
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0]) == VIGIL__STORE_SCHEMA_VERSION,

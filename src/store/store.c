@@ -51,6 +51,8 @@ static const char *const store_op_names[VIGIL__OP_COUNT_] = {
     [VIGIL__OP_COUNTS_QUERY] = "counts_query",
     [VIGIL__OP_TRACK_POINTS] = "track_points",
     [VIGIL__OP_FRAMES_RANGE] = "frames_range",
+    [VIGIL__OP_RESULTS_PUT] = "results_put",
+    [VIGIL__OP_FRAMES_UNPROCESSED] = "frames_unprocessed",
 };
 
 void vigil_store_conf_init(vigil_store_conf_t *conf)
@@ -84,6 +86,7 @@ int vigil__store_base_init(vigil_store_t *store, const vigil_store_ops_t *ops,
 
 void vigil__store_base_release(vigil_store_t *store)
 {
+    vigil_log_limit_flush(&store->errlog);
     free(store->data_dir);
     store->data_dir = NULL;
 }
@@ -124,8 +127,9 @@ vigil_err_t vigil__store_done_log(vigil_store_t *store, vigil__store_op_t op, in
                                   const char *camera, vigil_err_t err)
 {
     if (err != VIGIL_OK && err != VIGIL_ERR_NOT_FOUND)
-        vigil_warn("store", camera, "%s failed: %s", store_op_names[op],
-                   store->errbuf[0] ? store->errbuf : vigil_err_str(err));
+        vigil_log_limited(&store->errlog, VIGIL_LOG_WARN, "store", camera, NULL, "%s failed: %s",
+                          store_op_names[op],
+                          store->errbuf[0] ? store->errbuf : vigil_err_str(err));
     return vigil__store_done(store, op, t0, err);
 }
 
@@ -174,6 +178,11 @@ vigil_store_t *vigil_store_open(const vigil_store_conf_t *conf, char *errstr, si
                  "postgresql://...",
                  url);
     return NULL;
+}
+
+const char *vigil_store_last_error(vigil_store_t *store)
+{
+    return store && store->errbuf[0] ? store->errbuf : "store error";
 }
 
 void vigil_store_close(vigil_store_t *store)
@@ -288,6 +297,7 @@ vigil_err_t vigil_store_frame_put(vigil_store_t *store, vigil_frame_row_t *row, 
     }
     snprintf(row->path, sizeof(row->path), "%s", relpath);
     row->size_bytes = (int64_t)jpeg_len;
+    row->detection_count = -1; /* not processed yet */
     err = store->ops->frame_insert(store, row, msg, sizeof(msg));
     if (err == VIGIL_ERR_EXISTS) {
         /* another handle inserted the same frame between lookup and insert */
@@ -309,6 +319,7 @@ vigil_err_t vigil_store_frame_put(vigil_store_t *store, vigil_frame_row_t *row, 
 
 exists:
     row->id = existing.id;
+    row->detection_count = existing.detection_count;
     snprintf(row->path, sizeof(row->path), "%s", existing.path);
     err = VIGIL_OK;
 done:
@@ -358,6 +369,51 @@ vigil_err_t vigil_store_detections_put(vigil_store_t *store, const vigil_detecti
     vigil_err_t err = store->ops->detections_put(store, rows, n, &ins, errstr, errstr_size);
     if (inserted) *inserted = err == VIGIL_OK ? ins : 0;
     return vigil__store_done(store, VIGIL__OP_DETECTIONS_PUT, t0, err);
+}
+
+vigil_err_t vigil_store_results_put(vigil_store_t *store, const vigil_frame_result_t *results,
+                                    size_t n, size_t *inserted, char *errstr, size_t errstr_size)
+{
+    if (inserted) *inserted = 0;
+    if (!store || (n > 0 && !results))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "no results");
+    for (size_t i = 0; i < n; i++) {
+        const vigil_frame_result_t *r = &results[i];
+        if (!r->camera_id || !vigil_camera_id_valid(r->camera_id))
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                                "result %zu of the batch: invalid camera id \"%.64s\"", i,
+                                r->camera_id ? r->camera_id : "");
+        if (r->n > 0 && !r->rows)
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                                "camera \"%s\" sequence %llu: no rows", r->camera_id,
+                                (unsigned long long)r->sequence);
+        for (size_t k = 0; k < r->n; k++)
+            if (strcmp(r->rows[k].camera_id, r->camera_id) != 0 ||
+                r->rows[k].sequence != r->sequence || !r->rows[k].model[0])
+                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                                    "camera \"%s\" sequence %llu: detection %zu %s",
+                                    r->camera_id, (unsigned long long)r->sequence, k,
+                                    r->rows[k].model[0] ? "is of another frame" : "has no model");
+    }
+    if (n == 0) return VIGIL_OK;
+    int64_t t0 = vigil_mono_us();
+    size_t ins = 0;
+    vigil_err_t err = store->ops->results_put(store, results, n, &ins, errstr, errstr_size);
+    if (inserted) *inserted = err == VIGIL_OK ? ins : 0;
+    return vigil__store_done(store, VIGIL__OP_RESULTS_PUT, t0, err);
+}
+
+vigil_err_t vigil_store_frames_unprocessed(vigil_store_t *store, int64_t after_id, int limit,
+                                           vigil_frame_row_t **rows, size_t *n)
+{
+    if (rows) *rows = NULL;
+    if (n) *n = 0;
+    if (!store || !rows || !n || limit < 1 || limit > VIGIL__STORE_FRAMES_LIMIT_MAX)
+        return VIGIL_ERR_INVALID;
+    int64_t t0 = vigil_mono_us();
+    store->errbuf[0] = '\0';
+    vigil_err_t err = store->ops->frames_unprocessed(store, after_id, limit, rows, n);
+    return vigil__store_done_log(store, VIGIL__OP_FRAMES_UNPROCESSED, t0, NULL, err);
 }
 
 vigil_err_t vigil_store_detections_query(vigil_store_t *store, const vigil_detection_query_t *q,

@@ -15,12 +15,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vigil/log.h"
 #include "vigil/metrics.h"
 #include "vigil/store.h"
 
 /* The schema version this binary expects; each backend's migration list has
  * exactly this many steps (checked at compile time in the backend). */
-#define VIGIL__STORE_SCHEMA_VERSION 2
+#define VIGIL__STORE_SCHEMA_VERSION 3
 
 /* Sweeps delete at most this many rows per transaction so that a big sweep
  * does not hold the write lock for long. */
@@ -54,6 +55,8 @@ typedef enum vigil__store_op {
     VIGIL__OP_COUNTS_QUERY,
     VIGIL__OP_TRACK_POINTS,
     VIGIL__OP_FRAMES_RANGE,
+    VIGIL__OP_RESULTS_PUT,
+    VIGIL__OP_FRAMES_UNPROCESSED,
     VIGIL__OP_COUNT_
 } vigil__store_op_t;
 
@@ -100,6 +103,12 @@ typedef struct vigil_store_ops {
 
     vigil_err_t (*detections_put)(vigil_store_t *store, const vigil_detection_row_t *rows,
                                   size_t n, size_t *inserted, char *errstr, size_t errstr_size);
+    /* results already checked (rows of their frame, camera ids valid). */
+    vigil_err_t (*results_put)(vigil_store_t *store, const vigil_frame_result_t *results,
+                               size_t n, size_t *inserted, char *errstr, size_t errstr_size);
+    /* limit already checked. */
+    vigil_err_t (*frames_unprocessed)(vigil_store_t *store, int64_t after_id, int limit,
+                                      vigil_frame_row_t **rows, size_t *n);
     /* q is already validated (limit 1..1000). */
     vigil_err_t (*detections_query)(vigil_store_t *store, const vigil_detection_query_t *q,
                                     vigil_detection_row_t **rows, size_t *n,
@@ -171,6 +180,8 @@ struct vigil_store {
     int found_version; /* schema version found at open, before any migration */
     vigil__store_op_metrics_t metrics[VIGIL__OP_COUNT_];
     char errbuf[512]; /* last error of an operation without an errstr argument */
+    vigil_log_limit_t errlog; /* vigil__store_done_log's records: a failing disk fails every
+                               * call, logged once per 10 s with a count */
 };
 
 /* Backend constructors: called by vigil_store_open() after URL dispatch.
@@ -188,7 +199,8 @@ void vigil__store_paths_free(char **paths, size_t n);
 
 /* Counts and times one finished operation (store.c); returns err. The _log
  * form first logs store->errbuf for a failure other than "not found", for
- * operations that have no errstr argument. */
+ * operations that have no errstr argument (through store->errlog: a run of
+ * similar failures once per 10 s, with a count). */
 vigil_err_t vigil__store_done(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
                               vigil_err_t err);
 vigil_err_t vigil__store_done_log(vigil_store_t *store, vigil__store_op_t op, int64_t t0,

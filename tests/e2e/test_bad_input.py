@@ -4,6 +4,7 @@ pipeline goes on without losing what was already stored."""
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 
@@ -108,7 +109,7 @@ cameras:
         shutil.rmtree(tmp)
 
 
-def test_full_disk_counts_failures_and_keeps_stored_frames():
+def test_full_disk_counts_failures_says_so_on_health_and_camera_and_logs_once():
     video = media("vtest.avi")
     tmp = tempfile.mkdtemp()
     data = os.path.join(tmp, "data")
@@ -141,21 +142,75 @@ cameras:
             check(fails, "no error logged with the camera id")
             check(any("sequence" in r["msg"] or "seq" in r for r in fails),
                   f"error does not name the frame: {fails[0]}")
-            check(v.json("/healthz")["status"] == "ok", "API down on a full disk")
+            # the API serves (200) and says what is wrong: never "ok" while frames fail
+            health = v.json("/healthz")
+            check(health["status"] == "degraded", f"/healthz on a full disk: {health}")
+            problems = [p for p in health.get("problems", [])
+                        if p["component"] == "preprocess" and p["camera"] == "full"]
+            disk_error = "No space left on device" if mounted else "Not a directory"
+            check(problems and "frames are not stored" in problems[0]["error"]
+                  and disk_error in problems[0]["error"],
+                  f"/healthz does not name the camera and the disk error: {health}")
+            # so does the camera (ingest's "online" may land first: it is set
+            # again while the frames fail)
+            cam = v.wait_for("the camera to say it is degraded", lambda: (lambda c: c if c and c[
+                "status"] == "degraded" else None)(camera(v, "full")), timeout=30)
+            check(disk_error in (cam["last_error"] or ""), f"camera last_error: {cam}")
             # what was stored before the disk filled is still there, byte for byte readable
             for fid in range(1, stored + 1):
                 status, _, body = v.get(f"/api/v1/frames/{fid}.jpg")
                 check(status == 200 and body[:2] == b"\xff\xd8", f"stored frame {fid}: {status}")
             v.wait_for("the source to end", lambda: "every source has ended" in v.log_text(),
                        timeout=300)
+            failed = v.json("/api/v1/stats")["stages"]["preprocess"]["failed"]
             check(v.stop() == 0, "exit code after SIGTERM")
+            # one error per frame used to flood the log: now a run of them is
+            # one record per 10 s, and one with the count of those held back
+            # (a record with "repeated": N stands for N, any other for one)
+            store_errors = [r for r in v.log_records() if r.get("camera") == "full"
+                            and r["level"] == "error" and "cannot store frame" in r["msg"]]
+            counted = sum(r.get("repeated", 1) for r in store_errors)
+            check(len(store_errors) < max(10, failed // 10),
+                  f"{len(store_errors)} error records for {failed} failed frames")
+            check(any("(repeated " in r["msg"] and r.get("repeated", 0) > 0
+                      for r in store_errors), f"no record with a count: {store_errors[:3]}")
+            check(counted == failed, f"the records count {counted} failures, preprocess {failed}")
     finally:
         if mounted:
             subprocess.run(["umount", data])
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_fatal_store_error_stops_vigil_run_saying_why():
+    video = media("vtest.avi")
+    cfg = f"""
+ingest: {{ realtime: false }}
+infer: {{ model: motion }}
+preprocess: {{ motion_threshold: 0.0 }}
+cameras:
+  - {{ id: lost, url: "{video}", fps: 0, loop: true }}
+"""
+    with Vigil([], config=cfg) as v:
+        v.wait_for("detections to be stored", lambda: v.json("/api/v1/stats")["store"][
+            "detections"] > 0, timeout=60)
+        # someone drops a table: no retry can help, and acking would lose
+        # every detection from here on
+        conn = sqlite3.connect(os.path.join(v.data_dir, "vigil.db"), timeout=30)
+        conn.execute("DROP TABLE detections")
+        conn.commit()
+        conn.close()
+        try:
+            code = v.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            code = None
+        check(code == 1, f"exit code {code}, want 1 (None: it kept running)")
+        stop = [r for r in v.log_records() if r["msg"].startswith("stopping: sink: stopped")]
+        check(stop and "no such table: detections" in stop[0]["msg"],
+              f"no clear message: {v.log_text()[-2000:]}")
+
+
 if __name__ == "__main__":
     run_tests([test_invalid_config_names_file_line_key_and_exits_2,
                test_broken_cameras_are_reported_and_the_good_one_goes_on,
-               test_full_disk_counts_failures_and_keeps_stored_frames])
+               test_full_disk_counts_failures_says_so_on_health_and_camera_and_logs_once,
+               test_fatal_store_error_stops_vigil_run_saying_why])

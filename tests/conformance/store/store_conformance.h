@@ -97,5 +97,9 @@ void test_store_analytics_failing_batch_leaves_nothing_of_the_commit(void **stat
 void test_store_analytics_sweep_deletes_closed_events_clips_points_and_minutes(void **state);
 void test_store_frames_range_oldest_first_bounded(void **state);
 void test_store_clip_path_is_under_the_data_dir_and_refuses_bad_ids(void **state);
+/* store_cases_results_support.c */
+void test_store_ids_are_never_reused_after_a_sweep_empties_the_tables(void **state);
+void test_store_results_mark_frames_processed_and_keep_the_first_inference(void **state);
+void test_store_frames_unprocessed_lists_frames_without_results_oldest_first(void **state);
 
 #endif

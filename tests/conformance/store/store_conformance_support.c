@@ -224,6 +224,9 @@ int vigil_store_conformance_run(const char *group_name, const char *url)
         CS_CASE(test_store_analytics_sweep_deletes_closed_events_clips_points_and_minutes),
         CS_CASE(test_store_frames_range_oldest_first_bounded),
         CS_CASE(test_store_clip_path_is_under_the_data_dir_and_refuses_bad_ids),
+        CS_CASE(test_store_ids_are_never_reused_after_a_sweep_empties_the_tables),
+        CS_CASE(test_store_results_mark_frames_processed_and_keep_the_first_inference),
+        CS_CASE(test_store_frames_unprocessed_lists_frames_without_results_oldest_first),
     };
     return _cmocka_run_group_tests(group_name, tests, sizeof(tests) / sizeof(tests[0]), NULL,
                                    NULL);

@@ -21,6 +21,7 @@
 #include "vigil/api.h"
 #include "vigil/clock.h"
 #include "vigil/config.h"
+#include "vigil/health.h"
 #include "vigil/log.h"
 #include "vigil/metrics.h"
 #include "vigil/store.h"
@@ -212,6 +213,31 @@ static void test_api_healthz_says_ok(void **state)
     fixture_t *fx = *state;
     json_t *j = get_json(fx, "/healthz", 200);
 
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+}
+
+static void test_api_healthz_says_what_is_wrong(void **state)
+{
+    fixture_t *fx = *state;
+    vigil_health_reset();
+    vigil_health_set("preprocess", "lobby", VIGIL_HEALTH_DEGRADED,
+                     "frames are not stored (full): No space left on device");
+    /* degraded: it still serves (200), and says what fails */
+    json_t *j = get_json(fx, "/healthz", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "degraded");
+    json_t *p = json_array_get(json_object_get(j, "problems"), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "component")), "preprocess");
+    assert_string_equal(json_string_value(json_object_get(p, "camera")), "lobby");
+    assert_non_null(strstr(json_string_value(json_object_get(p, "error")), "No space left"));
+    json_decref(j);
+    /* failed: 503, for a load balancer or an orchestrator */
+    vigil_health_set("sink", NULL, VIGIL_HEALTH_FAILED, "stopped: no such table: detections");
+    j = get_json(fx, "/healthz", 503);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "failed");
+    json_decref(j);
+    vigil_health_reset();
+    j = get_json(fx, "/healthz", 200);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
     json_decref(j);
 }
@@ -665,6 +691,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_healthz_says_ok),
+        cmocka_unit_test(test_api_healthz_says_what_is_wrong),
         cmocka_unit_test(test_api_cameras_lists_store_rows_with_password_hidden),
         cmocka_unit_test(test_api_detections_default_page_has_every_field_newest_first),
         cmocka_unit_test(test_api_detections_filters_by_camera_label_score_and_time),

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "vigil/clock.h"
 #include "vigil/config.h"
 
 static char err[1024];
@@ -252,6 +253,75 @@ static void test_config_file_larger_than_the_cap_is_refused_unread(void **state)
     assert_int_equal(load(cfg, big), VIGIL_ERR_CONFIG);
     free(big);
     assert_contains(err, "too large");
+}
+
+static void test_config_duplicate_key_is_refused_naming_both_lines(void **state)
+{
+    vigil_config_t *cfg = *state;
+    /* in a section: the last would have won */
+    assert_int_equal(load(cfg, "bus:\n  partitions: 2\n  capacity: 64\n  partitions: 3\n"),
+                     VIGIL_ERR_CONFIG);
+    assert_string_equal(err, "test.yaml:4: key \"bus.partitions\": given twice, first on line 2 "
+                             "(accepted: each key once in a mapping)");
+    /* a section given twice, in flow and block style */
+    assert_int_equal(load(cfg, "log: {level: debug}\nhttp:\n  listen: 127.0.0.1:0\nlog:\n"
+                               "  level: warn\n"),
+                     VIGIL_ERR_CONFIG);
+    assert_contains(err, "test.yaml:4: key \"log\": given twice, first on line 1");
+    /* a camera's key, and a zone's */
+    assert_int_equal(load(cfg, "cameras:\n  - id: door\n    url: a.mp4\n    url: b.mp4\n"),
+                     VIGIL_ERR_CONFIG);
+    assert_contains(err, "test.yaml:4: key \"cameras[0].url\": given twice, first on line 3");
+    assert_int_equal(load(cfg, "cameras:\n  - id: door\n    url: a.mp4\n    zones:\n"
+                               "      - id: z\n        polygon: [[0, 0], [1, 0], [1, 1]]\n"
+                               "        id: y\n"),
+                     VIGIL_ERR_CONFIG);
+    assert_contains(err,
+                    "test.yaml:7: key \"cameras[0].zones[0].id\": given twice, first on line 5");
+    /* the same key in two different mappings is fine */
+    assert_int_equal(load(cfg, "cameras:\n  - {id: a, url: a.mp4}\n  - {id: b, url: b.mp4}\n"),
+                     VIGIL_OK);
+}
+
+static void test_config_nesting_deeper_than_the_bound_is_refused_before_loading(void **state)
+{
+    vigil_config_t *cfg = *state;
+    /* 100k levels of flow lists in 200 KB took libyaml 15 s to load and
+     * refuse; the depth check stops at the first level too deep */
+    size_t depth = 100000;
+    char *deep = malloc(2 * depth + 16);
+    assert_non_null(deep);
+    size_t n = (size_t)sprintf(deep, "log: ");
+    memset(deep + n, '[', depth);
+    memset(deep + n + depth, ']', depth);
+    deep[n + 2 * depth] = '\0';
+    int64_t t0 = vigil_mono_us();
+    assert_int_equal(load(cfg, deep), VIGIL_ERR_CONFIG);
+    int64_t took_us = vigil_mono_us() - t0;
+    free(deep);
+    assert_contains(err, "test.yaml:1: lists and mappings nested deeper than 64 levels");
+    /* loosely: the point is that it does not take seconds */
+    if (took_us > 2000000) fail_msg("refusing took %lld us", (long long)took_us);
+    /* 64 levels are a shape error, not a depth error; 65 are a depth error */
+    char ok[256];
+    n = (size_t)sprintf(ok, "log: ");
+    memset(ok + n, '[', 63);
+    memset(ok + n + 63, ']', 63);
+    ok[n + 126] = '\0';
+    assert_int_equal(load(cfg, ok), VIGIL_ERR_CONFIG); /* the top mapping is level 1 */
+    assert_contains(err, "expected a mapping of settings");
+    n = (size_t)sprintf(ok, "log: ");
+    memset(ok + n, '[', 64);
+    memset(ok + n + 64, ']', 64);
+    ok[n + 128] = '\0';
+    assert_int_equal(load(cfg, ok), VIGIL_ERR_CONFIG);
+    assert_contains(err, "nested deeper than 64 levels");
+    /* block style counts the same */
+    char block[8192];
+    n = 0;
+    for (int i = 0; i < 70; i++) n += (size_t)sprintf(block + n, "%*sk%d:\n", 2 * i, "", i);
+    assert_int_equal(load(cfg, block), VIGIL_ERR_CONFIG);
+    assert_contains(err, "test.yaml:65: lists and mappings nested deeper than 64 levels");
 }
 
 static void test_config_unknown_key_names_file_line_key_and_accepted(void **state)
@@ -538,6 +608,8 @@ int main(void)
         T(test_config_example_file_loads_and_validates),
         T(test_config_load_file_missing_names_path),
         T(test_config_file_larger_than_the_cap_is_refused_unread),
+        T(test_config_duplicate_key_is_refused_naming_both_lines),
+        T(test_config_nesting_deeper_than_the_bound_is_refused_before_loading),
         T(test_config_unknown_key_names_file_line_key_and_accepted),
         T(test_config_unknown_section_lists_sections),
         T(test_config_unknown_camera_key_lists_camera_keys),

@@ -446,13 +446,14 @@ static void test_config_rules_release_frees_every_array(void **state)
     /* loaded twice: the second `cameras:` list releases the first one's rules */
     assert_int_equal(load(cfg, example_yaml), VIGIL_OK);
     assert_int_equal(load(cfg, example_yaml), VIGIL_OK);
-    /* a key given twice replaces its list */
+    /* a key given twice is refused (it used to replace the first list);
+     * what the first one loaded is released with the rest */
     assert_int_equal(load(cfg, ZONES "      - {id: a, polygon: [[0, 0], [1, 0], [0, 1]]}\n"
                                      "    zones:\n"
                                      "      - {id: b, polygon: [[0, 0], [1, 0], [0, 1]]}\n"),
-                     VIGIL_OK);
-    assert_int_equal(cfg->cameras[0].nzones, 1);
-    assert_string_equal(cfg->cameras[0].zones[0].id, "b");
+                     VIGIL_ERR_CONFIG);
+    if (!strstr(err, "key \"cameras[0].zones\": given twice, first on line"))
+        fail_msg("%s", err);
     /* an error half way through leaves a configuration that releases cleanly */
     assert_int_equal(load(cfg, example_yaml), VIGIL_OK);
     assert_int_not_equal(load(cfg, CAM "    lines:\n      - {id: a, points: [[0, 0], [1, 1]]}\n"

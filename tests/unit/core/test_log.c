@@ -1,5 +1,6 @@
 /* Unit tests of JSON-lines logging (src/core/log.c): the shape of a record,
- * escaping, extra fields, level filtering and counts. Records are captured
+ * escaping, extra fields, level filtering and counts, and repeated errors
+ * held back with a count (vigil_log_limited). Records are captured
  * through a pipe given to vigil_log_set_fd(). */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -160,6 +161,57 @@ static void test_log_level_names_parse_both_ways(void **state)
     assert_string_equal(vigil_log_level_name(VIGIL_LOG_ERROR), "error");
 }
 
+static void test_log_repeated_error_is_one_record_per_interval_with_its_count(void **state)
+{
+    vigil_log_limit_t lim = {.interval_us = 200000};
+    /* a run of similar errors (they differ in numbers only) */
+    for (int i = 0; i < 50; i++)
+        vigil_log_limited(&lim, VIGIL_LOG_ERROR, "preprocess", "lobby", "\"sequence\":1",
+                          "sequence %d: cannot store frame 2026/12/%02d/%d.jpg: disk full", 1000 + i,
+                          i % 28 + 1, 1000 + i);
+    const char *s = drain();
+    assert_int_equal(count_lines(s), 1); /* the first only */
+    assert_contains(s, "sequence 1000: cannot store frame");
+
+    /* after the interval the next one ends the run: the run's record, with
+     * its count, then the new one */
+    usleep(250000);
+    vigil_log_limited(&lim, VIGIL_LOG_ERROR, "preprocess", "lobby", NULL,
+                      "sequence %d: cannot store frame 2026/12/01/%d.jpg: disk full", 2000, 2000);
+    s = drain();
+    assert_int_equal(count_lines(s), 2);
+    assert_contains(s, "sequence 1049: cannot store frame 2026/12/22/1049.jpg: disk full "
+                       "(repeated 49 times in ");
+    assert_contains(s, "\"sequence\":1,\"repeated\":49}");
+    assert_contains(s, "\"camera\":\"lobby\"");
+    assert_contains(s, "sequence 2000: cannot store frame");
+
+    /* a different message ends a run at once, and a flush ends the last */
+    vigil_log_limited(&lim, VIGIL_LOG_ERROR, "preprocess", "lobby", NULL, "sequence 2001: x");
+    vigil_log_limited(&lim, VIGIL_LOG_ERROR, "preprocess", "lobby", NULL, "sequence 2002: x");
+    vigil_log_limited(&lim, VIGIL_LOG_ERROR, "preprocess", "lobby", NULL, "sequence 2003: x");
+    s = drain();
+    assert_int_equal(count_lines(s), 1);
+    assert_contains(s, "sequence 2001: x");
+    vigil_log_limit_flush(&lim);
+    s = drain();
+    assert_int_equal(count_lines(s), 1);
+    assert_contains(s, "sequence 2003: x (repeated 2 times in 1 s)");
+    vigil_log_limit_flush(&lim); /* nothing held back: nothing written */
+    assert_int_equal(count_lines(drain()), 0);
+
+    /* the same text for another camera is not the same error */
+    vigil_log_limited(&lim, VIGIL_LOG_ERROR, "preprocess", "yard", NULL, "sequence 2003: x");
+    assert_int_equal(count_lines(drain()), 1);
+
+    /* below the level: neither written nor counted */
+    vigil_log_set_level(VIGIL_LOG_OFF);
+    vigil_log_limited(&lim, VIGIL_LOG_ERROR, "preprocess", "yard", NULL, "sequence 2004: x");
+    vigil_log_set_level(VIGIL_LOG_DEBUG);
+    vigil_log_limit_flush(&lim);
+    assert_int_equal(count_lines(drain()), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -171,6 +223,7 @@ int main(void)
         T(test_log_level_filters_records_and_skips_arguments),
         T(test_log_long_message_stays_one_complete_line),
         T(test_log_level_names_parse_both_ways),
+        T(test_log_repeated_error_is_one_record_per_interval_with_its_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

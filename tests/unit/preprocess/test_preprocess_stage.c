@@ -8,9 +8,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "stages_support.h"
 #include "vigil/clock.h"
+#include "vigil/health.h"
+#include "vigil/log.h"
 #include "vigil/msg.h"
 #include "vigil/stages.h"
 
@@ -30,6 +36,7 @@ static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     vigil_metrics_reset();
+    vigil_health_reset();
     f->dir = vt_tmpdir();
     vt_config(&f->cfg, f->dir);
     f->cfg.preprocess_motion_threshold = 0.01;
@@ -285,6 +292,103 @@ static void test_preprocess_accounting_is_exact_across_cameras(void **state)
     for (int i = 0; i < 6; i++) free(jpg[i]);
 }
 
+static vigil_camera_row_t camera_row(fixture_t *f, const char *id)
+{
+    vigil_store_t *store = vt_store(&f->cfg);
+    vigil_camera_row_t *rows = NULL, row;
+    size_t n = 0;
+    memset(&row, 0, sizeof row);
+    assert_int_equal(vigil_store_camera_list(store, &rows, &n), VIGIL_OK);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].id, id) == 0) row = rows[i];
+    free(rows);
+    vigil_store_close(store);
+    return row;
+}
+
+static size_t count_lines(const char *text, const char *part)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, part)); p += strlen(part)) n++;
+    return n;
+}
+
+static void test_preprocess_full_disk_degrades_camera_and_health_and_logs_once_with_a_count(
+    void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.preprocess_motion_threshold = 0; /* every frame is stored */
+    vigil_store_t *store = vt_store(&f->cfg);
+    vigil_camera_row_t cam = {.enabled = 1};
+    snprintf(cam.id, sizeof cam.id, "full");
+    snprintf(cam.status, sizeof cam.status, "online");
+    assert_int_equal(vigil_store_camera_upsert(store, &cam), VIGIL_OK);
+    vigil_store_close(store);
+    /* the camera's frame directory cannot be made (a file is in the way):
+     * every frame fails as on a full disk, a retriable error */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/frames", f->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/frames/full", f->dir);
+    FILE *blocker = fopen(path, "w");
+    assert_non_null(blocker);
+    fclose(blocker);
+    char logpath[1024];
+    snprintf(logpath, sizeof logpath, "%s/log.jsonl", f->dir);
+    int logfd = open(logpath, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    assert_true(logfd >= 0);
+    vigil_log_set_fd(logfd);
+    vigil_log_set_level(VIGIL_LOG_INFO);
+
+    size_t len;
+    uint8_t *jpg = vt_scene_jpeg(W, H, 40, 40, 30, &len);
+    for (int i = 0; i < 40; i++)
+        vt_publish_frame(f->bus, "full", (uint64_t)i + 1, vigil_now_us(), W, H, jpg, len);
+    assert_int_equal(vigil_preprocess_start(f->pre), VIGIL_OK);
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "preprocess", "full"), 40);
+
+    char why[512];
+    assert_int_equal(vigil_health_level(why, sizeof why), VIGIL_HEALTH_DEGRADED);
+    if (!strstr(why, "preprocess: camera \"full\": frames are not stored"))
+        fail_msg("health: %s", why);
+    char *json = vigil_health_json(NULL);
+    assert_non_null(strstr(json, "\"status\":\"degraded\""));
+    assert_non_null(strstr(json, "\"camera\":\"full\""));
+    free(json);
+    vigil_camera_row_t row = camera_row(f, "full");
+    assert_string_equal(row.status, "degraded");
+    assert_non_null(strstr(row.last_error, "frames are not stored"));
+
+    /* the disk has room again: the next frame is stored and clears it all */
+    assert_int_equal(unlink(path), 0);
+    vt_publish_frame(f->bus, "full", 41, vigil_now_us(), W, H, jpg, len);
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "preprocess", "full"), 1);
+    assert_int_equal(vigil_health_level(NULL, 0), VIGIL_HEALTH_OK);
+    row = camera_row(f, "full");
+    assert_string_equal(row.status, "online");
+    assert_string_equal(row.last_error, "");
+
+    vigil_log_set_level(VIGIL_LOG_OFF);
+    vigil_log_set_fd(2);
+    close(logfd);
+    FILE *lf = fopen(logpath, "r");
+    assert_non_null(lf);
+    static char text[1 << 16];
+    size_t got = fread(text, 1, sizeof text - 1, lf);
+    text[got] = '\0';
+    fclose(lf);
+    /* 40 failed frames: one record, then the count of the others when the
+     * error went away, not 40 records */
+    size_t records = count_lines(text, "cannot store frame");
+    if (records != 2) fail_msg("%zu records of the failure:\n%s", records, text);
+    assert_non_null(strstr(text, "(repeated 39 times in "));
+    assert_non_null(strstr(text, "\"repeated\":39"));
+    assert_non_null(strstr(text, "frames are stored again after 40 failed"));
+    free(jpg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +403,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_preprocess_accounting_is_exact_across_cameras,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_preprocess_full_disk_degrades_camera_and_health_and_logs_once_with_a_count,
+            setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

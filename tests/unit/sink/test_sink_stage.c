@@ -14,6 +14,7 @@
 #include "sink/retention.h"
 #include "unit/preprocess/stages_support.h"
 #include "vigil/clock.h"
+#include "vigil/health.h"
 #include "vigil/msg.h"
 #include "vigil/stages.h"
 
@@ -31,6 +32,7 @@ static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     vigil_metrics_reset();
+    vigil_health_reset();
     f->dir = vt_tmpdir();
     vt_config(&f->cfg, f->dir);
     f->cfg.sink_batch_size = 4;
@@ -63,7 +65,16 @@ static void start_sink(fixture_t *f)
     assert_int_equal(vigil_sink_start(f->sink), VIGIL_OK);
 }
 
+static void publish_labelled(fixture_t *f, const char *camera, uint64_t seq, int nitems,
+                             const char *label);
+
 static void publish_detections(fixture_t *f, const char *camera, uint64_t seq, int nitems)
+{
+    publish_labelled(f, camera, seq, nitems, "motion");
+}
+
+static void publish_labelled(fixture_t *f, const char *camera, uint64_t seq, int nitems,
+                             const char *label)
 {
     Vigil__V1__Detection items[8], *ptrs[8];
     Vigil__V1__Detections d = VIGIL__V1__DETECTIONS__INIT;
@@ -74,7 +85,7 @@ static void publish_detections(fixture_t *f, const char *camera, uint64_t seq, i
         items[k].x2 = 10.0f * k + 8;
         items[k].y2 = 20;
         items[k].score = 0.9f;
-        items[k].label = "motion";
+        items[k].label = (char *)label;
         ptrs[k] = &items[k];
     }
     d.schema_version = VIGIL_SCHEMA_VERSION;
@@ -183,11 +194,119 @@ static void test_sink_store_failure_releases_batch_and_retries(void **state)
         vigil_sleep_us(100000);
     assert_true(vt_stage_count("vigil_stage_failed_total", "sink", NULL) >= 1);
     assert_int_equal(vt_stage_count("vigil_stage_out_total", "sink", NULL), 0);
+    /* retriable (a lock): /healthz says so while the sink waits (the
+     * sweeper, on its own connection, may say so too) */
+    int degraded = vigil_health_level(NULL, 0) == VIGIL_HEALTH_DEGRADED;
+    char *json = vigil_health_json(NULL);
+    int named = strstr(json, "{\"component\":\"sink\",\"camera\":null,\"level\":\"degraded\","
+                             "\"error\":\"cannot write") != NULL &&
+                strstr(json, "database is locked") != NULL;
     assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
+    if (!degraded || !named) fail_msg("health: %s", json);
+    free(json);
     vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
     assert_int_equal(count_detections(f, "dock"), 3);
     assert_int_equal(vt_stage_count("vigil_stage_out_total", "sink", NULL), 3);
+    /* the sink's problem is gone (the sweeper's may wait for its own retry) */
+    json = vigil_health_json(NULL);
+    if (strstr(json, "\"component\":\"sink\"")) fail_msg("health: %s", json);
+    free(json);
+}
+
+static void test_sink_refused_message_is_counted_failed_and_the_rest_of_its_batch_written(
+    void **state)
+{
+    fixture_t *f = *state;
+    /* valid rows the database refuses (a constraint): no retry can help */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vigil.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 30000);
+    int rc = sqlite3_exec(db,
+                          "CREATE TRIGGER refuse BEFORE INSERT ON detections WHEN "
+                          "NEW.label = 'refused' BEGIN SELECT RAISE(ABORT, 'no'); END",
+                          NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+    publish_detections(f, "dock", 1, 2);
+    publish_labelled(f, "dock", 2, 2, "refused");
+    publish_detections(f, "dock", 3, 1);
+    start_sink(f); /* batches of 4 rows: the refused message is in one with the first */
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS); /* every message acked: nothing blocks */
+    assert_int_equal(count_detections(f, "dock"), 3);
+    assert_int_equal(vt_stage_count("vigil_stage_in_total", "sink", NULL), 3);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "sink", NULL), 3);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "sink", NULL), 1);
+    assert_int_equal(vigil_health_level(NULL, 0), VIGIL_HEALTH_OK);
+}
+
+static void test_sink_fatal_store_error_stops_the_sink_saying_why(void **state)
+{
+    fixture_t *f = *state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vigil.db", f->dir);
+    start_sink(f);
+    /* a warehouse that lost its table: retrying forever would only hide it */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 30000); /* the sweeper may be writing */
+    int rc = sqlite3_exec(db, "DROP TABLE detections", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+    publish_detections(f, "dock", 1, 2);
+    char why[512] = "";
+    for (int i = 0; i < 300 && vigil_health_level(why, sizeof why) != VIGIL_HEALTH_FAILED; i++)
+        vigil_sleep_us(100000);
+    assert_int_equal(vigil_health_level(why, sizeof why), VIGIL_HEALTH_FAILED);
+    if (!strstr(why, "sink: stopped") || !strstr(why, "no such table"))
+        fail_msg("health: %s", why);
+    /* nothing was acked: the message is still there for a fixed warehouse */
+    assert_int_equal(vigil_bus_drain(f->bus, VIGIL_TOPIC_DETECTIONS, 300), VIGIL_ERR_TIMED_OUT);
+    assert_int_equal(vt_stage_count("vigil_stage_in_total", "sink", NULL), 0);
+    /* and it fails only once: the sink stopped, it does not spin */
+    uint64_t failed = vt_stage_count("vigil_stage_failed_total", "sink", NULL);
+    vigil_sleep_us(500000);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "sink", NULL), failed);
+}
+
+static void put_frame(fixture_t *f, const char *camera, uint64_t seq)
+{
+    static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xd9};
+    char err[256] = "";
+    vigil_frame_row_t fr = {0};
+    snprintf(fr.camera_id, sizeof fr.camera_id, "%s", camera);
+    fr.sequence = seq;
+    fr.capture_time_us = vigil_now_us();
+    assert_int_equal(vigil_store_frame_put(f->store, &fr, jpeg, sizeof jpeg, err, sizeof err),
+                     VIGIL_OK);
+}
+
+static void test_sink_marks_frames_processed_and_keeps_one_inference_per_frame(void **state)
+{
+    fixture_t *f = *state;
+    put_frame(f, "gate", 1);
+    put_frame(f, "gate", 2);
+    put_frame(f, "gate", 3);
+    publish_detections(f, "gate", 1, 3);
+    publish_detections(f, "gate", 2, 0); /* nothing found: processed all the same */
+    publish_labelled(f, "gate", 1, 2, "again"); /* a second inference of frame 1 */
+    start_sink(f);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    assert_int_equal(count_detections(f, "gate"), 3);
+    assert_int_equal(vt_stage_count("vigil_stage_dropped_total", "sink", NULL), 2);
+    vigil_frame_row_t *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(vigil_store_frames_unprocessed(f->store, 0, 10, &rows, &n), VIGIL_OK);
+    assert_int_equal(n, 1); /* frame 3: no result yet */
+    assert_int_equal(rows[0].sequence, 3);
+    free(rows);
+    vigil_frame_row_t fr;
+    assert_int_equal(vigil_store_frame_get(f->store, 1, &fr), VIGIL_OK);
+    assert_int_equal(fr.detection_count, 3);
+    assert_int_equal(vigil_store_frame_get(f->store, 2, &fr), VIGIL_OK);
+    assert_int_equal(fr.detection_count, 0);
 }
 
 static const vigil_camera_row_t *find_camera(const vigil_camera_row_t *rows, size_t n,
@@ -324,6 +443,13 @@ int main(void)
             test_sink_bad_detections_message_counted_failed_and_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_store_failure_releases_batch_and_retries,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sink_refused_message_is_counted_failed_and_the_rest_of_its_batch_written, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_sink_fatal_store_error_stops_the_sink_saying_why,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_sink_marks_frames_processed_and_keeps_one_inference_per_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sink_camera_events_upsert_camera_status, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
