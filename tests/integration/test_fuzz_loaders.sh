@@ -9,4 +9,4 @@
 # build dir; VIGIL_FUZZ_SEED=random for open-ended fuzzing.
 set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-exec "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_loaders "${VIGIL_FUZZ_SECONDS:-30}" onnx tfjs
+exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_loaders "${VIGIL_FUZZ_SECONDS:-30}" onnx tfjs

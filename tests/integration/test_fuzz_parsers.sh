@@ -17,6 +17,6 @@
 # as for test_fuzz_loaders.sh.
 set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-exec "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_parsers \
+exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_parsers \
     "${VIGIL_FUZZ_PARSER_SECONDS:-${VIGIL_FUZZ_SECONDS:-10}}" \
     msg checkpoint rules_json params config model_registry jpeg
