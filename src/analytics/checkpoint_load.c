@@ -196,6 +196,12 @@ static int read_event(loader_t *ld, size_t i, const Vigil__V1__AnalyticsEventSta
     if (m->open && !t) return fail(ld, "%s: of no live track", what);
     if (!m->open && (m->end_sequence == 0 || m->end_sequence < m->start_sequence))
         return fail(ld, "%s: closed without an end", what);
+    /* nothing in a checkpoint can come from a frame after the last one */
+    if (m->start_sequence > a->last_seq || (!m->open && m->end_sequence > a->last_seq))
+        return fail(ld, "%s: from sequence %llu, after the checkpoint's last frame %llu", what,
+                    (unsigned long long)(m->start_sequence > a->last_seq ? m->start_sequence
+                                                                         : m->end_sequence),
+                    (unsigned long long)a->last_seq);
     if (m->open && k >= 0) { /* re-link to its track's zone state */
         vigil__zstate_t *zs = &t->z[k];
         int32_t *slot = m->kind == VIGIL_EVENT_ZONE_ENTER ? &zs->enter_ev : &zs->loiter_ev;

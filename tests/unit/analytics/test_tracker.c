@@ -64,11 +64,11 @@ static void test_tracker_low_score_detection_is_ignored_for_birth(void **state)
 {
     vigil_analyzer_t *a = at_analyzer(NULL, 0, NULL, 0, 1);
     vigil_analytics_out_t out;
-    vigil_analytics_det_t d[2] = {at_det(300, 500, 50, 100, 0.55f, "person"), /* < 0.6 */
+    vigil_analytics_det_t d[2] = {at_det(300, 500, 50, 100, 0.35f, "person"), /* < 0.4 */
                                   at_det(700, 500, 50, 100, 0.05f, "person")};
     at_frame(a, 1, d, 2, &out);
     assert_int_equal(out.ntracks, 0);
-    d[0].score = 0.6f;
+    d[0].score = 0.4f;
     at_frame(a, 2, d, 2, &out);
     assert_int_equal(out.ntracks, 1);
     assert_int_equal(out.det_track[0], 1);
