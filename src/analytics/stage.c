@@ -25,6 +25,7 @@
 
 #include "analytics/stage_int.h"
 #include "vigil/clock.h"
+#include "vigil/health.h"
 #include "vigil/log.h"
 #include "vigil/msg.h"
 
@@ -214,6 +215,30 @@ static int commit_due(const vigil_analytics_t *an, int idle)
     return vigil_mono_us() - an->first_held_us >= (int64_t)an->cfg->analytics_flush_ms * 1000;
 }
 
+/* Acts on a commit's result: a fatal error stops the stage (and with
+ * /healthz "failed", `vigil run`); a retriable one backs off, 200 ms doubling
+ * to 5 s, and shows as "degraded". 1 when the stage must stop. */
+static int commit_failed(vigil_analytics_t *an, vigil_err_t err)
+{
+    char problem[160];
+    if (!err) {
+        if (an->backoff_us > BACKOFF_US) vigil_health_clear(VIGIL__AN_STAGE, NULL);
+        an->backoff_us = BACKOFF_US;
+        return 0;
+    }
+    snprintf(problem, sizeof problem, "analytics: cannot commit to the warehouse: %s",
+             vigil_err_str(err));
+    if (vigil_err_is_fatal(err)) {
+        vigil_health_set(VIGIL__AN_STAGE, NULL, VIGIL_HEALTH_FAILED, problem);
+        vigil_error(VIGIL__AN_STAGE, NULL, "stopped: %s", problem);
+        return 1;
+    }
+    vigil_health_set(VIGIL__AN_STAGE, NULL, VIGIL_HEALTH_DEGRADED, problem);
+    vigil_sleep_us(an->backoff_us);
+    an->backoff_us = an->backoff_us * 2 > 5000000 ? 5000000 : an->backoff_us * 2;
+    return 0;
+}
+
 static void *analytics_main(void *arg)
 {
     vigil_analytics_t *an = arg;
@@ -244,11 +269,11 @@ static void *analytics_main(void *arg)
             vigil_warn(VIGIL__AN_STAGE, NULL, "poll failed: %s", vigil_err_str(err));
             vigil_sleep_us(POLL_MS * 1000);
         }
-        if (commit_due(an, err == VIGIL_ERR_TIMED_OUT) && vigil__an_commit(an, 1))
-            vigil_sleep_us(BACKOFF_US);
+        if (commit_due(an, err == VIGIL_ERR_TIMED_OUT) && commit_failed(an, vigil__an_commit(an, 1)))
+            break;
         vigil__an_forget_idle(an, vigil_mono_us(), 0);
     }
-    vigil__an_commit(an, 1);
+    vigil__an_commit(an, 1); /* what cannot be written goes back to the bus */
     return NULL;
 }
 
@@ -268,6 +293,7 @@ vigil_analytics_t *vigil_analytics_new(const vigil_config_t *cfg, vigil_bus_t *b
     }
     an->cfg = cfg;
     an->bus = bus;
+    an->backoff_us = BACKOFF_US;
     if (!(an->dets = calloc(DETS_MAX, sizeof *an->dets))) {
         free(an);
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "analytics: out of memory");

@@ -150,6 +150,89 @@ static void settle_held(vigil_analytics_t *an, int ok)
     an->nheld = 0;
 }
 
+/* Fills b with the batch of camera c (its checkpoint malloc'd in b->state). */
+static vigil_err_t batch_of(stage_cam_t *c, vigil_analytics_camera_batch_t *b, char *errstr,
+                            size_t errstr_size)
+{
+    memset(b, 0, sizeof *b);
+    b->camera_id = c->id;
+    b->events = c->events;
+    b->nevents = c->nevents;
+    b->points = c->points;
+    b->npoints = c->npoints;
+    b->counts = c->counts;
+    b->ncounts = c->ncounts;
+    if (!c->analyzer) return VIGIL_OK;
+    uint8_t *state = NULL;
+    size_t len = 0;
+    vigil_err_t err = vigil_analyzer_save(c->analyzer, &state, &len);
+    if (err) {
+        snprintf(errstr, errstr_size, "camera \"%s\": cannot save its state: %s", c->id,
+                 vigil_err_str(err));
+        return err;
+    }
+    b->state = state;
+    b->state_len = len;
+    b->last_sequence = vigil_analyzer_last_sequence(c->analyzer);
+    return VIGIL_OK;
+}
+
+/* A committed camera: its events go out, its outputs are done with. */
+static void cam_committed(vigil_analytics_t *an, stage_cam_t *c)
+{
+    publish_events(an, c);
+    vigil_counter_add(an->m.out, c->nevents);
+    for (size_t i = 0; i < c->nevents; i++)
+        if (!c->events[i].open && c->events[i].kind >= VIGIL_EVENT_ZONE_ENTER &&
+            c->events[i].kind <= VIGIL_EVENT_LINE_CROSS)
+            vigil_counter_inc(an->events_by_kind[c->events[i].kind]);
+    vigil__an_cam_clear(c);
+}
+
+/* A camera whose outputs were not written: its state is forgotten, so that
+ * its checkpoint and (unless its frames are acknowledged) the replay
+ * rebuild it. */
+static void cam_dropped(stage_cam_t *c)
+{
+    vigil_analyzer_free(c->analyzer);
+    c->analyzer = NULL;
+    vigil__an_cam_clear(c);
+}
+
+/* The store refused the whole batch: each camera on its own, so that one
+ * camera's refused rows do not stop the others forever. */
+static vigil_err_t commit_each(vigil_analytics_t *an)
+{
+    vigil_err_t worst = VIGIL_OK;
+    for (stage_cam_t *c = an->cams; c; c = c->next) {
+        if (!c->dirty) continue;
+        char errstr[256] = "";
+        vigil_analytics_camera_batch_t b;
+        vigil_err_t err = batch_of(c, &b, errstr, sizeof errstr);
+        if (!err) err = vigil_store_analytics_commit(an->store, &b, 1, errstr, sizeof errstr);
+        free((void *)b.state);
+        if (!err) {
+            cam_committed(an, c);
+            continue;
+        }
+        if (vigil_err_class(err) == VIGIL_ERR_CLASS_REFUSED) {
+            vigil_counter_inc(an->m.failed);
+            vigil_error(VIGIL__AN_STAGE, c->id,
+                        "camera \"%s\": the warehouse refuses its analytics up to sequence %llu "
+                        "(skipped; the camera goes on from its last checkpoint): %s",
+                        c->id,
+                        (unsigned long long)(c->analyzer ? vigil_analyzer_last_sequence(c->analyzer)
+                                                         : 0),
+                        errstr);
+            cam_dropped(c);
+            continue;
+        }
+        cam_dropped(c);
+        if (!worst || vigil_err_is_fatal(err)) worst = err;
+    }
+    return worst;
+}
+
 vigil_err_t vigil__an_commit(vigil_analytics_t *an, int ack)
 {
     char errstr[256] = "";
@@ -166,60 +249,31 @@ vigil_err_t vigil__an_commit(vigil_analytics_t *an, int ack)
         snprintf(errstr, sizeof errstr, "out of memory");
         goto done;
     }
-    for (stage_cam_t *c = an->cams; c; c = c->next) {
-        if (!c->dirty) continue;
-        vigil_analytics_camera_batch_t *cb = &b[k++];
-        cb->camera_id = c->id;
-        cb->events = c->events;
-        cb->nevents = c->nevents;
-        cb->points = c->points;
-        cb->npoints = c->npoints;
-        cb->counts = c->counts;
-        cb->ncounts = c->ncounts;
-        if (c->analyzer) {
-            uint8_t *state = NULL;
-            size_t len = 0;
-            if ((err = vigil_analyzer_save(c->analyzer, &state, &len))) {
-                snprintf(errstr, sizeof errstr, "camera \"%s\": cannot save its state: %s", c->id,
-                         vigil_err_str(err));
-                goto done;
-            }
-            cb->state = state;
-            cb->state_len = len;
-            cb->last_sequence = vigil_analyzer_last_sequence(c->analyzer);
-        }
-    }
-    err = vigil_store_analytics_commit(an->store, b, ndirty, errstr, sizeof errstr);
+    for (stage_cam_t *c = an->cams; c && !err; c = c->next)
+        if (c->dirty) err = batch_of(c, &b[k++], errstr, sizeof errstr);
+    if (!err) err = vigil_store_analytics_commit(an->store, b, ndirty, errstr, sizeof errstr);
 done:
     for (size_t i = 0; b && i < k; i++) free((void *)b[i].state);
     free(b);
+    if (vigil_err_class(err) == VIGIL_ERR_CLASS_REFUSED) err = commit_each(an);
     size_t tracks = 0;
     for (stage_cam_t *c = an->cams; c; c = c->next) {
-        if (c->dirty && !err) {
-            publish_events(an, c);
-            vigil_counter_add(an->m.out, c->nevents);
-            for (size_t i = 0; i < c->nevents; i++)
-                if (!c->events[i].open && c->events[i].kind >= VIGIL_EVENT_ZONE_ENTER &&
-                    c->events[i].kind <= VIGIL_EVENT_LINE_CROSS)
-                    vigil_counter_inc(an->events_by_kind[c->events[i].kind]);
-        } else if (c->dirty) {
-            /* not written: forget the state; the checkpoint and the replay rebuild it */
-            vigil_analyzer_free(c->analyzer);
-            c->analyzer = NULL;
-        }
-        if (c->dirty) vigil__an_cam_clear(c);
+        if (c->dirty && !err) cam_committed(an, c);
+        else if (c->dirty) cam_dropped(c);
         if (c->analyzer) tracks += c->ntracks;
     }
     vigil_gauge_set(an->tracks, (int64_t)tracks);
     if (err) {
         vigil_counter_inc(an->m.failed);
-        vigil_error(VIGIL__AN_STAGE, NULL,
-                    "cannot commit analytics of %zu camera(s), %zu frame(s) (will replay): %s",
-                    ndirty, an->nheld, errstr);
+        vigil_log_limited(&an->commit_log, VIGIL_LOG_ERROR, VIGIL__AN_STAGE, NULL, NULL,
+                          "cannot commit analytics of %zu camera(s), %zu frame(s) (%s: %s): %s",
+                          ndirty, an->nheld, vigil_err_class_name(vigil_err_class(err)),
+                          vigil_err_is_fatal(err) ? "stopping" : "will replay", errstr);
         if (ack) settle_held(an, 0);
         else an->release_held = 1;
         return err;
     }
+    vigil_log_limit_flush(&an->commit_log);
     vigil_counter_inc(an->commits);
     if (ack) settle_held(an, 1);
     return VIGIL_OK;

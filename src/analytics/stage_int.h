@@ -27,6 +27,7 @@
 
 #include "vigil/analytics.h"
 #include "vigil/bus.h"
+#include "vigil/log.h"
 #include "vigil/metrics.h"
 #include "vigil/store.h"
 #include "vigil/workers.h"
@@ -71,6 +72,8 @@ struct vigil_analytics {
     size_t nheld, capheld;
     int64_t first_held_us;
     int release_held; /* a commit failed where held messages could not be released */
+    int64_t backoff_us; /* wait after a retriable failure: doubles up to 5 s */
+    vigil_log_limit_t commit_log; /* repeated commit failures, one record per 10 s */
     vigil_analytics_det_t *dets; /* DETS_MAX, the analyzer's input */
     /* metrics */
     vigil_stage_metrics_t m;
@@ -85,11 +88,16 @@ struct vigil_analytics {
 /* Adds one frame's outputs to the camera's pending batch. */
 vigil_err_t vigil__an_collect(stage_cam_t *cam, const vigil_analytics_out_t *out);
 /* Writes every dirty camera's batch and checkpoint in one transaction. On
- * success acknowledges the held messages and publishes the events; on
- * failure releases them (they come again) and forgets the dirty cameras'
- * state (reloaded from their checkpoints). `ack`: 0 inside the rebalance
- * callback, where the consumer must not be called (the held messages stay
- * held and are settled by the next commit). */
+ * success acknowledges the held messages and publishes the events. When the
+ * store refuses the batch (VIGIL_ERR_CLASS_REFUSED: a replay would be
+ * refused again), each camera's batch is written on its own, and a camera
+ * whose batch is refused loses that batch: logged, counted failed, its
+ * state forgotten (reloaded from its last checkpoint), its frames
+ * acknowledged. On a retriable or fatal failure the held messages are
+ * released (they come again) and the dirty cameras' state is forgotten.
+ * Returns the error (VIGIL_OK once a refused batch has been dealt with).
+ * `ack`: 0 inside the rebalance callback, where the consumer must not be
+ * called (the held messages stay held and are settled by the next commit). */
 vigil_err_t vigil__an_commit(vigil_analytics_t *an, int ack);
 /* Drops the pending outputs of a camera. */
 void vigil__an_cam_clear(stage_cam_t *cam);

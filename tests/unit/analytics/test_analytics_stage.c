@@ -336,6 +336,46 @@ static void test_stage_corrupt_checkpoint_is_refused_and_processing_goes_on(void
     free(rows);
 }
 
+static void sql(fixture_t *f, const char *stmt)
+{
+    char path[600];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s/vigil.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, stmt, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_stage_refused_camera_batch_is_skipped_and_the_others_written(void **state)
+{
+    fixture_t *f = *state;
+    /* the warehouse refuses every track point of camera "bad" (which has no
+     * rules, so track points are all it writes) */
+    sql(f, "CREATE TRIGGER refuse_bad BEFORE INSERT ON track_points "
+           "WHEN NEW.camera_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
+    for (uint64_t s = 1; s <= 20; s++) {
+        float x = 100 + 600.0f * (float)(s - 1) / 19;
+        publish_frame(f, s, x, NULL);
+        publish_cam_frame(f, "bad", s, x, NULL);
+    }
+    start_stage(f);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS); /* returns: nothing replays forever */
+    stop_stage(f);
+    assert_true(metric("vigil_stage_failed_total") >= 1);
+    /* gate's rows are all there, bad's none */
+    size_t n = 0;
+    vigil_analytics_event_row_t *rows = events(f, "line_cross", &n);
+    assert_int_equal(n, 1);
+    free(rows);
+    vigil_track_point_t *pts = NULL;
+    assert_int_equal(vigil_store_track_points(f->store, "gate", 1, 1000, &pts, &n), VIGIL_OK);
+    assert_int_equal(n, 20);
+    free(pts);
+    assert_int_equal(vigil_store_track_points(f->store, "bad", 1, 1000, &pts, &n),
+                     VIGIL_ERR_NOT_FOUND);
+    free(pts);
+}
+
 static void test_stage_cameras_are_bounded_and_idle_ones_forgotten(void **state)
 {
     fixture_t *f = *state;
@@ -381,6 +421,8 @@ int main(void)
             test_stage_corrupt_checkpoint_is_refused_and_processing_goes_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_cameras_are_bounded_and_idle_ones_forgotten,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stage_refused_camera_batch_is_skipped_and_the_others_written, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
