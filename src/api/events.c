@@ -32,6 +32,7 @@
 
 #include "api/api_int.h"
 #include "api/params.h"
+#include "vigil/analytics.h"
 #include "vigil/clip.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
@@ -53,9 +54,7 @@ static json_t *event_json(const vigil_analytics_event_row_t *row)
 {
     const vigil_analytics_event_t *ev = &row->ev;
     const char *kind = vigil_event_kind_name(ev->kind);
-    const char *dir = ev->direction == VIGIL_DIR_IN ? "in"
-                      : ev->direction == VIGIL_DIR_OUT ? "out"
-                                                       : NULL;
+    const char *dir = ev->direction ? vigil_direction_name(ev->direction) : NULL;
     json_t *obj = json_object();
     char url[96];
     int bad = !obj;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 int su_tmpdir(char *out, size_t size)
@@ -34,4 +35,32 @@ int su_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+int su_setup(void **state)
+{
+    static su_fixture_t fx;
+    memset(&fx, 0, sizeof(fx));
+    if (su_tmpdir(fx.dir, sizeof(fx.dir)) != 0) return -1;
+    snprintf(fx.db, sizeof(fx.db), "%s/vigil.db", fx.dir);
+    *state = &fx;
+    return 0;
+}
+
+int su_teardown(void **state)
+{
+    su_fixture_t *fx = *state;
+    su_rmrf(fx->dir);
+    return 0;
+}
+
+vigil_store_t *su_open_store(const su_fixture_t *fx, int migrate, char *err, size_t err_size)
+{
+    vigil_store_conf_t conf;
+    vigil_store_conf_init(&conf);
+    conf.url = "sqlite";
+    conf.data_dir = fx->dir;
+    conf.migrate = migrate;
+    conf.busy_timeout_ms = 30000;
+    return vigil_store_open(&conf, err, err_size);
 }

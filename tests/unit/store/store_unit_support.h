@@ -1,8 +1,11 @@
-/* Helpers for the store unit tests: a temp directory per test. */
+/* Helpers for the store unit tests: a temp directory per test, and a
+ * fixture holding it with the path of its SQLite file. */
 #ifndef VIGIL_TEST_STORE_UNIT_SUPPORT_H
 #define VIGIL_TEST_STORE_UNIT_SUPPORT_H
 
 #include <stddef.h>
+
+#include "vigil/store.h"
 
 /* Creates a fresh temp dir into out (size >= 256); 0 or -1. */
 int su_tmpdir(char *out, size_t size);
@@ -10,5 +13,15 @@ int su_tmpdir(char *out, size_t size);
 void su_rmrf(const char *dir);
 /* Whether path exists. */
 int su_exists(const char *path);
+
+/* A temp data dir and its vigil.db (cmocka setup/teardown). */
+typedef struct su_fixture {
+    char dir[256];
+    char db[512];
+} su_fixture_t;
+int su_setup(void **state);
+int su_teardown(void **state);
+/* Opens the "sqlite" store of fx's data dir (busy timeout 30 s). */
+vigil_store_t *su_open_store(const su_fixture_t *fx, int migrate, char *err, size_t err_size);
 
 #endif

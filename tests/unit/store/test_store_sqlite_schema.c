@@ -14,38 +14,11 @@
 #include "store_unit_support.h"
 #include "vigil/store.h"
 
-typedef struct fixture {
-    char dir[256];
-    char db[512];
-} fixture_t;
+typedef su_fixture_t fixture_t;
+#define setup su_setup
+#define teardown su_teardown
 
-static int setup(void **state)
-{
-    static fixture_t fx;
-    memset(&fx, 0, sizeof(fx));
-    if (su_tmpdir(fx.dir, sizeof(fx.dir)) != 0) return -1;
-    snprintf(fx.db, sizeof(fx.db), "%s/vigil.db", fx.dir);
-    *state = &fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *fx = *state;
-    su_rmrf(fx->dir);
-    return 0;
-}
-
-static vigil_store_t *open_store(fixture_t *fx, int migrate, char *err, size_t err_size)
-{
-    vigil_store_conf_t conf;
-    vigil_store_conf_init(&conf);
-    conf.url = "sqlite";
-    conf.data_dir = fx->dir;
-    conf.migrate = migrate;
-    conf.busy_timeout_ms = 30000;
-    return vigil_store_open(&conf, err, err_size);
-}
+#define open_store su_open_store
 
 /* Runs one SQL statement on the file with a plain connection; returns the
  * first column of the first row as an integer, or -1. */
