@@ -65,7 +65,17 @@ typedef struct vigil__reply {
     const char *retry_after;   /* static string or NULL (503 when busy) */
     char content_range[96];    /* "" if none */
     char error[320];           /* the error message, for the log; "" if none */
+    char allow_buf[64];        /* where `allow` points when built per request */
+    struct {
+        const char *name; /* static strings */
+        char value[200];
+    } headers[4];              /* further response headers (vigil__reply_header) */
+    int nheaders;
 } vigil__reply_t;
+
+/* Adds a response header (name static; value copied, truncated at 199 bytes);
+ * ignored beyond 4. */
+void vigil__reply_header(vigil__reply_t *reply, const char *name, const char *value);
 
 /* --- replies (server.c) --------------------------------------------------------
  * Thread: any request worker. On allocation failure they fall back to a
@@ -97,30 +107,51 @@ json_t *vigil__json_float(double v);
 /* t_us as RFC 3339 ("2026-11-21T05:31:02.123Z"), or JSON null when 0. */
 json_t *vigil__json_time(int64_t t_us);
 
+/* --- requests ---------------------------------------------------------------------
+ * What a handler sees of a request. The body is read (up to
+ * VIGIL__API_BODY_MAX, else 413) before the handler runs and is
+ * NUL-terminated; NULL when the request has none. */
+#define VIGIL__API_BODY_MAX (1024 * 1024)
+
+typedef struct vigil__req {
+    struct MHD_Connection *conn; /* query arguments and request headers only */
+    const char *method;          /* "GET", "POST", ... */
+    const char *url;             /* the whole decoded path, "/api/v1/events/42" */
+    const char *body;            /* NUL-terminated, or NULL */
+    size_t body_len;
+    char client_ip[64];          /* the peer's address, for logs, limits and the audit log */
+} vigil__req_t;
+
+/* The least role a route needs (the values of vigil_role_t, vigil/auth.h). */
+#define VIGIL__ROLE_PUBLIC 0
+#define VIGIL__ROLE_VIEWER 1
+#define VIGIL__ROLE_OPERATOR 2
+#define VIGIL__ROLE_ADMIN 3
+
+/* Decides whether the request may run a route that needs `role`: 1 yes,
+ * 0 no with *reply filled (401, 403). (auth.c) */
+int vigil__api_authorize(vigil_api_t *api, vigil__req_t *req, int role, vigil__reply_t *reply);
+
+typedef void (*vigil__handler_fn)(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+
 /* --- handlers -------------------------------------------------------------------
- * Each fills *reply. `conn` is only used to read query arguments and request
- * headers; `url` is the whole (decoded) path where a route has ids in it. */
-void vigil__api_cameras(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
-void vigil__api_detections(vigil_api_t *api, struct MHD_Connection *conn,
-                           vigil__reply_t *reply);
-/* `url` is the whole path, "/api/v1/frames/{id}.jpg". */
-void vigil__api_frame(vigil_api_t *api, const char *url, vigil__reply_t *reply);
-void vigil__api_stats(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+ * Each fills *reply. Routes with ids in the path read them from req->url. */
+void vigil__api_cameras(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_detections(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* GET /api/v1/frames/{id}.jpg (frames.c) */
+void vigil__api_frame(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_stats(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/events (events.c) */
-void vigil__api_events(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+void vigil__api_events(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/events/{id} (events.c) */
-void vigil__api_event(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                      vigil__reply_t *reply);
+void vigil__api_event(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/events/{id}/snapshot.jpg (events.c) */
-void vigil__api_event_snapshot(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                               vigil__reply_t *reply);
+void vigil__api_event_snapshot(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/events/{id}/clip.mp4 (events.c) */
-void vigil__api_event_clip(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                           vigil__reply_t *reply);
+void vigil__api_event_clip(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/counts (counts.c) */
-void vigil__api_counts(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
+void vigil__api_counts(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/tracks/{camera}/{id} (tracks.c) */
-void vigil__api_track(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                      vigil__reply_t *reply);
+void vigil__api_track(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 
 #endif

@@ -23,7 +23,7 @@ static json_t *camera_json(const vigil_camera_row_t *row)
                      vigil__json_time(row->updated_us), "updated_us", (json_int_t)row->updated_us);
 }
 
-void vigil__api_cameras(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
+void vigil__api_cameras(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
     char errstr[256] = "";
     vigil_store_t *store = vigil__api_store_acquire(api, errstr, sizeof(errstr));

@@ -60,8 +60,9 @@ static json_t *count_json(const vigil_count_row_t *row, int bucketed)
     return obj;
 }
 
-void vigil__api_counts(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
+void vigil__api_counts(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
+    struct MHD_Connection *conn = req->conn;
     collect_t c = {.failed = 0};
     char errstr[256] = "";
     vigil_store_t *store;

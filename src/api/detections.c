@@ -53,9 +53,10 @@ static json_t *detection_json(const vigil_detection_row_t *row)
     return obj;
 }
 
-void vigil__api_detections(vigil_api_t *api, struct MHD_Connection *conn,
+void vigil__api_detections(vigil_api_t *api, vigil__req_t *req,
                            vigil__reply_t *reply)
 {
+    struct MHD_Connection *conn = req->conn;
     collect_t c = {.failed = 0};
     char errstr[256] = "", cursor[VIGIL__API_CURSOR_MAX];
     vigil_store_t *store;

@@ -130,8 +130,9 @@ static vigil_store_t *store_get(vigil_api_t *api, vigil__reply_t *reply)
     return store;
 }
 
-void vigil__api_events(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
+void vigil__api_events(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
+    struct MHD_Connection *conn = req->conn;
     collect_t c = {.failed = 0};
     char cursor[VIGIL__API_CURSOR_MAX];
     vigil_store_t *store;
@@ -215,9 +216,9 @@ static int event_read(vigil_store_t *store, int64_t id, vigil_analytics_event_ro
     return 0;
 }
 
-void vigil__api_event(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                      vigil__reply_t *reply)
+void vigil__api_event(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
+    const char *url = req->url;
     vigil_analytics_event_row_t row;
     vigil_store_t *store;
     int64_t id;
@@ -237,9 +238,9 @@ void vigil__api_event(vigil_api_t *api, struct MHD_Connection *conn, const char 
     vigil__reply_json(reply, MHD_HTTP_OK, obj);
 }
 
-void vigil__api_event_snapshot(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                               vigil__reply_t *reply)
+void vigil__api_event_snapshot(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
+    const char *url = req->url;
     vigil_analytics_event_row_t row;
     vigil_store_t *store;
     void *jpeg = NULL;
@@ -488,9 +489,10 @@ done:
     return rc;
 }
 
-void vigil__api_event_clip(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                           vigil__reply_t *reply)
+void vigil__api_event_clip(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
+    struct MHD_Connection *conn = req->conn;
+    const char *url = req->url;
     vigil_analytics_event_row_t row;
     vigil_store_t *store;
     char path[4096], live[4096 + 16];

@@ -13,8 +13,9 @@
 #define FRAMES_PREFIX "/api/v1/frames/"
 #define FRAMES_SUFFIX ".jpg"
 
-void vigil__api_frame(vigil_api_t *api, const char *url, vigil__reply_t *reply)
+void vigil__api_frame(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
+    const char *url = req->url;
     const char *rest = url + strlen(FRAMES_PREFIX);
     size_t n = strlen(rest), sn = strlen(FRAMES_SUFFIX);
     char stem[32], errstr[256] = "", safe[96];

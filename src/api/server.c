@@ -32,7 +32,6 @@
 
 #define API_THREADS VIGIL__API_THREADS
 #define API_CONN_TIMEOUT_S 30
-#define ALLOWED_METHODS "GET, HEAD"
 
 /* --- replies ------------------------------------------------------------------- */
 
@@ -119,6 +118,15 @@ void vigil__reply_file(vigil__reply_t *reply, int status, const char *content_ty
     reply->content_type = content_type;
 }
 
+void vigil__reply_header(vigil__reply_t *reply, const char *name, const char *value)
+{
+    if (reply->nheaders >= (int)(sizeof(reply->headers) / sizeof(reply->headers[0]))) return;
+    reply->headers[reply->nheaders].name = name;
+    snprintf(reply->headers[reply->nheaders].value, sizeof(reply->headers[0].value), "%s",
+             value);
+    reply->nheaders++;
+}
+
 json_t *vigil__json_float(double v)
 {
     char buf[32];
@@ -198,7 +206,7 @@ static void pool_drain(vigil_api_t *api)
 
 /* The process's health registry (vigil/health.h): 200 while it serves (ok
  * or degraded, the body says what fails), 503 once a component stopped. */
-static void h_healthz(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
+static void h_healthz(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
     size_t len = 0;
     int failed = vigil_health_level(NULL, 0) == VIGIL_HEALTH_FAILED;
@@ -212,7 +220,7 @@ static void h_healthz(vigil_api_t *api, struct MHD_Connection *conn, vigil__repl
                        "application/json", body, len);
 }
 
-static void h_metrics(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
+static void h_metrics(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
     size_t len = 0;
     char *text = vigil_metrics_render(&len);
@@ -224,37 +232,32 @@ static void h_metrics(vigil_api_t *api, struct MHD_Connection *conn, vigil__repl
     vigil__reply_bytes(reply, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
-static void h_frame(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                    vigil__reply_t *reply)
-{
-    vigil__api_frame(api, url, reply);
-}
-
-typedef void (*handler_fn)(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply);
-typedef void (*url_handler_fn)(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                               vigil__reply_t *reply);
-
 /* A path is matched exactly, except that '*' matches one non-empty segment
- * (no '/'), and a `prefix` route matches any path that starts with it. */
+ * (no '/'), and a `prefix` route matches any path that starts with it.
+ * GET routes also answer HEAD. `role` is the least role a caller needs
+ * (VIGIL__ROLE_PUBLIC: anyone). */
 static const struct route {
+    const char *method;
     const char *path;
     int prefix;
-    const char *name;      /* the route label of the metrics */
-    handler_fn fn;         /* one of fn, url_fn */
-    url_handler_fn url_fn; /* for routes with ids in the path */
+    const char *name; /* the route label of the metrics */
+    int role;
+    vigil__handler_fn fn;
 } routes[] = {
-    {"/healthz", 0, "healthz", h_healthz, NULL},
-    {"/metrics", 0, "metrics", h_metrics, NULL},
-    {"/api/v1/cameras", 0, "cameras", vigil__api_cameras, NULL},
-    {"/api/v1/detections", 0, "detections", vigil__api_detections, NULL},
-    {"/api/v1/frames/", 1, "frames", NULL, h_frame},
-    {"/api/v1/stats", 0, "stats", vigil__api_stats, NULL},
-    {"/api/v1/events", 0, "events", vigil__api_events, NULL},
-    {"/api/v1/events/*", 0, "event", NULL, vigil__api_event},
-    {"/api/v1/events/*/snapshot.jpg", 0, "event_snapshot", NULL, vigil__api_event_snapshot},
-    {"/api/v1/events/*/clip.mp4", 0, "event_clip", NULL, vigil__api_event_clip},
-    {"/api/v1/counts", 0, "counts", vigil__api_counts, NULL},
-    {"/api/v1/tracks/*/*", 0, "track", NULL, vigil__api_track},
+    {"GET", "/healthz", 0, "healthz", VIGIL__ROLE_PUBLIC, h_healthz},
+    {"GET", "/metrics", 0, "metrics", VIGIL__ROLE_VIEWER, h_metrics},
+    {"GET", "/api/v1/cameras", 0, "cameras", VIGIL__ROLE_VIEWER, vigil__api_cameras},
+    {"GET", "/api/v1/detections", 0, "detections", VIGIL__ROLE_VIEWER, vigil__api_detections},
+    {"GET", "/api/v1/frames/", 1, "frames", VIGIL__ROLE_VIEWER, vigil__api_frame},
+    {"GET", "/api/v1/stats", 0, "stats", VIGIL__ROLE_VIEWER, vigil__api_stats},
+    {"GET", "/api/v1/events", 0, "events", VIGIL__ROLE_VIEWER, vigil__api_events},
+    {"GET", "/api/v1/events/*", 0, "event", VIGIL__ROLE_VIEWER, vigil__api_event},
+    {"GET", "/api/v1/events/*/snapshot.jpg", 0, "event_snapshot", VIGIL__ROLE_VIEWER,
+     vigil__api_event_snapshot},
+    {"GET", "/api/v1/events/*/clip.mp4", 0, "event_clip", VIGIL__ROLE_VIEWER,
+     vigil__api_event_clip},
+    {"GET", "/api/v1/counts", 0, "counts", VIGIL__ROLE_VIEWER, vigil__api_counts},
+    {"GET", "/api/v1/tracks/*/*", 0, "track", VIGIL__ROLE_VIEWER, vigil__api_track},
 };
 
 static int path_match(const char *pattern, const char *url, int prefix)
@@ -272,11 +275,35 @@ static int path_match(const char *pattern, const char *url, int prefix)
     return prefix || !*url;
 }
 
-static const struct route *route_find(const char *url)
+static int method_match(const char *route_method, const char *method)
 {
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        if (path_match(routes[i].path, url, routes[i].prefix)) return &routes[i];
-    return NULL;
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 && strcmp(route_method, "GET") == 0);
+}
+
+/* The route for method and url; NULL if none. When the path exists under
+ * other methods only, *path_known is set and allow lists them. */
+static const struct route *route_find(const char *method, const char *url, int *path_known,
+                                      const char **name, char *allow, size_t allow_size)
+{
+    const struct route *found = NULL;
+    size_t used = 0;
+
+    *path_known = 0;
+    *name = "unknown";
+    allow[0] = '\0';
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!path_match(routes[i].path, url, routes[i].prefix)) continue;
+        if (!*path_known) *name = routes[i].name;
+        *path_known = 1;
+        if (!found && method_match(routes[i].method, method)) found = &routes[i];
+        if (!strstr(allow, routes[i].method) && used + 16 < allow_size) {
+            int n = snprintf(allow + used, allow_size - used, "%s%s%s", used ? ", " : "",
+                             routes[i].method, strcmp(routes[i].method, "GET") ? "" : ", HEAD");
+            if (n > 0) used += (size_t)n;
+        }
+    }
+    return found;
 }
 
 static void count_request(const char *route, int status, double seconds)
@@ -326,51 +353,120 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, vigil__reply_t *r
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, reply->accept_ranges);
     if (reply->content_range[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, reply->content_range);
+    for (int i = 0; i < reply->nheaders; i++)
+        MHD_add_response_header(resp, reply->headers[i].name, reply->headers[i].value);
     ret = MHD_queue_response(conn, (unsigned)reply->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-/* MHD's access handler. Thread: an MHD pool thread. */
+/* Per-request state between MHD's calls: the body read so far. */
+typedef struct conn_state {
+    int64_t t0;
+    char *body;
+    size_t len, cap;
+    int too_large; /* over VIGIL__API_BODY_MAX: answered 413, the rest is discarded */
+} conn_state_t;
+
+/* Appends a chunk of the body; 0 ok, -1 over the limit or out of memory. */
+static int body_append(conn_state_t *st, const char *data, size_t n)
+{
+    if (n > VIGIL__API_BODY_MAX - st->len) return -1;
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 4096;
+        while (cap < st->len + n + 1) cap *= 2;
+        char *p = realloc(st->body, cap);
+        if (!p) return -1;
+        st->body = p;
+        st->cap = cap;
+    }
+    memcpy(st->body + st->len, data, n);
+    st->len += n;
+    st->body[st->len] = '\0';
+    return 0;
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(out, size, "?");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
+}
+
+/* Routes, authorizes and runs one request whose body (if any) is complete. */
+static void dispatch(vigil_api_t *api, vigil__req_t *req, const struct route *r, int path_known,
+                     const char *allow, vigil__reply_t *reply)
+{
+    char safe_url[160];
+
+    vigil__api_sanitize(safe_url, sizeof(safe_url), req->url);
+    if (!r && !path_known) {
+        vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such path \"%s\"", safe_url);
+    } else if (!r) {
+        char safe_method[32];
+        vigil__api_sanitize(safe_method, sizeof(safe_method), req->method);
+        vigil__reply_error(reply, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
+                           "method %s not allowed on \"%s\" (allowed: %s)", safe_method,
+                           safe_url, allow);
+        snprintf(reply->allow_buf, sizeof(reply->allow_buf), "%s", allow);
+        reply->allow = reply->allow_buf;
+    } else if (vigil__api_authorize(api, req, r->role, reply)) {
+        r->fn(api, req, reply);
+    }
+}
+
+/* MHD's access handler. Thread: an MHD pool thread. MHD calls it once when
+ * the headers are in, then once per chunk of body, then once more with no
+ * data: the request is answered on that last call. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
     vigil_api_t *api = cls;
-    int64_t t0 = vigil_mono_us();
+    conn_state_t *st = *con_cls;
     vigil__reply_t reply = {.status = 500, .content_type = "application/json", .fd = -1};
-    const struct route *r = route_find(url);
-    const char *route = r ? r->name : "unknown";
-    char safe_url[160], fields[64];
+    vigil__req_t req = {.conn = conn, .method = method, .url = url};
+    const struct route *r;
+    const char *route;
+    char allow[64], safe_url[160], fields[64];
+    int path_known;
     enum MHD_Result ret;
 
-    if (*con_cls) { /* a body arrived after our early reply: discard it */
+    if (!st) {
+        st = calloc(1, sizeof(*st));
+        if (!st) return MHD_NO;
+        st->t0 = vigil_mono_us();
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!st->too_large && body_append(st, upload_data, *upload_data_size) != 0)
+            st->too_large = 1;
         *upload_data_size = 0;
         return MHD_YES;
     }
-    *con_cls = api;
 
-    vigil__api_sanitize(safe_url, sizeof(safe_url), url);
-    if (!r) {
-        vigil__reply_error(&reply, MHD_HTTP_NOT_FOUND, NULL, "no such path \"%s\"", safe_url);
-    } else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-               strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        char safe_method[32];
-        vigil__api_sanitize(safe_method, sizeof(safe_method), method);
-        vigil__reply_error(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
-                           "method %s not allowed on \"%s\" (allowed: " ALLOWED_METHODS ")",
-                           safe_method, safe_url);
-        reply.allow = ALLOWED_METHODS;
-    } else if (r->fn) {
-        r->fn(api, conn, &reply);
-    } else {
-        r->url_fn(api, conn, url, &reply);
-    }
+    r = route_find(method, url, &path_known, &route, allow, sizeof(allow));
+    client_address(conn, req.client_ip, sizeof(req.client_ip));
+    req.body = st->body;
+    req.body_len = st->len;
+    if (st->too_large)
+        vigil__reply_error(&reply, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+                           "request body over %d bytes", VIGIL__API_BODY_MAX);
+    else
+        dispatch(api, &req, r, path_known, allow, &reply);
 
     ret = send_reply(conn, &reply);
-    double seconds = (double)(vigil_mono_us() - t0) / 1e6;
+    double seconds = (double)(vigil_mono_us() - st->t0) / 1e6;
     count_request(route, reply.status, seconds);
+    vigil__api_sanitize(safe_url, sizeof(safe_url), url);
     snprintf(fields, sizeof(fields), "\"code\":%d,\"ms\":%.3f", reply.status, seconds * 1e3);
     if (reply.status >= 500)
         VIGIL_LOGF(VIGIL_LOG_WARN, "api", NULL, fields, "%s %s: %d %s", method, safe_url,
@@ -382,6 +478,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         VIGIL_LOGF(VIGIL_LOG_DEBUG, "api", NULL, fields, "%s %s: %d", method, safe_url,
                    reply.status);
     return ret;
+}
+
+/* Frees a request's state when MHD is done with it. Thread: an MHD thread. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    conn_state_t *st = *con_cls;
+
+    if (st) {
+        free(st->body);
+        free(st);
+    }
+    *con_cls = NULL;
 }
 
 /* MHD's error log, routed to ours at warn. Thread: any MHD thread. */
@@ -507,7 +616,8 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api, MHD_OPTION_LISTEN_SOCKET,
         fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_END);
+        (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+        MHD_OPTION_END);
     if (!api->daemon) {
         close(fd);
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO,

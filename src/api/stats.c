@@ -101,7 +101,7 @@ oom:
     ctx->oom = 1;
 }
 
-void vigil__api_stats(vigil_api_t *api, struct MHD_Connection *conn, vigil__reply_t *reply)
+void vigil__api_stats(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
     stats_ctx_t ctx = {.stages = json_object(), .cameras = json_object()};
     char errstr[256] = "";

@@ -61,9 +61,9 @@ static json_t *track_json(const char *camera, int64_t id, const vigil_track_poin
     return obj;
 }
 
-void vigil__api_track(vigil_api_t *api, struct MHD_Connection *conn, const char *url,
-                      vigil__reply_t *reply)
+void vigil__api_track(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
+    const char *url = req->url;
     char camera[64], seg[64], errstr[256] = "";
     vigil__param_error_t perr;
     vigil_store_t *store;
