@@ -32,6 +32,11 @@ typedef struct vigil_api vigil_api_t;
 
 /* Listens on cfg->http_listen ("HOST:PORT"; port 0 picks a free one). */
 vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errstr_size);
+/* The bus the API publishes control messages on (camera and zone edits) and
+ * reads live frames and results from; NULL (the default) = none. Borrowed:
+ * it must outlive the API. Call before _start. */
+struct vigil_bus;
+void vigil_api_set_bus(vigil_api_t *api, struct vigil_bus *bus);
 vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size);
 /* The port actually bound (after start). */
 int vigil_api_port(const vigil_api_t *api);

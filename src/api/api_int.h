@@ -34,6 +34,7 @@ struct vigil_api {
     int port;         /* bound, after start */
     char *store_url;
     char *data_dir;
+    struct vigil_bus *bus; /* borrowed; NULL = none (vigil_api_set_bus) */
     struct MHD_Daemon *daemon;
     pthread_mutex_t pool_lock;
     vigil__store_slot_t *pool; /* idle store handles */

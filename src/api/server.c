@@ -633,6 +633,11 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
     return VIGIL_OK;
 }
 
+void vigil_api_set_bus(vigil_api_t *api, struct vigil_bus *bus)
+{
+    api->bus = bus;
+}
+
 int vigil_api_port(const vigil_api_t *api)
 {
     return api ? api->port : -1;

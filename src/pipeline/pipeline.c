@@ -88,7 +88,9 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
     if (stages & (VIGIL_STAGE_SINK | VIGIL_STAGE_PREPROCESS)) {
         if (register_cameras(cfg, errstr, errstr_size)) goto fail;
     }
-    if (stages & ~(unsigned)VIGIL_STAGE_API) {
+    /* The API alone needs the bus only in distributed mode: camera and zone
+     * edits go out on the control topic, live views read frames and results. */
+    if ((stages & ~(unsigned)VIGIL_STAGE_API) || strncmp(cfg->bus_url, "inproc:", 7) != 0) {
         vigil_bus_conf_t bc;
         vigil_bus_conf_init(&bc);
         bc.partitions = cfg->bus_partitions;
@@ -105,6 +107,7 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
     }
     if ((stages & VIGIL_STAGE_API) && !(p->api = vigil_api_new(cfg, errstr, errstr_size)))
         goto fail;
+    if (p->api) vigil_api_set_bus(p->api, p->bus);
     if ((stages & VIGIL_STAGE_SINK) && !(p->sink = vigil_sink_new(cfg, p->bus, errstr, errstr_size)))
         goto fail;
     if ((stages & VIGIL_STAGE_ANALYTICS) && cfg->analytics_enabled &&
