@@ -115,6 +115,12 @@ typedef struct vigil_config {
     char *log_level; /* debug|info|warn|error */
     /* http */
     char *http_listen; /* HOST:PORT */
+    /* auth (docs/security.md) */
+    int auth_enabled;            /* 0 only with a loopback http.listen */
+    char *auth_rp_id;            /* WebAuthn relying party id; "" = from http.listen */
+    char *auth_origins;          /* comma-separated allowed origins; "" = from http.listen */
+    int auth_session_hours;      /* a session's absolute lifetime */
+    int auth_session_idle_hours; /* a session unused this long ends */
     /* bus */
     char *bus_url; /* inproc:// (kafka:// later) */
     int bus_partitions;

@@ -133,6 +133,11 @@ typedef struct vigil__req {
  * 0 no with *reply filled (401, 403). (auth.c) */
 int vigil__api_authorize(vigil_api_t *api, vigil__req_t *req, int role, vigil__reply_t *reply);
 
+/* The request body as a JSON object (jansson, duplicate keys refused, no
+ * trailing bytes); NULL with a 400 (or 415 when Content-Type is not JSON) in
+ * *reply. The caller decrefs. (server.c) */
+json_t *vigil__api_body_json(vigil__req_t *req, vigil__reply_t *reply);
+
 typedef void (*vigil__handler_fn)(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 
 /* --- handlers -------------------------------------------------------------------

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -125,6 +126,41 @@ void vigil__reply_header(vigil__reply_t *reply, const char *name, const char *va
     snprintf(reply->headers[reply->nheaders].value, sizeof(reply->headers[0].value), "%s",
              value);
     reply->nheaders++;
+}
+
+json_t *vigil__api_body_json(vigil__req_t *req, vigil__reply_t *reply)
+{
+    const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    json_error_t jerr;
+    json_t *root;
+
+    if (!req->body || !req->body_len) {
+        vigil__reply_error(reply, MHD_HTTP_BAD_REQUEST, NULL,
+                           "%s %s needs a JSON body", req->method, "this route");
+        return NULL;
+    }
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] && ct[16] != ';' && ct[16] != ' ')) {
+        vigil__reply_error(reply, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
+                           "the body must be application/json");
+        return NULL;
+    }
+    root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        char safe[160];
+        vigil__api_sanitize(safe, sizeof(safe), jerr.text);
+        vigil__reply_error(reply, MHD_HTTP_BAD_REQUEST, NULL,
+                           "invalid JSON body at line %d column %d: %s", jerr.line, jerr.column,
+                           safe);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        vigil__reply_error(reply, MHD_HTTP_BAD_REQUEST, NULL, "the JSON body must be an object");
+        return NULL;
+    }
+    return root;
 }
 
 json_t *vigil__json_float(double v)

@@ -38,6 +38,21 @@ const vigil_prop_t vigil_props[] = {
     STR("http.listen", http_listen, "127.0.0.1:8080",
         "HOST:PORT the API and dashboard listen on (IPv6 as [ADDR]:PORT). Port 0 picks a free "
         "port. Use 0.0.0.0:8080 to listen on every interface."),
+    /* auth */
+    BOOL("auth.enabled", auth_enabled, "true",
+         "Require sign-in (session cookie or bearer token) for the API and dashboard. false is "
+         "accepted only when http.listen is a loopback address."),
+    STR("auth.rp_id", auth_rp_id, "",
+        "WebAuthn relying party id: the host name people open the dashboard at "
+        "(cams.example.com). Empty = localhost for a loopback http.listen, else its host."),
+    STR("auth.origins", auth_origins, "",
+        "Comma-separated origins the dashboard is served from (https://cams.example.com), "
+        "checked in passkey ceremonies and for cookie-authenticated writes. Empty = "
+        "http://localhost:PORT and http://127.0.0.1:PORT of http.listen."),
+    INT("auth.session_hours", auth_session_hours, "168", 1, 8760,
+        "A sign-in session ends this many hours after it began."),
+    INT("auth.session_idle_hours", auth_session_idle_hours, "24", 1, 8760,
+        "A sign-in session not used for this many hours ends."),
     /* bus */
     SECRET("bus.url", bus_url, "inproc://",
         "Message bus: inproc:// for bounded in-process queues (one process runs every stage), "
