@@ -10,7 +10,8 @@
 #                was skipped (VIGIL_ALLOW_SKIP=kafka lets a machine without Kafka's JDK skip
 #                Kafka; never under CI). docs/testing.md
 #   make bench   build and run the benchmarks in bench/ (the analytics part installs its
-#                peers, motmetrics, trackers and supervision, in a venv under ~/.cache/vigil)
+#                peers, motmetrics, trackers and supervision, in a venv under ~/.cache/vigil;
+#                the API part FastAPI + uvicorn there too, and wrk)
 #   make docs    regenerate docs/configuration.md from the property table
 
 BUILD      ?= build
@@ -74,6 +75,7 @@ bench: build media models
 	BUILD=$(BUILD) bench/nn.sh
 	bench/kafka.sh $(BUILD)
 	BUILD=$(BUILD) bench/analytics.sh
+	BUILD=$(BUILD) bench/api.sh
 
 docs: build
 	$(BUILD)/vigil config docs > docs/configuration.md

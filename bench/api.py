@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""bench/api.py: vigil's HTTP API against FastAPI + uvicorn on one warehouse.
+
+Started by bench/api.sh, which makes the warehouse (bench_api_seed) and the
+peers' venv (bench/api_peers.sh); standard library only.
+
+Main idea: the three servers run side by side on loopback, each on its own
+port, over the SAME SQLite file: `vigil api`, and bench/api_peer.py under
+uvicorn with 2 workers (one per core, the seed's deployment) and with 1.
+First their answers are compared (the three routes and a second page: the
+same JSON, or the differences are printed and the run says so). Then wrk
+(Debian's; C, epoll, one thread, so that the load generator is never the
+bottleneck: it does 50k+ requests/s on one core) drives each route at each
+concurrency, with keep-alive and with `Connection: close` (a new TCP
+connection per request), for ROUNDS rounds; within a round the servers take
+turns for each cell, so that drift on a shared machine falls on all of them.
+The table shows medians over the rounds of requests/s, p50 and p99 latency,
+and the ratios vigil / peer. Nothing is asserted on time.
+
+Authentication (--auth): `on` creates a bearer token with `vigil token
+create` on the warehouse, and every request of every server carries it
+(vigil checks it, the peer looks its SHA-256 up in api_tokens); `off` runs
+all three open (vigil with auth.enabled=false); `auto` is `on` when the
+vigil binary has `token create`, else `off`, said in the header.
+
+MJPEG viewers (measure_mjpeg): how many concurrent viewers of
+/api/v1/cameras/{id}/live.mjpeg at 5 fps one core sustains. Skipped, saying
+so, while vigil has no such route.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROUTES = ["/api/v1/detections?limit=50", "/api/v1/events?limit=50", "/api/v1/stats"]
+LIVE_FPS = 5
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name, argv, port, env=None):
+        self.name, self.argv, self.port = name, argv, port
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-api-{name}-", suffix=".log",
+                                               delete=False)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})}, start_new_session=True)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_ready(self, headers, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            status, _ = http_get(self.url("/api/v1/stats"), headers)
+            if status == 200:
+                return
+            time.sleep(0.2)
+        self.stop()
+        with open(self.log.name, errors="replace") as f:
+            tail = f.read()[-2000:]
+        raise SystemExit(f"bench/api: {self.name} did not answer /api/v1/stats within "
+                         f"{timeout} s (status {status}); its log:\n{tail}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        os.unlink(self.log.name)
+
+
+def http_get(url, headers, timeout=10):
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return 0, b""
+
+
+def keeps_alive(server, headers):
+    """Whether the server answers two requests on one connection."""
+    req = (f"GET /api/v1/stats HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n" +
+           "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+    answered = 0
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=3) as s:
+            for _ in range(2):
+                s.sendall(req)
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return answered == 2
+                    buf += chunk
+                head, body = buf.split(b"\r\n\r\n", 1)
+                m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                need = int(m.group(1)) if m else 0
+                while len(body) < need:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    body += chunk
+                answered += 1
+    except OSError:
+        pass
+    return answered == 2
+
+
+def compare(servers, headers):
+    """The three routes and each list's second page from every server: same JSON?"""
+    ok = True
+    ref = servers[0]
+    for path in ROUTES:
+        _, body = http_get(ref.url(path), headers)
+        want = json.loads(body or b"null")
+        paths = [path]
+        if isinstance(want, dict) and want.get("next_cursor"):
+            paths.append(f"{path}&cursor={want['next_cursor']}")
+        for p in paths:
+            want_status, want_body = http_get(ref.url(p), headers)
+            for s in servers[1:]:
+                status, body = http_get(s.url(p), headers)
+                if status != want_status or json.loads(body or b"null") != json.loads(
+                        want_body or b"null"):
+                    ok = False
+                    print(f"  DIFFERENT {p}: {ref.name} {want_status} {want_body[:200]!r}\n"
+                          f"            {s.name} {status} {body[:200]!r}")
+    return ok
+
+
+def wrk(server, path, conns, seconds, headers, close):
+    """One wrk run: dict(rps, p50_ms, p99_ms, errors) or None when wrk failed."""
+    argv = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "5s",
+            "-s", os.path.join(HERE, "api_wrk.lua")]
+    for k, v in headers.items():
+        argv += ["-H", f"{k}: {v}"]
+    if close:
+        argv += ["-H", "Connection: close"]
+    argv.append(server.url(path))
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
+    m = re.search(r"WRK_RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) "
+                  r"errors=(\d+) status=(\d+)", out.stdout)
+    if not m:
+        print(f"  wrk failed on {server.name} {path}: {out.stderr.strip()[:300]}")
+        return None
+    n, dur, p50, p99, errors, status = (int(g) for g in m.groups())
+    return {"rps": n / (dur / 1e6), "p50": p50 / 1000, "p99": p99 / 1000,
+            "errors": errors + status}
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def tool_version(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "?"
+
+
+def make_token(vigil, data_dir):
+    """A bearer token from `vigil token create`, or None if vigil has none."""
+    out = subprocess.run([vigil, "token", "create", "bench-api", "--scope", "read",
+                          "--data-dir", data_dir], capture_output=True, text=True, timeout=60)
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        first = (out.stderr.strip().splitlines() or ["no output"])[0]
+        return None, f"`vigil token create` failed: {first}"
+    return lines[-1].strip(), None
+
+
+def fmt_ratio(a, b):
+    return f"{a / b:5.1f}x" if a and b else "    -"
+
+
+def print_table(results, servers, conc, mode, rounds):
+    vigil, peers = servers[0], servers[1:]
+    print(f"\n{mode} (medians of {rounds} rounds; req/s, p50 and p99 in ms):")
+    head = f"{'route':<28}{'c':>4} | {vigil.name:>21}"
+    for p in peers:
+        head += f" | {p.name:>21}"
+    for p in peers:
+        head += f" | {'vigil/' + p.name.split()[-1]:>13}"
+    print(head)
+    sub = f"{'':<28}{'':>4} | {'req/s':>7}{'p50':>7}{'p99':>7}"
+    for _ in peers:
+        sub += f" | {'req/s':>7}{'p50':>7}{'p99':>7}"
+    for _ in peers:
+        sub += f" | {'req/s':>6}{'p99':>7}"
+    print(sub)
+    for path in ROUTES:
+        for c in conc:
+            cells = {}
+            for s in servers:
+                runs = [r for r in results.get((s.name, path, c, mode), []) if r]
+                cells[s.name] = ({k: statistics.median(r[k] for r in runs)
+                                  for k in ("rps", "p50", "p99")} if runs else None)
+                cells[s.name + "/err"] = sum(r["errors"] for r in runs)
+            line = f"{path.replace('/api/v1/', ''):<28}{c:>4}"
+            for s in servers:
+                m = cells[s.name]
+                line += (f" | {m['rps']:7.0f}{m['p50']:7.2f}{m['p99']:7.2f}" if m
+                         else f" | {'-':>21}")
+            v = cells[vigil.name]
+            for p in peers:
+                m = cells[p.name]
+                if v and m:
+                    line += f" | {fmt_ratio(v['rps'], m['rps']):>6}{fmt_ratio(m['p99'], v['p99']):>7}"
+                else:
+                    line += f" | {'-':>13}"
+            errs = [f"{s.name}: {cells[s.name + '/err']}" for s in servers if cells[s.name + "/err"]]
+            print(line + (f"   errors {', '.join(errs)}" if errs else ""))
+    print("  ratios: req/s vigil / peer (higher is better for vigil), p99 peer / vigil "
+          "(higher: vigil's tail is shorter)")
+
+
+# --- MJPEG viewers -------------------------------------------------------------------------
+
+async def viewer(url_path, port, headers, seconds, counts, idx):
+    """Reads a multipart MJPEG stream for `seconds`, counting its parts."""
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return
+    writer.write((f"GET {url_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                  "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+    deadline = time.monotonic() + seconds
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        m = re.search(rb"boundary=\"?([^\";\r\n]+)", head)
+        if not head.startswith(b"HTTP/1.1 200") or not m:
+            return
+        marker, tail = b"--" + m.group(1), b""
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), left)
+            except asyncio.TimeoutError:
+                break
+            if not chunk:
+                break
+            data = tail + chunk
+            counts[idx] += data.count(marker)
+            tail = data[-(len(marker) - 1):]
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError):
+        pass
+    finally:
+        writer.close()
+
+
+async def viewers_round(path, port, headers, n, seconds):
+    counts = [0] * n
+    await asyncio.gather(*(viewer(path, port, headers, seconds, counts, i) for i in range(n)))
+    return [c / seconds for c in counts]
+
+
+def measure_mjpeg(args, headers, probe):
+    """How many concurrent live.mjpeg viewers at 5 fps `vigil run` sustains on one core.
+
+    vigil runs pinned to CPU 0 (taskset) with one camera: the sample video at
+    5 fps, the `motion` model and no analytics, so that the core serves the
+    streams rather than inference; the viewers (this process, asyncio) run on
+    the other CPUs. Viewers double (1, 2, 4, ...) until the median viewer gets
+    less than 90% of 5 fps or the slowest less than 70%; the answer is the
+    last count that held. probe: the `vigil api` server, to see whether the
+    route exists at all."""
+    print("\nMJPEG viewers at 5 fps on one core:")
+    status, body = http_get(probe.url("/api/v1/cameras/lobby/live.mjpeg"), headers, timeout=3)
+    if status == 404 and b"no such path" in body:
+        print("  skipped: vigil has no /api/v1/cameras/{id}/live.mjpeg yet; this part runs "
+              "once it has")
+        return
+    if not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
+        print("  skipped: needs taskset and 2 CPUs (vigil on one, the viewers on the others)")
+        return
+    work = tempfile.mkdtemp(prefix="bench-api-live-")
+    conf = os.path.join(work, "live.yaml")
+    with open(conf, "w") as f:
+        f.write("infer:\n  model: motion\nanalytics:\n  enabled: false\n"
+                f"cameras:\n  - id: live\n    url: sample\n    fps: {LIVE_FPS}\n    loop: true\n")
+    port = free_port()
+    argv = ["taskset", "-c", "0", args.vigil, "run", "--config", conf, "--data-dir", work,
+            "--http", f"127.0.0.1:{port}", "--log-level", "warn",
+            "--set", "store.retention_hours=1"]
+    if not headers:
+        argv += ["--set", "auth.enabled=false"]
+    server = Server("vigil run", argv, port)
+    try:
+        server.wait_ready(headers)
+        os.sched_setaffinity(0, set(range(1, os.cpu_count())))
+        path = "/api/v1/cameras/live/live.mjpeg"
+        time.sleep(3)  # the camera's first frames
+        req = urllib.request.Request(server.url(path), headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                ctype = r.headers.get("Content-Type", "")
+                if not ctype.startswith("multipart/"):
+                    print(f"  skipped: live.mjpeg answered {r.status} {ctype}, not multipart")
+                    return
+        except urllib.error.HTTPError as e:
+            print(f"  skipped: live.mjpeg answered {e.code}: {e.read()[:200]!r}")
+            return
+        except OSError as e:
+            print(f"  skipped: live.mjpeg: {e}")
+            return
+        held, n = 0, 1
+        while n <= args.max_viewers:
+            fps = asyncio.run(viewers_round(path, port, headers, n, args.mjpeg_seconds))
+            med, low = statistics.median(fps), min(fps)
+            print(f"  {n:4d} viewers: median {med:4.1f} fps, slowest {low:4.1f} fps")
+            if med < 0.9 * LIVE_FPS or low < 0.7 * LIVE_FPS:
+                break
+            held, n = n, n * 2
+        print(f"  sustained: {held} viewers at {LIVE_FPS} fps (doubling; the next step did "
+              "not hold)" if held else "  sustained: none")
+    finally:
+        os.sched_setaffinity(0, set(range(os.cpu_count())))
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --- main ----------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vigil", required=True, help="the vigil binary")
+    ap.add_argument("--data-dir", required=True, help="the warehouse (bench_api_seed)")
+    ap.add_argument("--venv", required=True, help="the peers' venv (bench/api_peers.sh)")
+    ap.add_argument("--seconds", type=int, default=3, help="per wrk run")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--conc", default="1,16,64")
+    ap.add_argument("--modes", default="keep-alive,close")
+    ap.add_argument("--auth", choices=("auto", "on", "off"), default="auto")
+    ap.add_argument("--peer-workers", default="2,1")
+    ap.add_argument("--mjpeg", choices=("auto", "off"), default="auto")
+    ap.add_argument("--mjpeg-seconds", type=int, default=10)
+    ap.add_argument("--max-viewers", type=int, default=1024)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("bench/api: wrk not installed (bench/api_peers.sh installs it)")
+    conc = [int(c) for c in args.conc.split(",")]
+    modes = args.modes.split(",")
+    db = os.path.join(args.data_dir, "vigil.db")
+
+    token, why = (None, "--auth off")
+    if args.auth != "off":
+        token, why = make_token(args.vigil, args.data_dir)
+        if not token and args.auth == "on":
+            raise SystemExit(f"bench/api: --auth on, but `vigil token create` failed: {why}")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    py = os.path.join(args.venv, "bin", "python")
+    versions = subprocess.run([py, "-c", "import fastapi, uvicorn, uvloop, httptools, sys; "
+                               "print(f'fastapi {fastapi.__version__}, uvicorn "
+                               "{uvicorn.__version__} (uvloop {uvloop.__version__}, httptools "
+                               "{httptools.__version__}), Python {sys.version.split()[0]}')"],
+                              capture_output=True, text=True).stdout.strip()
+    print(f"bench/api: {cpu_model()}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"  vigil: {tool_version([args.vigil, 'version'])}; peer: {versions}; "
+          f"load: {tool_version(['wrk', '-v'])}, one thread")
+    print(f"  warehouse {db}: {os.path.getsize(db) / 1e6:.1f} MB")
+    print(f"  authentication: " + ("bearer token on every request (vigil: its check; peer: "
+                                   "SHA-256 looked up in api_tokens)" if token else
+                                   f"OFF on all servers ({why})"))
+
+    vport = free_port()
+    vargv = [args.vigil, "api", "--data-dir", args.data_dir, "--http", f"127.0.0.1:{vport}",
+             "--log-level", "warn", "--set", "store.retention_hours=0"]
+    if not token:
+        vargv += ["--set", "auth.enabled=false"]
+    servers = [Server("vigil", vargv, vport)]
+    for w in (int(x) for x in args.peer_workers.split(",")):
+        port = free_port()
+        servers.append(Server(
+            f"fastapi x{w}",
+            [os.path.join(args.venv, "bin", "uvicorn"), "--app-dir", HERE, "api_peer:app",
+             "--host", "127.0.0.1", "--port", str(port), "--workers", str(w),
+             "--no-access-log", "--log-level", "warning"],
+            port, env={"VIGIL_PEER_DB": db, "VIGIL_PEER_AUTH": "1" if token else "0"}))
+    try:
+        for s in servers:
+            s.wait_ready(headers)
+        if headers:
+            for s in servers:
+                status, _ = http_get(s.url(ROUTES[0]), {})
+                print(f"  {s.name} without the token: {status}")
+        same = compare(servers, headers)
+        print("  answers: " + ("the same JSON from every server (3 routes, second pages)" if same
+                               else "DIFFERENT (above): the figures compare unlike work"))
+        print("  keep-alive: " + ", ".join(
+            f"{s.name} {'yes' if keeps_alive(s, headers) else 'no'}" for s in servers))
+        for s in servers:  # warm-up: caches, every worker, statement caches
+            for path in ROUTES:
+                wrk(s, path, 16, 1, headers, False)
+        results = {}
+        total = args.rounds * len(ROUTES) * len(conc) * len(modes) * len(servers)
+        print(f"  {total} wrk runs of {args.seconds} s (about {total * args.seconds // 60 + 1} "
+              "min)", flush=True)
+        for r in range(args.rounds):
+            order = servers[r % len(servers):] + servers[:r % len(servers)]
+            for mode in modes:
+                for path in ROUTES:
+                    for c in conc:
+                        for s in order:
+                            results.setdefault((s.name, path, c, mode), []).append(
+                                wrk(s, path, c, args.seconds, headers, mode == "close"))
+            print(f"  round {r + 1}/{args.rounds} done", flush=True)
+        for mode in modes:
+            print_table(results, servers, conc, mode, args.rounds)
+        print(f"\n  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if args.mjpeg == "auto":
+            measure_mjpeg(args, headers, servers[0])
+    finally:
+        for s in servers:
+            s.stop()
+
+
+if __name__ == "__main__":
+    main()
