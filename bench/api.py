@@ -17,10 +17,10 @@ turns for each cell, so that drift on a shared machine falls on all of them.
 The table shows medians over the rounds of requests/s, p50 and p99 latency,
 and the ratios vigil / peer. Nothing is asserted on time.
 
-Authentication (--auth): `on` creates a bearer token with `vigil token
-create` on the warehouse, and every request of every server carries it
-(vigil checks it, the peer looks its SHA-256 up in api_tokens); `off` runs
-all three open (vigil with auth.enabled=false); `auto` is `on` when the
+Authentication (--auth): `on` creates a viewer and a read token for it with
+`vigil user add` and `vigil token create` on the warehouse, and every
+request to every server carries the token (vigil checks it, the peer looks
+its SHA-256 up in api_tokens); `off` runs all three open (vigil with auth.enabled=false); `auto` is `on` when the
 vigil binary has `token create`, else `off`, said in the header.
 
 MJPEG viewers (measure_mjpeg): how many concurrent viewers of
@@ -30,6 +30,7 @@ so, while vigil has no such route.
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import re
@@ -194,7 +195,11 @@ def tool_version(argv):
 
 
 def make_token(vigil, data_dir):
-    """A bearer token from `vigil token create`, or None if vigil has none."""
+    """A read token of a new viewer `bench-api` (`vigil user add`, `vigil token create`,
+    which prints it on its last line), or (None, why) when vigil cannot make one."""
+    password = base64.urlsafe_b64encode(os.urandom(24)).decode()
+    subprocess.run([vigil, "user", "add", "bench-api", "--role", "viewer", "--data-dir", data_dir],
+                   input=password + "\n", capture_output=True, text=True, timeout=60)
     out = subprocess.run([vigil, "token", "create", "bench-api", "--scope", "read",
                           "--data-dir", data_dir], capture_output=True, text=True, timeout=60)
     lines = out.stdout.strip().splitlines()

@@ -20,11 +20,12 @@ Stats has no pipeline stages here: this process runs none, as `vigil api`
 alone runs none.
 
 Authentication (VIGIL_PEER_AUTH=1): every request needs `Authorization:
-Bearer TOKEN`; the SHA-256 of the token is looked up in the warehouse table
-api_tokens, once per request, as vigil does. Which column holds the hash and
-whether it is hex text or raw bytes is read from the table at start-up (the
-accounts work in include/vigil/auth.h defines it); a row with an expiry in
-the past or a revocation time set is refused. 401 otherwise.
+Bearer TOKEN`; the SHA-256 (hex) of the token is looked up in the warehouse
+table api_tokens with its user's name and role, once per request, as
+vigil_token_check does (include/vigil/auth.h: tokens are stored only as that
+hash; a revoked token is a deleted row; expires_us 0 = never). An unknown or
+expired token is a 401. Not copied: vigil's last_used_us write (at most once
+a minute per token), a rounding error on these figures.
 
 Run: VIGIL_PEER_DB=PATH uvicorn --app-dir bench api_peer:app --workers N
 """
@@ -57,7 +58,6 @@ TIME_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d{1,9})?
 
 app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 _db = None
-_token_sql = None
 
 
 class ParamError(Exception):
@@ -67,43 +67,35 @@ class ParamError(Exception):
         self.message = message
 
 
+TOKEN_SQL = ("SELECT t.expires_us, t.write_scope, u.name, u.role FROM api_tokens t "
+             "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?")
+
+
 def db():
     """This worker's connection, opened on first use (after uvicorn forks)."""
-    global _db, _token_sql
+    global _db
     if _db is None:
         conn = sqlite3.connect(DB_PATH, isolation_level=None, cached_statements=256)
         conn.execute("PRAGMA busy_timeout = 5000")
-        if AUTH:
-            _token_sql = token_query(conn)
+        if AUTH and not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'api_tokens'"
+                                     ).fetchone():
+            raise SystemExit("api_peer: VIGIL_PEER_AUTH=1 but the warehouse has no api_tokens "
+                             "table (a schema from before accounts)")
         _db = conn
     return _db
 
 
-def token_query(conn):
-    """SQL that finds a token row by hash, from the columns api_tokens has."""
-    cols = {row[1]: (row[2] or "").upper() for row in conn.execute("PRAGMA table_info(api_tokens)")}
-    if not cols:
-        raise SystemExit("api_peer: VIGIL_PEER_AUTH=1 but the warehouse has no api_tokens table")
-    hash_col = next((c for c in cols if "hash" in c), None)
-    if not hash_col:
-        raise SystemExit(f"api_peer: api_tokens has no hash column ({', '.join(cols)})")
-    expires = next((c for c in cols if c.startswith("expires")), None)
-    revoked = next((c for c in cols if c.startswith("revoked")), None)
-    select = ", ".join([expires or "0", revoked or "0"])
-    return f"SELECT {select} FROM api_tokens WHERE {hash_col} IN (?1, ?2)"
-
-
 def authorized(request):
+    """Whether the request carries a bearer token that is in api_tokens and not expired."""
     header = request.headers.get("authorization", "")
-    if not header.startswith("Bearer ") or len(header) > 7 + 512:
+    if not header.startswith("Bearer ") or len(header) > 7 + 256:
         return False
-    digest = hashlib.sha256(header[7:].encode()).digest()
-    row = db().execute(_token_sql, (digest, digest.hex())).fetchone()
+    digest = hashlib.sha256(header[7:].encode()).hexdigest()
+    row = db().execute(TOKEN_SQL, (digest,)).fetchone()
     if not row:
         return False
-    expires, revoked = row[0] or 0, row[1] or 0
-    now_us = time.time_ns() // 1000
-    return not revoked and not (expires and expires <= now_us)
+    expires_us = row[0]
+    return not (expires_us and expires_us <= time.time_ns() // 1000)
 
 
 @app.middleware("http")
