@@ -9,14 +9,16 @@
 #   config          the YAML configuration loader (vigil_config_load_string)
 #   model_registry  the model registry YAML parser (src/infer/model_registry.c)
 #   jpeg            the JPEG decode path of the stages, hostile headers, pixel cap
+#   webauthn        passkey ceremonies: clientDataJSON, attestation objects,
+#                   authenticator data, COSE keys (src/auth/webauthn*.c)
 # Fails on any crash, leak or sanitizer report, and on a driver's broken
 # promise (a round trip that does not hold). tests/fuzz/run_fuzzers.sh builds
 # and runs the drivers in the fuzz tree test_fuzz_loaders.sh also uses.
-# VIGIL_FUZZ_PARSER_SECONDS per driver (default 10: about 75 s for the
-# seven; else VIGIL_FUZZ_SECONDS when set); VIGIL_FUZZ_BUILD, VIGIL_FUZZ_SEED
+# VIGIL_FUZZ_PARSER_SECONDS per driver (default 10: about 85 s for the
+# eight; else VIGIL_FUZZ_SECONDS when set); VIGIL_FUZZ_BUILD, VIGIL_FUZZ_SEED
 # as for test_fuzz_loaders.sh.
 set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_parsers \
     "${VIGIL_FUZZ_PARSER_SECONDS:-${VIGIL_FUZZ_SECONDS:-10}}" \
-    msg checkpoint rules_json params config model_registry jpeg
+    msg checkpoint rules_json params config model_registry jpeg webauthn
