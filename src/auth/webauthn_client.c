@@ -6,7 +6,8 @@
  * site and this moment. The checks here are §7.1 steps 7-9 and §7.2 steps
  * 11-13: exact strings, the challenge compared in constant time as its
  * base64url text (one encoding per value, so comparing text is comparing
- * bytes). Also the small helpers every message and encoding needs. */
+ * bytes, vigil_b64url_* of vigil/auth.h). Also the printable copy every
+ * message of a value given from outside goes through. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "auth/webauthn_int.h"
+#include "vigil/auth.h"
 
 const char *vigil__wa_printable(const char *s, size_t len, char *out, size_t out_size)
 {
@@ -30,69 +32,6 @@ const char *vigil__wa_printable(const char *s, size_t len, char *out, size_t out
     }
     out[o] = '\0';
     return out;
-}
-
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-size_t vigil__wa_b64url_encode(const uint8_t *in, size_t n, char *out, size_t out_size)
-{
-    size_t o = 0, i = 0;
-    if (out_size < (n + 2) / 3 * 4 + 1) {
-        if (out_size) out[0] = '\0';
-        return 0;
-    }
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = b64url_alphabet[v >> 18 & 63];
-        out[o++] = b64url_alphabet[v >> 12 & 63];
-        out[o++] = b64url_alphabet[v >> 6 & 63];
-        out[o++] = b64url_alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = b64url_alphabet[v >> 18 & 63];
-        out[o++] = b64url_alphabet[v >> 12 & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = b64url_alphabet[v >> 18 & 63];
-        out[o++] = b64url_alphabet[v >> 12 & 63];
-        out[o++] = b64url_alphabet[v >> 6 & 63];
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int b64url_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
-
-long vigil__wa_b64url_decode(const char *in, size_t n, uint8_t *out, size_t out_size)
-{
-    if (n % 4 == 1) return -1;
-    size_t need = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
-    if (need > out_size || need > (size_t)0x7fffffff) return -1;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value(in[i]);
-        if (v < 0) return -1;
-        acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    if (bits && (acc & ((1u << bits) - 1))) return -1; /* non-zero unused bits */
-    return (long)o;
 }
 
 vigil_err_t vigil__wa_rp_check(const char *what, const vigil_webauthn_rp_t *rp,
@@ -177,8 +116,7 @@ vigil_err_t vigil_webauthn_client_challenge(const uint8_t *cdj, size_t len, uint
     size_t slen;
     const char *s = member_string(what, root, "challenge", &slen, errstr, errstr_size, &err);
     if (s) {
-        long got = vigil__wa_b64url_decode(s, slen, out, out_size);
-        if (got < 0) {
+        if (vigil_b64url_decode(s, out, out_size, n) != 0) {
             if (slen % 4 != 1 && slen / 4 * 3 + (slen % 4 ? slen % 4 - 1 : 0) > out_size)
                 err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_TOO_LARGE,
                                    "%s: clientDataJSON challenge is longer than %zu bytes", what,
@@ -186,8 +124,6 @@ vigil_err_t vigil_webauthn_client_challenge(const uint8_t *cdj, size_t len, uint
             else
                 err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE,
                                    "%s: clientDataJSON challenge is not base64url", what);
-        } else {
-            *n = (size_t)got;
         }
     }
     json_decref(root);
@@ -216,7 +152,8 @@ vigil_err_t vigil__wa_client_data_verify(const char *what, const char *type,
     s = member_string(what, root, "challenge", &n, errstr, errstr_size, &err);
     if (!s) goto done;
     char want[VIGIL_WEBAUTHN_MAX_CHALLENGE * 4 / 3 + 4];
-    size_t wn = vigil__wa_b64url_encode(challenge, challenge_len, want, sizeof want);
+    vigil_b64url_encode(challenge, challenge_len, want, sizeof want);
+    size_t wn = strlen(want);
     /* lengths are not secret (the issued length is fixed); the bytes are */
     if (n != wn || CRYPTO_memcmp(s, want, wn) != 0) {
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,

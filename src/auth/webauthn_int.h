@@ -36,13 +36,6 @@
  * cut. Returns out. */
 const char *vigil__wa_printable(const char *s, size_t len, char *out, size_t out_size);
 
-/* base64url without padding (RFC 4648 §5). encode: out_size >= 4*n/3 + 2;
- * returns the length written (NUL-terminated). decode: refuses padding,
- * characters outside the alphabet, a length of 1 mod 4 and non-zero unused
- * bits (one encoding per value); -1 on error or when out is too small. */
-size_t vigil__wa_b64url_encode(const uint8_t *in, size_t n, char *out, size_t out_size);
-long vigil__wa_b64url_decode(const char *in, size_t n, uint8_t *out, size_t out_size);
-
 /* Checks a clientDataJSON (type, challenge, origin, crossOrigin) and writes
  * its SHA-256 into hash. */
 vigil_err_t vigil__wa_client_data_verify(const char *what, const char *type,
