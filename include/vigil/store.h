@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "vigil/analytics.h"
+#include "vigil/auth.h"
 #include "vigil/err.h"
 
 typedef struct vigil_store vigil_store_t;
@@ -102,6 +103,7 @@ typedef struct vigil_store_counts {
 typedef struct vigil_sweep_result {
     int64_t frames_deleted, files_deleted, detections_deleted, events_deleted;
     int64_t analytics_events_deleted, track_points_deleted, counts_deleted, clips_deleted;
+    int64_t sessions_deleted, challenges_deleted; /* expired ones (accounts) */
 } vigil_sweep_result_t;
 
 /* ---- analytics (docs/analytics.md) ---------------------------------------
@@ -293,5 +295,142 @@ vigil_err_t vigil_store_counts(vigil_store_t *store, const char *camera_id,
  * camera_id NULL = every camera. */
 vigil_err_t vigil_store_sweep(vigil_store_t *store, const char *camera_id, int64_t before_us,
                               vigil_sweep_result_t *result);
+
+/* ---- accounts ------------------------------------------------------------
+ * The rows behind vigil/auth.h (schema version 4): users, sessions,
+ * api_tokens, passkeys, challenges, audit_log. These entry points are for
+ * src/auth only; everyone else calls vigil/auth.h, which validates names,
+ * hashes secrets and decides the policy. Here rows are stored and fetched as
+ * given: secrets arrive hashed (a password's Argon2id string; SHA-256 hex of
+ * a session id, token or challenge). Deleting a user deletes its sessions,
+ * tokens, passkeys and challenges in the same transaction. vigil_store_sweep
+ * also deletes expired sessions and challenges (whatever camera_id).
+ *
+ * Errors: VIGIL_ERR_NOT_FOUND (no such row), VIGIL_ERR_EXISTS (a unique
+ * name, hash or credential id taken), VIGIL_ERR_INVALID (a bad argument, or
+ * the last admin), else the store's codes; errstr (may be NULL) says which.
+ * Lists are malloc'd (free; passkeys: vigil_passkey_list_free, audit rows:
+ * vigil_audit_rows_free). */
+
+#define VIGIL_STORE_HASH_HEX 65 /* SHA-256 in hex and a NUL */
+
+vigil_err_t vigil_store_user_insert(vigil_store_t *store, const char *name, vigil_role_t role,
+                                    const char *password_hash, int64_t now_us, int64_t *id,
+                                    char *errstr, size_t errstr_size);
+/* By name (name not NULL) or by id. hash (may be NULL) gets the stored
+ * password hash. */
+vigil_err_t vigil_store_user_get(vigil_store_t *store, const char *name, int64_t id,
+                                 vigil_user_t *user, char *hash, size_t hash_size, char *errstr,
+                                 size_t errstr_size);
+/* Ordered by name. */
+vigil_err_t vigil_store_user_list(vigil_store_t *store, vigil_user_t **users, size_t *n,
+                                  char *errstr, size_t errstr_size);
+vigil_err_t vigil_store_user_count(vigil_store_t *store, int64_t *n, char *errstr,
+                                   size_t errstr_size);
+/* Sets the role (VIGIL_ROLE_NONE = unchanged) and/or the password hash (NULL
+ * = unchanged) in one transaction. A new hash also clears the lockout and
+ * deletes the user's sessions. Taking the role of the last admin is refused. */
+vigil_err_t vigil_store_user_update(vigil_store_t *store, const char *name, vigil_role_t role,
+                                    const char *password_hash, char *errstr, size_t errstr_size);
+/* Deletes the user and everything of it; the last admin is refused. */
+vigil_err_t vigil_store_user_delete(vigil_store_t *store, const char *name, char *errstr,
+                                    size_t errstr_size);
+
+/* Lockout policy of vigil_store_user_login_result. */
+typedef struct vigil_store_lockout {
+    int max_failures;    /* failures in a row that lock */
+    int64_t lock_us;     /* the first lock; doubled for each further one */
+    int64_t max_lock_us; /* at most */
+} vigil_store_lockout_t;
+
+/* Records a password check of user id in one statement (replicas share the
+ * counters): ok clears failed_logins and the lock count; a failure adds one,
+ * and the max_failures-th locks the user until now + lock_us * 2^(locks so
+ * far) (at most max_lock_us) and starts the count again. A failure while
+ * locked changes nothing. *user (may be NULL) gets the row after. */
+vigil_err_t vigil_store_user_login_result(vigil_store_t *store, int64_t id, int ok,
+                                          int64_t now_us, const vigil_store_lockout_t *policy,
+                                          vigil_user_t *user, char *errstr, size_t errstr_size);
+
+/* A session row with what a check needs of its user. */
+typedef struct vigil_store_session {
+    vigil_session_info_t info;
+    vigil_role_t role; /* the user's, now */
+    char csrf[48];
+} vigil_store_session_t;
+
+/* Inserts a session (info.id and info.user are ignored) under sid_hash; in
+ * the same transaction deletes up to 100 sessions expired by
+ * info.created_us. *id gets the row id. VIGIL_ERR_NOT_FOUND: no such user. */
+vigil_err_t vigil_store_session_insert(vigil_store_t *store, const vigil_store_session_t *row,
+                                       const char *sid_hash, int64_t *id, char *errstr,
+                                       size_t errstr_size);
+vigil_err_t vigil_store_session_get(vigil_store_t *store, const char *sid_hash,
+                                    vigil_store_session_t *row, char *errstr, size_t errstr_size);
+vigil_err_t vigil_store_session_touch(vigil_store_t *store, int64_t id, int64_t now_us,
+                                      char *errstr, size_t errstr_size);
+/* Sessions with expires_us > now_us, newest first; user_id 0 = all. */
+vigil_err_t vigil_store_session_list(vigil_store_t *store, int64_t user_id, int64_t now_us,
+                                     vigil_session_info_t **rows, size_t *n, char *errstr,
+                                     size_t errstr_size);
+/* By sid_hash if not NULL, else by row id (and of user_id unless 0). */
+vigil_err_t vigil_store_session_delete(vigil_store_t *store, int64_t id, int64_t user_id,
+                                       const char *sid_hash, char *errstr, size_t errstr_size);
+
+/* A token row with its user's role. */
+typedef struct vigil_store_token {
+    vigil_token_info_t info;
+    vigil_role_t role;
+} vigil_store_token_t;
+
+/* info->id, ->user and ->last_used_us are ignored. */
+vigil_err_t vigil_store_token_insert(vigil_store_t *store, const vigil_token_info_t *info,
+                                     const char *token_hash, int64_t *id, char *errstr,
+                                     size_t errstr_size);
+vigil_err_t vigil_store_token_get(vigil_store_t *store, const char *token_hash,
+                                  vigil_store_token_t *row, char *errstr, size_t errstr_size);
+vigil_err_t vigil_store_token_touch(vigil_store_t *store, int64_t id, int64_t now_us,
+                                    char *errstr, size_t errstr_size);
+/* By id; user_id 0 = all. */
+vigil_err_t vigil_store_token_list(vigil_store_t *store, int64_t user_id,
+                                   vigil_token_info_t **rows, size_t *n, char *errstr,
+                                   size_t errstr_size);
+vigil_err_t vigil_store_token_delete(vigil_store_t *store, int64_t id, int64_t user_id,
+                                     char *errstr, size_t errstr_size);
+
+/* pk->id and ->last_used_us are ignored. */
+vigil_err_t vigil_store_passkey_insert(vigil_store_t *store, const vigil_passkey_t *pk,
+                                       int64_t *id, char *errstr, size_t errstr_size);
+vigil_err_t vigil_store_passkey_get(vigil_store_t *store, const uint8_t *cred_id, size_t len,
+                                    vigil_passkey_t *pk, char *errstr, size_t errstr_size);
+vigil_err_t vigil_store_passkey_list(vigil_store_t *store, int64_t user_id, vigil_passkey_t **rows,
+                                     size_t *n, char *errstr, size_t errstr_size);
+/* VIGIL_ERR_INVALID if sign_count does not grow (0 after 0 is accepted). */
+vigil_err_t vigil_store_passkey_update_count(vigil_store_t *store, int64_t id,
+                                             uint32_t sign_count, int64_t now_us, char *errstr,
+                                             size_t errstr_size);
+vigil_err_t vigil_store_passkey_delete(vigil_store_t *store, int64_t id, int64_t user_id,
+                                       char *errstr, size_t errstr_size);
+
+/* Inserts a challenge (user_id 0 = none); in the same transaction deletes up
+ * to 100 challenges expired by now_us. */
+vigil_err_t vigil_store_challenge_insert(vigil_store_t *store, const char *purpose,
+                                         const char *challenge_hash, int64_t user_id,
+                                         int64_t now_us, int64_t expires_us, char *errstr,
+                                         size_t errstr_size);
+/* Deletes the challenge in one statement; VIGIL_ERR_NOT_FOUND if there was
+ * none or it had expired by now_us. */
+vigil_err_t vigil_store_challenge_take(vigil_store_t *store, const char *purpose,
+                                       const char *challenge_hash, int64_t now_us,
+                                       int64_t *user_id, char *errstr, size_t errstr_size);
+
+/* row->id is ignored. */
+vigil_err_t vigil_store_audit_insert(vigil_store_t *store, const vigil_audit_row_t *row,
+                                     char *errstr, size_t errstr_size);
+/* Newest first, id < before_id (0 = from the newest), limit 1..1000. */
+vigil_err_t vigil_store_audit_list(vigil_store_t *store, int64_t before_id, int limit,
+                                   vigil_audit_row_t **rows, size_t *n, char *errstr,
+                                   size_t errstr_size);
+/* ---- end of accounts ---------------------------------------------------- */
 
 #endif

@@ -15,12 +15,32 @@
 #include <stdint.h>
 
 #include "vigil/api.h"
+#include "vigil/auth.h"
 #include "vigil/store.h"
 
 #define VIGIL__API_THREADS 4 /* MHD's pool: at most this many requests at once */
 /* Clips encoded at once: an encode holds an MHD thread (and the connections
  * it serves) for seconds, so half the threads stay free for the rest. */
 #define VIGIL__API_CLIPS_MAX (VIGIL__API_THREADS / 2)
+
+/* Sign-in attempts of one client address in the current minute. */
+typedef struct vigil__login_slot {
+    char ip[64];
+    int64_t window_start_us;
+    int count;
+} vigil__login_slot_t;
+#define VIGIL__LOGIN_SLOTS 256
+
+/* The accounts side of the API (auth_conf.c). */
+typedef struct vigil__api_auth {
+    int enabled;               /* auth.enabled */
+    char rp_id[256];           /* WebAuthn relying party id */
+    char origins[1024];        /* auth.origins as configured; "" = from http.listen */
+    int64_t ttl_s, idle_s;     /* session lifetime and idle limit */
+    pthread_mutex_t lock;      /* setup_token and login */
+    char setup_token[64];      /* the first admin's one-time token; "" = none */
+    vigil__login_slot_t login[VIGIL__LOGIN_SLOTS];
+} vigil__api_auth_t;
 
 typedef struct vigil__store_slot {
     struct vigil__store_slot *next;
@@ -35,6 +55,8 @@ struct vigil_api {
     char *store_url;
     char *data_dir;
     struct vigil_bus *bus; /* borrowed; NULL = none (vigil_api_set_bus) */
+    vigil__api_auth_t auth;
+    int tls; /* served over TLS (http.tls_cert) */
     struct MHD_Daemon *daemon;
     pthread_mutex_t pool_lock;
     vigil__store_slot_t *pool; /* idle store handles */
@@ -121,6 +143,8 @@ typedef struct vigil__req {
     const char *body;            /* NUL-terminated, or NULL */
     size_t body_len;
     char client_ip[64];          /* the peer's address, for logs, limits and the audit log */
+    vigil_principal_t who;       /* who it acts for (set by vigil__api_authorize) */
+    char sid[96];                /* the session id of a cookie-authenticated request */
 } vigil__req_t;
 
 /* The least role a route needs (the values of vigil_role_t, vigil/auth.h). */
@@ -137,6 +161,20 @@ int vigil__api_authorize(vigil_api_t *api, vigil__req_t *req, int role, vigil__r
  * trailing bytes); NULL with a 400 (or 415 when Content-Type is not JSON) in
  * *reply. The caller decrefs. (server.c) */
 json_t *vigil__api_body_json(vigil__req_t *req, vigil__reply_t *reply);
+
+/* Records who (req->who, req->client_ip) did `action` ("camera.update") to
+ * `target` ("lobby") in the audit log; detail is JSON or NULL and never
+ * holds a secret. A failure to record is logged, not returned. (auth_conf.c) */
+void vigil__api_audit(vigil_api_t *api, vigil__req_t *req, const char *action, const char *target,
+                      const char *detail);
+/* JSON body helpers (auth_routes.c): a string member of 1..max bytes (NULL
+ * with a 400 in *reply; NULL without a reply when absent and not required);
+ * every member named in the NULL-terminated allowed list (else 400). */
+const char *vigil__api_json_str(json_t *obj, const char *key, size_t max, int required,
+                                vigil__reply_t *reply);
+int vigil__api_json_keys(json_t *obj, const char *const *allowed, vigil__reply_t *reply);
+/* 1 when the request has no query parameters, else 0 with a 400. (users.c) */
+int vigil__api_no_params(vigil__req_t *req, vigil__reply_t *reply);
 
 typedef void (*vigil__handler_fn)(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "api/api_int.h"
+#include "api/auth_int.h"
 #include "api/params.h"
 #include "vigil/clock.h"
 #include "vigil/health.h"
@@ -282,6 +283,36 @@ static const struct route {
 } routes[] = {
     {"GET", "/healthz", 0, "healthz", VIGIL__ROLE_PUBLIC, h_healthz},
     {"GET", "/metrics", 0, "metrics", VIGIL__ROLE_VIEWER, h_metrics},
+    /* accounts (auth_routes.c, users.c, passkeys.c) */
+    {"POST", "/api/v1/auth/login", 0, "auth_login", VIGIL__ROLE_PUBLIC, vigil__api_auth_login},
+    {"POST", "/api/v1/auth/logout", 0, "auth_logout", VIGIL__ROLE_PUBLIC, vigil__api_auth_logout},
+    {"GET", "/api/v1/auth/me", 0, "auth_me", VIGIL__ROLE_VIEWER, vigil__api_auth_me},
+    {"GET", "/api/v1/auth/setup", 0, "auth_setup", VIGIL__ROLE_PUBLIC, vigil__api_auth_setup_get},
+    {"POST", "/api/v1/auth/setup", 0, "auth_setup", VIGIL__ROLE_PUBLIC, vigil__api_auth_setup},
+    {"POST", "/api/v1/auth/password", 0, "auth_password", VIGIL__ROLE_VIEWER,
+     vigil__api_auth_password},
+    {"GET", "/api/v1/auth/sessions", 0, "sessions", VIGIL__ROLE_VIEWER, vigil__api_sessions},
+    {"DELETE", "/api/v1/auth/sessions/*", 0, "session", VIGIL__ROLE_VIEWER,
+     vigil__api_session_delete},
+    {"POST", "/api/v1/auth/passkeys/register/options", 0, "passkey_register_options",
+     VIGIL__ROLE_VIEWER, vigil__api_passkey_register_options},
+    {"POST", "/api/v1/auth/passkeys/register", 0, "passkey_register", VIGIL__ROLE_VIEWER,
+     vigil__api_passkey_register},
+    {"POST", "/api/v1/auth/passkeys/login/options", 0, "passkey_login_options",
+     VIGIL__ROLE_PUBLIC, vigil__api_passkey_login_options},
+    {"POST", "/api/v1/auth/passkeys/login", 0, "passkey_login", VIGIL__ROLE_PUBLIC,
+     vigil__api_passkey_login},
+    {"GET", "/api/v1/auth/passkeys", 0, "passkeys", VIGIL__ROLE_VIEWER, vigil__api_passkeys},
+    {"DELETE", "/api/v1/auth/passkeys/*", 0, "passkey", VIGIL__ROLE_VIEWER,
+     vigil__api_passkey_delete},
+    {"GET", "/api/v1/users", 0, "users", VIGIL__ROLE_ADMIN, vigil__api_users},
+    {"POST", "/api/v1/users", 0, "users", VIGIL__ROLE_ADMIN, vigil__api_user_add},
+    {"PATCH", "/api/v1/users/*", 0, "user", VIGIL__ROLE_ADMIN, vigil__api_user_update},
+    {"DELETE", "/api/v1/users/*", 0, "user", VIGIL__ROLE_ADMIN, vigil__api_user_delete},
+    {"GET", "/api/v1/tokens", 0, "tokens", VIGIL__ROLE_VIEWER, vigil__api_tokens},
+    {"POST", "/api/v1/tokens", 0, "tokens", VIGIL__ROLE_VIEWER, vigil__api_token_add},
+    {"DELETE", "/api/v1/tokens/*", 0, "token", VIGIL__ROLE_VIEWER, vigil__api_token_delete},
+    {"GET", "/api/v1/audit", 0, "audit", VIGIL__ROLE_ADMIN, vigil__api_audit_list},
     {"GET", "/api/v1/cameras", 0, "cameras", VIGIL__ROLE_VIEWER, vigil__api_cameras},
     {"GET", "/api/v1/detections", 0, "detections", VIGIL__ROLE_VIEWER, vigil__api_detections},
     {"GET", "/api/v1/frames/", 1, "frames", VIGIL__ROLE_VIEWER, vigil__api_frame},
@@ -600,6 +631,7 @@ vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errst
     api->clip_preroll_us = (int64_t)(cfg->analytics_clip_preroll_s * 1e6);
     api->clip_postroll_us = (int64_t)(cfg->analytics_clip_postroll_s * 1e6);
     if (parse_listen(api, cfg->http_listen, errstr, errstr_size)) goto fail;
+    if (vigil__api_auth_init(api, cfg, errstr, errstr_size)) goto fail;
     api->listen = strdup(cfg->http_listen);
     api->store_url = strdup(cfg->store_url ? cfg->store_url : "sqlite");
     api->data_dir = strdup(cfg->data_dir ? cfg->data_dir : ".");
@@ -666,6 +698,7 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
     else if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
         api->port = ntohs(sa.sin_port);
     vigil_info("api", NULL, "listening on %s:%d", api->host, api->port);
+    vigil__api_auth_start(api);
     return VIGIL_OK;
 }
 
@@ -694,6 +727,7 @@ void vigil_api_free(vigil_api_t *api)
 {
     if (!api) return;
     vigil_api_stop(api);
+    vigil__api_auth_free(api);
     pthread_mutex_destroy(&api->pool_lock);
     pthread_mutex_destroy(&api->clip_lock);
     pthread_cond_destroy(&api->clip_cond);

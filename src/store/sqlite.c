@@ -522,6 +522,7 @@ static void sq_close(vigil_store_t *store)
     for (int i = 0; i < SQ_COUNT_; i++) sqlite3_finalize(sq->stmts[i]);
     for (int i = 0; i < SQ_Q_VARIANTS; i++) sqlite3_finalize(sq->query_stmts[i]);
     vigil__sq_analytics_close(sq);
+    vigil__sq_accounts_close(sq);
     /* lets SQLite refresh planner statistics it found worth having */
     if (sq->db && sq->ready) sqlite3_exec(sq->db, "PRAGMA optimize", NULL, NULL, NULL);
     if (sq->db) sqlite3_close(sq->db);
@@ -558,6 +559,7 @@ static const vigil_store_ops_t sq_ops = {
     .counts_query = vigil__sq_counts_query,
     .track_points = vigil__sq_track_points,
     .frames_range = sq_frames_range,
+    .accounts = &vigil__sq_accounts_ops,
 };
 
 /* Sets the connection pragmas; SQLITE_OK or the failing code.

@@ -97,6 +97,51 @@ enum {
     SQA_C_VARIANTS = 128,
 };
 
+/* Statements of sqlite_accounts.c (its own SQL table). */
+typedef enum vigil__squ_stmt {
+    SQU_USER_INSERT,
+    SQU_USER_GET_NAME,
+    SQU_USER_GET_ID,
+    SQU_USER_LIST,
+    SQU_USER_COUNT,
+    SQU_USER_ADMINS,
+    SQU_USER_SET_ROLE,
+    SQU_USER_SET_HASH,
+    SQU_USER_DELETE,
+    SQU_USER_LOGIN_OK,
+    SQU_USER_LOGIN_FAILED,
+    SQU_SESSIONS_DELETE_USER,
+    SQU_TOKENS_DELETE_USER,
+    SQU_PASSKEYS_DELETE_USER,
+    SQU_CHALLENGES_DELETE_USER,
+    SQU_SESSION_EXPIRE,
+    SQU_SESSION_INSERT,
+    SQU_SESSION_GET,
+    SQU_SESSION_TOUCH,
+    SQU_SESSION_LIST_ALL,
+    SQU_SESSION_LIST_USER,
+    SQU_SESSION_DELETE,
+    SQU_SESSION_DELETE_HASH,
+    SQU_TOKEN_INSERT,
+    SQU_TOKEN_GET,
+    SQU_TOKEN_TOUCH,
+    SQU_TOKEN_LIST_ALL,
+    SQU_TOKEN_LIST_USER,
+    SQU_TOKEN_DELETE,
+    SQU_PASSKEY_INSERT,
+    SQU_PASSKEY_GET,
+    SQU_PASSKEY_LIST,
+    SQU_PASSKEY_UPDATE_COUNT,
+    SQU_PASSKEY_COUNT_OF,
+    SQU_PASSKEY_DELETE,
+    SQU_CHALLENGE_EXPIRE,
+    SQU_CHALLENGE_INSERT,
+    SQU_CHALLENGE_TAKE,
+    SQU_AUDIT_INSERT,
+    SQU_AUDIT_LIST,
+    SQU_COUNT_
+} vigil__squ_stmt_t;
+
 typedef struct vigil__sqlite {
     vigil_store_t base; /* first: a vigil_store_t * is a vigil__sqlite_t * */
     sqlite3 *db;
@@ -108,6 +153,7 @@ typedef struct vigil__sqlite {
     sqlite3_stmt *analytics_stmts[SQA_COUNT_];
     sqlite3_stmt *event_query_stmts[SQA_E_VARIANTS];
     sqlite3_stmt *count_query_stmts[SQA_C_VARIANTS];
+    sqlite3_stmt *accounts_stmts[SQU_COUNT_];
 } vigil__sqlite_t;
 
 static inline vigil__sqlite_t *vigil__sq(vigil_store_t *store)
@@ -195,5 +241,12 @@ int vigil__sq_events_query_sql(int mask, char *out, size_t size);
 int vigil__sq_counts_query_sql(int mask, char *out, size_t size);
 /* The SQL of a cached analytics statement. */
 const char *vigil__sqa_sql(vigil__sqa_stmt_t which);
+
+/* sqlite_accounts.c: the accounts ops (store_accounts_int.h) */
+extern const struct vigil__store_accounts_ops vigil__sq_accounts_ops;
+/* Finalizes the statements of sqlite_accounts.c. */
+void vigil__sq_accounts_close(vigil__sqlite_t *sq);
+/* The SQL of a cached accounts statement (for tests that look at query plans). */
+const char *vigil__squ_sql(vigil__squ_stmt_t which);
 
 #endif

@@ -214,6 +214,88 @@ static const char *const sq_migrations[] = {
     "CREATE INDEX detections_camera_time ON detections (camera_id, capture_time_us);"
     "CREATE INDEX detections_label ON detections (label);"
     "CREATE INDEX detections_time ON detections (capture_time_us);",
+
+    /* 4: accounts (vigil/auth.h, docs/security.md "Accounts"). Secrets only
+     * hashed: users.password_hash is an Argon2id string; sid_hash,
+     * token_hash and challenge_hash are SHA-256 hex. Ids AUTOINCREMENT:
+     * never reused, since a deleted user's or token's id must not come back
+     * to someone else. A user's rows go with it (ON DELETE CASCADE, and
+     * user_delete deletes them explicitly too); every child table is indexed
+     * by user_id for that and for the per-user lists. role: 1 viewer,
+     * 2 operator, 3 admin (vigil_role_t). Times in microseconds; expires_us
+     * 0 = never (tokens). */
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role INTEGER NOT NULL CHECK (role BETWEEN 1 AND 3),"
+    "  password_hash TEXT NOT NULL,"
+    "  created_us INTEGER NOT NULL,"
+    "  failed_logins INTEGER NOT NULL DEFAULT 0,"
+    "  lock_count INTEGER NOT NULL DEFAULT 0,"
+    "  locked_until_us INTEGER NOT NULL DEFAULT 0"
+    ");"
+    /* last admin checks count admins */
+    "CREATE INDEX users_role ON users (role);"
+    "CREATE TABLE sessions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  sid_hash TEXT NOT NULL UNIQUE,"
+    "  csrf TEXT NOT NULL,"
+    "  created_us INTEGER NOT NULL,"
+    "  last_seen_us INTEGER NOT NULL,"
+    "  expires_us INTEGER NOT NULL,"
+    "  client_ip TEXT NOT NULL DEFAULT '',"
+    "  user_agent TEXT NOT NULL DEFAULT ''"
+    ");"
+    "CREATE INDEX sessions_user ON sessions (user_id);"
+    "CREATE INDEX sessions_expires ON sessions (expires_us);"
+    "CREATE TABLE api_tokens ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  write_scope INTEGER NOT NULL DEFAULT 0,"
+    "  created_us INTEGER NOT NULL,"
+    "  expires_us INTEGER NOT NULL DEFAULT 0,"
+    "  last_used_us INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX api_tokens_user ON api_tokens (user_id);"
+    "CREATE TABLE passkeys ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  cred_id BLOB NOT NULL UNIQUE,"
+    "  cose_key BLOB NOT NULL,"
+    "  sign_count INTEGER NOT NULL DEFAULT 0,"
+    "  created_us INTEGER NOT NULL,"
+    "  last_used_us INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX passkeys_user ON passkeys (user_id);"
+    /* user_id NULL = none (a login before the user is known, the setup
+     * token); take() finds by (purpose, challenge_hash) */
+    "CREATE TABLE challenges ("
+    "  id INTEGER PRIMARY KEY,"
+    "  purpose TEXT NOT NULL,"
+    "  challenge_hash TEXT NOT NULL,"
+    "  user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,"
+    "  created_us INTEGER NOT NULL,"
+    "  expires_us INTEGER NOT NULL,"
+    "  UNIQUE (purpose, challenge_hash)"
+    ");"
+    "CREATE INDEX challenges_user ON challenges (user_id);"
+    "CREATE INDEX challenges_expires ON challenges (expires_us);"
+    /* names the user (not its id) so that a row outlives it; newest first
+     * by id (the key) */
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time_us INTEGER NOT NULL,"
+    "  user_name TEXT NOT NULL DEFAULT '',"
+    "  client_ip TEXT NOT NULL DEFAULT '',"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT"
+    ");",
 };
 
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0]) == VIGIL__STORE_SCHEMA_VERSION,

@@ -53,6 +53,12 @@ static const char *const store_op_names[VIGIL__OP_COUNT_] = {
     [VIGIL__OP_FRAMES_RANGE] = "frames_range",
     [VIGIL__OP_RESULTS_PUT] = "results_put",
     [VIGIL__OP_FRAMES_UNPROCESSED] = "frames_unprocessed",
+    [VIGIL__OP_USERS] = "users",
+    [VIGIL__OP_SESSIONS] = "sessions",
+    [VIGIL__OP_TOKENS] = "tokens",
+    [VIGIL__OP_PASSKEYS] = "passkeys",
+    [VIGIL__OP_CHALLENGES] = "challenges",
+    [VIGIL__OP_AUDIT] = "audit",
 };
 
 void vigil_store_conf_init(vigil_store_conf_t *conf)
@@ -544,6 +550,8 @@ vigil_err_t vigil_store_sweep(vigil_store_t *store, const char *camera_id, int64
             if (deleted < (int64_t)batch) break;
         }
     }
+    /* accounts: sessions and challenges past their expiry, whatever camera */
+    err = vigil__store_accounts_sweep(store, vigil_now_us(), &res);
 done:
     if (result) *result = res;
     return vigil__store_done_log(store, VIGIL__OP_SWEEP, t0, camera_id, err);

@@ -21,7 +21,7 @@
 
 /* The schema version this binary expects; each backend's migration list has
  * exactly this many steps (checked at compile time in the backend). */
-#define VIGIL__STORE_SCHEMA_VERSION 3
+#define VIGIL__STORE_SCHEMA_VERSION 4
 
 /* Sweeps delete at most this many rows per transaction so that a big sweep
  * does not hold the write lock for long. */
@@ -57,6 +57,13 @@ typedef enum vigil__store_op {
     VIGIL__OP_FRAMES_RANGE,
     VIGIL__OP_RESULTS_PUT,
     VIGIL__OP_FRAMES_UNPROCESSED,
+    /* accounts (store_accounts.c): one per table */
+    VIGIL__OP_USERS,
+    VIGIL__OP_SESSIONS,
+    VIGIL__OP_TOKENS,
+    VIGIL__OP_PASSKEYS,
+    VIGIL__OP_CHALLENGES,
+    VIGIL__OP_AUDIT,
     VIGIL__OP_COUNT_
 } vigil__store_op_t;
 
@@ -167,7 +174,16 @@ typedef struct vigil_store_ops {
      * "none"). */
     vigil_err_t (*frames_range)(vigil_store_t *store, const char *camera_id, int64_t since_us,
                                 int64_t until_us, int limit, vigil_frame_row_t **rows, size_t *n);
+
+    /* Accounts (store_accounts_int.h); store_accounts.c has checked the
+     * arguments. */
+    const struct vigil__store_accounts_ops *accounts;
 } vigil_store_ops_t;
+
+/* The accounts part of vigil_store_sweep (store_accounts.c): expired
+ * sessions and challenges, in batches. */
+vigil_err_t vigil__store_accounts_sweep(vigil_store_t *store, int64_t now_us,
+                                        vigil_sweep_result_t *res);
 
 typedef struct vigil__store_op_metrics {
     vigil_counter_t *ops, *errors;

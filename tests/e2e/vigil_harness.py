@@ -2,7 +2,11 @@
 
 The binary is $VIGIL_BINARY (set by ctest). Each test gets a temporary data
 directory and an API on a free loopback port (--http 127.0.0.1:0; the port is
-read from the JSON log line the pipeline prints when it starts)."""
+read from the JSON log line the pipeline prints when it starts).
+
+The API needs sign-in (docs/security.md): unless auth=False, the harness
+makes an admin ("e2e-admin") and a write-scope bearer token with the CLI on
+the data directory before vigil starts, and get()/request() send the token."""
 import json
 import os
 import re
@@ -66,22 +70,44 @@ def sanitizer_errors(text):
             or "ERROR: LeakSanitizer" in l]
 
 
+def admin_token(data_dir, cfg_args=(), env=None, name="e2e-admin"):
+    """Makes user `name` (admin) on data_dir's warehouse if it is not there,
+    and returns a new write-scope token of it (the CLI's last line)."""
+    os.makedirs(data_dir, exist_ok=True)
+    base = [BINARY]
+    common = ["--data-dir", data_dir] + list(cfg_args)
+    r = subprocess.run(base + ["user", "add", name, "--role", "admin"] + common,
+                       input=b"e2e-password-1\n", capture_output=True, env=env,
+                       timeout=60 * MULT)
+    if r.returncode != 0 and b"exists" not in r.stderr + r.stdout:
+        raise Failure(f"vigil user add {name}: exit {r.returncode}: {r.stderr.decode()[-500:]}")
+    r = subprocess.run(base + ["token", "create", name, "--scope", "write"] + common,
+                       capture_output=True, env=env, timeout=60 * MULT)
+    if r.returncode != 0:
+        raise Failure(f"vigil token create {name}: exit {r.returncode}: {r.stderr.decode()[-500:]}")
+    return r.stdout.decode().strip().splitlines()[-1]
+
+
 class Vigil:
     """A `vigil run` process. Use as a context manager; stop() returns its exit code."""
 
-    def __init__(self, args, data_dir=None, env=None, config=None):
+    def __init__(self, args, data_dir=None, env=None, config=None, auth=True):
         self.tmp = tempfile.mkdtemp(prefix="vigil-e2e-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.log_path = os.path.join(self.tmp, "vigil.log")
         cmd = [BINARY, "run", "--http", "127.0.0.1:0", "--data-dir", self.data_dir]
+        self.cfg_args = []
         if config is not None:
             cfg_path = os.path.join(self.tmp, "vigil.yaml")
             with open(cfg_path, "w") as f:
                 f.write(config)
-            cmd += ["--config", cfg_path]
+            self.cfg_args = ["--config", cfg_path]
+            cmd += self.cfg_args
         cmd += args
         e = dict(os.environ)
         e.update(env or {})
+        self.env = e
+        self.token = admin_token(self.data_dir, self.cfg_args, e) if auth else None
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=e)
         self.port = None
@@ -131,10 +157,23 @@ class Vigil:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def get(self, path):
+    def get(self, path, token=None):
         """Returns (status, headers, body bytes)."""
+        return self.request("GET", path, token=token)
+
+    def request(self, method, path, body=None, headers=None, token=None):
+        """Sends a request with the admin token (or `token`; "" = none);
+        body: bytes, or an object sent as JSON. Returns (status, headers, body)."""
+        h = dict(headers or {})
+        tok = self.token if token is None else token
+        if tok:
+            h.setdefault("Authorization", "Bearer " + tok)
+        if body is not None and not isinstance(body, (bytes, bytearray)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request(self.url(path), data=body, method=method, headers=h)
         try:
-            with urllib.request.urlopen(self.url(path), timeout=10 * MULT) as r:
+            with urllib.request.urlopen(req, timeout=10 * MULT) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()

@@ -99,7 +99,7 @@ static void test_store_sqlite_migration_from_2_keeps_rows_ids_and_indexes(void *
 
     vigil_store_t *s = open_store(fx, err, sizeof(err));
     if (!s) fail_msg("migrating from 2: %s", err);
-    assert_int_equal(vigil_store_schema_version(s), 3);
+    assert_int_equal(vigil_store_schema_version(s), vigil_store_expected_version());
 
     assert_int_equal(sqlite3_open(fx->db, &conn), SQLITE_OK);
     sqlite3_busy_timeout(conn, 30000);
