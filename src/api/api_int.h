@@ -197,5 +197,15 @@ void vigil__api_event_clip(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *
 void vigil__api_counts(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/tracks/{camera}/{id} (tracks.c) */
 void vigil__api_track(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* GET /api/v1/openapi.json (openapi.c) */
+void vigil__api_openapi(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* The embedded OpenAPI document (api/openapi.json), NUL-terminated; *len
+ * without the NUL. (openapi.c) */
+const char *vigil__api_openapi_document(size_t *len);
+/* Row i of the route table (server.c): 0 with its method, path pattern
+ * ('*' = one segment), prefix flag and least role; -1 past the end. For
+ * tests that check the table against the OpenAPI document. */
+int vigil__api_route_at(size_t i, const char **method, const char **path, int *prefix,
+                        int *role);
 
 #endif

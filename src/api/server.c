@@ -325,7 +325,19 @@ static const struct route {
      vigil__api_event_clip},
     {"GET", "/api/v1/counts", 0, "counts", VIGIL__ROLE_VIEWER, vigil__api_counts},
     {"GET", "/api/v1/tracks/*/*", 0, "track", VIGIL__ROLE_VIEWER, vigil__api_track},
+    {"GET", "/api/v1/openapi.json", 0, "openapi", VIGIL__ROLE_PUBLIC, vigil__api_openapi},
 };
+
+int vigil__api_route_at(size_t i, const char **method, const char **path, int *prefix,
+                        int *role)
+{
+    if (i >= sizeof(routes) / sizeof(routes[0])) return -1;
+    *method = routes[i].method;
+    *path = routes[i].path;
+    *prefix = routes[i].prefix;
+    *role = routes[i].role;
+    return 0;
+}
 
 static int path_match(const char *pattern, const char *url, int prefix)
 {
