@@ -24,6 +24,9 @@ int cli_ocr_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_kafka_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_camera_main(const cli_cmd_t *cmd, int argc, char **argv);
 int cli_analytics_replay_main(int argc, char **argv);
+/* `vigil user`, `vigil token`: accounts (cmd_user.c). */
+int cli_user_main(const cli_cmd_t *cmd, int argc, char **argv);
+int cli_token_main(const cli_cmd_t *cmd, int argc, char **argv);
 
 /* Loads configuration in the documented order: defaults, then the file named
  * by --config (or $VIGIL_CONFIG), then VIGIL_* environment variables. The

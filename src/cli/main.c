@@ -34,6 +34,8 @@ static const cli_cmd_t commands[] = {
     {"camera", "camera commands on the control topic: add, remove, start, stop", cli_camera_main,
      0},
     {"db", "warehouse schema: migrate, version", cli_db_main, 0},
+    {"user", "API users: add, list, remove, passwd, role", cli_user_main, 0},
+    {"token", "API bearer tokens: create, list, revoke", cli_token_main, 0},
     {"config", "configuration: check FILE, docs", cli_config_main, 0},
     {"models", "model registry: fetch, list, run", cli_models_main, 0},
     {"detect", "detect objects in images (JSON lines)", cli_detect_main, 0},
