@@ -216,18 +216,19 @@ def fmt_ratio(a, b):
 def print_table(results, servers, conc, mode, rounds):
     vigil, peers = servers[0], servers[1:]
     print(f"\n{mode} (medians of {rounds} rounds; req/s, p50 and p99 in ms):")
-    head = f"{'route':<28}{'c':>4} | {vigil.name:>21}"
+    head = f"{'route':<20}{'c':>4} | {vigil.name:>23}"
     for p in peers:
-        head += f" | {p.name:>21}"
+        head += f" | {p.name:>23}"
     for p in peers:
         head += f" | {'vigil/' + p.name.split()[-1]:>13}"
     print(head)
-    sub = f"{'':<28}{'':>4} | {'req/s':>7}{'p50':>7}{'p99':>7}"
+    sub = f"{'':<20}{'':>4} | {'req/s':>7}{'p50':>8}{'p99':>8}"
     for _ in peers:
-        sub += f" | {'req/s':>7}{'p50':>7}{'p99':>7}"
+        sub += f" | {'req/s':>7}{'p50':>8}{'p99':>8}"
     for _ in peers:
         sub += f" | {'req/s':>6}{'p99':>7}"
     print(sub)
+    noisy = []
     for path in ROUTES:
         for c in conc:
             cells = {}
@@ -236,11 +237,15 @@ def print_table(results, servers, conc, mode, rounds):
                 cells[s.name] = ({k: statistics.median(r[k] for r in runs)
                                   for k in ("rps", "p50", "p99")} if runs else None)
                 cells[s.name + "/err"] = sum(r["errors"] for r in runs)
-            line = f"{path.replace('/api/v1/', ''):<28}{c:>4}"
+                rps = [r["rps"] for r in runs]
+                if len(rps) > 1 and (max(rps) - min(rps)) > 0.25 * statistics.median(rps):
+                    noisy.append(f"{s.name} {path.replace('/api/v1/', '')} c={c} "
+                                 f"({min(rps):.0f}..{max(rps):.0f})")
+            line = f"{path.replace('/api/v1/', ''):<20}{c:>4}"
             for s in servers:
                 m = cells[s.name]
-                line += (f" | {m['rps']:7.0f}{m['p50']:7.2f}{m['p99']:7.2f}" if m
-                         else f" | {'-':>21}")
+                line += (f" | {m['rps']:7.0f}{m['p50']:8.2f}{m['p99']:8.2f}" if m
+                         else f" | {'-':>23}")
             v = cells[vigil.name]
             for p in peers:
                 m = cells[p.name]
@@ -252,6 +257,9 @@ def print_table(results, servers, conc, mode, rounds):
             print(line + (f"   errors {', '.join(errs)}" if errs else ""))
     print("  ratios: req/s vigil / peer (higher is better for vigil), p99 peer / vigil "
           "(higher: vigil's tail is shorter)")
+    if noisy:
+        print("  rounds differing by more than 25% in req/s (a busy machine?): " +
+              "; ".join(noisy))
 
 
 # --- MJPEG viewers -------------------------------------------------------------------------
@@ -397,7 +405,7 @@ def main():
     print(f"bench/api: {cpu_model()}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"  vigil: {tool_version([args.vigil, 'version'])}; peer: {versions}; "
-          f"load: {tool_version(['wrk', '-v'])}, one thread")
+          f"load: {tool_version(['wrk', '-v']).split(' Copyright')[0]}, one thread")
     print(f"  warehouse {db}: {os.path.getsize(db) / 1e6:.1f} MB")
     print(f"  authentication: " + ("bearer token on every request (vigil: its check; peer: "
                                    "SHA-256 looked up in api_tokens)" if token else
