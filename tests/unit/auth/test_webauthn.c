@@ -447,7 +447,7 @@ static void test_unsupported_algorithms_are_refused_by_name(void **state)
     wa_authn_release(&a);
 }
 
-static void test_point_off_the_curve_is_refused(void **state)
+static void test_invalid_public_keys_are_refused(void **state)
 {
     (void)state;
     wa_authn_t a;
@@ -455,6 +455,18 @@ static void test_point_off_the_curve_is_refused(void **state)
     a.cose[a.cose_len - 1] ^= 0x01; /* last byte of y */
     assert_refused(reg_default(&a, "none"), VIGIL_ERR_INVALID, "is not a point on P-256");
     wa_authn_release(&a);
+
+    /* RSA: the COSE key ends with n's last byte, then -2 (0x21), bytes(3) (0x43), e = 01 00 01 */
+    uint8_t saved[1024];
+    memcpy(saved, rs256.cose, rs256.cose_len);
+    assert_memory_equal(rs256.cose + rs256.cose_len - 5, "\x21\x43\x01\x00\x01", 5);
+    rs256.cose[rs256.cose_len - 1] = 0x00; /* e = 65536: even */
+    assert_refused(reg_default(&rs256, "none"), VIGIL_ERR_INVALID, "RSA modulus or exponent refused");
+    memcpy(rs256.cose, saved, rs256.cose_len);
+    rs256.cose[rs256.cose_len - 6] ^= 0x01; /* n even */
+    assert_refused(reg_default(&rs256, "none"), VIGIL_ERR_INVALID, "RSA modulus or exponent refused");
+    memcpy(rs256.cose, saved, rs256.cose_len);
+    assert_int_equal(reg_default(&rs256, "none"), VIGIL_OK);
 }
 
 static void test_packed_attestation_is_verified(void **state)
@@ -778,7 +790,7 @@ int main(void)
         cmocka_unit_test(test_every_flipped_byte_of_a_registration_is_survived),
         cmocka_unit_test(test_every_truncation_and_flip_of_an_assertion_is_refused),
         cmocka_unit_test(test_unsupported_algorithms_are_refused_by_name),
-        cmocka_unit_test(test_point_off_the_curve_is_refused),
+        cmocka_unit_test(test_invalid_public_keys_are_refused),
         cmocka_unit_test(test_packed_attestation_is_verified),
         cmocka_unit_test(test_other_attestation_formats_are_refused),
         cmocka_unit_test(test_oversize_inputs_are_refused),
