@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "accounts_support.h"
+#include "store/sqlite_int.h"
 #include "vigil/clock.h"
 
 #define IDLE_S 3600
@@ -584,6 +587,32 @@ static void test_no_plaintext_secret_in_the_database_files(void **state)
     free(db);
 }
 
+/* Every accounts statement finds its rows through a key or an index; only
+ * the lists of everything read the whole table. */
+static void test_account_statements_use_their_indexes(void **state)
+{
+    acct_fixture_t *fx = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    for (int i = 0; i < SQU_COUNT_; i++) {
+        char sql[4096], plan[2048] = "";
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", vigil__squ_sql((vigil__squ_stmt_t)i));
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+            fail_msg("statement %d: %s", i, sqlite3_errmsg(db));
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            size_t len = strlen(plan);
+            snprintf(plan + len, sizeof(plan) - len, "[%s] ", sqlite3_column_text(st, 3));
+        }
+        sqlite3_finalize(st);
+        int may_scan = i == SQU_USER_LIST || i == SQU_USER_COUNT || i == SQU_SESSION_LIST_ALL ||
+                       i == SQU_TOKEN_LIST_ALL;
+        if (!may_scan && strstr(plan, "SCAN "))
+            fail_msg("statement %d scans a table: %s\n%s", i, plan, vigil__squ_sql(i));
+    }
+    sqlite3_close(db);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, acct_setup, acct_teardown)
@@ -598,6 +627,7 @@ int main(void)
         T(test_audit_add_and_list_newest_first),
         T(test_sweep_deletes_expired_sessions_and_challenges),
         T(test_no_plaintext_secret_in_the_database_files),
+        T(test_account_statements_use_their_indexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
