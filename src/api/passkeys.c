@@ -435,7 +435,7 @@ void vigil__api_passkey_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply
     vigil_store_t *store;
 
     if (!vigil__api_no_params(req, reply)) return;
-    if (vigil__api_path_segment(req->url, 4, seg, sizeof(seg)) != 0 ||
+    if (vigil__api_path_segment(req->url, 4, seg, sizeof(seg)) < 0 ||
         vigil__api_parse_id(seg, &id, &perr) != 0) {
         vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such passkey");
         return;

@@ -23,7 +23,7 @@ static int64_t path_id(vigil__req_t *req, int index, const char *what, vigil__re
     int64_t id = 0;
     vigil__param_error_t perr;
 
-    if (vigil__api_path_segment(req->url, index, seg, sizeof(seg)) != 0 ||
+    if (vigil__api_path_segment(req->url, index, seg, sizeof(seg)) < 0 ||
         vigil__api_parse_id(seg, &id, &perr) != 0 || id <= 0) {
         vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such %s", what);
         return 0;
@@ -165,7 +165,7 @@ void vigil__api_user_update(vigil_api_t *api, vigil__req_t *req, vigil__reply_t 
     vigil_err_t err;
 
     if (!body) return;
-    if (vigil__api_path_segment(req->url, 3, name, sizeof(name)) != 0) {
+    if (vigil__api_path_segment(req->url, 3, name, sizeof(name)) < 0) {
         vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such user");
         goto out;
     }
@@ -218,7 +218,7 @@ void vigil__api_user_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t 
     vigil_err_t err;
 
     if (!vigil__api_no_params(req, reply)) return;
-    if (vigil__api_path_segment(req->url, 3, name, sizeof(name)) != 0) {
+    if (vigil__api_path_segment(req->url, 3, name, sizeof(name)) < 0) {
         vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such user");
         return;
     }

@@ -158,6 +158,20 @@ static void test_roles_and_scopes(void **state)
     assert_int_equal(call(fx, "POST", "/api/v1/users", fx->viewer, NULL, add, NULL), 403);
     assert_int_equal(call(fx, "POST", "/api/v1/users", fx->admin, NULL, add, NULL), 201);
     assert_int_equal(call(fx, "POST", "/api/v1/users", fx->admin, NULL, add, NULL), 409);
+    assert_int_equal(call(fx, "PATCH", "/api/v1/users/newbie", fx->admin, NULL,
+                          "{\"role\":\"operator\"}", &r),
+                     200);
+    assert_non_null(strstr(r.body, "\"role\":\"operator\""));
+    http_resp_free(&r);
+    assert_int_equal(call(fx, "PATCH", "/api/v1/users/newbie", fx->admin, NULL,
+                          "{\"role\":\"root\"}", NULL),
+                     400);
+    assert_int_equal(call(fx, "PATCH", "/api/v1/users/nobody", fx->admin, NULL,
+                          "{\"role\":\"viewer\"}", NULL),
+                     404);
+    assert_int_equal(call(fx, "DELETE", "/api/v1/users/ada", fx->admin, NULL, NULL, NULL), 409);
+    assert_int_equal(call(fx, "DELETE", "/api/v1/users/newbie", fx->admin, NULL, NULL, NULL), 200);
+    assert_int_equal(call(fx, "DELETE", "/api/v1/users/newbie", fx->admin, NULL, NULL, NULL), 404);
     /* a read-scope token cannot write, even its own token list */
     assert_int_equal(call(fx, "POST", "/api/v1/tokens", fx->viewer_read, NULL, "{}", &r), 403);
     assert_non_null(strstr(r.body, "read scope"));
