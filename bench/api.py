@@ -238,9 +238,8 @@ def print_table(results, servers, conc, mode, rounds):
                                   for k in ("rps", "p50", "p99")} if runs else None)
                 cells[s.name + "/err"] = sum(r["errors"] for r in runs)
                 rps = [r["rps"] for r in runs]
-                if len(rps) > 1 and (max(rps) - min(rps)) > 0.25 * statistics.median(rps):
-                    noisy.append(f"{s.name} {path.replace('/api/v1/', '')} c={c} "
-                                 f"({min(rps):.0f}..{max(rps):.0f})")
+                if len(rps) > 1:
+                    noisy.append((max(rps) - min(rps)) / statistics.median(rps))
             line = f"{path.replace('/api/v1/', ''):<20}{c:>4}"
             for s in servers:
                 m = cells[s.name]
@@ -258,8 +257,10 @@ def print_table(results, servers, conc, mode, rounds):
     print("  ratios: req/s vigil / peer (higher is better for vigil), p99 peer / vigil "
           "(higher: vigil's tail is shorter)")
     if noisy:
-        print("  rounds differing by more than 25% in req/s (a busy machine?): " +
-              "; ".join(noisy))
+        bad = sum(1 for x in noisy if x > 0.25)
+        print(f"  spread of req/s over the rounds (max - min) / median: median "
+              f"{statistics.median(noisy):.0%}, worst {max(noisy):.0%}; {bad} of {len(noisy)} "
+              "server cells above 25%" + (" (a busy machine: see the load average)" if bad else ""))
 
 
 # --- MJPEG viewers -------------------------------------------------------------------------
