@@ -30,7 +30,8 @@
 
 typedef struct vigil_api vigil_api_t;
 
-/* Listens on cfg->http_listen ("HOST:PORT"; port 0 picks a free one). */
+/* Listens on cfg->http_listen ("HOST:PORT"; port 0 picks a free one). cfg
+ * is borrowed: it must outlive the API (GET /api/v1/config shows it). */
 vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errstr_size);
 /* The bus the API publishes control messages on (camera and zone edits) and
  * reads live frames and results from; NULL (the default) = none. Borrowed:

@@ -96,6 +96,11 @@ vigil_err_t vigil_bus_publish(vigil_bus_t *bus, const char *topic, const void *k
  * reports received). inproc: returns at once. */
 vigil_err_t vigil_bus_flush(vigil_bus_t *bus, int timeout_ms);
 
+/* Whether the bus answers now (GET /readyz): Kafka asks a broker for its
+ * metadata, waiting at most timeout_ms; in-process is always there.
+ * VIGIL_ERR_BUS when no broker answered. Thread: any. */
+vigil_err_t vigil_bus_ping(vigil_bus_t *bus, int timeout_ms);
+
 /* Waits until every message published to topic so far has been acknowledged
  * and committed by every group subscribed to it (used to drain the pipeline
  * stage by stage on shutdown). VIGIL_ERR_TIMED_OUT if not within timeout_ms. */

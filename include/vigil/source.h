@@ -55,6 +55,9 @@ vigil_err_t vigil_source_read(vigil_source_t *src, vigil_source_frame_t *frame, 
 /* Native frame rate (0 if unknown) and whether it is live (network) or a file. */
 double vigil_source_fps(const vigil_source_t *src);
 int vigil_source_is_file(const vigil_source_t *src);
+/* The video codec's short name ("h264", "mjpeg", ...); "" if unknown.
+ * Valid while the source is open. */
+const char *vigil_source_codec(const vigil_source_t *src);
 void vigil_source_interrupt(vigil_source_t *src);
 void vigil_source_close(vigil_source_t *src);
 

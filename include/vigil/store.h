@@ -148,6 +148,8 @@ typedef struct vigil_analytics_event_row {
     int64_t id; /* set by the store, stable across upserts of the same key */
     vigil_analytics_event_t ev;
     int reviewed;
+    int64_t reviewed_us;  /* when it was last marked (reviewed or not); 0 = never */
+    char reviewed_by[64]; /* who marked it ("" = unknown) */
 } vigil_analytics_event_row_t;
 
 typedef struct vigil_event_query {
@@ -163,7 +165,13 @@ typedef struct vigil_event_query {
      * (after_start_us, after_id) in that order; after_id 0 = from the start */
     int64_t after_start_us;
     int64_t after_id;
+    int reviewed; /* VIGIL_REVIEWED_ANY (0), _YES or _NO */
 } vigil_event_query_t;
+
+/* The `reviewed` filter of event queries and searches. */
+#define VIGIL_REVIEWED_ANY 0
+#define VIGIL_REVIEWED_YES 1
+#define VIGIL_REVIEWED_NO 2
 
 /* Newest first. *rows malloc'd. *next_start_us / *next_id: the cursor of the
  * next page (*next_id 0 when there is none). */
@@ -432,5 +440,183 @@ vigil_err_t vigil_store_audit_list(vigil_store_t *store, int64_t before_id, int 
                                    vigil_audit_row_t **rows, size_t *n, char *errstr,
                                    size_t errstr_size);
 /* ---- end of accounts ---------------------------------------------------- */
+
+/* ---- resources (the API's writes, search, storage; schema version 5) ------
+ * Cameras the API manages, per-camera rule sets with a version, event
+ * review and deletion, one search over events and detections, storage per
+ * camera. docs/api.md says how the API uses them.
+ *
+ * Cameras: the `cameras` table is the list of record. A row is written by
+ * three hands: `vigil run` registers the configuration's cameras, the sink
+ * records what ingest reports (status, and name/url/fps for cameras it
+ * never saw), and the API creates, changes and removes the cameras it
+ * manages (origin "api"). The sink's upsert leaves an API camera's name,
+ * url, fps and enabled alone (its status it still sets). An API camera
+ * keeps its URL twice: `url` redacted, for every output, and the source URL
+ * with its credentials, which only vigil_store_camera_get(..., with_secret)
+ * and vigil_store_camera_list_api return, for the control topic and the
+ * connection test. Removing an API camera marks its row removed (a status
+ * event arriving after would otherwise bring it back) and deletes its rule
+ * set; its frames and events stay until retention.
+ *
+ * Errors: VIGIL_ERR_NOT_FOUND (no such camera, rule set or event),
+ * VIGIL_ERR_EXISTS (a camera id taken; a camera that is not the API's),
+ * VIGIL_ERR_AGAIN (a rule set changed since the version given: *version
+ * gets the current one), VIGIL_ERR_INVALID (a bad argument), else the
+ * store's codes; errstr (may be NULL) says which. Thread: as every store
+ * call, one thread per handle. */
+
+#define VIGIL_CAMERA_ORIGIN_API "api"
+
+typedef struct vigil_camera_record {
+    vigil_camera_row_t row; /* row.url redacted */
+    char origin[16];        /* "api", or "" (the configuration, or seen on the bus) */
+    double retention_hours; /* < 0: store.retention_hours */
+    int64_t created_us;     /* API cameras; 0 for others */
+    /* the URL with its credentials: filled only where a function says so,
+     * else "". Never to be shown (vigil/redact.h). */
+    char source_url[1024];
+} vigil_camera_record_t;
+
+/* Cameras not removed, ordered by id, those after `after_id` (NULL = from
+ * the first), at most limit (1..1000). *more is set when there are more.
+ * *rows malloc'd; source_url is "". */
+vigil_err_t vigil_store_camera_records(vigil_store_t *store, const char *after_id, int limit,
+                                       vigil_camera_record_t **rows, size_t *n, int *more,
+                                       char *errstr, size_t errstr_size);
+/* One camera (not removed). with_secret: fill source_url too. */
+vigil_err_t vigil_store_camera_get(vigil_store_t *store, const char *id, int with_secret,
+                                   vigil_camera_record_t *rec, char *errstr, size_t errstr_size);
+/* Creates (create = 1) or replaces an API camera from rec->row (id, name,
+ * url redacted, fps, enabled, status), rec->retention_hours and
+ * rec->source_url, in one transaction. Create: VIGIL_ERR_EXISTS if a camera
+ * of that id is there and not removed (a removed one is made again).
+ * Replace: VIGIL_ERR_NOT_FOUND if none, VIGIL_ERR_EXISTS if it is not an
+ * API camera. now_us: updated_us (and created_us). */
+vigil_err_t vigil_store_camera_put(vigil_store_t *store, const vigil_camera_record_t *rec,
+                                   int create, int64_t now_us, char *errstr, size_t errstr_size);
+/* Marks an API camera removed and deletes its rule set, in one transaction.
+ * VIGIL_ERR_NOT_FOUND, VIGIL_ERR_EXISTS (not an API camera). */
+vigil_err_t vigil_store_camera_remove(vigil_store_t *store, const char *id, int64_t now_us,
+                                      char *errstr, size_t errstr_size);
+/* Every API camera not removed, with source_url (for `vigil run` to put
+ * them on its control topic at start). At most VIGIL_CAMERAS_MAX * 16. */
+vigil_err_t vigil_store_camera_list_api(vigil_store_t *store, vigil_camera_record_t **rows,
+                                        size_t *n, char *errstr, size_t errstr_size);
+
+/* A camera's rule set (vigil_rules_to_json's text). Version 1 is the first
+ * one written; each write adds one. */
+typedef struct vigil_rules_row {
+    char camera_id[64];
+    int64_t version;
+    int64_t updated_us;
+    char updated_by[64];
+    char *json; /* malloc'd (vigil_rules_rows_free) */
+} vigil_rules_row_t;
+
+/* VIGIL_ERR_NOT_FOUND when the camera has none. row->json malloc'd (free). */
+vigil_err_t vigil_store_rules_get(vigil_store_t *store, const char *camera_id,
+                                  vigil_rules_row_t *row, char *errstr, size_t errstr_size);
+/* Writes json as the camera's rule set if its version is *version (0: it
+ * has none yet; -1: whatever it is), in one transaction; *version gets the
+ * new version. VIGIL_ERR_AGAIN when the version differs (*version gets the
+ * current one, 0 if none). json at most VIGIL_MSG_JSON_MAX (1 MiB). */
+vigil_err_t vigil_store_rules_put(vigil_store_t *store, const char *camera_id, const char *json,
+                                  int64_t *version, int64_t now_us, const char *by,
+                                  char *errstr, size_t errstr_size);
+/* Every rule set, at most VIGIL_CAMERAS_MAX * 16. */
+vigil_err_t vigil_store_rules_list(vigil_store_t *store, vigil_rules_row_t **rows, size_t *n,
+                                   char *errstr, size_t errstr_size);
+void vigil_rules_rows_free(vigil_rules_row_t *rows, size_t n);
+
+/* Marks events reviewed (or not) in one transaction: n ids (1..1000),
+ * reviewed_us = now_us, reviewed_by = by. *updated gets how many exist;
+ * ids of no event are skipped (not an error). */
+vigil_err_t vigil_store_events_review(vigil_store_t *store, const int64_t *ids, size_t n,
+                                      int reviewed, int64_t now_us, const char *by,
+                                      size_t *updated, char *errstr, size_t errstr_size);
+/* Deletes one closed analytics event and its cached clip file.
+ * VIGIL_ERR_NOT_FOUND; VIGIL_ERR_INVALID if it is still open (analytics
+ * would write it again). */
+vigil_err_t vigil_store_event_delete(vigil_store_t *store, int64_t id, char *errstr,
+                                     size_t errstr_size);
+
+/* ---- search -------------------------------------------------------------- */
+#define VIGIL_SEARCH_LIST_MAX 32        /* values of each list filter */
+#define VIGIL_SEARCH_TEXT_MAX 128       /* bytes of the free text */
+#define VIGIL_SEARCH_LIMIT_MAX 1000
+#define VIGIL_SEARCH_FACET_ROWS 10000   /* newest matching rows a facet count looks at */
+#define VIGIL_SEARCH_FACET_VALUES 100   /* values per facet, most frequent first */
+
+#define VIGIL_SEARCH_EVENTS 1u
+#define VIGIL_SEARCH_DETECTIONS 2u
+
+typedef struct vigil_search_query {
+    const char *text; /* NULL = none: camera ids and names, zone and line ids, labels contain it
+                       * (case-insensitive for ASCII; % and _ are plain characters) */
+    const char *const *cameras; size_t ncameras; /* each list: none = any */
+    const char *const *labels; size_t nlabels;
+    const char *const *zones; size_t nzones;     /* events only: given, no detection matches */
+    const char *const *lines; size_t nlines;     /* events only */
+    int64_t since_us, until_us; /* [since, until); 0 = no bound (events: their start) */
+    double min_score;           /* events: peak score; detections: score */
+    int reviewed;               /* VIGIL_REVIEWED_*; not ANY: events only */
+    unsigned types;             /* VIGIL_SEARCH_EVENTS | VIGIL_SEARCH_DETECTIONS */
+    int limit;                  /* 1..VIGIL_SEARCH_LIMIT_MAX */
+    /* cursor: newest first by (time, type, id) with events before
+     * detections at equal times; only items after it (after_id 0 = none) */
+    int64_t after_time_us;
+    int after_event;
+    int64_t after_id;
+    int facets; /* count facets (bounded: VIGIL_SEARCH_FACET_ROWS of each type) */
+} vigil_search_query_t;
+
+typedef struct vigil_search_item {
+    int is_event;
+    vigil_analytics_event_row_t event;  /* is_event */
+    vigil_detection_row_t detection;    /* !is_event */
+} vigil_search_item_t;
+
+typedef enum vigil_facet_dim {
+    VIGIL_FACET_CAMERA,
+    VIGIL_FACET_LABEL,
+    VIGIL_FACET_ZONE,
+    VIGIL_FACET_LINE,
+    VIGIL_FACET_KIND, /* event kinds, and "detection" */
+    VIGIL_FACET_DIMS_
+} vigil_facet_dim_t;
+
+typedef struct vigil_facet {
+    vigil_facet_dim_t dim;
+    char value[64];
+    int64_t count;
+} vigil_facet_t;
+
+typedef struct vigil_search_result {
+    vigil_search_item_t *items; /* malloc'd, newest first */
+    size_t nitems;
+    int more;                   /* a next page exists: its cursor is the last item */
+    vigil_facet_t *facets;      /* malloc'd */
+    size_t nfacets;
+    int facets_truncated;       /* a facet count stopped at VIGIL_SEARCH_FACET_ROWS */
+} vigil_search_result_t;
+
+vigil_err_t vigil_store_search(vigil_store_t *store, const vigil_search_query_t *q,
+                               vigil_search_result_t *res, char *errstr, size_t errstr_size);
+void vigil_search_result_release(vigil_search_result_t *res);
+
+/* ---- storage ------------------------------------------------------------- */
+typedef struct vigil_storage_row {
+    char camera_id[64];
+    int64_t frames, frame_bytes;
+    int64_t oldest_us, newest_us; /* capture times; 0 when no frame */
+    int64_t detections, events;   /* rows; events: analytics events */
+} vigil_storage_row_t;
+
+/* Per camera that has frames, detections or events, ordered by id; at most
+ * 10000 cameras. *rows malloc'd. */
+vigil_err_t vigil_store_storage(vigil_store_t *store, vigil_storage_row_t **rows, size_t *n,
+                                char *errstr, size_t errstr_size);
+/* ---- end of resources ---------------------------------------------------- */
 
 #endif

@@ -55,6 +55,8 @@ struct vigil_api {
     char *store_url;
     char *data_dir;
     struct vigil_bus *bus; /* borrowed; NULL = none (vigil_api_set_bus) */
+    const vigil_config_t *cfg; /* borrowed from vigil_api_new's caller, who keeps it for the
+                                * API's life: GET /api/v1/config, the configuration's cameras */
     vigil__api_auth_t auth;
     int tls; /* served over TLS (http.tls_cert) */
     struct MHD_Daemon *daemon;
@@ -195,6 +197,29 @@ void vigil__api_event_snapshot(vigil_api_t *api, vigil__req_t *req, vigil__reply
 void vigil__api_event_clip(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/counts (counts.c) */
 void vigil__api_counts(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* Resources (docs/api.md): cameras (cameras.c, cameras_write.c, camera_test.c), zones and
+ * lines (rules.c, rules_items.c), event review (review.c), search (search.c), system
+ * (system.c). */
+void vigil__api_camera(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_camera_create(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_camera_update(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_camera_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_camera_test(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_camera_test_url(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_rules_get(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_rules_put(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_rule_items(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_rule_item(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_rule_item_add(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_rule_item_put(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_rule_item_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_event_review(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_events_review(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_event_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_search(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_readyz(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_config(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_storage(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/tracks/{camera}/{id} (tracks.c) */
 void vigil__api_track(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/openapi.json (openapi.c) */
@@ -208,4 +233,8 @@ const char *vigil__api_openapi_document(size_t *len);
 int vigil__api_route_at(size_t i, const char **method, const char **path, int *prefix,
                         int *role);
 
+/* An analytics event as the API shows it; NULL when it cannot be encoded. (events.c) */
+json_t *vigil__api_event_json(const vigil_analytics_event_row_t *row);
+/* A detection as the API shows it; NULL when it cannot be encoded. (detections.c) */
+json_t *vigil__api_detection_json(const vigil_detection_row_t *row);
 #endif

@@ -29,7 +29,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
-static json_t *detection_json(const vigil_detection_row_t *row)
+json_t *vigil__api_detection_json(const vigil_detection_row_t *row)
 {
     char frame_url[64];
     json_t *obj, *box;
@@ -87,7 +87,7 @@ void vigil__api_detections(vigil_api_t *api, vigil__req_t *req,
     }
     items = json_array();
     for (size_t i = 0; items && i < n; i++) {
-        item = detection_json(&rows[i]);
+        item = vigil__api_detection_json(&rows[i]);
         if (!item) {
             vigil__reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                                "detection %lld cannot be encoded as JSON",

@@ -50,7 +50,7 @@ static json_t *nullable_string(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
-static json_t *event_json(const vigil_analytics_event_row_t *row)
+json_t *vigil__api_event_json(const vigil_analytics_event_row_t *row)
 {
     const vigil_analytics_event_t *ev = &row->ev;
     const char *kind = vigil_event_kind_name(ev->kind);
@@ -86,6 +86,9 @@ static json_t *event_json(const vigil_analytics_event_row_t *row)
                                ev->snapshot_frame_id > 0 ? json_integer(ev->snapshot_frame_id)
                                                          : json_null());
     bad |= json_object_set_new(obj, "reviewed", json_boolean(row->reviewed));
+    bad |= json_object_set_new(obj, "reviewed_at", vigil__json_time(row->reviewed_us));
+    bad |= json_object_set_new(obj, "reviewed_by",
+                               row->reviewed_us ? json_string(row->reviewed_by) : json_null());
     snprintf(url, sizeof(url), "/api/v1/events/%" PRId64 "/snapshot.jpg", row->id);
     bad |= json_object_set_new(obj, "snapshot_url",
                                ev->snapshot_frame_id > 0 ? json_string(url) : json_null());
@@ -159,7 +162,7 @@ void vigil__api_events(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *repl
     }
     items = json_array();
     for (size_t i = 0; items && i < n; i++) {
-        if (!(item = event_json(&rows[i]))) {
+        if (!(item = vigil__api_event_json(&rows[i]))) {
             vigil__reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                                "event %" PRId64 " cannot be encoded as JSON", rows[i].id);
             goto done;
@@ -229,7 +232,7 @@ void vigil__api_event(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply
     rc = event_read(store, id, &row, reply);
     vigil__api_store_release(api, store);
     if (rc) return;
-    json_t *obj = event_json(&row);
+    json_t *obj = vigil__api_event_json(&row);
     if (!obj) {
         vigil__reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                            "event %" PRId64 " cannot be encoded as JSON", id);

@@ -145,6 +145,11 @@ static void b64url_encode(const char *raw, size_t n, char *buf, size_t size)
 {
     size_t o = 0;
 
+{
+    vigil__api_b64url_encode(raw, n, buf, size);
+}
+
+void vigil__api_b64url_encode(const char *raw, size_t n, char *buf, size_t size)
     if (!size) return;
     for (size_t i = 0; i < n && o + 1 < size; i += 3) {
         unsigned v = (unsigned char)raw[i] << 16;
@@ -163,7 +168,12 @@ static void b64url_encode(const char *raw, size_t n, char *buf, size_t size)
  * the length, or -1 if s is not that or decodes to a NUL byte. */
 static int b64url_decode(const char *s, char *raw)
 {
-    size_t n = s ? strlen(s) : 0, o = 0;
+    return vigil__api_b64url_decode(s, VIGIL__API_CURSOR_MAX, raw);
+}
+
+int vigil__api_b64url_decode(const char *s, size_t max_chars, char *raw)
+{
+    size_t n = s ? strnlen(s, max_chars + 1) : 0, o = 0;
 
     if (n < 2 || n > VIGIL__API_CURSOR_MAX || n % 4 == 1) return -1;
     for (size_t i = 0; i < n; i += 4) {
@@ -248,6 +258,14 @@ bad:
 int vigil__api_parse_id(const char *s, int64_t *id, vigil__param_error_t *err)
 {
     int64_t v;
+int vigil__api_parse_bool(const char *s, int *v, vigil__param_error_t *err, const char *name)
+{
+    if (s && strcmp(s, "true") == 0) *v = 1;
+    else if (s && strcmp(s, "false") == 0) *v = 0;
+    else return fail(err, name, "must be true or false");
+    return 0;
+}
+
 
     if (parse_u63(s, &v) || v < 1) return fail(err, "id", "must be a positive integer");
     *id = v;
@@ -418,6 +436,7 @@ enum {
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+    P_REVIEWED = 1u << 11,
 
 /* since < until when both are given: the error names "until". */
 static int check_range(int64_t since_us, int64_t until_us, vigil__param_error_t *err)
@@ -473,7 +492,8 @@ int vigil__event_params_set(vigil__event_params_t *p, const char *key, const cha
     static const param_def_t known[] = {
         {"camera", P_CAMERA}, {"kind", P_KIND},   {"label", P_LABEL}, {"zone", P_ZONE},
         {"line", P_LINE},     {"since", P_SINCE}, {"until", P_UNTIL}, {"limit", P_LIMIT},
-        {"cursor", P_CURSOR}};
+        {"cursor", P_CURSOR}, {"reviewed", P_REVIEWED}};
+    int b = 0;
 
     switch (param_bit(known, COUNT_OF(known),
                       "camera, kind, label, zone, line, since, until, limit, cursor", &p->seen,
@@ -490,6 +510,10 @@ int vigil__event_params_set(vigil__event_params_t *p, const char *key, const cha
     default:
         return vigil__api_parse_event_cursor(value, &p->q.after_start_us, &p->q.after_id, err);
     }
+    case P_REVIEWED:
+        if (vigil__api_parse_bool(value, &b, err, "reviewed")) return -1;
+        p->q.reviewed = b ? VIGIL_REVIEWED_YES : VIGIL_REVIEWED_NO;
+        return 0;
 }
 
 int vigil__event_params_finish(vigil__event_params_t *p, vigil__param_error_t *err)

@@ -61,6 +61,17 @@ int vigil__api_parse_cursor(const char *s, int64_t *after_id, vigil__param_error
 
 /* The {id} of /api/v1/frames/{id}.jpg: a positive decimal int64. */
 int vigil__api_parse_frame_id(const char *s, int64_t *id, vigil__param_error_t *err);
+/* "true" or "false". */
+int vigil__api_parse_bool(const char *s, int *v, vigil__param_error_t *err, const char *name);
+
+/* Unpadded base64url, for cursors of other shapes (cameras, search):
+ * _encode writes raw[0..n) into buf (truncated to size); _decode reads
+ * canonical text of at most max_chars characters into raw (max_chars * 3 / 4
+ * + 1 bytes), NUL-terminated; returns the length, or -1 if s is not that or
+ * decodes to a NUL byte. */
+void vigil__api_b64url_encode(const char *raw, size_t n, char *buf, size_t size);
+int vigil__api_b64url_decode(const char *s, size_t max_chars, char *raw);
+
 /* The same rule for any {id} of a path (events, tracks); the error names "id". */
 int vigil__api_parse_id(const char *s, int64_t *id, vigil__param_error_t *err);
 

@@ -337,11 +337,52 @@ int vigil__api_route_at(size_t i, const char **method, const char **path, int *p
     *prefix = routes[i].prefix;
     *role = routes[i].role;
     return 0;
+    /* resources (cameras*.c, camera_test.c, rules*.c, review.c, search.c, system.c) */
+    {"POST", "/api/v1/cameras", 0, "cameras", VIGIL__ROLE_ADMIN, vigil__api_camera_create},
+    {"POST", "/api/v1/cameras/test", 0, "camera_test_url", VIGIL__ROLE_ADMIN,
+     vigil__api_camera_test_url},
+    {"GET", "/api/v1/cameras/*", 0, "camera", VIGIL__ROLE_VIEWER, vigil__api_camera},
+    {"PATCH", "/api/v1/cameras/*", 0, "camera", VIGIL__ROLE_OPERATOR, vigil__api_camera_update},
+    {"DELETE", "/api/v1/cameras/*", 0, "camera", VIGIL__ROLE_ADMIN, vigil__api_camera_delete},
+    {"POST", "/api/v1/cameras/*/test", 0, "camera_test", VIGIL__ROLE_ADMIN,
+     vigil__api_camera_test},
+    {"GET", "/api/v1/cameras/*/rules", 0, "camera_rules", VIGIL__ROLE_VIEWER,
+     vigil__api_rules_get},
+    {"PUT", "/api/v1/cameras/*/rules", 0, "camera_rules", VIGIL__ROLE_OPERATOR,
+     vigil__api_rules_put},
+    {"GET", "/api/v1/cameras/*/zones", 0, "camera_zones", VIGIL__ROLE_VIEWER,
+     vigil__api_rule_items},
+    {"POST", "/api/v1/cameras/*/zones", 0, "camera_zones", VIGIL__ROLE_OPERATOR,
+     vigil__api_rule_item_add},
+    {"GET", "/api/v1/cameras/*/zones/*", 0, "camera_zone", VIGIL__ROLE_VIEWER,
+     vigil__api_rule_item},
+    {"PUT", "/api/v1/cameras/*/zones/*", 0, "camera_zone", VIGIL__ROLE_OPERATOR,
+     vigil__api_rule_item_put},
+    {"DELETE", "/api/v1/cameras/*/zones/*", 0, "camera_zone", VIGIL__ROLE_OPERATOR,
+     vigil__api_rule_item_delete},
+    {"GET", "/api/v1/cameras/*/lines", 0, "camera_lines", VIGIL__ROLE_VIEWER,
+     vigil__api_rule_items},
+    {"POST", "/api/v1/cameras/*/lines", 0, "camera_lines", VIGIL__ROLE_OPERATOR,
+     vigil__api_rule_item_add},
+    {"GET", "/api/v1/cameras/*/lines/*", 0, "camera_line", VIGIL__ROLE_VIEWER,
+     vigil__api_rule_item},
+    {"PUT", "/api/v1/cameras/*/lines/*", 0, "camera_line", VIGIL__ROLE_OPERATOR,
+     vigil__api_rule_item_put},
+    {"DELETE", "/api/v1/cameras/*/lines/*", 0, "camera_line", VIGIL__ROLE_OPERATOR,
+     vigil__api_rule_item_delete},
+    {"POST", "/api/v1/events/review", 0, "events_review", VIGIL__ROLE_OPERATOR,
+     vigil__api_events_review},
+    {"GET", "/api/v1/search", 0, "search", VIGIL__ROLE_VIEWER, vigil__api_search},
+    {"GET", "/readyz", 0, "readyz", VIGIL__ROLE_PUBLIC, vigil__api_readyz},
+    {"GET", "/api/v1/config", 0, "config", VIGIL__ROLE_ADMIN, vigil__api_config},
+    {"GET", "/api/v1/storage", 0, "storage", VIGIL__ROLE_VIEWER, vigil__api_storage},
 }
 
 static int path_match(const char *pattern, const char *url, int prefix)
 {
     while (*pattern) {
+    {"PATCH", "/api/v1/events/*", 0, "event", VIGIL__ROLE_OPERATOR, vigil__api_event_review},
+    {"DELETE", "/api/v1/events/*", 0, "event", VIGIL__ROLE_ADMIN, vigil__api_event_delete},
         if (*pattern == '*') {
             const char *start = url;
             while (*url && *url != '/') url++;
@@ -602,6 +643,7 @@ static vigil_err_t parse_listen(vigil_api_t *api, const char *listen, char *errs
     host[colon - listen] = '\0';
     for (const char *p = colon + 1; *p; p++) {
         if (*p < '0' || *p > '9' || port > 65535) goto bad;
+    api->cfg = cfg;
         port = port * 10 + (*p - '0');
     }
     if (port > 65535) goto bad;
@@ -615,6 +657,7 @@ bad:
     return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                         "http.listen \"%s\": expected HOST:PORT with an IPv4 address or "
                         "localhost and a port in 0..65535",
+    api->cfg = cfg; /* `conf` ends here; the caller keeps cfg, as for vigil_api_new */
                         listen ? listen : "(null)");
 }
 

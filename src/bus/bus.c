@@ -147,6 +147,13 @@ vigil_err_t vigil_bus_flush(vigil_bus_t *bus, int timeout_ms)
     return bus->ops->flush(bus, timeout_ms);
 }
 
+vigil_err_t vigil_bus_ping(vigil_bus_t *bus, int timeout_ms)
+{
+    if (!bus)
+        return VIGIL_ERR_INVALID;
+    return bus->ops->ping ? bus->ops->ping(bus, timeout_ms) : VIGIL_OK;
+}
+
 vigil_err_t vigil_bus_drain(vigil_bus_t *bus, const char *topic, int timeout_ms)
 {
     if (!bus || !topic || !topic[0])

@@ -16,6 +16,8 @@ typedef struct vigil__bus_ops {
     vigil_err_t (*publish)(vigil_bus_t *bus, const char *topic, const void *key, size_t key_len,
                            const void *value, size_t value_len, int timeout_ms);
     vigil_err_t (*flush)(vigil_bus_t *bus, int timeout_ms);
+    /* NULL: always reachable (in-process) */
+    vigil_err_t (*ping)(vigil_bus_t *bus, int timeout_ms);
     vigil_err_t (*drain)(vigil_bus_t *bus, const char *topic, int timeout_ms);
     void (*close)(vigil_bus_t *bus);
     void (*free)(vigil_bus_t *bus);

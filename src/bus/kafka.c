@@ -529,9 +529,22 @@ static void k_free(vigil_bus_t *b)
     free(bus);
 }
 
+/* One metadata request to any broker. */
+static vigil_err_t k_ping(vigil_bus_t *b, int timeout_ms)
+{
+    kbus_t *bus = (kbus_t *)b;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t rerr = rd_kafka_metadata(bus->producer, 0, NULL, &md, timeout_ms);
+
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return rerr ? VIGIL_ERR_BUS : VIGIL_OK;
+}
+
 const vigil__bus_ops_t kafka__ops = {
     .publish = k_publish,
     .flush = k_flush,
+    .ping = k_ping,
     .drain = k_drain,
     .close = k_close,
     .free = k_free,

@@ -1,6 +1,7 @@
 /* The ingest stage's control follower: camera commands from topic "control"
- * decide which cameras this ingest instance runs (distributed mode; see
- * docs/kafka.md, "The camera split").
+ * decide which cameras this ingest instance runs (distributed mode, see
+ * docs/kafka.md, "The camera split"; and in `vigil run` the API's cameras,
+ * docs/api.md).
  *
  * Main idea: two consumers of control, on one thread.
  *  - `table`: a group of its own ("ingest-table-<host>-<pid>-<n>"), so it
@@ -60,6 +61,7 @@ struct vigil__control {
     size_t ncams;       /* entries of cams: at most limits.max_cameras */
     uint64_t refused;   /* commands for one camera more than that */
     unsigned char owned[CONTROL_MAX_PARTITIONS];
+    int running; /* the thread was started (vigil__control_run) */
 };
 
 static ctl_cam_t *cam_find(vigil__control_t *ctl, const char *id)
@@ -296,20 +298,10 @@ static int follow_table(vigil__control_t *ctl, int timeout_ms)
 static void *control_main(void *arg)
 {
     vigil__control_t *ctl = arg;
-    static atomic_int instances;
     const char *topics[] = {VIGIL_TOPIC_CONTROL};
-    char group[256], host[64] = "host", err[512];
+    char err[512];
     vigil_bus_msg_t *msg;
 
-    gethostname(host, sizeof(host) - 1);
-    snprintf(group, sizeof(group), "ingest-table-%s-%d-%d", host, (int)getpid(),
-             atomic_fetch_add(&instances, 1));
-    ctl->table = vigil_bus_subscribe(ctl->ing->bus, group, topics, 1, err, sizeof(err));
-    if (!ctl->table) {
-        vigil_error(INGEST_STAGE, NULL, "control: cannot read topic %s: %s", VIGIL_TOPIC_CONTROL,
-                    err);
-        return NULL;
-    }
     /* the table first: the whole log up to its end, before owning anything */
     while (!atomic_load(&ctl->stop))
         if (!follow_table(ctl, CONTROL_POLL_MS) && vigil_consumer_lag(ctl->table) <= 0)
@@ -341,23 +333,57 @@ out:
     return NULL;
 }
 
-vigil_err_t vigil__control_start(vigil_ingest_t *ing, vigil__control_t **out)
+vigil_err_t vigil__control_new(vigil_ingest_t *ing, vigil__control_t **out, char *errstr,
+                               size_t errstr_size)
 {
+    static atomic_int instances;
+    const char *topics[] = {VIGIL_TOPIC_CONTROL};
+    char group[256], host[64] = "host";
     vigil__control_t *ctl = calloc(1, sizeof(*ctl));
-    int rc;
 
     *out = NULL;
     if (!ctl)
-        return VIGIL_ERR_NOMEM;
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "ingest: out of memory");
     ctl->ing = ing;
-    rc = pthread_create(&ctl->thread, NULL, control_main, ctl);
-    if (rc != 0) {
-        vigil_error(INGEST_STAGE, NULL, "control: cannot start thread: %s", strerror(rc));
+    /* the table's group exists from now on, so that the bus keeps what is
+     * published on control until this instance has read it (the in-process
+     * bus trims what every subscribed group has committed) */
+    gethostname(host, sizeof(host) - 1);
+    snprintf(group, sizeof(group), "ingest-table-%s-%d-%d", host, (int)getpid(),
+             atomic_fetch_add(&instances, 1));
+    ctl->table = vigil_bus_subscribe(ing->bus, group, topics, 1, errstr, errstr_size);
+    if (!ctl->table) {
         free(ctl);
-        return VIGIL_ERR_NOMEM;
+        return VIGIL_ERR_BUS;
     }
     *out = ctl;
     return VIGIL_OK;
+}
+
+vigil_err_t vigil__control_run(vigil__control_t *ctl)
+{
+    int rc;
+
+    if (!ctl || ctl->running)
+        return VIGIL_OK;
+    rc = pthread_create(&ctl->thread, NULL, control_main, ctl);
+    if (rc != 0) {
+        vigil_error(INGEST_STAGE, NULL, "control: cannot start thread: %s", strerror(rc));
+        return VIGIL_ERR_NOMEM;
+    }
+    ctl->running = 1;
+    return VIGIL_OK;
+}
+
+vigil_err_t vigil__control_start(vigil_ingest_t *ing, vigil__control_t **out)
+{
+    vigil_err_t err = vigil__control_new(ing, out, NULL, 0);
+
+    if (err == VIGIL_OK && (err = vigil__control_run(*out)) != VIGIL_OK) {
+        vigil__control_stop(*out);
+        *out = NULL;
+    }
+    return err;
 }
 
 void vigil__control_stop(vigil__control_t *ctl)
@@ -365,7 +391,10 @@ void vigil__control_stop(vigil__control_t *ctl)
     if (!ctl)
         return;
     atomic_store(&ctl->stop, 1);
-    pthread_join(ctl->thread, NULL);
+    if (ctl->running)
+        pthread_join(ctl->thread, NULL); /* it closes its consumers */
+    else
+        vigil_consumer_close(ctl->table);
     while (ctl->cams) {
         ctl_cam_t *c = ctl->cams;
         ctl->cams = c->next;

@@ -280,6 +280,7 @@ vigil_ingest_t *vigil_ingest_new(const vigil_config_t *cfg, vigil_bus_t *bus, ch
             goto fail;
         }
     }
+    if (vigil__control_new(ing, &ing->control, errstr, errstr_size)) goto fail;
     return ing;
 fail:
     vigil_ingest_free(ing);
@@ -295,11 +296,10 @@ vigil_err_t vigil_ingest_start(vigil_ingest_t *ing)
     for (size_t i = 0; i < ing->ncameras && err == VIGIL_OK; i++)
         if (ing->cameras[i]->conf.enabled) err = start_locked(ing->cameras[i]);
     pthread_mutex_unlock(&ing->lock);
-    /* distributed mode: cameras also come from topic control (control.c);
-     * embedded, the API adds them directly */
-    if (err == VIGIL_OK && !ing->control && ing->cfg->bus_url &&
-        strncmp(ing->cfg->bus_url, "inproc:", 7) != 0)
-        err = vigil__control_start(ing, &ing->control);
+    /* cameras also come from topic control (control.c): `vigil camera` and
+     * the API in distributed mode, the API in `vigil run` (whose pipeline
+     * puts the API's cameras on its in-process control topic at start) */
+    if (err == VIGIL_OK) err = vigil__control_run(ing->control);
     return err;
 }
 

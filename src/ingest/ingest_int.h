@@ -50,12 +50,17 @@ struct vigil_ingest {
     vigil__camera_t **cameras;
     size_t ncameras, cap;
     int started;
-    struct vigil__control *control; /* control follower; NULL on the in-process bus */
+    struct vigil__control *control; /* control follower (made by _new, run by _start) */
 };
 
 typedef struct vigil__control vigil__control_t;
 
-/* Starts the thread following topic control (control.c). Controlling thread. */
+/* The follower of topic control (control.c), in two steps: _new joins the
+ * table's consumer group (from then on the bus keeps what control receives
+ * for it), _run starts the thread; _start is both. Controlling thread. */
+vigil_err_t vigil__control_new(vigil_ingest_t *ing, vigil__control_t **out, char *errstr,
+                               size_t errstr_size);
+vigil_err_t vigil__control_run(vigil__control_t *ctl);
 vigil_err_t vigil__control_start(vigil_ingest_t *ing, vigil__control_t **out);
 /* Stops the cameras it started, leaves group "ingest", joins and frees it. */
 void vigil__control_stop(vigil__control_t *ctl);

@@ -357,6 +357,13 @@ double vigil_source_fps(const vigil_source_t *src)
     return src ? src->fps : 0;
 }
 
+const char *vigil_source_codec(const vigil_source_t *src)
+{
+    const AVCodecDescriptor *d =
+        src && src->dec ? avcodec_descriptor_get(src->dec->codec_id) : NULL;
+    return d && d->name ? d->name : "";
+}
+
 int vigil_source_is_file(const vigil_source_t *src)
 {
     return src ? src->is_file : 0;

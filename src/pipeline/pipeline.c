@@ -16,6 +16,7 @@
 
 #include "pipeline/metrics_http.h"
 #include "pipeline/recover.h"
+#include "pipeline/seed.h"
 #include "vigil/analytics.h"
 #include "vigil/api.h"
 #include "vigil/bus.h"
@@ -73,6 +74,20 @@ static vigil_err_t register_cameras(const vigil_config_t *cfg, char *errstr, siz
     vigil_store_close(store);
     return err;
 }
+/* The API's cameras and rule sets onto the in-process control topic. A
+ * failure is logged: the configuration's cameras still run. */
+static void seed_control(const vigil_config_t *cfg, vigil_bus_t *bus)
+{
+    char why[512] = "";
+    size_t ncameras = 0, nrules = 0;
+
+    if (vigil__pipeline_seed_control(cfg, bus, &ncameras, &nrules, why, sizeof(why)))
+        vigil_warn("pipeline", NULL, "the API's cameras and rules are not restored: %s", why);
+    else if (ncameras || nrules)
+        vigil_info("pipeline", NULL, "restored from the warehouse: %zu camera(s) and %zu rule "
+                   "set(s) the API made", ncameras, nrules);
+}
+
 
 vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages, char *errstr,
                                      size_t errstr_size)
@@ -103,6 +118,10 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
         const unsigned chain = VIGIL_STAGE_PREPROCESS | VIGIL_STAGE_INFER | VIGIL_STAGE_SINK;
         p->recover = strncmp(cfg->bus_url, "inproc:", 7) == 0 && (stages & chain) == chain;
         p->bus = vigil_bus_new(cfg->bus_url, &bc, errstr, errstr_size);
+        /* before any stage subscribes: they read it first (seed.c) */
+        if (!strncmp(cfg->bus_url, "inproc:", 7) &&
+            (stages & (VIGIL_STAGE_INGEST | VIGIL_STAGE_ANALYTICS)))
+            seed_control(cfg, p->bus);
         if (!p->bus) goto fail;
     }
     if ((stages & VIGIL_STAGE_API) && !(p->api = vigil_api_new(cfg, errstr, errstr_size)))

@@ -1,7 +1,9 @@
 /* The retention sweeper (see retention.h).
  *
  * Which cameras: those of the configuration and those in the warehouse's
- * camera table (added at run time), each swept with its own retention. A
+ * camera table (added at run time), each swept with its own retention (the
+ * configuration's, else what the API gave the camera, else
+ * store.retention_hours). A
  * last sweep over every camera with the longest retention in use catches
  * rows of cameras that have no camera row at all, without ever deleting
  * something a camera with a longer retention still keeps.
@@ -83,6 +85,20 @@ static double camera_hours(const vigil_config_t *cfg, const char *camera_id)
     const vigil_camera_conf_t *cam = vigil_config_camera(cfg, camera_id);
     if (cam && cam->retention_hours >= 0) return cam->retention_hours;
     return cfg->store_retention_hours;
+}
+
+/* A camera of the warehouse only (added through the API, or seen on the
+ * bus): the retention the API gave it, else store.retention_hours. */
+static double warehouse_hours(vigil_retention_t *ret, const char *camera_id)
+{
+    vigil_camera_record_t *rec = calloc(1, sizeof(*rec));
+    double hours = ret->cfg->store_retention_hours;
+
+    if (rec && vigil_store_camera_get(ret->store, camera_id, 0, rec, NULL, 0) == VIGIL_OK &&
+        rec->retention_hours >= 0)
+        hours = rec->retention_hours;
+    free(rec);
+    return hours;
 }
 
 /* Sweeps one camera (NULL = all) with hours of retention; 0 keeps all. */
@@ -182,8 +198,10 @@ vigil_err_t vigil__retention_sweep_once(vigil_retention_t *ret, int64_t now_us,
     }
     for (size_t i = 0; i < nrows; i++) {
         if (vigil_config_camera(cfg, rows[i].id)) continue; /* done above */
-        if ((err = sweep(ret, rows[i].id, cfg->store_retention_hours, now_us, total)) && !first)
-            first = err;
+        double h = warehouse_hours(ret, rows[i].id);
+        if (h <= 0) keep_forever = 1;
+        if (h > longest) longest = h;
+        if ((err = sweep(ret, rows[i].id, h, now_us, total)) && !first) first = err;
     }
     free(rows);
     /* cameras nobody knows of: only what every retention in use lets go */

@@ -33,7 +33,9 @@ static const char *const sq_sql[SQ_COUNT_] = {
         "INSERT INTO cameras (" SQ_CAMERA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
         "ON CONFLICT (id) DO UPDATE SET name = excluded.name, url = excluded.url, "
         "fps = excluded.fps, enabled = excluded.enabled, status = excluded.status, "
-        "last_error = excluded.last_error, updated_us = excluded.updated_us",
+        "last_error = excluded.last_error, updated_us = excluded.updated_us "
+        /* an API camera's fields are the API's (store.h, "resources") */
+        "WHERE cameras.origin <> 'api'",
     [SQ_CAMERA_SET_STATUS] =
         "UPDATE cameras SET status = ?2, last_error = ?3, updated_us = ?4 WHERE id = ?1",
     [SQ_CAMERA_LIST] = "SELECT " SQ_CAMERA_COLS " FROM cameras ORDER BY id",
@@ -523,6 +525,7 @@ static void sq_close(vigil_store_t *store)
     for (int i = 0; i < SQ_Q_VARIANTS; i++) sqlite3_finalize(sq->query_stmts[i]);
     vigil__sq_analytics_close(sq);
     vigil__sq_accounts_close(sq);
+    vigil__sq_resources_close(sq);
     /* lets SQLite refresh planner statistics it found worth having */
     if (sq->db && sq->ready) sqlite3_exec(sq->db, "PRAGMA optimize", NULL, NULL, NULL);
     if (sq->db) sqlite3_close(sq->db);
@@ -560,6 +563,7 @@ static const vigil_store_ops_t sq_ops = {
     .track_points = vigil__sq_track_points,
     .frames_range = sq_frames_range,
     .accounts = &vigil__sq_accounts_ops,
+    .resources = &vigil__sq_resources_ops,
 };
 
 /* Sets the connection pragmas; SQLITE_OK or the failing code.

@@ -30,10 +30,7 @@
 
 #include "store/sqlite_int.h"
 
-#define SQA_EVENT_COLS                                                                            \
-    "id, camera_id, kind, label, track_id, zone, line, direction, start_sequence, start_us, "     \
-    "end_us, end_sequence, open, coalesce(snapshot_frame_id, 0), snapshot_sequence, peak_score, " \
-    "x1, y1, x2, y2, updated_sequence, reviewed"
+#define SQA_EVENT_COLS VIGIL__SQ_EVENT_COLS
 
 static const char *const sqa_sql[SQA_COUNT_] = {
     [SQA_EVENT_UPSERT] =
@@ -329,7 +326,7 @@ vigil_err_t vigil__sq_analytics_state_get(vigil_store_t *store, const char *came
 
 /* ---- events ------------------------------------------------------------ */
 
-static void sqa_event_from_row(sqlite3_stmt *st, vigil_analytics_event_row_t *r)
+void vigil__sq_event_from_row(sqlite3_stmt *st, vigil_analytics_event_row_t *r)
 {
     vigil_analytics_event_t *ev = &r->ev;
     memset(r, 0, sizeof(*r));
@@ -356,12 +353,14 @@ static void sqa_event_from_row(sqlite3_stmt *st, vigil_analytics_event_row_t *r)
     ev->y2 = (float)sqlite3_column_double(st, 19);
     ev->updated_sequence = (uint64_t)sqlite3_column_int64(st, 20);
     r->reviewed = sqlite3_column_int(st, 21);
+    r->reviewed_us = sqlite3_column_int64(st, 22);
+    vigil__sq_text(st, 23, r->reviewed_by, sizeof(r->reviewed_by));
 }
 
 int vigil__sq_events_query_sql(int mask, char *out, size_t size)
 {
     int n = snprintf(out, size,
-                     "SELECT " SQA_EVENT_COLS " FROM analytics_events WHERE 1%s%s%s%s%s%s%s%s "
+                     "SELECT " SQA_EVENT_COLS " FROM analytics_events WHERE 1%s%s%s%s%s%s%s%s%s%s "
                      "ORDER BY start_us DESC, id DESC LIMIT ?10",
                      mask & SQA_E_CAMERA ? " AND camera_id = ?1" : "",
                      mask & SQA_E_KIND ? " AND kind = ?2" : "",
@@ -370,7 +369,9 @@ int vigil__sq_events_query_sql(int mask, char *out, size_t size)
                      mask & SQA_E_LINE ? " AND line = ?5 AND zone = ''" : "",
                      mask & SQA_E_SINCE ? " AND start_us >= ?6" : "",
                      mask & SQA_E_UNTIL ? " AND start_us < ?7" : "",
-                     mask & SQA_E_AFTER ? " AND (start_us, id) < (?8, ?9)" : "");
+                     mask & SQA_E_AFTER ? " AND (start_us, id) < (?8, ?9)" : "",
+                     mask & SQA_E_REVIEWED ? " AND reviewed = 1" : "",
+                     mask & SQA_E_UNREVIEWED ? " AND reviewed = 0" : "");
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
@@ -383,7 +384,9 @@ vigil_err_t vigil__sq_analytics_events_query(vigil_store_t *store, const vigil_e
     int mask = (q->camera ? SQA_E_CAMERA : 0) | (q->kind ? SQA_E_KIND : 0) |
                (q->label ? SQA_E_LABEL : 0) | (q->zone ? SQA_E_ZONE : 0) |
                (q->line ? SQA_E_LINE : 0) | (q->since_us ? SQA_E_SINCE : 0) |
-               (q->until_us ? SQA_E_UNTIL : 0) | (q->after_id > 0 ? SQA_E_AFTER : 0);
+               (q->until_us ? SQA_E_UNTIL : 0) | (q->after_id > 0 ? SQA_E_AFTER : 0) |
+               (q->reviewed == VIGIL_REVIEWED_YES ? SQA_E_REVIEWED : 0) |
+               (q->reviewed == VIGIL_REVIEWED_NO ? SQA_E_UNREVIEWED : 0);
     sqlite3_stmt *st = sq->event_query_stmts[mask];
     if (st) {
         st = vigil__sq_prepare(sq, &sq->event_query_stmts[mask], NULL);
@@ -414,7 +417,7 @@ vigil_err_t vigil__sq_analytics_events_query(vigil_store_t *store, const vigil_e
             more = 1;
             break;
         }
-        sqa_event_from_row(st, &rows[n++]);
+        vigil__sq_event_from_row(st, &rows[n++]);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -438,7 +441,7 @@ vigil_err_t vigil__sq_analytics_event_get(vigil_store_t *store, int64_t id,
     vigil_err_t err = VIGIL_OK;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        sqa_event_from_row(st, row);
+        vigil__sq_event_from_row(st, row);
     } else if (rc == SQLITE_DONE) {
         snprintf(store->errbuf, sizeof(store->errbuf), "no analytics event with id %" PRId64, id);
         err = VIGIL_ERR_NOT_FOUND;

@@ -84,7 +84,9 @@ enum {
     SQA_E_SINCE = 32,
     SQA_E_UNTIL = 64,
     SQA_E_AFTER = 128,
-    SQA_E_VARIANTS = 256,
+    SQA_E_REVIEWED = 256,   /* reviewed = 1 */
+    SQA_E_UNREVIEWED = 512, /* reviewed = 0 (a literal: analytics_events_unreviewed is partial) */
+    SQA_E_VARIANTS = 1024,
 };
 enum {
     SQA_C_CAMERA = 1,
@@ -142,6 +144,9 @@ typedef enum vigil__squ_stmt {
     SQU_COUNT_
 } vigil__squ_stmt_t;
 
+/* Cached statements of sqlite_resources.c (its own SQL table, checked there). */
+#define VIGIL__SQR_SLOTS 32
+
 typedef struct vigil__sqlite {
     vigil_store_t base; /* first: a vigil_store_t * is a vigil__sqlite_t * */
     sqlite3 *db;
@@ -154,6 +159,7 @@ typedef struct vigil__sqlite {
     sqlite3_stmt *event_query_stmts[SQA_E_VARIANTS];
     sqlite3_stmt *count_query_stmts[SQA_C_VARIANTS];
     sqlite3_stmt *accounts_stmts[SQU_COUNT_];
+    sqlite3_stmt *resources_stmts[VIGIL__SQR_SLOTS];
 } vigil__sqlite_t;
 
 static inline vigil__sqlite_t *vigil__sq(vigil_store_t *store)
@@ -241,6 +247,19 @@ int vigil__sq_events_query_sql(int mask, char *out, size_t size);
 int vigil__sq_counts_query_sql(int mask, char *out, size_t size);
 /* The SQL of a cached analytics statement. */
 const char *vigil__sqa_sql(vigil__sqa_stmt_t which);
+
+/* The columns of an analytics event in the order vigil__sq_event_from_row
+ * reads them (sqlite_analytics.c; the search reads events too). */
+#define VIGIL__SQ_EVENT_COLS                                                                      \
+    "id, camera_id, kind, label, track_id, zone, line, direction, start_sequence, start_us, "     \
+    "end_us, end_sequence, open, coalesce(snapshot_frame_id, 0), snapshot_sequence, peak_score, " \
+    "x1, y1, x2, y2, updated_sequence, reviewed, reviewed_us, reviewed_by"
+void vigil__sq_event_from_row(sqlite3_stmt *st, vigil_analytics_event_row_t *r);
+
+/* sqlite_resources.c, sqlite_search.c: the resources ops (store_resources_int.h) */
+extern const struct vigil__store_resources_ops vigil__sq_resources_ops;
+/* Finalizes the statements of sqlite_resources.c. */
+void vigil__sq_resources_close(vigil__sqlite_t *sq);
 
 /* sqlite_accounts.c: the accounts ops (store_accounts_int.h) */
 extern const struct vigil__store_accounts_ops vigil__sq_accounts_ops;

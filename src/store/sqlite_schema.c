@@ -296,6 +296,33 @@ static const char *const sq_migrations[] = {
     "  target TEXT NOT NULL DEFAULT '',"
     "  detail TEXT"
     ");",
+
+    /* 5: the API's resources (store.h, "resources"). cameras: origin 'api'
+     * for the cameras the API manages (else '': the configuration's, or
+     * seen on the bus), source_url their URL with its credentials (only
+     * theirs: the configuration has its own), retention_hours (-1 = the
+     * store's), removed (an API camera deleted: kept so that a late status
+     * event does not bring it back; the list skips it). camera_rules: the
+     * rule set the API gave a camera, with a version for ETag/If-Match.
+     * analytics_events: who marked an event reviewed, and when; the
+     * unreviewed ones, newest first, have an index of their own (the
+     * dashboard's inbox). */
+    "ALTER TABLE cameras ADD COLUMN origin TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cameras ADD COLUMN source_url TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cameras ADD COLUMN retention_hours REAL NOT NULL DEFAULT -1;"
+    "ALTER TABLE cameras ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cameras ADD COLUMN created_us INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE camera_rules ("
+    "  camera_id TEXT PRIMARY KEY,"
+    "  version INTEGER NOT NULL,"
+    "  rules_json TEXT NOT NULL,"
+    "  updated_us INTEGER NOT NULL,"
+    "  updated_by TEXT NOT NULL DEFAULT ''"
+    ");"
+    "ALTER TABLE analytics_events ADD COLUMN reviewed_us INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE analytics_events ADD COLUMN reviewed_by TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX analytics_events_unreviewed ON analytics_events (start_us, id) "
+    "  WHERE reviewed = 0;",
 };
 
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0]) == VIGIL__STORE_SCHEMA_VERSION,

@@ -59,6 +59,13 @@ static const char *const store_op_names[VIGIL__OP_COUNT_] = {
     [VIGIL__OP_PASSKEYS] = "passkeys",
     [VIGIL__OP_CHALLENGES] = "challenges",
     [VIGIL__OP_AUDIT] = "audit",
+    [VIGIL__OP_CAMERA_RECORDS] = "camera_records",
+    [VIGIL__OP_CAMERA_WRITE] = "camera_write",
+    [VIGIL__OP_RULES] = "rules",
+    [VIGIL__OP_EVENTS_REVIEW] = "events_review",
+    [VIGIL__OP_EVENT_DELETE] = "event_delete",
+    [VIGIL__OP_SEARCH] = "search",
+    [VIGIL__OP_STORAGE] = "storage",
 };
 
 void vigil_store_conf_init(vigil_store_conf_t *conf)

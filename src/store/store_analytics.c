@@ -161,7 +161,7 @@ vigil_err_t vigil_store_analytics_events_query(vigil_store_t *store, const vigil
     if (next_start_us) *next_start_us = 0;
     if (next_id) *next_id = 0;
     if (!store || !q || !rows || !n || q->limit < 1 || q->limit > VIGIL__STORE_EVENTS_LIMIT_MAX ||
-        q->after_id < 0)
+        q->after_id < 0 || q->reviewed < VIGIL_REVIEWED_ANY || q->reviewed > VIGIL_REVIEWED_NO)
         return VIGIL_ERR_INVALID;
     int64_t t0 = vigil_mono_us();
     store->errbuf[0] = '\0';

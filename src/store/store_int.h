@@ -21,7 +21,7 @@
 
 /* The schema version this binary expects; each backend's migration list has
  * exactly this many steps (checked at compile time in the backend). */
-#define VIGIL__STORE_SCHEMA_VERSION 4
+#define VIGIL__STORE_SCHEMA_VERSION 5
 
 /* Sweeps delete at most this many rows per transaction so that a big sweep
  * does not hold the write lock for long. */
@@ -64,6 +64,14 @@ typedef enum vigil__store_op {
     VIGIL__OP_PASSKEYS,
     VIGIL__OP_CHALLENGES,
     VIGIL__OP_AUDIT,
+    /* the API's resources (store_resources.c) */
+    VIGIL__OP_CAMERA_RECORDS,
+    VIGIL__OP_CAMERA_WRITE,
+    VIGIL__OP_RULES,
+    VIGIL__OP_EVENTS_REVIEW,
+    VIGIL__OP_EVENT_DELETE,
+    VIGIL__OP_SEARCH,
+    VIGIL__OP_STORAGE,
     VIGIL__OP_COUNT_
 } vigil__store_op_t;
 
@@ -178,6 +186,9 @@ typedef struct vigil_store_ops {
     /* Accounts (store_accounts_int.h); store_accounts.c has checked the
      * arguments. */
     const struct vigil__store_accounts_ops *accounts;
+    /* The API's resources (store_resources_int.h); store_resources.c has
+     * checked the arguments. */
+    const struct vigil__store_resources_ops *resources;
 } vigil_store_ops_t;
 
 /* The accounts part of vigil_store_sweep (store_accounts.c): expired

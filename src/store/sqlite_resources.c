@@ -1,0 +1,610 @@
+/* The API's resources in SQLite (store.h, "resources"; schema step 5):
+ * cameras the API manages, rule sets with versions, event review and
+ * deletion, storage per camera. The search is in sqlite_search.c.
+ *
+ * Main idea: every write that must see what is there before it writes (a
+ * create that must not overwrite a camera, a replace of an API camera only,
+ * a rule set compared with its version) runs in one BEGIN IMMEDIATE
+ * transaction, which takes the write lock first, so that two API replicas
+ * racing on one row see one winner and the other an error that says so.
+ * Statements are cached per handle in sq->resources_stmts.
+ *
+ * Thread: the handle's thread. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_int.h"
+#include "store/store_resources_int.h"
+
+#define SQR_CAMERA_COLS                                                                           \
+    "id, name, url, fps, enabled, status, last_error, updated_us, origin, retention_hours, "      \
+    "created_us"
+
+typedef enum {
+    SQR_CAMERA_RECORDS,
+    SQR_CAMERA_RECORDS_AFTER,
+    SQR_CAMERA_GET,
+    SQR_CAMERA_STATE,
+    SQR_CAMERA_CREATE,
+    SQR_CAMERA_REPLACE,
+    SQR_CAMERA_REMOVE,
+    SQR_RULES_DELETE,
+    SQR_CAMERA_LIST_API,
+    SQR_RULES_GET,
+    SQR_RULES_VERSION,
+    SQR_RULES_PUT,
+    SQR_RULES_LIST,
+    SQR_EVENT_REVIEW,
+    SQR_EVENT_STATE,
+    SQR_EVENT_DELETE,
+    SQR_STORAGE,
+    SQR_COUNT_
+} sqr_stmt_t;
+
+_Static_assert(SQR_COUNT_ <= VIGIL__SQR_SLOTS, "sqlite_int.h: VIGIL__SQR_SLOTS too small");
+
+static const char *const sqr_sql[SQR_COUNT_] = {
+    [SQR_CAMERA_RECORDS] = "SELECT " SQR_CAMERA_COLS ", '' FROM cameras WHERE removed = 0 "
+                           "ORDER BY id LIMIT ?2",
+    [SQR_CAMERA_RECORDS_AFTER] = "SELECT " SQR_CAMERA_COLS ", '' FROM cameras WHERE removed = 0 "
+                                 "AND id > ?1 ORDER BY id LIMIT ?2",
+    [SQR_CAMERA_GET] = "SELECT " SQR_CAMERA_COLS ", CASE WHEN ?2 THEN source_url ELSE '' END "
+                       "FROM cameras WHERE id = ?1 AND removed = 0",
+    [SQR_CAMERA_STATE] = "SELECT origin, removed FROM cameras WHERE id = ?1",
+    [SQR_CAMERA_CREATE] =
+        "INSERT INTO cameras (id, name, url, fps, enabled, status, last_error, updated_us, origin, "
+        "source_url, retention_hours, removed, created_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "'api', ?9, ?10, 0, ?8) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+        "url = excluded.url, fps = excluded.fps, enabled = excluded.enabled, "
+        "status = excluded.status, last_error = excluded.last_error, "
+        "updated_us = excluded.updated_us, origin = 'api', source_url = excluded.source_url, "
+        "retention_hours = excluded.retention_hours, removed = 0, created_us = excluded.created_us",
+    [SQR_CAMERA_REPLACE] =
+        "UPDATE cameras SET name = ?2, url = ?3, fps = ?4, enabled = ?5, status = ?6, "
+        "last_error = ?7, updated_us = ?8, source_url = ?9, retention_hours = ?10 "
+        "WHERE id = ?1 AND origin = 'api' AND removed = 0",
+    /* the credentials go with the camera */
+    [SQR_CAMERA_REMOVE] = "UPDATE cameras SET removed = 1, source_url = '', status = 'removed', "
+                          "last_error = '', updated_us = ?2 WHERE id = ?1",
+    [SQR_RULES_DELETE] = "DELETE FROM camera_rules WHERE camera_id = ?1",
+    [SQR_CAMERA_LIST_API] = "SELECT " SQR_CAMERA_COLS ", source_url FROM cameras "
+                            "WHERE origin = 'api' AND removed = 0 ORDER BY id LIMIT ?1",
+    [SQR_RULES_GET] = "SELECT camera_id, version, updated_us, updated_by, rules_json "
+                      "FROM camera_rules WHERE camera_id = ?1",
+    [SQR_RULES_VERSION] = "SELECT version FROM camera_rules WHERE camera_id = ?1",
+    [SQR_RULES_PUT] = "INSERT INTO camera_rules (camera_id, version, rules_json, updated_us, "
+                      "updated_by) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (camera_id) DO UPDATE "
+                      "SET version = excluded.version, rules_json = excluded.rules_json, "
+                      "updated_us = excluded.updated_us, updated_by = excluded.updated_by",
+    [SQR_RULES_LIST] = "SELECT camera_id, version, updated_us, updated_by, rules_json "
+                       "FROM camera_rules ORDER BY camera_id LIMIT ?1",
+    [SQR_EVENT_REVIEW] = "UPDATE analytics_events SET reviewed = ?2, reviewed_us = ?3, "
+                         "reviewed_by = ?4 WHERE id = ?1",
+    [SQR_EVENT_STATE] = "SELECT camera_id, open FROM analytics_events WHERE id = ?1",
+    [SQR_EVENT_DELETE] = "DELETE FROM analytics_events WHERE id = ?1",
+    /* three grouped index scans (frames_camera_time, detections_camera,
+     * analytics_events_camera_time), merged per camera */
+    [SQR_STORAGE] =
+        "SELECT camera_id, sum(f), sum(b), min(o), max(w), sum(d), sum(e) FROM ("
+        "SELECT camera_id, count(*) AS f, coalesce(sum(size_bytes), 0) AS b, "
+        "min(capture_time_us) AS o, max(capture_time_us) AS w, 0 AS d, 0 AS e "
+        "FROM frames GROUP BY camera_id UNION ALL "
+        "SELECT camera_id, 0, 0, NULL, NULL, count(*), 0 FROM detections GROUP BY camera_id "
+        "UNION ALL SELECT camera_id, 0, 0, NULL, NULL, 0, count(*) FROM analytics_events "
+        "GROUP BY camera_id) GROUP BY camera_id ORDER BY camera_id LIMIT ?1",
+};
+
+static sqlite3_stmt *sqr_stmt(vigil__sqlite_t *sq, sqr_stmt_t which)
+{
+    return vigil__sq_prepare(sq, &sq->resources_stmts[which], sqr_sql[which]);
+}
+
+void vigil__sq_resources_close(vigil__sqlite_t *sq)
+{
+    for (int i = 0; i < VIGIL__SQR_SLOTS; i++) {
+        sqlite3_finalize(sq->resources_stmts[i]);
+        sq->resources_stmts[i] = NULL;
+    }
+}
+
+/* A failed step: the error with the store's message copied to errstr. */
+static vigil_err_t sqr_fail(vigil__sqlite_t *sq, int rc, const char *what, char *errstr,
+                            size_t errstr_size)
+{
+    return vigil__sq_error(sq, rc, what, errstr, errstr_size);
+}
+
+/* A statement that could not be prepared. */
+static vigil_err_t sqr_prep_fail(vigil__sqlite_t *sq, char *errstr, size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, sq->stmt_err, "%s", sq->base.errbuf);
+}
+
+/* ---- cameras ------------------------------------------------------------- */
+
+static void sqr_camera_from_row(sqlite3_stmt *st, vigil_camera_record_t *rec)
+{
+    vigil_camera_row_t *c = &rec->row;
+    memset(rec, 0, sizeof(*rec));
+    vigil__sq_text(st, 0, c->id, sizeof(c->id));
+    vigil__sq_text(st, 1, c->name, sizeof(c->name));
+    vigil__sq_text(st, 2, c->url, sizeof(c->url));
+    c->fps = sqlite3_column_double(st, 3);
+    c->enabled = sqlite3_column_int(st, 4);
+    vigil__sq_text(st, 5, c->status, sizeof(c->status));
+    vigil__sq_text(st, 6, c->last_error, sizeof(c->last_error));
+    c->updated_us = sqlite3_column_int64(st, 7);
+    vigil__sq_text(st, 8, rec->origin, sizeof(rec->origin));
+    rec->retention_hours = sqlite3_column_double(st, 9);
+    rec->created_us = sqlite3_column_int64(st, 10);
+    vigil__sq_text(st, 11, rec->source_url, sizeof(rec->source_url));
+}
+
+/* Steps st to the end, appending at most max records to *rows; *more when
+ * a row beyond max came. */
+static vigil_err_t sqr_camera_rows(vigil__sqlite_t *sq, sqlite3_stmt *st, size_t max,
+                                   vigil_camera_record_t **rows, size_t *n, int *more,
+                                   const char *what, char *errstr, size_t errstr_size)
+{
+    vigil_camera_record_t *out = NULL;
+    size_t count = 0, cap = 0;
+    vigil_err_t err = VIGIL_OK;
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == max) {
+            if (more) *more = 1;
+            break;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            vigil_camera_record_t *grown = realloc(out, cap * sizeof(*out));
+            if (!grown) {
+                err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory",
+                                   what);
+                goto done;
+            }
+            out = grown;
+        }
+        sqr_camera_from_row(st, &out[count++]);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) err = sqr_fail(sq, rc, what, errstr, errstr_size);
+done:
+    sqlite3_reset(st);
+    if (err) {
+        free(out);
+        return err;
+    }
+    *rows = out;
+    *n = count;
+    return VIGIL_OK;
+}
+
+static vigil_err_t sqr_camera_records(vigil_store_t *store, const char *after_id, int limit,
+                                      vigil_camera_record_t **rows, size_t *n, int *more,
+                                      char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = sqr_stmt(sq, after_id ? SQR_CAMERA_RECORDS_AFTER : SQR_CAMERA_RECORDS);
+    if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
+    if (after_id) sqlite3_bind_text(st, 1, after_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, limit + 1);
+    return sqr_camera_rows(sq, st, (size_t)limit, rows, n, more, "list cameras", errstr,
+                           errstr_size);
+}
+
+static vigil_err_t sqr_camera_get(vigil_store_t *store, const char *id, int with_secret,
+                                  vigil_camera_record_t *rec, char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = sqr_stmt(sq, SQR_CAMERA_GET);
+    if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, with_secret != 0);
+    vigil_err_t err = VIGIL_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sqr_camera_from_row(st, rec);
+    else if (rc == SQLITE_DONE)
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", id);
+    else
+        err = sqr_fail(sq, rc, "read camera", errstr, errstr_size);
+    sqlite3_reset(st);
+    return err;
+}
+
+/* The origin and removed mark of camera id: 1 found, 0 none, -1 error. */
+static int sqr_camera_state(vigil__sqlite_t *sq, const char *id, char *origin, size_t size,
+                            int *removed, vigil_err_t *err, char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = sqr_stmt(sq, SQR_CAMERA_STATE);
+    if (!st) {
+        *err = sqr_prep_fail(sq, errstr, errstr_size);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        vigil__sq_text(st, 0, origin, size);
+        *removed = sqlite3_column_int(st, 1);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        *err = sqr_fail(sq, rc, "read camera", errstr, errstr_size);
+        found = -1;
+    }
+    sqlite3_reset(st);
+    return found;
+}
+
+/* Runs a bound write statement to its end; VIGIL_OK or the error. */
+static vigil_err_t sqr_run(vigil__sqlite_t *sq, sqlite3_stmt *st, const char *what,
+                           char *errstr, size_t errstr_size)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? VIGIL_OK : sqr_fail(sq, rc, what, errstr, errstr_size);
+}
+
+/* Opens the write transaction. */
+static vigil_err_t sqr_begin(vigil__sqlite_t *sq, const char *what, char *errstr,
+                             size_t errstr_size)
+{
+    int rc = vigil__sq_begin(sq);
+    return rc == SQLITE_OK ? VIGIL_OK : sqr_fail(sq, rc, what, errstr, errstr_size);
+}
+
+/* Commits, or rolls back after an error; returns err (or the commit's). */
+static vigil_err_t sqr_end(vigil__sqlite_t *sq, vigil_err_t err, const char *what, char *errstr,
+                           size_t errstr_size)
+{
+    if (err) {
+        vigil__sq_rollback(sq);
+        return err;
+    }
+    int rc = vigil__sq_commit(sq);
+    if (rc == SQLITE_OK) return VIGIL_OK;
+    err = sqr_fail(sq, rc, what, errstr, errstr_size);
+    vigil__sq_rollback(sq);
+    return err;
+}
+
+static vigil_err_t sqr_camera_put(vigil_store_t *store, const vigil_camera_record_t *rec,
+                                  int create, int64_t now_us, char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    const vigil_camera_row_t *c = &rec->row;
+    char origin[16] = "";
+    int removed = 0;
+    vigil_err_t err = sqr_begin(sq, "write camera", errstr, errstr_size);
+    if (err) return err;
+    int found = sqr_camera_state(sq, c->id, origin, sizeof(origin), &removed, &err, errstr,
+                                 errstr_size);
+    if (found < 0) goto done;
+    if (create && found && !removed) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "camera \"%s\" already exists",
+                           c->id);
+        goto done;
+    }
+    if (!create && (!found || removed)) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", c->id);
+        goto done;
+    }
+    if (!create && strcmp(origin, VIGIL_CAMERA_ORIGIN_API) != 0) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
+                           "camera \"%s\" is not managed by the API", c->id);
+        goto done;
+    }
+    sqlite3_stmt *st = sqr_stmt(sq, create ? SQR_CAMERA_CREATE : SQR_CAMERA_REPLACE);
+    if (!st) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->url, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 4, c->fps);
+    sqlite3_bind_int(st, 5, c->enabled != 0);
+    sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, c->last_error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, now_us);
+    sqlite3_bind_text(st, 9, rec->source_url, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 10, rec->retention_hours < 0 ? -1 : rec->retention_hours);
+    err = sqr_run(sq, st, "write camera", errstr, errstr_size);
+done:
+    return sqr_end(sq, err, "write camera", errstr, errstr_size);
+}
+
+static vigil_err_t sqr_camera_remove(vigil_store_t *store, const char *id, int64_t now_us,
+                                     char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    char origin[16] = "";
+    int removed = 0;
+    sqlite3_stmt *st;
+    vigil_err_t err = sqr_begin(sq, "remove camera", errstr, errstr_size);
+    if (err) return err;
+    int found = sqr_camera_state(sq, id, origin, sizeof(origin), &removed, &err, errstr,
+                                 errstr_size);
+    if (found < 0) goto done;
+    if (!found || removed) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", id);
+        goto done;
+    }
+    if (strcmp(origin, VIGIL_CAMERA_ORIGIN_API) != 0) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
+                           "camera \"%s\" is not managed by the API", id);
+        goto done;
+    }
+    if (!(st = sqr_stmt(sq, SQR_CAMERA_REMOVE))) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_us);
+    if ((err = sqr_run(sq, st, "remove camera", errstr, errstr_size))) goto done;
+    if (!(st = sqr_stmt(sq, SQR_RULES_DELETE))) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    err = sqr_run(sq, st, "delete rule set", errstr, errstr_size);
+done:
+    return sqr_end(sq, err, "remove camera", errstr, errstr_size);
+}
+
+static vigil_err_t sqr_camera_list_api(vigil_store_t *store, vigil_camera_record_t **rows,
+                                       size_t *n, char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = sqr_stmt(sq, SQR_CAMERA_LIST_API);
+    if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
+    sqlite3_bind_int(st, 1, VIGIL__STORE_API_ROWS_MAX);
+    return sqr_camera_rows(sq, st, VIGIL__STORE_API_ROWS_MAX, rows, n, NULL, "list API cameras",
+                           errstr, errstr_size);
+}
+
+/* ---- rule sets ------------------------------------------------------------- */
+
+/* Reads a rule set row (json malloc'd); 0 or -1 when out of memory. */
+static int sqr_rules_from_row(sqlite3_stmt *st, vigil_rules_row_t *row)
+{
+    memset(row, 0, sizeof(*row));
+    vigil__sq_text(st, 0, row->camera_id, sizeof(row->camera_id));
+    row->version = sqlite3_column_int64(st, 1);
+    row->updated_us = sqlite3_column_int64(st, 2);
+    vigil__sq_text(st, 3, row->updated_by, sizeof(row->updated_by));
+    const char *json = (const char *)sqlite3_column_text(st, 4);
+    row->json = strdup(json ? json : "");
+    return row->json ? 0 : -1;
+}
+
+static vigil_err_t sqr_rules_get(vigil_store_t *store, const char *camera_id,
+                                 vigil_rules_row_t *row, char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = sqr_stmt(sq, SQR_RULES_GET);
+    if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
+    sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
+    vigil_err_t err = VIGIL_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqr_rules_from_row(st, row) != 0)
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "read rule set: out of memory");
+    else if (rc == SQLITE_DONE)
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
+                           "camera \"%s\" has no rule set of the API", camera_id);
+    else if (rc != SQLITE_ROW)
+        err = sqr_fail(sq, rc, "read rule set", errstr, errstr_size);
+    sqlite3_reset(st);
+    return err;
+}
+
+static vigil_err_t sqr_rules_put(vigil_store_t *store, const char *camera_id, const char *json,
+                                 int64_t *version, int64_t now_us, const char *by, char *errstr,
+                                 size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    int64_t current = 0;
+    sqlite3_stmt *st;
+    vigil_err_t err = sqr_begin(sq, "write rule set", errstr, errstr_size);
+    if (err) return err;
+    if (!(st = sqr_stmt(sq, SQR_RULES_VERSION))) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) current = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        err = sqr_fail(sq, rc, "read rule set version", errstr, errstr_size);
+        goto done;
+    }
+    if (*version >= 0 && *version != current) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_AGAIN,
+                           "camera \"%s\": rule set version is %" PRId64 ", not %" PRId64,
+                           camera_id, current, *version);
+        *version = current;
+        goto done;
+    }
+    if (!(st = sqr_stmt(sq, SQR_RULES_PUT))) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, current + 1);
+    sqlite3_bind_text(st, 3, json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now_us);
+    sqlite3_bind_text(st, 5, by, -1, SQLITE_STATIC);
+    if (!(err = sqr_run(sq, st, "write rule set", errstr, errstr_size))) *version = current + 1;
+done:
+    return sqr_end(sq, err, "write rule set", errstr, errstr_size);
+}
+
+static vigil_err_t sqr_rules_list(vigil_store_t *store, vigil_rules_row_t **rows, size_t *n,
+                                  char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = sqr_stmt(sq, SQR_RULES_LIST);
+    vigil_rules_row_t *out = NULL;
+    size_t count = 0, cap = 0;
+    vigil_err_t err = VIGIL_OK;
+    int rc;
+
+    if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
+    sqlite3_bind_int(st, 1, VIGIL__STORE_API_ROWS_MAX);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            vigil_rules_row_t *grown = realloc(out, cap * sizeof(*out));
+            if (!grown) goto oom;
+            out = grown;
+        }
+        if (sqr_rules_from_row(st, &out[count]) != 0) goto oom;
+        count++;
+    }
+    if (rc != SQLITE_DONE) err = sqr_fail(sq, rc, "list rule sets", errstr, errstr_size);
+    goto done;
+oom:
+    err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "list rule sets: out of memory");
+done:
+    sqlite3_reset(st);
+    if (err) {
+        vigil_rules_rows_free(out, count);
+        return err;
+    }
+    *rows = out;
+    *n = count;
+    return VIGIL_OK;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static vigil_err_t sqr_events_review(vigil_store_t *store, const int64_t *ids, size_t n,
+                                     int reviewed, int64_t now_us, const char *by,
+                                     size_t *updated, char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    size_t count = 0;
+    sqlite3_stmt *st;
+    vigil_err_t err = sqr_begin(sq, "review events", errstr, errstr_size);
+    if (err) return err;
+    if (!(st = sqr_stmt(sq, SQR_EVENT_REVIEW))) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    for (size_t i = 0; i < n && !err; i++) {
+        sqlite3_bind_int64(st, 1, ids[i]);
+        sqlite3_bind_int(st, 2, reviewed);
+        sqlite3_bind_int64(st, 3, now_us);
+        sqlite3_bind_text(st, 4, by, -1, SQLITE_STATIC);
+        if (!(err = sqr_run(sq, st, "review events", errstr, errstr_size)))
+            count += (size_t)sqlite3_changes(sq->db);
+    }
+done:
+    err = sqr_end(sq, err, "review events", errstr, errstr_size);
+    if (!err) *updated = count;
+    return err;
+}
+
+static vigil_err_t sqr_event_delete(vigil_store_t *store, int64_t id, char *camera, char *errstr,
+                                    size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st;
+    int open = 0;
+    vigil_err_t err = sqr_begin(sq, "delete event", errstr, errstr_size);
+    if (err) return err;
+    if (!(st = sqr_stmt(sq, SQR_EVENT_STATE))) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        vigil__sq_text(st, 0, camera, VIGIL_CAMERA_ID_MAX);
+        open = sqlite3_column_int(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "event %" PRId64 " not found",
+                           id);
+    else if (rc != SQLITE_ROW)
+        err = sqr_fail(sq, rc, "read event", errstr, errstr_size);
+    else if (open)
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                           "event %" PRId64 " is still open: analytics would write it again",
+                           id);
+    if (err) goto done;
+    if (!(st = sqr_stmt(sq, SQR_EVENT_DELETE))) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    err = sqr_run(sq, st, "delete event", errstr, errstr_size);
+done:
+    return sqr_end(sq, err, "delete event", errstr, errstr_size);
+}
+
+/* ---- storage ---------------------------------------------------------------------- */
+
+static vigil_err_t sqr_storage(vigil_store_t *store, vigil_storage_row_t **rows, size_t *n,
+                               char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    sqlite3_stmt *st = sqr_stmt(sq, SQR_STORAGE);
+    vigil_storage_row_t *out = NULL;
+    size_t count = 0, cap = 0;
+    vigil_err_t err = VIGIL_OK;
+    int rc;
+
+    if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
+    sqlite3_bind_int(st, 1, VIGIL__STORE_STORAGE_ROWS_MAX);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            vigil_storage_row_t *grown = realloc(out, cap * sizeof(*out));
+            if (!grown) {
+                err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
+                                   "storage: out of memory");
+                goto done;
+            }
+            out = grown;
+        }
+        vigil_storage_row_t *r = &out[count++];
+        memset(r, 0, sizeof(*r));
+        vigil__sq_text(st, 0, r->camera_id, sizeof(r->camera_id));
+        r->frames = sqlite3_column_int64(st, 1);
+        r->frame_bytes = sqlite3_column_int64(st, 2);
+        r->oldest_us = sqlite3_column_int64(st, 3); /* NULL reads as 0 */
+        r->newest_us = sqlite3_column_int64(st, 4);
+        r->detections = sqlite3_column_int64(st, 5);
+        r->events = sqlite3_column_int64(st, 6);
+    }
+    if (rc != SQLITE_DONE) err = sqr_fail(sq, rc, "storage per camera", errstr, errstr_size);
+done:
+    sqlite3_reset(st);
+    if (err) {
+        free(out);
+        return err;
+    }
+    *rows = out;
+    *n = count;
+    return VIGIL_OK;
+}
+
+const vigil__store_resources_ops_t vigil__sq_resources_ops = {
+    .camera_records = sqr_camera_records,
+    .camera_get = sqr_camera_get,
+    .camera_put = sqr_camera_put,
+    .camera_remove = sqr_camera_remove,
+    .camera_list_api = sqr_camera_list_api,
+    .rules_get = sqr_rules_get,
+    .rules_put = sqr_rules_put,
+    .rules_list = sqr_rules_list,
+    .events_review = sqr_events_review,
+    .event_delete = sqr_event_delete,
+    .search = vigil__sq_search,
+    .storage = sqr_storage,
+};
