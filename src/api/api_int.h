@@ -191,12 +191,18 @@ void vigil__api_stats(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply
 void vigil__api_events(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/events/{id} (events.c) */
 void vigil__api_event(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* An analytics event as the API shows it; NULL when it cannot be encoded. (events.c) */
+json_t *vigil__api_event_json(const vigil_analytics_event_row_t *row);
+/* A detection as the API shows it; NULL when it cannot be encoded. (detections.c) */
+json_t *vigil__api_detection_json(const vigil_detection_row_t *row);
 /* GET /api/v1/events/{id}/snapshot.jpg (events.c) */
 void vigil__api_event_snapshot(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/events/{id}/clip.mp4 (events.c) */
 void vigil__api_event_clip(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/counts (counts.c) */
 void vigil__api_counts(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* GET /api/v1/tracks/{camera}/{id} (tracks.c) */
+void vigil__api_track(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* Resources (docs/api.md): cameras (cameras.c, cameras_write.c, camera_test.c), zones and
  * lines (rules.c, rules_items.c), event review (review.c), search (search.c), system
  * (system.c). */
@@ -220,8 +226,6 @@ void vigil__api_search(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *repl
 void vigil__api_readyz(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 void vigil__api_config(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 void vigil__api_storage(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
-/* GET /api/v1/tracks/{camera}/{id} (tracks.c) */
-void vigil__api_track(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/openapi.json (openapi.c) */
 void vigil__api_openapi(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* The embedded OpenAPI document (api/openapi.json), NUL-terminated; *len
@@ -233,8 +237,4 @@ const char *vigil__api_openapi_document(size_t *len);
 int vigil__api_route_at(size_t i, const char **method, const char **path, int *prefix,
                         int *role);
 
-/* An analytics event as the API shows it; NULL when it cannot be encoded. (events.c) */
-json_t *vigil__api_event_json(const vigil_analytics_event_row_t *row);
-/* A detection as the API shows it; NULL when it cannot be encoded. (detections.c) */
-json_t *vigil__api_detection_json(const vigil_detection_row_t *row);
 #endif

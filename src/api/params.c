@@ -143,13 +143,13 @@ static int b64url_value(char c)
 /* Unpadded base64url of raw[0..n) into buf, truncated to size. */
 static void b64url_encode(const char *raw, size_t n, char *buf, size_t size)
 {
-    size_t o = 0;
-
-{
     vigil__api_b64url_encode(raw, n, buf, size);
 }
 
 void vigil__api_b64url_encode(const char *raw, size_t n, char *buf, size_t size)
+{
+    size_t o = 0;
+
     if (!size) return;
     for (size_t i = 0; i < n && o + 1 < size; i += 3) {
         unsigned v = (unsigned char)raw[i] << 16;
@@ -175,7 +175,7 @@ int vigil__api_b64url_decode(const char *s, size_t max_chars, char *raw)
 {
     size_t n = s ? strnlen(s, max_chars + 1) : 0, o = 0;
 
-    if (n < 2 || n > VIGIL__API_CURSOR_MAX || n % 4 == 1) return -1;
+    if (n < 2 || n > max_chars || n % 4 == 1) return -1;
     for (size_t i = 0; i < n; i += 4) {
         unsigned acc = 0;
         size_t chars = n - i < 4 ? n - i : 4;
@@ -255,9 +255,6 @@ bad:
     return fail(err, "cursor", "must be a next_cursor value returned by this endpoint");
 }
 
-int vigil__api_parse_id(const char *s, int64_t *id, vigil__param_error_t *err)
-{
-    int64_t v;
 int vigil__api_parse_bool(const char *s, int *v, vigil__param_error_t *err, const char *name)
 {
     if (s && strcmp(s, "true") == 0) *v = 1;
@@ -266,6 +263,9 @@ int vigil__api_parse_bool(const char *s, int *v, vigil__param_error_t *err, cons
     return 0;
 }
 
+int vigil__api_parse_id(const char *s, int64_t *id, vigil__param_error_t *err)
+{
+    int64_t v;
 
     if (parse_u63(s, &v) || v < 1) return fail(err, "id", "must be a positive integer");
     *id = v;
@@ -433,10 +433,10 @@ enum {
     P_ZONE = 1u << 8,
     P_LINE = 1u << 9,
     P_BUCKET = 1u << 10,
+    P_REVIEWED = 1u << 11,
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-    P_REVIEWED = 1u << 11,
 
 /* since < until when both are given: the error names "until". */
 static int check_range(int64_t since_us, int64_t until_us, vigil__param_error_t *err)
@@ -496,8 +496,8 @@ int vigil__event_params_set(vigil__event_params_t *p, const char *key, const cha
     int b = 0;
 
     switch (param_bit(known, COUNT_OF(known),
-                      "camera, kind, label, zone, line, since, until, limit, cursor", &p->seen,
-                      key, err)) {
+                      "camera, kind, label, zone, line, since, until, reviewed, limit, cursor",
+                      &p->seen, key, err)) {
     case 0: return -1;
     case P_CAMERA: return vigil__api_parse_camera(value, p->camera, err);
     case P_KIND: return vigil__api_parse_kind(value, &p->kind, err);
@@ -507,13 +507,13 @@ int vigil__event_params_set(vigil__event_params_t *p, const char *key, const cha
     case P_SINCE: return vigil__api_parse_time(value, &p->q.since_us, err, "since");
     case P_UNTIL: return vigil__api_parse_time(value, &p->q.until_us, err, "until");
     case P_LIMIT: return vigil__api_parse_limit(value, &p->q.limit, err);
-    default:
-        return vigil__api_parse_event_cursor(value, &p->q.after_start_us, &p->q.after_id, err);
-    }
     case P_REVIEWED:
         if (vigil__api_parse_bool(value, &b, err, "reviewed")) return -1;
         p->q.reviewed = b ? VIGIL_REVIEWED_YES : VIGIL_REVIEWED_NO;
         return 0;
+    default:
+        return vigil__api_parse_event_cursor(value, &p->q.after_start_us, &p->q.after_id, err);
+    }
 }
 
 int vigil__event_params_finish(vigil__event_params_t *p, vigil__param_error_t *err)

@@ -59,8 +59,6 @@ int vigil__api_parse_label(const char *s, char *out, vigil__param_error_t *err);
 void vigil__api_format_cursor(int64_t after_id, char *buf, size_t size);
 int vigil__api_parse_cursor(const char *s, int64_t *after_id, vigil__param_error_t *err);
 
-/* The {id} of /api/v1/frames/{id}.jpg: a positive decimal int64. */
-int vigil__api_parse_frame_id(const char *s, int64_t *id, vigil__param_error_t *err);
 /* "true" or "false". */
 int vigil__api_parse_bool(const char *s, int *v, vigil__param_error_t *err, const char *name);
 
@@ -72,6 +70,8 @@ int vigil__api_parse_bool(const char *s, int *v, vigil__param_error_t *err, cons
 void vigil__api_b64url_encode(const char *raw, size_t n, char *buf, size_t size);
 int vigil__api_b64url_decode(const char *s, size_t max_chars, char *raw);
 
+/* The {id} of /api/v1/frames/{id}.jpg: a positive decimal int64. */
+int vigil__api_parse_frame_id(const char *s, int64_t *id, vigil__param_error_t *err);
 /* The same rule for any {id} of a path (events, tracks); the error names "id". */
 int vigil__api_parse_id(const char *s, int64_t *id, vigil__param_error_t *err);
 

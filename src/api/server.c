@@ -314,29 +314,6 @@ static const struct route {
     {"DELETE", "/api/v1/tokens/*", 0, "token", VIGIL__ROLE_VIEWER, vigil__api_token_delete},
     {"GET", "/api/v1/audit", 0, "audit", VIGIL__ROLE_ADMIN, vigil__api_audit_list},
     {"GET", "/api/v1/cameras", 0, "cameras", VIGIL__ROLE_VIEWER, vigil__api_cameras},
-    {"GET", "/api/v1/detections", 0, "detections", VIGIL__ROLE_VIEWER, vigil__api_detections},
-    {"GET", "/api/v1/frames/", 1, "frames", VIGIL__ROLE_VIEWER, vigil__api_frame},
-    {"GET", "/api/v1/stats", 0, "stats", VIGIL__ROLE_VIEWER, vigil__api_stats},
-    {"GET", "/api/v1/events", 0, "events", VIGIL__ROLE_VIEWER, vigil__api_events},
-    {"GET", "/api/v1/events/*", 0, "event", VIGIL__ROLE_VIEWER, vigil__api_event},
-    {"GET", "/api/v1/events/*/snapshot.jpg", 0, "event_snapshot", VIGIL__ROLE_VIEWER,
-     vigil__api_event_snapshot},
-    {"GET", "/api/v1/events/*/clip.mp4", 0, "event_clip", VIGIL__ROLE_VIEWER,
-     vigil__api_event_clip},
-    {"GET", "/api/v1/counts", 0, "counts", VIGIL__ROLE_VIEWER, vigil__api_counts},
-    {"GET", "/api/v1/tracks/*/*", 0, "track", VIGIL__ROLE_VIEWER, vigil__api_track},
-    {"GET", "/api/v1/openapi.json", 0, "openapi", VIGIL__ROLE_PUBLIC, vigil__api_openapi},
-};
-
-int vigil__api_route_at(size_t i, const char **method, const char **path, int *prefix,
-                        int *role)
-{
-    if (i >= sizeof(routes) / sizeof(routes[0])) return -1;
-    *method = routes[i].method;
-    *path = routes[i].path;
-    *prefix = routes[i].prefix;
-    *role = routes[i].role;
-    return 0;
     /* resources (cameras*.c, camera_test.c, rules*.c, review.c, search.c, system.c) */
     {"POST", "/api/v1/cameras", 0, "cameras", VIGIL__ROLE_ADMIN, vigil__api_camera_create},
     {"POST", "/api/v1/cameras/test", 0, "camera_test_url", VIGIL__ROLE_ADMIN,
@@ -376,13 +353,36 @@ int vigil__api_route_at(size_t i, const char **method, const char **path, int *p
     {"GET", "/readyz", 0, "readyz", VIGIL__ROLE_PUBLIC, vigil__api_readyz},
     {"GET", "/api/v1/config", 0, "config", VIGIL__ROLE_ADMIN, vigil__api_config},
     {"GET", "/api/v1/storage", 0, "storage", VIGIL__ROLE_VIEWER, vigil__api_storage},
+    {"GET", "/api/v1/detections", 0, "detections", VIGIL__ROLE_VIEWER, vigil__api_detections},
+    {"GET", "/api/v1/frames/", 1, "frames", VIGIL__ROLE_VIEWER, vigil__api_frame},
+    {"GET", "/api/v1/stats", 0, "stats", VIGIL__ROLE_VIEWER, vigil__api_stats},
+    {"GET", "/api/v1/events", 0, "events", VIGIL__ROLE_VIEWER, vigil__api_events},
+    {"GET", "/api/v1/events/*", 0, "event", VIGIL__ROLE_VIEWER, vigil__api_event},
+    {"PATCH", "/api/v1/events/*", 0, "event", VIGIL__ROLE_OPERATOR, vigil__api_event_review},
+    {"DELETE", "/api/v1/events/*", 0, "event", VIGIL__ROLE_ADMIN, vigil__api_event_delete},
+    {"GET", "/api/v1/events/*/snapshot.jpg", 0, "event_snapshot", VIGIL__ROLE_VIEWER,
+     vigil__api_event_snapshot},
+    {"GET", "/api/v1/events/*/clip.mp4", 0, "event_clip", VIGIL__ROLE_VIEWER,
+     vigil__api_event_clip},
+    {"GET", "/api/v1/counts", 0, "counts", VIGIL__ROLE_VIEWER, vigil__api_counts},
+    {"GET", "/api/v1/tracks/*/*", 0, "track", VIGIL__ROLE_VIEWER, vigil__api_track},
+    {"GET", "/api/v1/openapi.json", 0, "openapi", VIGIL__ROLE_PUBLIC, vigil__api_openapi},
+};
+
+int vigil__api_route_at(size_t i, const char **method, const char **path, int *prefix,
+                        int *role)
+{
+    if (i >= sizeof(routes) / sizeof(routes[0])) return -1;
+    *method = routes[i].method;
+    *path = routes[i].path;
+    *prefix = routes[i].prefix;
+    *role = routes[i].role;
+    return 0;
 }
 
 static int path_match(const char *pattern, const char *url, int prefix)
 {
     while (*pattern) {
-    {"PATCH", "/api/v1/events/*", 0, "event", VIGIL__ROLE_OPERATOR, vigil__api_event_review},
-    {"DELETE", "/api/v1/events/*", 0, "event", VIGIL__ROLE_ADMIN, vigil__api_event_delete},
         if (*pattern == '*') {
             const char *start = url;
             while (*url && *url != '/') url++;
@@ -643,7 +643,6 @@ static vigil_err_t parse_listen(vigil_api_t *api, const char *listen, char *errs
     host[colon - listen] = '\0';
     for (const char *p = colon + 1; *p; p++) {
         if (*p < '0' || *p > '9' || port > 65535) goto bad;
-    api->cfg = cfg;
         port = port * 10 + (*p - '0');
     }
     if (port > 65535) goto bad;
@@ -657,7 +656,6 @@ bad:
     return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                         "http.listen \"%s\": expected HOST:PORT with an IPv4 address or "
                         "localhost and a port in 0..65535",
-    api->cfg = cfg; /* `conf` ends here; the caller keeps cfg, as for vigil_api_new */
                         listen ? listen : "(null)");
 }
 
@@ -686,6 +684,7 @@ vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errst
     api->clip_preroll_us = (int64_t)(cfg->analytics_clip_preroll_s * 1e6);
     api->clip_postroll_us = (int64_t)(cfg->analytics_clip_postroll_s * 1e6);
     if (parse_listen(api, cfg->http_listen, errstr, errstr_size)) goto fail;
+    api->cfg = cfg;
     if (vigil__api_auth_init(api, cfg, errstr, errstr_size)) goto fail;
     api->listen = strdup(cfg->http_listen);
     api->store_url = strdup(cfg->store_url ? cfg->store_url : "sqlite");

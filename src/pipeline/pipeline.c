@@ -74,6 +74,7 @@ static vigil_err_t register_cameras(const vigil_config_t *cfg, char *errstr, siz
     vigil_store_close(store);
     return err;
 }
+
 /* The API's cameras and rule sets onto the in-process control topic. A
  * failure is logged: the configuration's cameras still run. */
 static void seed_control(const vigil_config_t *cfg, vigil_bus_t *bus)
@@ -87,7 +88,6 @@ static void seed_control(const vigil_config_t *cfg, vigil_bus_t *bus)
         vigil_info("pipeline", NULL, "restored from the warehouse: %zu camera(s) and %zu rule "
                    "set(s) the API made", ncameras, nrules);
 }
-
 
 vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages, char *errstr,
                                      size_t errstr_size)
@@ -118,11 +118,11 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
         const unsigned chain = VIGIL_STAGE_PREPROCESS | VIGIL_STAGE_INFER | VIGIL_STAGE_SINK;
         p->recover = strncmp(cfg->bus_url, "inproc:", 7) == 0 && (stages & chain) == chain;
         p->bus = vigil_bus_new(cfg->bus_url, &bc, errstr, errstr_size);
+        if (!p->bus) goto fail;
         /* before any stage subscribes: they read it first (seed.c) */
         if (!strncmp(cfg->bus_url, "inproc:", 7) &&
             (stages & (VIGIL_STAGE_INGEST | VIGIL_STAGE_ANALYTICS)))
             seed_control(cfg, p->bus);
-        if (!p->bus) goto fail;
     }
     if ((stages & VIGIL_STAGE_API) && !(p->api = vigil_api_new(cfg, errstr, errstr_size)))
         goto fail;
