@@ -15,6 +15,8 @@
 // Commands:
 //   {"op":"open","url":"http://localhost:PORT/passkey-test"}  starts Chromium
 //   {"op":"goto","url":"..."}  the same page and authenticator, another URL
+//       (both take "byHand":true: options converted by this script's code, not
+//       by PublicKeyCredential.parse*OptionsFromJSON)
 //   {"op":"fetch","method":"POST","path":"/api/v1/...","body":{...},"csrf":"..."}
 //       -> {"status":N,"body":<JSON or text>}
 //   {"op":"create","publicKey":<CreationOptionsJSON>} -> {"credential":<toJSON()>}
@@ -47,7 +49,7 @@ window.__b64uToBuf = (s) => {
   return out.buffer;
 };
 window.__creation = (o) => {
-  if (PublicKeyCredential.parseCreationOptionsFromJSON)
+  if (!window.__byHand && PublicKeyCredential.parseCreationOptionsFromJSON)
     return PublicKeyCredential.parseCreationOptionsFromJSON(o);
   return Object.assign({}, o, {
     challenge: __b64uToBuf(o.challenge),
@@ -57,7 +59,7 @@ window.__creation = (o) => {
   });
 };
 window.__request = (o) => {
-  if (PublicKeyCredential.parseRequestOptionsFromJSON)
+  if (!window.__byHand && PublicKeyCredential.parseRequestOptionsFromJSON)
     return PublicKeyCredential.parseRequestOptionsFromJSON(o);
   return Object.assign({}, o, {
     challenge: __b64uToBuf(o.challenge),
@@ -68,11 +70,12 @@ window.__request = (o) => {
 `;
 
 // Shows the blank page at url (served by the route, not by vigil).
-async function goto({ url }) {
+// byHand: convert the options in JavaScript even where Chromium could parse them.
+async function goto({ url, byHand }) {
   await page.route(url, (route) =>
     route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: BLANK }));
   await page.goto(url);
-  await page.addScriptTag({ content: PAGE_HELPERS });
+  await page.addScriptTag({ content: PAGE_HELPERS + `window.__byHand = ${!!byHand};` });
   return page.evaluate(() => ({
     origin: location.origin,
     secure: isSecureContext,
@@ -81,11 +84,11 @@ async function goto({ url }) {
   }));
 }
 
-async function open({ url }) {
+async function open({ url, byHand }) {
   browser = await chromium.launch({ executablePath, chromiumSandbox: false });
   context = await browser.newContext();
   page = await context.newPage();
-  await goto({ url });
+  await goto({ url, byHand });
   cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -98,7 +101,7 @@ async function open({ url }) {
       automaticPresenceSimulation: true,
     },
   }));
-  return goto({ url });
+  return goto({ url, byHand });
 }
 
 async function doFetch({ method, path, body, csrf }) {
