@@ -195,7 +195,8 @@ int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv)
     }
     if ((cmd->stages & VIGIL_STAGE_INGEST) && cfg.ncameras == 0) {
         if (!strncmp(cfg.bus_url, "inproc:", 7))
-            vigil_warn("pipeline", NULL, "no cameras configured: add --source URL or cameras: in the config");
+            vigil_warn("pipeline", NULL, "no cameras configured: add --source URL or cameras: in "
+                       "the config, or add them through the API (POST /api/v1/cameras)");
         else
             vigil_info("pipeline", NULL, "no cameras configured: cameras come from topic control "
                        "(vigil camera add --bus URL ID URL)");
