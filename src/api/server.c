@@ -272,7 +272,10 @@ static void h_metrics(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply
 /* A path is matched exactly, except that '*' matches one non-empty segment
  * (no '/'), and a `prefix` route matches any path that starts with it.
  * GET routes also answer HEAD. `role` is the least role a caller needs
- * (VIGIL__ROLE_PUBLIC: anyone). */
+ * (VIGIL__ROLE_PUBLIC: anyone). Every row is an operation of api/openapi.json
+ * with this role as its x-vigil-role (test_api_openapi fails otherwise): a
+ * new route is documented there, and docs/api.md regenerated with
+ * scripts/gen_api_docs.py. */
 static const struct route {
     const char *method;
     const char *path;
