@@ -34,6 +34,7 @@ import base64
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -59,7 +60,7 @@ def free_port():
 class Server:
     def __init__(self, name, argv, port, env=None):
         self.name, self.argv, self.port = name, argv, port
-        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-api-{name}-", suffix=".log",
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-api-{name.replace(' ', '-')}-", suffix=".log",
                                                delete=False)
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})}, start_new_session=True)
@@ -76,9 +77,9 @@ class Server:
             if status == 200:
                 return
             time.sleep(0.2)
-        self.stop()
         with open(self.log.name, errors="replace") as f:
             tail = f.read()[-2000:]
+        self.stop()
         raise SystemExit(f"bench/api: {self.name} did not answer /api/v1/stats within "
                          f"{timeout} s (status {status}); its log:\n{tail}")
 
@@ -90,7 +91,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        os.unlink(self.log.name)
+        if os.path.exists(self.log.name):
+            os.unlink(self.log.name)
 
 
 def http_get(url, headers, timeout=10):
@@ -306,11 +308,14 @@ def measure_mjpeg(args, headers, probe):
     """How many concurrent live.mjpeg viewers at 5 fps `vigil run` sustains on one core.
 
     vigil runs pinned to CPU 0 (taskset) with one camera: the sample video at
-    5 fps, the `motion` model and no analytics, so that the core serves the
-    streams rather than inference; the viewers (this process, asyncio) run on
-    the other CPUs. Viewers double (1, 2, 4, ...) until the median viewer gets
-    less than 90% of 5 fps or the slowest less than 70%; the answer is the
-    last count that held. probe: the `vigil api` server, to see whether the
+    10 fps, the `motion` model and no analytics, so that the core serves the
+    streams rather than inference; each viewer asks ?fps=5 (plain, then
+    &boxes=1, which draws once per frame for all viewers); the viewers (this
+    process, asyncio) run on the other CPUs. Viewers double (1, 2, 4, ...)
+    until the median viewer gets less than 90% of 5 fps or the slowest less
+    than 70%, twice in a row; the answer is the last count that held. The
+    stream and connection caps (http.live_max_streams, http.max_connections)
+    are raised above the ramp: this measures capacity, not configuration. probe: the `vigil api` server, to see whether the
     route exists at all."""
     print("\nMJPEG viewers at 5 fps on one core:")
     status, body = http_get(probe.url("/api/v1/cameras/lobby/live.mjpeg"), headers, timeout=3)
@@ -318,6 +323,10 @@ def measure_mjpeg(args, headers, probe):
         print("  skipped: vigil has no /api/v1/cameras/{id}/live.mjpeg yet; this part runs "
               "once it has")
         return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 4 * args.max_viewers + 256  # vigil and the viewers inherit it
+    if soft < want and (hard == resource.RLIM_INFINITY or hard >= want):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     if not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
         print("  skipped: needs taskset and 2 CPUs (vigil on one, the viewers on the others)")
         return
@@ -325,18 +334,29 @@ def measure_mjpeg(args, headers, probe):
     conf = os.path.join(work, "live.yaml")
     with open(conf, "w") as f:
         f.write("infer:\n  model: motion\nanalytics:\n  enabled: false\n"
-                f"cameras:\n  - id: live\n    url: sample\n    fps: {LIVE_FPS}\n    loop: true\n")
+                f"cameras:\n  - id: live\n    url: sample\n    fps: {2 * LIVE_FPS}\n"
+                "    loop: true\n")
+    if headers:  # a warehouse of its own: its own viewer and token
+        token, why = make_token(args.vigil, work)
+        if not token:
+            print(f"  skipped: no token for the live warehouse: {why}")
+            shutil.rmtree(work, ignore_errors=True)
+            return
+        headers = {"Authorization": f"Bearer {token}"}
     port = free_port()
     argv = ["taskset", "-c", "0", args.vigil, "run", "--config", conf, "--data-dir", work,
             "--http", f"127.0.0.1:{port}", "--log-level", "warn",
-            "--set", "store.retention_hours=1"]
+            "--set", "store.retention_hours=1",
+            # capacity, not the configured caps: no stream or connection limit below the ramp
+            "--set", f"http.live_max_streams={max(32, args.max_viewers)}",
+            "--set", f"http.max_connections={max(1000, 2 * args.max_viewers)}"]
     if not headers:
         argv += ["--set", "auth.enabled=false"]
     server = Server("vigil run", argv, port)
     try:
         server.wait_ready(headers)
         os.sched_setaffinity(0, set(range(1, os.cpu_count())))
-        path = "/api/v1/cameras/live/live.mjpeg"
+        path = f"/api/v1/cameras/live/live.mjpeg?fps={LIVE_FPS}"
         time.sleep(3)  # the camera's first frames
         req = urllib.request.Request(server.url(path), headers=headers)
         try:
@@ -351,16 +371,24 @@ def measure_mjpeg(args, headers, probe):
         except OSError as e:
             print(f"  skipped: live.mjpeg: {e}")
             return
-        held, n = 0, 1
-        while n <= args.max_viewers:
-            fps = asyncio.run(viewers_round(path, port, headers, n, args.mjpeg_seconds))
-            med, low = statistics.median(fps), min(fps)
-            print(f"  {n:4d} viewers: median {med:4.1f} fps, slowest {low:4.1f} fps")
-            if med < 0.9 * LIVE_FPS or low < 0.7 * LIVE_FPS:
-                break
-            held, n = n, n * 2
-        print(f"  sustained: {held} viewers at {LIVE_FPS} fps (doubling; the next step did "
-              "not hold)" if held else "  sustained: none")
+        for variant in ("", "&boxes=1"):
+            held, n = 0, 1
+            print(f"  {path + variant}:")
+            tries = 0
+            while n <= args.max_viewers:
+                fps = asyncio.run(viewers_round(path + variant, port, headers, n,
+                                                args.mjpeg_seconds))
+                med, low = statistics.median(fps), min(fps)
+                print(f"  {n:6d} viewers: median {med:4.1f} fps, slowest {low:4.1f} fps",
+                      flush=True)
+                if med < 0.9 * LIVE_FPS or low < 0.7 * LIVE_FPS:
+                    tries += 1
+                    if tries == 2:  # a step fails only twice in a row (noise on a shared box)
+                        break
+                    continue
+                held, n, tries = n, n * 2, 0
+            print(f"  sustained: {held} viewers at {LIVE_FPS} fps (doubling; the next step did "
+                  "not hold)" if held else "  sustained: none")
     finally:
         os.sched_setaffinity(0, set(range(os.cpu_count())))
         server.stop()
@@ -375,7 +403,7 @@ def main():
     ap.add_argument("--data-dir", required=True, help="the warehouse (bench_api_seed)")
     ap.add_argument("--venv", required=True, help="the peers' venv (bench/api_peers.sh)")
     ap.add_argument("--seconds", type=int, default=3, help="per wrk run")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="0: only the MJPEG part")
     ap.add_argument("--conc", default="1,16,64")
     ap.add_argument("--modes", default="keep-alive,close")
     ap.add_argument("--auth", choices=("auto", "on", "off"), default="auto")
@@ -427,6 +455,11 @@ def main():
              "--no-access-log", "--log-level", "warning"],
             port, env={"VIGIL_PEER_DB": db, "VIGIL_PEER_AUTH": "1" if token else "0"}))
     try:
+        if args.rounds <= 0:
+            servers[0].wait_ready(headers)
+            if args.mjpeg == "auto":
+                measure_mjpeg(args, headers, servers[0])
+            return
         for s in servers:
             s.wait_ready(headers)
         if headers:

@@ -20,12 +20,12 @@ Stats has no pipeline stages here: this process runs none, as `vigil api`
 alone runs none.
 
 Authentication (VIGIL_PEER_AUTH=1): every request needs `Authorization:
-Bearer TOKEN`; the SHA-256 (hex) of the token is looked up in the warehouse
-table api_tokens with its user's name and role, once per request, as
-vigil_token_check does (include/vigil/auth.h: tokens are stored only as that
-hash; a revoked token is a deleted row; expires_us 0 = never). An unknown or
-expired token is a 401. Not copied: vigil's last_used_us write (at most once
-a minute per token), a rounding error on these figures.
+Bearer TOKEN`; the token's hash is looked up in the warehouse table
+api_tokens with its user's name and role, once per request, as
+vigil_token_check does (src/auth/tokens.c: "vgl_" + base64url of 32 random
+bytes, stored only as the SHA-256 hex of those bytes; a revoked token is a
+deleted row; expires_us 0 = never; last_used_us written at most once a
+minute). An unknown or expired token is a 401.
 
 Run: VIGIL_PEER_DB=PATH uvicorn --app-dir bench api_peer:app --workers N
 """
@@ -67,8 +67,11 @@ class ParamError(Exception):
         self.message = message
 
 
-TOKEN_SQL = ("SELECT t.expires_us, t.write_scope, u.name, u.role FROM api_tokens t "
-             "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?")
+TOKEN_SQL = ("SELECT t.id, t.expires_us, t.last_used_us, t.write_scope, u.name, u.role "
+             "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?")
+TOKEN_TOUCH_SQL = "UPDATE api_tokens SET last_used_us = ?2 WHERE id = ?1 AND last_used_us < ?2"
+TOKEN_RE = re.compile(r"vgl_[A-Za-z0-9_-]{43}\Z")  # "vgl_" + 32 random bytes, base64url
+TOKEN_TOUCH_US = 60 * 1000000
 
 
 def db():
@@ -86,16 +89,27 @@ def db():
 
 
 def authorized(request):
-    """Whether the request carries a bearer token that is in api_tokens and not expired."""
+    """Whether the request carries a token of api_tokens that has not expired, checked as
+    vigil_token_check (src/auth/tokens.c) does: the hash is SHA-256 (hex) of the 32 bytes
+    after "vgl_"; last_used_us is written at most once a minute."""
     header = request.headers.get("authorization", "")
-    if not header.startswith("Bearer ") or len(header) > 7 + 256:
+    token = header[7:] if header.startswith("Bearer ") else ""
+    if not TOKEN_RE.match(token):
         return False
-    digest = hashlib.sha256(header[7:].encode()).hexdigest()
-    row = db().execute(TOKEN_SQL, (digest,)).fetchone()
+    raw = base64.urlsafe_b64decode(token[4:] + "=")
+    row = db().execute(TOKEN_SQL, (hashlib.sha256(raw).hexdigest(),)).fetchone()
     if not row:
         return False
-    expires_us = row[0]
-    return not (expires_us and expires_us <= time.time_ns() // 1000)
+    token_id, expires_us, last_used_us = row[0], row[1], row[2]
+    now_us = time.time_ns() // 1000
+    if expires_us and now_us >= expires_us:
+        return False
+    if now_us - last_used_us >= TOKEN_TOUCH_US:
+        try:
+            db().execute(TOKEN_TOUCH_SQL, (token_id, now_us))
+        except sqlite3.Error:
+            pass  # the next request retries, as vigil's does
+    return True
 
 
 @app.middleware("http")
