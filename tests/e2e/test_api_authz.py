@@ -160,6 +160,8 @@ def test_every_route_by_every_principal():
         st, _, _ = v.request("GET", "/api/v1/auth/me", token="",
                              headers=who["admin"]["headers"])
         check(st == 200, f"the admin token after the matrix: {st}")
+        code = v.stop()  # also: no sanitizer report in its log
+        check(code == 0, f"vigil exited {code} on SIGTERM after the matrix")
 
 
 if __name__ == "__main__":
