@@ -220,7 +220,7 @@ static void test_api_camera_create_is_stored_redacted_and_published(void **state
         json_string_value(json_object_get(json_array_get(items, 1), "source")), "config");
     assert_true(json_is_null(json_object_get(j, "next_cursor")));
     json_decref(j);
-    call(fx->port, "DELETE", "/api/v1/cameras/door", NULL, NULL, 200, NULL);
+    json_decref(call(fx->port, "DELETE", "/api/v1/cameras/door", NULL, NULL, 200, NULL));
 }
 
 static void expect_400(fixture_t *fx, const char *body, const char *param)
@@ -265,7 +265,7 @@ static void test_api_camera_create_is_validated_as_the_config(void **state)
                      "{\"id\":\"twice\",\"url\":\"rtsp://h/s\",\"enabled\":false}", 201, NULL));
     json_decref(call(fx->port, "POST", "/api/v1/cameras", NULL,
                      "{\"id\":\"twice\",\"url\":\"rtsp://h/s\"}", 409, NULL));
-    call(fx->port, "DELETE", "/api/v1/cameras/twice", NULL, NULL, 200, NULL);
+    json_decref(call(fx->port, "DELETE", "/api/v1/cameras/twice", NULL, NULL, 200, NULL));
     /* drain what was published */
     drain(fx);
 }
