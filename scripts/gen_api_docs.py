@@ -82,8 +82,14 @@ def type_text(doc, schema):
         extra.append(f"{schema.get('minLength', 0)}..{schema.get('maxLength', '')} characters")
     if "minItems" in schema and schema.get("minItems") == schema.get("maxItems"):
         extra.append(f"{schema['minItems']} items")
+    elif "minItems" in schema and "maxItems" in schema:
+        extra.append(f"{schema['minItems']}..{schema['maxItems']} items")
     elif "maxItems" in schema:
         extra.append(f"at most {schema['maxItems']} items")
+    elif "minItems" in schema:
+        extra.append(f"at least {schema['minItems']} items")
+    if "exclusiveMinimum" in schema:
+        extra.append(f"above {schema['exclusiveMinimum']}")
     if "pattern" in schema:
         extra.append(f"pattern `{schema['pattern']}`")
     if "format" in schema and schema["format"] not in ("int64", "binary"):
@@ -149,7 +155,7 @@ def schema_section(doc, name, schema):
     props = schema.get("properties")
     if props:
         required = set(schema.get("required", []))
-        lines += ["| field | type | always | meaning |", "| --- | --- | --- | --- |"]
+        lines += ["| field | type | required | meaning |", "| --- | --- | --- | --- |"]
         for field, fs in props.items():
             lines.append(f"| `{field}` | {esc(type_text(doc, fs))} | "
                          f"{'yes' if field in required else 'no'} | "
