@@ -115,6 +115,7 @@ typedef struct vigil_config {
     char *log_level; /* debug|info|warn|error */
     /* http */
     char *http_listen; /* HOST:PORT */
+    int http_live_max_streams; /* concurrent MJPEG + SSE streams; <= 0 = the default (32) */
     /* auth (docs/security.md) */
     int auth_enabled;            /* 0 only with a loopback http.listen */
     char *auth_rp_id;            /* WebAuthn relying party id; "" = from http.listen */

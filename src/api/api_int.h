@@ -72,6 +72,7 @@ struct vigil_api {
     pthread_mutex_t clip_lock;
     pthread_cond_t clip_cond;
     int64_t clip_busy[VIGIL__API_THREADS];
+    struct vigil__live *live; /* live views: frames, SSE ring, streams (live_int.h) */
 };
 
 typedef struct vigil__reply {
@@ -96,6 +97,13 @@ typedef struct vigil__reply {
         char value[200];
     } headers[4];              /* further response headers (vigil__reply_header) */
     int nheaders;
+    /* A streamed body of unknown length (live views; vigil__reply_stream):
+     * when stream_fn is set, MHD calls it for the body's bytes and
+     * stream_free(stream_cls) once it is done with them, also when the
+     * response is never sent. */
+    MHD_ContentReaderCallback stream_fn;
+    MHD_ContentReaderFreeCallback stream_free;
+    void *stream_cls;
 } vigil__reply_t;
 
 /* Adds a response header (name static; value copied, truncated at 199 bytes);
@@ -118,6 +126,12 @@ void vigil__reply_bytes(vigil__reply_t *reply, int status, const char *content_t
  * offset + len). */
 void vigil__reply_file(vigil__reply_t *reply, int status, const char *content_type, int fd,
                        uint64_t offset, uint64_t len);
+/* A 200 whose body fn produces as MHD's content reader (chunked; fn may
+ * return 0 only after suspending the connection). Takes cls: free_fn(cls)
+ * runs when MHD is done with the response, or at once if it cannot be made. */
+void vigil__reply_stream(vigil__reply_t *reply, const char *content_type,
+                         MHD_ContentReaderCallback fn, MHD_ContentReaderFreeCallback free_fn,
+                         void *cls);
 
 /* --- store-handle pool (server.c) -----------------------------------------------
  * _acquire returns an idle handle or opens a new one (migrate=0) outside the
@@ -226,6 +240,10 @@ void vigil__api_search(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *repl
 void vigil__api_readyz(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 void vigil__api_config(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 void vigil__api_storage(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* GET /api/v1/cameras/{id}/live.mjpeg (live_mjpeg.c) */
+void vigil__api_live_mjpeg(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* GET /api/v1/stream: Server-Sent Events (live_sse.c) */
+void vigil__api_live_stream(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/openapi.json (openapi.c) */
 void vigil__api_openapi(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* The embedded OpenAPI document (api/openapi.json), NUL-terminated; *len

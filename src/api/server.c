@@ -26,6 +26,7 @@
 
 #include "api/api_int.h"
 #include "api/auth_int.h"
+#include "api/live_int.h"
 #include "api/params.h"
 #include "vigil/clock.h"
 #include "vigil/health.h"
@@ -118,6 +119,21 @@ void vigil__reply_file(vigil__reply_t *reply, int status, const char *content_ty
     reply->offset = offset;
     reply->len = (size_t)len;
     reply->content_type = content_type;
+}
+
+void vigil__reply_stream(vigil__reply_t *reply, const char *content_type,
+                         MHD_ContentReaderCallback fn, MHD_ContentReaderFreeCallback free_fn,
+                         void *cls)
+{
+    free(reply->body);
+    reply->body = NULL;
+    if (reply->fd >= 0) close(reply->fd);
+    reply->fd = -1;
+    reply->status = MHD_HTTP_OK;
+    reply->content_type = content_type;
+    reply->stream_fn = fn;
+    reply->stream_free = free_fn;
+    reply->stream_cls = cls;
 }
 
 void vigil__reply_header(vigil__reply_t *reply, const char *name, const char *value)
@@ -369,6 +385,10 @@ static const struct route {
      vigil__api_event_clip},
     {"GET", "/api/v1/counts", 0, "counts", VIGIL__ROLE_VIEWER, vigil__api_counts},
     {"GET", "/api/v1/tracks/*/*", 0, "track", VIGIL__ROLE_VIEWER, vigil__api_track},
+    /* live views (live_*.c) */
+    {"GET", "/api/v1/cameras/*/live.mjpeg", 0, "live_mjpeg", VIGIL__ROLE_VIEWER,
+     vigil__api_live_mjpeg},
+    {"GET", "/api/v1/stream", 0, "stream", VIGIL__ROLE_VIEWER, vigil__api_live_stream},
     {"GET", "/api/v1/openapi.json", 0, "openapi", VIGIL__ROLE_PUBLIC, vigil__api_openapi},
 };
 
@@ -449,7 +469,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, vigil__reply_t *r
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (reply->fd >= 0) {
+    if (reply->stream_fn) {
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, reply->stream_fn,
+                                                 reply->stream_cls, reply->stream_free);
+        if (!resp && reply->stream_free) reply->stream_free(reply->stream_cls);
+        reply->stream_fn = NULL; /* MHD's (or freed) */
+    } else if (reply->fd >= 0) {
         resp = MHD_create_response_from_fd_at_offset64(reply->len, reply->fd, reply->offset);
         if (!resp) close(reply->fd);
         reply->fd = -1; /* MHD's (or closed) */
@@ -689,6 +714,7 @@ vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errst
     if (parse_listen(api, cfg->http_listen, errstr, errstr_size)) goto fail;
     api->cfg = cfg;
     if (vigil__api_auth_init(api, cfg, errstr, errstr_size)) goto fail;
+    if (!(api->live = vigil__live_new(cfg, errstr, errstr_size))) goto fail;
     api->listen = strdup(cfg->http_listen);
     api->store_url = strdup(cfg->store_url ? cfg->store_url : "sqlite");
     api->data_dir = strdup(cfg->data_dir ? cfg->data_dir : ".");
@@ -737,14 +763,24 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "api: already started");
     fd = listen_socket(api, errstr, errstr_size);
     if (fd < 0) return VIGIL_ERR_IO;
+    /* live views first: their consumer group exists before the pipeline publishes */
+    if (vigil__live_start(api->live, api->bus, errstr, errstr_size)) {
+        close(fd);
+        return VIGIL_ERR_BUS;
+    }
+    /* MHD_ALLOW_SUSPEND_RESUME: a live stream with nothing to send is
+     * suspended instead of holding a pool thread (live_int.h) */
     api->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL,
         on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api, MHD_OPTION_LISTEN_SOCKET,
         fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
         MHD_OPTION_END);
     if (!api->daemon) {
         close(fd);
+        vigil__live_stop(api->live);
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO,
                             "http.listen \"%s\": cannot start the HTTP server on %s:%d",
                             api->listen, api->host, api->listen_port);
@@ -772,11 +808,14 @@ int vigil_api_port(const vigil_api_t *api)
 void vigil_api_stop(vigil_api_t *api)
 {
     if (!api) return;
+    /* MHD must not meet a suspended connection when it stops */
+    vigil__live_end_streams(api->live);
     if (api->daemon) {
         /* Waits for the pool threads, so no request holds a store handle after. */
         MHD_stop_daemon(api->daemon); /* closes the listening socket too */
         api->daemon = NULL;
     }
+    vigil__live_stop(api->live);
     pool_drain(api);
 }
 
@@ -784,6 +823,7 @@ void vigil_api_free(vigil_api_t *api)
 {
     if (!api) return;
     vigil_api_stop(api);
+    vigil__live_free(api->live);
     vigil__api_auth_free(api);
     pthread_mutex_destroy(&api->pool_lock);
     pthread_mutex_destroy(&api->clip_lock);

@@ -38,6 +38,9 @@ const vigil_prop_t vigil_props[] = {
     STR("http.listen", http_listen, "127.0.0.1:8080",
         "HOST:PORT the API and dashboard listen on (IPv6 as [ADDR]:PORT). Port 0 picks a free "
         "port. Use 0.0.0.0:8080 to listen on every interface."),
+    INT("http.live_max_streams", http_live_max_streams, "32", 1, 4096,
+        "Live streams (MJPEG views and Server-Sent Events) served at once; one more is "
+        "answered 503 with Retry-After. Each holds one frame or message, never a queue."),
     /* auth */
     BOOL("auth.enabled", auth_enabled, "true",
          "Require sign-in (session cookie or bearer token) for the API and dashboard. false is "
