@@ -135,6 +135,25 @@ def keeps_alive(server, headers):
     return answered == 2
 
 
+def first_difference(a, b, where="$"):
+    """Where two decoded JSON values first differ, as a path and the two values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k not in a or k not in b:
+                return f"{where}.{k}: only in {'the first' if k in a else 'the second'}"
+            d = first_difference(a[k], b[k], f"{where}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, f"{where}[{i}]")
+            if d:
+                return d
+        return None if len(a) == len(b) else f"{where}: {len(a)} vs {len(b)} items"
+    return None if a == b else f"{where}: {json.dumps(a)[:80]} vs {json.dumps(b)[:80]}"
+
+
 def compare(servers, headers):
     """The three routes and each list's second page from every server: same JSON?"""
     ok = True
@@ -149,11 +168,12 @@ def compare(servers, headers):
             want_status, want_body = http_get(ref.url(p), headers)
             for s in servers[1:]:
                 status, body = http_get(s.url(p), headers)
-                if status != want_status or json.loads(body or b"null") != json.loads(
-                        want_body or b"null"):
+                diff = (f"status {want_status} vs {status}" if status != want_status else
+                        first_difference(json.loads(want_body or b"null"),
+                                         json.loads(body or b"null")))
+                if diff:
                     ok = False
-                    print(f"  DIFFERENT {p}: {ref.name} {want_status} {want_body[:200]!r}\n"
-                          f"            {s.name} {status} {body[:200]!r}")
+                    print(f"  DIFFERENT {p}, {ref.name} vs {s.name}: {diff}")
     return ok
 
 

@@ -4,7 +4,8 @@ Serves, from the same SQLite warehouse as vigil, the three routes the
 benchmark measures, with vigil's semantics and JSON shape:
 
   GET /api/v1/detections   camera, label, since, until, min_score, limit, cursor
-  GET /api/v1/events       camera, kind, label, zone, line, since, until, limit, cursor
+  GET /api/v1/events       camera, kind, label, zone, line, since, until, reviewed, limit,
+                           cursor
   GET /api/v1/stats        {"stages":{}, "cameras":{}, "store":{counts}}
 
 Main idea: what a team on the seed's stack (FastAPI, uvicorn) would write
@@ -48,7 +49,8 @@ DETECTION_COLS = ("id, camera_id, sequence, coalesce(frame_id, 0), capture_time_
                   "label, score, x1, y1, x2, y2")
 EVENT_COLS = ("id, camera_id, kind, label, track_id, zone, line, direction, start_sequence, "
               "start_us, end_us, end_sequence, open, coalesce(snapshot_frame_id, 0), "
-              "snapshot_sequence, peak_score, x1, y1, x2, y2, updated_sequence, reviewed")
+              "snapshot_sequence, peak_score, x1, y1, x2, y2, updated_sequence, reviewed, "
+              "reviewed_us, reviewed_by")
 COUNTS_SQL = ("SELECT (SELECT count(*) FROM cameras), (SELECT count(*) FROM frames), "
               "(SELECT count(*) FROM detections), (SELECT count(*) FROM events), "
               "(SELECT coalesce(sum(size_bytes), 0) FROM frames)")
@@ -227,6 +229,12 @@ def parse_kind(s):
     return s
 
 
+def parse_bool(s, name):
+    if s not in ("true", "false"):
+        fail(name, "must be true or false")
+    return s == "true"
+
+
 def parse_cursor(s):
     raw = unb64url(s)
     v = canonical_int(raw[3:]) if raw and raw.startswith("v1:") else None
@@ -251,7 +259,9 @@ def collect(request, parsers, accepted):
     for key, value in request.query_params.multi_items():
         if key not in parsers:
             clean = "".join(c if 0x20 <= ord(c) < 0x7F else "?" for c in key)[:63]
-            raise ParamError(clean, f'unknown parameter "{clean}" (accepted: {accepted})')
+            raise ParamError(clean, f'unknown parameter "{clean}" ' +
+                             (f"(accepted: {accepted})" if accepted
+                              else "(this route takes no query parameters)"))
         if key in out:
             fail(key, "given more than once")
         if "\0" in value:
@@ -304,7 +314,8 @@ EVENT_PARAMS = {
     "camera": parse_camera, "kind": parse_kind, "label": parse_label,
     "zone": lambda s: parse_rule(s, "zone"), "line": lambda s: parse_rule(s, "line"),
     "since": lambda s: parse_time(s, "since"), "until": lambda s: parse_time(s, "until"),
-    "limit": parse_limit, "cursor": parse_event_cursor,
+    "reviewed": lambda s: parse_bool(s, "reviewed"), "limit": parse_limit,
+    "cursor": parse_event_cursor,
 }
 
 
@@ -321,6 +332,7 @@ def event_json(r):
         "peak_score": json_float(r[15]),
         "box": [json_float(r[16]), json_float(r[17]), json_float(r[18]), json_float(r[19])],
         "snapshot_frame_id": snap if snap > 0 else None, "reviewed": bool(r[21]),
+        "reviewed_at": json_time(r[22]), "reviewed_by": r[23] if r[22] else None,
         "snapshot_url": f"/api/v1/events/{r[0]}/snapshot.jpg" if snap > 0 else None,
         "clip_url": f"/api/v1/events/{r[0]}/clip.mp4",
     }
@@ -329,7 +341,7 @@ def event_json(r):
 @app.get("/api/v1/events")
 async def events(request: Request):
     p = collect(request, EVENT_PARAMS,
-                "camera, kind, label, zone, line, since, until, limit, cursor")
+                "camera, kind, label, zone, line, since, until, reviewed, limit, cursor")
     if "zone" in p and "line" in p:
         fail("line", "cannot be combined with zone (an event is of one zone or one line)")
     limit = p.get("limit", LIMIT_DEFAULT)
@@ -344,6 +356,8 @@ async def events(request: Request):
     if "cursor" in p:
         where.append(" AND (start_us, id) < (:after_start, :after_id)")
         args["after_start"], args["after_id"] = p["cursor"]
+    if "reviewed" in p:
+        where.append(" AND reviewed = 1" if p["reviewed"] else " AND reviewed = 0")
     args["limit"] = limit + 1
     rows = db().execute(f"SELECT {EVENT_COLS} FROM analytics_events WHERE 1{''.join(where)} "
                         "ORDER BY start_us DESC, id DESC LIMIT :limit", args).fetchall()

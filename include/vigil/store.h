@@ -492,7 +492,8 @@ vigil_err_t vigil_store_camera_get(vigil_store_t *store, const char *id, int wit
  * rec->source_url, in one transaction. Create: VIGIL_ERR_EXISTS if a camera
  * of that id is there and not removed (a removed one is made again).
  * Replace: VIGIL_ERR_NOT_FOUND if none, VIGIL_ERR_EXISTS if it is not an
- * API camera. now_us: updated_us (and created_us). */
+ * API camera. VIGIL_ERR_FULL: a create beyond VIGIL_CAMERAS_MAX * 16 API
+ * cameras. now_us: updated_us (and created_us). */
 vigil_err_t vigil_store_camera_put(vigil_store_t *store, const vigil_camera_record_t *rec,
                                    int create, int64_t now_us, char *errstr, size_t errstr_size);
 /* Marks an API camera removed and deletes its rule set, in one transaction.

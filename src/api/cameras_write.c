@@ -215,7 +215,10 @@ void vigil__api_camera_create(vigil_api_t *api, vigil__req_t *req, vigil__reply_
     if (err) {
         snprintf(what, sizeof(what), "cannot create camera \"%s\"", id);
         if (err == VIGIL_ERR_EXISTS) snprintf(errstr, sizeof(errstr), "it exists already");
-        vigil__res_store_error(reply, err, what, errstr);
+        if (err == VIGIL_ERR_FULL)
+            vigil__reply_error(reply, MHD_HTTP_CONFLICT, NULL, "%s: %s", what, errstr);
+        else
+            vigil__res_store_error(reply, err, what, errstr);
         goto out;
     }
     rec.row.updated_us = rec.created_us = now;

@@ -40,6 +40,7 @@ typedef enum {
     SQR_EVENT_STATE,
     SQR_EVENT_DELETE,
     SQR_STORAGE,
+    SQR_API_COUNT,
     SQR_COUNT_
 } sqr_stmt_t;
 
@@ -94,6 +95,7 @@ static const char *const sqr_sql[SQR_COUNT_] = {
         "SELECT camera_id, 0, 0, NULL, NULL, count(*), 0 FROM detections GROUP BY camera_id "
         "UNION ALL SELECT camera_id, 0, 0, NULL, NULL, 0, count(*) FROM analytics_events "
         "GROUP BY camera_id) GROUP BY camera_id ORDER BY camera_id LIMIT ?1",
+    [SQR_API_COUNT] = "SELECT count(*) FROM cameras WHERE origin = 'api' AND removed = 0",
 };
 
 static sqlite3_stmt *sqr_stmt(vigil__sqlite_t *sq, sqr_stmt_t which)
@@ -286,6 +288,23 @@ static vigil_err_t sqr_camera_put(vigil_store_t *store, const vigil_camera_recor
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "camera \"%s\" already exists",
                            c->id);
         goto done;
+    }
+    if (create) { /* the API's cameras are bounded like everything from outside */
+        sqlite3_stmt *cnt = sqr_stmt(sq, SQR_API_COUNT);
+        int rc = cnt ? sqlite3_step(cnt) : SQLITE_ERROR;
+        int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(cnt, 0) : 0;
+        if (cnt) sqlite3_reset(cnt);
+        if (!cnt || rc != SQLITE_ROW) {
+            err = cnt ? sqr_fail(sq, rc, "count cameras", errstr, errstr_size)
+                      : sqr_prep_fail(sq, errstr, errstr_size);
+            goto done;
+        }
+        if (count >= VIGIL__STORE_API_ROWS_MAX) {
+            err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_FULL,
+                               "the API manages %lld cameras already (at most %d)",
+                               (long long)count, VIGIL__STORE_API_ROWS_MAX);
+            goto done;
+        }
     }
     if (!create && (!found || removed)) {
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", c->id);
