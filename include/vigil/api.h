@@ -33,6 +33,12 @@ typedef struct vigil_api vigil_api_t;
 /* Listens on cfg->http_listen ("HOST:PORT"; port 0 picks a free one). cfg
  * is borrowed: it must outlive the API (GET /api/v1/config shows it). */
 vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errstr_size);
+/* The same server for a stage service's `--http` (ingest, preprocess,
+ * infer, sink): GET /healthz, /readyz and /metrics only, on `listen`
+ * (HOST:PORT, [IPV6]:PORT), with the edge's limits, deadlines, Host check and
+ * headers (http.*) and no sign-in (no accounts there). cfg is borrowed. */
+vigil_api_t *vigil_api_new_monitor(const vigil_config_t *cfg, const char *listen, char *errstr,
+                                   size_t errstr_size);
 /* The bus the API publishes control messages on (camera and zone edits) and
  * reads live frames and results from; NULL (the default) = none. Borrowed:
  * it must outlive the API. Call before _start. */

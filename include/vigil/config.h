@@ -116,6 +116,19 @@ typedef struct vigil_config {
     /* http */
     char *http_listen; /* HOST:PORT */
     int http_live_max_streams; /* concurrent MJPEG + SSE streams; <= 0 = the default (32) */
+    /* http edge (src/api/edge*.c); 0 / NULL in a hand-built config = the
+     * built-in default, or no limit where the property says 0 is none */
+    int http_max_connections;            /* global connection limit */
+    int http_max_connections_per_client; /* per IPv4 address or IPv6 /64; 0 = none */
+    double http_rate_limit;              /* requests/s per client; 0 = none */
+    int http_rate_burst;                 /* token bucket size */
+    char *http_limits_exempt;            /* comma-separated ADDR[/BITS] the limits skip */
+    int http_header_timeout_s;           /* request headers (and keep-alive idle) deadline */
+    int http_body_timeout_s;             /* request body deadline */
+    char *http_allowed_hosts;            /* comma-separated Host names besides the address */
+    char *http_cors_origins;             /* comma-separated origins given CORS access */
+    char *http_tls_cert;                 /* PEM certificate chain file; "" = no TLS */
+    char *http_tls_key;                  /* PEM private key file */
     /* auth (docs/security.md) */
     int auth_enabled;            /* 0 only with a loopback http.listen */
     char *auth_rp_id;            /* WebAuthn relying party id; "" = from http.listen */

@@ -49,7 +49,7 @@ typedef struct vigil__store_slot {
 
 struct vigil_api {
     char *listen;     /* as configured, for messages */
-    char host[64];    /* IPv4 literal */
+    char host[64];    /* address literal: IPv4, or IPv6 without brackets */
     int listen_port;  /* as configured; 0 = any */
     int port;         /* bound, after start */
     char *store_url;
@@ -59,6 +59,11 @@ struct vigil_api {
                                 * API's life: GET /api/v1/config, the configuration's cameras */
     vigil__api_auth_t auth;
     int tls; /* served over TLS (http.tls_cert) */
+    struct vigil__edge *edge; /* limits, Host, CORS, TLS files (edge.h) */
+    int family;               /* AF_INET or AF_INET6 (http.listen) */
+    /* Health and metrics only (vigil_api_new_monitor: a stage service's
+     * --http): /healthz, /readyz, /metrics; no warehouse, no accounts. */
+    int monitor;
     struct MHD_Daemon *daemon;
     pthread_mutex_t pool_lock;
     vigil__store_slot_t *pool; /* idle store handles */

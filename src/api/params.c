@@ -105,6 +105,9 @@ int vigil__api_parse_time(const char *s, int64_t *t_us, vigil__param_error_t *er
         return fail(err, name,
                     "must be an RFC 3339 time (2026-11-21T05:31:02Z) or integer microseconds "
                     "since the epoch");
+    /* until=0 is "before the epoch": nothing. The store reads an until of 0
+     * as "no bound", so it gets -1, which no stored time is below. */
+    if (v == 0 && name && strcmp(name, "until") == 0) v = -1;
     *t_us = v;
     return 0;
 }

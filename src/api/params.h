@@ -45,7 +45,9 @@ int vigil__api_parse_limit(const char *s, int *limit, vigil__param_error_t *err)
 /* A number in 0..1 ("0.5", "1", "1e-1"). */
 int vigil__api_parse_score(const char *s, float *score, vigil__param_error_t *err,
                            const char *name);
-/* RFC 3339 or integer microseconds since the epoch, >= 0. */
+/* RFC 3339 or integer microseconds since the epoch, >= 0. An "until" of 0
+ * (before the epoch: nothing matches) comes back as -1, because the store
+ * reads an until_us of 0 as "no bound". */
 int vigil__api_parse_time(const char *s, int64_t *t_us, vigil__param_error_t *err,
                           const char *name);
 /* A camera id ([A-Za-z0-9_.-]{1,63}, not "." or ".."). `out` has 64 bytes. */

@@ -1,13 +1,16 @@
 /* The HTTP API's server: the libmicrohttpd daemon, routing, replies, the
  * store-handle pool, request logging and request metrics.
  *
- * Main idea: we bind the listening socket ourselves (so that a bind failure
- * is an error naming the address and errno, not a line in MHD's log) and hand
- * it to MHD, which serves it from a pool of 4 threads. Every request is
- * answered on MHD's first call for it (GET/HEAD carry no body we need; other
- * methods get 405 at once), so no per-connection state is kept. Handlers fill
- * a vigil__reply_t; on_request turns it into an MHD response, then counts it
- * in vigil_http_requests_total{route,code} and vigil_http_request_seconds{route}.
+ * Main idea: the edge (edge.h) binds the listening socket (IPv4 or IPv6,
+ * optionally TLS) and hands it to MHD, which serves it from a pool of 4
+ * threads. The edge checks every request when its headers are in (Host,
+ * rate, sizes, query arguments) and tracks every connection (limits,
+ * deadlines); what it refuses is answered at once and the connection
+ * closed. A request that passes is answered once its body is in, which
+ * keeps the connection open for the next one (keep-alive). Handlers fill a
+ * vigil__reply_t; on_request turns it into an MHD response with the edge's
+ * security headers, then counts it in vigil_http_requests_total{route,code}
+ * and vigil_http_request_seconds{route}.
  *
  * Store handles are one connection per thread at a time (store.h): a small
  * free list under a mutex, grown lazily, at most one handle per concurrently
@@ -26,6 +29,7 @@
 
 #include "api/api_int.h"
 #include "api/auth_int.h"
+#include "api/edge.h"
 #include "api/live_int.h"
 #include "api/params.h"
 #include "vigil/clock.h"
@@ -464,7 +468,8 @@ static void count_request(const char *route, int status, double seconds)
     if (h) vigil_histogram_observe(h, seconds);
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, vigil__reply_t *reply)
+static enum MHD_Result send_reply(vigil_api_t *api, struct MHD_Connection *conn,
+                                  vigil__reply_t *reply)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -503,18 +508,59 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, vigil__reply_t *r
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, reply->content_range);
     for (int i = 0; i < reply->nheaders; i++)
         MHD_add_response_header(resp, reply->headers[i].name, reply->headers[i].value);
+    vigil__edge_response_headers(api, conn, resp);
     ret = MHD_queue_response(conn, (unsigned)reply->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-/* Per-request state between MHD's calls: the body read so far. */
+/* Per-request state between MHD's calls (from the request line on): what
+ * the edge saw of the request target, and the body read so far. */
 typedef struct conn_state {
     int64_t t0;
+    int uri_flags;  /* VIGIL__EDGE_URI_* */
+    size_t uri_len; /* of the request target as sent */
+    int started;    /* the headers were checked (on_request's first call) */
     char *body;
     size_t len, cap;
-    int too_large; /* over VIGIL__API_BODY_MAX: answered 413, the rest is discarded */
+    int too_large;    /* over VIGIL__API_BODY_MAX: answered 413, the rest is discarded */
+    size_t discarded; /* bytes discarded since; past VIGIL__API_BODY_MAX more, cut off */
 } conn_state_t;
+
+/* MHD_OPTION_URI_LOG_CALLBACK: a request line is in. Starts the request's
+ * state (MHD passes it to on_request as *con_cls) and lets the edge see the
+ * target before MHD parses its query. Thread: an MHD pool thread. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    conn_state_t *st = calloc(1, sizeof(*st));
+    size_t len;
+    int flags = vigil__edge_uri(uri, &len); /* always: it may cut the query */
+
+    (void)cls;
+    (void)conn;
+    if (st) {
+        st->t0 = vigil_mono_us();
+        st->uri_flags = flags;
+        st->uri_len = len;
+    }
+    return st;
+}
+
+/* Whether the request announces a body (the edge gives it a deadline). */
+static int has_body(struct MHD_Connection *conn)
+{
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (cl && strcmp(cl, "0") != 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/* A stage service's health and metrics listener serves these routes only. */
+static int monitor_route(const struct route *r)
+{
+    return !strcmp(r->name, "healthz") || !strcmp(r->name, "readyz") ||
+           !strcmp(r->name, "metrics");
+}
 
 /* Appends a chunk of the body; 0 ok, -1 over the limit or out of memory. */
 static int body_append(conn_state_t *st, const char *data, size_t n)
@@ -569,9 +615,39 @@ static void dispatch(vigil_api_t *api, vigil__req_t *req, const struct route *r,
     }
 }
 
+/* Sends the reply, counts it and logs it. */
+static enum MHD_Result finish(vigil_api_t *api, struct MHD_Connection *conn, conn_state_t *st,
+                              const char *method, const char *url, const char *route,
+                              vigil__reply_t *reply)
+{
+    char safe_url[160], fields[64];
+    /* a path of the warehouse in an error body: taken out, logged here */
+    int scrubbed = vigil__edge_scrub(api, reply);
+    int status = reply->status;
+    enum MHD_Result ret = send_reply(api, conn, reply);
+    double seconds = (double)(vigil_mono_us() - st->t0) / 1e6;
+
+    count_request(route, status, seconds);
+    vigil__api_sanitize(safe_url, sizeof(safe_url), url);
+    snprintf(fields, sizeof(fields), "\"code\":%d,\"ms\":%.3f", status, seconds * 1e3);
+    if (status >= 500 || scrubbed)
+        VIGIL_LOGF(VIGIL_LOG_WARN, "api", NULL, fields, "%s %s: %d %s", method, safe_url,
+                   reply->status, reply->error);
+    else if (reply->error[0])
+        VIGIL_LOGF(VIGIL_LOG_DEBUG, "api", NULL, fields, "%s %s: %d %s", method, safe_url,
+                   reply->status, reply->error);
+    else
+        VIGIL_LOGF(VIGIL_LOG_DEBUG, "api", NULL, fields, "%s %s: %d", method, safe_url,
+                   reply->status);
+    return ret;
+}
+
 /* MHD's access handler. Thread: an MHD pool thread. MHD calls it once when
- * the headers are in, then once per chunk of body, then once more with no
- * data: the request is answered on that last call. */
+ * the headers are in: the edge checks the request then, and what it refuses
+ * is answered at once (MHD then closes the connection, unread body and
+ * all). Then once per chunk of body, then once more with no data: the
+ * request is answered on that last call, and the connection stays open for
+ * the next request (keep-alive). */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -583,55 +659,50 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     vigil__req_t req = {.conn = conn, .method = method, .url = url};
     const struct route *r;
     const char *route;
-    char allow[64], safe_url[160], fields[64];
+    char allow[64];
     int path_known;
-    enum MHD_Result ret;
 
-    if (!st) {
-        st = calloc(1, sizeof(*st));
-        if (!st) return MHD_NO;
-        st->t0 = vigil_mono_us();
-        *con_cls = st;
-        return MHD_YES;
-    }
+    if (!st) return MHD_NO; /* on_uri ran out of memory */
     if (*upload_data_size) {
         if (!st->too_large && body_append(st, upload_data, *upload_data_size) != 0)
             st->too_large = 1;
+        else if (st->too_large && (st->discarded += *upload_data_size) > VIGIL__API_BODY_MAX)
+            return MHD_NO; /* a chunked body without end: cut off */
         *upload_data_size = 0;
         return MHD_YES;
     }
-
     r = route_find(method, url, &path_known, &route, allow, sizeof(allow));
+    if (api->monitor && r && !monitor_route(r)) {
+        r = NULL;
+        path_known = 0;
+        route = "unknown";
+    }
     client_address(conn, req.client_ip, sizeof(req.client_ip));
+    if (!st->started) { /* the headers are in */
+        st->started = 1;
+        vigil__edge_conn_headers_done(api->edge, conn, has_body(conn));
+        if (vigil__edge_check(api, &req, st->uri_flags, st->uri_len,
+                              r ? vigil__edge_route_params(r->path) : "*", &reply))
+            return MHD_YES;
+        return finish(api, conn, st, method, url, route, &reply);
+    }
+    vigil__edge_conn_headers_done(api->edge, conn, 0); /* no deadline while answering */
     req.body = st->body;
     req.body_len = st->len;
     if (st->too_large)
         vigil__reply_error(&reply, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                            "request body over %d bytes", VIGIL__API_BODY_MAX);
-    else
+    else if (!vigil__edge_preflight(api, &req, path_known ? allow : "", &reply))
         dispatch(api, &req, r, path_known, allow, &reply);
-
-    ret = send_reply(conn, &reply);
-    double seconds = (double)(vigil_mono_us() - st->t0) / 1e6;
-    count_request(route, reply.status, seconds);
-    vigil__api_sanitize(safe_url, sizeof(safe_url), url);
-    snprintf(fields, sizeof(fields), "\"code\":%d,\"ms\":%.3f", reply.status, seconds * 1e3);
-    if (reply.status >= 500)
-        VIGIL_LOGF(VIGIL_LOG_WARN, "api", NULL, fields, "%s %s: %d %s", method, safe_url,
-                   reply.status, reply.error);
-    else if (reply.error[0])
-        VIGIL_LOGF(VIGIL_LOG_DEBUG, "api", NULL, fields, "%s %s: %d %s", method, safe_url,
-                   reply.status, reply.error);
-    else
-        VIGIL_LOGF(VIGIL_LOG_DEBUG, "api", NULL, fields, "%s %s: %d", method, safe_url,
-                   reply.status);
-    return ret;
+    return finish(api, conn, st, method, url, route, &reply);
 }
 
-/* Frees a request's state when MHD is done with it. Thread: an MHD thread. */
+/* Frees a request's state when MHD is done with it; the connection's next
+ * request is due within the header deadline. Thread: an MHD thread. */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    vigil_api_t *api = cls;
     conn_state_t *st = *con_cls;
 
     if (st) {
@@ -639,52 +710,42 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(st);
     }
     *con_cls = NULL;
+    vigil__edge_conn_request_done(api->edge, conn);
 }
 
-/* MHD's error log, routed to ours at warn. Thread: any MHD thread. */
+/* What libmicrohttpd says about a client (a malformed or oversized request,
+ * a connection the client or the edge closed): debug, so that a client
+ * cannot fill the log; anything else is about the server: warn. */
+static const char *const client_noise[] = {
+    "closed", "Error processing request", "Not enough memory in pool", "connection limit",
+    "handshake", "Too late for error response", "timed out", "reset by peer",
+};
+
+/* MHD's error log, routed to ours. Thread: any MHD thread. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     size_t n;
+    vigil_log_level_t level = VIGIL_LOG_WARN;
 
-    if (VIGIL_LOG_WARN < vigil_log_min_level) return;
+    if (VIGIL_LOG_WARN < vigil_log_min_level) return; /* then debug is off too */
     vsnprintf(msg, sizeof(msg), fmt, ap);
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    vigil_warn("api", NULL, "libmicrohttpd: %s", msg);
+    for (size_t i = 0; i < sizeof(client_noise) / sizeof(client_noise[0]); i++)
+        if (strstr(msg, client_noise[i])) level = VIGIL_LOG_DEBUG;
+    VIGIL_LOGF(level, "api", NULL, NULL, "libmicrohttpd: %s", msg);
 }
 
 /* --- lifecycle ----------------------------------------------------------------------- */
 
-/* Splits "HOST:PORT" into an IPv4 literal and a port. */
+/* Splits http.listen into api->host, api->listen_port and api->family
+ * (edge_listen.c: IPv4, localhost or [IPv6]). */
 static vigil_err_t parse_listen(vigil_api_t *api, const char *listen, char *errstr,
                                 size_t errstr_size)
 {
-    const char *colon = listen ? strrchr(listen, ':') : NULL;
-    struct in_addr addr;
-    char host[64];
-    long port = 0;
-
-    if (!colon || (size_t)(colon - listen) >= sizeof(host) || !colon[1])
-        goto bad;
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    for (const char *p = colon + 1; *p; p++) {
-        if (*p < '0' || *p > '9' || port > 65535) goto bad;
-        port = port * 10 + (*p - '0');
-    }
-    if (port > 65535) goto bad;
-    if (strcmp(host, "localhost") == 0) snprintf(host, sizeof(host), "127.0.0.1");
-    if (!host[0] || strcmp(host, "*") == 0) snprintf(host, sizeof(host), "0.0.0.0");
-    if (inet_pton(AF_INET, host, &addr) != 1) goto bad;
-    snprintf(api->host, sizeof(api->host), "%s", host);
-    api->listen_port = (int)port;
-    return VIGIL_OK;
-bad:
-    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
-                        "http.listen \"%s\": expected HOST:PORT with an IPv4 address or "
-                        "localhost and a port in 0..65535",
-                        listen ? listen : "(null)");
+    return vigil__edge_parse_listen(listen, api->host, sizeof(api->host), &api->listen_port,
+                                    &api->family, errstr, errstr_size);
 }
 
 vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errstr_size)
@@ -712,6 +773,8 @@ vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errst
     api->clip_preroll_us = (int64_t)(cfg->analytics_clip_preroll_s * 1e6);
     api->clip_postroll_us = (int64_t)(cfg->analytics_clip_postroll_s * 1e6);
     if (parse_listen(api, cfg->http_listen, errstr, errstr_size)) goto fail;
+    if (!(api->edge = vigil__edge_new(cfg, errstr, errstr_size))) goto fail;
+    api->tls = vigil__edge_tls_cert(api->edge) != NULL;
     api->cfg = cfg;
     if (vigil__api_auth_init(api, cfg, errstr, errstr_size)) goto fail;
     if (!(api->live = vigil__live_new(cfg, errstr, errstr_size))) goto fail;
@@ -728,35 +791,63 @@ fail:
     return NULL;
 }
 
+vigil_api_t *vigil_api_new_monitor(const vigil_config_t *cfg, const char *listen, char *errstr,
+                                   size_t errstr_size)
+{
+    vigil_config_t conf = *cfg;
+    vigil_api_t *api;
+
+    conf.http_listen = (char *)listen;
+    api = vigil_api_new(&conf, errstr, errstr_size);
+    if (!api) return NULL;
+    api->cfg = cfg; /* `conf` ends here; the caller keeps cfg, as for vigil_api_new */
+    api->monitor = 1;
+    /* Health and metrics only, as the stage services' listener always
+     * served them: a stage service has no accounts to check. */
+    api->auth.enabled = 0;
+    return api;
+}
+
 /* Opens, binds and listens on host:port; returns the socket or -1 with errstr. */
 static int listen_socket(vigil_api_t *api, char *errstr, size_t errstr_size)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)api->listen_port)};
-    int fd, one = 1;
-    const char *what = "socket";
+    return vigil__edge_listen_socket(api->listen, api->host, api->listen_port, api->family,
+                                     errstr, errstr_size);
+}
 
-    inet_pton(AF_INET, api->host, &sa.sin_addr);
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) goto fail;
-    what = "setsockopt";
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) goto fail;
-    what = "bind";
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) goto fail;
-    what = "listen";
-    if (listen(fd, 128) < 0) goto fail;
-    return fd;
-fail:
-    vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "http.listen \"%s\": cannot %s %s:%d: %s",
-                 api->listen, what, api->host, api->listen_port, strerror(errno));
-    if (fd >= 0) close(fd);
-    return -1;
+/* The daemon's options: the edge's callbacks and limits, TLS when configured. */
+static void daemon_options(vigil_api_t *api, int fd, struct MHD_OptionItem *o, size_t size)
+{
+    size_t n = 0;
+#define OPT(opt, v, p)                                                                            \
+    do {                                                                                          \
+        if (n + 1 < size) o[n++] = (struct MHD_OptionItem){opt, (intptr_t)(v), (p)};              \
+    } while (0)
+    OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api);
+    OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
+    OPT(MHD_OPTION_THREAD_POOL_SIZE, API_THREADS, NULL);
+    OPT(MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S, NULL);
+    OPT(MHD_OPTION_CONNECTION_LIMIT, vigil__edge_max_connections(api->edge), NULL);
+    OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, VIGIL__EDGE_CONN_MEMORY, NULL);
+    OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, api);
+    OPT(MHD_OPTION_NOTIFY_CONNECTION, vigil__edge_notify_connection, api->edge);
+    OPT(MHD_OPTION_URI_LOG_CALLBACK, on_uri, api);
+    OPT(MHD_OPTION_UNESCAPE_CALLBACK, vigil__edge_unescape, api->edge);
+    if (api->tls) {
+        OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)vigil__edge_tls_cert(api->edge));
+        OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)vigil__edge_tls_key(api->edge));
+    }
+#undef OPT
+    o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
 vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
 {
     const union MHD_DaemonInfo *info;
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
     socklen_t salen = sizeof(sa);
+    struct MHD_OptionItem opts[16];
+    char addr[96];
     int fd;
 
     if (api->daemon)
@@ -770,28 +861,36 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
     }
     /* MHD_ALLOW_SUSPEND_RESUME: a live stream with nothing to send is
      * suspended instead of holding a pool thread (live_int.h) */
+    daemon_options(api, fd, opts, sizeof(opts) / sizeof(opts[0]));
     api->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-            MHD_ALLOW_SUSPEND_RESUME,
-        0, NULL, NULL,
-        on_request, api, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api, MHD_OPTION_LISTEN_SOCKET,
-        fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)API_CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+            MHD_ALLOW_SUSPEND_RESUME | (api->family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+            (api->tls ? MHD_USE_TLS : 0),
+        0, vigil__edge_accept, api->edge, on_request, api, MHD_OPTION_ARRAY, opts,
         MHD_OPTION_END);
     if (!api->daemon) {
         close(fd);
         vigil__live_stop(api->live);
+        vigil__edge_format_addr(api->host, api->listen_port, api->family, addr, sizeof(addr));
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO,
-                            "http.listen \"%s\": cannot start the HTTP server on %s:%d",
-                            api->listen, api->host, api->listen_port);
+                            "http.listen \"%s\": cannot start the HTTP server on %s%s",
+                            api->listen, addr, api->tls ? " (with TLS)" : "");
     }
     info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
     if (info && info->port)
         api->port = info->port;
     else if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
-        api->port = ntohs(sa.sin_port);
-    vigil_info("api", NULL, "listening on %s:%d", api->host, api->port);
-    vigil__api_auth_start(api);
+        api->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                                   : ((struct sockaddr_in *)&sa)->sin_port);
+    vigil__edge_set_port(api->edge, api->port, api->family, api->host);
+    if (vigil__edge_start(api->edge, errstr, errstr_size)) {
+        vigil_api_stop(api);
+        return VIGIL_ERR_IO;
+    }
+    vigil__edge_format_addr(api->host, api->port, api->family, addr, sizeof(addr));
+    vigil_info("api", NULL, "listening on %s%s%s", api->tls ? "https://" : "", addr,
+               api->monitor ? " (health and metrics only)" : "");
+    if (!api->monitor) vigil__api_auth_start(api);
     return VIGIL_OK;
 }
 
@@ -810,6 +909,7 @@ void vigil_api_stop(vigil_api_t *api)
     if (!api) return;
     /* MHD must not meet a suspended connection when it stops */
     vigil__live_end_streams(api->live);
+    vigil__edge_stop(api->edge); /* the watchdog: before MHD closes the connections */
     if (api->daemon) {
         /* Waits for the pool threads, so no request holds a store handle after. */
         MHD_stop_daemon(api->daemon); /* closes the listening socket too */
@@ -824,6 +924,7 @@ void vigil_api_free(vigil_api_t *api)
     if (!api) return;
     vigil_api_stop(api);
     vigil__live_free(api->live);
+    vigil__edge_free(api->edge);
     vigil__api_auth_free(api);
     pthread_mutex_destroy(&api->pool_lock);
     pthread_mutex_destroy(&api->clip_lock);

@@ -41,6 +41,44 @@ const vigil_prop_t vigil_props[] = {
     INT("http.live_max_streams", http_live_max_streams, "32", 1, 4096,
         "Live streams (MJPEG views and Server-Sent Events) served at once; one more is "
         "answered 503 with Retry-After. Each holds one frame or message, never a queue."),
+    INT("http.max_connections", http_max_connections, "1000", 1, 100000,
+        "Open HTTP connections the API holds at once; one more is closed at accept. Keep it "
+        "below the process's open file limit (ulimit -n)."),
+    INT("http.max_connections_per_client", http_max_connections_per_client, "32", 0, 100000,
+        "Open connections one client (an IPv4 address, or an IPv6 /64) may hold; one more is "
+        "closed at accept. 0 = no limit. Clients in http.limits_exempt are not counted."),
+    DBL("http.rate_limit", http_rate_limit, "100", 0, 1000000,
+        "Requests per second one client may send on average; beyond it (and its burst) "
+        "requests are answered 429 with Retry-After. 0 = no limit."),
+    INT("http.rate_burst", http_rate_burst, "200", 1, 1000000,
+        "Requests one client may send at once above http.rate_limit (its token bucket)."),
+    STR("http.limits_exempt", http_limits_exempt, "127.0.0.0/8,::1",
+        "Comma-separated client addresses or ADDRESS/BITS prefixes the per-client connection "
+        "and rate limits do not apply to: loopback by default, where a reverse proxy on the "
+        "same host (which should limit per client itself) or a local tool connects from. "
+        "Empty = limit everyone."),
+    INT("http.header_timeout_s", http_header_timeout_s, "10", 1, 3600,
+        "Seconds a client has to send a request's headers, counted from the connection (or "
+        "the end of the previous response: this is also how long an idle keep-alive "
+        "connection stays open). Slower ones are closed, so slow clients cannot hold every "
+        "connection."),
+    INT("http.body_timeout_s", http_body_timeout_s, "60", 1, 86400,
+        "Seconds a client has to send a request's body after its headers."),
+    STR("http.allowed_hosts", http_allowed_hosts, "",
+        "Comma-separated Host header values the API answers to besides the address it listens "
+        "on and localhost: NAME (any port) or NAME:PORT, e.g. cams.example.com when a reverse "
+        "proxy passes that Host on. Other Host values are answered 421 (DNS rebinding "
+        "protection)."),
+    STR("http.cors_origins", http_cors_origins, "",
+        "Comma-separated origins (https://dash.example.com) whose pages may call the API from "
+        "a browser (CORS). Empty = none: no Access-Control-Allow-Origin header, preflight "
+        "requests refused."),
+    STR("http.tls_cert", http_tls_cert, "",
+        "PEM certificate chain file: serve HTTPS (TLS through libmicrohttpd and GnuTLS) with "
+        "HSTS. Needs http.tls_key. Empty = plain HTTP (put a TLS reverse proxy in front)."),
+    STR("http.tls_key", http_tls_key, "",
+        "PEM private key file of http.tls_cert (unencrypted; keep it mode 600: a key file "
+        "others may read is warned about)."),
     /* auth */
     BOOL("auth.enabled", auth_enabled, "true",
          "Require sign-in (session cookie or bearer token) for the API and dashboard. false is "

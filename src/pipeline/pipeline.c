@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/metrics_http.h"
 #include "pipeline/recover.h"
 #include "pipeline/seed.h"
 #include "vigil/analytics.h"
@@ -36,7 +35,7 @@ struct vigil_pipeline {
     vigil_sink_t *sink;
     vigil_analytics_t *analytics;
     vigil_api_t *api;
-    struct MHD_Daemon *metrics_http; /* stage services: /healthz + /metrics */
+    vigil_api_t *monitor; /* stage services' --http: /healthz, /readyz, /metrics */
     int distributed; /* a shared bus (Kafka) and not every stage here: no downstream drain */
     int recover;     /* the in-process bus with preprocess, infer and sink: recover.c at start */
     int started;
@@ -192,15 +191,22 @@ int vigil_pipeline_api_port(const vigil_pipeline_t *p)
 int vigil_pipeline_serve_metrics(vigil_pipeline_t *p, const char *listen, char *errstr,
                                  size_t errstr_size)
 {
-    int port = -1;
-    if (p->metrics_http) {
+    int port;
+    if (p->monitor) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "metrics listener already started");
         return -1;
     }
-    p->metrics_http = vigil__metrics_http_start(listen, &port, errstr, errstr_size);
-    if (!p->metrics_http) return -1;
-    vigil_info("pipeline", NULL, "metrics on http://%s (port %d): /healthz, /metrics", listen,
-               port);
+    /* the API's server in its health-and-metrics mode: one HTTP server, one edge */
+    p->monitor = vigil_api_new_monitor(p->cfg, listen, errstr, errstr_size);
+    if (!p->monitor) return -1;
+    if (vigil_api_start(p->monitor, errstr, errstr_size) != VIGIL_OK) {
+        vigil_api_free(p->monitor);
+        p->monitor = NULL;
+        return -1;
+    }
+    port = vigil_api_port(p->monitor);
+    vigil_info("pipeline", NULL, "metrics on http://%s (port %d): /healthz, /readyz, /metrics",
+               listen, port);
     return port;
 }
 
@@ -249,7 +255,7 @@ void vigil_pipeline_free(vigil_pipeline_t *p)
     if (p->analytics) vigil_analytics_free(p->analytics);
     if (p->sink) vigil_sink_free(p->sink);
     if (p->api) vigil_api_free(p->api);
-    vigil__metrics_http_stop(p->metrics_http);
+    vigil_api_free(p->monitor);
     if (p->bus) vigil_bus_free(p->bus);
     free(p);
 }
