@@ -108,6 +108,7 @@ int vigil__edge_parse_nets(const char *list, vigil__edge_net_t **nets, size_t *n
             out[i].bits = bits < 0 ? 128 : (int)bits;
         } else {
             char safe[80];
+            if (slash) *slash = '/'; /* the entry as written */
             vigil__api_sanitize(safe, sizeof(safe), items[i]);
             vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                          "http.limits_exempt: \"%s\" is not an address or ADDRESS/BITS "
