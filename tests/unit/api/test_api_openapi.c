@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "api/api_int.h"
+#include "api/edge.h"
 #include "api_support.h"
 #include "vigil/api.h"
 #include "vigil/config.h"
@@ -182,6 +183,74 @@ static void test_openapi_every_operation_is_a_route(void **state)
     if (failures)
         fail_msg("%d operation(s) of api/openapi.json have no route in server.c:%s", failures,
                  report);
+}
+
+/* Whether name is in the comma-separated list. */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0) return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+static json_t *deref(json_t *doc, json_t *p);
+
+/* The query parameters an operation documents, comma-separated into out. */
+static void doc_query_params(json_t *doc, json_t *op, char *out, size_t size)
+{
+    json_t *p;
+    size_t i, used = 0;
+
+    out[0] = '\0';
+    json_array_foreach(json_object_get(op, "parameters"), i, p) {
+        json_t *q = deref(doc, p);
+        const char *name = json_string_value(json_object_get(q, "name"));
+        if (!name || strcmp(json_string_value(json_object_get(q, "in")) ?: "", "query") != 0)
+            continue;
+        used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", name);
+        if (used >= size) fail_msg("too many query parameters");
+    }
+}
+
+/* The edge refuses query parameters a route does not take before its
+ * handler runs (edge.c's route_params): what it lets through must be what
+ * the document says each route takes. */
+static void test_openapi_query_parameters_are_the_edges(void **state)
+{
+    json_t *doc = load_doc(), *paths = json_object_get(doc, "paths");
+    const char *method, *path;
+    int prefix, role, bad = 0;
+
+    for (size_t i = 0; vigil__api_route_at(i, &method, &path, &prefix, &role) == 0; i++) {
+        const char *edge = vigil__edge_route_params(path);
+        json_t *op = NULL;
+        char names[1024], *save = NULL;
+
+        if (find_ops(paths, method, path, prefix, &op) != 1) continue; /* the test above says */
+        doc_query_params(doc, op, names, sizeof(names));
+        if (!edge && names[0]) {
+            print_error("%s %s: the document lists query parameters (%s) that the edge refuses "
+                        "(edge.c route_params has no row for %s)\n",
+                        method, path, names, path);
+            bad++;
+        } else if (edge && strcmp(edge, "*") != 0) {
+            for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+                if (!in_list(edge, n)) {
+                    print_error("%s %s: query parameter %s is documented, the edge accepts "
+                                "only %s\n",
+                                method, path, n, edge);
+                    bad++;
+                }
+        }
+    }
+    json_decref(doc);
+    assert_int_equal(bad, 0);
 }
 
 /* Walks every "$ref" and checks it names an existing member of components. */
@@ -356,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_openapi_every_route_documented_with_its_role),
         cmocka_unit_test(test_openapi_every_operation_is_a_route),
         cmocka_unit_test(test_openapi_document_is_well_formed),
+        cmocka_unit_test(test_openapi_query_parameters_are_the_edges),
         cmocka_unit_test(test_openapi_served_by_the_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
