@@ -302,8 +302,8 @@ size_t vigil__edge_unescape(void *cls, struct MHD_Connection *conn, char *s)
     if (!ec) return n;
     if (strlen(s) != n) ec->nul = 1;
     /* a name and a value per argument, and the path once */
-    if (++ec->nargs > 2 * VIGIL__EDGE_ARGS_MAX + 2 && !ec->killed && ec->fd >= 0) {
-        pthread_mutex_lock(&ec->edge->lock);
+    if (++ec->nargs == 2 * VIGIL__EDGE_ARGS_MAX + 3 && ec->fd >= 0) {
+        pthread_mutex_lock(&ec->edge->lock); /* `killed` is the watchdog's too */
         shutdown(ec->fd, SHUT_RDWR);
         ec->killed = 1;
         pthread_mutex_unlock(&ec->edge->lock);
