@@ -524,6 +524,7 @@ static const struct {
     const char *params;
 } route_params[] = {
     {"/api/v1/cameras", "*"},
+    {"/api/v1/cameras", "*"},
     {"/api/v1/detections", "*"},
     {"/api/v1/events", "*"},
     {"/api/v1/counts", "*"},

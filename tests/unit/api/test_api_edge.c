@@ -352,6 +352,60 @@ static void test_edge_unknown_parameters_are_400_on_every_route(void **state)
     assert_true(checked >= 10);
 }
 
+/* ... and every query parameter the OpenAPI document declares reaches its
+ * handler: a value may be refused, the name never as unknown. */
+static void test_edge_documented_parameters_reach_their_handlers(void **state)
+{
+    fixture_t *fx = *state;
+    size_t len = 0, checked = 0;
+    const char *doc = vigil__api_openapi_document(&len);
+    json_error_t jerr;
+    json_t *root = json_loadb(doc, len, 0, &jerr), *paths, *ops, *op;
+    const char *path, *method;
+
+    if (!root) fail_msg("openapi.json: %s", jerr.text);
+    paths = json_object_get(root, "paths");
+    json_object_foreach(paths, path, ops) {
+        json_object_foreach(ops, method, op) {
+            json_t *params = json_object_get(op, "parameters"), *p;
+            size_t i;
+            if (strcmp(method, "get")) continue;
+            json_array_foreach(params, i, p) {
+                const char *ref = json_string_value(json_object_get(p, "$ref"));
+                if (ref && strrchr(ref, '/'))
+                    p = json_object_get(json_object_get(json_object_get(root, "components"),
+                                                        "parameters"),
+                                        strrchr(ref, '/') + 1);
+                const char *in = json_string_value(json_object_get(p, "in"));
+                const char *name = json_string_value(json_object_get(p, "name"));
+                if (!in || strcmp(in, "query") || !name) continue;
+                char target[256], want[128];
+                size_t o = 0;
+                for (const char *c = path; *c && o + 8 < sizeof(target); c++) {
+                    if (*c == '{') {
+                        o += (size_t)snprintf(target + o, sizeof(target) - o, "lobby");
+                        while (*c && *c != '}') c++;
+                    } else {
+                        target[o++] = *c;
+                    }
+                }
+                target[o] = '\0';
+                /* a control character: refused by every handler, at once */
+                snprintf(target + o, sizeof(target) - o, "?%s=%%01", name);
+                http_resp_t r;
+                send_req(fx, "GET", target, NULL, &r);
+                snprintf(want, sizeof(want), "unknown parameter \"%s\"", name);
+                if (r.body && strstr(r.body, want))
+                    fail_msg("GET %s: the edge refuses a documented parameter: %s", target, r.body);
+                http_resp_free(&r);
+                checked++;
+            }
+        }
+    }
+    json_decref(root);
+    assert_true(checked >= 20);
+}
+
 static void test_edge_until_0_means_before_the_epoch(void **state)
 {
     fixture_t *fx = *state;
@@ -642,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_edge_many_query_arguments_are_400_at_once),
         cmocka_unit_test(test_edge_nul_in_query_or_path_is_400),
         cmocka_unit_test(test_edge_unknown_parameters_are_400_on_every_route),
+        cmocka_unit_test(test_edge_documented_parameters_reach_their_handlers),
         cmocka_unit_test(test_edge_until_0_means_before_the_epoch),
         cmocka_unit_test(test_edge_host_header_must_name_this_api),
         cmocka_unit_test(test_edge_security_headers_on_every_response),
