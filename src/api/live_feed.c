@@ -297,6 +297,7 @@ static void *feed_main(void *arg)
     vigil__live_t *live = arg;
     vigil_bus_msg_t *m;
 
+    pthread_setname_np(pthread_self(), "api-live-feed");
     while (!atomic_load(&live->feed_stop)) {
         vigil_err_t err = vigil_consumer_poll(live->consumer, &m, FEED_POLL_MS);
         if (err == VIGIL_ERR_TIMED_OUT) continue;

@@ -217,6 +217,7 @@ static void *pump_main(void *arg)
 {
     vigil__live_t *live = arg;
 
+    pthread_setname_np(pthread_self(), "api-live-pump");
     pthread_mutex_lock(&live->lock);
     while (!live->pump_stop) {
         int64_t now = vigil_mono_us(), wake = now + 1000000;
