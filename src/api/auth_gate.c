@@ -54,38 +54,47 @@ int vigil__api_consttime_eq(const char *a, const char *b)
 }
 
 /* Fills req->who from the request's credentials. 0: none presented or one
- * that is valid; -1: a credential was presented and is not valid (*why). */
+ * that is valid; -1: a credential was presented and is not valid (*why);
+ * -2: the warehouse could not tell (logged). */
 static int identify(vigil_api_t *api, vigil_store_t *store, vigil__req_t *req, const char **why)
 {
     const char *authz = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_AUTHORIZATION);
     const char *cookies = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                       MHD_HTTP_HEADER_COOKIE);
-    char sid[96], errstr[256];
+    char sid[96], errstr[256] = "";
     int64_t now = vigil_now_us();
+    vigil_err_t err;
 
     if (authz) {
         if (strncasecmp(authz, "Bearer ", 7) != 0) {
             *why = "the Authorization header must be \"Bearer TOKEN\"";
             return -1;
         }
-        if (vigil_token_check(store, authz + 7, now, &req->who, errstr, sizeof(errstr)) !=
-            VIGIL_OK) {
+        err = vigil_token_check(store, authz + 7, now, &req->who, errstr, sizeof(errstr));
+        if (err == VIGIL_ERR_NOT_FOUND || err == VIGIL_ERR_INVALID) {
             *why = "the bearer token is not valid (unknown, expired or revoked)";
             return -1;
         }
+        if (err) goto store_failed;
         return 0;
     }
     if (cookies && cookie_value(cookies, SESSION_COOKIE, sid, sizeof(sid)) == 0) {
-        if (vigil_session_check(store, sid, now, (int64_t)api->auth.idle_s, &req->who, errstr,
-                                sizeof(errstr)) != VIGIL_OK) {
+        err = vigil_session_check(store, sid, now, (int64_t)api->auth.idle_s, &req->who, errstr,
+                                  sizeof(errstr));
+        if (err == VIGIL_ERR_NOT_FOUND || err == VIGIL_ERR_INVALID) {
             *why = "the session has ended (signed out, expired or revoked): sign in again";
             return -1;
         }
+        if (err) goto store_failed;
         snprintf(req->sid, sizeof(req->sid), "%s", sid);
         return 0;
     }
     return 0;
+store_failed:
+    memset(&req->who, 0, sizeof(req->who));
+    vigil_warn("api", NULL, "credentials cannot be checked: %s", errstr);
+    return -2;
 }
 
 int vigil__api_origin_allowed(vigil_api_t *api, const char *origin)
@@ -152,6 +161,12 @@ int vigil__api_authorize(vigil_api_t *api, vigil__req_t *req, int role, vigil__r
     }
     bad = identify(api, store, req, &why);
     vigil__api_store_release(api, store);
+    if (bad == -2 && role != VIGIL__ROLE_PUBLIC) {
+        vigil__reply_error(reply, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                           "cannot check credentials: the warehouse failed (see the log)");
+        vigil__reply_header(reply, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        return 0;
+    }
     if (role == VIGIL__ROLE_PUBLIC) {
         if (bad) memset(&req->who, 0, sizeof(req->who)); /* public: as anonymous */
         return 1;

@@ -107,7 +107,10 @@ class Vigil:
         e = dict(os.environ)
         e.update(env or {})
         self.env = e
-        self.token = admin_token(self.data_dir, self.cfg_args, e) if auth else None
+        # the CLI must reach the same warehouse: the config and any --store
+        store = [a for i, a in enumerate(args[:-1]) if a == "--store"]
+        store_args = ["--store", args[args.index("--store") + 1]] if store else []
+        self.token = admin_token(self.data_dir, self.cfg_args + store_args, e) if auth else None
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=e)
         self.port = None

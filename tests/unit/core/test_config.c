@@ -340,7 +340,7 @@ static void test_config_unknown_section_lists_sections(void **state)
     vigil_config_t *cfg = *state;
     assert_int_equal(load(cfg, "\n\ncamera:\n  - url: x\n"), VIGIL_ERR_CONFIG);
     assert_contains(err, "test.yaml:3: key \"camera\": unknown section");
-    assert_contains(err, "accepted: log, http, bus, store, ingest, preprocess, infer, sink, "
+    assert_contains(err, "accepted: log, http, auth, bus, store, ingest, preprocess, infer, sink, "
                          "analytics, limits, cameras)");
 }
 
