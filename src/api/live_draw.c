@@ -164,8 +164,8 @@ void vigil__live_draw(vigil_image_t *img, const vigil__live_shape_t *shapes, siz
 
 vigil__live_frame_t *vigil__live_annotate(const vigil__live_frame_t *frame,
                                           const vigil__live_shape_t *shapes, size_t nshapes,
-                                          const vigil__live_dets_t *dets, char *errstr,
-                                          size_t errstr_size)
+                                          const vigil__live_dets_t *dets, int64_t max_pixels,
+                                          char *errstr, size_t errstr_size)
 {
     vigil_jpeg_t *codec = vigil_jpeg_new();
     vigil_image_t img = {0};
@@ -177,6 +177,7 @@ vigil__live_frame_t *vigil__live_annotate(const vigil__live_frame_t *frame,
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    vigil_jpeg_set_max_pixels(codec, max_pixels); /* checked from the header, before decoding */
     if (vigil_jpeg_decode(codec, frame->jpeg, frame->len, VIGIL_PIX_RGB24, 1, &img, errstr,
                           errstr_size) != VIGIL_OK)
         goto done;

@@ -264,6 +264,7 @@ vigil__live_t *vigil__live_new(const vigil_config_t *cfg, char *errstr, size_t e
                                                        : VIGIL__LIVE_STREAMS_DEFAULT;
     live->heartbeat_us = VIGIL__LIVE_HEARTBEAT_US;
     live->keepalive_us = VIGIL__LIVE_KEEPALIVE_US;
+    live->max_pixels = cfg->limits_max_frame_pixels;
     atomic_init(&live->feed_stop, 0);
     for (size_t i = 0; i < cfg->ncameras; i++)
         if (cam_set_config_rules(live, &cfg->cameras[i]) != 0) goto oom;

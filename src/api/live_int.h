@@ -200,6 +200,7 @@ struct vigil__live {
     vigil__live_client_t *clients;
     int nstreams, max_streams;
     int64_t heartbeat_us, keepalive_us;
+    int64_t max_pixels; /* limits.max_frame_pixels: frames larger are shown undrawn */
     /* metrics */
     vigil_gauge_t *m_streams_mjpeg, *m_streams_sse;
     vigil_counter_t *m_parts, *m_skipped, *m_resets, *m_sse_sent, *m_refused, *m_drawn;
@@ -287,11 +288,12 @@ void vigil__live_sse_release(vigil__live_client_t *c);
 void vigil__live_draw(vigil_image_t *img, const vigil__live_shape_t *shapes, size_t nshapes,
                       const vigil__live_dets_t *dets);
 /* Decodes frame, draws, encodes: a new frame with the same sequence and time.
- * NULL on a decode or encode failure (errstr says which). */
+ * NULL on a decode or encode failure, or a JPEG of more than max_pixels
+ * (<= 0: the codec's default), errstr saying which. */
 vigil__live_frame_t *vigil__live_annotate(const vigil__live_frame_t *frame,
                                           const vigil__live_shape_t *shapes, size_t nshapes,
-                                          const vigil__live_dets_t *dets, char *errstr,
-                                          size_t errstr_size);
+                                          const vigil__live_dets_t *dets, int64_t max_pixels,
+                                          char *errstr, size_t errstr_size);
 /* Text (ASCII; anything else drawn as '?') at (x, y) top-left, each font
  * pixel a scale x scale square. */
 void vigil__live_draw_text(vigil_image_t *img, int x, int y, int scale, const char *text,

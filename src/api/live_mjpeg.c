@@ -127,7 +127,8 @@ static void draw(vigil__live_t *live, const char *camera, draw_job_t *job)
 {
     char errstr[256] = "";
     vigil__live_frame_t *out = vigil__live_annotate(job->frame, job->shapes, job->nshapes,
-                                                    job->dets, errstr, sizeof(errstr));
+                                                    job->dets, live->max_pixels, errstr,
+                                                    sizeof(errstr));
     vigil__live_frame_t *old = NULL;
 
     if (!out) {
