@@ -23,18 +23,14 @@ request to every server carries the token (vigil checks it, the peer looks
 its SHA-256 up in api_tokens); `off` runs all three open (vigil with auth.enabled=false); `auto` is `on` when the
 vigil binary has `token create`, else `off`, said in the header.
 
-MJPEG viewers (measure_mjpeg): how many concurrent viewers of
-/api/v1/cameras/{id}/live.mjpeg at 5 fps one core sustains. Skipped, saying
-so, while vigil has no such route.
+MJPEG viewers are bench/api_live.py's, which bench/api.sh runs after this.
 """
 
 import argparse
-import asyncio
 import base64
 import json
 import os
 import re
-import resource
 import shutil
 import signal
 import socket
@@ -48,7 +44,6 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROUTES = ["/api/v1/detections?limit=50", "/api/v1/events?limit=50", "/api/v1/stats"]
-LIVE_FPS = 5
 
 
 def free_port():
@@ -60,8 +55,8 @@ def free_port():
 class Server:
     def __init__(self, name, argv, port, env=None):
         self.name, self.argv, self.port = name, argv, port
-        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-api-{name.replace(' ', '-')}-", suffix=".log",
-                                               delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-api-{name.replace(' ', '-')}-",
+                                               suffix=".log", delete=False)
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})}, start_new_session=True)
 
@@ -285,136 +280,6 @@ def print_table(results, servers, conc, mode, rounds):
               "server cells above 25%" + (" (a busy machine: see the load average)" if bad else ""))
 
 
-# --- MJPEG viewers -------------------------------------------------------------------------
-
-async def viewer(url_path, port, headers, seconds, counts, idx):
-    """Reads a multipart MJPEG stream for `seconds`, counting its parts."""
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return
-    writer.write((f"GET {url_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                  "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
-    deadline = time.monotonic() + seconds
-    try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-        m = re.search(rb"boundary=\"?([^\";\r\n]+)", head)
-        if not head.startswith(b"HTTP/1.1 200") or not m:
-            return
-        marker, tail = b"--" + m.group(1), b""
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                chunk = await asyncio.wait_for(reader.read(65536), left)
-            except asyncio.TimeoutError:
-                break
-            if not chunk:
-                break
-            data = tail + chunk
-            counts[idx] += data.count(marker)
-            tail = data[-(len(marker) - 1):]
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError):
-        pass
-    finally:
-        writer.close()
-
-
-async def viewers_round(path, port, headers, n, seconds):
-    counts = [0] * n
-    await asyncio.gather(*(viewer(path, port, headers, seconds, counts, i) for i in range(n)))
-    return [c / seconds for c in counts]
-
-
-def measure_mjpeg(args, headers, probe):
-    """How many concurrent live.mjpeg viewers at 5 fps `vigil run` sustains on one core.
-
-    vigil runs pinned to CPU 0 (taskset) with one camera: the sample video at
-    10 fps, the `motion` model and no analytics, so that the core serves the
-    streams rather than inference; each viewer asks ?fps=5 (plain, then
-    &boxes=1, which draws once per frame for all viewers); the viewers (this
-    process, asyncio) run on the other CPUs. Viewers double (1, 2, 4, ...)
-    until the median viewer gets less than 90% of 5 fps or the slowest less
-    than 70%, twice in a row; the answer is the last count that held. The
-    stream and connection caps (http.live_max_streams, http.max_connections)
-    are raised above the ramp: this measures capacity, not configuration. probe: the `vigil api` server, to see whether the
-    route exists at all."""
-    print("\nMJPEG viewers at 5 fps on one core:")
-    status, body = http_get(probe.url("/api/v1/cameras/lobby/live.mjpeg"), headers, timeout=3)
-    if status == 404 and b"no such path" in body:
-        print("  skipped: vigil has no /api/v1/cameras/{id}/live.mjpeg yet; this part runs "
-              "once it has")
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 4 * args.max_viewers + 256  # vigil and the viewers inherit it
-    if soft < want and (hard == resource.RLIM_INFINITY or hard >= want):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    if not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
-        print("  skipped: needs taskset and 2 CPUs (vigil on one, the viewers on the others)")
-        return
-    work = tempfile.mkdtemp(prefix="bench-api-live-")
-    conf = os.path.join(work, "live.yaml")
-    with open(conf, "w") as f:
-        f.write("infer:\n  model: motion\nanalytics:\n  enabled: false\n"
-                f"cameras:\n  - id: live\n    url: sample\n    fps: {2 * LIVE_FPS}\n"
-                "    loop: true\n")
-    if headers:  # a warehouse of its own: its own viewer and token
-        token, why = make_token(args.vigil, work)
-        if not token:
-            print(f"  skipped: no token for the live warehouse: {why}")
-            shutil.rmtree(work, ignore_errors=True)
-            return
-        headers = {"Authorization": f"Bearer {token}"}
-    port = free_port()
-    argv = ["taskset", "-c", "0", args.vigil, "run", "--config", conf, "--data-dir", work,
-            "--http", f"127.0.0.1:{port}", "--log-level", "warn",
-            "--set", "store.retention_hours=1",
-            # capacity, not the configured caps: no stream or connection limit below the ramp
-            "--set", f"http.live_max_streams={max(32, args.max_viewers)}",
-            "--set", f"http.max_connections={max(1000, 2 * args.max_viewers)}"]
-    if not headers:
-        argv += ["--set", "auth.enabled=false"]
-    server = Server("vigil run", argv, port)
-    try:
-        server.wait_ready(headers)
-        os.sched_setaffinity(0, set(range(1, os.cpu_count())))
-        path = f"/api/v1/cameras/live/live.mjpeg?fps={LIVE_FPS}"
-        time.sleep(3)  # the camera's first frames
-        req = urllib.request.Request(server.url(path), headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=5) as r:
-                ctype = r.headers.get("Content-Type", "")
-                if not ctype.startswith("multipart/"):
-                    print(f"  skipped: live.mjpeg answered {r.status} {ctype}, not multipart")
-                    return
-        except urllib.error.HTTPError as e:
-            print(f"  skipped: live.mjpeg answered {e.code}: {e.read()[:200]!r}")
-            return
-        except OSError as e:
-            print(f"  skipped: live.mjpeg: {e}")
-            return
-        for variant in ("", "&boxes=1"):
-            held, n = 0, 1
-            print(f"  {path + variant}:")
-            tries = 0
-            while n <= args.max_viewers:
-                fps = asyncio.run(viewers_round(path + variant, port, headers, n,
-                                                args.mjpeg_seconds))
-                med, low = statistics.median(fps), min(fps)
-                print(f"  {n:6d} viewers: median {med:4.1f} fps, slowest {low:4.1f} fps",
-                      flush=True)
-                if med < 0.9 * LIVE_FPS or low < 0.7 * LIVE_FPS:
-                    tries += 1
-                    if tries == 2:  # a step fails only twice in a row (noise on a shared box)
-                        break
-                    continue
-                held, n, tries = n, n * 2, 0
-            print(f"  sustained: {held} viewers at {LIVE_FPS} fps (doubling; the next step did "
-                  "not hold)" if held else "  sustained: none")
-    finally:
-        os.sched_setaffinity(0, set(range(os.cpu_count())))
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
-
-
 # --- main ----------------------------------------------------------------------------------
 
 def main():
@@ -423,14 +288,11 @@ def main():
     ap.add_argument("--data-dir", required=True, help="the warehouse (bench_api_seed)")
     ap.add_argument("--venv", required=True, help="the peers' venv (bench/api_peers.sh)")
     ap.add_argument("--seconds", type=int, default=3, help="per wrk run")
-    ap.add_argument("--rounds", type=int, default=3, help="0: only the MJPEG part")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--conc", default="1,16,64")
     ap.add_argument("--modes", default="keep-alive,close")
     ap.add_argument("--auth", choices=("auto", "on", "off"), default="auto")
     ap.add_argument("--peer-workers", default="2,1")
-    ap.add_argument("--mjpeg", choices=("auto", "off"), default="auto")
-    ap.add_argument("--mjpeg-seconds", type=int, default=10)
-    ap.add_argument("--max-viewers", type=int, default=1024)
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/api: wrk not installed (bench/api_peers.sh installs it)")
@@ -475,11 +337,6 @@ def main():
              "--no-access-log", "--log-level", "warning"],
             port, env={"VIGIL_PEER_DB": db, "VIGIL_PEER_AUTH": "1" if token else "0"}))
     try:
-        if args.rounds <= 0:
-            servers[0].wait_ready(headers)
-            if args.mjpeg == "auto":
-                measure_mjpeg(args, headers, servers[0])
-            return
         for s in servers:
             s.wait_ready(headers)
         if headers:
@@ -510,8 +367,6 @@ def main():
         for mode in modes:
             print_table(results, servers, conc, mode, args.rounds)
         print(f"\n  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        if args.mjpeg == "auto":
-            measure_mjpeg(args, headers, servers[0])
     finally:
         for s in servers:
             s.stop()

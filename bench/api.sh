@@ -11,13 +11,15 @@
 #      side by side, checks they answer the same JSON, drives
 #      /api/v1/detections?limit=50, /api/v1/events?limit=50 and /api/v1/stats
 #      with wrk at concurrency 1, 16, 64, with and without keep-alive, and
-#      prints medians and ratios; then MJPEG viewers when vigil has live.mjpeg.
+#      prints medians and ratios;
+#   4. bench/api_live.py (the live views' own benchmark): concurrent MJPEG
+#      viewers at 5 fps on one core, plain and with boxes=1.
 #
 # Prints numbers, asserts nothing. Env: BUILD (default build), API_WORK (keep
 # and reuse the warehouse there), BENCH_API_SECONDS (per wrk run, default 3),
 # BENCH_API_ROUNDS (default 3), BENCH_API_CONC (default 1,16,64),
 # BENCH_API_AUTH (auto|on|off, default auto: on once `vigil token create`
-# exists), BENCH_API_MJPEG (auto|off).
+# exists), BENCH_API_MJPEG (auto|off: step 4).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build}
@@ -45,5 +47,11 @@ fi
 
 python3 "$src/bench/api.py" --vigil "$build/vigil" --data-dir "$work" --venv "$venv" \
   --seconds "${BENCH_API_SECONDS:-3}" --rounds "${BENCH_API_ROUNDS:-3}" \
-  --conc "${BENCH_API_CONC:-1,16,64}" --auth "${BENCH_API_AUTH:-auto}" \
-  --mjpeg "${BENCH_API_MJPEG:-auto}"
+  --conc "${BENCH_API_CONC:-1,16,64}" --auth "${BENCH_API_AUTH:-auto}"
+
+if [ "${BENCH_API_MJPEG:-auto}" != off ] && [ -f "$src/bench/api_live.py" ]; then
+  echo
+  echo "MJPEG viewers (bench/api_live.py):"
+  python3 "$src/bench/api_live.py" --binary "$build/vigil"
+  python3 "$src/bench/api_live.py" --binary "$build/vigil" --boxes
+fi
