@@ -66,6 +66,21 @@ typedef void (*vigil_metrics_visit_cb)(void *opaque, const char *family, const c
                                        uint64_t value);
 void vigil_metrics_foreach_counter(vigil_metrics_visit_cb cb, void *opaque);
 
+/* Series per family: a new label set beyond it gets the family's series
+ * labelled overflow="true" and counts in
+ * vigil_metrics_series_overflow_total{family="..."}. Hidden series count. */
+#define VIGIL_METRICS_SERIES_MAX 4096
+/* Each vigil_metrics_counter/gauge/histogram call holds the series it
+ * returns; a release lets one hold go. When every hold of a series was let
+ * go (a stage forgot a camera: limits.camera_forget_s, or the camera was
+ * removed) the series is hidden: not rendered nor visited by
+ * vigil_metrics_foreach_counter, but still counted by vigil_metrics_sum
+ * (totals do not go down). Its memory stays (the pointer stays valid; a
+ * late update is harmless) and registering the label set again shows it
+ * with its values. NULL is ignored. */
+void vigil_counter_release(vigil_counter_t *c);
+void vigil_gauge_release(vigil_gauge_t *g);
+void vigil_histogram_release(vigil_histogram_t *h);
 /* Drops every metric (tests only: invalidates all pointers). */
 void vigil_metrics_reset(void);
 
@@ -77,5 +92,8 @@ typedef struct vigil_stage_metrics {
 } vigil_stage_metrics_t;
 
 void vigil_stage_metrics_init(vigil_stage_metrics_t *m, const char *stage, const char *camera);
+/* Releases the six series of vigil_stage_metrics_init (vigil_counter_release)
+ * and zeroes m. */
+void vigil_stage_metrics_release(vigil_stage_metrics_t *m);
 
 #endif

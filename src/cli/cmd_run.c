@@ -5,10 +5,12 @@
  * requested stages, run until SIGINT/SIGTERM or --duration, then stop and
  * drain. Configuration errors exit with code 2. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "vigil/clock.h"
@@ -18,8 +20,18 @@
 
 static volatile sig_atomic_t stop_signal;
 
+/* The first SIGINT/SIGTERM asks for a stop with a drain; a second SIGINT
+ * while it drains ends the process at once with 130 (128 + SIGINT), what a
+ * shell reports for a process ended by Ctrl-C. Only the main thread runs
+ * this: every other thread is created with both signals blocked. */
 static void on_signal(int sig)
 {
+    if (stop_signal && sig == SIGINT) {
+        static const char msg[] = "vigil: second SIGINT: not draining, exiting with 130\n";
+        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)n;
+        _exit(130);
+    }
     stop_signal = sig;
 }
 
@@ -202,11 +214,24 @@ int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv)
                        "(vigil camera add --bus URL ID URL)");
     }
 
-    struct sigaction sa = {.sa_handler = on_signal};
+    /* SA_RESTART: a signal does not make the main thread's system calls fail
+     * with EINTR. SIGINT and SIGTERM are blocked while the pipeline starts
+     * its threads, which inherit the mask (every pthread_create site, those
+     * of libmicrohttpd and librdkafka included, and threads those threads
+     * create later), then unblocked in this thread only: the handler always
+     * runs here, never in a worker in the middle of a lock. */
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    struct sigaction ign = {.sa_handler = SIG_IGN, .sa_flags = SA_RESTART};
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, NULL);
+    sigset_t stops, old_mask;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stops, &old_mask);
 
     p = vigil_pipeline_new(&cfg, cmd->stages, err, sizeof(err));
     if (!p) {
@@ -225,6 +250,7 @@ int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv)
         rc = CLI_FAIL;
         goto out;
     }
+    pthread_sigmask(SIG_UNBLOCK, &stops, NULL); /* a signal sent while starting arrives now */
     vigil_info("pipeline", NULL, "running %s with %zu camera(s)%s", cmd->name, cfg.ncameras,
                duration > 0 ? " for a fixed duration" : " until SIGINT/SIGTERM");
 
@@ -251,5 +277,6 @@ int cli_run_main(const cli_cmd_t *cmd, int argc, char **argv)
 out:
     vigil_pipeline_free(p);
     vigil_config_release(&cfg);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return rc;
 }

@@ -12,9 +12,19 @@
  * cumulative and derives _count from the buckets so that a scrape racing with
  * observations is still self-consistent (+Inf bucket == _count).
  *
+ * Per-camera label sets come and go: each registration holds its series and
+ * vigil_*_release() lets it go; a series whose every holder let it go is
+ * hidden (not rendered, not visited; registering it again shows it with its
+ * values), and a family holds at most VIGIL_METRICS_SERIES_MAX series:
+ * beyond it a new label set gets the family's one overflow series (label
+ * overflow="true") and counts in vigil_metrics_series_overflow_total. Hidden
+ * series keep their memory (a stage may still hold the pointer), so the cap
+ * is what bounds the registry.
+ *
  * Thread: every function may be called from any thread. Registration, render,
  * sum, foreach and reset take the registry lock; updates take no lock. */
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,6 +56,10 @@ struct vigil_histogram {
 typedef struct series {
     struct series *next;
     char *l1, *v1, *l2, *v2; /* NULL when unused */
+    /* registrations not yet released; hidden when the last is released.
+     * @guarded registry_lock */
+    size_t refs;
+    int hidden;
     union {
         struct vigil_counter counter;
         struct vigil_gauge gauge;
@@ -58,6 +72,8 @@ typedef struct family {
     char *name, *help;
     metric_type_t type;
     series_t *series, **series_tail; /* in registration order */
+    size_t nseries;                  /* overflow series not counted */
+    series_t *overflow;              /* NULL until the cap was met */
 } family_t;
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -108,6 +124,23 @@ static void series_free(series_t *s)
     free(s);
 }
 
+/* The family's overflow series (made once); NULL on allocation failure.
+ * @locks registry_lock (held) */
+static series_t *overflow_series(family_t *f)
+{
+    if (!f->overflow) {
+        series_t *o = calloc(1, sizeof(*o));
+        if (!o || !(o->l1 = strdup("overflow")) || !(o->v1 = strdup("true"))) {
+            if (o) series_free(o);
+            return NULL;
+        }
+        *f->series_tail = o;
+        f->series_tail = &o->next;
+        f->overflow = o;
+    }
+    return f->overflow;
+}
+
 /* Finds or creates the series; returns NULL on allocation failure or when the
  * family already exists with another type (a programming error).
  * @locks registry_lock */
@@ -116,7 +149,7 @@ static series_t *lookup(metric_type_t type, const char *name, const char *help, 
 {
     family_t *f;
     series_t *s = NULL;
-    int oom = 0;
+    int oom = 0, overflowed = 0;
 
     if (!name) return NULL;
     norm_pair(&l1, &v1);
@@ -151,8 +184,17 @@ static series_t *lookup(metric_type_t type, const char *name, const char *help, 
         families_tail = &f->next;
     }
     for (s = f->series; s; s = s->next)
-        if (str_eq(s->l1, l1) && str_eq(s->v1, v1) && str_eq(s->l2, l2) && str_eq(s->v2, v2))
+        if (s != f->overflow && str_eq(s->l1, l1) && str_eq(s->v1, v1) && str_eq(s->l2, l2) &&
+            str_eq(s->v2, v2)) {
+            s->refs++;
+            s->hidden = 0;
             goto done;
+        }
+    if (f->nseries >= VIGIL_METRICS_SERIES_MAX) {
+        s = overflow_series(f);
+        overflowed = 1;
+        goto done;
+    }
     s = calloc(1, sizeof(*s));
     if (!s) goto done;
     s->l1 = dup_or_null(l1, &oom);
@@ -166,8 +208,16 @@ static series_t *lookup(metric_type_t type, const char *name, const char *help, 
     }
     *f->series_tail = s;
     f->series_tail = &s->next;
+    f->nseries++;
+    s->refs = 1;
 done:
     pthread_mutex_unlock(&registry_lock);
+    if (overflowed) /* a family of its own, one series per capped family */
+        vigil_counter_inc(vigil_metrics_counter(
+            "vigil_metrics_series_overflow_total",
+            "Label sets refused because their family held VIGIL_METRICS_SERIES_MAX series; "
+            "they were counted in the family's overflow=\"true\" series",
+            "family", name, NULL, NULL));
     return s;
 }
 
@@ -342,7 +392,9 @@ void vigil_metrics_foreach_counter(vigil_metrics_visit_cb cb, void *opaque)
     for (family_t *f = families; f; f = f->next) {
         if (f->type != METRIC_COUNTER) continue;
         for (series_t *s = f->series; s; s = s->next)
-            cb(opaque, f->name, s->l1, s->v1, s->l2, s->v2, vigil_counter_value(&s->m.counter));
+            if (!s->hidden)
+                cb(opaque, f->name, s->l1, s->v1, s->l2, s->v2,
+                   vigil_counter_value(&s->m.counter));
     }
     pthread_mutex_unlock(&registry_lock);
 }
@@ -421,6 +473,7 @@ char *vigil_metrics_render(size_t *len)
         put_escaped(out, f->help, 0);
         fprintf(out, "\n# TYPE %s %s\n", f->name, type_name(f->type));
         for (series_t *s = f->series; s; s = s->next) {
+            if (s->hidden) continue;
             switch (f->type) {
             case METRIC_COUNTER:
                 fputs(f->name, out);
@@ -443,6 +496,48 @@ char *vigil_metrics_render(size_t *len)
     }
     if (len) *len = size;
     return buf;
+}
+
+/* The series a metric pointer lies in. */
+static series_t *series_of(const void *metric)
+{
+    return (series_t *)((char *)metric - offsetof(series_t, m));
+}
+
+static void release(const void *metric)
+{
+    if (!metric) return;
+    series_t *s = series_of(metric);
+    pthread_mutex_lock(&registry_lock);
+    if (s->refs > 0 && --s->refs == 0) s->hidden = 1;
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void vigil_counter_release(vigil_counter_t *c)
+{
+    release(c);
+}
+
+void vigil_gauge_release(vigil_gauge_t *g)
+{
+    release(g);
+}
+
+void vigil_histogram_release(vigil_histogram_t *h)
+{
+    release(h);
+}
+
+void vigil_stage_metrics_release(vigil_stage_metrics_t *m)
+{
+    if (!m) return;
+    vigil_counter_release(m->in);
+    vigil_counter_release(m->out);
+    vigil_counter_release(m->dropped);
+    vigil_counter_release(m->failed);
+    vigil_histogram_release(m->processing);
+    vigil_gauge_release(m->queue_depth);
+    memset(m, 0, sizeof(*m));
 }
 
 void vigil_metrics_reset(void)

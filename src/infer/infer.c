@@ -133,6 +133,7 @@ static void forget_idle(inf_worker_t *w, int64_t now, int force)
         vigil_model_forget_camera(w->model, cam->id);
         *p = cam->next;
         vigil_log_limit_flush(&cam->errlog);
+        vigil_stage_metrics_release(&cam->m); /* its series go away from /metrics */
         free(cam);
         w->ncameras--;
     }

@@ -133,6 +133,7 @@ int vigil__camera_sleep(vigil__camera_t *cam, int64_t us)
 static void camera_free(vigil__camera_t *cam)
 {
     if (!cam) return;
+    vigil_stage_metrics_release(&cam->m); /* a removed camera's series go away */
     free(cam->conf.name);
     free(cam->conf.url);
     free(cam);

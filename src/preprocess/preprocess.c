@@ -112,6 +112,8 @@ static void camera_free(pre_camera_t *cam)
     vigil_log_limit_flush(&cam->errlog);
     if (cam->store_failures) vigil_health_clear(STAGE, cam->id); /* it went away */
     vigil_image_release(&cam->prev);
+    vigil_stage_metrics_release(&cam->m); /* a forgotten camera's series go away */
+    vigil_histogram_release(cam->stored_latency);
     free(cam);
 }
 
@@ -159,7 +161,8 @@ static void store_working(pre_worker_t *w, pre_camera_t *cam)
 
 /* Drops the state of the cameras that sent nothing for limits.camera_forget_s
  * (removed, stopped, or moved to another worker by a rebalance): looked at
- * once a second, or now when `force`. Their metrics series stay. */
+ * once a second, or now when `force`. Their metrics series are released
+ * (hidden from /metrics unless another worker still holds them). */
 static void forget_idle(pre_worker_t *w, int64_t now, int force)
 {
     const vigil_config_t *cfg = w->pre->cfg;
