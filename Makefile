@@ -6,7 +6,8 @@
 #   make test    build (-Werror, plus vigil-fault: -DVIGIL_FAULT_INJECTION=ON), fetch
 #                models and the test-only reference tools (TF.js in Node, ONNX Runtime in a
 #                venv, under ~/.cache/vigil), run every test, then the unit, conformance, e2e
-#                and vigil-nn integration tests again under ASan+UBSan; fails when a suite
+#                and vigil-nn integration tests again under ASan+UBSan, the threaded ones
+#                under TSan (build-tsan, ctest -L tsan); fails when a suite
 #                was skipped (VIGIL_ALLOW_SKIP=kafka lets a machine without Kafka's JDK skip
 #                Kafka; never under CI). docs/testing.md
 #   make bench   build and run the benchmarks in bench/ (the analytics part installs its
@@ -16,6 +17,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 HTTP       ?= 127.0.0.1:8080
 DATA_DIR   ?= data
@@ -49,7 +51,10 @@ run: build media models
 $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON -DVIGIL_WERROR=ON
 
-test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+$(TSAN_BUILD)/build.ninja:
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_TSAN=ON -DVIGIL_WERROR=ON
+
+test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja $(TSAN_BUILD)/build.ninja
 	cmake -S . -B $(BUILD) -DVIGIL_FAULT_INJECTION=ON >/dev/null
 	cmake -S . -B $(ASAN_BUILD) -DVIGIL_FAULT_INJECTION=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
@@ -66,8 +71,12 @@ test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure --no-tests=error -R 'nn_conformance|nn_reference' \
 	  --output-junit ctest-junit-nn.xml $(CTEST_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target tsan_tests
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" \
+	  ctest --output-on-failure --no-tests=error -j $(JOBS) -L tsan \
+	  --output-junit ctest-junit.xml $(CTEST_ARGS)
 	tests/check_skips.py $(BUILD)/ctest-junit.xml $(ASAN_BUILD)/ctest-junit.xml \
-	  $(ASAN_BUILD)/ctest-junit-nn.xml
+	  $(ASAN_BUILD)/ctest-junit-nn.xml $(TSAN_BUILD)/ctest-junit.xml
 	@echo "make test: all suites passed"
 
 bench: build media models
