@@ -38,6 +38,10 @@ void vigil__api_session_begin(vigil_api_t *api, vigil_store_t *store, vigil__req
                               const vigil_user_t *user, const char *method_used,
                               vigil__reply_t *reply);
 
+/* 1 when the request acts for a user; with accounts off (auth.enabled:
+ * false) 0 with a 409 in *reply. (users.c) */
+int vigil__api_needs_account(vigil__req_t *req, vigil__reply_t *reply);
+
 /* Routes (method and role in server.c's table). */
 void vigil__api_auth_login(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 void vigil__api_auth_logout(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);

@@ -406,7 +406,9 @@ void vigil__api_passkeys(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *re
     vigil_store_t *store;
     json_t *items;
 
-    if (!vigil__api_no_params(req, reply) || !(store = store_or_503(api, reply))) return;
+    if (!vigil__api_no_params(req, reply) || !vigil__api_needs_account(req, reply) ||
+        !(store = store_or_503(api, reply)))
+        return;
     vigil_err_t err = vigil_passkey_list(store, req->who.user_id, &keys, &n, errstr, sizeof(errstr));
     vigil__api_store_release(api, store);
     if (err) {

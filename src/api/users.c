@@ -39,6 +39,14 @@ static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
+int vigil__api_needs_account(vigil__req_t *req, vigil__reply_t *reply)
+{
+    if (req->who.kind != VIGIL_AUTH_DISABLED) return 1;
+    vigil__reply_error(reply, MHD_HTTP_CONFLICT, NULL,
+                       "accounts are off (auth.enabled: false): there is no user to own this");
+    return 0;
+}
+
 int vigil__api_no_params(vigil__req_t *req, vigil__reply_t *reply)
 {
     int n = 0;
@@ -304,7 +312,7 @@ void vigil__api_token_add(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *r
     vigil_err_t err;
 
     if (!body) return;
-    if (!vigil__api_json_keys(body, keys, reply)) goto out;
+    if (!vigil__api_needs_account(req, reply) || !vigil__api_json_keys(body, keys, reply)) goto out;
     if (json_object_get(body, "label") && !(label = vigil__api_json_str(body, "label", 63, 1, reply)))
         goto out;
     if (json_object_get(body, "scope") && !(scope = vigil__api_json_str(body, "scope", 8, 1, reply)))
