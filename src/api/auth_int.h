@@ -42,6 +42,16 @@ void vigil__api_session_begin(vigil_api_t *api, vigil_store_t *store, vigil__req
  * false) 0 with a 409 in *reply. (users.c) */
 int vigil__api_needs_account(vigil__req_t *req, vigil__reply_t *reply);
 
+/* Deleting one row by the id in path segment `index`: the caller's own, or
+ * anyone's for an admin; 404 "no such WHAT" when it is neither, then
+ * recorded as `action` in the audit log; the reply is {"id":ID,DONE:true}.
+ * (users.c) */
+typedef vigil_err_t (*vigil__revoke_fn)(vigil_store_t *s, int64_t id, int64_t user_id,
+                                        char *errstr, size_t n);
+void vigil__api_revoke_by_id(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply, int index,
+                             const char *what, vigil__revoke_fn revoke, const char *action,
+                             const char *done);
+
 /* Routes (method and role in server.c's table). */
 void vigil__api_auth_login(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 void vigil__api_auth_logout(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);

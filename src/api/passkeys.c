@@ -431,28 +431,6 @@ void vigil__api_passkeys(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *re
 /* DELETE /api/v1/auth/passkeys/{id}: one's own (an admin: anyone's). */
 void vigil__api_passkey_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
-    vigil__param_error_t perr;
-    char seg[32], errstr[256];
-    int64_t id = 0;
-    vigil_store_t *store;
-
-    if (!vigil__api_no_params(req, reply)) return;
-    if (vigil__api_path_segment(req->url, 4, seg, sizeof(seg)) < 0 ||
-        vigil__api_parse_id(seg, &id, &perr) != 0) {
-        vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such passkey");
-        return;
-    }
-    if (!(store = store_or_503(api, reply))) return;
-    vigil_err_t err = vigil_passkey_delete(
-        store, id, req->who.role >= VIGIL_ROLE_ADMIN ? 0 : req->who.user_id, errstr, sizeof(errstr));
-    vigil__api_store_release(api, store);
-    if (err == VIGIL_ERR_NOT_FOUND) {
-        vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such passkey");
-        return;
-    } else if (err) {
-        vigil__reply_error(reply, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "cannot remove the passkey");
-        return;
-    }
-    vigil__api_audit(api, req, "passkey.remove", seg, NULL);
-    vigil__reply_json(reply, MHD_HTTP_OK, json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", 1));
+    vigil__api_revoke_by_id(api, req, reply, 4, "passkey", vigil_passkey_delete,
+                            "passkey.remove", "removed");
 }

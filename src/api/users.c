@@ -356,28 +356,42 @@ out:
     json_decref(body);
 }
 
-void vigil__api_token_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
+/* Deletes row `id` (path segment `index`) of one's own, or anyone's for an
+ * admin, with `revoke` (vigil_token_revoke, vigil_session_revoke,
+ * vigil_passkey_delete), and records `action`. */
+void vigil__api_revoke_by_id(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply, int index,
+                             const char *what, vigil__revoke_fn revoke, const char *action,
+                             const char *done)
 {
     vigil_store_t *store;
     char errstr[256], target[32];
     int64_t id;
     vigil_err_t err;
 
-    if (!vigil__api_no_params(req, reply) || !(id = path_id(req, 3, "token", reply))) return;
+    if (!vigil__api_no_params(req, reply) || !(id = path_id(req, index, what, reply))) return;
     if (!(store = vigil__api_store_acquire(api, errstr, sizeof(errstr)))) {
         NOSTORE_REPLY(reply);
         return;
     }
-    err = vigil_token_revoke(store, id, req->who.role >= VIGIL_ROLE_ADMIN ? 0 : req->who.user_id,
-                             errstr, sizeof(errstr));
+    err = revoke(store, id, req->who.role >= VIGIL_ROLE_ADMIN ? 0 : req->who.user_id, errstr,
+                 sizeof(errstr));
     vigil__api_store_release(api, store);
-    if (err) {
+    if (err == VIGIL_ERR_NOT_FOUND) {
+        vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such %s", what);
+        return;
+    } else if (err) {
         store_error(reply, err, errstr);
         return;
     }
     snprintf(target, sizeof(target), "%lld", (long long)id);
-    vigil__api_audit(api, req, "token.revoke", target, NULL);
-    vigil__reply_json(reply, MHD_HTTP_OK, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+    vigil__api_audit(api, req, action, target, NULL);
+    vigil__reply_json(reply, MHD_HTTP_OK, json_pack("{s:I, s:b}", "id", (json_int_t)id, done, 1));
+}
+
+void vigil__api_token_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
+{
+    vigil__api_revoke_by_id(api, req, reply, 3, "token", vigil_token_revoke, "token.revoke",
+                            "revoked");
 }
 
 /* --- sessions ------------------------------------------------------------------- */
@@ -417,26 +431,8 @@ void vigil__api_sessions(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *re
 
 void vigil__api_session_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
-    vigil_store_t *store;
-    char errstr[256], target[32];
-    int64_t id;
-    vigil_err_t err;
-
-    if (!vigil__api_no_params(req, reply) || !(id = path_id(req, 4, "session", reply))) return;
-    if (!(store = vigil__api_store_acquire(api, errstr, sizeof(errstr)))) {
-        NOSTORE_REPLY(reply);
-        return;
-    }
-    err = vigil_session_revoke(store, id, req->who.role >= VIGIL_ROLE_ADMIN ? 0 : req->who.user_id,
-                               errstr, sizeof(errstr));
-    vigil__api_store_release(api, store);
-    if (err) {
-        store_error(reply, err, errstr);
-        return;
-    }
-    snprintf(target, sizeof(target), "%lld", (long long)id);
-    vigil__api_audit(api, req, "session.revoke", target, NULL);
-    vigil__reply_json(reply, MHD_HTTP_OK, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+    vigil__api_revoke_by_id(api, req, reply, 4, "session", vigil_session_revoke,
+                            "session.revoke", "revoked");
 }
 
 /* --- audit log ------------------------------------------------------------------ */
