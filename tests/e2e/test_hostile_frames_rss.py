@@ -4,6 +4,9 @@ A camera URL points at a local MJPEG server (multipart/x-mixed-replace) that
 sends 1,000 crafted parts: JPEGs whose SOF declares 65000x65000 or 4096x4096
 over 64x48 data, truncated JPEGs, JPEG headers followed by garbage, plain
 garbage, and every tenth part a valid 64x48 JPEG so that the stream goes on.
+What ffmpeg can demux goes on as frame messages with the JPEG passed through
+(preprocess refuses the corrupt ones: counted failed), the rest fails in
+ingest; both counts are checked, so the parts were really consumed.
 VmHWM of the process is read after the first 100 parts and after all 1,000:
 the growth must stay under a fixed bound (16 MiB), whatever the count."""
 import http.server
@@ -104,7 +107,7 @@ infer: {{ model: motion }}
 cameras:
   - {{ id: hostile, url: "http://127.0.0.1:{feed.port}/stream.mjpg", fps: 0 }}
 """
-        with Vigil([], config=cfg, auth=False) as v:
+        with Vigil([], config=cfg) as v:
             pid = v.proc.pid
             deadline = time.time() + 120 * MULT
             while feed.sent < 100 and time.time() < deadline:
@@ -120,6 +123,14 @@ cameras:
             check(feed.sent >= PARTS, f"only {feed.sent} of {PARTS} parts taken in time")
             time.sleep(2)
             after = vm(pid, "VmHWM")
+            st = v.json("/api/v1/stats")["stages"]
+            print("stages:", {k: st.get(k) for k in ("ingest", "preprocess")})
+            # every part was read: decoded and published (hostile JPEGs go on
+            # to preprocess as frame messages, which refuses them) or failed
+            ing, pre = st["ingest"], st["preprocess"]
+            check(ing["out"] + ing["failed"] >= PARTS * 0.9,
+                  f"ingest accounted for {ing['out'] + ing['failed']} of {PARTS} parts")
+            check(pre["failed"] > 0, "no hostile frame reached preprocess")
             print(f"VmHWM after 100 parts: {before} kB, after {PARTS}: {after} kB "
                   f"(+{after - before} kB); VmRSS now {vm(pid, 'VmRSS')} kB")
             check(after - before <= BOUND_KB,
