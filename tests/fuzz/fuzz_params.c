@@ -69,7 +69,7 @@ static int det_finish(void *p, vigil__param_error_t *e)
     vigil__detection_params_t *d = p;
     int rc = vigil__detection_params_finish(d, e);
     if (!rc && (d->q.limit < 1 || d->q.limit > VIGIL__API_LIMIT_MAX || d->q.min_score < 0 ||
-                d->q.min_score > 1 || d->q.since_us < 0 || d->q.until_us < 0))
+                d->q.min_score > 1 || d->q.since_us < 0 || d->q.until_us < -1))
         broken("detections query out of range", "");
     return rc;
 }
