@@ -102,8 +102,9 @@ void vigil__api_auth_start(vigil_api_t *api)
     /* The one secret vigil ever logs, on purpose: whoever reads the log of a
      * fresh install makes the first admin with it, once. */
     vigil_info("api", NULL,
-               "no users yet: open the dashboard and use setup token %s to create the first "
-               "admin (once), or run `vigil user add NAME --role admin`",
+               "no users yet: use setup token %s once to create the first admin (POST "
+               "/api/v1/auth/setup {\"token\",\"name\",\"password\"}), or run `vigil user "
+               "add NAME --role admin`",
                api->auth.setup_token);
 }
 
