@@ -1,0 +1,70 @@
+// Who is signed in (GET /api/v1/auth/me), shared by every page.
+import { api, ApiError, setCsrf, setUnauthorizedHandler } from './api';
+
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface Me {
+  user: string;
+  role: Role;
+  auth: 'session' | 'token' | 'setup' | 'disabled';
+  can_write: boolean;
+  csrf_token?: string;
+}
+
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+
+export const session = $state({
+  me: null as Me | null,
+  /** 'loading' until the first /auth/me answers */
+  state: 'loading' as 'loading' | 'signed-out' | 'signed-in' | 'setup' | 'error',
+  error: '',
+});
+
+export function hasRole(least: Role): boolean {
+  const me = session.me;
+  if (!me) return false;
+  if (me.auth === 'disabled') return true;
+  return RANK[me.role] >= RANK[least] && (least === 'viewer' || me.can_write);
+}
+
+export function signedIn(me: Me): void {
+  session.me = me;
+  session.state = 'signed-in';
+  setCsrf(me.csrf_token);
+}
+
+export function signedOut(): void {
+  session.me = null;
+  session.state = 'signed-out';
+  setCsrf('');
+}
+
+setUnauthorizedHandler(() => signedOut());
+
+/** Asks the server who we are; shows setup when no user exists yet. */
+export async function refreshSession(): Promise<void> {
+  try {
+    signedIn(await api.get<Me>('/api/v1/auth/me'));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      try {
+        const setup = await api.get<{ needed: boolean }>('/api/v1/auth/setup');
+        session.state = setup.needed ? 'setup' : 'signed-out';
+      } catch {
+        session.state = 'signed-out';
+      }
+      session.me = null;
+      return;
+    }
+    session.state = 'error';
+    session.error = e instanceof Error ? e.message : String(e);
+  }
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await api.post('/api/v1/auth/logout');
+  } finally {
+    signedOut();
+  }
+}
