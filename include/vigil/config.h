@@ -126,6 +126,7 @@ typedef struct vigil_config {
     int http_header_timeout_s;           /* request headers (and keep-alive idle) deadline */
     int http_body_timeout_s;             /* request body deadline */
     char *http_allowed_hosts;            /* comma-separated Host names besides the address */
+    char *http_web_root;                 /* the built dashboard's directory; "" = beside the binary */
     char *http_cors_origins;             /* comma-separated origins given CORS access */
     char *http_tls_cert;                 /* PEM certificate chain file; "" = no TLS */
     char *http_tls_key;                  /* PEM private key file */

@@ -78,6 +78,7 @@ struct vigil_api {
     pthread_cond_t clip_cond;
     int64_t clip_busy[VIGIL__API_THREADS];
     struct vigil__live *live; /* live views: frames, SSE ring, streams (live_int.h) */
+    int web_fd; /* the dashboard's built files (web.c, http.web_root); -1 = none */
 };
 
 typedef struct vigil__reply {
@@ -114,6 +115,7 @@ typedef struct vigil__reply {
 /* Adds a response header (name static; value copied, truncated at 199 bytes);
  * ignored beyond 4. */
 void vigil__reply_header(vigil__reply_t *reply, const char *name, const char *value);
+
 
 /* --- replies (server.c) --------------------------------------------------------
  * Thread: any request worker. On allocation failure they fall back to a
@@ -167,6 +169,15 @@ typedef struct vigil__req {
     vigil_principal_t who;       /* who it acts for (set by vigil__api_authorize) */
     char sid[96];                /* the session id of a cookie-authenticated request */
 } vigil__req_t;
+
+/* --- the dashboard's static files (web.c) -------------------------------------------- */
+/* Finds the built dashboard (http.web_root, or beside the executable). */
+void vigil__web_init(vigil_api_t *api, const char *configured);
+void vigil__web_free(vigil_api_t *api);
+/* Whether a path no API route has is the dashboard's to answer (not /api/...). */
+int vigil__web_claims(const vigil_api_t *api, const char *url);
+/* GET/HEAD of a dashboard file (public). Thread: any request worker. */
+void vigil__web_serve(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 
 /* The least role a route needs (the values of vigil_role_t, vigil/auth.h). */
 #define VIGIL__ROLE_PUBLIC 0

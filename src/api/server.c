@@ -600,7 +600,11 @@ static void dispatch(vigil_api_t *api, vigil__req_t *req, const struct route *r,
     char safe_url[160];
 
     vigil__api_sanitize(safe_url, sizeof(safe_url), req->url);
-    if (!r && !path_known) {
+    if (!r && !path_known && vigil__web_claims(api, req->url) &&
+        (strcmp(req->method, MHD_HTTP_METHOD_GET) == 0 ||
+         strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0)) {
+        vigil__web_serve(api, req, reply); /* public: the files hold no data */
+    } else if (!r && !path_known) {
         vigil__reply_error(reply, MHD_HTTP_NOT_FOUND, NULL, "no such path \"%s\"", safe_url);
     } else if (!r) {
         char safe_method[32];
@@ -672,6 +676,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     r = route_find(method, url, &path_known, &route, allow, sizeof(allow));
+    if (!r && !path_known && vigil__web_claims(api, url)) route = "web";
     if (api->monitor && r && !monitor_route(r)) {
         r = NULL;
         path_known = 0;
@@ -760,6 +765,7 @@ vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errst
     pthread_mutex_init(&api->clip_lock, NULL);
     pthread_cond_init(&api->clip_cond, NULL);
     api->port = -1;
+    api->web_fd = -1;
     /* The config table checks the range; this guards callers that build a
      * vigil_config_t by hand against NaN and negative values. */
     if (!(cfg->analytics_clip_preroll_s >= 0 && cfg->analytics_clip_preroll_s <= 86400) ||
@@ -854,6 +860,7 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "api: already started");
     fd = listen_socket(api, errstr, errstr_size);
     if (fd < 0) return VIGIL_ERR_IO;
+    if (api->web_fd < 0) vigil__web_init(api, api->cfg->http_web_root);
     /* live views first: their consumer group exists before the pipeline publishes */
     if (vigil__live_start(api->live, api->bus, errstr, errstr_size)) {
         close(fd);
@@ -924,6 +931,7 @@ void vigil_api_free(vigil_api_t *api)
     if (!api) return;
     vigil_api_stop(api);
     vigil__live_free(api->live);
+    vigil__web_free(api);
     vigil__edge_free(api->edge);
     vigil__api_auth_free(api);
     pthread_mutex_destroy(&api->pool_lock);

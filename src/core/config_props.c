@@ -73,6 +73,10 @@ const vigil_prop_t vigil_props[] = {
         "Comma-separated origins (https://dash.example.com) whose pages may call the API from "
         "a browser (CORS). Empty = none: no Access-Control-Allow-Origin header, preflight "
         "requests refused."),
+    STR("http.web_root", http_web_root, "",
+        "Directory of the built dashboard (web/dist after `make web`), served at /. Empty = "
+        "look beside the executable: ../web/dist from its directory (a build tree), then "
+        "../share/vigil/web (installed). Without one the API is served alone."),
     STR("http.tls_cert", http_tls_cert, "",
         "PEM certificate chain file: serve HTTPS (TLS through libmicrohttpd and GnuTLS) with "
         "HSTS. Needs http.tls_key. Empty = plain HTTP (put a TLS reverse proxy in front)."),
