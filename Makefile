@@ -1,8 +1,9 @@
 # vigil — the two commands a newcomer needs are `make run` and `make test`.
 #
 #   make build   install missing build dependencies, build build/vigil
-#   make run     build, fetch the sample video and the default model, run every stage on it
-#                (API on 127.0.0.1:8080)
+#   make run     build (the dashboard too), fetch the sample video and the default model, run
+#                every stage on it (dashboard and API on http://127.0.0.1:8080/)
+#   make web     build the dashboard (web/: npm ci, vite build into web/dist)
 #   make test    build (-Werror, plus vigil-fault: -DVIGIL_FAULT_INJECTION=ON), fetch
 #                models and the test-only reference tools (TF.js in Node, ONNX Runtime in a
 #                venv, under ~/.cache/vigil), run every test, then the unit, conformance, e2e
@@ -23,7 +24,7 @@ HTTP       ?= 127.0.0.1:8080
 DATA_DIR   ?= data
 CTEST_ARGS ?=
 
-.PHONY: all build run test bench docs deps deps-test media models clean format
+.PHONY: all build run test bench docs deps deps-test media models web clean format
 
 all: build
 
@@ -36,6 +37,9 @@ deps-test:
 media:
 	@scripts/setup.sh media >/dev/null
 
+web:
+	@scripts/setup.sh web
+
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_WERROR=ON
 
@@ -45,7 +49,7 @@ build: deps $(BUILD)/build.ninja
 models: build
 	@$(BUILD)/vigil models fetch
 
-run: build media models
+run: build web media models
 	$(BUILD)/vigil run --source sample --http $(HTTP) --data-dir $(DATA_DIR)
 
 $(ASAN_BUILD)/build.ninja:

