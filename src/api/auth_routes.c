@@ -241,9 +241,13 @@ void vigil__api_auth_setup_get(vigil_api_t *api, vigil__req_t *req, vigil__reply
                            "the warehouse cannot be queried");
         return;
     }
+    /* signed_in: whether this request carries a valid session or token, so
+     * that the dashboard asks /auth/me only then (a 401 there would be an
+     * error in the browser's console on every visit of the sign-in page) */
     vigil__reply_json(reply, MHD_HTTP_OK,
-                      json_pack("{s:b, s:b}", "needed", users == 0, "auth_enabled",
-                                api->auth.enabled));
+                      json_pack("{s:b, s:b, s:b}", "needed", users == 0, "auth_enabled",
+                                api->auth.enabled, "signed_in",
+                                req->who.kind != VIGIL_AUTH_NONE));
 }
 
 /* POST /api/v1/auth/setup {"token","name","password"}: the first admin,

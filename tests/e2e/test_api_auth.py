@@ -66,6 +66,15 @@ def test_first_start_setup_token():
         st, _, body = call(v, "GET", "/api/v1/cameras",
                            headers={"Cookie": "vigil_session=" + sid})
         check(st == 200, f"GET with the setup session: {st} {body[:200]!r}")
+        # the public setup state says whether the caller is signed in (the
+        # dashboard asks /auth/me only then): yes with the cookie, no without
+        # or with a made-up one
+        for cookie, want in ((sid, True), (None, False), ("x" * 43, False)):
+            st, _, body = call(v, "GET", "/api/v1/auth/setup",
+                               headers={"Cookie": "vigil_session=" + cookie} if cookie else None)
+            state = json.loads(body)
+            check(st == 200 and state["signed_in"] is want and state["needed"] is False,
+                  f"setup state with cookie {bool(cookie)}: {st} {body!r}")
 
 
 def test_session_csrf_logout_and_audit():

@@ -41,19 +41,21 @@ export function signedOut(): void {
 
 setUnauthorizedHandler(() => signedOut());
 
-/** Asks the server who we are; shows setup when no user exists yet. */
+/** Asks the server who we are; shows setup when no user exists yet. The
+ * public /auth/setup says whether this browser is signed in, so /auth/me is
+ * asked only then (no 401 in the console on the sign-in page). */
 export async function refreshSession(): Promise<void> {
   try {
+    const setup = await api.get<{ needed: boolean; signed_in?: boolean }>('/api/v1/auth/setup');
+    if (!setup.signed_in) {
+      session.me = null;
+      session.state = setup.needed ? 'setup' : 'signed-out';
+      return;
+    }
     signedIn(await api.get<Me>('/api/v1/auth/me'));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
-      try {
-        const setup = await api.get<{ needed: boolean }>('/api/v1/auth/setup');
-        session.state = setup.needed ? 'setup' : 'signed-out';
-      } catch {
-        session.state = 'signed-out';
-      }
-      session.me = null;
+      signedOut();
       return;
     }
     session.state = 'error';
