@@ -61,6 +61,7 @@ static const char *const sq_sql[SQ_COUNT_] = {
         "(SELECT count(*) FROM detections WHERE camera_id = ?1), "
         "(SELECT count(*) FROM events WHERE camera_id = ?1), "
         "(SELECT coalesce(sum(size_bytes), 0) FROM frames WHERE camera_id = ?1)",
+    [SQ_DATA_VERSION] = "PRAGMA data_version",
     [SQ_SWEEP_FRAMES_ALL] = "DELETE FROM frames WHERE id IN (SELECT id FROM frames WHERE "
                             "capture_time_us < ?1 LIMIT ?2) RETURNING path",
     [SQ_SWEEP_FRAMES_CAMERA] = "DELETE FROM frames WHERE id IN (SELECT id FROM frames WHERE "
@@ -420,10 +421,34 @@ static vigil_err_t sq_event_put(vigil_store_t *store, const vigil_event_row_t *e
     return rc == SQLITE_OK ? VIGIL_OK : vigil__sq_error(sq, rc, "insert event", NULL, 0);
 }
 
+/* PRAGMA data_version: changes when another connection commits; -1 on error. */
+static int64_t data_version(vigil__sqlite_t *sq)
+{
+    sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_DATA_VERSION);
+    int64_t v = -1;
+
+    if (!st) return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return v;
+}
+
+/* Counting every row is a scan of each table, so the warehouse-wide counts
+ * are kept per connection and reused while no commit happened since: an
+ * idle or read-mostly warehouse answers /api/v1/stats without scanning.
+ * The version is read before counting, so a commit racing the count only
+ * makes the next call count again. */
 static vigil_err_t sq_counts(vigil_store_t *store, const char *camera_id,
                              vigil_store_counts_t *counts)
 {
     vigil__sqlite_t *sq = vigil__sq(store);
+    int64_t dv = camera_id ? -1 : data_version(sq);
+    int64_t changes = sqlite3_total_changes64(sq->db);
+
+    if (dv >= 0 && sq->counts_valid && dv == sq->counts_dv && changes == sq->counts_changes) {
+        *counts = sq->counts;
+        return VIGIL_OK;
+    }
     sqlite3_stmt *st = vigil__sq_stmt(sq, camera_id ? SQ_COUNTS_CAMERA : SQ_COUNTS_ALL);
     if (!st) return sq->stmt_err;
     if (camera_id) sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
@@ -435,6 +460,12 @@ static vigil_err_t sq_counts(vigil_store_t *store, const char *camera_id,
         counts->detections = sqlite3_column_int64(st, 2);
         counts->events = sqlite3_column_int64(st, 3);
         counts->frame_bytes = sqlite3_column_int64(st, 4);
+        if (dv >= 0) {
+            sq->counts = *counts;
+            sq->counts_dv = dv;
+            sq->counts_changes = changes;
+            sq->counts_valid = 1;
+        }
     } else {
         err = vigil__sq_error(sq, rc, "count rows", NULL, 0);
     }

@@ -38,6 +38,7 @@ typedef enum vigil__sq_stmt {
     SQ_FRAMES_RANGE,
     SQ_FRAME_MARK_PROCESSED,
     SQ_FRAMES_UNPROCESSED,
+    SQ_DATA_VERSION,
     SQ_COUNT_
 } vigil__sq_stmt_t;
 
@@ -160,6 +161,12 @@ typedef struct vigil__sqlite {
     sqlite3_stmt *count_query_stmts[SQA_C_VARIANTS];
     sqlite3_stmt *accounts_stmts[SQU_COUNT_];
     sqlite3_stmt *resources_stmts[VIGIL__SQR_SLOTS];
+    /* The warehouse-wide counts, kept while nothing changed: valid while
+     * PRAGMA data_version (commits of other connections) and this
+     * connection's total_changes (its own) are what they were (sq_counts). */
+    int counts_valid;
+    int64_t counts_dv, counts_changes;
+    vigil_store_counts_t counts;
 } vigil__sqlite_t;
 
 static inline vigil__sqlite_t *vigil__sq(vigil_store_t *store)

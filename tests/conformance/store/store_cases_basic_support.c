@@ -219,3 +219,33 @@ void test_store_counts_per_camera_and_all(void **state)
     assert_int_equal(all1.detections - all0.detections, 5);
     assert_int_equal(all1.events - all0.events, 2);
 }
+
+/* Counts read through one handle follow what another handle (another
+ * process's, in a deployment) commits, also when nothing changed in
+ * between (a backend may keep counts while the warehouse is unchanged). */
+void test_store_counts_follow_commits_of_another_handle(void **state)
+{
+    cs_ctx_t *ctx = *state;
+    char a[64], err[512] = "";
+    vigil_store_t *other = cs_open(ctx, 0, err, sizeof(err));
+    vigil_store_counts_t c0, c1, c2;
+
+    if (!other) fail_msg("second handle: %s", err);
+    cs_camera(ctx, "a", a);
+    assert_int_equal(vigil_store_counts(ctx->store, NULL, &c0), VIGIL_OK);
+    assert_int_equal(vigil_store_counts(ctx->store, NULL, &c1), VIGIL_OK); /* unchanged */
+    assert_memory_equal(&c0, &c1, sizeof(c0));
+    for (int round = 1; round <= 3; round++) {
+        vigil_frame_row_t f = cs_frame(a, (uint64_t)round, CS_T0 + round * 1000000);
+        unsigned char buf[100];
+        cs_fill_bytes(buf, sizeof(buf), (uint32_t)round);
+        assert_int_equal(vigil_store_frame_put(other, &f, buf, sizeof(buf), err, sizeof(err)),
+                         VIGIL_OK);
+        assert_int_equal(vigil_store_counts(ctx->store, NULL, &c2), VIGIL_OK);
+        assert_int_equal(c2.frames - c0.frames, round);
+        assert_int_equal(c2.frame_bytes - c0.frame_bytes, round * (int64_t)sizeof(buf));
+        assert_int_equal(vigil_store_counts(other, NULL, &c1), VIGIL_OK); /* its own write */
+        assert_memory_equal(&c1, &c2, sizeof(c1));
+    }
+    vigil_store_close(other);
+}

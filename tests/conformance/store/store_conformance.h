@@ -66,6 +66,7 @@ void test_store_reopen_without_migrate_on_current_schema_opens(void **state);
 void test_store_fresh_store_without_migrate_is_refused_with_migrate_hint(void **state);
 void test_store_unknown_url_scheme_is_refused_listing_accepted_schemes(void **state);
 void test_store_camera_upsert_list_and_status(void **state);
+void test_store_counts_follow_commits_of_another_handle(void **state);
 void test_store_frame_put_get_read_round_trip_at_documented_path(void **state);
 void test_store_frame_put_same_key_twice_keeps_one_row_and_one_file(void **state);
 void test_store_frame_get_unknown_id_is_not_found(void **state);

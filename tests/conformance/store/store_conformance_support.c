@@ -208,6 +208,7 @@ int vigil_store_conformance_run(const char *group_name, const char *url)
         CS_CASE(test_store_threads_with_own_handles_write_detections_concurrently_all_land),
         CS_CASE(test_store_sweep_deletes_old_rows_and_files_keeps_new_and_other_cameras),
         CS_CASE(test_store_counts_per_camera_and_all),
+        CS_CASE(test_store_counts_follow_commits_of_another_handle),
         CS_CASE(test_store_analytics_commit_and_query_round_trip),
         CS_CASE(test_store_analytics_open_event_then_closed_is_one_row_with_the_same_id),
         CS_CASE(test_store_analytics_stale_event_report_does_not_roll_back),
