@@ -28,7 +28,8 @@ export function hasRole(least: Role): boolean {
 }
 
 export function signedIn(me: Me): void {
-  session.me = me;
+  // the sign-in reply (SignedIn) has no can_write: a session can always write
+  session.me = { ...me, can_write: me.can_write ?? me.auth === 'session' };
   session.state = 'signed-in';
   setCsrf(me.csrf_token);
 }
