@@ -9,8 +9,7 @@
 // checking state. run.mjs runs the areas with it; bench/dashboard.mjs uses it
 // for its measurements.
 //
-// The `t` an area gets (docs in tests/browser/dashboard/README, contract in
-// issue 9):
+// The `t` an area gets (the contract the area modules are written against):
 //   t.base            vigil's URL (no trailing slash)
 //   t.page            a Playwright Page signed in as admin, 1280x800 (shared
 //                     by the areas; its viewport is restored after each one)
