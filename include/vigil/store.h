@@ -467,10 +467,15 @@ vigil_err_t vigil_store_audit_list(vigil_store_t *store, int64_t before_id, int 
  * call, one thread per handle. */
 
 #define VIGIL_CAMERA_ORIGIN_API "api"
+/* A camera the API did not create (a configuration file's) whose `enabled`
+ * the API has switched: its enabled (and the status that follows from it)
+ * is the API's from then on, also after a restart; the rest is the file's.
+ * The sink's and `vigil run`'s upserts leave that enabled alone. */
+#define VIGIL_CAMERA_ORIGIN_SWITCHED "switched"
 
 typedef struct vigil_camera_record {
     vigil_camera_row_t row; /* row.url redacted */
-    char origin[16];        /* "api", or "" (the configuration, or seen on the bus) */
+    char origin[16];        /* "api", "switched", or "" (the configuration, or seen on the bus) */
     double retention_hours; /* < 0: store.retention_hours */
     int64_t created_us;     /* API cameras; 0 for others */
     /* the URL with its credentials: filled only where a function says so,
@@ -500,6 +505,13 @@ vigil_err_t vigil_store_camera_put(vigil_store_t *store, const vigil_camera_reco
  * VIGIL_ERR_NOT_FOUND, VIGIL_ERR_EXISTS (not an API camera). */
 vigil_err_t vigil_store_camera_remove(vigil_store_t *store, const char *id, int64_t now_us,
                                       char *errstr, size_t errstr_size);
+/* Sets the `enabled` of a camera the API did not create (a configuration
+ * camera) from row->enabled, with row->status and row->last_error, and marks
+ * it "switched", in one transaction. A camera without a row yet gets one
+ * from row (id, name, url redacted, fps). VIGIL_ERR_EXISTS: an API camera
+ * (vigil_store_camera_put changes those). now_us: updated_us. */
+vigil_err_t vigil_store_camera_switch(vigil_store_t *store, const vigil_camera_row_t *row,
+                                      int64_t now_us, char *errstr, size_t errstr_size);
 /* Every API camera not removed, with source_url (for `vigil run` to put
  * them on its control topic at start). At most VIGIL_CAMERAS_MAX * 16. */
 vigil_err_t vigil_store_camera_list_api(vigil_store_t *store, vigil_camera_record_t **rows,
@@ -619,5 +631,44 @@ typedef struct vigil_storage_row {
 vigil_err_t vigil_store_storage(vigil_store_t *store, vigil_storage_row_t **rows, size_t *n,
                                 char *errstr, size_t errstr_size);
 /* ---- end of resources ---------------------------------------------------- */
+
+/* ---- push subscriptions (store_push.c; docs/push.md) ------------------------
+ * A browser's Web Push subscription of a user. endpoint and the keys are the
+ * browser's secrets: never log or show them (only the endpoint's origin).
+ * Subscriptions of a deleted user are not listed with user_id 0 (the push
+ * service's reads), so that they receive nothing. */
+#define VIGIL_PUSH_ENDPOINT_MAX 1024
+#define VIGIL_PUSH_FILTERS_MAX 8192 /* filters JSON text */
+#define VIGIL_PUSH_SUBS_PER_USER 32
+#define VIGIL_PUSH_SUBS_MAX 100000  /* rows one list returns at most */
+
+typedef struct vigil_push_sub {
+    int64_t id;
+    int64_t user_id;
+    char endpoint[VIGIL_PUSH_ENDPOINT_MAX + 1];
+    char p256dh[96];  /* base64url of the 65-byte point */
+    char auth[32];    /* base64url of the 16-byte secret */
+    char *filters;    /* JSON text, malloc'd (vigil_push_subs_free) */
+    int64_t created_us;
+} vigil_push_sub_t;
+
+/* Inserts sub (filters given) or, when its endpoint is already there,
+ * replaces that row's owner, keys and filters; *id gets the row's id.
+ * VIGIL_ERR_FULL when the user already has VIGIL_PUSH_SUBS_PER_USER others. */
+vigil_err_t vigil_store_push_sub_put(vigil_store_t *store, const vigil_push_sub_t *sub,
+                                     int64_t *id, char *errstr, size_t errstr_size);
+/* Subscriptions of user_id (> 0), or every live user's (0), by id; *rows
+ * malloc'd (vigil_push_subs_free). */
+vigil_err_t vigil_store_push_sub_list(vigil_store_t *store, int64_t user_id,
+                                      vigil_push_sub_t **rows, size_t *n, char *errstr,
+                                      size_t errstr_size);
+/* Deletes subscription id, of user_id when > 0; VIGIL_ERR_NOT_FOUND if none. */
+vigil_err_t vigil_store_push_sub_delete(vigil_store_t *store, int64_t id, int64_t user_id,
+                                        char *errstr, size_t errstr_size);
+/* Deletes the subscription with this endpoint (the push service said 404/410). */
+vigil_err_t vigil_store_push_sub_delete_endpoint(vigil_store_t *store, const char *endpoint,
+                                                 char *errstr, size_t errstr_size);
+void vigil_push_subs_free(vigil_push_sub_t *rows, size_t n);
+/* ---- end of push subscriptions ------------------------------------------- */
 
 #endif

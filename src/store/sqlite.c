@@ -32,7 +32,12 @@ static const char *const sq_sql[SQ_COUNT_] = {
     [SQ_CAMERA_UPSERT] =
         "INSERT INTO cameras (" SQ_CAMERA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
         "ON CONFLICT (id) DO UPDATE SET name = excluded.name, url = excluded.url, "
-        "fps = excluded.fps, enabled = excluded.enabled, status = excluded.status, "
+        "fps = excluded.fps, "
+        /* a switched camera's enabled is the API's, and so is its status while disabled */
+        "enabled = CASE WHEN cameras.origin = 'switched' THEN cameras.enabled "
+        "ELSE excluded.enabled END, "
+        "status = CASE WHEN cameras.origin = 'switched' AND cameras.enabled = 0 "
+        "AND excluded.status IN ('starting', 'stopped') THEN 'stopped' ELSE excluded.status END, "
         "last_error = excluded.last_error, updated_us = excluded.updated_us "
         /* an API camera's fields are the API's (store.h, "resources") */
         "WHERE cameras.origin <> 'api'",
@@ -557,6 +562,7 @@ static void sq_close(vigil_store_t *store)
     vigil__sq_analytics_close(sq);
     vigil__sq_accounts_close(sq);
     vigil__sq_resources_close(sq);
+    vigil__sq_push_close(sq);
     /* lets SQLite refresh planner statistics it found worth having */
     if (sq->db && sq->ready) sqlite3_exec(sq->db, "PRAGMA optimize", NULL, NULL, NULL);
     if (sq->db) sqlite3_close(sq->db);
@@ -595,6 +601,7 @@ static const vigil_store_ops_t sq_ops = {
     .frames_range = sq_frames_range,
     .accounts = &vigil__sq_accounts_ops,
     .resources = &vigil__sq_resources_ops,
+    .push = &vigil__sq_push_ops,
 };
 
 /* Sets the connection pragmas; SQLITE_OK or the failing code.

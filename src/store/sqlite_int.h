@@ -147,6 +147,8 @@ typedef enum vigil__squ_stmt {
 
 /* Cached statements of sqlite_resources.c (its own SQL table, checked there). */
 #define VIGIL__SQR_SLOTS 32
+/* Cached statements of sqlite_push.c. */
+#define VIGIL__SQP_SLOTS 8
 
 typedef struct vigil__sqlite {
     vigil_store_t base; /* first: a vigil_store_t * is a vigil__sqlite_t * */
@@ -161,6 +163,7 @@ typedef struct vigil__sqlite {
     sqlite3_stmt *count_query_stmts[SQA_C_VARIANTS];
     sqlite3_stmt *accounts_stmts[SQU_COUNT_];
     sqlite3_stmt *resources_stmts[VIGIL__SQR_SLOTS];
+    sqlite3_stmt *push_stmts[VIGIL__SQP_SLOTS];
     /* The warehouse-wide counts, kept while nothing changed: valid while
      * PRAGMA data_version (commits of other connections) and this
      * connection's total_changes (its own) are what they were (sq_counts). */
@@ -267,6 +270,9 @@ void vigil__sq_event_from_row(sqlite3_stmt *st, vigil_analytics_event_row_t *r);
 extern const struct vigil__store_resources_ops vigil__sq_resources_ops;
 /* Finalizes the statements of sqlite_resources.c. */
 void vigil__sq_resources_close(vigil__sqlite_t *sq);
+/* sqlite_push.c: push subscriptions (store_push_int.h) */
+extern const struct vigil__store_push_ops vigil__sq_push_ops;
+void vigil__sq_push_close(vigil__sqlite_t *sq);
 
 /* sqlite_accounts.c: the accounts ops (store_accounts_int.h) */
 extern const struct vigil__store_accounts_ops vigil__sq_accounts_ops;

@@ -323,6 +323,20 @@ static const char *const sq_migrations[] = {
     "ALTER TABLE analytics_events ADD COLUMN reviewed_by TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX analytics_events_unreviewed ON analytics_events (start_us, id) "
     "  WHERE reviewed = 0;",
+
+    /* 6: Web Push subscriptions (store.h, "push subscriptions"; docs/push.md):
+     * a browser's endpoint (unique: the same browser subscribing again
+     * replaces its row), its keys (base64url) and the user's filters. */
+    "CREATE TABLE push_subscriptions ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  user_id INTEGER NOT NULL,"
+    "  endpoint TEXT NOT NULL UNIQUE,"
+    "  p256dh TEXT NOT NULL,"
+    "  auth TEXT NOT NULL,"
+    "  filters TEXT NOT NULL DEFAULT '{}',"
+    "  created_us INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id, id);",
 };
 
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0]) == VIGIL__STORE_SCHEMA_VERSION,

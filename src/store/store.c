@@ -66,6 +66,7 @@ static const char *const store_op_names[VIGIL__OP_COUNT_] = {
     [VIGIL__OP_EVENT_DELETE] = "event_delete",
     [VIGIL__OP_SEARCH] = "search",
     [VIGIL__OP_STORAGE] = "storage",
+    [VIGIL__OP_PUSH] = "push",
 };
 
 void vigil_store_conf_init(vigil_store_conf_t *conf)

@@ -21,7 +21,7 @@
 
 /* The schema version this binary expects; each backend's migration list has
  * exactly this many steps (checked at compile time in the backend). */
-#define VIGIL__STORE_SCHEMA_VERSION 5
+#define VIGIL__STORE_SCHEMA_VERSION 6
 
 /* Sweeps delete at most this many rows per transaction so that a big sweep
  * does not hold the write lock for long. */
@@ -72,6 +72,8 @@ typedef enum vigil__store_op {
     VIGIL__OP_EVENT_DELETE,
     VIGIL__OP_SEARCH,
     VIGIL__OP_STORAGE,
+    /* push subscriptions (store_push.c) */
+    VIGIL__OP_PUSH,
     VIGIL__OP_COUNT_
 } vigil__store_op_t;
 
@@ -189,6 +191,8 @@ typedef struct vigil_store_ops {
     /* The API's resources (store_resources_int.h); store_resources.c has
      * checked the arguments. */
     const struct vigil__store_resources_ops *resources;
+    /* Push subscriptions (store_push.c has checked the arguments). */
+    const struct vigil__store_push_ops *push;
 } vigil_store_ops_t;
 
 /* The accounts part of vigil_store_sweep (store_accounts.c): expired
