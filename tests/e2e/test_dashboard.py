@@ -168,10 +168,11 @@ def test_dashboard_in_chromium():
             check(summary is not None, f"run.mjs printed no JSON summary (exit {r.returncode}):\n"
                   + r.stdout[-2000:] + r.stderr[-3000:])
             failed = [a for a in summary.get("areas", []) if not a.get("ok")]
+            problems = ([summary["error"]] if summary.get("error") else []) + \
+                [f"{a['name']}: {a.get('error')}" for a in failed] + \
+                list(summary.get("console_errors_outside_areas") or [])
             check(r.returncode == 0 and summary.get("ok"),
-                  f"run.mjs: exit {r.returncode}; " + (summary.get("error") or "") +
-                  "; ".join(f"{a['name']}: {a.get('error')}" for a in failed) +
-                  "; ".join(summary.get("console_errors_outside_areas") or []))
+                  f"run.mjs: exit {r.returncode}: " + "; ".join(problems))
             check(summary.get("areas"), "no area ran")
             check(v.proc.poll() is None, "vigil exited during the browser tests")
             check(v.stop() == 0, "vigil did not exit cleanly after the browser tests")

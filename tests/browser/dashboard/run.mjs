@@ -44,7 +44,13 @@ async function listAreas() {
   const wanted = (process.env.VIGIL_DASHBOARD_AREAS || '').split(',').map((s) => s.trim()).filter(Boolean);
   const out = [];
   for (const f of files) {
-    const mod = await import(pathToFileURL(path.join(dir, f)).href);
+    let mod;
+    try {
+      mod = await import(pathToFileURL(path.join(dir, f)).href);
+    } catch (e) {
+      // a module that does not load fails as its own area; the others run
+      mod = { name: f.replace(/\.mjs$/, ''), run: () => { throw new Error(`${f} does not load: ${e.message}`); } };
+    }
     const name = mod.name || f.replace(/\.mjs$/, '');
     if (wanted.length && !wanted.includes(name) && !wanted.includes(f.replace(/\.mjs$/, ''))) continue;
     out.push({ file: f, name, mod });
