@@ -183,6 +183,7 @@ try {
 }
 
 console.log(`\n2. open /#/live signed in -> first live frame painted (${runs} runs, fresh context each)`);
+let liveWorks = false;
 try {
   const times = [];
   for (let i = 0; i < runs; i++) {
@@ -191,12 +192,14 @@ try {
     console.log(`   run ${i + 1}: ${r.ms.toFixed(0)} ms (page clock), ${r.wallMs} ms (harness wall clock)`);
   }
   console.log(`   median ${median(times).toFixed(0)} ms, min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}`);
+  liveWorks = true;
 } catch (e) {
   console.log(`   not measured: ${e.message.split('\n')[0]} (the Live page shows no data-testid="live-frame" with a frame)`);
 }
 
 console.log(`\n3. CPU of the browser while the live grid plays (${cpuSeconds} s)`);
 try {
+  if (!liveWorks) throw new Error('no live frame in step 2');
   const c = await gridCpu(t, cfg.base, cpuSeconds);
   console.log(`   ${c.tiles} live tile(s) on the page; over ${c.wall.toFixed(1)} s:`);
   console.log(`   tab main thread (TaskDuration): ${(c.task * 100).toFixed(1)}% of one core ` +
