@@ -467,10 +467,15 @@ vigil_err_t vigil_store_audit_list(vigil_store_t *store, int64_t before_id, int 
  * call, one thread per handle. */
 
 #define VIGIL_CAMERA_ORIGIN_API "api"
+/* A camera the API did not create (a configuration file's) whose `enabled`
+ * the API has switched: its enabled (and the status that follows from it)
+ * is the API's from then on, also after a restart; the rest is the file's.
+ * The sink's and `vigil run`'s upserts leave that enabled alone. */
+#define VIGIL_CAMERA_ORIGIN_SWITCHED "switched"
 
 typedef struct vigil_camera_record {
     vigil_camera_row_t row; /* row.url redacted */
-    char origin[16];        /* "api", or "" (the configuration, or seen on the bus) */
+    char origin[16];        /* "api", "switched", or "" (the configuration, or seen on the bus) */
     double retention_hours; /* < 0: store.retention_hours */
     int64_t created_us;     /* API cameras; 0 for others */
     /* the URL with its credentials: filled only where a function says so,
@@ -500,6 +505,13 @@ vigil_err_t vigil_store_camera_put(vigil_store_t *store, const vigil_camera_reco
  * VIGIL_ERR_NOT_FOUND, VIGIL_ERR_EXISTS (not an API camera). */
 vigil_err_t vigil_store_camera_remove(vigil_store_t *store, const char *id, int64_t now_us,
                                       char *errstr, size_t errstr_size);
+/* Sets the `enabled` of a camera the API did not create (a configuration
+ * camera) from row->enabled, with row->status and row->last_error, and marks
+ * it "switched", in one transaction. A camera without a row yet gets one
+ * from row (id, name, url redacted, fps). VIGIL_ERR_EXISTS: an API camera
+ * (vigil_store_camera_put changes those). now_us: updated_us. */
+vigil_err_t vigil_store_camera_switch(vigil_store_t *store, const vigil_camera_row_t *row,
+                                      int64_t now_us, char *errstr, size_t errstr_size);
 /* Every API camera not removed, with source_url (for `vigil run` to put
  * them on its control topic at start). At most VIGIL_CAMERAS_MAX * 16. */
 vigil_err_t vigil_store_camera_list_api(vigil_store_t *store, vigil_camera_record_t **rows,

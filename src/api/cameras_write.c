@@ -14,7 +14,15 @@
  * Only the cameras the API created (origin "api") can be changed or
  * removed here: the configuration's belong to their file, and cameras that
  * an ingest instance reports from its own configuration or from `vigil
- * camera add` to that instance's operator (409, saying where).
+ * camera add` to that instance's operator (409, saying where). One
+ * exception: a camera of the configuration (the API's own cameras[]) can be
+ * switched off and on, {"enabled": false|true} alone (switch_config). The
+ * warehouse row records the choice (origin "switched": its enabled is the
+ * API's, also after a restart) and the API publishes OP_STOP / OP_START with
+ * the id alone; ingest stops and starts that static camera on those two
+ * commands only and never takes its URL from the topic (control.c). `vigil
+ * run` puts the switched cameras' commands back on its in-process control
+ * topic at start (seed.c), as a Kafka control log replays them.
  *
  * Validation is the configuration's (src/core/config_props.c): the camera
  * id rule, the URL schemes vigil/source.h opens, the fps and retention
@@ -251,6 +259,57 @@ static int read_own(vigil_api_t *api, vigil_store_t *store, const char *id,
     return 0;
 }
 
+/* PATCH {"enabled"} of a configuration camera: the row switched, OP_STOP or
+ * OP_START published with the id alone, an audit row. rec: the camera's row
+ * (from the warehouse, or made from the configuration when it has none). */
+static void switch_config(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply,
+                          vigil_store_t *store, vigil_camera_record_t *rec, int enabled)
+{
+    Vigil__V1__CameraCommand cmd = VIGIL__V1__CAMERA_COMMAND__INIT;
+    char errstr[256] = "", why[256] = "", what[128], detail[1024];
+
+    if (enabled != rec->row.enabled) {
+        rec->row.enabled = enabled;
+        snprintf(rec->row.status, sizeof(rec->row.status), "%s", enabled ? "starting" : "stopped");
+        rec->row.last_error[0] = '\0';
+    }
+    int64_t now = vigil_now_us();
+    vigil_err_t err = vigil_store_camera_switch(store, &rec->row, now, errstr, sizeof(errstr));
+    if (err) {
+        snprintf(what, sizeof(what), "cannot change camera \"%s\"", rec->row.id);
+        vigil__res_store_error(reply, err, what, errstr);
+        return;
+    }
+    rec->row.updated_us = now;
+    snprintf(rec->origin, sizeof(rec->origin), VIGIL_CAMERA_ORIGIN_SWITCHED);
+    audit_detail(rec, detail, sizeof(detail));
+    vigil__api_audit(api, req, "camera.update", rec->row.id, detail);
+    /* the id alone: ingest runs it from its own configuration */
+    cmd.op = enabled ? VIGIL__V1__CAMERA_COMMAND__OP__OP_START
+                     : VIGIL__V1__CAMERA_COMMAND__OP__OP_STOP;
+    cmd.camera_id = rec->row.id;
+    int published = vigil__res_publish(api, &cmd, why, sizeof(why));
+    reply_camera(api, reply, MHD_HTTP_OK, rec, published, why);
+}
+
+/* The row of configuration camera id made from the configuration (a
+ * warehouse that has not seen it yet: `vigil api` before ingest reported). */
+static void config_record(vigil_api_t *api, const char *id, vigil_camera_record_t *rec)
+{
+    const vigil_camera_conf_t *conf = vigil_config_camera(api->cfg, id);
+
+    memset(rec, 0, sizeof(*rec));
+    snprintf(rec->row.id, sizeof(rec->row.id), "%s", id);
+    snprintf(rec->row.name, sizeof(rec->row.name), "%s",
+             conf && conf->name && conf->name[0] ? conf->name : id);
+    vigil_url_redact(conf && conf->url ? conf->url : "", rec->row.url, sizeof(rec->row.url));
+    rec->row.fps = conf ? conf->fps : 0;
+    rec->row.enabled = conf ? conf->enabled : 1;
+    snprintf(rec->row.status, sizeof(rec->row.status), "%s",
+             rec->row.enabled ? "starting" : "stopped");
+    rec->retention_hours = -1;
+}
+
 void vigil__api_camera_update(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
 {
     char id[VIGIL_CAMERA_ID_MAX], errstr[256] = "", why[256] = "", what[128], detail[1024];
@@ -276,6 +335,21 @@ void vigil__api_camera_update(vigil_api_t *api, vigil__req_t *req, vigil__reply_
         goto out;
     }
     if (!(store = vigil__res_store(api, reply))) goto out;
+    if (b.set == F_ENABLED && vigil__res_config_camera(api, id)) {
+        /* the file owns the rest; switching it off and on is the API's */
+        err = vigil_store_camera_get(store, id, 0, &rec, errstr, sizeof(errstr));
+        if (err == VIGIL_ERR_NOT_FOUND) {
+            config_record(api, id, &rec);
+        } else if (err) {
+            snprintf(what, sizeof(what), "camera \"%s\"", id);
+            vigil__res_store_error(reply, err, what, errstr);
+            goto out;
+        }
+        if (strcmp(rec.origin, VIGIL_CAMERA_ORIGIN_API) != 0) {
+            switch_config(api, req, reply, store, &rec, b.enabled);
+            goto out;
+        }
+    }
     if (read_own(api, store, id, &rec, reply)) goto out;
     if (b.set & F_NAME) snprintf(rec.row.name, sizeof(rec.row.name), "%s", b.name);
     if (b.set & F_URL) {

@@ -17,7 +17,16 @@
  * A camera runs here iff its partition is owned, its last command is add or
  * start, and no camera of the same id is in this instance's configuration
  * (static cameras win). Cameras started here loop file sources (they run
- * until stopped) and are marked `controlled`; static ones are never touched.
+ * until stopped) and are marked `controlled`.
+ *
+ * Static cameras (this instance's configuration) are switched, never
+ * replaced: whatever partition their id is in, a last command `stop` stops
+ * one and `start` starts it again (the API's PATCH {"enabled"}); any other
+ * last command, or none, leaves it as its file says (`enabled`). Their URL,
+ * name and fps always come from the file. The stage asks
+ * vigil__control_static_want at start, after vigil__control_catch_up has
+ * read the log to its end, so a camera disabled before a restart does not
+ * run for a moment first.
  *
  * The topic is outside input, so what it can make an instance hold is
  * bounded: the table keeps at most limits.max_cameras cameras (entries of
@@ -41,6 +50,7 @@
 
 #define CONTROL_MAX_PARTITIONS 1024 /* the bus's bound on partitions */
 #define CONTROL_POLL_MS 200
+#define CONTROL_CATCH_UP_MS 10000 /* at most, reading the log before cameras start */
 
 typedef struct ctl_cam {
     struct ctl_cam *next;
@@ -62,6 +72,8 @@ struct vigil__control {
     uint64_t refused;   /* commands for one camera more than that */
     unsigned char owned[CONTROL_MAX_PARTITIONS];
     int running; /* the thread was started (vigil__control_run) */
+    int caught_up; /* vigil__control_catch_up done */
+    int table_parts; /* partitions of control the table consumer is assigned */
 };
 
 static ctl_cam_t *cam_find(vigil__control_t *ctl, const char *id)
@@ -125,6 +137,33 @@ static void start_camera(vigil__control_t *ctl, ctl_cam_t *c)
     pthread_mutex_unlock(&ctl->ing->lock);
 }
 
+/* Whether the static camera c should run: its last command, else its file. */
+static int static_want(const ctl_cam_t *c, const vigil_camera_conf_t *conf)
+{
+    if (c && c->op == VIGIL__V1__CAMERA_COMMAND__OP__OP_STOP)
+        return 0;
+    if (c && c->op == VIGIL__V1__CAMERA_COMMAND__OP__OP_START)
+        return 1;
+    return conf->enabled != 0;
+}
+
+int vigil__control_static_want(vigil__control_t *ctl, const vigil_camera_conf_t *conf)
+{
+    return static_want(ctl ? cam_find(ctl, conf->id) : NULL, conf);
+}
+
+/* A command for a camera of this instance's configuration: start or stop
+ * it, nothing else (static cameras win). */
+static void reconcile_static(vigil__control_t *ctl, ctl_cam_t *c, const vigil_camera_conf_t *conf)
+{
+    if (c->op == VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD && !c->warned_static) {
+        vigil_warn(INGEST_STAGE, c->id, "camera \"%s\": in this instance's configuration: "
+                   "an add command for it is ignored here (start and stop apply)", c->id);
+        c->warned_static = 1;
+    }
+    vigil__ingest_static_run(ctl->ing, c->id, static_want(c, conf));
+}
+
 /* Makes the running state of c what the table and the ownership say. */
 static void reconcile(vigil__control_t *ctl, ctl_cam_t *c)
 {
@@ -133,7 +172,12 @@ static void reconcile(vigil__control_t *ctl, ctl_cam_t *c)
                (c->op == VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD ||
                 c->op == VIGIL__V1__CAMERA_COMMAND__OP__OP_START);
     vigil_camera_conf_t conf;
+    const vigil_camera_conf_t *file = vigil_config_camera(ctl->ing->cfg, c->id);
 
+    if (file) {
+        reconcile_static(ctl, c, file);
+        return;
+    }
     is_running = running(ctl->ing, c->id, &controlled, &conf);
     if (is_running && !controlled) {
         if (want && !c->warned_static)
@@ -295,6 +339,40 @@ static int follow_table(vigil__control_t *ctl, int timeout_ms)
     return 1;
 }
 
+/* The table consumer's partitions: the log is read to its end only once
+ * it has some (a Kafka group assigns them a moment after subscribing). */
+static void on_table_rebalance(void *opaque, vigil_consumer_t *consumer,
+                               vigil_bus_rebalance_t change, const char *topic, int32_t partition)
+{
+    vigil__control_t *ctl = opaque;
+
+    (void)consumer;
+    (void)topic;
+    (void)partition;
+    ctl->table_parts += change == VIGIL_BUS_ASSIGNED ? 1 : -1;
+}
+
+void vigil__control_catch_up(vigil__control_t *ctl)
+{
+    int64_t until = vigil_mono_us() + (int64_t)CONTROL_CATCH_UP_MS * 1000;
+
+    if (!ctl || ctl->caught_up)
+        return;
+    while (!atomic_load(&ctl->stop)) {
+        if (follow_table(ctl, CONTROL_POLL_MS))
+            continue;
+        if (ctl->table_parts > 0 && vigil_consumer_lag(ctl->table) == 0)
+            break;
+        if (vigil_mono_us() > until) {
+            vigil_warn(INGEST_STAGE, NULL, "control: topic %s not read to its end within %d ms: "
+                       "cameras start with the commands read so far", VIGIL_TOPIC_CONTROL,
+                       CONTROL_CATCH_UP_MS);
+            break;
+        }
+    }
+    ctl->caught_up = 1;
+}
+
 static void *control_main(void *arg)
 {
     vigil__control_t *ctl = arg;
@@ -303,9 +381,7 @@ static void *control_main(void *arg)
     vigil_bus_msg_t *msg;
 
     /* the table first: the whole log up to its end, before owning anything */
-    while (!atomic_load(&ctl->stop))
-        if (!follow_table(ctl, CONTROL_POLL_MS) && vigil_consumer_lag(ctl->table) <= 0)
-            break;
+    vigil__control_catch_up(ctl);
     ctl->member = vigil_bus_subscribe(ctl->ing->bus, "ingest", topics, 1, err, sizeof(err));
     if (!ctl->member) {
         vigil_error(INGEST_STAGE, NULL, "control: cannot join group \"ingest\" on %s: %s",
@@ -356,6 +432,7 @@ vigil_err_t vigil__control_new(vigil_ingest_t *ing, vigil__control_t **out, char
         free(ctl);
         return VIGIL_ERR_BUS;
     }
+    vigil_consumer_set_rebalance_cb(ctl->table, on_table_rebalance, ctl);
     *out = ctl;
     return VIGIL_OK;
 }

@@ -292,10 +292,14 @@ vigil_err_t vigil_ingest_start(vigil_ingest_t *ing)
 {
     vigil_err_t err = VIGIL_OK;
     if (!ing) return VIGIL_ERR_INVALID;
+    /* the control log first: a configured camera the API switched off
+     * (its last command is stop) must not run for a moment at start */
+    vigil__control_catch_up(ing->control);
     pthread_mutex_lock(&ing->lock);
     ing->started = 1;
     for (size_t i = 0; i < ing->ncameras && err == VIGIL_OK; i++)
-        if (ing->cameras[i]->conf.enabled) err = start_locked(ing->cameras[i]);
+        if (vigil__control_static_want(ing->control, &ing->cameras[i]->conf))
+            err = start_locked(ing->cameras[i]);
     pthread_mutex_unlock(&ing->lock);
     /* cameras also come from topic control (control.c): `vigil camera` and
      * the API in distributed mode, the API in `vigil run` (whose pipeline
@@ -366,6 +370,36 @@ vigil_err_t vigil_ingest_remove_camera(vigil_ingest_t *ing, const char *camera_i
     if (cam->joinable) pthread_join(cam->thread, NULL); /* it publishes camera.stopped */
     camera_free(cam);
     return VIGIL_OK;
+}
+
+void vigil__ingest_static_run(vigil_ingest_t *ing, const char *id, int run)
+{
+    vigil__camera_t *cam;
+    vigil_err_t err = VIGIL_OK;
+
+    pthread_mutex_lock(&ing->lock);
+    cam = find_locked(ing, id, NULL);
+    if (!cam || cam->controlled || !ing->started) goto out;
+    if (cam->joinable && (!vigil__camera_stopping(cam)) == (run != 0)) goto out; /* already so */
+    if (cam->joinable) {
+        /* running and to stop, or stopping and to start: join it first */
+        signal_stop_locked(ing, cam);
+        pthread_mutex_unlock(&ing->lock);
+        vigil_info(INGEST_STAGE, id, "camera \"%s\": stopping (switched off)", id);
+        pthread_join(cam->thread, NULL); /* it publishes camera.stopped */
+        pthread_mutex_lock(&ing->lock);
+        cam->joinable = 0;
+        /* the list may have changed meanwhile (the stage stopping) */
+        if (find_locked(ing, id, NULL) != cam || !ing->started) goto out;
+    }
+    if (run) {
+        vigil_info(INGEST_STAGE, id, "camera \"%s\": starting (switched on)", id);
+        err = start_locked(cam);
+    }
+out:
+    pthread_mutex_unlock(&ing->lock);
+    if (err)
+        vigil_warn(INGEST_STAGE, id, "camera \"%s\": cannot start: %s", id, vigil_err_str(err));
 }
 
 vigil_err_t vigil_ingest_camera_state(vigil_ingest_t *ing, const char *camera_id,

@@ -64,6 +64,18 @@ vigil_err_t vigil__control_run(vigil__control_t *ctl);
 vigil_err_t vigil__control_start(vigil_ingest_t *ing, vigil__control_t **out);
 /* Stops the cameras it started, leaves group "ingest", joins and frees it. */
 void vigil__control_stop(vigil__control_t *ctl);
+/* Reads topic control to its end (at most 10 s) on the calling thread, before
+ * _run: the stage then knows which static cameras were switched off. */
+void vigil__control_catch_up(vigil__control_t *ctl);
+/* Whether static camera conf should run: a last command stop (0) or start
+ * (1) for its id, else its `enabled`. After catch_up, before _run. */
+int vigil__control_static_want(vigil__control_t *ctl, const vigil_camera_conf_t *conf);
+
+/* Starts (run = 1) or stops (run = 0) the configured camera id, which stays
+ * in the list either way; nothing if it already is so, if id is not a
+ * configured camera, or if the stage is not started. A stop joins the
+ * camera's thread (it publishes camera.stopped). The control thread. */
+void vigil__ingest_static_run(vigil_ingest_t *ing, const char *id, int run);
 
 /* The camera thread (camera.c). arg is the vigil__camera_t. */
 void *vigil__camera_main(void *arg);

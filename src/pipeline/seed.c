@@ -11,7 +11,9 @@
  * earliest retained message (inproc.c), so ingest's control follower and
  * the analytics stage read them first, exactly as they would replay a
  * Kafka log. Configuration cameras of the same id win in ingest (control.c),
- * as in distributed mode. */
+ * as in distributed mode. The configuration cameras whose `enabled` the API
+ * switched (origin "switched") get their OP_STOP / OP_START back, so that a
+ * disabled one stays off across restarts as it does on Kafka. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,40 @@ static int publish(vigil_bus_t *bus, Vigil__V1__CameraCommand *cmd, const char *
     return 0;
 }
 
+/* OP_STOP / OP_START (the id alone) for each configuration camera the API
+ * switched; *n counts them. */
+static vigil_err_t seed_switched(const vigil_config_t *cfg, vigil_store_t *store, vigil_bus_t *bus,
+                                 size_t *n, char *errstr, size_t errstr_size)
+{
+    char after[VIGIL_CAMERA_ID_MAX] = "";
+    vigil_camera_record_t *rows;
+    size_t nrows;
+    int more = 1;
+    vigil_err_t err = VIGIL_OK;
+
+    while (more && err == VIGIL_OK) {
+        rows = NULL;
+        nrows = 0;
+        err = vigil_store_camera_records(store, after[0] ? after : NULL, 1000, &rows, &nrows,
+                                         &more, errstr, errstr_size);
+        for (size_t i = 0; err == VIGIL_OK && i < nrows; i++) {
+            Vigil__V1__CameraCommand cmd = VIGIL__V1__CAMERA_COMMAND__INIT;
+            const vigil_camera_record_t *c = &rows[i];
+            if (strcmp(c->origin, VIGIL_CAMERA_ORIGIN_SWITCHED) != 0 ||
+                !vigil_config_camera(cfg, c->row.id))
+                continue; /* not switched, or no longer in the configuration */
+            cmd.op = c->row.enabled ? VIGIL__V1__CAMERA_COMMAND__OP__OP_START
+                                    : VIGIL__V1__CAMERA_COMMAND__OP__OP_STOP;
+            cmd.camera_id = (char *)c->row.id;
+            if (publish(bus, &cmd, c->row.id) == 0) (*n)++;
+        }
+        if (nrows) snprintf(after, sizeof(after), "%s", rows[nrows - 1].row.id);
+        else more = 0;
+        free(rows);
+    }
+    return err;
+}
+
 vigil_err_t vigil__pipeline_seed_control(const vigil_config_t *cfg, vigil_bus_t *bus,
                                          size_t *ncameras, size_t *nrules, char *errstr,
                                          size_t errstr_size)
@@ -63,6 +99,7 @@ vigil_err_t vigil__pipeline_seed_control(const vigil_config_t *cfg, vigil_bus_t 
     if (!(store = vigil_store_open(&sc, errstr, errstr_size))) return VIGIL_ERR_STORE;
     err = vigil_store_camera_list_api(store, &cams, &ncams, errstr, errstr_size);
     if (!err) err = vigil_store_rules_list(store, &rules, &nr, errstr, errstr_size);
+    if (!err) err = seed_switched(cfg, store, bus, ncameras, errstr, errstr_size);
     vigil_store_close(store);
     if (err) goto out;
     for (size_t i = 0; i < ncams; i++) {

@@ -32,7 +32,12 @@ static const char *const sq_sql[SQ_COUNT_] = {
     [SQ_CAMERA_UPSERT] =
         "INSERT INTO cameras (" SQ_CAMERA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
         "ON CONFLICT (id) DO UPDATE SET name = excluded.name, url = excluded.url, "
-        "fps = excluded.fps, enabled = excluded.enabled, status = excluded.status, "
+        "fps = excluded.fps, "
+        /* a switched camera's enabled is the API's, and so is its status while disabled */
+        "enabled = CASE WHEN cameras.origin = 'switched' THEN cameras.enabled "
+        "ELSE excluded.enabled END, "
+        "status = CASE WHEN cameras.origin = 'switched' AND cameras.enabled = 0 "
+        "AND excluded.status IN ('starting', 'stopped') THEN 'stopped' ELSE excluded.status END, "
         "last_error = excluded.last_error, updated_us = excluded.updated_us "
         /* an API camera's fields are the API's (store.h, "resources") */
         "WHERE cameras.origin <> 'api'",

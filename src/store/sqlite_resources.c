@@ -41,6 +41,7 @@ typedef enum {
     SQR_EVENT_DELETE,
     SQR_STORAGE,
     SQR_API_COUNT,
+    SQR_CAMERA_SWITCH,
     SQR_COUNT_
 } sqr_stmt_t;
 
@@ -96,6 +97,12 @@ static const char *const sqr_sql[SQR_COUNT_] = {
         "UNION ALL SELECT camera_id, 0, 0, NULL, NULL, 0, count(*) FROM analytics_events "
         "GROUP BY camera_id) GROUP BY camera_id ORDER BY camera_id LIMIT ?1",
     [SQR_API_COUNT] = "SELECT count(*) FROM cameras WHERE origin = 'api' AND removed = 0",
+    /* a configuration camera: only enabled and its status change hands */
+    [SQR_CAMERA_SWITCH] =
+        "INSERT INTO cameras (id, name, url, fps, enabled, status, last_error, updated_us, origin) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'switched') ON CONFLICT (id) DO UPDATE SET "
+        "enabled = excluded.enabled, status = excluded.status, last_error = excluded.last_error, "
+        "updated_us = excluded.updated_us, origin = 'switched' WHERE cameras.origin <> 'api'",
 };
 
 static sqlite3_stmt *sqr_stmt(vigil__sqlite_t *sq, sqr_stmt_t which)
@@ -373,6 +380,40 @@ done:
     return sqr_end(sq, err, "remove camera", errstr, errstr_size);
 }
 
+static vigil_err_t sqr_camera_switch(vigil_store_t *store, const vigil_camera_row_t *c,
+                                     int64_t now_us, char *errstr, size_t errstr_size)
+{
+    vigil__sqlite_t *sq = vigil__sq(store);
+    char origin[16] = "";
+    int removed = 0;
+    vigil_err_t err = sqr_begin(sq, "switch camera", errstr, errstr_size);
+    if (err) return err;
+    int found = sqr_camera_state(sq, c->id, origin, sizeof(origin), &removed, &err, errstr,
+                                 errstr_size);
+    if (found < 0) goto done;
+    if (found && strcmp(origin, VIGIL_CAMERA_ORIGIN_API) == 0) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
+                           "camera \"%s\" is managed by the API", c->id);
+        goto done;
+    }
+    sqlite3_stmt *st = sqr_stmt(sq, SQR_CAMERA_SWITCH);
+    if (!st) {
+        err = sqr_prep_fail(sq, errstr, errstr_size);
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->name[0] ? c->name : c->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, c->url, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 4, c->fps);
+    sqlite3_bind_int(st, 5, c->enabled != 0);
+    sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, c->last_error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, now_us);
+    err = sqr_run(sq, st, "switch camera", errstr, errstr_size);
+done:
+    return sqr_end(sq, err, "switch camera", errstr, errstr_size);
+}
+
 static vigil_err_t sqr_camera_list_api(vigil_store_t *store, vigil_camera_record_t **rows,
                                        size_t *n, char *errstr, size_t errstr_size)
 {
@@ -618,6 +659,7 @@ const vigil__store_resources_ops_t vigil__sq_resources_ops = {
     .camera_get = sqr_camera_get,
     .camera_put = sqr_camera_put,
     .camera_remove = sqr_camera_remove,
+    .camera_switch = sqr_camera_switch,
     .camera_list_api = sqr_camera_list_api,
     .rules_get = sqr_rules_get,
     .rules_put = sqr_rules_put,

@@ -111,6 +111,22 @@ vigil_err_t vigil_store_camera_remove(vigil_store_t *store, const char *id, int6
     return vigil__store_done(store, VIGIL__OP_CAMERA_WRITE, t0, err);
 }
 
+vigil_err_t vigil_store_camera_switch(vigil_store_t *store, const vigil_camera_row_t *row,
+                                      int64_t now_us, char *errstr, size_t errstr_size)
+{
+    RES_BEGIN(store, errstr, errstr_size);
+    if (!row || !RES_TERMINATED(row->id) || !vigil_camera_id_valid(row->id))
+        return res_invalid(errstr, errstr_size, "camera switch: invalid camera id");
+    if (!RES_TERMINATED(row->name) || !RES_TERMINATED(row->url) ||
+        !RES_TERMINATED(row->status) || !RES_TERMINATED(row->last_error))
+        return res_invalid(errstr, errstr_size, "camera switch: unterminated field");
+    if (!(row->fps >= 0 && row->fps <= 1000))
+        return res_invalid(errstr, errstr_size, "camera switch: fps out of range");
+    int64_t t0 = vigil_mono_us();
+    vigil_err_t err = RES_OPS(store)->camera_switch(store, row, now_us, errstr, errstr_size);
+    return vigil__store_done(store, VIGIL__OP_CAMERA_WRITE, t0, err);
+}
+
 vigil_err_t vigil_store_camera_list_api(vigil_store_t *store, vigil_camera_record_t **rows,
                                         size_t *n, char *errstr, size_t errstr_size)
 {

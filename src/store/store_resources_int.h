@@ -32,6 +32,8 @@ typedef struct vigil__store_resources_ops {
                               int64_t now_us, char *errstr, size_t errstr_size);
     vigil_err_t (*camera_remove)(vigil_store_t *store, const char *id, int64_t now_us,
                                  char *errstr, size_t errstr_size);
+    vigil_err_t (*camera_switch)(vigil_store_t *store, const vigil_camera_row_t *row,
+                                 int64_t now_us, char *errstr, size_t errstr_size);
     vigil_err_t (*camera_list_api)(vigil_store_t *store, vigil_camera_record_t **rows, size_t *n,
                                    char *errstr, size_t errstr_size);
     vigil_err_t (*rules_get)(vigil_store_t *store, const char *camera_id, vigil_rules_row_t *row,

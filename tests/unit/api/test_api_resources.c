@@ -27,6 +27,7 @@
 #include "api_support.h"
 #include "vigil/api.h"
 #include "vigil/bus.h"
+#include "vigil/auth.h"
 #include "vigil/config.h"
 #include "vigil/image.h"
 #include "vigil/msg.h"
@@ -306,8 +307,8 @@ static void test_api_camera_patch_delete_only_the_apis_own(void **state)
     json_decref(call(fx->port, "PATCH", "/api/v1/cameras/gate", NULL, "{}", 400, NULL));
     json_decref(call(fx->port, "PATCH", "/api/v1/cameras/gate", NULL, "{\"id\":\"x\"}", 400,
                      NULL));
-    json_decref(call(fx->port, "PATCH", "/api/v1/cameras/lobby", NULL, "{\"enabled\":false}",
-                     409, NULL));
+    json_decref(call(fx->port, "PATCH", "/api/v1/cameras/lobby", NULL, "{\"fps\":2}", 409,
+                     NULL));
     json_decref(call(fx->port, "DELETE", "/api/v1/cameras/lobby", NULL, NULL, 409, NULL));
     json_decref(call(fx->port, "PATCH", "/api/v1/cameras/nope", NULL, "{\"enabled\":false}", 404,
                      NULL));
@@ -344,6 +345,89 @@ static void test_api_camera_patch_delete_only_the_apis_own(void **state)
     json_decref(call(fx->port, "DELETE", "/api/v1/cameras/gate", NULL, NULL, 200, NULL));
     json_decref(call(fx->port, "DELETE", "/api/v1/cameras/gate", NULL, NULL, 404, NULL));
     drain(fx);
+}
+
+/* The configuration's camera: {"enabled"} alone switches it (OP_STOP /
+ * OP_START with the id alone, never its URL), the warehouse keeps the choice
+ * against ingest's and `vigil run`'s upserts; everything else stays 409. */
+static void test_api_config_camera_is_switched_off_and_on_only(void **state)
+{
+    fixture_t *fx = *state;
+    char key[80], errstr[256];
+    Vigil__V1__CameraCommand *cmd;
+
+    drain(fx);
+    json_t *j = call(fx->port, "PATCH", "/api/v1/cameras/lobby", NULL, "{\"enabled\":false}",
+                     200, NULL);
+    assert_true(json_is_false(json_object_get(j, "enabled")));
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "stopped");
+    assert_string_equal(json_string_value(json_object_get(j, "source")), "config");
+    assert_true(json_is_true(json_object_get(j, "applied")));
+    assert_null(strstr(json_string_value(json_object_get(j, "url")), "cfgsecret"));
+    json_decref(j);
+    cmd = next_command(fx, key, sizeof(key));
+    assert_string_equal(key, "lobby");
+    assert_int_equal(cmd->op, VIGIL__V1__CAMERA_COMMAND__OP__OP_STOP);
+    assert_true(!cmd->url || !cmd->url[0]); /* the file's URL is ingest's own */
+    vigil__v1__camera_command__free_unpacked(cmd, NULL);
+
+    /* ingest's stopped event and `vigil run`'s registration leave it off */
+    vigil_store_t *store = open_store(fx->dir);
+    vigil_camera_row_t seen = {.fps = 5, .enabled = 1};
+    snprintf(seen.id, sizeof(seen.id), "lobby");
+    snprintf(seen.name, sizeof(seen.name), "Lobby");
+    snprintf(seen.status, sizeof(seen.status), "starting");
+    assert_int_equal(vigil_store_camera_upsert(store, &seen), VIGIL_OK);
+    vigil_camera_record_t rec;
+    assert_int_equal(vigil_store_camera_get(store, "lobby", 0, &rec, errstr, sizeof(errstr)),
+                     VIGIL_OK);
+    assert_false(rec.row.enabled);
+    assert_string_equal(rec.row.status, "stopped");
+    assert_string_equal(rec.origin, VIGIL_CAMERA_ORIGIN_SWITCHED);
+    /* an audit row as for the API's cameras */
+    vigil_audit_row_t *audit = NULL;
+    size_t naudit = 0;
+    assert_int_equal(vigil_store_audit_list(store, 0, 1, &audit, &naudit, errstr, sizeof(errstr)),
+                     VIGIL_OK);
+    assert_int_equal(naudit, 1);
+    assert_string_equal(audit[0].action, "camera.update");
+    assert_string_equal(audit[0].target, "lobby");
+    assert_non_null(strstr(audit[0].detail, "\"enabled\":false"));
+    assert_null(strstr(audit[0].detail, "cfgsecret"));
+    vigil_audit_rows_free(audit, naudit);
+    vigil_store_close(store);
+    j = call(fx->port, "GET", "/api/v1/cameras/lobby", NULL, NULL, 200, NULL);
+    assert_true(json_is_false(json_object_get(j, "enabled")));
+    json_decref(j);
+
+    /* the file owns the rest, whoever asks, with enabled or without */
+    json_decref(call(fx->port, "PATCH", "/api/v1/cameras/lobby", NULL,
+                     "{\"enabled\":true,\"name\":\"Hall\"}", 409, NULL));
+    json_decref(call(fx->port, "PATCH", "/api/v1/cameras/lobby", NULL,
+                     "{\"url\":\"rtsp://h/s\"}", 409, NULL));
+    json_decref(call(fx->port, "PATCH", "/api/v1/cameras/lobby", NULL,
+                     "{\"retention_days\":3}", 409, NULL));
+    http_resp_t r;
+    json_decref(call(fx->port, "DELETE", "/api/v1/cameras/lobby", NULL, NULL, 409, &r));
+    assert_non_null(strstr(r.body, "comes from the configuration file"));
+    http_resp_free(&r);
+    no_command(fx);
+
+    j = call(fx->port, "PATCH", "/api/v1/cameras/lobby", NULL, "{\"enabled\":true}", 200, NULL);
+    assert_true(json_is_true(json_object_get(j, "enabled")));
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "starting");
+    json_decref(j);
+    cmd = next_command(fx, key, sizeof(key));
+    assert_int_equal(cmd->op, VIGIL__V1__CAMERA_COMMAND__OP__OP_START);
+    assert_string_equal(cmd->camera_id, "lobby");
+    vigil__v1__camera_command__free_unpacked(cmd, NULL);
+
+    /* without a bus: stored, applied at the next `vigil run` (seed.c) */
+    j = call(fx->lone_port, "PATCH", "/api/v1/cameras/lobby", NULL, "{\"enabled\":true}", 200,
+             NULL);
+    assert_true(json_is_false(json_object_get(j, "applied")));
+    json_decref(j);
+    no_command(fx);
 }
 
 static void test_api_camera_without_bus_is_stored_not_applied(void **state)
@@ -639,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_api_camera_create_is_stored_redacted_and_published),
         cmocka_unit_test(test_api_camera_create_is_validated_as_the_config),
         cmocka_unit_test(test_api_camera_patch_delete_only_the_apis_own),
+        cmocka_unit_test(test_api_config_camera_is_switched_off_and_on_only),
         cmocka_unit_test(test_api_camera_without_bus_is_stored_not_applied),
         cmocka_unit_test(test_api_camera_list_pages_with_a_cursor),
         cmocka_unit_test(test_api_camera_test_reports_what_it_found),

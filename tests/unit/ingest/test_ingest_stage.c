@@ -15,6 +15,7 @@
 #include "ingest_support.h"
 #include "vigil/clock.h"
 #include "vigil/metrics.h"
+#include "vigil/msg.h"
 #include "vigil/stages.h"
 
 #define VTEST_FRAMES 795
@@ -296,6 +297,96 @@ static void test_ingest_cameras_added_and_removed_at_runtime(void **state)
     vigil_config_release(&cfg);
 }
 
+/* A command on topic control, as the API publishes it (url NULL: the id alone). */
+static void publish_command(vigil_bus_t *bus, const char *id, int op, const char *url)
+{
+    Vigil__V1__CameraCommand c = VIGIL__V1__CAMERA_COMMAND__INIT;
+    c.schema_version = VIGIL_SCHEMA_VERSION;
+    c.op = op;
+    c.camera_id = (char *)id;
+    c.url = (char *)url;
+    c.fps = 1;
+    size_t len = 0;
+    uint8_t *buf = vigil_msg_pack(&c.base, &len);
+    assert_non_null(buf);
+    assert_int_equal(vigil_bus_publish(bus, VIGIL_TOPIC_CONTROL, id, strlen(id), buf, len, 1000),
+                     VIGIL_OK);
+    free(buf);
+}
+
+/* Polls the collector until camera id has `status` (ingest's state). */
+static void wait_status(vigil_ingest_t *ing, collector_t *col, const char *id, const char *status)
+{
+    vigil_camera_state_t st;
+    int64_t t0 = vigil_mono_us();
+    for (;;) {
+        assert_int_equal(vigil_ingest_camera_state(ing, id, &st), VIGIL_OK);
+        if (!strcmp(st.status, status)) return;
+        if (vigil_mono_us() - t0 > WAIT_LIMIT_US)
+            fail_msg("camera %s: status %s, waited for %s", id, st.status, status);
+        collector_poll(col, 20);
+    }
+}
+
+/* A configured camera is switched by the control topic's stop and start
+ * (the API's PATCH {"enabled"}), never replaced: a stop published before
+ * the stage starts keeps it from running at all (a restart after a
+ * disable); any other last command leaves it as its file says, and an add
+ * with another URL never changes its source. */
+static void test_ingest_static_camera_switched_by_stop_and_start_only(void **state)
+{
+    (void)state;
+    char path[1024], err[256] = "";
+    if (ingest_media_path("vtest.avi", path, sizeof(path)) != 0) skip();
+    vigil_config_t cfg;
+    setup_cfg(&cfg);
+    add_cam(&cfg, "hall", path, 0, 1);
+    vigil_bus_t *bus = new_bus(16);
+    collector_t col;
+    collector_init(&col, bus, "test");
+    vigil_ingest_t *ing = vigil_ingest_new(&cfg, bus, err, sizeof(err));
+    assert_non_null(ing);
+    publish_command(bus, "hall", VIGIL__V1__CAMERA_COMMAND__OP__OP_STOP, NULL);
+    assert_int_equal(vigil_ingest_start(ing), VIGIL_OK);
+    vigil_camera_state_t st;
+    assert_int_equal(vigil_ingest_camera_state(ing, "hall", &st), VIGIL_OK);
+    assert_string_equal(st.status, "stopped");
+    collector_poll(&col, 300);
+    assert_int_equal(collector_camera(&col, "hall")->frames, 0); /* not even for a moment */
+
+    publish_command(bus, "hall", VIGIL__V1__CAMERA_COMMAND__OP__OP_START, NULL);
+    int64_t t0 = vigil_mono_us();
+    while (collector_camera(&col, "hall")->frames < 10) {
+        collector_poll(&col, 50);
+        if (vigil_mono_us() - t0 > WAIT_LIMIT_US) fail_msg("switched on, published nothing");
+    }
+    assert_int_equal(collector_camera(&col, "hall")->width, 768); /* its own file */
+
+    publish_command(bus, "hall", VIGIL__V1__CAMERA_COMMAND__OP__OP_STOP, NULL);
+    wait_status(ing, &col, "hall", "stopped");
+    collector_poll(&col, 100);
+    assert_true(collector_find_event(&col, "hall", "camera.stopped", 0) >= 0);
+    size_t frames = collector_camera(&col, "hall")->frames;
+    collector_poll(&col, 300);
+    assert_int_equal(collector_camera(&col, "hall")->frames, frames);
+    /* still known (the file says it exists), stopped */
+    assert_int_equal(vigil_ingest_camera_state(ing, "hall", &st), VIGIL_OK);
+
+    /* an add is ignored for it: the stop no longer being the last command,
+     * it runs as its file says, from its own file, never from the topic's URL */
+    publish_command(bus, "hall", VIGIL__V1__CAMERA_COMMAND__OP__OP_ADD, "testsrc");
+    t0 = vigil_mono_us();
+    while (collector_camera(&col, "hall")->frames < frames + 10) {
+        collector_poll(&col, 50);
+        if (vigil_mono_us() - t0 > WAIT_LIMIT_US) fail_msg("no frames after the add");
+    }
+    assert_int_equal(collector_camera(&col, "hall")->width, 768);
+    vigil_ingest_free(ing);
+    collector_release(&col);
+    vigil_bus_free(bus);
+    vigil_config_release(&cfg);
+}
+
 /* Runs one camera until it published `n` frames; returns the last sequence
  * and stores the first. */
 static uint64_t run_briefly(const char *path, int n, uint64_t *first)
@@ -349,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_ingest_dead_camera_retries_while_another_publishes),
         cmocka_unit_test(test_ingest_stop_returns_while_blocked_on_open_and_publish),
         cmocka_unit_test(test_ingest_cameras_added_and_removed_at_runtime),
+        cmocka_unit_test(test_ingest_static_camera_switched_by_stop_and_start_only),
         cmocka_unit_test(test_ingest_sequences_continue_across_restarts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
