@@ -6,7 +6,10 @@ second; a camera disabled stops and enabled starts again; after a restart
 of `vigil run` on the same warehouse the API's camera runs again and its
 rule set is the API's; a camera removed goes away. Two editors of the same
 rule-set version: one 412. The camera's password is in no API body and no
-log line. Needs the sample video (scripts/setup.sh media)."""
+log line. A camera of the configuration (`--source sample`) is switched off
+and on by an operator (PATCH {"enabled"}), stays off across a restart, and
+the rest of it stays the file's (409). Needs the sample video
+(scripts/setup.sh media)."""
 import json
 import os
 import re
@@ -157,6 +160,61 @@ def test_camera_and_rules_live_and_after_a_restart():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_configuration_camera_switched_off_and_on_across_a_restart():
+    from api_roles import make_token, make_user
+
+    tmp = tempfile.mkdtemp(prefix="vigil-e2e-cfgcam-")
+    data = os.path.join(tmp, "data")
+    try:
+        with Vigil(["--source", "sample"], data_dir=data, config=CONFIG) as v:
+            make_user(v, "cfg-operator", "operator")
+            op = {"Authorization": "Bearer " + make_token(v, "cfg-operator")}
+            v.wait_for("cam0 online", lambda: status_of(v, "cam0") == "online", timeout=30)
+            v.wait_for("frames of cam0", lambda: frames_of(v, "cam0") > 5, timeout=30)
+            _, _, cam = call(v, "GET", "/api/v1/cameras/cam0", expect=200)
+            check(cam["source"] == "config" and cam["enabled"] is True, f"cam0: {cam}")
+
+            # the operator's Disable: it stops, and no frame of it is stored any more
+            _, _, out = call(v, "PATCH", "/api/v1/cameras/cam0", {"enabled": False}, headers=op,
+                             expect=200)
+            check(out["applied"] is True and out["enabled"] is False, f"disable: {out}")
+            v.wait_for("cam0 stopped", lambda: status_of(v, "cam0") == "stopped", timeout=10)
+            check_no_more_frames(v, "cam0", "the disable")
+            _, _, cam = call(v, "GET", "/api/v1/cameras/cam0", expect=200)
+            check(cam["enabled"] is False and cam["source"] == "config", f"cam0 off: {cam}")
+
+            # the file owns the rest
+            for body in ({"name": "Renamed"}, {"enabled": True, "fps": 2}):
+                _, _, err = call(v, "PATCH", "/api/v1/cameras/cam0", body, expect=409)
+                check("comes from the configuration file" in err["error"]["message"]
+                      if isinstance(err.get("error"), dict) else
+                      "comes from the configuration file" in json.dumps(err), f"409: {err}")
+            call(v, "DELETE", "/api/v1/cameras/cam0", expect=409)
+            check(v.stop() == 0, "vigil run did not exit cleanly")
+
+        # a restart: the configuration says the camera exists; the disable holds
+        with Vigil(["--source", "sample"], data_dir=data, config=CONFIG) as v:
+            v.wait_for("restored", lambda: log_has(
+                v, r"restored from the warehouse: 1 camera\(s\)"), timeout=10)
+            before = frames_of(v, "cam0")
+            time.sleep(3 * MULT)
+            check(frames_of(v, "cam0") == before, "cam0 ran after the restart though disabled")
+            check(status_of(v, "cam0") == "stopped", f"status after restart: {status_of(v, 'cam0')}")
+            check(not log_has(v, r'camera \\?"cam0\\?": online'), "cam0 came online at start")
+
+            # Enable: frames flow again
+            op = {"Authorization": "Bearer " + make_token(v, "cfg-operator")}
+            _, _, out = call(v, "PATCH", "/api/v1/cameras/cam0", {"enabled": True}, headers=op,
+                             expect=200)
+            check(out["applied"] is True and out["enabled"] is True, f"enable: {out}")
+            v.wait_for("cam0 online again", lambda: status_of(v, "cam0") == "online", timeout=30)
+            v.wait_for("frames of cam0 again", lambda: frames_of(v, "cam0") > before + 5,
+                       timeout=30)
+            check(v.stop() == 0, "vigil run did not exit cleanly")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_readyz_and_config_redacted():
     with Vigil([], config=CONFIG + 'bus: {url: "inproc://"}\n') as v:
         status, _, body = v.get("/readyz", token="")
@@ -172,4 +230,6 @@ def test_readyz_and_config_redacted():
 
 
 if __name__ == "__main__":
-    run_tests([test_camera_and_rules_live_and_after_a_restart, test_readyz_and_config_redacted])
+    run_tests([test_camera_and_rules_live_and_after_a_restart,
+               test_configuration_camera_switched_off_and_on_across_a_restart,
+               test_readyz_and_config_redacted])
