@@ -3,12 +3,14 @@
 // (marked current, the page's title in the tab); the theme switch sets the
 // theme and it survives a reload; at phone width the nav hides behind the
 // menu button. Console errors fail the run (the harness collects them).
+import fs from 'node:fs';
+
 export const name = 'shell';
 
-const PAGES = [
-  ['/live', 'Live'], ['/review', 'Review'], ['/search', 'Search'], ['/analytics', 'Analytics'],
-  ['/cameras', 'Cameras'], ['/zones', 'Zones & lines'], ['/system', 'System'], ['/account', 'Account'],
-];
+// The page registry (web/src/lib/pages.ts): [path, title, least role], in nav order.
+const registry = fs.readFileSync(new URL('../../../../web/src/lib/pages.ts', import.meta.url), 'utf8');
+const PAGES = [...registry.matchAll(/path:\s*'([^']+)',\s*title:\s*'([^']+)',\s*least:\s*'([^']+)'/g)]
+  .map((m) => [m[1], m[2], m[3]]);
 
 export async function run(t) {
   t.step('signed out: the sign-in form');
@@ -28,7 +30,12 @@ export async function run(t) {
   await out.getByTestId('who').waitFor({ state: 'attached', timeout: 15000 });
   const who = (await out.getByTestId('who').textContent()) ?? '';
   t.check(who.includes(t.credentials.viewer.name) && who.includes('viewer'), `the shell names the viewer: ${who}`);
+  const viewerNav = (await out.locator('nav a').allTextContents()).map((x) => x.trim());
+  const forViewers = PAGES.filter((p) => p[2] === 'viewer').map((p) => p[1]);
+  t.check(JSON.stringify(viewerNav) === JSON.stringify(forViewers),
+    `a viewer's nav lists the viewers' pages ${forViewers.join(', ')}: got ${viewerNav.join(', ')}`);
 
+  t.check(PAGES.length >= 8, `the page registry parsed: ${PAGES.length} pages`);
   t.step('nav: a link per page, each opens its page');
   const page = t.page;
   await page.goto(`${t.base}/#/live`);
@@ -37,7 +44,7 @@ export async function run(t) {
   const titles = (await links.allTextContents()).map((s) => s.trim());
   t.check(JSON.stringify(titles) === JSON.stringify(PAGES.map((p) => p[1])),
     `nav lists ${PAGES.map((p) => p[1]).join(', ')}: got ${titles.join(', ')}`);
-  for (const [p, title] of PAGES) {
+  for (const [p, title] of PAGES) { // admin: every page
     await page.locator('nav a', { hasText: title }).first().click();
     await t.waitFor(async () => (await page.evaluate(() => location.hash)).startsWith(`#${p}`), `#${p} after clicking ${title}`, 10);
     const current = page.locator('nav a[aria-current=page]');
