@@ -136,6 +136,16 @@ typedef struct vigil_config {
     char *auth_origins;          /* comma-separated allowed origins; "" = from http.listen */
     int auth_session_hours;      /* a session's absolute lifetime */
     int auth_session_idle_hours; /* a session unused this long ends */
+    /* push (docs/push.md) */
+    int push_enabled;
+    char *push_subject;          /* VAPID sub: mailto: or https: */
+    char *push_vapid_key;        /* PEM path; "" = DATA_DIR/push_vapid.pem */
+    int push_allow_http_loopback;
+    int push_retries;
+    int push_retry_base_ms;
+    int push_retry_max_ms;
+    int push_queue_max;
+    int push_ttl_s;
     /* bus */
     char *bus_url; /* inproc:// (kafka:// later) */
     int bus_partitions;

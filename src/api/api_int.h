@@ -79,6 +79,8 @@ struct vigil_api {
     int64_t clip_busy[VIGIL__API_THREADS];
     struct vigil__live *live; /* live views: frames, SSE ring, streams (live_int.h) */
     int web_fd; /* the dashboard's built files (web.c, http.web_root); -1 = none */
+    struct vigil_push *push; /* Web Push (push_routes.c, vigil/push.h); NULL = off */
+    char push_error[256];    /* why push is off, for the routes' 503 ("" = push.enabled false) */
 };
 
 typedef struct vigil__reply {
@@ -256,6 +258,12 @@ void vigil__api_search(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *repl
 void vigil__api_readyz(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 void vigil__api_config(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 void vigil__api_storage(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+/* Web Push (push_routes.c) */
+void vigil__api_push_vapid(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_push_subs(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_push_sub_add(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_push_sub_delete(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
+void vigil__api_push_test(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/cameras/{id}/live.mjpeg (live_mjpeg.c) */
 void vigil__api_live_mjpeg(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/stream: Server-Sent Events (live_sse.c) */

@@ -31,6 +31,7 @@
 #include "api/auth_int.h"
 #include "api/edge.h"
 #include "api/live_int.h"
+#include "vigil/push.h"
 #include "api/params.h"
 #include "vigil/clock.h"
 #include "vigil/health.h"
@@ -336,6 +337,15 @@ static const struct route {
     {"POST", "/api/v1/tokens", 0, "tokens", VIGIL__ROLE_VIEWER, vigil__api_token_add},
     {"DELETE", "/api/v1/tokens/*", 0, "token", VIGIL__ROLE_VIEWER, vigil__api_token_delete},
     {"GET", "/api/v1/audit", 0, "audit", VIGIL__ROLE_ADMIN, vigil__api_audit_list},
+    /* Web Push (push_routes.c): a user's own subscriptions */
+    {"GET", "/api/v1/push/vapid", 0, "push_vapid", VIGIL__ROLE_VIEWER, vigil__api_push_vapid},
+    {"GET", "/api/v1/push/subscriptions", 0, "push_subscriptions", VIGIL__ROLE_VIEWER,
+     vigil__api_push_subs},
+    {"POST", "/api/v1/push/subscriptions", 0, "push_subscriptions", VIGIL__ROLE_VIEWER,
+     vigil__api_push_sub_add},
+    {"DELETE", "/api/v1/push/subscriptions/*", 0, "push_subscription", VIGIL__ROLE_VIEWER,
+     vigil__api_push_sub_delete},
+    {"POST", "/api/v1/push/test", 0, "push_test", VIGIL__ROLE_VIEWER, vigil__api_push_test},
     {"GET", "/api/v1/cameras", 0, "cameras", VIGIL__ROLE_VIEWER, vigil__api_cameras},
     /* resources (cameras*.c, camera_test.c, rules*.c, review.c, search.c, system.c) */
     {"POST", "/api/v1/cameras", 0, "cameras", VIGIL__ROLE_ADMIN, vigil__api_camera_create},
@@ -847,6 +857,35 @@ static void daemon_options(vigil_api_t *api, int fd, struct MHD_OptionItem *o, s
     o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
+/* Web Push (vigil/push.h): its key is made at first start; a failure leaves
+ * the API running without push (the push routes answer 503 saying why). */
+static void push_start(vigil_api_t *api)
+{
+    const vigil_config_t *cfg = api->cfg;
+    vigil_push_conf_t pc = {0};
+    char errstr[256];
+
+    if (api->push || !cfg->push_enabled) return;
+    pc.enabled = 1;
+    pc.subject = cfg->push_subject;
+    pc.vapid_key = cfg->push_vapid_key;
+    pc.data_dir = api->data_dir;
+    pc.store_url = api->store_url;
+    pc.allow_http_loopback = cfg->push_allow_http_loopback;
+    pc.retries = cfg->push_retries;
+    pc.retry_base_ms = cfg->push_retry_base_ms;
+    pc.retry_max_ms = cfg->push_retry_max_ms;
+    pc.queue_max = cfg->push_queue_max;
+    pc.ttl_s = cfg->push_ttl_s;
+    if (!(api->push = vigil_push_new(&pc, errstr, sizeof(errstr))) ||
+        vigil_push_start(api->push, api->bus, errstr, sizeof(errstr))) {
+        vigil_push_free(api->push);
+        api->push = NULL;
+        snprintf(api->push_error, sizeof(api->push_error), "push alerts are off: %s", errstr);
+        vigil_warn("api", NULL, "%s", api->push_error);
+    }
+}
+
 vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
 {
     const union MHD_DaemonInfo *info;
@@ -866,6 +905,7 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
         close(fd);
         return VIGIL_ERR_BUS;
     }
+    if (!api->monitor) push_start(api);
     /* MHD_ALLOW_SUSPEND_RESUME: a live stream with nothing to send is
      * suspended instead of holding a pool thread (live_int.h) */
     daemon_options(api, fd, opts, sizeof(opts) / sizeof(opts[0]));
@@ -923,6 +963,8 @@ void vigil_api_stop(vigil_api_t *api)
         api->daemon = NULL;
     }
     vigil__live_stop(api->live);
+    vigil_push_free(api->push); /* stops its threads before the store handles go */
+    api->push = NULL;
     pool_drain(api);
 }
 

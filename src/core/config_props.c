@@ -98,6 +98,32 @@ const vigil_prop_t vigil_props[] = {
         "A sign-in session ends this many hours after it began."),
     INT("auth.session_idle_hours", auth_session_idle_hours, "24", 1, 8760,
         "A sign-in session not used for this many hours ends."),
+    /* push (docs/push.md) */
+    BOOL("push.enabled", push_enabled, "true",
+         "Send Web Push alerts for analytics events matching the users' subscriptions (the "
+         "API process reads the events; with several API processes on Kafka each event is "
+         "sent by one of them). false: the push routes answer 503."),
+    STR("push.subject", push_subject, "mailto:vigil@localhost",
+        "VAPID subject (RFC 8292): a mailto: or https: URL where push services can reach "
+        "the operator."),
+    STR("push.vapid_key", push_vapid_key, "",
+        "PEM file of the VAPID private key (P-256). Empty = DATA_DIR/push_vapid.pem. Made "
+        "with mode 600 at first start when missing; changing it invalidates every "
+        "subscription."),
+    BOOL("push.allow_http_loopback", push_allow_http_loopback, "false",
+         "Accept http:// push endpoints on 127.0.0.1, ::1 or localhost (tests); otherwise "
+         "only https://."),
+    INT("push.retries", push_retries, "5", 0, 20,
+        "Further attempts after a push service answers 429 or 5xx or cannot be reached."),
+    INT("push.retry_base_ms", push_retry_base_ms, "1000", 10, 3600000,
+        "Wait before the first retry; doubled for each further one."),
+    INT("push.retry_max_ms", push_retry_max_ms, "300000", 10, 86400000,
+        "Longest wait between retries (also caps a Retry-After)."),
+    INT("push.queue_max", push_queue_max, "1024", 1, 100000,
+        "Alerts waiting to be sent; when full the oldest is dropped "
+        "(vigil_push_dropped_total)."),
+    INT("push.ttl_s", push_ttl_s, "86400", 0, 2419200,
+        "TTL header: how long a push service keeps an alert for an offline browser."),
     /* bus */
     SECRET("bus.url", bus_url, "inproc://",
         "Message bus: inproc:// for bounded in-process queues (one process runs every stage), "

@@ -110,8 +110,8 @@ static void test_config_props_table_defaults_parse_and_describe(void **state)
     }
     /* 48 fields of vigil_config_t and 7 of vigil_camera_conf_t (zones and lines are
      * lists, documented by rows of their own: test_config_rules.c), then auth.* (5),
-     * http.live_max_streams and the HTTP edge's http.* (11), http.web_root (1) */
-    assert_int_equal(rows, 48 + 7 + 5 + 1 + 11 + 1);
+     * http.live_max_streams and the HTTP edge's http.* (11), http.web_root (1), push.* (9) */
+    assert_int_equal(rows, 48 + 7 + 5 + 1 + 11 + 1 + 9);
 }
 
 static const char full_yaml[] = "# a full configuration\n"
@@ -340,7 +340,7 @@ static void test_config_unknown_section_lists_sections(void **state)
     vigil_config_t *cfg = *state;
     assert_int_equal(load(cfg, "\n\ncamera:\n  - url: x\n"), VIGIL_ERR_CONFIG);
     assert_contains(err, "test.yaml:3: key \"camera\": unknown section");
-    assert_contains(err, "accepted: log, http, auth, bus, store, ingest, preprocess, infer, sink, "
+    assert_contains(err, "accepted: log, http, auth, push, bus, store, ingest, preprocess, infer, sink, "
                          "analytics, limits, cameras)");
 }
 
