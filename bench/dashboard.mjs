@@ -22,8 +22,9 @@
 // 3. CPU of the tab while the live grid plays every camera (bench/dashboard.sh:
 //    4 cameras on the sample video at 5 fps): Chromium's own metrics over
 //    cpuSeconds of wall time. TaskDuration (Performance.getMetrics: the
-//    renderer main thread's busy time) delta / wall = the fraction of one core
-//    the tab's main thread used; and every Chromium process's CPU time
+//    renderer main thread's busy time, wall-clock: inflated when the machine
+//    is oversubscribed) delta / wall = the share of one core the tab's main
+//    thread kept busy; and every Chromium process's CPU time, by type
 //    (SystemInfo.getProcessInfo: browser, renderer, GPU, network, utility) as
 //    the whole browser's share, since decoding images and compositing run off
 //    the main thread.
@@ -133,7 +134,9 @@ async function gridCpu(t, base, seconds) {
     const procs = async () => {
       try {
         const { processInfo } = await browserCdp.send('SystemInfo.getProcessInfo');
-        return processInfo.reduce((a, p) => a + p.cpuTime, 0);
+        const byType = {};
+        for (const p of processInfo) byType[p.type] = (byType[p.type] || 0) + p.cpuTime;
+        return byType;
       } catch {
         return null;
       }
@@ -156,7 +159,8 @@ async function gridCpu(t, base, seconds) {
       task: (m1.TaskDuration - m0.TaskDuration) / wall,
       script: (m1.ScriptDuration - m0.ScriptDuration) / wall,
       layout: ((m1.LayoutDuration - m0.LayoutDuration) + (m1.RecalcStyleDuration - m0.RecalcStyleDuration)) / wall,
-      browser: p0 !== null && p1 !== null ? (p1 - p0) / wall : null,
+      browser: p0 !== null && p1 !== null
+        ? Object.fromEntries(Object.keys(p1).map((k) => [k, (p1[k] - (p0[k] || 0)) / wall])) : null,
       framesPerSecond: f1 > f0 ? (f1 - f0) / wall : null,
       heapMB: m1.JSHeapUsedSize / 1048576,
     };
@@ -202,9 +206,16 @@ try {
   if (!liveWorks) throw new Error('no live frame in step 2');
   const c = await gridCpu(t, cfg.base, cpuSeconds);
   console.log(`   ${c.tiles} live tile(s) on the page; over ${c.wall.toFixed(1)} s:`);
+  // TaskDuration is the wall time of the main thread's tasks: on an oversubscribed machine a task
+  // descheduled mid-way counts whole, so it can exceed the renderer's CPU time below
   console.log(`   tab main thread (TaskDuration): ${(c.task * 100).toFixed(1)}% of one core ` +
     `(script ${(c.script * 100).toFixed(1)}%, style+layout ${(c.layout * 100).toFixed(1)}%)`);
-  if (c.browser !== null) console.log(`   all Chromium processes (SystemInfo.getProcessInfo): ${(c.browser * 100).toFixed(1)}% of one core`);
+  if (c.browser !== null) {
+    const total = Object.values(c.browser).reduce((a, v) => a + v, 0);
+    const parts = Object.entries(c.browser).sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k.replace(/\.mojom\./, ' ').replace(/^(network|storage) /, '$1:')} ${(v * 100).toFixed(1)}%`);
+    console.log(`   all Chromium processes (SystemInfo.getProcessInfo, CPU time): ${(total * 100).toFixed(1)}% of one core (${parts.join(', ')})`);
+  }
   if (c.framesPerSecond !== null) console.log(`   frames shown: ${c.framesPerSecond.toFixed(1)}/s over all tiles (data-frames)`);
   console.log(`   JS heap used: ${c.heapMB.toFixed(1)} MB`);
 } catch (e) {

@@ -46,8 +46,8 @@ if [ -n "${DASHBOARD_DIST:-}" ]; then
 else
   [ -d "$src/web/node_modules" ] || skip "web/node_modules absent (make web)"
   dist=$work/dist
-  (cd "$src/web" && npx --no-install vite build --outDir "$dist" --emptyOutDir --logLevel warn) ||
-    { echo "bench/dashboard.sh: vite build failed"; exit 1; }
+  (cd "$src/web" && npx --no-install vite build --outDir "$dist" --emptyOutDir > "$work/vite.log" 2>&1) ||
+    { echo "bench/dashboard.sh: vite build failed:"; tail -20 "$work/vite.log"; exit 1; }
 fi
 
 {
