@@ -53,7 +53,7 @@ static void test_store_migration_from_4_keeps_cameras_and_events(void **state)
     sqlite3_close(conn);
 
     vigil_store_t *s = open_store(fx);
-    assert_int_equal(vigil_store_schema_version(s), 5);
+    assert_int_equal(vigil_store_schema_version(s), vigil_store_expected_version());
     vigil_camera_record_t rec;
     char err[256];
     assert_int_equal(vigil_store_camera_get(s, "door", 1, &rec, err, sizeof(err)), VIGIL_OK);
