@@ -44,7 +44,7 @@ export async function run(t) {
     t.check(r.status === 200, `${icon.src} is served: ${r.status}`);
   }
 
-  const context = await t.browser.newContext({ baseURL: t.base, viewport: { width: 1280, height: 800 } });
+  const context = await t.browser.newContext({ baseURL: t.base, viewport: { width: 1280, height: 800 }, permissions: ['notifications'] });
   const errors = [];
   const offlineNoise = [];
   let offline = false;
@@ -89,6 +89,29 @@ export async function run(t) {
       t.check(cached.includes(m[1]), `${m[1]} (named by index.html) is cached`);
     }
     t.check(!cached.some((p) => p.startsWith('/api/') || p === '/healthz' || p === '/metrics'), `nothing of the API cached: ${cached.join(' ')}`);
+
+    t.step('a push message shows a notification that opens its event');
+    const cdp = await context.newCDPSession(page);
+    const registrations = new Promise((resolve) => {
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+        const r = e.registrations.find((x) => x.scopeURL === sw.scope && !x.isDeleted);
+        if (r) resolve(r.registrationId);
+      });
+    });
+    await cdp.send('ServiceWorker.enable');
+    const registrationId = await Promise.race([registrations, new Promise((_, no) => setTimeout(() => no(new Error('no registration from CDP')), 10000))]);
+    const alert = { title: 'line_cross: person on street', body: 'middle, in', event_id: 4242, camera: t.camera, url: '/#/review?event=4242' };
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: new URL(t.base).origin, registrationId, data: JSON.stringify(alert) });
+    const shown = await t.waitFor(() => page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.getRegistration();
+      const list = await reg.getNotifications();
+      return list.length ? list.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })) : null;
+    }), 'the notification', 10);
+    t.check(shown.length === 1 && shown[0].title === alert.title && shown[0].body === alert.body, `notification: ${JSON.stringify(shown)}`);
+    t.check(shown[0].data.url === alert.url && shown[0].tag === 'vigil-event-4242', `it opens the event: ${JSON.stringify(shown[0])}`);
+    await cdp.send('ServiceWorker.disable').catch(() => {});
+    await cdp.detach().catch(() => {});
+    await page.evaluate(async () => (await (await navigator.serviceWorker.getRegistration()).getNotifications()).forEach((n) => n.close()));
 
     t.step('offline: a reload shows the shell and the offline banner');
     await page.goto(`${t.base}/#/account`);
