@@ -45,6 +45,9 @@
 #define VIGIL_TOPIC_DETECTIONS "detections"
 #define VIGIL_TOPIC_EVENTS "events"
 #define VIGIL_TOPIC_CONTROL "control"
+/* Each analysed frame's boxes with their track ids (Detections with
+ * track_id set), written by analytics for the live views; not stored. */
+#define VIGIL_TOPIC_TRACKS "tracks"
 
 typedef struct vigil_bus vigil_bus_t;
 typedef struct vigil_consumer vigil_consumer_t;

@@ -24,9 +24,10 @@
  * a small multiple of the bound), and what it holds is checked after.
  *   frames and gated frames  VIGIL_MSG_MAX_BYTES (the JPEG; its pixels are
  *                            capped by limits.max_frame_pixels where decoded)
- *   detections               VIGIL_MSG_DETECTIONS_MAX_BYTES, at most
+ *   detections (and tracks)  VIGIL_MSG_DETECTIONS_MAX_BYTES, at most
  *                            VIGIL_DETECTIONS_MAX items, model names and
- *                            labels under 64 bytes
+ *                            labels under 64 bytes, track ids at most
+ *                            VIGIL_TRACK_ID_MAX
  *   camera commands, events  VIGIL_MSG_SMALL_MAX_BYTES; urls, names and
  *                            texts VIGIL_MSG_TEXT_MAX bytes at most, rules
  *                            and payloads VIGIL_MSG_JSON_MAX */
@@ -36,6 +37,7 @@
 #define VIGIL_DETECTIONS_MAX 4096
 #define VIGIL_MSG_TEXT_MAX 4096
 #define VIGIL_MSG_JSON_MAX ((size_t)1 << 20)
+#define VIGIL_TRACK_ID_MAX ((UINT64_C(1) << 53) - 1) /* exact as a JSON number */
 
 /* Packs any generated message into a malloc'd buffer. Returns NULL on OOM. */
 uint8_t *vigil_msg_pack(const ProtobufCMessage *msg, size_t *len);

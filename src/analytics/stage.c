@@ -109,8 +109,39 @@ static vigil_err_t cam_load(vigil_analytics_t *an, stage_cam_t *cam)
     return VIGIL_OK;
 }
 
+/* Publishes the frame d, its items' track ids set from out, on topic tracks
+ * for the live views. Never waits: the live views must not slow analytics
+ * (on the in-process bus a full partition means a reader that is behind; it
+ * gets newer frames anyway), so a frame the bus cannot take now is skipped
+ * and counted. Runs before the commit: what a replay publishes again is the
+ * same frame with the same ids, which the live hub drops (stage_int.h). */
+static void publish_tracks(vigil_analytics_t *an, const stage_cam_t *cam, Vigil__V1__Detections *d,
+                           const vigil_analytics_out_t *out)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < d->n_items; i++) {
+        int64_t id = i < DETS_MAX && out->det_track ? out->det_track[i] : 0;
+        d->items[i]->track_id = id > 0 && (uint64_t)id <= VIGIL_TRACK_ID_MAX ? (uint64_t)id : 0;
+    }
+    uint8_t *buf = vigil_msg_pack(&d->base, &len);
+    vigil_err_t err = buf ? vigil_bus_publish(an->bus, VIGIL_TOPIC_TRACKS, cam->id,
+                                              strlen(cam->id), buf, len, 0)
+                          : VIGIL_ERR_NOMEM;
+    free(buf);
+    if (!err) {
+        vigil_counter_inc(an->live_published);
+        return;
+    }
+    vigil_counter_inc(an->live_skipped);
+    vigil_log_limited(&an->live_log, VIGIL_LOG_WARN, VIGIL__AN_STAGE, cam->id, NULL,
+                      "camera \"%s\" sequence %llu: tracked boxes not published on topic %s "
+                      "(the live views skip this frame): %s",
+                      cam->id, (unsigned long long)d->sequence, VIGIL_TOPIC_TRACKS,
+                      vigil_err_str(err));
+}
+
 /* Runs one decoded detections message through its camera's analyzer. */
-static void analyze(vigil_analytics_t *an, stage_cam_t *cam, const Vigil__V1__Detections *d)
+static void analyze(vigil_analytics_t *an, stage_cam_t *cam, Vigil__V1__Detections *d)
 {
     vigil_analytics_det_t *dets = an->dets;
     vigil_analytics_out_t out;
@@ -140,6 +171,7 @@ static void analyze(vigil_analytics_t *an, stage_cam_t *cam, const Vigil__V1__De
                     (unsigned long long)vigil_analyzer_last_sequence(cam->analyzer));
         return;
     }
+    publish_tracks(an, cam, d, &out);
     if (vigil__an_collect(cam, &out)) {
         /* the outputs cannot be kept: forget the state, the messages come again */
         vigil_error(VIGIL__AN_STAGE, cam->id, "camera \"%s\": out of memory collecting outputs",
@@ -315,6 +347,16 @@ vigil_analytics_t *vigil_analytics_new(const vigil_config_t *cfg, vigil_bus_t *b
     an->tracks = vigil_metrics_gauge("vigil_analytics_tracks",
                                      "Confirmed tracks alive in this analytics worker.", NULL,
                                      NULL, NULL, NULL);
+    an->live_published = vigil_metrics_counter(
+        "vigil_analytics_live_frames_total",
+        "Analysed frames published with their track ids on topic tracks (live views), or "
+        "skipped because the bus could not take them at once.",
+        "result", "published", NULL, NULL);
+    an->live_skipped = vigil_metrics_counter(
+        "vigil_analytics_live_frames_total",
+        "Analysed frames published with their track ids on topic tracks (live views), or "
+        "skipped because the bus could not take them at once.",
+        "result", "skipped", NULL, NULL);
     vigil_store_conf_t sconf;
     vigil_store_conf_init(&sconf);
     sconf.url = cfg->store_url;
@@ -362,6 +404,7 @@ void vigil_analytics_free(vigil_analytics_t *an)
     if (an->consumer) vigil_consumer_close(an->consumer);
     if (an->control) vigil_consumer_close(an->control);
     vigil__an_cams_free(an);
+    vigil_log_limit_flush(&an->live_log);
     vigil_store_close(an->store);
     free(an->held);
     free(an->dets);

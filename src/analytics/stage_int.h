@@ -17,6 +17,14 @@
  * replaying the rest writes the same rows, which the store's upserts keep
  * once. Checkpoints never roll back (the store keeps the larger sequence).
  *
+ * Live views: each analysed frame's boxes with their track ids go out at
+ * once on topic tracks (publish_tracks in stage.c), before the commit, so
+ * that the live views are not held back by analytics.flush_ms. They are not
+ * part of the exactly-once output: a replay publishes the same frames again
+ * (with the same ids: processing is deterministic), and the live hub keeps
+ * only frames newer than the last one it took per camera; a frame a full
+ * bus cannot take is skipped, never waited for.
+ *
  * Thread: everything here runs on the worker thread, except the rebalance
  * callback, which runs on it too (inside vigil_consumer_poll). */
 #ifndef VIGIL_ANALYTICS_STAGE_INT_H
@@ -82,6 +90,9 @@ struct vigil_analytics {
     vigil_counter_t *commits;
     vigil_counter_t *events_by_kind[5];
     vigil_gauge_t *tracks;
+    /* topic tracks (live views): frames published, and not (bus full) */
+    vigil_counter_t *live_published, *live_skipped;
+    vigil_log_limit_t live_log;
 };
 
 /* stage_batch.c */

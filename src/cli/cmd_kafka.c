@@ -3,8 +3,9 @@
  *
  *   vigil kafka init --bus kafka://H:P[,...] [--config F] [--set K=V]...
  *       creates frames, frames.gated, detections, events (bus.partitions,
- *       bus.replication_factor, bus.min_insync_replicas, bus.retention_hours)
- *       and control (same partitions, compacted, kept forever); idempotent.
+ *       bus.replication_factor, bus.min_insync_replicas, bus.retention_hours),
+ *       control (same partitions, compacted, kept forever) and tracks (kept an
+ *       hour at most: live views only); idempotent.
  *   vigil kafka create --bus URL TOPIC [--partitions N] [--retention-ms MS] [--segment-ms MS]
  *   vigil kafka describe --bus URL TOPIC
  *       one line per partition: leader broker, replicas, in-sync replicas, watermarks.
@@ -28,6 +29,7 @@
 #include "vigil/msg.h"
 
 #define ADMIN_TIMEOUT_MS 15000
+#define LIVE_RETENTION_MS INT64_C(3600000) /* topic tracks (vigil kafka init) */
 
 enum { OPT_BUS = 256, OPT_CONFIG, OPT_SET, OPT_PARTITIONS, OPT_RETENTION, OPT_SEGMENT, OPT_FPS,
        OPT_NAME };
@@ -62,8 +64,9 @@ static void kafka_usage(FILE *out)
             "       vigil kafka describe --bus URL TOPIC\n"
             "       vigil kafka produce --bus URL TOPIC KEY < VALUE\n\n"
             "init creates the pipeline's topics (frames, frames.gated, detections, events,\n"
-            "control) with bus.partitions, bus.replication_factor, bus.min_insync_replicas and\n"
-            "bus.retention_hours; topics that exist are left alone. describe prints, per\n"
+            "control, tracks) with bus.partitions, bus.replication_factor,\n"
+            "bus.min_insync_replicas and bus.retention_hours (tracks: an hour at most);\n"
+            "topics that exist are left alone. describe prints, per\n"
             "partition, its leader, replicas, in-sync replicas and low/high watermarks.\n");
 }
 
@@ -166,29 +169,33 @@ static int kafka_init(const vigil_config_t *cfg)
     int64_t retention = (int64_t)(cfg->bus_retention_hours * 3600000.0);
     int rf = cfg->bus_replication_factor;
     int isr = cfg->bus_min_insync_replicas;
-    vigil_kafka_topic_spec_t specs[5];
-    const char *names[] = {VIGIL_TOPIC_FRAMES, VIGIL_TOPIC_GATED, VIGIL_TOPIC_DETECTIONS,
-                           VIGIL_TOPIC_EVENTS, VIGIL_TOPIC_CONTROL};
+    vigil_kafka_topic_spec_t specs[6];
+    const char *names[] = {VIGIL_TOPIC_FRAMES, VIGIL_TOPIC_GATED,   VIGIL_TOPIC_DETECTIONS,
+                           VIGIL_TOPIC_EVENTS, VIGIL_TOPIC_CONTROL, VIGIL_TOPIC_TRACKS};
+    /* tracks only feed the live views, which never show what is more than a
+     * few seconds old: an hour (or less with a shorter bus retention) */
+    int64_t live_retention = retention > 0 && retention < LIVE_RETENTION_MS ? retention
+                                                                            : LIVE_RETENTION_MS;
 
     if (isr == 0 && rf > 1) isr = rf - 1; /* one replica may fail without stopping writes */
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         specs[i] = (vigil_kafka_topic_spec_t){
             .name = names[i],
             .partitions = cfg->bus_partitions,
             .replication_factor = rf,
             .min_insync_replicas = isr,
-            .retention_ms = i == 4 ? -1 : retention,
+            .retention_ms = i == 4 ? -1 : i == 5 ? live_retention : retention,
             .cleanup_policy = i == 4 ? "compact" : NULL,
         };
     }
-    if (vigil_kafka_create_topics(cfg->bus_url, specs, 5, ADMIN_TIMEOUT_MS, &existed, err,
+    if (vigil_kafka_create_topics(cfg->bus_url, specs, 6, ADMIN_TIMEOUT_MS, &existed, err,
                                   sizeof(err))) {
         fprintf(stderr, "vigil kafka init: %s\n", err);
         return CLI_FAIL;
     }
     printf("topics: %zu created, %zu already existed (partitions %d, replication %s, "
            "min.insync.replicas %s)\n",
-           5 - existed, existed, cfg->bus_partitions, rf ? "as set" : "min(3, brokers)",
+           6 - existed, existed, cfg->bus_partitions, rf ? "as set" : "min(3, brokers)",
            isr ? "as set" : "broker default");
     return CLI_OK;
 }

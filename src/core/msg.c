@@ -163,10 +163,18 @@ Vigil__V1__Detections *vigil_detections_decode(const void *buf, size_t len, char
                      VIGIL_DETECTIONS_MAX);
         goto fail;
     }
-    for (size_t i = 0; i < m->n_items; i++)
+    for (size_t i = 0; i < m->n_items; i++) {
         if (check_text(m->items[i]->label, VIGIL_LABEL_MAX - 1, "detections", "a label", errstr,
                        errstr_size))
             goto fail;
+        if (m->items[i]->track_id > VIGIL_TRACK_ID_MAX) {
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_DECODE,
+                         "detections: item %zu: track id %llu (accepted: at most %llu)", i,
+                         (unsigned long long)m->items[i]->track_id,
+                         (unsigned long long)VIGIL_TRACK_ID_MAX);
+            goto fail;
+        }
+    }
     return m;
 fail:
     vigil__v1__detections__free_unpacked(m, NULL);

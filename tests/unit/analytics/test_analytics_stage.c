@@ -268,6 +268,75 @@ static void test_stage_bad_messages_and_detections_counted_and_skipped(void **st
     assert_int_equal(in, 1);
 }
 
+/* The next message of topic tracks for `c`, decoded (NULL after ms). */
+static Vigil__V1__Detections *next_tracks(vigil_consumer_t *c, int ms)
+{
+    char err[256] = "";
+    vigil_bus_msg_t *m = NULL;
+    if (vigil_consumer_poll(c, &m, ms) != VIGIL_OK) return NULL;
+    assert_string_equal(m->topic, VIGIL_TOPIC_TRACKS);
+    assert_int_equal(m->key_len, 4);
+    assert_memory_equal(m->key, "gate", 4);
+    Vigil__V1__Detections *d = vigil_detections_decode(m->value, m->value_len, err, sizeof err);
+    if (!d) fail_msg("tracks: %s", err);
+    vigil_consumer_ack(c, m);
+    return d;
+}
+
+/* Every analysed frame goes out on topic tracks at once, the detections
+ * message with each item's confirmed track id: 0 until the track is
+ * confirmed (min_hits), and for a box that never makes a track. Frames a
+ * restarted stage skips as covered by its checkpoint are not published
+ * again. */
+static void test_stage_publishes_each_frame_with_its_track_ids_on_topic_tracks(void **state)
+{
+    fixture_t *f = *state;
+    char err[256] = "";
+    const char *topics[] = {VIGIL_TOPIC_TRACKS};
+    vigil_consumer_t *live = vigil_bus_subscribe(f->bus, "live-test", topics, 1, err, sizeof err);
+    if (!live) fail_msg("subscribe: %s", err);
+    Vigil__V1__Detection faint; /* too weak to start a track */
+    vigil__v1__detection__init(&faint);
+    faint.x1 = 600, faint.y1 = 20, faint.x2 = 650, faint.y2 = 60, faint.score = 0.2f;
+    faint.label = "dog";
+    faint.track_id = 777; /* whatever came in on detections is not passed on */
+    start_stage(f);
+    for (uint64_t s = 1; s <= 20; s++)
+        publish_frame(f, s, 100 + 600.0f * (float)(s - 1) / 19, &faint);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    int min_hits = f->cfg.analytics_min_hits;
+    for (uint64_t s = 1; s <= 20; s++) {
+        Vigil__V1__Detections *d = next_tracks(live, 5000);
+        if (!d) fail_msg("frame %llu not on topic tracks", (unsigned long long)s);
+        assert_true(d->sequence == s);
+        assert_string_equal(d->camera_id, "gate");
+        assert_string_equal(d->model, "centernet");
+        assert_true(d->frame_id == (int64_t)s);
+        assert_int_equal(d->width, W);
+        assert_int_equal(d->n_items, 2);
+        assert_string_equal(d->items[0]->label, "person");
+        assert_true(d->items[0]->track_id == (s < (uint64_t)min_hits ? 0 : 1));
+        assert_true(d->items[1]->track_id == 0);
+        vigil__v1__detections__free_unpacked(d, NULL);
+    }
+    stop_stage(f);
+    assert_true(vigil_metrics_sum("vigil_analytics_live_frames_total", "result", "published",
+                                  NULL, NULL) == 20);
+
+    /* a restart: frames 15..20 again are covered by the checkpoint and not
+     * published; 21 continues the same track */
+    start_stage(f);
+    walk(f, 15, 21, 100 + 600.0f * 14 / 19, 720);
+    vt_drain(f->bus, VIGIL_TOPIC_DETECTIONS);
+    Vigil__V1__Detections *d = next_tracks(live, 5000);
+    assert_non_null(d);
+    assert_true(d->sequence == 21);
+    assert_true(d->items[0]->track_id == 1);
+    vigil__v1__detections__free_unpacked(d, NULL);
+    assert_null(next_tracks(live, 300)); /* the stage published everything before the drain */
+    vigil_consumer_close(live);
+}
+
 static void publish_rules(fixture_t *f, const char *json)
 {
     Vigil__V1__CameraCommand c = VIGIL__V1__CAMERA_COMMAND__INIT;
@@ -413,6 +482,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_stage_restart_skips_replayed_frames_and_never_reuses_track_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stage_publishes_each_frame_with_its_track_ids_on_topic_tracks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_bad_messages_and_detections_counted_and_skipped,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_rules_from_control_replace_the_config, setup,

@@ -303,6 +303,55 @@ static void test_msg_detections_with_too_many_items_are_refused(void **state)
     free(items);
 }
 
+/* Topic tracks carries Detections with track ids (analytics -> live views):
+ * they come back exactly, 0 stays "none", and an id beyond 2^53 - 1 (not
+ * exact in the JSON the live views send) is refused naming the item. */
+static void test_msg_tracks_carry_track_ids_and_refuse_ids_beyond_json(void **state)
+{
+    Vigil__V1__Detection a = VIGIL__V1__DETECTION__INIT, b = VIGIL__V1__DETECTION__INIT;
+    a.x1 = 1, a.y1 = 2, a.x2 = 30, a.y2 = 40, a.score = 0.9f, a.label = "person";
+    a.track_id = 12;
+    b.x1 = 5, b.y1 = 6, b.x2 = 7, b.y2 = 8, b.score = 0.4f, b.label = "dog"; /* tentative */
+    Vigil__V1__Detection *items[] = {&a, &b};
+    Vigil__V1__Detections m = VIGIL__V1__DETECTIONS__INIT;
+    m.schema_version = VIGIL_SCHEMA_VERSION;
+    m.camera_id = "door";
+    m.sequence = 9;
+    m.model = "centernet";
+    m.width = 768;
+    m.height = 576;
+    m.n_items = 2;
+    m.items = items;
+    size_t len;
+    uint8_t *buf = vigil_msg_pack(&m.base, &len);
+    Vigil__V1__Detections *d = vigil_detections_decode(buf, len, err, sizeof(err));
+    assert_non_null(d);
+    assert_true(d->items[0]->track_id == 12);
+    assert_true(d->items[1]->track_id == 0);
+    vigil__v1__detections__free_unpacked(d, NULL);
+    free(buf);
+
+    a.track_id = VIGIL_TRACK_ID_MAX;
+    buf = vigil_msg_pack(&m.base, &len);
+    d = vigil_detections_decode(buf, len, err, sizeof(err));
+    assert_non_null(d);
+    assert_true(d->items[0]->track_id == VIGIL_TRACK_ID_MAX);
+    vigil__v1__detections__free_unpacked(d, NULL);
+    free(buf);
+
+    b.track_id = VIGIL_TRACK_ID_MAX + 1;
+    buf = vigil_msg_pack(&m.base, &len);
+    assert_null(vigil_detections_decode(buf, len, err, sizeof(err)));
+    assert_contains(err, "detections: item 1: track id 9007199254740992 (accepted: at most "
+                         "9007199254740991)");
+    free(buf);
+    b.track_id = UINT64_MAX;
+    buf = vigil_msg_pack(&m.base, &len);
+    assert_null(vigil_detections_decode(buf, len, err, sizeof(err)));
+    assert_contains(err, "track id 18446744073709551615");
+    free(buf);
+}
+
 static void test_msg_camera_command_with_oversized_fields_is_refused(void **state)
 {
     char *url = malloc(VIGIL_MSG_TEXT_MAX + 2);
@@ -342,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_msg_bad_dimensions_and_empty_jpeg_are_rejected),
         cmocka_unit_test(test_msg_message_over_its_kinds_bound_is_refused_before_unpacking),
         cmocka_unit_test(test_msg_detections_with_too_many_items_are_refused),
+        cmocka_unit_test(test_msg_tracks_carry_track_ids_and_refuse_ids_beyond_json),
         cmocka_unit_test(test_msg_camera_command_with_oversized_fields_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
