@@ -1,4 +1,4 @@
-/* The live hub's bus reader: frames, detections, events and control -> hub.
+/* The live hub's bus reader: frames, detections, tracks, events and control -> hub.
  *
  * Main idea: the API joins a consumer group of its own, unique per process
  * ("api-live-<pid>-<random>"), so every API replica sees every message in
@@ -106,7 +106,15 @@ bad:
                       (long long)m->offset, (int)m->partition, errstr);
 }
 
-static void on_detections(vigil__live_t *live, const vigil_bus_msg_t *m)
+/* A frame's boxes: from topic detections (the model's, no track ids) or,
+ * `tracked`, from topic tracks (the same boxes after analytics, with their
+ * track ids). While a camera's tracks keep coming (the last one less than
+ * VIGIL__LIVE_TRACKED_US ago) its plain detections are not shown: the
+ * views show one message per frame, with ids, at the cost of analytics'
+ * per-frame time (microseconds; docs/analytics.md). Tracks of a frame not
+ * after the last one taken are analytics replaying what it published
+ * before a failure or a rebalance, and are dropped. */
+static void on_detections(vigil__live_t *live, const vigil_bus_msg_t *m, int tracked)
 {
     char errstr[256];
     Vigil__V1__Detections *d =
@@ -140,18 +148,36 @@ static void on_detections(vigil__live_t *live, const vigil_bus_msg_t *m)
         vigil__live_box_t *b = &dets->items[i];
         b->x1 = it->x1, b->y1 = it->y1, b->x2 = it->x2, b->y2 = it->y2, b->score = it->score;
         snprintf(b->label, sizeof(b->label), "%s", it->label ? it->label : "");
+        if (tracked) b->track_id = it->track_id; /* the decoder bounds it */
     }
     /* One copy for the camera (drawn by boxes=1), one in the SSE message. */
     if (n && (copy = malloc(size))) memcpy(copy, dets, size);
+    int64_t now = vigil_mono_us();
+    int shown = 1;
     pthread_mutex_lock(&live->lock);
     vigil__live_cam_t *cam = vigil__live_cam_get(live, dets->camera);
-    if (cam && (!cam->dets || cam->dets->sequence <= dets->sequence)) {
+    if (cam && tracked) {
+        if (cam->tracks_us && dets->sequence <= cam->tracks_seq) {
+            shown = 0;
+            vigil_counter_inc(live->m_bus_repeated);
+        } else {
+            cam->tracks_seq = dets->sequence;
+            cam->tracks_us = now;
+        }
+    } else if (cam && cam->tracks_us && now - cam->tracks_us < VIGIL__LIVE_TRACKED_US) {
+        shown = 0; /* analytics runs for this camera: its tracks show this frame */
+    }
+    if (cam && shown && (!cam->dets || cam->dets->sequence <= dets->sequence)) {
         old = cam->dets;
         cam->dets = dets;
         dets = NULL;
     }
     pthread_mutex_unlock(&live->lock);
     free(old);
+    if (!shown) {
+        free(copy);
+        copy = NULL;
+    }
     /* Frames with no box are not worth a message (the motion gate already
      * leaves most frames without one). */
     if (!copy) goto done;
@@ -287,7 +313,8 @@ void vigil__live_feed_message(vigil__live_t *live, const vigil_bus_msg_t *m)
         return;
     }
     if (strcmp(m->topic, VIGIL_TOPIC_FRAMES) == 0) on_frame(live, m);
-    else if (strcmp(m->topic, VIGIL_TOPIC_DETECTIONS) == 0) on_detections(live, m);
+    else if (strcmp(m->topic, VIGIL_TOPIC_DETECTIONS) == 0) on_detections(live, m, 0);
+    else if (strcmp(m->topic, VIGIL_TOPIC_TRACKS) == 0) on_detections(live, m, 1);
     else if (strcmp(m->topic, VIGIL_TOPIC_EVENTS) == 0) on_event(live, m);
 }
 
@@ -317,12 +344,13 @@ static void *feed_main(void *arg)
 
 vigil_err_t vigil__live_feed_start(vigil__live_t *live, char *errstr, size_t errstr_size)
 {
-    const char *topics[] = {VIGIL_TOPIC_FRAMES, VIGIL_TOPIC_DETECTIONS, VIGIL_TOPIC_EVENTS,
-                            VIGIL_TOPIC_CONTROL};
+    const char *topics[] = {VIGIL_TOPIC_FRAMES, VIGIL_TOPIC_DETECTIONS, VIGIL_TOPIC_TRACKS,
+                            VIGIL_TOPIC_EVENTS, VIGIL_TOPIC_CONTROL};
     unsigned rnd = (unsigned)(vigil_mono_us() ^ (vigil_now_us() << 7) ^ (uint64_t)getpid());
 
     snprintf(live->group, sizeof(live->group), "api-live-%ld-%08x", (long)getpid(), rnd);
-    live->consumer = vigil_bus_subscribe(live->bus, live->group, topics, 4, errstr, errstr_size);
+    live->consumer = vigil_bus_subscribe(live->bus, live->group, topics,
+                                         sizeof(topics) / sizeof(topics[0]), errstr, errstr_size);
     if (!live->consumer) return VIGIL_ERR_BUS;
     if (pthread_create(&live->feed, NULL, feed_main, live) != 0) {
         vigil_consumer_close(live->consumer);

@@ -302,6 +302,10 @@ vigil__live_t *vigil__live_new(const vigil_config_t *cfg, char *errstr, size_t e
     live->m_bus_bad = vigil_metrics_counter("vigil_live_bus_invalid_total",
                                             "Bus messages the live hub could not decode", NULL,
                                             NULL, NULL, NULL);
+    live->m_bus_repeated = vigil_metrics_counter(
+        "vigil_live_bus_repeated_total",
+        "Tracked boxes of a frame the live hub already had (analytics replaying after a "
+        "failure or a rebalance)", NULL, NULL, NULL, NULL);
     return live;
 oom:
     vigil__live_free(live);

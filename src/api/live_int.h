@@ -58,6 +58,9 @@
 #define VIGIL__LIVE_HEARTBEAT_US INT64_C(15000000) /* SSE comment when idle */
 #define VIGIL__LIVE_KEEPALIVE_US INT64_C(10000000) /* MJPEG: the newest frame again */
 #define VIGIL__LIVE_STALE_US INT64_C(2000000) /* boxes older than their frame by this: not drawn */
+#define VIGIL__LIVE_TRACKED_US INT64_C(3000000) /* a camera's tracks this recent: analytics
+                                                   * runs for it, its plain detections are
+                                                   * not shown (live_feed.c) */
 #define VIGIL__LIVE_BOUNDARY "vigil-live-frame"
 
 #define VIGIL__LIVE_FONT_W 8
@@ -130,6 +133,8 @@ typedef struct vigil__live_cam {
     uint64_t annotated_of;           /* sequence of the frame it was drawn on */
     int drawing;                     /* a thread is drawing `frame` now */
     vigil__live_dets_t *dets;        /* the newest detections; NULL none */
+    uint64_t tracks_seq;             /* sequence of the newest message taken from topic tracks */
+    int64_t tracks_us;               /* monotonic time it came; 0 never */
     vigil__live_shape_t *shapes;     /* malloc'd, nshapes */
     size_t nshapes;
     int64_t seen_us;                 /* monotonic time of its last frame */
@@ -205,6 +210,7 @@ struct vigil__live {
     vigil_gauge_t *m_streams_mjpeg, *m_streams_sse;
     vigil_counter_t *m_parts, *m_skipped, *m_resets, *m_sse_sent, *m_refused, *m_drawn;
     vigil_counter_t *m_bus_in, *m_bus_old, *m_bus_bad;
+    vigil_counter_t *m_bus_repeated; /* tracks of a frame already taken (analytics replayed) */
 };
 
 /* --- live_hub.c ----------------------------------------------------------------- */
@@ -254,8 +260,8 @@ void vigil__live_ring_push(vigil__live_t *live, vigil__live_msg_t *msg);
 
 /* --- live_feed.c ---------------------------------------------------------------- */
 
-/* Joins a consumer group of its own on frames, detections, events and
- * control, and starts the thread that feeds the hub from it. */
+/* Joins a consumer group of its own on frames, detections, tracks, events
+ * and control, and starts the thread that feeds the hub from it. */
 vigil_err_t vigil__live_feed_start(vigil__live_t *live, char *errstr, size_t errstr_size);
 void vigil__live_feed_stop(vigil__live_t *live);
 /* What the feed does with one message (exposed for tests and the bench). */

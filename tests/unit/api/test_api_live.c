@@ -167,9 +167,11 @@ static void publish_frame(fixture_t *fx, const char *camera, uint64_t seq, const
     publish(fx, VIGIL_TOPIC_FRAMES, camera, &f.base);
 }
 
-/* Detections of frame seq: n boxes labelled labels[i % nl]. */
-static void publish_dets(fixture_t *fx, const char *camera, uint64_t seq, size_t n,
-                         const char *const *labels, size_t nl, int w, int h)
+/* Boxes of frame seq on topic: n boxes labelled labels[i % nl], with track
+ * ids ids[i] (NULL: none). */
+static void publish_boxes(fixture_t *fx, const char *topic, const char *camera, uint64_t seq,
+                          size_t n, const char *const *labels, size_t nl, int w, int h,
+                          const uint64_t *ids)
 {
     Vigil__V1__Detections d = VIGIL__V1__DETECTIONS__INIT;
     Vigil__V1__Detection *items = calloc(n ? n : 1, sizeof(*items));
@@ -181,6 +183,7 @@ static void publish_dets(fixture_t *fx, const char *camera, uint64_t seq, size_t
         items[i].x2 = 100, items[i].y2 = 90;
         items[i].score = 0.9f;
         items[i].label = (char *)labels[i % nl];
+        items[i].track_id = ids ? ids[i] : 0;
         ptrs[i] = &items[i];
     }
     d.schema_version = VIGIL_SCHEMA_VERSION;
@@ -193,9 +196,16 @@ static void publish_dets(fixture_t *fx, const char *camera, uint64_t seq, size_t
     d.height = (uint32_t)h;
     d.n_items = n;
     d.items = ptrs;
-    publish(fx, VIGIL_TOPIC_DETECTIONS, camera, &d.base);
+    publish(fx, topic, camera, &d.base);
     free(items);
     free(ptrs);
+}
+
+/* Detections of frame seq (the model's: no track ids). */
+static void publish_dets(fixture_t *fx, const char *camera, uint64_t seq, size_t n,
+                         const char *const *labels, size_t nl, int w, int h)
+{
+    publish_boxes(fx, VIGIL_TOPIC_DETECTIONS, camera, seq, n, labels, nl, w, h, NULL);
 }
 
 static void publish_event(fixture_t *fx, const char *camera, const char *type,
@@ -792,6 +802,107 @@ static void test_sse_messages_carry_id_event_and_json_data(void **state)
     conn_close(&c);
 }
 
+/* Waits until the live hub has read `n` more bus messages than `since`. */
+static void wait_bus_read(uint64_t since, uint64_t n)
+{
+    int64_t deadline = vigil_mono_us() + (int64_t)TMO_MS * 1000;
+    while (counter("vigil_live_bus_messages_total") < since + n) {
+        if (vigil_mono_us() > deadline) fail_msg("the hub did not read %llu messages",
+                                                 (unsigned long long)n);
+        vigil_sleep_us(2000);
+    }
+}
+
+/* The next SSE detection's JSON: its sequence, and the track of item i (0
+ * when the item has none, -1 when there is no item i). */
+static json_t *next_detection(conn_t *c, uint64_t seq)
+{
+    sse_msg_t m;
+    if (!next_event(c, &m, TMO_MS)) fail_msg("no detection for frame %llu", (unsigned long long)seq);
+    assert_string_equal(m.event, "detection");
+    json_t *j = json_loads(m.data, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "sequence")), (json_int_t)seq);
+    return j;
+}
+
+static json_int_t item_track(json_t *det, size_t i)
+{
+    json_t *it = json_array_get(json_object_get(det, "items"), i);
+    if (!it) return -1;
+    json_t *t = json_object_get(it, "track");
+    return t ? json_integer_value(t) : 0;
+}
+
+/* Topic tracks (analytics' boxes with their track ids) reaches the views:
+ * SSE items carry "track", boxes=1 draws from the tracked boxes; while a
+ * camera's tracks come, its plain detections are not shown a second time;
+ * tracks of a frame already shown (analytics replaying) are dropped; once
+ * tracks stop for VIGIL__LIVE_TRACKED_US, plain detections are shown again;
+ * an undecodable tracks message is counted, not fatal. */
+static void test_tracks_topic_puts_track_ids_on_sse_and_drawn_boxes(void **state)
+{
+    fixture_t *fx = *state;
+    static const char *const labels[] = {"person", "car"};
+    static const uint64_t ids1[] = {7, 0}, ids2[] = {7, 9}, ids_replay[] = {70, 90};
+    conn_t c;
+    sse_msg_t m;
+    json_t *j;
+    uint64_t read0, repeated0 = counter("vigil_live_bus_repeated_total");
+    uint64_t bad0 = counter("vigil_live_bus_invalid_total");
+
+    conn_open(&c, fx->port, "/api/v1/stream?types=detections&cameras=lobby", NULL, 0, 0);
+    assert_true(next_sse(&c, &m, TMO_MS)); /* retry: */
+
+    /* before analytics: the model's boxes, no track */
+    publish_dets(fx, "lobby", 1, 2, labels, 2, 640, 480);
+    j = next_detection(&c, 1);
+    assert_int_equal(item_track(j, 0), 0);
+    json_decref(j);
+    /* analytics' frame 1: the same boxes with ids (7; the car has none yet) */
+    publish_boxes(fx, VIGIL_TOPIC_TRACKS, "lobby", 1, 2, labels, 2, 640, 480, ids1);
+    j = next_detection(&c, 1);
+    assert_int_equal(item_track(j, 0), 7);
+    assert_int_equal(item_track(j, 1), 0);
+    assert_string_equal(json_string_value(json_object_get(j, "model")), "testnet");
+    json_decref(j);
+    wait_hub(fx, "lobby", 0, 1, 0);
+    pthread_mutex_lock(&fx->api->live->lock);
+    vigil__live_cam_t *cam = vigil__live_cam_find(fx->api->live, "lobby");
+    assert_true(cam->dets->items[0].track_id == 7); /* what boxes=1 draws as "#7" */
+    pthread_mutex_unlock(&fx->api->live->lock);
+
+    /* frame 2: its plain detections are not shown, its tracks are */
+    read0 = counter("vigil_live_bus_messages_total");
+    publish_dets(fx, "lobby", 2, 2, labels, 2, 640, 480);
+    wait_bus_read(read0, 1);
+    /* a replay of frame 1 with other ids, and a hostile message: neither shown */
+    publish_boxes(fx, VIGIL_TOPIC_TRACKS, "lobby", 1, 2, labels, 2, 640, 480, ids_replay);
+    assert_int_equal(vigil_bus_publish(fx->bus, VIGIL_TOPIC_TRACKS, "lobby", 5, "\xff\xfe junk", 7,
+                                       TMO_MS),
+                     VIGIL_OK);
+    wait_bus_read(read0, 3);
+    assert_int_equal(counter("vigil_live_bus_repeated_total") - repeated0, 1);
+    assert_int_equal(counter("vigil_live_bus_invalid_total") - bad0, 1);
+    publish_boxes(fx, VIGIL_TOPIC_TRACKS, "lobby", 2, 2, labels, 2, 640, 480, ids2);
+    j = next_detection(&c, 2); /* the next message: nothing came between */
+    assert_int_equal(item_track(j, 0), 7);
+    assert_int_equal(item_track(j, 1), 9);
+    json_decref(j);
+    wait_hub(fx, "lobby", 0, 2, 0);
+    pthread_mutex_lock(&fx->api->live->lock);
+    cam = vigil__live_cam_find(fx->api->live, "lobby");
+    assert_true(cam->dets->items[1].track_id == 9);
+    /* analytics went away (its last tracks are older than VIGIL__LIVE_TRACKED_US) */
+    cam->tracks_us -= VIGIL__LIVE_TRACKED_US + 1;
+    pthread_mutex_unlock(&fx->api->live->lock);
+    publish_dets(fx, "lobby", 3, 2, labels, 2, 640, 480);
+    j = next_detection(&c, 3);
+    assert_int_equal(item_track(j, 0), 0);
+    json_decref(j);
+    conn_close(&c);
+}
+
 static void test_sse_filters_by_type_camera_and_label(void **state)
 {
     fixture_t *fx = *state;
@@ -1104,6 +1215,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mjpeg_slow_viewer_gets_fewer_frames_always_the_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mjpeg_boxes_draws_boxes_labels_and_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sse_messages_carry_id_event_and_json_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tracks_topic_puts_track_ids_on_sse_and_drawn_boxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sse_filters_by_type_camera_and_label, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sse_last_event_id_resumes_and_unknown_ids_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sse_idle_stream_gets_heartbeats, setup, teardown),
