@@ -2,7 +2,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import Cameras from '../src/pages/Cameras.svelte';
 import { session, type Role } from '../src/lib/session.svelte';
-import { createBody, describeTest, fieldsOf, patchBody, type Camera } from '../src/components/cameras/types';
+import {
+  canEdit,
+  canSwitch,
+  createBody,
+  describeTest,
+  fieldsOf,
+  patchBody,
+  type Camera,
+} from '../src/components/cameras/types';
 
 const street: Camera = {
   id: 'street',
@@ -84,21 +92,68 @@ describe('Cameras page', () => {
     expect(screen.queryByTestId('remove-camera')).toBeNull();
   });
 
-  it("shows the server's 409 when a configuration camera is removed", async () => {
+  it('gives a configuration camera Disable but no Edit or Remove, even to an admin', async () => {
     signIn('admin');
-    const msg = 'camera "street" comes from the configuration file (cameras[]): change it there';
-    const fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
-      if (init?.method === 'DELETE') return json(409, { error: msg, parameter: 'id' });
-      return json(200, { items: [street], next_cursor: null });
-    });
-    vi.stubGlobal('fetch', fetchMock);
+    const patches: [string, unknown][] = [];
+    let enabled = true;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string, init?: RequestInit) => {
+        if (init?.method === 'PATCH') {
+          patches.push([url, JSON.parse(String(init.body))]);
+          enabled = false;
+          return json(200, { ...street, enabled, status: 'stopped', applied: true });
+        }
+        return json(200, { items: [{ ...street, enabled, status: enabled ? 'online' : 'stopped' }], next_cursor: null });
+      }),
+    );
     render(Cameras);
     await screen.findByText('Street');
-    await fireEvent.click(screen.getByTestId('remove-camera'));
-    await fireEvent.click(screen.getByTestId('confirm-remove'));
+    expect(screen.queryByTestId('edit-camera')).toBeNull();
+    expect(screen.queryByTestId('remove-camera')).toBeNull();
+    expect(screen.getByTestId('defined-by-note').textContent).toContain('configuration file');
+    const toggle = screen.getByTestId('toggle-camera');
+    expect(toggle.textContent).toContain('Disable');
+    await fireEvent.click(toggle);
+    await waitFor(() => expect(screen.getByTestId('notice').textContent).toContain('disabled'));
+    expect(patches).toEqual([['/api/v1/cameras/street', { enabled: false }]]);
+    await waitFor(() => expect(screen.getByTestId('toggle-camera').textContent).toContain('Enable'));
+    expect(screen.getByTestId('camera').dataset.status).toBe('stopped');
+  });
+
+  it('offers Edit and Remove for the API\'s cameras and nothing for an ingest instance\'s', async () => {
+    signIn('admin');
+    const items = [
+      { ...street, id: 'gate', name: 'Gate', source: 'api' },
+      { ...street, id: 'yard', name: 'Yard', source: 'external' },
+    ];
+    vi.stubGlobal('fetch', vi.fn(async () => json(200, { items, next_cursor: null })));
+    render(Cameras);
+    await screen.findByText('Gate');
+    expect(screen.getAllByTestId('toggle-camera')).toHaveLength(1);
+    expect(screen.getAllByTestId('edit-camera')).toHaveLength(1);
+    expect(screen.getAllByTestId('remove-camera')).toHaveLength(1);
+    expect(screen.getByTestId('defined-by-note').textContent).toContain('an ingest instance');
+    expect(canSwitch(items[0] as Camera)).toBe(true);
+    expect(canSwitch(items[1] as Camera)).toBe(false);
+    expect(canEdit(street)).toBe(false);
+  });
+
+  it("shows the server's 409 when a switch is refused", async () => {
+    signIn('operator');
+    const msg = 'camera "street" comes from the configuration file (cameras[]): change it there';
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (_url: string, init?: RequestInit) => {
+        if (init?.method === 'PATCH') return json(409, { error: msg, parameter: 'id' });
+        return json(200, { items: [street], next_cursor: null });
+      }),
+    );
+    render(Cameras);
+    await screen.findByText('Street');
+    await fireEvent.click(screen.getByTestId('toggle-camera'));
     await waitFor(() => expect(screen.getByRole('alert').textContent).toContain('(HTTP 409)'));
     expect(screen.getByRole('alert').textContent).toContain('comes from the configuration file');
-    expect(fetchMock.mock.calls.some(([u, i]) => u === '/api/v1/cameras/street' && i?.method === 'DELETE')).toBe(true);
   });
 
   it('adds a camera after a connection test', async () => {

@@ -38,6 +38,20 @@ export interface CameraFields {
   retention: string | number | null;
 }
 
+/**
+ * What the API lets the page do with a camera: its own (`api`) cameras are
+ * edited and removed (admin) and switched off and on (operator); a
+ * configuration file's are switched off and on only (the rest is the file's,
+ * 409); an ingest instance's own (`external`) are not the API's at all.
+ */
+export function canSwitch(cam: Camera): boolean {
+  return cam.source === 'api' || cam.source === 'config';
+}
+
+export function canEdit(cam: Camera): boolean {
+  return cam.source === 'api';
+}
+
 /** A number field's text: '' when empty. */
 export function text(v: string | number | null | undefined): string {
   return v === null || v === undefined ? '' : String(v).trim();
