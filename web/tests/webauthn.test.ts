@@ -6,6 +6,7 @@ import {
   ceremonyError,
   creationOptions,
   credentialJSON,
+  passkeyAddress,
   passkeySignIn,
   registerPasskey,
   requestOptions,
@@ -137,6 +138,17 @@ describe('credential to JSON', () => {
   it("prefers the credential's own toJSON()", () => {
     const cred = { ...attestationCred(), toJSON: () => ({ own: true }) };
     expect(credentialJSON(cred)).toEqual({ own: true });
+  });
+});
+
+describe('where passkeys can work', () => {
+  it('refuses IP addresses (no relying party id) and points loopback to localhost', () => {
+    const at = (href: string) => passkeyAddress({ hostname: new URL(href).hostname, href });
+    expect(at('http://localhost:8080/#/account')).toBeNull();
+    expect(at('https://cams.example.com/')).toBeNull();
+    expect(at('http://127.0.0.1:8080/#/account')).toBe('http://localhost:8080/#/account');
+    expect(at('http://[::1]:8080/')).toBe('http://localhost:8080/');
+    expect(at('http://192.168.1.20:8080/')).toBe('');
   });
 });
 

@@ -48,10 +48,26 @@ function pkc(): PKCStatic | undefined {
 export function passkeysSupported(): boolean {
   return (
     typeof window !== 'undefined' &&
+    passkeyAddress() === null &&
     window.isSecureContext !== false &&
     pkc() !== undefined &&
     typeof navigator.credentials?.create === 'function'
   );
+}
+
+/** An IP address cannot be a WebAuthn relying party id: on such an address
+ * passkeys cannot work. Returns the same page on localhost for a loopback
+ * address, '' for another IP, or null when the host is a name. */
+export function passkeyAddress(loc: { hostname: string; href: string } = location): string | null {
+  const h = loc.hostname;
+  const ip = /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.startsWith('[') || h.includes(':');
+  if (!ip) return null;
+  if (h === '127.0.0.1' || h === '[::1]' || h === '::1') {
+    const u = new URL(loc.href);
+    u.hostname = 'localhost';
+    return u.href;
+  }
+  return '';
 }
 
 function descriptors(list: unknown): PublicKeyCredentialDescriptor[] {

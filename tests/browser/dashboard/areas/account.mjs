@@ -139,6 +139,12 @@ export async function run(t) {
 
   t.step(`sign in with the password form (viewer, at ${base})`);
   const page = await t.signedOutPage();
+  if (base !== new URL(t.base).origin) {
+    await page.locator('input[name=name]').waitFor({ timeout: 20000 });
+    t.check(await page.getByTestId('passkey-sign-in').count() === 0, `no passkey button at ${t.base} (an IP is no relying party id)`);
+    const link = page.getByTestId('passkey-elsewhere').locator('a');
+    t.check((await link.getAttribute('href'))?.startsWith(`${base}/`), 'a link to sign in at localhost instead');
+  }
   await page.goto(`${base}/`);
   t.check(await page.getByTestId('passkey-sign-in').count() === 1, 'the sign-in form offers a passkey');
   t.check(await page.locator('form button[type=submit]').count() === 1, 'one submit button (the password one)');
