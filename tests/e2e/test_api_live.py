@@ -3,7 +3,7 @@
 GET /api/v1/cameras/{id}/live.mjpeg sends valid JPEGs of the camera's size,
 and ?boxes=1 draws into them (the configured zone and line, the motion
 boxes); GET /api/v1/stream delivers detections and analytics events as
-Server-Sent Events; and clients that connect and then stop reading neither
+Server-Sent Events, and with analytics running its boxes carry track ids; and clients that connect and then stop reading neither
 grow vigil's memory (VmRSS) nor slow the pipeline (ingest keeps the
 camera's rate). JPEGs are decoded with ffmpeg, the only image decoder the
 machine is sure to have."""
@@ -225,8 +225,43 @@ def test_sse_delivers_detections_and_events():
         ids = [i for lst in seen.values() for i, _ in lst if i]
         check(len(ids) == len(set(ids)), "an id was sent twice")
 
-        # resume: the last id seen gives exactly what came after it
         last = max(ids)
+
+        # analytics' tracks reach the stream: boxes with "track" ids within a
+        # few seconds, each frame shown once from then on (its plain
+        # detections are not sent as well); capture-to-SSE delay printed
+        s, status, head, rest = open_stream(v, "/api/v1/stream?cameras=street&types=detections")
+        check(status == 200, f"{status}: {head}")
+        t0, tracked, seqs, delays, buf = time.time(), None, [], [], rest
+        while tracked is None or len(delays) < 30:
+            check(time.time() - t0 < (10 if tracked is None else 60) * MULT,
+                  "no detection with a track id within 10 s" if tracked is None
+                  else f"only {len(delays)} tracked frames in 60 s")
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                data = [l[6:] for l in block.decode().split("\n") if l.startswith("data: ")]
+                if not data:
+                    continue
+                det = json.loads(data[0])
+                if tracked is None and any("track" in i for i in det["items"]):
+                    tracked = time.time() - t0
+                if tracked is not None:
+                    seqs.append(det["sequence"])
+                    delays.append(time.time() * 1e6 - det["time_us"])
+                    for i in det["items"]:
+                        check("track" not in i or (isinstance(i["track"], int) and i["track"] > 0),
+                              f"track id {i}")
+            chunk = s.recv(65536)
+            check(chunk, "the event stream ended")
+            buf += chunk
+        s.close()
+        check(seqs == sorted(set(seqs)), f"a frame shown twice or out of order: {seqs}")
+        delays.sort()
+        print(f"first box with a track id {tracked:.2f} s after the stream opened; capture to "
+              f"SSE delay of tracked frames: median {delays[len(delays) // 2] / 1e3:.0f} ms, "
+              f"max {delays[-1] / 1e3:.0f} ms ({len(delays)} frames)")
+
+        # resume: the last id seen gives exactly what came after it
         s, status, head, rest = open_stream(v, f"/api/v1/stream?cameras=street&last_event_id={last - 3}")
         got = read_sse(s, rest, ("detection",), 30)
         s.close()

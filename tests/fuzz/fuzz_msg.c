@@ -1,6 +1,7 @@
 /* libFuzzer driver: the checked bus message decoders (src/core/msg.c).
  * The first byte picks the decoder (frame, gated frame, detections, camera
- * command, event: byte % 5), the rest is the message. Whoever can write to
+ * command, event: byte % 5), the rest is the message; detections are also
+ * what topic tracks carries, with track ids (seed tracks.bin). Whoever can write to
  * the bus is outside input: a decoder must refuse anything it cannot use
  * without crashing, leaking or allocating beyond its bound. A message that
  * is accepted is packed again and must be accepted again (what the stages

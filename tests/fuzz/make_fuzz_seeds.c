@@ -128,6 +128,10 @@ static void msg_seeds(void)
     ds.items = items;
     ds.infer_time_us = 12000;
     put_msg("detections.bin", 2, &ds.base);
+    /* topic tracks: the same message after analytics, with track ids (0 = none) */
+    d[0].track_id = 12;
+    d[2].track_id = UINT64_C(9007199254740991);
+    put_msg("tracks.bin", 2, &ds.base);
 
     static const struct {
         Vigil__V1__CameraCommand__Op op;
