@@ -3,7 +3,8 @@ import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/sv
 import Account from '../src/pages/Account.svelte';
 import SignIn from '../src/components/SignIn.svelte';
 import { session, type Role } from '../src/lib/session.svelte';
-import { cleanFilters, describeFilters, emptyFilters, endpointOrigin, resetPushOnServer } from '../src/lib/push';
+import { cleanFilters, describeFilters, emptyFilters, endpointOrigin, resetPushOnServer, subscribe, unsubscribe } from '../src/lib/push';
+import { bytesToB64u } from '../src/lib/webauthn';
 import { filterChoices, keepOffered } from '../src/components/account/choices';
 import { browserOf } from '../src/components/account/ua';
 
@@ -99,6 +100,77 @@ describe('push helpers', () => {
     expect(browserOf('Mozilla/5.0 (Android 14; Mobile; rv:121.0) Gecko/121.0 Firefox/121.0')).toBe('Firefox 121 on Android');
     expect(browserOf('curl/8.5.0')).toBe('curl/8.5.0');
     expect(browserOf('')).toBe('unknown client');
+  });
+});
+
+describe('push subscribe', () => {
+  function browserPush(existing: unknown = null) {
+    const sub = {
+      endpoint: 'https://push.example/send/1',
+      options: { applicationServerKey: null as ArrayBuffer | null },
+      toJSON: () => ({ endpoint: 'https://push.example/send/1', keys: { p256dh: 'BPUB', auth: 'AUTH' } }),
+      getKey: () => null,
+      unsubscribe: vi.fn(async () => true),
+    };
+    const pushManager = {
+      getSubscription: vi.fn(async () => existing),
+      subscribe: vi.fn(async (o: { applicationServerKey: Uint8Array }) => {
+        sub.options.applicationServerKey = o.applicationServerKey.buffer as ArrayBuffer;
+        return sub;
+      }),
+    };
+    const reg = { pushManager };
+    vi.stubGlobal('PushManager', function PushManager() {});
+    const requestPermission = vi.fn(async () => 'granted');
+    vi.stubGlobal('Notification', { permission: 'default', requestPermission });
+    Object.defineProperty(navigator, 'serviceWorker', {
+      value: { getRegistration: async () => reg, register: async () => reg, ready: Promise.resolve(reg) },
+      configurable: true,
+    });
+    return { sub, pushManager, requestPermission };
+  }
+
+  afterEach(() => {
+    delete (navigator as unknown as Record<string, unknown>).serviceWorker;
+  });
+
+  it("asks permission, subscribes with the server's key and posts the endpoint, keys and filters", async () => {
+    const key = bytesToB64u(new Uint8Array(65).fill(4));
+    const calls = fakeApi({
+      '/api/v1/push/vapid': () => json(200, { public_key: key }),
+      'POST /api/v1/push/subscriptions': (_m, body) => json(201, { id: 4, endpoint_origin: 'https://push.example', filters: (body as { filters: unknown }).filters }),
+    });
+    const { pushManager, requestPermission } = browserPush();
+    const rec = await subscribe({ ...emptyFilters(), cameras: ['street'], kinds: ['line_cross', 'line_cross'] });
+    expect(rec.id).toBe(4);
+    expect(requestPermission).toHaveBeenCalledBefore(pushManager.subscribe);
+    const opts = pushManager.subscribe.mock.calls[0][0] as unknown as { userVisibleOnly: boolean; applicationServerKey: Uint8Array };
+    expect(opts.userVisibleOnly).toBe(true);
+    expect(opts.applicationServerKey.byteLength).toBe(65);
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({
+      endpoint: 'https://push.example/send/1',
+      keys: { p256dh: 'BPUB', auth: 'AUTH' },
+      filters: { cameras: ['street'], zones: [], lines: [], labels: [], kinds: ['line_cross'] },
+    });
+  });
+
+  it('stops when notifications are refused, before asking the server', async () => {
+    const calls = fakeApi({});
+    const { requestPermission, pushManager } = browserPush();
+    requestPermission.mockResolvedValue('denied');
+    await expect(subscribe(emptyFilters())).rejects.toThrow(/blocked/);
+    expect(calls).toHaveLength(0);
+    expect(pushManager.subscribe).not.toHaveBeenCalled();
+  });
+
+  it("unsubscribing this device ends the browser's subscription too; another's does not", async () => {
+    fakeApi({ 'DELETE /api/v1/push/subscriptions/4': () => json(200, { id: 4, deleted: true }), 'DELETE /api/v1/push/subscriptions/5': () => json(200, { id: 5, deleted: true }) });
+    const existing = { unsubscribe: vi.fn(async () => true) };
+    browserPush(existing);
+    await unsubscribe(5, false);
+    expect(existing.unsubscribe).not.toHaveBeenCalled();
+    await unsubscribe(4, true);
+    expect(existing.unsubscribe).toHaveBeenCalledTimes(1);
   });
 });
 

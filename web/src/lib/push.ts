@@ -149,9 +149,10 @@ function keyOf(sub: PushSubscription, name: 'p256dh' | 'auth'): string {
 export async function subscribe(filters: PushFilters): Promise<PushSubscriptionRecord> {
   const why = pushUnsupportedReason();
   if (why) throw new Error(why);
-  const key = await vapidKey();
+  // asked first, while the click that called this still counts as a user gesture (Safari)
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') throw new Error('notifications are blocked for this site: allow them in the browser');
+  const key = await vapidKey();
   const reg = await registration();
   let sub = await reg.pushManager.getSubscription();
   const wanted = bytesToB64u(b64uToBytes(key));
