@@ -140,7 +140,8 @@ typedef struct vigil_config {
     int push_enabled;
     char *push_subject;          /* VAPID sub: mailto: or https: */
     char *push_vapid_key;        /* PEM path; "" = DATA_DIR/push_vapid.pem */
-    int push_allow_http_loopback;
+    int push_allow_http_loopback;   /* loopback endpoints, http:// to them (tests) */
+    int push_allow_private_endpoints; /* loopback, private and CGNAT endpoints */
     int push_retries;
     int push_retry_base_ms;
     int push_retry_max_ms;

@@ -28,6 +28,7 @@
 
 struct vigil_bus;
 struct vigil_store;
+struct vigil_push_sub;
 
 /* --- building blocks (ece.c, vapid.c): pure functions, any thread ------------ */
 
@@ -86,6 +87,62 @@ vigil_err_t vigil_push_vapid_header(const vigil_push_key_t *key, const char *aud
  * scheme and host; -1 when url is not an absolute http(s) URL with a host. */
 int vigil_push_origin(const char *url, char *out, size_t out_size);
 
+/* --- where alerts may go (dest.c): pure functions, any thread --------------- */
+
+/* What an address is, for the destination rules (docs/push.md,
+ * "Destinations"). IPv6 forms that carry an IPv4 address (::ffff:a.b.c.d,
+ * ::ffff:0:a.b.c.d, 64:ff9b::a.b.c.d, 2002:AABB:CCDD::) are classified by
+ * that IPv4 address. */
+typedef enum vigil_push_addr_class {
+    VIGIL_PUSH_ADDR_PUBLIC = 0,  /* anything not below */
+    VIGIL_PUSH_ADDR_LOOPBACK,    /* 127.0.0.0/8, ::1 */
+    VIGIL_PUSH_ADDR_PRIVATE,     /* 10/8, 172.16/12, 192.168/16, fc00::/7, fec0::/10,
+                                    64:ff9b:1::/48 */
+    VIGIL_PUSH_ADDR_SHARED,      /* 100.64.0.0/10 (carrier-grade NAT, RFC 6598) */
+    VIGIL_PUSH_ADDR_LINK_LOCAL,  /* 169.254.0.0/16 (cloud metadata), fe80::/10 */
+    VIGIL_PUSH_ADDR_UNSPECIFIED, /* 0.0.0.0/8, :: */
+    VIGIL_PUSH_ADDR_MULTICAST,   /* 224.0.0.0/4, ff00::/8 */
+    VIGIL_PUSH_ADDR_RESERVED     /* documentation, benchmarking, 192.0.0/24, 240/4 and
+                                    255.255.255.255, IPv6 outside 2000::/3, Teredo,
+                                    ORCHID, ::a.b.c.d, other families */
+} vigil_push_addr_class_t;
+
+/* The class of addr: family AF_INET (4 bytes, network order) or AF_INET6
+ * (16 bytes); any other family is RESERVED. */
+vigil_push_addr_class_t vigil_push_addr_classify(int family, const void *addr);
+/* "public", "loopback", "private", ... (static). */
+const char *vigil_push_addr_class_str(vigil_push_addr_class_t cls);
+
+/* What is allowed beyond public addresses (a bit set). */
+#define VIGIL_PUSH_ALLOW_LOOPBACK 1 /* push.allow_http_loopback: loopback, http:// to it */
+#define VIGIL_PUSH_ALLOW_PRIVATE 2  /* push.allow_private_endpoints: loopback, private,
+                                       shared (link-local and the rest: never) */
+
+/* 1 when an address of class cls may be connected to under allow. */
+int vigil_push_addr_allowed(vigil_push_addr_class_t cls, int allow);
+
+/* Whether endpoint is acceptable under allow: https with a host (a DNS
+ * name or an IP literal, an optional port), or http to 127.0.0.1, ::1 or
+ * localhost with VIGIL_PUSH_ALLOW_LOOPBACK; at most 1024 bytes, no
+ * credentials, no spaces, controls or backslashes; a host that is an IP
+ * literal (in any form libcurl reads) or a localhost name must be of an
+ * allowed class. Names are checked again, by their addresses, at connect
+ * time. 0, or -1 with the reason in errstr (never the URL). */
+int vigil_push_endpoint_check(const char *endpoint, int allow, char *errstr,
+                              size_t errstr_size);
+
+/* Parses and validates a subscription request body (JSON text of len
+ * bytes; docs/push.md "API"): {"endpoint", "keys": {"p256dh", "auth"},
+ * "filters", "expirationTime"}, nothing else. On success fills sub's
+ * endpoint, p256dh, auth and filters (canonical JSON, malloc'd: the caller
+ * frees sub->filters) and returns VIGIL_OK. Else VIGIL_ERR_INVALID (or
+ * VIGIL_ERR_NOMEM) with the reason in errstr, never echoing the endpoint or
+ * keys, and the member at fault in field ("" when none); sub->filters is
+ * then NULL. user_id, id and created_us are left alone. Any thread. */
+vigil_err_t vigil_push_sub_parse(const char *json, size_t len, int allow,
+                                 struct vigil_push_sub *sub, char *field, size_t field_size,
+                                 char *errstr, size_t errstr_size);
+
 /* --- the service (push.c, feed.c, sender.c) ----------------------------------- */
 
 typedef struct vigil_push_conf {
@@ -94,7 +151,8 @@ typedef struct vigil_push_conf {
     const char *vapid_key;   /* push.vapid_key: PEM path; "" = DATA_DIR/push_vapid.pem */
     const char *data_dir;    /* store.data_dir */
     const char *store_url;   /* store.url */
-    int allow_http_loopback; /* push.allow_http_loopback: http:// to 127.0.0.1/::1/localhost */
+    int allow_http_loopback; /* push.allow_http_loopback: loopback endpoints, http:// too */
+    int allow_private_endpoints; /* push.allow_private_endpoints: loopback, private, CGNAT */
     int retries;             /* push.retries: further attempts after the first */
     int retry_base_ms;       /* push.retry_base_ms: the first wait, doubled each time */
     int retry_max_ms;        /* push.retry_max_ms: the longest wait */
@@ -120,10 +178,10 @@ void vigil_push_free(vigil_push_t *push);
 /* The VAPID public key, base64url (the browser's applicationServerKey). */
 const char *vigil_push_public_key(const vigil_push_t *push);
 int vigil_push_allow_http_loopback(const vigil_push_t *push);
+/* The VIGIL_PUSH_ALLOW_* bits of push's configuration (0 when push is NULL). */
+int vigil_push_dest_allow(const vigil_push_t *push);
 
-/* Whether endpoint is acceptable: https with a host, or http to a loopback
- * host when allowed; at most 1024 bytes, no credentials, no spaces or
- * controls. 0 or -1 with the reason in errstr (without the URL). */
+/* vigil_push_endpoint_check under push's configuration. */
 int vigil_push_endpoint_ok(const vigil_push_t *push, const char *endpoint, char *errstr,
                            size_t errstr_size);
 

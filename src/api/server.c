@@ -872,6 +872,7 @@ static void push_start(vigil_api_t *api)
     pc.data_dir = api->data_dir;
     pc.store_url = api->store_url;
     pc.allow_http_loopback = cfg->push_allow_http_loopback;
+    pc.allow_private_endpoints = cfg->push_allow_private_endpoints;
     pc.retries = cfg->push_retries;
     pc.retry_base_ms = cfg->push_retry_base_ms;
     pc.retry_max_ms = cfg->push_retry_max_ms;

@@ -111,8 +111,14 @@ const vigil_prop_t vigil_props[] = {
         "with mode 600 at first start when missing; changing it invalidates every "
         "subscription."),
     BOOL("push.allow_http_loopback", push_allow_http_loopback, "false",
-         "Accept http:// push endpoints on 127.0.0.1, ::1 or localhost (tests); otherwise "
-         "only https://."),
+         "Accept push endpoints on loopback addresses (127.0.0.0/8, ::1, localhost), and "
+         "http:// ones on 127.0.0.1, ::1 or localhost (tests); otherwise only https:// to "
+         "public addresses."),
+    BOOL("push.allow_private_endpoints", push_allow_private_endpoints, "false",
+         "Accept push endpoints on loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) "
+         "and carrier-grade NAT (100.64/10) addresses, checked at subscribe time and on "
+         "every connect; for a push service inside the network. Link-local (cloud metadata), "
+         "multicast and reserved addresses are never accepted."),
     INT("push.retries", push_retries, "5", 0, 20,
         "Further attempts after a push service answers 429 or 5xx or cannot be reached."),
     INT("push.retry_base_ms", push_retry_base_ms, "1000", 10, 3600000,

@@ -86,6 +86,11 @@ vigil_push_t *vigil_push_new(const vigil_push_conf_t *conf, char *errstr, size_t
     push->m_removed = vigil_metrics_counter("vigil_push_removed_total",
                                             "push subscriptions removed after 404 or 410", NULL,
                                             NULL, NULL, NULL);
+    push->m_refused = vigil_metrics_counter("vigil_push_refused_total",
+                                            "push sends refused before connecting: the "
+                                            "endpoint's address is loopback, private, "
+                                            "link-local or reserved (docs/push.md)",
+                                            NULL, NULL, NULL, NULL);
     push->m_matched = vigil_metrics_counter("vigil_push_matched_total",
                                             "alerts queued for events matching a subscription",
                                             NULL, NULL, NULL, NULL);
@@ -167,49 +172,6 @@ const char *vigil_push_public_key(const vigil_push_t *push)
 int vigil_push_allow_http_loopback(const vigil_push_t *push)
 {
     return push->conf.allow_http_loopback;
-}
-
-static int host_is_loopback(const char *origin_host)
-{
-    /* origin_host: what follows "http://", with an optional :port */
-    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        size_t n = strlen(names[i]);
-        if (strncmp(origin_host, names[i], n) == 0 &&
-            (origin_host[n] == '\0' || origin_host[n] == ':'))
-            return 1;
-    }
-    return 0;
-}
-
-int vigil_push_endpoint_ok(const vigil_push_t *push, const char *endpoint, char *errstr,
-                           size_t errstr_size)
-{
-    char origin[VIGIL_PUSH_ENDPOINT_MAX + 1];
-    size_t len = strnlen(endpoint, VIGIL_PUSH_ENDPOINT_MAX + 1);
-
-    if (len > VIGIL_PUSH_ENDPOINT_MAX) {
-        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "endpoint: longer than %d bytes",
-                     VIGIL_PUSH_ENDPOINT_MAX);
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)endpoint[i] <= 0x20 || (unsigned char)endpoint[i] >= 0x7f) {
-            vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                         "endpoint: spaces, controls and non-ASCII are not allowed");
-            return -1;
-        }
-    if (vigil_push_origin(endpoint, origin, sizeof(origin))) {
-        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                     "endpoint: must be an https:// URL with a host and no credentials");
-        return -1;
-    }
-    if (strncmp(origin, "https://", 8) == 0) return 0;
-    if (push && push->conf.allow_http_loopback && host_is_loopback(origin + 7)) return 0;
-    vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                 "endpoint: must be https:// (http:// only to a loopback host with "
-                 "push.allow_http_loopback)");
-    return -1;
 }
 
 vigil_store_t *vigil__push_store_open(vigil_push_t *push, char *errstr, size_t errstr_size)

@@ -61,6 +61,7 @@ struct vigil_push {
     vigil_log_limit_t queue_limit;  /* drops (under lock) */
 
     vigil_counter_t *m_sent, *m_failed, *m_retries, *m_dropped, *m_removed, *m_matched;
+    vigil_counter_t *m_refused; /* sends refused at connect time: a forbidden address */
     vigil_gauge_t *m_queue;
 };
 
@@ -70,6 +71,10 @@ int vigil__push_hmac(const uint8_t *key, size_t key_len, const uint8_t *data, si
 EVP_PKEY *vigil__push_pkey_public(const uint8_t key[VIGIL_PUSH_KEY_LEN]);
 EVP_PKEY *vigil__push_pkey_private(const uint8_t d[32]);
 int vigil__push_pkey_public_bytes(EVP_PKEY *pkey, uint8_t out[VIGIL_PUSH_KEY_LEN]);
+
+/* dest.c: why an address of class cls is refused ("allowed only with
+ * push.allow_private_endpoints", "never allowed"), for errors and logs. */
+const char *vigil__push_refusal_hint(vigil_push_addr_class_t cls);
 
 /* push.c: queues an alert of payload (copied) to sub. 0, or -1 when the
  * subscription's keys do not decode or memory is short. A full queue drops

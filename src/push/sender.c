@@ -10,12 +10,26 @@
  *
  * One POST at a time, with conf.timeout_ms as its deadline; a retry waits
  * in the queue, not in the thread, so other alerts go first meanwhile.
- * Redirects are not followed; only http and https are spoken. */
+ * Redirects are not followed; only http and https are spoken; at most
+ * REPLY_MAX bytes of a reply body are read.
+ *
+ * Destinations (dest.c): every address libcurl is about to connect to goes
+ * through open_socket(), which refuses the classes push.allow_* do not
+ * allow (loopback, private, link-local such as cloud metadata, ...). The
+ * check is on the resolved address, after DNS, so a name that resolves to
+ * an internal address now (DNS rebinding) is refused whatever it resolved
+ * to at subscribe time. A send whose every address was refused is given up
+ * at once (vigil_push_refused_total, vigil_push_failed_total), not retried.
+ * Proxies from the environment are not used: the check must see the
+ * address the POST really goes to. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "push/push_int.h"
@@ -28,6 +42,43 @@ typedef struct reply {
     size_t body;
     int64_t retry_after_s;
 } reply_t;
+
+/* What open_socket saw during one POST. */
+typedef struct dest {
+    int allow;   /* VIGIL_PUSH_ALLOW_* */
+    int opened;  /* sockets opened to allowed addresses */
+    int refused; /* addresses refused */
+    vigil_push_addr_class_t cls; /* the last refused one's class and text */
+    char addr[INET6_ADDRSTRLEN];
+} dest_t;
+
+/* CURLOPT_OPENSOCKETFUNCTION: libcurl calls it for each address it tries
+ * (after DNS; happy eyeballs tries several). A refused address returns
+ * CURL_SOCKET_BAD, so libcurl moves on to the next one or fails with
+ * CURLE_COULDNT_CONNECT. Thread: the sender's. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    dest_t *d = ud;
+    const void *ip = NULL;
+    curl_socket_t fd;
+
+    if (purpose == CURLSOCKTYPE_IPCXN && a->family == AF_INET &&
+        a->addrlen >= sizeof(struct sockaddr_in))
+        ip = &((const struct sockaddr_in *)(const void *)&a->addr)->sin_addr;
+    else if (purpose == CURLSOCKTYPE_IPCXN && a->family == AF_INET6 &&
+             a->addrlen >= sizeof(struct sockaddr_in6))
+        ip = &((const struct sockaddr_in6 *)(const void *)&a->addr)->sin6_addr;
+    d->cls = ip ? vigil_push_addr_classify(a->family, ip) : VIGIL_PUSH_ADDR_RESERVED;
+    if (!ip || !vigil_push_addr_allowed(d->cls, d->allow)) {
+        d->refused++;
+        if (!ip || !inet_ntop(a->family, ip, d->addr, sizeof(d->addr)))
+            snprintf(d->addr, sizeof(d->addr), "(family %d)", a->family);
+        return CURL_SOCKET_BAD;
+    }
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd >= 0) d->opened++;
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -123,9 +174,13 @@ static void requeue(vigil_push_t *push, vigil__push_job_t *job)
     }
 }
 
-/* One POST. Returns the HTTP status, or -1 on a network error (errbuf). */
+#define POST_NETWORK (-1) /* a network error: retried */
+#define POST_UNSIGNED (-2) /* the VAPID token cannot be made */
+#define POST_REFUSED (-3)  /* every address of the endpoint was of a forbidden class */
+
+/* One POST. Returns the HTTP status, or POST_* with errbuf. */
 static long post(vigil_push_t *push, CURL *curl, const vigil__push_job_t *job,
-                 const uint8_t *body, size_t len, reply_t *reply, char *errbuf)
+                 const uint8_t *body, size_t len, reply_t *reply, dest_t *dest, char *errbuf)
 {
     char auth[1024], hdr[1100], ttl[48], err[256];
     struct curl_slist *headers = NULL;
@@ -136,7 +191,7 @@ static long post(vigil_push_t *push, CURL *curl, const vigil__push_job_t *job,
                                 (int64_t)time(NULL) + VAPID_TTL_S, auth, sizeof(auth), err,
                                 sizeof(err))) {
         snprintf(errbuf, CURL_ERROR_SIZE, "%s", err);
-        return -2;
+        return POST_UNSIGNED;
     }
     snprintf(hdr, sizeof(hdr), "Authorization: %s", auth);
     snprintf(ttl, sizeof(ttl), "TTL: %d", push->conf.ttl_s);
@@ -159,17 +214,23 @@ static long post(vigil_push_t *push, CURL *curl, const vigil__push_job_t *job,
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, reply);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    memset(dest, 0, sizeof(*dest));
+    dest->allow = vigil_push_dest_allow(push);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, dest);
     errbuf[0] = '\0';
     rc = curl_easy_perform(curl);
     if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && reply->body > REPLY_MAX))
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    else if (dest->refused && !dest->opened)
+        status = POST_REFUSED;
     else if (!errbuf[0])
         snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
     OPENSSL_cleanse(auth, sizeof(auth));
     OPENSSL_cleanse(hdr, sizeof(hdr));
-    return status > 0 ? status : -1;
+    return status > 0 || status == POST_REFUSED ? status : POST_NETWORK;
 }
 
 static CURL *curl_new(vigil_push_t *push)
@@ -179,6 +240,7 @@ static CURL *curl_new(vigil_push_t *push)
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* not $https_proxy: see open_socket */
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)push->conf.timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)push->conf.timeout_ms);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "vigil-push");
@@ -220,6 +282,7 @@ static void *sender_main(void *arg)
         uint8_t *body = NULL;
         size_t len = 0;
         reply_t reply = {0, 0};
+        dest_t dest = {0};
         long status;
 
         if (vigil_push_encrypt(job->p256dh, job->auth, NULL, NULL, job->payload, job->len, &body,
@@ -230,10 +293,10 @@ static void *sender_main(void *arg)
             goto done;
         }
         if (!curl && !(curl = curl_new(push))) {
-            status = -1;
+            status = POST_NETWORK;
             snprintf(errbuf, sizeof(errbuf), "cannot make a libcurl handle");
         } else {
-            status = post(push, curl, job, body, len, &reply, errbuf);
+            status = post(push, curl, job, body, len, &reply, &dest, errbuf);
         }
         free(body);
         job->attempt++;
@@ -246,13 +309,22 @@ static void *sender_main(void *arg)
             remove_sub(push, &store, job, status);
             goto done;
         }
-        if (status == -2) { /* cannot sign: nothing to retry */
+        if (status == POST_REFUSED) { /* retrying would meet the same rule */
+            vigil_counter_inc(push->m_refused);
+            vigil_counter_inc(push->m_failed);
+            vigil_log_limited(&push->sender_limit, VIGIL_LOG_WARN, "push", NULL, NULL,
+                              "push alert to %s not sent: it resolves to %s, a %s address (%s)",
+                              job->origin, dest.addr, vigil_push_addr_class_str(dest.cls),
+                              vigil__push_refusal_hint(dest.cls));
+            goto done;
+        }
+        if (status == POST_UNSIGNED) { /* cannot sign: nothing to retry */
             vigil_counter_inc(push->m_failed);
             vigil_log_limited(&push->sender_limit, VIGIL_LOG_WARN, "push", NULL, NULL,
                               "push alert to %s not sent: %s", job->origin, errbuf);
             goto done;
         }
-        if ((status == -1 || status == 429 || status >= 500) &&
+        if ((status == POST_NETWORK || status == 429 || status >= 500) &&
             job->attempt <= push->conf.retries) {
             int64_t wait_ms = push->conf.retry_base_ms;
             for (int i = 1; i < job->attempt && wait_ms < push->conf.retry_max_ms; i++)

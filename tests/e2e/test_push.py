@@ -10,6 +10,9 @@ aes128gcm) and each VAPID token checked (ES256 signature with the key of
 GET /api/v1/push/vapid, aud = the endpoint's origin, exp within 24 h, sub).
 429 and 500 are retried with growing waits; a 410 removes the subscription.
 Neither the endpoint URL nor the keys appear in the API's replies or log.
+Destinations (docs/push.md): endpoints on private, link-local and reserved
+IP literals are refused at subscribe time, and a stored endpoint on a
+loopback address is refused at connect time once loopback is not allowed.
 
 The Python packages come from scripts/api-test/setup.sh (a venv under
 ~/.cache/vigil); the test re-runs itself with that venv's Python, and skips
@@ -212,12 +215,27 @@ def test_push_alerts_are_encrypted_signed_retried_and_410_removes():
                 dict(good, filters={"cameras": ["x" * 65]}),
                 dict(good, filters={"labels": ["a"] * 33}),
                 dict(good, extra=1),
+                # destinations: IP literals of private, link-local (cloud
+                # metadata) and reserved ranges, in the forms libcurl reads
+                dict(good, endpoint="https://10.0.0.1/push/sub-a"),
+                dict(good, endpoint="https://192.168.1.20:8443/push/sub-a"),
+                dict(good, endpoint="https://169.254.169.254/push/sub-a"),
+                dict(good, endpoint="https://[::ffff:172.16.0.1]/push/sub-a"),
+                dict(good, endpoint="https://[fd00::1]/push/sub-a"),
+                dict(good, endpoint="https://100.64.0.1/push/sub-a"),
+                dict(good, endpoint="https://0x0a000001/push/sub-a"),
+                dict(good, endpoint="https://0.0.0.0/push/sub-a"),
             ]
             for b in bad:
                 st, _, body = v.request("POST", "/api/v1/push/subscriptions", b)
                 check(st == 400, f"bad subscription {json.dumps(b)[:120]}: {st} {body[:200]!r}")
                 check(b"sub-a" not in body and b64u(browser.auth).encode() not in body,
                       f"an error reply shows a secret: {body[:200]!r}")
+
+            st, _, body = v.request("POST", "/api/v1/push/subscriptions",
+                                    dict(good, endpoint="https://10.0.0.1/push/sub-a"))
+            check(b"push.allow_private_endpoints" in body and b"10.0.0.1" not in body,
+                  f"a private endpoint's 400 says why, without the address: {body[:300]!r}")
 
             sub_a = subscribe(v, browser, "/push/sub-a",
                               {"cameras": ["street"], "kinds": ["line_cross"],
@@ -322,7 +340,58 @@ def test_push_key_survives_a_restart_and_is_private():
             check(v2.stop() == 0, "exit 0")
 
 
+def test_push_refuses_a_loopback_destination_at_connect_time():
+    """A subscription whose endpoint reaches a forbidden address is never
+    POSTed to, whatever passed at subscribe time: the check is on the
+    address libcurl connects to (DNS rebinding cannot get around it). Here
+    the row was stored while loopback was allowed; vigil restarts without
+    push.allow_http_loopback, and the alert is refused before any connect,
+    counted, and logged with the endpoint's origin only."""
+    video = media("vtest.avi")
+    browser = Browser()
+    try:
+        with Vigil([], config=CONFIG.format(video=video)) as v:
+            subscribe(v, browser, "/push/rebound", {"cameras": ["nowhere"]})
+            check(v.stop() == 0, "exit 0")
+            data_dir = v.data_dir
+            strict = CONFIG.format(video=video).replace("allow_http_loopback: true",
+                                                        "allow_http_loopback: false")
+            with Vigil([], data_dir=data_dir, config=strict) as v2:
+                good = {"endpoint": browser.origin + "/push/rebound",
+                        "keys": {"p256dh": b64u(browser.p256dh), "auth": b64u(browser.auth)}}
+                st, _, body = v2.request("POST", "/api/v1/push/subscriptions", good)
+                check(st == 400, f"a loopback endpoint without push.allow_http_loopback: {st}")
+                st, _, body = v2.request("POST", "/api/v1/push/subscriptions",
+                                         dict(good, endpoint=f"https://127.0.0.1:{browser.port}/p"))
+                check(st == 400 and b"loopback" in body, f"https loopback endpoint: {st} {body!r}")
+                st, _, body = v2.request("POST", "/api/v1/push/test")
+                check(st == 202 and json.loads(body)["queued"] == 1, f"push/test: {st} {body!r}")
+
+                def refused():
+                    _, _, mb = v2.get("/metrics")
+                    m = metrics_values(mb.decode())
+                    return m.get(("vigil_push_refused_total", frozenset()), 0) >= 1
+                v2.wait_for("the refused send counted", refused, timeout=30)
+                time.sleep(0.5 * MULT)
+                check(browser.requests() == [],
+                      f"the endpoint was reached: {browser.requests()[:1]}")
+                _, _, mb = v2.get("/metrics")
+                m = metrics_values(mb.decode())
+                check(m.get(("vigil_push_retries_total", frozenset()), 0) == 0,
+                      "refusals not retried")
+                check(m.get(("vigil_push_sent_total", frozenset()), 0) == 0, "nothing sent")
+                log = v2.log_text()
+                check(f"push alert to {browser.origin} not sent" in log and "loopback" in log,
+                      "the log names the origin and the address class")
+                check("/push/rebound" not in log and b64u(browser.auth) not in log,
+                      "the log shows the endpoint's path or a key")
+                check(v2.stop() == 0, "exit 0")
+    finally:
+        browser.close()
+
+
 if __name__ == "__main__":
     use_venv()
     run_tests([test_push_alerts_are_encrypted_signed_retried_and_410_removes,
-               test_push_key_survives_a_restart_and_is_private])
+               test_push_key_survives_a_restart_and_is_private,
+               test_push_refuses_a_loopback_destination_at_connect_time])

@@ -1,7 +1,8 @@
 /* Unit tests of the push module: the aes128gcm encryption against RFC 8291's
  * worked example (Appendix A), the VAPID JWT (its ES256 signature checked
- * with OpenSSL here), the key file, base64url, endpoint rules, filters, the
- * payload cap, the bounded queue, and the subscriptions table. */
+ * with OpenSSL here), the key file, base64url, endpoint rules, the
+ * subscription body parser, filters, the payload cap, the bounded queue,
+ * and the subscriptions table. (Destinations: test_push_dest.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -261,6 +262,95 @@ static void test_push_origin_and_endpoint_rules(void **state)
     assert_int_equal(vigil_push_endpoint_ok(&fake, longurl, errstr, sizeof(errstr)), -1);
 }
 
+/* vigil_push_sub_parse on body, under allow; returns its error, the field
+ * in field. */
+static vigil_err_t parse(const char *body, int allow, vigil_push_sub_t *sub, char *field,
+                         char *errstr)
+{
+    memset(sub, 0, sizeof(*sub));
+    vigil_err_t err = vigil_push_sub_parse(body, strlen(body), allow, sub, field, 48, errstr, 256);
+    if (err) assert_null(sub->filters);
+    return err;
+}
+
+#define KEYS "\"keys\":{\"p256dh\":\"" RFC_UA_PUBLIC "\",\"auth\":\"" RFC_AUTH "\"}"
+
+static void test_push_sub_parse_takes_a_browser_subscription(void **state)
+{
+    vigil_push_sub_t sub;
+    char field[48], errstr[256];
+    (void)state;
+
+    assert_int_equal(parse("{\"endpoint\":\"https://push.example.net/s/1\"," KEYS
+                           ",\"expirationTime\":null,\"filters\":{\"cameras\":[\"a\",\"a\","
+                           "\"b\"],\"kinds\":null}}",
+                           0, &sub, field, errstr),
+                     VIGIL_OK);
+    assert_string_equal(sub.endpoint, "https://push.example.net/s/1");
+    assert_string_equal(sub.p256dh, RFC_UA_PUBLIC);
+    assert_string_equal(sub.auth, RFC_AUTH);
+    assert_string_equal(sub.filters, "{\"cameras\":[\"a\",\"b\"],\"zones\":[],\"lines\":[],"
+                                     "\"labels\":[],\"kinds\":[]}");
+    free(sub.filters);
+    /* no filters: every list present and empty */
+    assert_int_equal(parse("{\"endpoint\":\"https://push.example.net/s/1\"," KEYS
+                           ",\"expirationTime\":1700000000000}", 0, &sub, field, errstr),
+                     VIGIL_OK);
+    assert_string_equal(sub.filters,
+                        "{\"cameras\":[],\"zones\":[],\"lines\":[],\"labels\":[],\"kinds\":[]}");
+    free(sub.filters);
+
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"", ""},
+        {"[]", ""},
+        {"{\"endpoint\":\"https://push.example.net/s/1\"," KEYS ",\"x\":1}", "x"},
+        {"{\"endpoint\":1," KEYS "}", "endpoint"},
+        {"{\"endpoint\":\"https://a\\u0000b/s\"," KEYS "}", ""}, /* jansson refuses NUL */
+        {"{\"endpoint\":\"https://10.0.0.1/s/1\"," KEYS "}", "endpoint"},
+        {"{\"endpoint\":\"https://[::ffff:169.254.169.254]/s\"," KEYS "}", "endpoint"},
+        {"{\"endpoint\":\"http://127.0.0.1:8/s\"," KEYS "}", "endpoint"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\"}", "keys"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\",\"keys\":{\"p256dh\":\"" RFC_UA_PUBLIC
+         "\",\"auth\":\"" RFC_AUTH "\",\"x\":\"\"}}", "keys"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\",\"keys\":{\"p256dh\":\"AAAA\",\"auth\":\""
+         RFC_AUTH "\"}}", "p256dh"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\",\"keys\":{\"p256dh\":\"" RFC_UA_PUBLIC
+         "\",\"auth\":\"AAAA\"}}", "auth"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\"," KEYS ",\"expirationTime\":\"x\"}",
+         "expirationTime"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\"," KEYS ",\"filters\":[]}", "filters"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\"," KEYS ",\"filters\":{\"colours\":[]}}",
+         "filters"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\"," KEYS ",\"filters\":{\"labels\":[\"\"]}}",
+         "filters"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\"," KEYS ",\"filters\":{\"labels\":[1]}}",
+         "filters"},
+        {"{\"endpoint\":\"https://push.example.net/s/1\"," KEYS
+         ",\"endpoint\":\"https://push.example.net/s/2\"}", ""}, /* duplicate member */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse(bad[i].body, 0, &sub, field, errstr) != VIGIL_ERR_INVALID)
+            fail_msg("accepted: %s", bad[i].body);
+        if (strcmp(field, bad[i].field) != 0)
+            fail_msg("%s: field \"%s\", want \"%s\" (%s)", bad[i].body, field, bad[i].field,
+                     errstr);
+        assert_null(strstr(errstr, "push.example.net"));
+        assert_null(strstr(errstr, "/s/"));
+        assert_null(strstr(errstr, RFC_AUTH));
+    }
+    /* allowed by the configuration */
+    assert_int_equal(parse("{\"endpoint\":\"https://10.0.0.1/s/1\"," KEYS "}",
+                           VIGIL_PUSH_ALLOW_PRIVATE, &sub, field, errstr),
+                     VIGIL_OK);
+    free(sub.filters);
+    assert_int_equal(parse("{\"endpoint\":\"http://127.0.0.1:8/s\"," KEYS "}",
+                           VIGIL_PUSH_ALLOW_LOOPBACK, &sub, field, errstr),
+                     VIGIL_OK);
+    free(sub.filters);
+}
+
 static void test_push_filters_empty_means_any(void **state)
 {
     (void)state;
@@ -411,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_push_b64url_round_trips_and_refuses_garbage),
         cmocka_unit_test(test_push_vapid_jwt_is_es256_signed_by_the_key),
         cmocka_unit_test(test_push_origin_and_endpoint_rules),
+        cmocka_unit_test(test_push_sub_parse_takes_a_browser_subscription),
         cmocka_unit_test(test_push_filters_empty_means_any),
         cmocka_unit_test(test_push_payload_is_capped_at_3kb),
         cmocka_unit_test(test_push_full_queue_drops_the_oldest),
