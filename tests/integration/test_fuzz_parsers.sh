@@ -11,14 +11,17 @@
 #   jpeg            the JPEG decode path of the stages, hostile headers, pixel cap
 #   webauthn        passkey ceremonies: clientDataJSON, attestation objects,
 #                   authenticator data, COSE keys (src/auth/webauthn*.c)
+#   api_bodies      the API's JSON request bodies, through the real server
+#   push_sub        push subscription bodies and endpoint rules
+#                   (vigil_push_sub_parse: src/push/subscription.c, dest.c)
 # Fails on any crash, leak or sanitizer report, and on a driver's broken
 # promise (a round trip that does not hold). tests/fuzz/run_fuzzers.sh builds
 # and runs the drivers in the fuzz tree test_fuzz_loaders.sh also uses.
-# VIGIL_FUZZ_PARSER_SECONDS per driver (default 10: about 85 s for the
-# eight; else VIGIL_FUZZ_SECONDS when set); VIGIL_FUZZ_BUILD, VIGIL_FUZZ_SEED
+# VIGIL_FUZZ_PARSER_SECONDS per driver (default 10: about 105 s for the
+# ten; else VIGIL_FUZZ_SECONDS when set); VIGIL_FUZZ_BUILD, VIGIL_FUZZ_SEED
 # as for test_fuzz_loaders.sh.
 set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_parsers \
     "${VIGIL_FUZZ_PARSER_SECONDS:-${VIGIL_FUZZ_SECONDS:-10}}" \
-    msg checkpoint rules_json params config model_registry jpeg webauthn api_bodies
+    msg checkpoint rules_json params config model_registry jpeg webauthn api_bodies push_sub
