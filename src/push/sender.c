@@ -68,9 +68,11 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
     else if (purpose == CURLSOCKTYPE_IPCXN && a->family == AF_INET6 &&
              a->addrlen >= sizeof(struct sockaddr_in6))
         ip = &((const struct sockaddr_in6 *)(const void *)&a->addr)->sin6_addr;
-    d->cls = ip ? vigil_push_addr_classify(a->family, ip) : VIGIL_PUSH_ADDR_RESERVED;
-    if (!ip || !vigil_push_addr_allowed(d->cls, d->allow)) {
+    vigil_push_addr_class_t cls =
+        ip ? vigil_push_addr_classify(a->family, ip) : VIGIL_PUSH_ADDR_RESERVED;
+    if (!vigil_push_addr_allowed(cls, d->allow)) {
         d->refused++;
+        d->cls = cls;
         if (!ip || !inet_ntop(a->family, ip, d->addr, sizeof(d->addr)))
             snprintf(d->addr, sizeof(d->addr), "(family %d)", a->family);
         return CURL_SOCKET_BAD;
