@@ -158,8 +158,8 @@ export class MjpegParser {
   }
 }
 
-export function liveUrl(camera: string, fps: number): string {
-  return withQuery(`/api/v1/cameras/${encodeURIComponent(camera)}/live.mjpeg`, { fps });
+export function liveUrl(camera: string, fps: number, boxes = false): string {
+  return withQuery(`/api/v1/cameras/${encodeURIComponent(camera)}/live.mjpeg`, { fps, boxes: boxes ? 1 : undefined });
 }
 
 /**
@@ -172,8 +172,9 @@ export async function readMjpeg(
   fps: number,
   signal: AbortSignal,
   onPart: (part: MjpegPart) => boolean | void,
+  boxes = false,
 ): Promise<void> {
-  const res = await request<Response>('GET', liveUrl(camera, fps), {
+  const res = await request<Response>('GET', liveUrl(camera, fps, boxes), {
     raw: true,
     signal,
     headers: { Accept: 'multipart/x-mixed-replace, image/jpeg' },
@@ -192,8 +193,11 @@ export async function readMjpeg(
   }
 }
 
-/** One current frame of a camera as a blob: URL (the caller revokes it). */
-export async function grabFrame(camera: string, timeoutMs = 8000): Promise<string> {
+/**
+ * One current frame of a camera as a blob: URL (the caller revokes it); with
+ * `boxes` the server draws the zones, lines and newest boxes into it.
+ */
+export async function grabFrame(camera: string, timeoutMs = 8000, boxes = false): Promise<string> {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
   let url = '';
@@ -201,7 +205,7 @@ export async function grabFrame(camera: string, timeoutMs = 8000): Promise<strin
     await readMjpeg(camera, 1, ctl.signal, (part) => {
       url = URL.createObjectURL(new Blob([part.jpeg], { type: 'image/jpeg' }));
       return false;
-    });
+    }, boxes);
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw new ApiError(0, `no frame from camera ${camera} within ${timeoutMs / 1000} s`);
     throw e;
