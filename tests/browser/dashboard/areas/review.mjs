@@ -151,6 +151,8 @@ export async function run(t) {
   await page.goto(`${t.base}/#/review?event=${victim.id}`);
   const vview = page.locator(`[data-testid=event-view][data-event-id="${victim.id}"]`);
   await vview.waitFor({ timeout: 10000 });
+  // the clip first: deleting the event while it is being made would answer its request 404
+  await t.waitFor(async () => (await vview.getByTestId('clip').getAttribute('data-state')) !== 'making', 'the clip made', 120);
   await vview.getByTestId('delete-event').click();
   await vview.getByTestId('confirm-delete').click();
   await vview.waitFor({ state: 'detached', timeout: 10000 });
