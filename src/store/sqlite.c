@@ -184,6 +184,55 @@ void vigil__sq_text(sqlite3_stmt *st, int col, char *out, size_t size)
     snprintf(out, size, "%s", s ? (const char *)s : "");
 }
 
+vigil_err_t vigil__sq_collect(vigil__sqlite_t *sq, sqlite3_stmt *st, const vigil__sq_rows_t *how,
+                              size_t max, void **out, size_t *n, int *more, char *errstr,
+                              size_t errstr_size)
+{
+    unsigned char *rows = NULL;
+    size_t count = 0, cap = 0;
+    vigil_err_t err = VIGIL_OK;
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == max) {
+            if (more) *more = 1;
+            break;
+        }
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            if (ncap > max) ncap = max; /* count < max: still room for this row */
+            unsigned char *grown =
+                ncap <= SIZE_MAX / how->elem_size ? realloc(rows, ncap * how->elem_size) : NULL;
+            if (!grown) goto nomem;
+            rows = grown;
+            cap = ncap;
+        }
+        void *elem = rows + count * how->elem_size;
+        memset(elem, 0, how->elem_size);
+        if (how->row(st, elem) != 0) {
+            if (how->release) how->release(elem);
+            goto nomem;
+        }
+        count++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = vigil__sq_error(sq, rc, how->what, errstr, errstr_size);
+    goto done;
+nomem:
+    err = VIGIL_ERR_NOMEM;
+    if (how->nomem) vigil_seterr(errstr, errstr_size, err, "%s", how->nomem);
+done:
+    sqlite3_reset(st);
+    if (err != VIGIL_OK) {
+        for (size_t i = 0; how->release && i < count; i++) how->release(rows + i * how->elem_size);
+        free(rows);
+        return err;
+    }
+    *out = rows;
+    *n = count;
+    return VIGIL_OK;
+}
+
 /* Runs a write statement to completion; SQLITE_OK or the error code. */
 static int sq_step_done(sqlite3_stmt *st)
 {
@@ -228,52 +277,39 @@ static vigil_err_t sq_camera_set_status(vigil_store_t *store, const char *camera
     return VIGIL_OK;
 }
 
+int vigil__sq_camera_from_row(sqlite3_stmt *st, void *elem)
+{
+    vigil_camera_row_t *c = elem;
+    vigil__sq_text(st, 0, c->id, sizeof(c->id));
+    vigil__sq_text(st, 1, c->name, sizeof(c->name));
+    vigil__sq_text(st, 2, c->url, sizeof(c->url));
+    c->fps = sqlite3_column_double(st, 3);
+    c->enabled = sqlite3_column_int(st, 4);
+    vigil__sq_text(st, 5, c->status, sizeof(c->status));
+    vigil__sq_text(st, 6, c->last_error, sizeof(c->last_error));
+    c->updated_us = sqlite3_column_int64(st, 7);
+    return 0;
+}
+
 static vigil_err_t sq_camera_list(vigil_store_t *store, vigil_camera_row_t **rows, size_t *n)
 {
+    static const vigil__sq_rows_t how = {sizeof(vigil_camera_row_t), vigil__sq_camera_from_row,
+                                         NULL, "list cameras", NULL};
     vigil__sqlite_t *sq = vigil__sq(store);
-    vigil_camera_row_t *out = NULL;
-    size_t count = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
     sqlite3_stmt *st = vigil__sq_stmt(sq, SQ_CAMERA_LIST);
     if (!st) return sq->stmt_err;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            vigil_camera_row_t *grown = realloc(out, cap * sizeof(*out));
-            if (!grown) {
-                err = VIGIL_ERR_NOMEM;
-                goto fail;
-            }
-            out = grown;
-        }
-        vigil_camera_row_t *c = &out[count++];
-        memset(c, 0, sizeof(*c));
-        vigil__sq_text(st, 0, c->id, sizeof(c->id));
-        vigil__sq_text(st, 1, c->name, sizeof(c->name));
-        vigil__sq_text(st, 2, c->url, sizeof(c->url));
-        c->fps = sqlite3_column_double(st, 3);
-        c->enabled = sqlite3_column_int(st, 4);
-        vigil__sq_text(st, 5, c->status, sizeof(c->status));
-        vigil__sq_text(st, 6, c->last_error, sizeof(c->last_error));
-        c->updated_us = sqlite3_column_int64(st, 7);
-    }
-    if (rc != SQLITE_DONE) {
-        err = vigil__sq_error(sq, rc, "list cameras", NULL, 0);
-        goto fail;
-    }
-    sqlite3_reset(st);
-    *rows = out;
-    *n = count;
-    return VIGIL_OK;
-fail:
-    sqlite3_reset(st);
-    free(out);
+    void *out = NULL;
+    /* every row, as before: configuration cameras and the API's (capped on
+     * create), but also every removed API camera's row, which stays */
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, SIZE_MAX, &out, n, NULL, NULL, 0);
+    if (err == VIGIL_OK) *rows = out;
     return err;
 }
 
-static void sq_frame_from_row(sqlite3_stmt *st, vigil_frame_row_t *f)
+/* A frames row (vigil__sq_rows_t.row). */
+static int sq_frame_from_row(sqlite3_stmt *st, void *elem)
 {
+    vigil_frame_row_t *f = elem;
     memset(f, 0, sizeof(*f));
     f->id = sqlite3_column_int64(st, 0);
     vigil__sq_text(st, 1, f->camera_id, sizeof(f->camera_id));
@@ -287,6 +323,7 @@ static void sq_frame_from_row(sqlite3_stmt *st, vigil_frame_row_t *f)
     vigil__sq_text(st, 9, f->path, sizeof(f->path));
     f->detection_count =
         sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 10);
+    return 0;
 }
 
 /* Steps a single-frame SELECT: VIGIL_OK with *row, or NOT_FOUND. */
@@ -349,37 +386,16 @@ static vigil_err_t sq_frame_insert(vigil_store_t *store, vigil_frame_row_t *f, c
     return VIGIL_OK;
 }
 
-/* Reads the frame rows a bound statement returns into a malloc'd array. */
+/* Reads the frame rows (at most limit) a bound statement returns into a
+ * malloc'd array. */
 static vigil_err_t sq_frame_list(vigil__sqlite_t *sq, sqlite3_stmt *st, const char *what,
-                                 vigil_frame_row_t **rows_out, size_t *n_out)
+                                 int limit, vigil_frame_row_t **rows_out, size_t *n_out)
 {
-    vigil_frame_row_t *rows = NULL;
-    size_t n = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            vigil_frame_row_t *grown = realloc(rows, cap * sizeof(*rows));
-            if (!grown) {
-                err = VIGIL_ERR_NOMEM;
-                goto fail;
-            }
-            rows = grown;
-        }
-        sq_frame_from_row(st, &rows[n++]);
-    }
-    if (rc != SQLITE_DONE) {
-        err = vigil__sq_error(sq, rc, what, NULL, 0);
-        goto fail;
-    }
-    sqlite3_reset(st);
-    *rows_out = rows;
-    *n_out = n;
-    return VIGIL_OK;
-fail:
-    sqlite3_reset(st);
-    free(rows);
+    const vigil__sq_rows_t how = {sizeof(vigil_frame_row_t), sq_frame_from_row, NULL, what, NULL};
+    void *rows = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, limit > 0 ? (size_t)limit : 0, &rows, n_out,
+                                        NULL, NULL, 0);
+    if (err == VIGIL_OK) *rows_out = rows;
     return err;
 }
 
@@ -394,7 +410,7 @@ static vigil_err_t sq_frames_range(vigil_store_t *store, const char *camera_id, 
     sqlite3_bind_int64(st, 2, since_us);
     sqlite3_bind_int64(st, 3, until_us);
     sqlite3_bind_int(st, 4, limit);
-    return sq_frame_list(sq, st, "read frames range", rows, n);
+    return sq_frame_list(sq, st, "read frames range", limit, rows, n);
 }
 
 static vigil_err_t sq_frames_unprocessed(vigil_store_t *store, int64_t after_id, int limit,
@@ -405,7 +421,7 @@ static vigil_err_t sq_frames_unprocessed(vigil_store_t *store, int64_t after_id,
     if (!st) return sq->stmt_err;
     sqlite3_bind_int64(st, 1, after_id);
     sqlite3_bind_int(st, 2, limit);
-    return sq_frame_list(sq, st, "read unprocessed frames", rows, n);
+    return sq_frame_list(sq, st, "read unprocessed frames", limit, rows, n);
 }
 
 static vigil_err_t sq_event_put(vigil_store_t *store, const vigil_event_row_t *e)

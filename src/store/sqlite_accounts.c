@@ -193,8 +193,10 @@ static vigil_err_t squ_exec_id(vigil__sqlite_t *sq, vigil__squ_stmt_t which, int
 
 /* ---- users ------------------------------------------------------------- */
 
-static void squ_user_row(sqlite3_stmt *st, vigil_user_t *u)
+/* A users row (vigil__sq_rows_t.row). */
+static int squ_user_row(sqlite3_stmt *st, void *elem)
 {
+    vigil_user_t *u = elem;
     memset(u, 0, sizeof(*u));
     u->id = sqlite3_column_int64(st, 0);
     vigil__sq_text(st, 1, u->name, sizeof(u->name));
@@ -202,6 +204,7 @@ static void squ_user_row(sqlite3_stmt *st, vigil_user_t *u)
     u->created_us = sqlite3_column_int64(st, 3);
     u->locked_until_us = sqlite3_column_int64(st, 4);
     u->failed_logins = sqlite3_column_int(st, 5);
+    return 0;
 }
 
 static vigil_err_t squ_user_insert(vigil_store_t *store, const char *name, vigil_role_t role,
@@ -260,32 +263,13 @@ static vigil_err_t squ_user_list(vigil_store_t *store, vigil_user_t **users, siz
     sqlite3_stmt *st = squ_stmt(sq, SQU_USER_LIST, errstr, errstr_size);
     if (!st) return sq->stmt_err;
     sqlite3_bind_int64(st, 1, VIGIL__STORE_ACCOUNT_ROWS_MAX);
-    vigil_user_t *rows = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            vigil_user_t *r = realloc(rows, ncap * sizeof(*r));
-            if (!r) {
-                sqlite3_reset(st);
-                free(rows);
-                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
-                                    "out of memory listing users");
-            }
-            rows = r;
-            cap = ncap;
-        }
-        squ_user_row(st, &rows[cnt++]);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        free(rows);
-        return vigil__sq_error(sq, rc, "list users", errstr, errstr_size);
-    }
-    *users = rows;
-    *n = cnt;
-    return VIGIL_OK;
+    static const vigil__sq_rows_t how = {sizeof(vigil_user_t), squ_user_row, NULL, "list users",
+                                         "out of memory listing users"};
+    void *rows = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, NULL,
+                                        errstr, errstr_size);
+    if (err == VIGIL_OK) *users = rows;
+    return err;
 }
 
 static vigil_err_t squ_user_count(vigil_store_t *store, int64_t *n, char *errstr,
@@ -452,6 +436,15 @@ static void squ_session_row(sqlite3_stmt *st, vigil_store_session_t *r)
     vigil__sq_text(st, 9, r->csrf, sizeof(r->csrf));
 }
 
+/* A session list row: the info of a session row. */
+static int squ_session_info_row(sqlite3_stmt *st, void *elem)
+{
+    vigil_store_session_t full;
+    squ_session_row(st, &full);
+    *(vigil_session_info_t *)elem = full.info;
+    return 0;
+}
+
 /* Deletes up to limit expired sessions or challenges; *deleted (may be NULL). */
 static vigil_err_t squ_expire(vigil__sqlite_t *sq, int challenges, int64_t now_us, size_t limit,
                               int64_t *deleted, char *errstr, size_t errstr_size)
@@ -566,34 +559,13 @@ static vigil_err_t squ_session_list(vigil_store_t *store, int64_t user_id, int64
     sqlite3_bind_int64(st, 1, now_us);
     if (user_id) sqlite3_bind_int64(st, 2, user_id);
     sqlite3_bind_int64(st, 3, VIGIL__STORE_ACCOUNT_ROWS_MAX);
-    vigil_session_info_t *rows = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            vigil_session_info_t *r = realloc(rows, ncap * sizeof(*r));
-            if (!r) {
-                sqlite3_reset(st);
-                free(rows);
-                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
-                                    "out of memory listing sessions");
-            }
-            rows = r;
-            cap = ncap;
-        }
-        vigil_store_session_t full;
-        squ_session_row(st, &full);
-        rows[cnt++] = full.info;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        free(rows);
-        return vigil__sq_error(sq, rc, "list sessions", errstr, errstr_size);
-    }
-    *out = rows;
-    *n = cnt;
-    return VIGIL_OK;
+    static const vigil__sq_rows_t how = {sizeof(vigil_session_info_t), squ_session_info_row,
+                                         NULL, "list sessions", "out of memory listing sessions"};
+    void *rows = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, NULL,
+                                        errstr, errstr_size);
+    if (err == VIGIL_OK) *out = rows;
+    return err;
 }
 
 /* Runs a "DELETE ... WHERE id = ?1 AND (?2 = 0 OR user_id = ?2)";
@@ -647,6 +619,15 @@ static void squ_token_row(sqlite3_stmt *st, vigil_store_token_t *r)
     t->last_used_us = sqlite3_column_int64(st, 7);
     vigil__sq_text(st, 8, t->prefix, sizeof(t->prefix));
     r->role = (vigil_role_t)sqlite3_column_int(st, 9);
+}
+
+/* A token list row: the info of a token row. */
+static int squ_token_info_row(sqlite3_stmt *st, void *elem)
+{
+    vigil_store_token_t full;
+    squ_token_row(st, &full);
+    *(vigil_token_info_t *)elem = full.info;
+    return 0;
 }
 
 static vigil_err_t squ_token_insert(vigil_store_t *store, const vigil_token_info_t *t,
@@ -707,34 +688,13 @@ static vigil_err_t squ_token_list(vigil_store_t *store, int64_t user_id,
     if (!st) return sq->stmt_err;
     if (user_id) sqlite3_bind_int64(st, 1, user_id);
     sqlite3_bind_int64(st, 2, VIGIL__STORE_ACCOUNT_ROWS_MAX);
-    vigil_token_info_t *rows = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            vigil_token_info_t *r = realloc(rows, ncap * sizeof(*r));
-            if (!r) {
-                sqlite3_reset(st);
-                free(rows);
-                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
-                                    "out of memory listing tokens");
-            }
-            rows = r;
-            cap = ncap;
-        }
-        vigil_store_token_t full;
-        squ_token_row(st, &full);
-        rows[cnt++] = full.info;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        free(rows);
-        return vigil__sq_error(sq, rc, "list tokens", errstr, errstr_size);
-    }
-    *out = rows;
-    *n = cnt;
-    return VIGIL_OK;
+    static const vigil__sq_rows_t how = {sizeof(vigil_token_info_t), squ_token_info_row, NULL,
+                                         "list tokens", "out of memory listing tokens"};
+    void *rows = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, NULL,
+                                        errstr, errstr_size);
+    if (err == VIGIL_OK) *out = rows;
+    return err;
 }
 
 static vigil_err_t squ_token_delete(vigil_store_t *store, int64_t id, int64_t user_id,
@@ -746,9 +706,11 @@ static vigil_err_t squ_token_delete(vigil_store_t *store, int64_t id, int64_t us
 
 /* ---- passkeys ---------------------------------------------------------- */
 
-/* Reads a passkey row; -1 when its blobs do not fit or memory runs out. */
-static int squ_passkey_row(sqlite3_stmt *st, vigil_passkey_t *pk)
+/* Reads a passkey row (vigil__sq_rows_t.row); -1 when its blobs do not fit
+ * or memory runs out. */
+static int squ_passkey_row(sqlite3_stmt *st, void *elem)
 {
+    vigil_passkey_t *pk = elem;
     memset(pk, 0, sizeof(*pk));
     pk->id = sqlite3_column_int64(st, 0);
     pk->user_id = sqlite3_column_int64(st, 1);
@@ -767,6 +729,11 @@ static int squ_passkey_row(sqlite3_stmt *st, vigil_passkey_t *pk)
     pk->created_us = sqlite3_column_int64(st, 6);
     pk->last_used_us = sqlite3_column_int64(st, 7);
     return 0;
+}
+
+static void squ_passkey_release(void *elem)
+{
+    vigil_passkey_free_fields(elem);
 }
 
 static vigil_err_t squ_passkey_insert(vigil_store_t *store, const vigil_passkey_t *pk,
@@ -826,40 +793,14 @@ static vigil_err_t squ_passkey_list(vigil_store_t *store, int64_t user_id,
     if (!st) return sq->stmt_err;
     sqlite3_bind_int64(st, 1, user_id);
     sqlite3_bind_int64(st, 2, VIGIL__STORE_ACCOUNT_ROWS_MAX);
-    vigil_passkey_t *rows = NULL;
-    size_t cnt = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            vigil_passkey_t *r = realloc(rows, ncap * sizeof(*r));
-            if (!r) {
-                err = VIGIL_ERR_NOMEM;
-                break;
-            }
-            rows = r;
-            cap = ncap;
-        }
-        if (squ_passkey_row(st, &rows[cnt]) != 0) {
-            vigil_passkey_free_fields(&rows[cnt]);
-            err = VIGIL_ERR_NOMEM;
-            break;
-        }
-        cnt++;
-    }
-    sqlite3_reset(st);
-    if (err == VIGIL_OK && rc != SQLITE_DONE)
-        err = vigil__sq_error(sq, rc, "list passkeys", errstr, errstr_size);
-    else if (err != VIGIL_OK)
-        vigil_seterr(errstr, errstr_size, err, "out of memory listing passkeys");
-    if (err != VIGIL_OK) {
-        vigil_passkey_list_free(rows, cnt);
-        return err;
-    }
-    *out = rows;
-    *n = cnt;
-    return VIGIL_OK;
+    static const vigil__sq_rows_t how = {sizeof(vigil_passkey_t), squ_passkey_row,
+                                         squ_passkey_release, "list passkeys",
+                                         "out of memory listing passkeys"};
+    void *rows = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, NULL,
+                                        errstr, errstr_size);
+    if (err == VIGIL_OK) *out = rows;
+    return err;
 }
 
 static vigil_err_t squ_passkey_update_count(vigil_store_t *store, int64_t id,
@@ -988,6 +929,25 @@ static vigil_err_t squ_audit_insert(vigil_store_t *store, const vigil_audit_row_
     return rc == SQLITE_OK ? VIGIL_OK : squ_error(sq, rc, "add audit row", errstr, errstr_size);
 }
 
+/* An audit row (vigil__sq_rows_t.row); -1 when its detail cannot be copied. */
+static int squ_audit_row(sqlite3_stmt *st, void *elem)
+{
+    vigil_audit_row_t *r = elem;
+    r->id = sqlite3_column_int64(st, 0);
+    r->time_us = sqlite3_column_int64(st, 1);
+    vigil__sq_text(st, 2, r->user, sizeof(r->user));
+    vigil__sq_text(st, 3, r->client_ip, sizeof(r->client_ip));
+    vigil__sq_text(st, 4, r->action, sizeof(r->action));
+    vigil__sq_text(st, 5, r->target, sizeof(r->target));
+    const unsigned char *d = sqlite3_column_text(st, 6);
+    return d && !(r->detail = strdup((const char *)d)) ? -1 : 0;
+}
+
+static void squ_audit_release(void *elem)
+{
+    free(((vigil_audit_row_t *)elem)->detail);
+}
+
 static vigil_err_t squ_audit_list(vigil_store_t *store, int64_t before_id, int limit,
                                   vigil_audit_row_t **out, size_t *n, char *errstr,
                                   size_t errstr_size)
@@ -997,38 +957,13 @@ static vigil_err_t squ_audit_list(vigil_store_t *store, int64_t before_id, int l
     if (!st) return sq->stmt_err;
     sqlite3_bind_int64(st, 1, before_id > 0 ? before_id : INT64_MAX);
     sqlite3_bind_int(st, 2, limit);
-    vigil_audit_row_t *rows = calloc((size_t)limit, sizeof(*rows));
-    if (!rows) {
-        sqlite3_reset(st);
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory");
-    }
-    size_t cnt = 0;
-    vigil_err_t err = VIGIL_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && cnt < (size_t)limit) {
-        vigil_audit_row_t *r = &rows[cnt++];
-        r->id = sqlite3_column_int64(st, 0);
-        r->time_us = sqlite3_column_int64(st, 1);
-        vigil__sq_text(st, 2, r->user, sizeof(r->user));
-        vigil__sq_text(st, 3, r->client_ip, sizeof(r->client_ip));
-        vigil__sq_text(st, 4, r->action, sizeof(r->action));
-        vigil__sq_text(st, 5, r->target, sizeof(r->target));
-        const unsigned char *d = sqlite3_column_text(st, 6);
-        if (d && !(r->detail = strdup((const char *)d))) {
-            err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "out of memory");
-            break;
-        }
-    }
-    sqlite3_reset(st);
-    if (err == VIGIL_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = vigil__sq_error(sq, rc, "list audit log", errstr, errstr_size);
-    if (err != VIGIL_OK) {
-        vigil_audit_rows_free(rows, cnt);
-        return err;
-    }
-    *out = rows;
-    *n = cnt;
-    return VIGIL_OK;
+    static const vigil__sq_rows_t how = {sizeof(vigil_audit_row_t), squ_audit_row,
+                                         squ_audit_release, "list audit log", "out of memory"};
+    void *rows = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, limit > 0 ? (size_t)limit : 0, &rows, n, NULL,
+                                        errstr, errstr_size);
+    if (err == VIGIL_OK) *out = rows;
+    return err;
 }
 
 static vigil_err_t squ_sweep_expired(vigil_store_t *store, int challenges, int64_t now_us,

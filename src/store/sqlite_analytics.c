@@ -476,6 +476,21 @@ int vigil__sq_counts_query_sql(int mask, char *out, size_t size)
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+static int sqa_count_row(sqlite3_stmt *st, void *elem)
+{
+    vigil_count_row_t *r = elem;
+    vigil__sq_text(st, 0, r->camera_id, sizeof(r->camera_id));
+    vigil__sq_text(st, 1, r->zone, sizeof(r->zone));
+    vigil__sq_text(st, 2, r->line, sizeof(r->line));
+    vigil__sq_text(st, 3, r->label, sizeof(r->label));
+    r->bucket_us = sqlite3_column_int64(st, 4);
+    r->entered = sqlite3_column_int64(st, 5);
+    r->peak = sqlite3_column_int64(st, 6);
+    r->in = sqlite3_column_int64(st, 7);
+    r->out = sqlite3_column_int64(st, 8);
+    return 0;
+}
+
 vigil_err_t vigil__sq_counts_query(vigil_store_t *store, const vigil_count_query_t *q,
                                    size_t max_rows, vigil_count_row_t **rows_out, size_t *n_out)
 {
@@ -501,47 +516,34 @@ vigil_err_t vigil__sq_counts_query(vigil_store_t *store, const vigil_count_query
     if (q->until_us) sqlite3_bind_int64(st, 6, q->until_us);
     if (q->bucket_us) sqlite3_bind_int64(st, 7, q->bucket_us);
     sqlite3_bind_int64(st, 8, (int64_t)max_rows + 1);
-    vigil_count_row_t *rows = NULL;
-    size_t n = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            vigil_count_row_t *grown = realloc(rows, cap * sizeof(*rows));
-            if (!grown) {
-                err = VIGIL_ERR_NOMEM;
-                goto fail;
-            }
-            rows = grown;
-        }
-        vigil_count_row_t *r = &rows[n++];
-        memset(r, 0, sizeof(*r));
-        vigil__sq_text(st, 0, r->camera_id, sizeof(r->camera_id));
-        vigil__sq_text(st, 1, r->zone, sizeof(r->zone));
-        vigil__sq_text(st, 2, r->line, sizeof(r->line));
-        vigil__sq_text(st, 3, r->label, sizeof(r->label));
-        r->bucket_us = sqlite3_column_int64(st, 4);
-        r->entered = sqlite3_column_int64(st, 5);
-        r->peak = sqlite3_column_int64(st, 6);
-        r->in = sqlite3_column_int64(st, 7);
-        r->out = sqlite3_column_int64(st, 8);
-    }
-    if (rc != SQLITE_DONE) {
-        err = vigil__sq_error(sq, rc, "query counts", NULL, 0);
-        goto fail;
-    }
-    sqlite3_reset(st);
-    *rows_out = rows;
-    *n_out = n;
-    return VIGIL_OK;
-fail:
-    sqlite3_reset(st);
-    free(rows);
+    /* max_rows + 1: the caller tells "more than max_rows" by the count */
+    static const vigil__sq_rows_t how = {sizeof(vigil_count_row_t), sqa_count_row, NULL,
+                                         "query counts", NULL};
+    void *rows = NULL;
+    vigil_err_t err =
+        vigil__sq_collect(sq, st, &how, max_rows < SIZE_MAX ? max_rows + 1 : max_rows, &rows, n_out,
+                          NULL, NULL, 0);
+    if (err == VIGIL_OK) *rows_out = rows;
     return err;
 }
 
 /* ---- track points ------------------------------------------------------ */
+
+static int sqa_point_row(sqlite3_stmt *st, void *elem)
+{
+    vigil_track_point_t *p = elem;
+    p->track_id = (uint64_t)sqlite3_column_int64(st, 0);
+    p->sequence = (uint64_t)sqlite3_column_int64(st, 1);
+    p->time_us = sqlite3_column_int64(st, 2);
+    p->frame_id = sqlite3_column_int64(st, 3);
+    vigil__sq_text(st, 4, p->label, sizeof(p->label));
+    p->score = (float)sqlite3_column_double(st, 5);
+    p->x1 = (float)sqlite3_column_double(st, 6);
+    p->y1 = (float)sqlite3_column_double(st, 7);
+    p->x2 = (float)sqlite3_column_double(st, 8);
+    p->y2 = (float)sqlite3_column_double(st, 9);
+    return 0;
+}
 
 vigil_err_t vigil__sq_track_points(vigil_store_t *store, const char *camera_id,
                                    uint64_t track_id, int limit, vigil_track_point_t **points_out,
@@ -553,44 +555,12 @@ vigil_err_t vigil__sq_track_points(vigil_store_t *store, const char *camera_id,
     sqlite3_bind_text(st, 1, camera_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)track_id);
     sqlite3_bind_int(st, 3, limit);
-    vigil_track_point_t *points = NULL;
-    size_t n = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            vigil_track_point_t *grown = realloc(points, cap * sizeof(*points));
-            if (!grown) {
-                err = VIGIL_ERR_NOMEM;
-                goto fail;
-            }
-            points = grown;
-        }
-        vigil_track_point_t *p = &points[n++];
-        memset(p, 0, sizeof(*p));
-        p->track_id = (uint64_t)sqlite3_column_int64(st, 0);
-        p->sequence = (uint64_t)sqlite3_column_int64(st, 1);
-        p->time_us = sqlite3_column_int64(st, 2);
-        p->frame_id = sqlite3_column_int64(st, 3);
-        vigil__sq_text(st, 4, p->label, sizeof(p->label));
-        p->score = (float)sqlite3_column_double(st, 5);
-        p->x1 = (float)sqlite3_column_double(st, 6);
-        p->y1 = (float)sqlite3_column_double(st, 7);
-        p->x2 = (float)sqlite3_column_double(st, 8);
-        p->y2 = (float)sqlite3_column_double(st, 9);
-    }
-    if (rc != SQLITE_DONE) {
-        err = vigil__sq_error(sq, rc, "read track points", NULL, 0);
-        goto fail;
-    }
-    sqlite3_reset(st);
-    *points_out = points;
-    *n_out = n;
-    return VIGIL_OK;
-fail:
-    sqlite3_reset(st);
-    free(points);
+    static const vigil__sq_rows_t how = {sizeof(vigil_track_point_t), sqa_point_row, NULL,
+                                         "read track points", NULL};
+    void *points = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, limit > 0 ? (size_t)limit : 0, &points, n_out,
+                                        NULL, NULL, 0);
+    if (err == VIGIL_OK) *points_out = points;
     return err;
 }
 

@@ -1,5 +1,6 @@
 /* Internals shared by the SQLite backend's files (sqlite.c, sqlite_schema.c,
- * sqlite_detections.c, sqlite_analytics.c): the handle and its prepared-statement cache.
+ * sqlite_detections.c, sqlite_analytics.c, ...): the handle, its
+ * prepared-statement cache, and the helpers every file's statements use.
  *
  * One handle = one sqlite3 connection opened with SQLITE_OPEN_NOMUTEX: the
  * handle is used by one thread at a time (store.h), and concurrency between
@@ -202,6 +203,36 @@ void vigil__sq_rollback(vigil__sqlite_t *sq);
 
 /* Copies a text column into a fixed buffer (empty for NULL). */
 void vigil__sq_text(sqlite3_stmt *st, int col, char *out, size_t size);
+
+/* How vigil__sq_collect reads the rows of one kind of list. */
+typedef struct vigil__sq_rows {
+    size_t elem_size;
+    /* Fills elem (zeroed) from the current row of st; 0, or -1 when out of
+     * memory (or a row it cannot hold): what it took stays in elem for release. */
+    int (*row)(sqlite3_stmt *st, void *elem);
+    /* Frees what row put in elem, not elem itself; NULL when elems own nothing. */
+    void (*release)(void *elem);
+    const char *what;  /* a failed step: vigil__sq_error(sq, rc, what, errstr, ...) */
+    const char *nomem; /* errstr when out of memory; NULL: nothing written */
+} vigil__sq_rows_t;
+
+/* Steps st (bound, not yet stepped) until SQLITE_DONE or a row beyond max,
+ * reading each row into a malloc'd array of at most max elements that grows
+ * by doubling: the bound is what keeps rows from outside from allocating
+ * without end (pass the LIMIT the SQL has, or more). A row beyond max stops
+ * it and sets *more to 1 (more may be NULL; it is never cleared). st is reset
+ * on every path. On VIGIL_OK *out (NULL for no rows) and *n are the caller's
+ * (free each elem with its release, then the array); on an error nothing is
+ * handed back: VIGIL_ERR_NOMEM with how->nomem in errstr, or the step's error
+ * (vigil__sq_error). */
+vigil_err_t vigil__sq_collect(vigil__sqlite_t *sq, sqlite3_stmt *st, const vigil__sq_rows_t *how,
+                              size_t max, void **out, size_t *n, int *more, char *errstr,
+                              size_t errstr_size);
+
+/* Reads columns 0..7 of a cameras row (id, name, url, fps, enabled, status,
+ * last_error, updated_us) into the vigil_camera_row_t elem (a
+ * vigil__sq_rows_t.row); the other fields are left alone. */
+int vigil__sq_camera_from_row(sqlite3_stmt *st, void *elem);
 
 /* The SQL of a cached statement (for tests that look at query plans). */
 const char *vigil__sq_sql(vigil__sq_stmt_t which);

@@ -115,51 +115,41 @@ fail:
     return err;
 }
 
+/* A subscription row (vigil__sq_rows_t.row); -1 when its filters cannot be copied. */
+static int sqp_row(sqlite3_stmt *st, void *elem)
+{
+    vigil_push_sub_t *r = elem;
+    r->id = sqlite3_column_int64(st, 0);
+    r->user_id = sqlite3_column_int64(st, 1);
+    vigil__sq_text(st, 2, r->endpoint, sizeof(r->endpoint));
+    vigil__sq_text(st, 3, r->p256dh, sizeof(r->p256dh));
+    vigil__sq_text(st, 4, r->auth, sizeof(r->auth));
+    const unsigned char *f = sqlite3_column_text(st, 5);
+    r->filters = strdup(f ? (const char *)f : "{}");
+    r->created_us = sqlite3_column_int64(st, 6);
+    return r->filters ? 0 : -1;
+}
+
+static void sqp_release(void *elem)
+{
+    free(((vigil_push_sub_t *)elem)->filters);
+}
+
 static vigil_err_t sqp_list(vigil_store_t *store, int64_t user_id, vigil_push_sub_t **rows,
                             size_t *n, char *errstr, size_t errstr_size)
 {
+    static const vigil__sq_rows_t how = {sizeof(vigil_push_sub_t), sqp_row, sqp_release,
+                                         "list push subscriptions", "store: out of memory"};
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = sqp_stmt(sq, user_id ? SQP_LIST_USER : SQP_LIST_ALL);
-    vigil_push_sub_t *out = NULL;
-    size_t cap = 0, k = 0;
-    int rc;
-
     if (!st) return sqp_prepare_fail(sq, errstr, errstr_size);
     if (user_id) sqlite3_bind_int64(st, 1, user_id);
     sqlite3_bind_int64(st, 2, VIGIL_PUSH_SUBS_MAX);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            vigil_push_sub_t *m = realloc(out, ncap * sizeof(*out));
-            if (!m) goto nomem;
-            out = m;
-            cap = ncap;
-        }
-        vigil_push_sub_t *r = &out[k];
-        memset(r, 0, sizeof(*r));
-        r->id = sqlite3_column_int64(st, 0);
-        r->user_id = sqlite3_column_int64(st, 1);
-        vigil__sq_text(st, 2, r->endpoint, sizeof(r->endpoint));
-        vigil__sq_text(st, 3, r->p256dh, sizeof(r->p256dh));
-        vigil__sq_text(st, 4, r->auth, sizeof(r->auth));
-        const unsigned char *f = sqlite3_column_text(st, 5);
-        r->filters = strdup(f ? (const char *)f : "{}");
-        if (!r->filters) goto nomem;
-        r->created_us = sqlite3_column_int64(st, 6);
-        k++;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        vigil_push_subs_free(out, k);
-        return vigil__sq_error(sq, rc, "list push subscriptions", errstr, errstr_size);
-    }
-    *rows = out;
-    *n = k;
-    return VIGIL_OK;
-nomem:
-    sqlite3_reset(st);
-    vigil_push_subs_free(out, k);
-    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "store: out of memory");
+    void *out = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, VIGIL_PUSH_SUBS_MAX, &out, n, NULL, errstr,
+                                        errstr_size);
+    if (err == VIGIL_OK) *rows = out;
+    return err;
 }
 
 static vigil_err_t sqp_delete(vigil_store_t *store, int64_t id, int64_t user_id,

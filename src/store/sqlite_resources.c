@@ -133,62 +133,30 @@ static vigil_err_t sqr_prep_fail(vigil__sqlite_t *sq, char *errstr, size_t errst
 
 /* ---- cameras ------------------------------------------------------------- */
 
-static void sqr_camera_from_row(sqlite3_stmt *st, vigil_camera_record_t *rec)
+/* A camera record row (vigil__sq_rows_t.row). */
+static int sqr_camera_from_row(sqlite3_stmt *st, void *elem)
 {
-    vigil_camera_row_t *c = &rec->row;
+    vigil_camera_record_t *rec = elem;
     memset(rec, 0, sizeof(*rec));
-    vigil__sq_text(st, 0, c->id, sizeof(c->id));
-    vigil__sq_text(st, 1, c->name, sizeof(c->name));
-    vigil__sq_text(st, 2, c->url, sizeof(c->url));
-    c->fps = sqlite3_column_double(st, 3);
-    c->enabled = sqlite3_column_int(st, 4);
-    vigil__sq_text(st, 5, c->status, sizeof(c->status));
-    vigil__sq_text(st, 6, c->last_error, sizeof(c->last_error));
-    c->updated_us = sqlite3_column_int64(st, 7);
+    vigil__sq_camera_from_row(st, &rec->row); /* SQR_CAMERA_COLS starts as SQ_CAMERA_COLS */
     vigil__sq_text(st, 8, rec->origin, sizeof(rec->origin));
     rec->retention_hours = sqlite3_column_double(st, 9);
     rec->created_us = sqlite3_column_int64(st, 10);
     vigil__sq_text(st, 11, rec->source_url, sizeof(rec->source_url));
+    return 0;
 }
 
-/* Steps st to the end, appending at most max records to *rows; *more when
+/* Steps st to the end, collecting at most max records into *rows; *more when
  * a row beyond max came. */
-static vigil_err_t sqr_camera_rows(vigil__sqlite_t *sq, sqlite3_stmt *st, size_t max,
+static vigil_err_t sqr_camera_rows(vigil__sqlite_t *sq, sqlite3_stmt *st,
+                                   const vigil__sq_rows_t *how, size_t max,
                                    vigil_camera_record_t **rows, size_t *n, int *more,
-                                   const char *what, char *errstr, size_t errstr_size)
+                                   char *errstr, size_t errstr_size)
 {
-    vigil_camera_record_t *out = NULL;
-    size_t count = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
-    int rc;
-
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == max) {
-            if (more) *more = 1;
-            break;
-        }
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            vigil_camera_record_t *grown = realloc(out, cap * sizeof(*out));
-            if (!grown) {
-                err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "%s: out of memory",
-                                   what);
-                goto done;
-            }
-            out = grown;
-        }
-        sqr_camera_from_row(st, &out[count++]);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) err = sqr_fail(sq, rc, what, errstr, errstr_size);
-done:
-    sqlite3_reset(st);
-    if (err) {
-        free(out);
-        return err;
-    }
-    *rows = out;
-    *n = count;
-    return VIGIL_OK;
+    void *out = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, how, max, &out, n, more, errstr, errstr_size);
+    if (err == VIGIL_OK) *rows = out;
+    return err;
 }
 
 static vigil_err_t sqr_camera_records(vigil_store_t *store, const char *after_id, int limit,
@@ -200,8 +168,9 @@ static vigil_err_t sqr_camera_records(vigil_store_t *store, const char *after_id
     if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
     if (after_id) sqlite3_bind_text(st, 1, after_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit + 1);
-    return sqr_camera_rows(sq, st, (size_t)limit, rows, n, more, "list cameras", errstr,
-                           errstr_size);
+    static const vigil__sq_rows_t how = {sizeof(vigil_camera_record_t), sqr_camera_from_row,
+                                         NULL, "list cameras", "list cameras: out of memory"};
+    return sqr_camera_rows(sq, st, &how, (size_t)limit, rows, n, more, errstr, errstr_size);
 }
 
 static vigil_err_t sqr_camera_get(vigil_store_t *store, const char *id, int with_secret,
@@ -421,15 +390,20 @@ static vigil_err_t sqr_camera_list_api(vigil_store_t *store, vigil_camera_record
     sqlite3_stmt *st = sqr_stmt(sq, SQR_CAMERA_LIST_API);
     if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
     sqlite3_bind_int(st, 1, VIGIL__STORE_API_ROWS_MAX);
-    return sqr_camera_rows(sq, st, VIGIL__STORE_API_ROWS_MAX, rows, n, NULL, "list API cameras",
-                           errstr, errstr_size);
+    static const vigil__sq_rows_t how = {sizeof(vigil_camera_record_t), sqr_camera_from_row,
+                                         NULL, "list API cameras",
+                                         "list API cameras: out of memory"};
+    return sqr_camera_rows(sq, st, &how, VIGIL__STORE_API_ROWS_MAX, rows, n, NULL, errstr,
+                           errstr_size);
 }
 
 /* ---- rule sets ------------------------------------------------------------- */
 
-/* Reads a rule set row (json malloc'd); 0 or -1 when out of memory. */
-static int sqr_rules_from_row(sqlite3_stmt *st, vigil_rules_row_t *row)
+/* Reads a rule set row (json malloc'd; vigil__sq_rows_t.row); 0 or -1 when
+ * out of memory. */
+static int sqr_rules_from_row(sqlite3_stmt *st, void *elem)
 {
+    vigil_rules_row_t *row = elem;
     memset(row, 0, sizeof(*row));
     vigil__sq_text(st, 0, row->camera_id, sizeof(row->camera_id));
     row->version = sqlite3_column_int64(st, 1);
@@ -438,6 +412,11 @@ static int sqr_rules_from_row(sqlite3_stmt *st, vigil_rules_row_t *row)
     const char *json = (const char *)sqlite3_column_text(st, 4);
     row->json = strdup(json ? json : "");
     return row->json ? 0 : -1;
+}
+
+static void sqr_rules_release(void *elem)
+{
+    free(((vigil_rules_row_t *)elem)->json);
 }
 
 static vigil_err_t sqr_rules_get(vigil_store_t *store, const char *camera_id,
@@ -507,36 +486,16 @@ static vigil_err_t sqr_rules_list(vigil_store_t *store, vigil_rules_row_t **rows
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = sqr_stmt(sq, SQR_RULES_LIST);
-    vigil_rules_row_t *out = NULL;
-    size_t count = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
-    int rc;
-
     if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
     sqlite3_bind_int(st, 1, VIGIL__STORE_API_ROWS_MAX);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            vigil_rules_row_t *grown = realloc(out, cap * sizeof(*out));
-            if (!grown) goto oom;
-            out = grown;
-        }
-        if (sqr_rules_from_row(st, &out[count]) != 0) goto oom;
-        count++;
-    }
-    if (rc != SQLITE_DONE) err = sqr_fail(sq, rc, "list rule sets", errstr, errstr_size);
-    goto done;
-oom:
-    err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "list rule sets: out of memory");
-done:
-    sqlite3_reset(st);
-    if (err) {
-        vigil_rules_rows_free(out, count);
-        return err;
-    }
-    *rows = out;
-    *n = count;
-    return VIGIL_OK;
+    static const vigil__sq_rows_t how = {sizeof(vigil_rules_row_t), sqr_rules_from_row,
+                                         sqr_rules_release, "list rule sets",
+                                         "list rule sets: out of memory"};
+    void *out = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, VIGIL__STORE_API_ROWS_MAX, &out, n, NULL,
+                                        errstr, errstr_size);
+    if (err == VIGIL_OK) *rows = out;
+    return err;
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -609,49 +568,33 @@ done:
 
 /* ---- storage ---------------------------------------------------------------------- */
 
+static int sqr_storage_row(sqlite3_stmt *st, void *elem)
+{
+    vigil_storage_row_t *r = elem;
+    vigil__sq_text(st, 0, r->camera_id, sizeof(r->camera_id));
+    r->frames = sqlite3_column_int64(st, 1);
+    r->frame_bytes = sqlite3_column_int64(st, 2);
+    r->oldest_us = sqlite3_column_int64(st, 3); /* NULL reads as 0 */
+    r->newest_us = sqlite3_column_int64(st, 4);
+    r->detections = sqlite3_column_int64(st, 5);
+    r->events = sqlite3_column_int64(st, 6);
+    return 0;
+}
+
 static vigil_err_t sqr_storage(vigil_store_t *store, vigil_storage_row_t **rows, size_t *n,
                                char *errstr, size_t errstr_size)
 {
+    static const vigil__sq_rows_t how = {sizeof(vigil_storage_row_t), sqr_storage_row, NULL,
+                                         "storage per camera", "storage: out of memory"};
     vigil__sqlite_t *sq = vigil__sq(store);
     sqlite3_stmt *st = sqr_stmt(sq, SQR_STORAGE);
-    vigil_storage_row_t *out = NULL;
-    size_t count = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
-    int rc;
-
     if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
     sqlite3_bind_int(st, 1, VIGIL__STORE_STORAGE_ROWS_MAX);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            cap = cap ? cap * 2 : 16;
-            vigil_storage_row_t *grown = realloc(out, cap * sizeof(*out));
-            if (!grown) {
-                err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM,
-                                   "storage: out of memory");
-                goto done;
-            }
-            out = grown;
-        }
-        vigil_storage_row_t *r = &out[count++];
-        memset(r, 0, sizeof(*r));
-        vigil__sq_text(st, 0, r->camera_id, sizeof(r->camera_id));
-        r->frames = sqlite3_column_int64(st, 1);
-        r->frame_bytes = sqlite3_column_int64(st, 2);
-        r->oldest_us = sqlite3_column_int64(st, 3); /* NULL reads as 0 */
-        r->newest_us = sqlite3_column_int64(st, 4);
-        r->detections = sqlite3_column_int64(st, 5);
-        r->events = sqlite3_column_int64(st, 6);
-    }
-    if (rc != SQLITE_DONE) err = sqr_fail(sq, rc, "storage per camera", errstr, errstr_size);
-done:
-    sqlite3_reset(st);
-    if (err) {
-        free(out);
-        return err;
-    }
-    *rows = out;
-    *n = count;
-    return VIGIL_OK;
+    void *out = NULL;
+    vigil_err_t err = vigil__sq_collect(sq, st, &how, VIGIL__STORE_STORAGE_ROWS_MAX, &out, n, NULL,
+                                        errstr, errstr_size);
+    if (err == VIGIL_OK) *rows = out;
+    return err;
 }
 
 const vigil__store_resources_ops_t vigil__sq_resources_ops = {
