@@ -58,11 +58,14 @@ static vigil_err_t acc_invalid(char *errstr, size_t errstr_size, const char *wha
     return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "store accounts: %s", what);
 }
 
-static vigil_err_t acc_done(vigil_store_t *store, vigil__store_op_t op, int64_t t0,
-                            vigil_err_t err)
-{
-    return vigil__store_done(store, op, t0, err);
-}
+/* Ends a call whose arguments passed: runs the backend's op `fn` with them,
+ * timed and counted under `op` (vigil__store_done), and returns its error. */
+#define ACC_RETURN(store, op, fn, ...)                                                           \
+    do {                                                                                         \
+        int64_t acc_t0_ = vigil_mono_us();                                                       \
+        vigil_err_t acc_err_ = ACC_OPS(store)->fn((store), __VA_ARGS__);                         \
+        return vigil__store_done((store), (op), acc_t0_, acc_err_);                              \
+    } while (0)
 
 /* ---- users ------------------------------------------------------------- */
 
@@ -77,10 +80,8 @@ vigil_err_t vigil_store_user_insert(vigil_store_t *store, const char *name, vigi
         return acc_invalid(errstr, errstr_size, "unknown role");
     if (!acc_str_ok(password_hash, VIGIL_PASSWORD_HASH_MAX - 1, 0))
         return acc_invalid(errstr, errstr_size, "password hash missing or too long");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->user_insert(store, name, role, password_hash, now_us, id,
-                                                  errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_USERS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_USERS, user_insert, name, role, password_hash, now_us, id, errstr,
+               errstr_size);
 }
 
 vigil_err_t vigil_store_user_get(vigil_store_t *store, const char *name, int64_t id,
@@ -92,10 +93,8 @@ vigil_err_t vigil_store_user_get(vigil_store_t *store, const char *name, int64_t
     if (name ? !acc_str_ok(name, VIGIL_USER_NAME_MAX, 0) : id <= 0)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such user");
     if (hash && hash_size) hash[0] = '\0';
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err =
-        ACC_OPS(store)->user_get(store, name, id, user, hash, hash_size, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_USERS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_USERS, user_get, name, id, user, hash, hash_size, errstr,
+               errstr_size);
 }
 
 vigil_err_t vigil_store_user_list(vigil_store_t *store, vigil_user_t **users, size_t *n,
@@ -105,9 +104,7 @@ vigil_err_t vigil_store_user_list(vigil_store_t *store, vigil_user_t **users, si
     if (n) *n = 0;
     ACC_BEGIN(store, errstr, errstr_size);
     if (!users || !n) return acc_invalid(errstr, errstr_size, "no list to fill");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->user_list(store, users, n, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_USERS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_USERS, user_list, users, n, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_user_count(vigil_store_t *store, int64_t *n, char *errstr,
@@ -115,9 +112,7 @@ vigil_err_t vigil_store_user_count(vigil_store_t *store, int64_t *n, char *errst
 {
     ACC_BEGIN(store, errstr, errstr_size);
     if (!n) return acc_invalid(errstr, errstr_size, "no count to fill");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->user_count(store, n, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_USERS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_USERS, user_count, n, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_user_update(vigil_store_t *store, const char *name, vigil_role_t role,
@@ -131,10 +126,7 @@ vigil_err_t vigil_store_user_update(vigil_store_t *store, const char *name, vigi
     if (password_hash && !acc_str_ok(password_hash, VIGIL_PASSWORD_HASH_MAX - 1, 0))
         return acc_invalid(errstr, errstr_size, "password hash empty or too long");
     if (role == VIGIL_ROLE_NONE && !password_hash) return VIGIL_OK;
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err =
-        ACC_OPS(store)->user_update(store, name, role, password_hash, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_USERS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_USERS, user_update, name, role, password_hash, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_user_delete(vigil_store_t *store, const char *name, char *errstr,
@@ -143,9 +135,7 @@ vigil_err_t vigil_store_user_delete(vigil_store_t *store, const char *name, char
     ACC_BEGIN(store, errstr, errstr_size);
     if (!acc_str_ok(name, VIGIL_USER_NAME_MAX, 0))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such user");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->user_delete(store, name, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_USERS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_USERS, user_delete, name, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_user_login_result(vigil_store_t *store, int64_t id, int ok,
@@ -157,10 +147,8 @@ vigil_err_t vigil_store_user_login_result(vigil_store_t *store, int64_t id, int 
     if (!ok && (!policy || policy->max_failures < 1 || policy->lock_us <= 0 ||
                 policy->max_lock_us < policy->lock_us))
         return acc_invalid(errstr, errstr_size, "bad lockout policy");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->user_login_result(store, id, ok, now_us, policy, user,
-                                                        errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_USERS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_USERS, user_login_result, id, ok, now_us, policy, user, errstr,
+               errstr_size);
 }
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -177,10 +165,7 @@ vigil_err_t vigil_store_session_insert(vigil_store_t *store, const vigil_store_s
         return acc_invalid(errstr, errstr_size, "session field not terminated");
     if (row->info.expires_us <= row->info.created_us)
         return acc_invalid(errstr, errstr_size, "session expires before it starts");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err =
-        ACC_OPS(store)->session_insert(store, row, sid_hash, id, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_SESSIONS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_SESSIONS, session_insert, row, sid_hash, id, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_session_get(vigil_store_t *store, const char *sid_hash,
@@ -190,9 +175,7 @@ vigil_err_t vigil_store_session_get(vigil_store_t *store, const char *sid_hash,
     if (!row) return acc_invalid(errstr, errstr_size, "no session row to fill");
     if (!acc_hash_ok(sid_hash))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such session");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->session_get(store, sid_hash, row, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_SESSIONS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_SESSIONS, session_get, sid_hash, row, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_session_touch(vigil_store_t *store, int64_t id, int64_t now_us,
@@ -200,9 +183,7 @@ vigil_err_t vigil_store_session_touch(vigil_store_t *store, int64_t id, int64_t 
 {
     ACC_BEGIN(store, errstr, errstr_size);
     if (id <= 0) return acc_invalid(errstr, errstr_size, "bad session id");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->session_touch(store, id, now_us, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_SESSIONS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_SESSIONS, session_touch, id, now_us, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_session_list(vigil_store_t *store, int64_t user_id, int64_t now_us,
@@ -213,10 +194,8 @@ vigil_err_t vigil_store_session_list(vigil_store_t *store, int64_t user_id, int6
     if (n) *n = 0;
     ACC_BEGIN(store, errstr, errstr_size);
     if (!rows || !n || user_id < 0) return acc_invalid(errstr, errstr_size, "bad list");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err =
-        ACC_OPS(store)->session_list(store, user_id, now_us, rows, n, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_SESSIONS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_SESSIONS, session_list, user_id, now_us, rows, n, errstr,
+               errstr_size);
 }
 
 vigil_err_t vigil_store_session_delete(vigil_store_t *store, int64_t id, int64_t user_id,
@@ -225,10 +204,8 @@ vigil_err_t vigil_store_session_delete(vigil_store_t *store, int64_t id, int64_t
     ACC_BEGIN(store, errstr, errstr_size);
     if (sid_hash ? !acc_hash_ok(sid_hash) : (id <= 0 || user_id < 0))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such session");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err =
-        ACC_OPS(store)->session_delete(store, id, user_id, sid_hash, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_SESSIONS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_SESSIONS, session_delete, id, user_id, sid_hash, errstr,
+               errstr_size);
 }
 
 /* ---- tokens ------------------------------------------------------------ */
@@ -244,10 +221,7 @@ vigil_err_t vigil_store_token_insert(vigil_store_t *store, const vigil_token_inf
         return acc_invalid(errstr, errstr_size, "token field not terminated");
     if (info->expires_us != 0 && info->expires_us <= info->created_us)
         return acc_invalid(errstr, errstr_size, "token expires before it starts");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err =
-        ACC_OPS(store)->token_insert(store, info, token_hash, id, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_TOKENS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_TOKENS, token_insert, info, token_hash, id, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_token_get(vigil_store_t *store, const char *token_hash,
@@ -257,9 +231,7 @@ vigil_err_t vigil_store_token_get(vigil_store_t *store, const char *token_hash,
     if (!row) return acc_invalid(errstr, errstr_size, "no token row to fill");
     if (!acc_hash_ok(token_hash))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such token");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->token_get(store, token_hash, row, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_TOKENS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_TOKENS, token_get, token_hash, row, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_token_touch(vigil_store_t *store, int64_t id, int64_t now_us,
@@ -267,9 +239,7 @@ vigil_err_t vigil_store_token_touch(vigil_store_t *store, int64_t id, int64_t no
 {
     ACC_BEGIN(store, errstr, errstr_size);
     if (id <= 0) return acc_invalid(errstr, errstr_size, "bad token id");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->token_touch(store, id, now_us, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_TOKENS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_TOKENS, token_touch, id, now_us, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_token_list(vigil_store_t *store, int64_t user_id,
@@ -280,9 +250,7 @@ vigil_err_t vigil_store_token_list(vigil_store_t *store, int64_t user_id,
     if (n) *n = 0;
     ACC_BEGIN(store, errstr, errstr_size);
     if (!rows || !n || user_id < 0) return acc_invalid(errstr, errstr_size, "bad list");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->token_list(store, user_id, rows, n, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_TOKENS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_TOKENS, token_list, user_id, rows, n, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_token_delete(vigil_store_t *store, int64_t id, int64_t user_id,
@@ -291,9 +259,7 @@ vigil_err_t vigil_store_token_delete(vigil_store_t *store, int64_t id, int64_t u
     ACC_BEGIN(store, errstr, errstr_size);
     if (id <= 0 || user_id < 0)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such token");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->token_delete(store, id, user_id, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_TOKENS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_TOKENS, token_delete, id, user_id, errstr, errstr_size);
 }
 
 /* ---- passkeys ---------------------------------------------------------- */
@@ -309,9 +275,7 @@ vigil_err_t vigil_store_passkey_insert(vigil_store_t *store, const vigil_passkey
         return acc_invalid(errstr, errstr_size, "passkey credential id of a bad length");
     if (!pk->cose_key || pk->cose_key_len < 1 || pk->cose_key_len > VIGIL_PASSKEY_COSE_MAX)
         return acc_invalid(errstr, errstr_size, "passkey public key of a bad length");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->passkey_insert(store, pk, id, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_PASSKEYS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_PASSKEYS, passkey_insert, pk, id, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_passkey_get(vigil_store_t *store, const uint8_t *cred_id, size_t len,
@@ -322,9 +286,7 @@ vigil_err_t vigil_store_passkey_get(vigil_store_t *store, const uint8_t *cred_id
     if (!pk) return acc_invalid(errstr, errstr_size, "no passkey to fill");
     if (!cred_id || len < 1 || len > sizeof(pk->cred_id))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such passkey");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->passkey_get(store, cred_id, len, pk, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_PASSKEYS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_PASSKEYS, passkey_get, cred_id, len, pk, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_passkey_list(vigil_store_t *store, int64_t user_id, vigil_passkey_t **rows,
@@ -334,10 +296,7 @@ vigil_err_t vigil_store_passkey_list(vigil_store_t *store, int64_t user_id, vigi
     if (n) *n = 0;
     ACC_BEGIN(store, errstr, errstr_size);
     if (!rows || !n || user_id <= 0) return acc_invalid(errstr, errstr_size, "bad list");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err =
-        ACC_OPS(store)->passkey_list(store, user_id, rows, n, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_PASSKEYS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_PASSKEYS, passkey_list, user_id, rows, n, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_passkey_update_count(vigil_store_t *store, int64_t id,
@@ -346,10 +305,8 @@ vigil_err_t vigil_store_passkey_update_count(vigil_store_t *store, int64_t id,
 {
     ACC_BEGIN(store, errstr, errstr_size);
     if (id <= 0) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such passkey");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->passkey_update_count(store, id, sign_count, now_us, errstr,
-                                                           errstr_size);
-    return acc_done(store, VIGIL__OP_PASSKEYS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_PASSKEYS, passkey_update_count, id, sign_count, now_us, errstr,
+               errstr_size);
 }
 
 vigil_err_t vigil_store_passkey_delete(vigil_store_t *store, int64_t id, int64_t user_id,
@@ -358,9 +315,7 @@ vigil_err_t vigil_store_passkey_delete(vigil_store_t *store, int64_t id, int64_t
     ACC_BEGIN(store, errstr, errstr_size);
     if (id <= 0 || user_id < 0)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such passkey");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->passkey_delete(store, id, user_id, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_PASSKEYS, t0, err);
+    ACC_RETURN(store, VIGIL__OP_PASSKEYS, passkey_delete, id, user_id, errstr, errstr_size);
 }
 
 /* What allocated these is the store (sqlite_accounts.c), so their free
@@ -402,10 +357,8 @@ vigil_err_t vigil_store_challenge_insert(vigil_store_t *store, const char *purpo
         return acc_invalid(errstr, errstr_size, "bad challenge hash");
     if (user_id < 0 || expires_us <= now_us)
         return acc_invalid(errstr, errstr_size, "bad challenge user or expiry");
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->challenge_insert(store, purpose, challenge_hash, user_id,
-                                                       now_us, expires_us, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_CHALLENGES, t0, err);
+    ACC_RETURN(store, VIGIL__OP_CHALLENGES, challenge_insert, purpose, challenge_hash, user_id,
+               now_us, expires_us, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_challenge_take(vigil_store_t *store, const char *purpose,
@@ -422,7 +375,7 @@ vigil_err_t vigil_store_challenge_take(vigil_store_t *store, const char *purpose
     vigil_err_t err = ACC_OPS(store)->challenge_take(store, purpose, challenge_hash, now_us,
                                                      &uid, errstr, errstr_size);
     if (err == VIGIL_OK && user_id) *user_id = uid;
-    return acc_done(store, VIGIL__OP_CHALLENGES, t0, err);
+    return vigil__store_done(store, VIGIL__OP_CHALLENGES, t0, err);
 }
 
 /* ---- audit log --------------------------------------------------------- */
@@ -437,9 +390,7 @@ vigil_err_t vigil_store_audit_insert(vigil_store_t *store, const vigil_audit_row
     if (row->detail && strnlen(row->detail, VIGIL_AUDIT_DETAIL_MAX + 1) > VIGIL_AUDIT_DETAIL_MAX)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_TOO_LARGE,
                             "audit detail over %d bytes", VIGIL_AUDIT_DETAIL_MAX);
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err = ACC_OPS(store)->audit_insert(store, row, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_AUDIT, t0, err);
+    ACC_RETURN(store, VIGIL__OP_AUDIT, audit_insert, row, errstr, errstr_size);
 }
 
 vigil_err_t vigil_store_audit_list(vigil_store_t *store, int64_t before_id, int limit,
@@ -454,10 +405,7 @@ vigil_err_t vigil_store_audit_list(vigil_store_t *store, int64_t before_id, int 
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
                             "audit list: limit %d or cursor out of range (limit 1..%d)", limit,
                             VIGIL__STORE_AUDIT_LIMIT_MAX);
-    int64_t t0 = vigil_mono_us();
-    vigil_err_t err =
-        ACC_OPS(store)->audit_list(store, before_id, limit, rows, n, errstr, errstr_size);
-    return acc_done(store, VIGIL__OP_AUDIT, t0, err);
+    ACC_RETURN(store, VIGIL__OP_AUDIT, audit_list, before_id, limit, rows, n, errstr, errstr_size);
 }
 
 void vigil_audit_rows_free(vigil_audit_row_t *rows, size_t n)
