@@ -19,7 +19,6 @@ Exit 77 when java/mvn, the binary or vtest.avi are missing.
 """
 import json
 import os
-import re
 import signal
 import sys
 import time
@@ -28,27 +27,11 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_kafka_failures as kf  # noqa: E402  (shared helpers)
+import kafka_api_support as kas  # noqa: E402
 import test_kafka_cameras as kc  # noqa: E402
 
-PORT_BASE = int(os.environ.get("VIGIL_KAFKA_APITEST_PORT_BASE") or "28092")
-kf.CLUSTER_ENV.update(VIGIL_KAFKA_DIR="/tmp/vigil-kafka-apitest-%s" % os.environ.get("USER", os.getuid()),
-                      VIGIL_KAFKA_PORT_BASE=str(PORT_BASE),
-                      VIGIL_KAFKA_CONTROLLER_PORT_BASE=str(PORT_BASE + 100))
+kas.use_cluster("apitest", "VIGIL_KAFKA_APITEST_PORT_BASE", 28092)
 CAMERA = "api-gate"
-
-
-def api_port(work, name, timeout=30):
-    path = os.path.join(work, name + ".log")
-    found = []
-
-    def bound():
-        with open(path) as f:
-            m = re.search(r"api listening on http://\S+ \(port (\d+)\)", f.read())
-        if m:
-            found.append(int(m.group(1)))
-        return bool(m)
-    kf.wait_for("%s to listen" % name, bound, timeout)
-    return found[0]
 
 
 def call(port, method, path, body=None, headers=None):
@@ -85,7 +68,7 @@ def run(work, bus):
         ing = s.start("ingest", "ingest0", extra_args=["--http", "127.0.0.1:0"])
         iport = kf.service_port(work, "ingest0")
         s.start("api", "api", extra_args=["--http", "127.0.0.1:0"])
-        port = api_port(work, "api")
+        port = kas.api_port(work, "api", 30)
         kf.wait_for("ingest0 to join group ingest", lambda: "following topic control" in
                     open(os.path.join(work, "ingest0.log")).read(), 60)
 
@@ -143,9 +126,7 @@ def run(work, bus):
 
 
 def main():
-    kf.run_on_cluster("api", "session_timeout_ms=3000&join_wait_ms=8000",
-                      ["bus.partitions=4", "bus.replication_factor=3",
-                       "bus.min_insync_replicas=2"], run)
+    kas.run_on_cluster("api", run)
 
 
 if __name__ == "__main__":

@@ -23,26 +23,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_kafka_failures as kf  # noqa: E402  (shared helpers)
+import kafka_api_support as kas  # noqa: E402
 
-PORT_BASE = int(os.environ.get("VIGIL_KAFKA_LIVETEST_PORT_BASE") or "29092")
-kf.CLUSTER_ENV.update(VIGIL_KAFKA_DIR="/tmp/vigil-kafka-livetest-%s" % os.environ.get("USER", os.getuid()),
-                      VIGIL_KAFKA_PORT_BASE=str(PORT_BASE),
-                      VIGIL_KAFKA_CONTROLLER_PORT_BASE=str(PORT_BASE + 100))
+kas.use_cluster("livetest", "VIGIL_KAFKA_LIVETEST_PORT_BASE", 29092)
 CAMERA = "street"
-
-
-def api_port(work, name, timeout=60):
-    path = os.path.join(work, name + ".log")
-    found = []
-
-    def bound():
-        with open(path) as f:
-            m = re.search(r"api listening on http://\S+ \(port (\d+)\)", f.read())
-        if m:
-            found.append(int(m.group(1)))
-        return bool(m)
-    kf.wait_for("%s to listen" % name, bound, timeout)
-    return found[0]
 
 
 def stream(port, path):
@@ -116,7 +100,7 @@ def run(work, bus):
         s.start("preprocess", "pre")
         s.start("api", "api1", extra_args=["--http", "127.0.0.1:0"])
         s.start("api", "api2", extra_args=["--http", "127.0.0.1:0"])
-        p1, p2 = api_port(work, "api1"), api_port(work, "api2")
+        p1, p2 = kas.api_port(work, "api1", 60), kas.api_port(work, "api2", 60)
         s.start("ingest", "ingest")
 
         # 1. both replicas stream the camera, and the same frames
@@ -141,7 +125,7 @@ def run(work, bus):
         time.sleep(6)
         t_start_us = int(time.time() * 1e6)
         s.start("api", "api3", extra_args=["--http", "127.0.0.1:0"])
-        p3 = api_port(work, "api3")
+        p3 = kas.api_port(work, "api3", 60)
         first = parts(p3, 1)[0]
         assert first[0] >= newest_before, ("replica 3 showed an old frame", first, newest_before)
         d3 = first_detection(p3)
@@ -154,9 +138,7 @@ def run(work, bus):
 
 
 def main():
-    kf.run_on_cluster("live", "session_timeout_ms=3000&join_wait_ms=8000",
-                      ["bus.partitions=4", "bus.replication_factor=3",
-                       "bus.min_insync_replicas=2"], run)
+    kas.run_on_cluster("live", run)
 
 
 if __name__ == "__main__":

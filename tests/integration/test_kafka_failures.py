@@ -107,16 +107,16 @@ def wait_for(what, cond, timeout, state=None):
     raise AssertionError("timed out waiting for " + what + (": " + state() if state else ""))
 
 
-def service_port(work, name, timeout=30):
+def service_port(work, name, timeout=30, says="metrics on"):
     """The HTTP port a service started with `--http 127.0.0.1:0` bound, read from
-    its log. Fixed ports would race with the ephemeral ports of the Kafka
-    clients' own connections."""
+    its log line "SAYS http://HOST:PORT (port N)". Fixed ports would race with
+    the ephemeral ports of the Kafka clients' own connections."""
     path = os.path.join(work, name + ".log")
     found = []
 
     def bound():
         with open(path) as f:
-            m = re.search(r"metrics on http://\S+ \(port (\d+)\)", f.read())
+            m = re.search(re.escape(says) + r" http://\S+ \(port (\d+)\)", f.read())
         if m:
             found.append(int(m.group(1)))
         return bool(m)
