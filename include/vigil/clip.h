@@ -9,9 +9,11 @@
  * atom before mdat ("faststart"), so a browser can start playing it while it
  * loads.
  *
- * Encoder: libx264 (preset veryfast, CRF 23, keyframe every ~2 s). If this
- * FFmpeg has no libx264, another H.264 encoder that opens (libopenh264), else
- * MPEG-4 part 2, with a warning logged once per process.
+ * Encoder: libx264 (preset veryfast, CRF 23, keyframe every ~2 s; its
+ * threads encode slices of each picture, as x264's frame threading now and
+ * then leaks a frame: see clip.c). If this FFmpeg has no libx264, another
+ * H.264 encoder that opens (libopenh264), else MPEG-4 part 2, with a warning
+ * logged once per process.
  *
  * The file appears atomically: the clip is written to a temporary file in the
  * same directory (PATH.tmp-XXXXXX) and renamed onto PATH only when complete,
