@@ -21,9 +21,9 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   libturbojpeg0-dev libprotobuf-c-dev protobuf-c-compiler
   libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev librdkafka-dev
-  libargon2-dev libcbor-dev libssl-dev libgnutls28-dev libcurl4-openssl-dev)
+  libargon2-dev libcbor-dev libssl-dev libgnutls28-dev libcurl4-openssl-dev libpq-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev fonts-dejavu-core valgrind ffmpeg curl python3 libonnx-testdata
-  chromium nginx)
+  chromium nginx postgresql)
 
 apt_updated=0
 apt_install() {
