@@ -350,7 +350,7 @@ vigil_err_t kafka__produce(kbus_t *bus, rd_kafka_t *rk, int track, const char *t
             RD_KAFKA_V_KEY((void *)key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP((int64_t)(now / 1000)),
             RD_KAFKA_V_HEADER(KAFKA_TS_HEADER, ts, (ssize_t)sizeof(ts)),
-            RD_KAFKA_V_OPAQUE(track ? t : NULL), RD_KAFKA_V_END);
+            RD_KAFKA_V_OPAQUE((track ? t : NULL)), RD_KAFKA_V_END);
         if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR)
             return VIGIL_OK;
         if (track)

@@ -55,8 +55,8 @@ static void test_session_create_check_and_csrf(void **state)
                      VIGIL_OK);
     assert_int_equal(p.role, VIGIL_ROLE_VIEWER);
     /* strings that cannot be a session id */
-    static const char *const junk[] = {"", "x", "vgl_abc", "................................."
-                                                           ".........."};
+    static const char *const junk[] = {"", "x", "vgl_abc", ("................................."
+                                                            "..........")};
     for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
         assert_int_equal(vigil_session_check(fx->store, junk[i], ACCT_T0, IDLE_S, &p, err,
                                              sizeof(err)),
@@ -245,8 +245,8 @@ static void test_token_create_check_scope_expiry_revoke(void **state)
     assert_int_equal(vigil_token_create(fx->store, "bob", NULL, 0, ACCT_T0, ACCT_T0, t, NULL, err,
                                         sizeof(err)),
                      VIGIL_ERR_INVALID);
-    static const char *const junk[] = {"", "vgl_", "Bearer x", "vgl_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-                                                              "!!!!!!!!!"};
+    static const char *const junk[] = {"", "vgl_", "Bearer x", ("vgl_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+                                                               "!!!!!!!!!")};
     for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
         assert_int_equal(vigil_token_check(fx->store, junk[i], ACCT_T0, &p, err, sizeof(err)),
                          VIGIL_ERR_NOT_FOUND);
