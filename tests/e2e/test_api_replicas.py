@@ -1,0 +1,426 @@
+"""Three `vigil api` replicas on one warehouse behind a real nginx
+(scripts/nginx, deploy/nginx/nginx.conf.template), with `vigil run` writing
+into the same warehouse (issue 12, item 4, and its nginx faults):
+
+- `kill -9` of one replica under a bounded load of GETs: every GET through
+  nginx answers 200 (nginx sends the ones that failed on the dead replica to
+  the next one, and leaves it out after);
+- a cookie session and a bearer token made through one replica work through
+  the others, and a logout or a revocation through one holds on the others:
+  both live in the warehouse;
+- an upstream that answers garbage (a TCP server writing a broken response)
+  is left out: the GET it broke is answered by a good replica and the fault is
+  in nginx's error log; a POST that reached it is answered 502, never sent to
+  a second replica.
+
+The warehouse is $VIGIL_REPLICAS_STORE when set (a postgres:// URL from
+scripts/postgres), else SQLite in WAL mode in a temporary data directory.
+Ports: 19400-19429 (CMakeLists.txt gives the test a RESOURCE_LOCK on them).
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_harness import (BINARY, MULT, Failure, Vigil, admin_token, check, media,  # noqa: E402
+                           run_tests, skip)
+
+SRC = os.environ.get("VIGIL_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+NGINX = os.path.join(SRC, "scripts", "nginx")
+PORT_NGINX = 19400         # the three replicas
+PORT_NGINX_JUNK = 19401    # a garbage upstream and one replica
+PORT_REPLICAS = (19410, 19411, 19412)
+PORT_JUNK = 19420
+STORE = os.environ.get("VIGIL_REPLICAS_STORE", "")
+
+WRITER_CONFIG = """
+ingest:
+  realtime: true
+infer:
+  model: motion
+preprocess:
+  motion_threshold: 0.003
+analytics:
+  enabled: true
+  min_hits: 2
+cameras:
+  - id: street
+    name: Street
+    url: "{video}"
+    fps: 5
+    loop: true
+    zones:
+      - id: walk
+        polygon: [[0.1, 0.4], [0.9, 0.4], [0.9, 0.95], [0.1, 0.95]]
+"""
+
+REPLICA_CONFIG = """
+http:
+  # the Host nginx passes on (proxy_set_header Host $http_host)
+  allowed_hosts: "127.0.0.1:{p1},127.0.0.1:{p2}"
+"""
+
+
+class Ctx:
+    tmp = None
+    data = None
+    token = None
+    writer = None
+    replicas = {}   # port -> Popen
+    logs = {}       # port -> log path
+    cfg = None
+    nginx_dirs = []
+
+
+def store_args():
+    return ["--store", STORE] if STORE else []
+
+
+def port_free(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as vigil and nginx: TIME_WAIT is no owner
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def start_replica(port):
+    log = os.path.join(Ctx.tmp, f"api-{port}.log")
+    f = open(log, "a")
+    p = subprocess.Popen([BINARY, "api", "--http", f"127.0.0.1:{port}", "--data-dir", Ctx.data,
+                          "--config", Ctx.cfg, *store_args()],
+                         stdout=f, stderr=subprocess.STDOUT)
+    f.close()
+    Ctx.replicas[port] = p
+    Ctx.logs[port] = log
+    return p
+
+
+def wait_ready(port, timeout=30):
+    deadline = time.time() + timeout * MULT
+    last = None
+    while time.time() < deadline:
+        p = Ctx.replicas.get(port)
+        if p is not None and p.poll() is not None:
+            raise Failure(f"replica :{port} exited with {p.returncode}: "
+                          + open(Ctx.logs[port]).read()[-2000:])
+        try:
+            st, _, body = request(port, "GET", "/readyz", token="")
+            last = (st, body[:200])
+            if st == 200:
+                return
+        except OSError as e:
+            last = e
+        time.sleep(0.1)
+    raise Failure(f"replica :{port} not ready in time (last: {last!r})")
+
+
+def request(port, method, path, body=None, headers=None, token=None, conn=None):
+    """One request to 127.0.0.1:port (a replica or nginx); token None = the
+    admin token, "" = none. Returns (status, headers, body)."""
+    h = dict(headers or {})
+    tok = Ctx.token if token is None else token
+    if tok:
+        h["Authorization"] = "Bearer " + tok
+    if body is not None and not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10 * MULT)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        if conn is None:
+            c.close()
+
+
+def nginx(action, d, *args):
+    r = subprocess.run(["bash", NGINX, action, "--dir", d, *args], capture_output=True,
+                       text=True, timeout=120 * MULT)
+    if r.returncode != 0:
+        raise Failure(f"scripts/nginx {action}: exit {r.returncode}: {r.stderr[-1500:]}")
+    return r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+
+
+def access_log(d):
+    """nginx's access log as (request, status, [upstreams], [upstream statuses])."""
+    out = []
+    path = os.path.join(d, "access.log")
+    if not os.path.exists(path):
+        return out
+    for line in open(path):
+        m = re.search(r'"([A-Z]+ [^"]*)" (\d+) \d+ upstream="([^"]*)" ustatus="([^"]*)"', line)
+        if m:
+            out.append((m.group(1), int(m.group(2)),
+                        [u.strip() for u in re.split(r"[,:]\s", m.group(3)) if u.strip()],
+                        [s.strip() for s in re.split(r"[,:]\s", m.group(4)) if s.strip()]))
+    return out
+
+
+def error_log(d):
+    path = os.path.join(d, "error.log")
+    return open(path).read() if os.path.exists(path) else ""
+
+
+# --- set-up ---------------------------------------------------------------------------
+
+def set_up():
+    if not os.path.exists(NGINX):
+        skip(f"{NGINX} missing")
+    for p in (PORT_NGINX, PORT_NGINX_JUNK, *PORT_REPLICAS, PORT_JUNK):
+        if not port_free(p):
+            skip(f"port {p} is taken (another run of this test?)")
+    video = media("vtest.avi")
+    Ctx.tmp = tempfile.mkdtemp(prefix="vigil-replicas-")
+    Ctx.data = os.path.join(Ctx.tmp, "data")
+    Ctx.cfg = os.path.join(Ctx.tmp, "api.yaml")
+    with open(Ctx.cfg, "w") as f:
+        f.write(REPLICA_CONFIG.format(p1=PORT_NGINX, p2=PORT_NGINX_JUNK))
+    # the writer: the whole pipeline on the sample video, into the warehouse
+    # the replicas read (it makes the schema, the admin and its token)
+    Ctx.writer = Vigil(store_args(), data_dir=Ctx.data,
+                       config=WRITER_CONFIG.format(video=video)).__enter__()
+    Ctx.token = Ctx.writer.token
+    Ctx.writer.wait_for("frames stored", lambda: Ctx.writer.json("/api/v1/stats")
+                        ["store"]["frames"] > 0, timeout=60)
+    for port in PORT_REPLICAS:
+        start_replica(port)
+    for port in PORT_REPLICAS:
+        wait_ready(port)
+    d = os.path.join(Ctx.tmp, "nginx")
+    Ctx.nginx_dirs.append(d)
+    # the load below is one client address: lift the per-client rate
+    url = nginx("start", d, "--listen", f"127.0.0.1:{PORT_NGINX}", "--rate", "2000",
+                "--burst", "2000", *sum((["--upstream", f"127.0.0.1:{p}"] for p in PORT_REPLICAS), []))
+    check(url == f"http://127.0.0.1:{PORT_NGINX}", f"scripts/nginx start printed {url!r}")
+
+
+def tear_down():
+    for d in Ctx.nginx_dirs:
+        subprocess.run(["bash", NGINX, "stop", "--dir", d], capture_output=True, timeout=60)
+    for p in Ctx.replicas.values():
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in Ctx.replicas.values():
+        try:
+            p.wait(timeout=20 * MULT)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if Ctx.writer:
+        Ctx.writer.__exit__(None, None, None)
+
+
+# --- tests ------------------------------------------------------------------------------
+
+def test_sessions_and_tokens_made_through_one_replica_work_through_the_others():
+    a, b, c = PORT_REPLICAS
+    # a user and its sign-in through nginx
+    st, _, body = request(PORT_NGINX, "POST", "/api/v1/users",
+                          {"name": "rita", "role": "operator", "password": "replica-pass-1"})
+    check(st == 201 or st == 200, f"POST /api/v1/users through nginx: {st} {body[:200]!r}")
+    st, h, body = request(PORT_NGINX, "POST", "/api/v1/auth/login",
+                          {"name": "rita", "password": "replica-pass-1"}, token="")
+    check(st == 200, f"login through nginx: {st} {body[:200]!r}")
+    sc = h.get("set-cookie", "")
+    m = re.match(r"vigil_session=([^;]+)", sc)
+    check(m, f"no session cookie: {sc!r}")
+    check("Secure" in sc and "HttpOnly" in sc, f"cookie not Secure/HttpOnly behind nginx: {sc!r}")
+    cookie = {"Cookie": f"vigil_session={m.group(1)}"}
+    for port in PORT_REPLICAS:
+        st, _, body = request(port, "GET", "/api/v1/auth/me", headers=cookie, token="")
+        check(st == 200 and json.loads(body).get("user") == "rita",
+              f"session on replica :{port}: {st} {body[:200]!r}")
+    # a token made on replica a works on b and c; revoked on c, refused on a
+    st, _, body = request(a, "POST", "/api/v1/tokens", {"label": "replicas"})
+    check(st in (200, 201), f"POST /api/v1/tokens on :{a}: {st} {body[:200]!r}")
+    made = json.loads(body)
+    tok = made.get("token")
+    check(tok, f"no token in {made!r}")
+    for port in (b, c):
+        st, _, body = request(port, "GET", "/api/v1/cameras", token=tok)
+        check(st == 200, f"token made on :{a} used on :{port}: {st} {body[:200]!r}")
+    st, _, body = request(c, "DELETE", f"/api/v1/tokens/{made['id']}")
+    check(st in (200, 204), f"DELETE token on :{c}: {st} {body[:200]!r}")
+    for port in (a, b):
+        st, _, _ = request(port, "GET", "/api/v1/cameras", token=tok)
+        check(st == 401, f"token revoked on :{c} still works on :{port}: {st}")
+    # sign out through b: the session ends on every replica
+    st, _, body = request(b, "GET", "/api/v1/auth/me", headers=cookie, token="")
+    csrf = json.loads(body).get("csrf_token", "")
+    st, _, body = request(b, "POST", "/api/v1/auth/logout",
+                          headers={**cookie, "X-CSRF-Token": csrf,
+                                   "Origin": f"http://127.0.0.1:{b}"}, token="")
+    check(st == 200, f"logout on :{b}: {st} {body[:200]!r}")
+    for port in PORT_REPLICAS:
+        st, _, _ = request(port, "GET", "/api/v1/auth/me", headers=cookie, token="")
+        check(st == 401, f"session signed out on :{b} still works on :{port}: {st}")
+
+
+def load(stop, results, rate_per_thread=40):
+    """GETs through nginx on one keep-alive connection at a bounded rate,
+    until stop is set; appends (path, status or exception text)."""
+    paths = ["/api/v1/events?limit=20", "/api/v1/stats", "/api/v1/cameras",
+             "/api/v1/detections?limit=20"]
+    conn = http.client.HTTPConnection("127.0.0.1", PORT_NGINX, timeout=10 * MULT)
+    i = 0
+    while not stop.is_set():
+        t0 = time.time()
+        path = paths[i % len(paths)]
+        i += 1
+        try:
+            st, _, _ = request(PORT_NGINX, "GET", path, conn=conn)
+            results.append((path, st))
+        except (OSError, http.client.HTTPException) as e:
+            results.append((path, f"{type(e).__name__}: {e}"))
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", PORT_NGINX, timeout=10 * MULT)
+        left = 1.0 / rate_per_thread - (time.time() - t0)
+        if left > 0:
+            time.sleep(left)
+    conn.close()
+
+
+def test_kill_9_of_a_replica_under_load_loses_no_get():
+    d = Ctx.nginx_dirs[0]
+    victim = PORT_REPLICAS[1]
+    stop = threading.Event()
+    results = []
+    threads = [threading.Thread(target=load, args=(stop, results)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(2 * MULT)
+    before = len(results)
+    Ctx.replicas[victim].send_signal(signal.SIGKILL)
+    Ctx.replicas[victim].wait()
+    time.sleep(4 * MULT)
+    stop.set()
+    for t in threads:
+        t.join()
+    bad = [r for r in results if r[1] != 200]
+    n = len(results)
+    print(f"  {n} GETs through nginx ({before} before the kill -9 of :{victim}), "
+          f"{len(bad)} not 200")
+    check(n > 200, f"the load ran only {n} requests")
+    check(not bad, f"GETs failed after kill -9 of a replica: {bad[:10]}")
+    log = access_log(d)
+    retried = [e for e in log if len(e[2]) > 1 and f"127.0.0.1:{victim}" in e[2]]
+    after = [e for e in log[-200:] if e[2] and e[2][-1] == f"127.0.0.1:{victim}"]
+    print(f"  nginx sent {len(retried)} GETs on to the next replica after :{victim} failed")
+    check(retried, "no request was retried on another replica (access.log)")
+    check(all(e[1] == 200 for e in retried), f"a retried GET was not answered 200: {retried[:5]}")
+    check(not after, f"the dead replica still answered requests: {after[:3]}")
+    check("Connection refused" in error_log(d) or "reset by peer" in error_log(d)
+          or "prematurely closed" in error_log(d),
+          "nginx's error log does not say why the replica was left out")
+    # back on the same port: nginx tries it again after fail_timeout (10 s)
+    start_replica(victim)
+    wait_ready(victim)
+
+
+class Junk:
+    """A TCP server that answers every request with a broken HTTP response
+    (a status line, then bytes that are no header), counting requests."""
+
+    def __init__(self, port):
+        self.requests = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                data = c.recv(65536)
+                self.requests.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
+                c.sendall(b"HTTP/1.1 200 OK\r\n\x00\xff\xfe junk \x13\x37\r\n\r\n<<garbage>>")
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+        self.thread.join()
+
+
+def test_garbage_upstream_is_left_out_and_a_post_is_not_retried():
+    good = PORT_REPLICAS[0]
+    d = os.path.join(Ctx.tmp, "nginx-junk")
+    Ctx.nginx_dirs.append(d)
+    junk = Junk(PORT_JUNK)
+    try:
+        ups = ["--upstream", f"127.0.0.1:{PORT_JUNK}", "--upstream", f"127.0.0.1:{good}"]
+        nginx("start", d, "--listen", f"127.0.0.1:{PORT_NGINX_JUNK}", *ups)
+        # GETs: the one that meets the junk is answered by the good replica
+        for i in range(6):
+            st, _, body = request(PORT_NGINX_JUNK, "GET", "/api/v1/cameras")
+            check(st == 200, f"GET #{i} with a garbage upstream: {st} {body[:200]!r}")
+        log = access_log(d)
+        via_junk = [e for e in log if f"127.0.0.1:{PORT_JUNK}" in e[2]]
+        check(len(junk.requests) == 1 and len(via_junk) == 1,
+              f"the garbage upstream was not left out after its first answer: "
+              f"{len(junk.requests)} requests reached it, log {via_junk}")
+        check(via_junk[0][2] == [f"127.0.0.1:{PORT_JUNK}", f"127.0.0.1:{good}"]
+              and via_junk[0][3][:1] == ["502"],
+              f"the broken answer was not retried on the good replica: {via_junk[0]}")
+        check("upstream sent invalid header" in error_log(d),
+              "nginx's error log does not name the garbage: " + error_log(d)[-500:])
+        # POSTs (fresh nginx state): the one that reaches the junk is a 502,
+        # and no other replica sees it
+        nginx("start", d, "--listen", f"127.0.0.1:{PORT_NGINX_JUNK}", *ups)
+        seen = len(junk.requests)
+        for i in range(4):
+            st, _, body = request(PORT_NGINX_JUNK, "POST", "/api/v1/auth/logout", b"",
+                                  token="")
+            if len(junk.requests) > seen:
+                break
+            check(st == 200, f"POST #{i} answered by the good replica: {st} {body[:200]!r}")
+        check(len(junk.requests) == seen + 1 and junk.requests[-1].startswith("POST "),
+              f"no POST reached the garbage upstream: {junk.requests}")
+        check(st == 502, f"a POST the garbage upstream broke was answered {st}, want 502")
+        posts = [e for e in access_log(d) if e[0].startswith("POST ")]
+        check(posts and posts[-1][2] == [f"127.0.0.1:{PORT_JUNK}"],
+              f"the POST went on to another replica: {posts[-1:]}")
+    finally:
+        junk.close()
+
+
+if __name__ == "__main__":
+    try:
+        set_up()
+        run_tests([
+            test_sessions_and_tokens_made_through_one_replica_work_through_the_others,
+            test_kill_9_of_a_replica_under_load_loses_no_get,
+            test_garbage_upstream_is_left_out_and_a_post_is_not_retried,
+        ])
+    finally:
+        tear_down()
