@@ -632,6 +632,65 @@ vigil_err_t vigil_store_storage(vigil_store_t *store, vigil_storage_row_t **rows
                                 char *errstr, size_t errstr_size);
 /* ---- end of resources ---------------------------------------------------- */
 
+/* ---- retention by size (store_retention.c; docs/warehouse.md, "Retention")
+ * The frame store's size is the sum of its frame rows' size_bytes (the JPEG
+ * files), kept by the backend as a running total per camera as rows are
+ * written and deleted, so that reading it never scans the frames.
+ *
+ * What an analytics event needs, and what a size sweep therefore never
+ * deletes while the event is open or ended at or after
+ * events_ended_before_us: its snapshot frame, and the frames of its camera
+ * its clip is cut from, captured in [start - preroll, end + postroll]
+ * (an open event: from start - preroll on). */
+#define VIGIL_FRAME_BUDGET_MIN ((int64_t)1 << 20) /* the smallest budget a configuration may set */
+
+typedef struct vigil_frame_usage {
+    char camera_id[64];
+    int64_t frames, bytes;
+} vigil_frame_usage_t;
+
+/* Frames and bytes per camera that has frames, ordered by id (at most 10000
+ * cameras); *total_bytes (may be NULL) their sum. *rows malloc'd. */
+vigil_err_t vigil_store_frame_usage(vigil_store_t *store, vigil_frame_usage_t **rows, size_t *n,
+                                    int64_t *total_bytes, char *errstr, size_t errstr_size);
+
+typedef struct vigil_frame_budget {
+    int64_t max_bytes; /* every camera's frames together; 0 = no bound */
+    /* per camera budgets (0 = none): camera_ids[i] may keep camera_max_bytes[i] */
+    const char *const *camera_ids;
+    const int64_t *camera_max_bytes;
+    size_t ncameras;
+    /* what events need (above) */
+    int64_t preroll_us, postroll_us;
+    int64_t events_ended_before_us; /* closed events that ended before it need nothing */
+    /* a sweep deletes down to this share of a budget, so that it does not
+     * run again at every frame: 0 = 0.95; else 0.5 .. 1 */
+    double low_water;
+} vigil_frame_budget_t;
+
+typedef struct vigil_budget_result {
+    int64_t frames_deleted, files_deleted, bytes_freed;
+    int64_t bytes_before, bytes_after; /* every camera's frames */
+    /* a budget still exceeded after the sweep because events need the rest:
+     * by how much, and whose ("" = store.max_bytes) */
+    int64_t over_bytes;
+    char over_camera[64];
+} vigil_budget_result_t;
+
+/* Brings the frame store within its budgets: first each camera over its own
+ * budget loses its oldest frames (capture time, then id) that no event
+ * needs, then, while every camera together is over max_bytes, the oldest of
+ * every camera go. Rows first, in bounded batches, then their files (as
+ * vigil_store_sweep). Frames' detections stay (age retention takes them).
+ * VIGIL_ERR_INVALID (naming the budget) when a budget is smaller than one
+ * frame of what it bounds (the mean of its stored frames): nothing is
+ * deleted for it, rather than every frame at each sweep. A budget that
+ * events keep exceeded is not an error: res->over_bytes says it. */
+vigil_err_t vigil_store_sweep_budget(vigil_store_t *store, const vigil_frame_budget_t *budget,
+                                     vigil_budget_result_t *res, char *errstr,
+                                     size_t errstr_size);
+/* ---- end of retention by size -------------------------------------------- */
+
 /* ---- push subscriptions (store_push.c; docs/push.md) ------------------------
  * A browser's Web Push subscription of a user. endpoint and the keys are the
  * browser's secrets: never log or show them (only the endpoint's origin).

@@ -579,6 +579,7 @@ static void sq_close(vigil_store_t *store)
     vigil__sq_accounts_close(sq);
     vigil__sq_resources_close(sq);
     vigil__sq_push_close(sq);
+    vigil__sq_retention_close(sq);
     /* lets SQLite refresh planner statistics it found worth having */
     if (sq->db && sq->ready) sqlite3_exec(sq->db, "PRAGMA optimize", NULL, NULL, NULL);
     if (sq->db) sqlite3_close(sq->db);
@@ -618,6 +619,7 @@ static const vigil_store_ops_t sq_ops = {
     .accounts = &vigil__sq_accounts_ops,
     .resources = &vigil__sq_resources_ops,
     .push = &vigil__sq_push_ops,
+    .retention = &vigil__sq_retention_ops,
 };
 
 /* Sets the connection pragmas; SQLITE_OK or the failing code.

@@ -150,6 +150,8 @@ typedef enum vigil__squ_stmt {
 #define VIGIL__SQR_SLOTS 32
 /* Cached statements of sqlite_push.c. */
 #define VIGIL__SQP_SLOTS 8
+/* Cached statements of sqlite_retention.c. */
+#define VIGIL__SQT_SLOTS 8
 
 typedef struct vigil__sqlite {
     vigil_store_t base; /* first: a vigil_store_t * is a vigil__sqlite_t * */
@@ -165,6 +167,7 @@ typedef struct vigil__sqlite {
     sqlite3_stmt *accounts_stmts[SQU_COUNT_];
     sqlite3_stmt *resources_stmts[VIGIL__SQR_SLOTS];
     sqlite3_stmt *push_stmts[VIGIL__SQP_SLOTS];
+    sqlite3_stmt *retention_stmts[VIGIL__SQT_SLOTS];
     /* The warehouse-wide counts, kept while nothing changed: valid while
      * PRAGMA data_version (commits of other connections) and this
      * connection's total_changes (its own) are what they were (sq_counts). */
@@ -304,6 +307,9 @@ void vigil__sq_resources_close(vigil__sqlite_t *sq);
 /* sqlite_push.c: push subscriptions (store_push_int.h) */
 extern const struct vigil__store_push_ops vigil__sq_push_ops;
 void vigil__sq_push_close(vigil__sqlite_t *sq);
+/* sqlite_retention.c: retention by size (store_retention_int.h) */
+extern const struct vigil__store_retention_ops vigil__sq_retention_ops;
+void vigil__sq_retention_close(vigil__sqlite_t *sq);
 
 /* sqlite_accounts.c: the accounts ops (store_accounts_int.h) */
 extern const struct vigil__store_accounts_ops vigil__sq_accounts_ops;

@@ -337,6 +337,36 @@ static const char *const sq_migrations[] = {
     "  created_us INTEGER NOT NULL"
     ");"
     "CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id, id);",
+
+    /* 7: retention by size (store.h, "retention by size"; docs/warehouse.md).
+     * frame_usage: frames and bytes (sum of size_bytes) per camera, kept by
+     * triggers on every insert, delete and size change of a frame row, so
+     * that the budget check reads a handful of rows instead of summing the
+     * frames. analytics_events_snapshot: the sweep asks, per frame it would
+     * delete, whether an event keeps it as its snapshot. */
+    "CREATE TABLE frame_usage ("
+    "  camera_id TEXT PRIMARY KEY,"
+    "  frames INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "INSERT INTO frame_usage (camera_id, frames, bytes) "
+    "  SELECT camera_id, count(*), coalesce(sum(size_bytes), 0) FROM frames GROUP BY camera_id;"
+    "CREATE TRIGGER frames_usage_insert AFTER INSERT ON frames BEGIN"
+    "  INSERT INTO frame_usage (camera_id, frames, bytes) VALUES (new.camera_id, 1, new.size_bytes)"
+    "  ON CONFLICT (camera_id) DO UPDATE SET frames = frames + 1, bytes = bytes + excluded.bytes;"
+    " END;"
+    "CREATE TRIGGER frames_usage_delete AFTER DELETE ON frames BEGIN"
+    "  UPDATE frame_usage SET frames = frames - 1, bytes = bytes - old.size_bytes"
+    "  WHERE camera_id = old.camera_id;"
+    " END;"
+    "CREATE TRIGGER frames_usage_update AFTER UPDATE OF camera_id, size_bytes ON frames BEGIN"
+    "  UPDATE frame_usage SET frames = frames - 1, bytes = bytes - old.size_bytes"
+    "  WHERE camera_id = old.camera_id;"
+    "  INSERT INTO frame_usage (camera_id, frames, bytes) VALUES (new.camera_id, 1, new.size_bytes)"
+    "  ON CONFLICT (camera_id) DO UPDATE SET frames = frames + 1, bytes = bytes + excluded.bytes;"
+    " END;"
+    "CREATE INDEX analytics_events_snapshot ON analytics_events (snapshot_frame_id) "
+    "  WHERE snapshot_frame_id IS NOT NULL;",
 };
 
 _Static_assert(sizeof(sq_migrations) / sizeof(sq_migrations[0]) == VIGIL__STORE_SCHEMA_VERSION,

@@ -67,6 +67,8 @@ static const char *const store_op_names[VIGIL__OP_COUNT_] = {
     [VIGIL__OP_SEARCH] = "search",
     [VIGIL__OP_STORAGE] = "storage",
     [VIGIL__OP_PUSH] = "push",
+    [VIGIL__OP_FRAME_USAGE] = "frame_usage",
+    [VIGIL__OP_SWEEP_BUDGET] = "sweep_budget",
 };
 
 void vigil_store_conf_init(vigil_store_conf_t *conf)
@@ -469,7 +471,7 @@ vigil_err_t vigil_store_counts(vigil_store_t *store, const char *camera_id,
 
 /* Removes the files of swept frame rows; prunes each directory once, when
  * the next path leaves it (rows come oldest first, so paths are grouped). */
-static void store_sweep_files(vigil_store_t *store, char **paths, size_t n,
+void vigil__store_sweep_files(vigil_store_t *store, char **paths, size_t n,
                               vigil_sweep_result_t *res)
 {
     for (size_t i = 0; i < n; i++) {
@@ -520,7 +522,7 @@ vigil_err_t vigil_store_sweep(vigil_store_t *store, const char *camera_id, int64
         err = store->ops->sweep_frames(store, camera_id, before_us, batch, &paths, &n);
         if (err != VIGIL_OK) goto done;
         res.frames_deleted += (int64_t)n;
-        store_sweep_files(store, paths, n, &res);
+        vigil__store_sweep_files(store, paths, n, &res);
         vigil__store_paths_free(paths, n);
         if (n < batch) break;
     }

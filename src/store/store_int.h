@@ -21,7 +21,7 @@
 
 /* The schema version this binary expects; each backend's migration list has
  * exactly this many steps (checked at compile time in the backend). */
-#define VIGIL__STORE_SCHEMA_VERSION 6
+#define VIGIL__STORE_SCHEMA_VERSION 7
 
 /* Sweeps delete at most this many rows per transaction so that a big sweep
  * does not hold the write lock for long. */
@@ -74,6 +74,9 @@ typedef enum vigil__store_op {
     VIGIL__OP_STORAGE,
     /* push subscriptions (store_push.c) */
     VIGIL__OP_PUSH,
+    /* retention by size (store_retention.c) */
+    VIGIL__OP_FRAME_USAGE,
+    VIGIL__OP_SWEEP_BUDGET,
     VIGIL__OP_COUNT_
 } vigil__store_op_t;
 
@@ -193,6 +196,9 @@ typedef struct vigil_store_ops {
     const struct vigil__store_resources_ops *resources;
     /* Push subscriptions (store_push.c has checked the arguments). */
     const struct vigil__store_push_ops *push;
+    /* Retention by size (store_retention_int.h; store_retention.c has
+     * checked the arguments). */
+    const struct vigil__store_retention_ops *retention;
 } vigil_store_ops_t;
 
 /* The accounts part of vigil_store_sweep (store_accounts.c): expired
@@ -227,6 +233,10 @@ int vigil__store_base_init(vigil_store_t *store, const vigil_store_ops_t *ops,
 void vigil__store_base_release(vigil_store_t *store);
 
 void vigil__store_paths_free(char **paths, size_t n);
+/* Removes the files of swept frame rows (paths oldest first), pruning the
+ * directories they empty; counts res->files_deleted (store.c). */
+void vigil__store_sweep_files(vigil_store_t *store, char **paths, size_t n,
+                              vigil_sweep_result_t *res);
 
 /* Counts and times one finished operation (store.c); returns err. The _log
  * form first logs store->errbuf for a failure other than "not found", for

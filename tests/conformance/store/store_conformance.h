@@ -102,5 +102,12 @@ void test_store_clip_path_is_under_the_data_dir_and_refuses_bad_ids(void **state
 void test_store_ids_are_never_reused_after_a_sweep_empties_the_tables(void **state);
 void test_store_results_mark_frames_processed_and_keep_the_first_inference(void **state);
 void test_store_frames_unprocessed_lists_frames_without_results_oldest_first(void **state);
+/* store_cases_retention_support.c */
+void test_store_frame_usage_follows_puts_repeats_and_age_sweeps(void **state);
+void test_store_budget_sweep_deletes_the_oldest_frames_first_with_their_files(void **state);
+void test_store_budget_per_camera_first_then_the_globally_oldest(void **state);
+void test_store_budget_sweep_keeps_the_frames_events_need(void **state);
+void test_store_budget_smaller_than_one_frame_is_refused_and_deletes_nothing(void **state);
+void test_store_budget_sweep_never_lets_frame_ids_be_reused(void **state);
 
 #endif

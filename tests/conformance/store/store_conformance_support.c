@@ -228,6 +228,12 @@ int vigil_store_conformance_run(const char *group_name, const char *url)
         CS_CASE(test_store_ids_are_never_reused_after_a_sweep_empties_the_tables),
         CS_CASE(test_store_results_mark_frames_processed_and_keep_the_first_inference),
         CS_CASE(test_store_frames_unprocessed_lists_frames_without_results_oldest_first),
+        CS_CASE(test_store_frame_usage_follows_puts_repeats_and_age_sweeps),
+        CS_CASE(test_store_budget_sweep_deletes_the_oldest_frames_first_with_their_files),
+        CS_CASE(test_store_budget_per_camera_first_then_the_globally_oldest),
+        CS_CASE(test_store_budget_sweep_keeps_the_frames_events_need),
+        CS_CASE(test_store_budget_smaller_than_one_frame_is_refused_and_deletes_nothing),
+        CS_CASE(test_store_budget_sweep_never_lets_frame_ids_be_reused),
     };
     return _cmocka_run_group_tests(group_name, tests, sizeof(tests) / sizeof(tests[0]), NULL,
                                    NULL);
