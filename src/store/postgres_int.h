@@ -50,6 +50,7 @@ typedef struct vigil__pg {
     char where[256];      /* "postgres://vigil:***@HOST:PORT/DB": every message's prefix */
     int connect_timeout_s;
     int in_tx;            /* a transaction is open: no reconnect until it ends */
+    char sqlstate[6];     /* of the last failed statement ("" when there was no answer) */
     unsigned char prepared[VIGIL__PG_SLOTS]; /* slot prepared on this connection */
     int64_t days[VIGIL__PG_DAYS_CACHED];     /* partition days known to exist (ring) */
     size_t ndays, days_next;

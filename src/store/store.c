@@ -29,6 +29,7 @@
 #include "vigil/clock.h"
 #include "vigil/config.h"
 #include "vigil/log.h"
+#include "vigil/redact.h"
 
 static const char *const store_op_names[VIGIL__OP_COUNT_] = {
     [VIGIL__OP_MIGRATE] = "migrate",
@@ -185,14 +186,25 @@ vigil_store_t *vigil_store_open(const vigil_store_conf_t *conf, char *errstr, si
         return vigil__sqlite_open(conf, db_path, errstr, errstr_size);
     }
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+#ifdef VIGIL_STORE_HAVE_POSTGRES
+        return vigil__postgres_open(conf, url, errstr, errstr_size);
+#else
+        char shown[256]; /* the url carries the password */
+        vigil_url_redact(url, shown, sizeof(shown));
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
-                     "store url \"%s\": postgres store not built into this binary", url);
+                     "store url \"%s\": postgres store not built into this binary (built "
+                     "without PostgreSQL: install libpq-dev and configure with "
+                     "-DVIGIL_POSTGRES=ON)",
+                     shown);
         return NULL;
+#endif
     }
+    char shown[256];
+    vigil_url_redact(url, shown, sizeof(shown));
     vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                  "unsupported store url \"%s\": accepted are sqlite, sqlite:PATH, postgres://..., "
                  "postgresql://...",
-                 url);
+                 shown);
     return NULL;
 }
 

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "store_conformance.h"
+#include "vigil/redact.h"
 
 static const char *cs_backend_url = "sqlite";
 static unsigned cs_case_counter;
@@ -159,7 +160,9 @@ int cs_setup(void **state)
     char err[512] = "";
     ctx->store = cs_open(ctx, 1, err, sizeof(err));
     if (!ctx->store) {
-        print_error("cannot open store %s in %s: %s\n", ctx->url, ctx->data_dir, err);
+        char shown[PATH_MAX]; /* a server url carries its password */
+        vigil_url_redact(ctx->url, shown, sizeof(shown));
+        print_error("cannot open store %s in %s: %s\n", shown, ctx->data_dir, err);
         nftw(ctx->tmp, cs_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
         free(ctx);
         return -1;

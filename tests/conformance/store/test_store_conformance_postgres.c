@@ -1,0 +1,62 @@
+/* Runs the store conformance suite (store_conformance_support.c and the
+ * store_cases_*_support.c files) against PostgreSQL: VIGIL_PG_URL if set,
+ * else a throwaway server that scripts/postgres starts on 127.0.0.1:19141
+ * (VIGIL_PG_PORT overrides) and stops at the end. Every case shares the one
+ * database; the cases' camera ids are unique to the run.
+ *
+ * Exits 77 (skipped) with the reason when there is no server to run on. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_conformance.h"
+#include "vigil/redact.h"
+
+#define PG_TEST_PORT "19141"
+
+/* Runs `scripts/postgres VERB` with this test's port and dir; the last line
+ * of its output in last (may be NULL). Returns its exit status. */
+static int pg_script(const char *verb, char *last, size_t last_size)
+{
+    const char *src = getenv("VIGIL_SOURCE_DIR");
+    const char *port = getenv("VIGIL_PG_PORT");
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "VIGIL_PG_PORT=%s VIGIL_PG_DIR=/tmp/vigil-pg-conformance-%s VIGIL_PG_FAST=1 "
+             "'%s/scripts/postgres' %s",
+             port && *port ? port : PG_TEST_PORT, port && *port ? port : PG_TEST_PORT,
+             src && *src ? src : ".", verb);
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    char line[1024];
+    if (last && last_size) last[0] = '\0';
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (last && line[0]) snprintf(last, last_size, "%s", line);
+    }
+    return pclose(f);
+}
+
+int main(void)
+{
+    const char *given = getenv("VIGIL_PG_URL");
+    char url[1024];
+    int started = 0;
+    if (given && *given) {
+        snprintf(url, sizeof(url), "%s", given);
+    } else {
+        if (pg_script("start", url, sizeof(url)) != 0 || strncmp(url, "postgres://", 11) != 0) {
+            fprintf(stderr, "SKIP: scripts/postgres start could not start PostgreSQL (%s)\n",
+                    url[0] ? "see its output above" : "no output");
+            pg_script("stop", NULL, 0);
+            return 77;
+        }
+        started = 1;
+    }
+    char shown[1024];
+    vigil_url_redact(url, shown, sizeof(shown));
+    fprintf(stderr, "store conformance on %s\n", shown);
+    int rc = vigil_store_conformance_run("store_conformance_postgres", url);
+    if (started) pg_script("stop", NULL, 0);
+    return rc;
+}
