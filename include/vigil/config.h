@@ -96,6 +96,10 @@ vigil_err_t vigil_line_conf_check(const vigil_line_conf_t *line, char *errstr, s
 void vigil_zone_conf_init(vigil_zone_conf_t *zone);
 void vigil_line_conf_init(vigil_line_conf_t *line);
 
+/* The smallest frame store budget (store.max_bytes, cameras[].max_bytes)
+ * other than 0: below a megabyte one frame may not fit. */
+#define VIGIL_FRAME_BUDGET_MIN ((int64_t)1 << 20)
+
 typedef struct vigil_camera_conf {
     char id[VIGIL_CAMERA_ID_MAX]; /* [A-Za-z0-9_.-]{1,63} */
     char *name;                   /* display name (default: id) */
@@ -104,6 +108,7 @@ typedef struct vigil_camera_conf {
     int enabled;
     int loop;               /* files: start again at the end */
     double retention_hours; /* < 0: the store default */
+    double max_bytes;       /* frame store budget of this camera; 0 = none (store.h) */
     vigil_zone_conf_t *zones; /* malloc'd array, owned by the camera; ids unique per camera */
     size_t nzones;
     vigil_line_conf_t *lines; /* malloc'd array, owned by the camera; ids unique per camera */
@@ -160,6 +165,7 @@ typedef struct vigil_config {
     char *data_dir;
     double store_retention_hours;
     int store_sweep_interval_s;
+    double store_max_bytes; /* frame store budget, every camera together; 0 = none */
     /* ingest */
     int ingest_jpeg_quality;
     int ingest_reconnect_min_ms;

@@ -642,7 +642,7 @@ vigil_err_t vigil_store_storage(vigil_store_t *store, vigil_storage_row_t **rows
  * events_ended_before_us: its snapshot frame, and the frames of its camera
  * its clip is cut from, captured in [start - preroll, end + postroll]
  * (an open event: from start - preroll on). */
-#define VIGIL_FRAME_BUDGET_MIN ((int64_t)1 << 20) /* the smallest budget a configuration may set */
+/* (the smallest budget a configuration may set: VIGIL_FRAME_BUDGET_MIN, vigil/config.h) */
 
 typedef struct vigil_frame_usage {
     char camera_id[64];

@@ -211,9 +211,10 @@ static json_t *camera_storage_json(const vigil_api_t *api, const char *id,
     static const vigil_storage_row_t none;
     const char *source;
     double hours = retention_of(api, rec, id, &source);
+    const vigil_camera_conf_t *c = api->cfg ? vigil_config_camera(api->cfg, id) : NULL;
 
     if (!row) row = &none;
-    return json_pack("{s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:s}", "camera", id,
+    return json_pack("{s:s, s:b, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:s, s:o}", "camera", id,
                      "known", rec != NULL || vigil__res_config_camera(api, id), "frames",
                      (json_int_t)row->frames, "frame_bytes", (json_int_t)row->frame_bytes,
                      "oldest", vigil__json_time(row->oldest_us), "oldest_us",
@@ -222,7 +223,8 @@ static json_t *camera_storage_json(const vigil_api_t *api, const char *id,
                      row->newest_us ? json_integer(row->newest_us) : json_null(), "detections",
                      (json_int_t)row->detections, "events", (json_int_t)row->events,
                      "retention_hours", hours > 0 ? vigil__json_float(hours) : json_null(),
-                     "retention_source", source);
+                     "retention_source", source, "max_bytes",
+                     c && c->max_bytes > 0 ? json_integer((json_int_t)c->max_bytes) : json_null());
 }
 
 void vigil__api_storage(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply)
@@ -267,9 +269,13 @@ void vigil__api_storage(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *rep
                          (json_int_t)((uint64_t)vfs.f_bfree * vfs.f_frsize), "available_bytes",
                          (json_int_t)((uint64_t)vfs.f_bavail * vfs.f_frsize));
     vigil__reply_json(reply, MHD_HTTP_OK,
-                      json_pack("{s:o, s:{s:I, s:I}, s:o, s:o}", "cameras",
+                      json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o}", "cameras",
                                 list ? list : json_array(), "totals", "frames",
-                                (json_int_t)frames, "frame_bytes", (json_int_t)bytes, "disk",
+                                (json_int_t)frames, "frame_bytes", (json_int_t)bytes, "max_bytes",
+                                api->cfg && api->cfg->store_max_bytes > 0
+                                    ? json_integer((json_int_t)api->cfg->store_max_bytes)
+                                    : json_null(),
+                                "disk",
                                 disk, "default_retention_hours",
                                 api->cfg && api->cfg->store_retention_hours > 0
                                     ? vigil__json_float(api->cfg->store_retention_hours)

@@ -401,6 +401,11 @@ vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_
                             "ingest.reconnect_max_ms %d (accepted: at most "
                             "ingest.reconnect_max_ms)",
                             cfg->ingest_reconnect_min_ms, cfg->ingest_reconnect_max_ms);
+    if (cfg->store_max_bytes != 0 && !(cfg->store_max_bytes >= (double)VIGIL_FRAME_BUDGET_MIN))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "key \"store.max_bytes\": %.0f bytes is smaller than one frame may "
+                            "be (accepted: 0 for no bound, or at least %lld)",
+                            cfg->store_max_bytes, (long long)VIGIL_FRAME_BUDGET_MIN);
     if (!listen_valid(cfg->http_listen))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "key \"http.listen\": \"%.64s\" is not HOST:PORT (accepted: HOST:PORT "
@@ -443,6 +448,12 @@ vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_
                                     "camera \"%s\": key \"cameras[%zu].id\": duplicate camera id, "
                                     "also cameras[%zu] (accepted: unique ids)",
                                     cam->id, i, j);
+        if (cam->max_bytes != 0 && !(cam->max_bytes >= (double)VIGIL_FRAME_BUDGET_MIN))
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                                "camera \"%s\": key \"cameras[%zu].max_bytes\": %.0f bytes is "
+                                "smaller than one frame may be (accepted: 0 for no bound, or at "
+                                "least %lld)",
+                                cam->id, i, cam->max_bytes, (long long)VIGIL_FRAME_BUDGET_MIN);
         vigil_err_t err = validate_rules(cam, i, errstr, errstr_size);
         if (err) return err;
     }

@@ -29,6 +29,7 @@
 /* Large enough for any sensible deployment, small enough to catch typos such
  * as an extra zero or milliseconds given as microseconds. */
 #define HOURS_MAX 87600.0 /* ten years */
+#define BYTES_MAX 1e15      /* a petabyte */
 
 const vigil_prop_t vigil_props[] = {
     /* log */
@@ -165,6 +166,12 @@ const vigil_prop_t vigil_props[] = {
         "A camera's retention_hours overrides it."),
     INT("store.sweep_interval_s", store_sweep_interval_s, "60", 1, 86400,
         "Seconds between two runs of the retention sweeper."),
+    DBL("store.max_bytes", store_max_bytes, "0", 0, BYTES_MAX,
+        "Bytes the frame store (the JPEG files, counted from their rows) may hold, every camera "
+        "together; 0 = no bound. Over it the oldest frames go first, down to 95% of it, except "
+        "those an event still needs (docs/warehouse.md, Retention); checked every second and "
+        "at each sweep. At least 1048576 (one frame must fit). Leave room on the disk for the "
+        "database and filesystem overhead."),
     /* ingest */
     INT("ingest.jpeg_quality", ingest_jpeg_quality, "85", 1, 100,
         "JPEG quality of the frames ingest publishes (higher: larger and sharper)."),
@@ -304,6 +311,10 @@ const vigil_prop_t vigil_props[] = {
      "For files: start again from the beginning at the end.", 0},
     {"cameras[].retention_hours", VIGIL_PROP_DOUBLE, K(retention_hours), "-1", -1, HOURS_MAX,
      NULL, "Hours this camera's frames and results are kept; -1 uses store.retention_hours.", 0},
+    {"cameras[].max_bytes", VIGIL_PROP_DOUBLE, K(max_bytes), "0", 0, BYTES_MAX, NULL,
+     "Bytes this camera's frames may hold; 0 = no bound of its own (store.max_bytes still "
+     "applies). Over it its oldest frames go first, before the store-wide budget is looked at. "
+     "At least 1048576.", 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, 0},
 };
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "sink/retention.h"
+#include "sink/retention_budget.h"
 #include "vigil/clock.h"
 #include "vigil/health.h"
 #include "vigil/log.h"
@@ -40,7 +41,11 @@ struct vigil_retention {
     vigil_log_limit_t errlog; /* the sweeping thread's error records */
     int64_t retry_ms;         /* wait after a retriable failure; 0 after a sweep that worked */
     uint64_t failures;        /* sweeps that failed since the last one that worked */
+    vigil__budget_t *budget;  /* store.max_bytes, cameras[].max_bytes (retention_budget.h) */
 };
+
+/* How often the thread checks the frame budgets between sweeps. */
+#define BUDGET_CHECK_MS 1000
 
 vigil_retention_t *vigil__retention_new(const vigil_config_t *cfg, char *errstr,
                                         size_t errstr_size)
@@ -77,6 +82,11 @@ vigil_retention_t *vigil__retention_new(const vigil_config_t *cfg, char *errstr,
                                                 "analytics_counts", NULL, NULL);
     ret->deleted_clips =
         vigil_metrics_counter("vigil_retention_deleted_total", help, "kind", "clips", NULL, NULL);
+    if (!(ret->budget = vigil__budget_new(cfg))) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "retention: out of memory");
+        vigil__retention_free(ret);
+        return NULL;
+    }
     return ret;
 }
 
@@ -207,9 +217,19 @@ vigil_err_t vigil__retention_sweep_once(vigil_retention_t *ret, int64_t now_us,
     /* cameras nobody knows of: only what every retention in use lets go */
     if (!keep_forever && (err = sweep(ret, NULL, longest, now_us, total)) && !first) first = err;
     note_outcome(ret, first);
+    /* then the byte budgets, over what age left (their errors are their own:
+     * logged, counted and on /healthz as "frame_budget") */
+    vigil_budget_result_t br;
+    if (vigil__budget_check(ret->budget, ret->store, 1, &br) == VIGIL_OK && total) {
+        total->frames_deleted += br.frames_deleted;
+        total->files_deleted += br.files_deleted;
+    }
     return first;
 }
 
+/* Between sweeps, with a byte budget set, the thread wakes every
+ * BUDGET_CHECK_MS to check it: frames are written by preprocess (perhaps
+ * another process), whose writes the running totals show at once. */
 static void *retention_main(void *arg)
 {
     vigil_retention_t *ret = arg;
@@ -219,8 +239,20 @@ static void *retention_main(void *arg)
         vigil__retention_sweep_once(ret, vigil_now_us(), NULL);
         pthread_mutex_lock(&ret->mu);
         int wait_ms = ret->retry_ms ? (int)ret->retry_ms : ret->cfg->store_sweep_interval_s * 1000;
-        struct timespec until = vigil_deadline_ms(wait_ms);
-        while (!ret->stop && pthread_cond_timedwait(&ret->cv, &ret->mu, &until) == 0) {
+        int64_t next_sweep = vigil_mono_us() + (int64_t)wait_ms * 1000;
+        while (!ret->stop) {
+            int64_t left_ms = (next_sweep - vigil_mono_us()) / 1000;
+            if (left_ms <= 0) break;
+            int budget = vigil__budget_active(ret->budget);
+            struct timespec until =
+                vigil_deadline_ms(budget && left_ms > BUDGET_CHECK_MS ? BUDGET_CHECK_MS
+                                                                      : (int)left_ms);
+            while (!ret->stop && pthread_cond_timedwait(&ret->cv, &ret->mu, &until) == 0) {
+            }
+            if (ret->stop || !budget) continue;
+            pthread_mutex_unlock(&ret->mu);
+            vigil__budget_check(ret->budget, ret->store, 0, NULL);
+            pthread_mutex_lock(&ret->mu);
         }
     }
     pthread_mutex_unlock(&ret->mu);
@@ -252,6 +284,7 @@ void vigil__retention_free(vigil_retention_t *ret)
 {
     if (!ret) return;
     vigil__retention_stop(ret);
+    vigil__budget_free(ret->budget);
     vigil_store_close(ret->store);
     pthread_mutex_destroy(&ret->mu);
     pthread_cond_destroy(&ret->cv);

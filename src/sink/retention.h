@@ -3,7 +3,9 @@
  * A thread that every cfg->store_sweep_interval_s deletes, per camera, the
  * frames (rows and files), detections and events older than the camera's
  * retention (its cameras[].retention_hours, else store.retention_hours;
- * 0 keeps everything), through its own store connection.
+ * 0 keeps everything), through its own store connection; then keeps the
+ * frame store within store.max_bytes and cameras[].max_bytes, which it also
+ * checks every second between sweeps (retention_budget.h).
  *
  * Thread: _new/_start/_stop/_free from the controlling thread (the sink's).
  * vigil__retention_sweep_once may be called from one thread at a time and

@@ -32,11 +32,12 @@ static const char *const config_yaml =
     "http: {listen: \"127.0.0.1:0\"}\n"
     "auth: {enabled: false}\n"
     "bus: {url: \"kafka://svc:busword@broker.local:9092\"}\n"
-    "store: {retention_hours: 48}\n"
+    "store: {retention_hours: 48, max_bytes: 1e9}\n"
     "cameras:\n"
     "  - id: lobby\n"
     "    url: \"rtsp://cfguser:cfgsecret@10.1.1.1/live\"\n"
-    "    retention_hours: 12\n";
+    "    retention_hours: 12\n"
+    "    max_bytes: 2097152\n";
 
 enum { EV_ENTER, EV_CROSS, EV_LOITER, EV_POOL, NEVENTS };
 
@@ -490,6 +491,12 @@ static void test_api_readyz_config_and_storage(void **state)
     assert_string_equal(json_string_value(json_object_get(lobby, "retention_source")), "camera");
     assert_true(json_number_value(json_object_get(yard, "retention_hours")) == 48);
     assert_string_equal(json_string_value(json_object_get(yard, "retention_source")), "store");
+    /* the byte budgets: the camera's own, none for the other, the store's */
+    assert_int_equal(json_integer_value(json_object_get(lobby, "max_bytes")), 2097152);
+    assert_true(json_is_null(json_object_get(yard, "max_bytes")));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "totals"), "max_bytes")),
+        1000000000);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "totals"), "frames")),
                      5);
     assert_true(json_integer_value(json_object_get(json_object_get(j, "disk"), "total_bytes")) >

@@ -110,8 +110,9 @@ static void test_config_props_table_defaults_parse_and_describe(void **state)
     }
     /* 48 fields of vigil_config_t and 7 of vigil_camera_conf_t (zones and lines are
      * lists, documented by rows of their own: test_config_rules.c), then auth.* (5),
-     * http.live_max_streams and the HTTP edge's http.* (11), http.web_root (1), push.* (10) */
-    assert_int_equal(rows, 48 + 7 + 5 + 1 + 11 + 1 + 10);
+     * http.live_max_streams and the HTTP edge's http.* (11), http.web_root (1), push.* (10),
+     * the frame budgets store.max_bytes and cameras[].max_bytes (2) */
+    assert_int_equal(rows, 48 + 7 + 5 + 1 + 11 + 1 + 10 + 2);
 }
 
 static const char full_yaml[] = "# a full configuration\n"
@@ -350,8 +351,8 @@ static void test_config_unknown_camera_key_lists_camera_keys(void **state)
     assert_int_equal(load(cfg, "cameras:\n  - id: a\n    url: x\n  - id: b\n    uri: y\n"),
                      VIGIL_ERR_CONFIG);
     assert_contains(err, "test.yaml:5: key \"cameras[1].uri\": unknown key");
-    assert_contains(err, "accepted: id, name, url, fps, enabled, loop, retention_hours, zones, "
-                         "lines)");
+    assert_contains(err, "accepted: id, name, url, fps, enabled, loop, retention_hours, max_bytes, "
+                         "zones, lines)");
 }
 
 static void test_config_bad_enum_names_values(void **state)
@@ -573,6 +574,31 @@ static void test_config_validate_checks_cross_field_rules(void **state)
     assert_contains(err, "http.listen");
 }
 
+/* A frame budget smaller than one frame may be would make the sweeper delete
+ * every frame at each sweep: refused at start, naming the key. */
+static void test_config_frame_budget_smaller_than_one_frame_is_refused(void **state)
+{
+    vigil_config_t *cfg = *state;
+    assert_int_equal(load(cfg, "store:\n  max_bytes: 1000\n"), VIGIL_OK);
+    assert_int_equal(vigil_config_validate(cfg, err, sizeof(err)), VIGIL_ERR_CONFIG);
+    assert_string_equal(err, "key \"store.max_bytes\": 1000 bytes is smaller than one frame may "
+                             "be (accepted: 0 for no bound, or at least 1048576)");
+    assert_int_equal(load(cfg, "store:\n  max_bytes: 1048576\n"), VIGIL_OK);
+    assert_int_equal(vigil_config_validate(cfg, err, sizeof(err)), VIGIL_OK);
+    assert_int_equal(load(cfg, "store:\n  max_bytes: 0\ncameras:\n  - id: gate\n    url: sample\n"
+                               "    max_bytes: 65536\n"),
+                     VIGIL_OK);
+    assert_int_equal(vigil_config_validate(cfg, err, sizeof(err)), VIGIL_ERR_CONFIG);
+    assert_string_equal(err, "camera \"gate\": key \"cameras[0].max_bytes\": 65536 bytes is "
+                             "smaller than one frame may be (accepted: 0 for no bound, or at "
+                             "least 1048576)");
+    cfg->cameras[0].max_bytes = 5e9;
+    assert_int_equal(vigil_config_validate(cfg, err, sizeof(err)), VIGIL_OK);
+    /* negative sizes never reach validation */
+    assert_int_equal(load(cfg, "store:\n  max_bytes: -5\n"), VIGIL_ERR_CONFIG);
+    assert_contains(err, "store.max_bytes");
+}
+
 static void test_config_docs_markdown_lists_every_property(void **state)
 {
     char *md = vigil_config_docs_markdown();
@@ -629,6 +655,7 @@ int main(void)
         T(test_config_add_source_rejects_more_than_max),
         T(test_config_validate_rejects_duplicate_camera_ids),
         T(test_config_validate_checks_cross_field_rules),
+        T(test_config_frame_budget_smaller_than_one_frame_is_refused),
         T(test_config_docs_markdown_lists_every_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

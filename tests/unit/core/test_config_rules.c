@@ -726,7 +726,7 @@ static void test_config_rules_lists_cannot_be_set_from_the_command_line(void **s
     assert_int_equal(vigil_config_set(cfg, "cameras[gate].zonesx", "1", NULL, err, sizeof(err)),
                      VIGIL_ERR_CONFIG);
     assert_contains(err, "unknown key (accepted: id, name, url, fps, enabled, loop, "
-                         "retention_hours, zones, lines)");
+                         "retention_hours, max_bytes, zones, lines)");
 }
 
 /* ---- docs --------------------------------------------------------------------- */
