@@ -212,7 +212,7 @@ static ssize_t mjpeg_read(void *cls, uint64_t pos, char *out, size_t max)
                     src = (const char *)c->cur->jpeg + (c->off - c->head_len);
                     avail = c->head_len + jlen - c->off;
                 } else {
-                    src = "\r\n" + (c->off - c->head_len - jlen);
+                    src = &"\r\n"[c->off - c->head_len - jlen];
                     avail = total - c->off;
                 }
                 size_t k = avail < max - n ? avail : max - n;
