@@ -33,9 +33,10 @@ int acct_setup(void **state)
     snprintf(fx.dir, sizeof(fx.dir), "%s/vigil-acct-unit-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(fx.dir)) return -1;
     snprintf(fx.db, sizeof(fx.db), "%s/vigil.db", fx.dir);
+    if (vigil_test_store_init(&fx.backend) != 0) return -1;
     vigil_store_conf_t conf;
     vigil_store_conf_init(&conf);
-    conf.url = "sqlite";
+    conf.url = fx.backend.url;
     conf.data_dir = fx.dir;
     conf.migrate = 1;
     conf.busy_timeout_ms = 30000;
@@ -54,6 +55,7 @@ int acct_teardown(void **state)
     acct_fixture_t *fx = *state;
     if (fx->store) vigil_store_close(fx->store);
     fx->store = NULL;
+    vigil_test_store_release(&fx->backend);
     nftw(fx->dir, acct_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     return 0;
 }
@@ -63,6 +65,7 @@ int64_t acct_sql_int(const acct_fixture_t *fx, const char *sql)
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
+    if (fx->backend.schema[0]) return vigil_test_store_sql_int(&fx->backend, sql);
     if (sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 30000);
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
@@ -97,6 +100,19 @@ uint8_t *acct_db_bytes(const acct_fixture_t *fx, size_t *len)
     char path[600];
     uint8_t *buf = NULL;
     *len = 0;
+    if (fx->backend.schema[0]) {
+        char *text = vigil_test_store_sql_text(
+            &fx->backend,
+            "SELECT concat_ws(E'\\n', (SELECT string_agg(t::text, E'\\n') FROM users t), "
+            "(SELECT string_agg(t::text, E'\\n') FROM sessions t), "
+            "(SELECT string_agg(t::text, E'\\n') FROM api_tokens t), "
+            "(SELECT string_agg(t::text, E'\\n') FROM passkeys t), "
+            "(SELECT string_agg(t::text, E'\\n') FROM challenges t), "
+            "(SELECT string_agg(t::text, E'\\n') FROM audit_log t))");
+        assert_non_null(text);
+        *len = strlen(text);
+        return (uint8_t *)text;
+    }
     append_file(fx->db, &buf, len);
     snprintf(path, sizeof(path), "%s-wal", fx->db);
     append_file(path, &buf, len);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store_backend.h"
 #include "push/push_int.h"
 #include "vigil/clock.h"
 #include "vigil/store.h"
@@ -439,13 +440,16 @@ static void test_push_subscriptions_table_caps_and_replaces(void **state)
     vigil_push_sub_t sub = {0}, *rows = NULL;
     size_t n = 0;
     int64_t id = 0, first = 0;
+    vigil_test_store_t backend; /* SQLite, or PostgreSQL (test_push_postgres) */
     (void)state;
 
     assert_non_null(mkdtemp(dir));
+    assert_int_equal(vigil_test_store_init(&backend), 0);
     vigil_store_conf_init(&sc);
+    sc.url = backend.url;
     sc.data_dir = dir;
     vigil_store_t *store = vigil_store_open(&sc, errstr, sizeof(errstr));
-    assert_non_null(store);
+    if (!store) fail_msg("open store: %s", errstr);
     sub.user_id = 7;
     sub.filters = "{\"cameras\":[\"street\"]}";
     snprintf(sub.p256dh, sizeof(sub.p256dh), "%s", RFC_UA_PUBLIC);
@@ -490,6 +494,7 @@ static void test_push_subscriptions_table_caps_and_replaces(void **state)
     assert_int_equal(n, VIGIL_PUSH_SUBS_PER_USER - 2);
     vigil_push_subs_free(rows, n);
     vigil_store_close(store);
+    vigil_test_store_release(&backend);
     rm_dir(dir);
 }
 

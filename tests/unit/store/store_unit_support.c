@@ -43,6 +43,10 @@ int su_setup(void **state)
     memset(&fx, 0, sizeof(fx));
     if (su_tmpdir(fx.dir, sizeof(fx.dir)) != 0) return -1;
     snprintf(fx.db, sizeof(fx.db), "%s/vigil.db", fx.dir);
+    if (vigil_test_store_init(&fx.backend) != 0) {
+        su_rmrf(fx.dir);
+        return -1;
+    }
     *state = &fx;
     return 0;
 }
@@ -50,6 +54,7 @@ int su_setup(void **state)
 int su_teardown(void **state)
 {
     su_fixture_t *fx = *state;
+    vigil_test_store_release(&fx->backend);
     su_rmrf(fx->dir);
     return 0;
 }
@@ -58,7 +63,7 @@ vigil_store_t *su_open_store(const su_fixture_t *fx, int migrate, char *err, siz
 {
     vigil_store_conf_t conf;
     vigil_store_conf_init(&conf);
-    conf.url = "sqlite";
+    conf.url = fx->backend.url;
     conf.data_dir = fx->dir;
     conf.migrate = migrate;
     conf.busy_timeout_ms = 30000;

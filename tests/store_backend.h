@@ -1,0 +1,151 @@
+/* Which warehouse a store test runs against, for the tests that run the same
+ * cases on both backends (tests/with_postgres.sh, tests CMake "_postgres"
+ * entries): SQLite in the fixture's data dir by default, or, when
+ * VIGIL_STORE_URL is a postgres:// URL, that server with a schema of the
+ * fixture's own (created at setup, dropped at teardown), so that every
+ * fixture starts from an empty warehouse and test binaries can share one
+ * server at the same time.
+ *
+ * Header-only (static inline): tests of several directories include it
+ * (the tests CMake links libpq into each test when it is found). */
+#ifndef VIGIL_TEST_STORE_BACKEND_H
+#define VIGIL_TEST_STORE_BACKEND_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef VIGIL_STORE_HAVE_POSTGRES
+#include <libpq-fe.h>
+#endif
+
+#include "vigil/store.h"
+
+typedef struct vigil_test_store {
+    char url[1024];  /* what vigil_store_conf_t.url gets */
+    char base[1024]; /* VIGIL_STORE_URL as given; "" for SQLite */
+    char schema[64]; /* the fixture's schema on PostgreSQL */
+} vigil_test_store_t;
+
+/* Whether the tests run against PostgreSQL (VIGIL_STORE_URL postgres://). */
+static inline int vigil_test_store_is_pg(void)
+{
+    const char *u = getenv("VIGIL_STORE_URL");
+    return u && (strncmp(u, "postgres://", 11) == 0 || strncmp(u, "postgresql://", 13) == 0);
+}
+
+/* Runs sql on base (the server of VIGIL_STORE_URL); 0 or -1 (message on
+ * stderr). The first column of the first row into *v when v is set. */
+static inline int vigil_test_pg_exec(const char *base, const char *sql, int64_t *v)
+{
+#ifndef VIGIL_STORE_HAVE_POSTGRES
+    (void)base, (void)sql, (void)v;
+    fprintf(stderr, "store_backend: the PostgreSQL store is not built into this tree\n");
+    return -1;
+#else
+    PGconn *c = PQconnectdb(base);
+    int rc = -1;
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "store_backend: cannot connect: %s", PQerrorMessage(c));
+    } else {
+        PGresult *quiet = PQexec(c, "SET client_min_messages TO warning"); /* DROP's notices */
+        PQclear(quiet);
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType s = PQresultStatus(r);
+        if (s == PGRES_COMMAND_OK || (s == PGRES_TUPLES_OK && (!v || PQntuples(r) > 0))) {
+            if (v) *v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            rc = 0;
+        } else {
+            fprintf(stderr, "store_backend: %s: %s", sql, PQerrorMessage(c));
+        }
+        PQclear(r);
+    }
+    PQfinish(c);
+    return rc;
+#endif
+}
+
+/* Sets t up for one fixture: SQLite ("sqlite", the conf's data dir) or a new
+ * empty schema on PostgreSQL whose name is made of the pid and a counter.
+ * 0 or -1. */
+static inline int vigil_test_store_init(vigil_test_store_t *t)
+{
+    static unsigned seq;
+    memset(t, 0, sizeof(*t));
+    if (!vigil_test_store_is_pg()) {
+        snprintf(t->url, sizeof(t->url), "sqlite");
+        return 0;
+    }
+    char sql[160];
+    snprintf(t->base, sizeof(t->base), "%s", getenv("VIGIL_STORE_URL"));
+    snprintf(t->schema, sizeof(t->schema), "vigil_test_%ld_%u", (long)getpid(), ++seq);
+    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", t->schema,
+             t->schema);
+    if (vigil_test_pg_exec(t->base, sql, NULL) != 0) return -1;
+    /* libpq's options: every session of the store starts in the schema */
+    snprintf(t->url, sizeof(t->url), "%s%soptions=-csearch_path%%3D%s", t->base,
+             strchr(t->base, '?') ? "&" : "?", t->schema);
+    return 0;
+}
+
+/* Drops t's schema (PostgreSQL). */
+static inline void vigil_test_store_release(vigil_test_store_t *t)
+{
+    char sql[128];
+    if (!t->schema[0]) return;
+    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", t->schema);
+    vigil_test_pg_exec(t->base, sql, NULL);
+    t->schema[0] = '\0';
+}
+
+/* The integer of the first column of the first row of sql on t's warehouse
+ * (PostgreSQL only; SQLite callers read their file). -1 on an error. */
+static inline int64_t vigil_test_store_sql_int(const vigil_test_store_t *t, const char *sql)
+{
+    int64_t v = -1;
+#ifdef VIGIL_STORE_HAVE_POSTGRES
+    char full[2048];
+    snprintf(full, sizeof(full), "SET search_path TO %s; %s", t->schema, sql);
+    PGconn *c = PQconnectdb(t->base);
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, full); /* the last statement's result */
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+            v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        else
+            fprintf(stderr, "sql %s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+#else
+    (void)t, (void)sql;
+#endif
+    return v;
+}
+
+/* The text of the first column of the first row of sql on t's warehouse
+ * (PostgreSQL), malloc'd; NULL on an error. */
+static inline char *vigil_test_store_sql_text(const vigil_test_store_t *t, const char *sql)
+{
+    char *v = NULL;
+#ifdef VIGIL_STORE_HAVE_POSTGRES
+    char full[2048];
+    snprintf(full, sizeof(full), "SET search_path TO %s; %s", t->schema, sql);
+    PGconn *c = PQconnectdb(t->base);
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, full);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+            v = strdup(PQgetvalue(r, 0, 0));
+        else
+            fprintf(stderr, "sql %s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+    }
+    PQfinish(c);
+#else
+    (void)t, (void)sql;
+#endif
+    return v;
+}
+
+#endif
