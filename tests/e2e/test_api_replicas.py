@@ -11,11 +11,17 @@ into the same warehouse (issue 12, item 4, and its nginx faults):
 - an upstream that answers garbage (a TCP server writing a broken response)
   is left out: the GET it broke is answered by a good replica and the fault is
   in nginx's error log; a POST that reached it is answered 502, never sent to
-  a second replica.
+  a second replica;
+- live views through nginx on a Kafka bus (a 1-broker cluster of the
+  test's own, scripts/kafka-cluster, as `vigil api` on the in-process bus has
+  no live views): `kill -9` of the replica serving an SSE stream and an MJPEG
+  stream ends them; both reconnect through nginx to another replica, the SSE
+  one with Last-Event-ID (answered `event: reset`: ids are per replica,
+  docs/api.md) and carry detections and frames again.
 
 The warehouse is $VIGIL_REPLICAS_STORE when set (a postgres:// URL from
 scripts/postgres), else SQLite in WAL mode in a temporary data directory.
-Ports: 19400-19429 (CMakeLists.txt gives the test a RESOURCE_LOCK on them).
+Ports: 19400-19449 (CMakeLists.txt gives the test a RESOURCE_LOCK on them).
 """
 import http.client
 import json
@@ -40,6 +46,10 @@ PORT_NGINX = 19400         # the three replicas
 PORT_NGINX_JUNK = 19401    # a garbage upstream and one replica
 PORT_REPLICAS = (19410, 19411, 19412)
 PORT_JUNK = 19420
+PORT_NGINX_LIVE = 19402
+PORT_LIVE_REPLICAS = (19413, 19414, 19415)
+PORT_KAFKA = 19430         # its controller on 19440
+KAFKA = os.path.join(SRC, "scripts", "kafka-cluster")
 STORE = os.environ.get("VIGIL_REPLICAS_STORE", "")
 
 WRITER_CONFIG = """
@@ -66,7 +76,7 @@ cameras:
 REPLICA_CONFIG = """
 http:
   # the Host nginx passes on (proxy_set_header Host $http_host)
-  allowed_hosts: "127.0.0.1:{p1},127.0.0.1:{p2}"
+  allowed_hosts: "127.0.0.1:{p1},127.0.0.1:{p2},127.0.0.1:{p3}"
 """
 
 
@@ -79,6 +89,9 @@ class Ctx:
     logs = {}       # port -> log path
     cfg = None
     nginx_dirs = []
+    kafka_env = None
+    live_writer = None
+    live_token = None   # the live warehouse's admin token
 
 
 def store_args():
@@ -97,11 +110,12 @@ def port_free(port):
         s.close()
 
 
-def start_replica(port):
+def start_replica(port, data=None, extra=()):
     log = os.path.join(Ctx.tmp, f"api-{port}.log")
     f = open(log, "a")
-    p = subprocess.Popen([BINARY, "api", "--http", f"127.0.0.1:{port}", "--data-dir", Ctx.data,
-                          "--config", Ctx.cfg, *store_args()],
+    p = subprocess.Popen([BINARY, "api", "--http", f"127.0.0.1:{port}",
+                          "--data-dir", data or Ctx.data, "--config", Ctx.cfg, *store_args(),
+                          *extra],
                          stdout=f, stderr=subprocess.STDOUT)
     f.close()
     Ctx.replicas[port] = p
@@ -182,7 +196,8 @@ def error_log(d):
 def set_up():
     if not os.path.exists(NGINX):
         skip(f"{NGINX} missing")
-    for p in (PORT_NGINX, PORT_NGINX_JUNK, *PORT_REPLICAS, PORT_JUNK):
+    for p in (PORT_NGINX, PORT_NGINX_JUNK, PORT_NGINX_LIVE, *PORT_REPLICAS, *PORT_LIVE_REPLICAS,
+              PORT_JUNK, PORT_KAFKA, PORT_KAFKA + 10):
         if not port_free(p):
             skip(f"port {p} is taken (another run of this test?)")
     video = media("vtest.avi")
@@ -190,7 +205,7 @@ def set_up():
     Ctx.data = os.path.join(Ctx.tmp, "data")
     Ctx.cfg = os.path.join(Ctx.tmp, "api.yaml")
     with open(Ctx.cfg, "w") as f:
-        f.write(REPLICA_CONFIG.format(p1=PORT_NGINX, p2=PORT_NGINX_JUNK))
+        f.write(REPLICA_CONFIG.format(p1=PORT_NGINX, p2=PORT_NGINX_JUNK, p3=PORT_NGINX_LIVE))
     # the writer: the whole pipeline on the sample video, into the warehouse
     # the replicas read (it makes the schema, the admin and its token)
     Ctx.writer = Vigil(store_args(), data_dir=Ctx.data,
@@ -224,6 +239,11 @@ def tear_down():
             p.wait()
     if Ctx.writer:
         Ctx.writer.__exit__(None, None, None)
+    if Ctx.live_writer:
+        Ctx.live_writer.__exit__(None, None, None)
+    if Ctx.kafka_env:
+        subprocess.run(["bash", KAFKA, "stop"], env=Ctx.kafka_env, capture_output=True,
+                       timeout=120)
 
 
 # --- tests ------------------------------------------------------------------------------
@@ -414,6 +434,138 @@ def test_garbage_upstream_is_left_out_and_a_post_is_not_retried():
         junk.close()
 
 
+def open_stream(port, path, headers=None):
+    """A GET through `port` as HTTP/1.0 (nginx then ends the body by closing,
+    no chunks); returns (sock, status, head, the bytes after the head)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=15 * MULT)
+    h = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    s.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n"
+              f"Authorization: Bearer {Ctx.live_token}\r\n{h}\r\n".encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    m = re.match(rb"HTTP/1\.[01] (\d+)", head)
+    return s, int(m.group(1)) if m else 0, head.decode("latin-1"), rest
+
+
+def read_until(s, buf, pred, timeout):
+    """Reads s into buf until pred(buf) or the stream ends or timeout;
+    returns (buf, ended)."""
+    deadline = time.time() + timeout * MULT
+    while not pred(buf) and time.time() < deadline:
+        s.settimeout(max(0.1, deadline - time.time()))
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        except OSError:
+            return buf, True
+        if not chunk:
+            return buf, True
+        buf += chunk
+    return buf, False
+
+
+def sse_ids(buf):
+    return [int(x) for x in re.findall(rb"(?m)^id: (\d+)$", buf)]
+
+
+def live_streams(port, kind):
+    st, _, body = request(port, "GET", "/metrics", token=Ctx.live_token)
+    if st != 200:
+        return 0
+    m = re.search(r'vigil_live_streams\{kind="%s"\} (\d+)' % kind, body.decode())
+    return int(m.group(1)) if m else 0
+
+
+def serving(kind):
+    """The live replica port whose /metrics counts one stream of `kind`."""
+    for port in PORT_LIVE_REPLICAS:
+        if Ctx.replicas[port].poll() is None and live_streams(port, kind) > 0:
+            return port
+    return None
+
+
+def test_live_streams_reconnect_through_nginx_after_kill_9():
+    import shutil
+    for tool in ("java", "mvn"):
+        if not shutil.which(tool):
+            skip(f"{tool} not installed (scripts/setup.sh test): the live views need a Kafka bus")
+    env = dict(os.environ, VIGIL_KAFKA_DIR=os.path.join(Ctx.tmp, "kafka"),
+               VIGIL_KAFKA_PORT_BASE=str(PORT_KAFKA),
+               VIGIL_KAFKA_CONTROLLER_PORT_BASE=str(PORT_KAFKA + 10))
+    Ctx.kafka_env = env
+    r = subprocess.run(["bash", KAFKA, "start", "1"], env=env, capture_output=True, text=True,
+                       timeout=300 * MULT)
+    check(r.returncode == 0, f"scripts/kafka-cluster start 1: {r.stderr[-1500:]}")
+    # short consumer-group timings, as the Kafka API tests use (kafka_api_support.py)
+    bus = ("kafka://" + r.stdout.strip().splitlines()[-1]
+           + "?session_timeout_ms=3000&join_wait_ms=8000")
+    r = subprocess.run([BINARY, "kafka", "init", "--bus", bus], capture_output=True, text=True,
+                       timeout=120 * MULT)
+    check(r.returncode == 0, f"vigil kafka init: {r.stderr[-1500:]}")
+    data = os.path.join(Ctx.tmp, "live-data")
+    Ctx.live_writer = Vigil(["--bus", bus, *store_args()], data_dir=data,
+                            config=WRITER_CONFIG.format(video=media("vtest.avi"))).__enter__()
+    Ctx.live_token = Ctx.live_writer.token
+    for port in PORT_LIVE_REPLICAS:
+        start_replica(port, data, ["--bus", bus])
+    for port in PORT_LIVE_REPLICAS:
+        wait_ready(port)
+    d = os.path.join(Ctx.tmp, "nginx-live")
+    Ctx.nginx_dirs.append(d)
+    nginx("start", d, "--listen", f"127.0.0.1:{PORT_NGINX_LIVE}",
+          *sum((["--upstream", f"127.0.0.1:{p}"] for p in PORT_LIVE_REPLICAS), []))
+
+    sse_path = "/api/v1/stream?types=detections"
+    mjpeg_path = "/api/v1/cameras/street/live.mjpeg?fps=5"
+    s, st, head, buf = open_stream(PORT_NGINX_LIVE, sse_path)
+    check(st == 200 and "text/event-stream" in head, f"SSE through nginx: {st} {head[:300]}")
+    buf, ended = read_until(s, buf, lambda b: len(sse_ids(b)) >= 3, 60)
+    check(len(sse_ids(buf)) >= 3, f"no detections through nginx: {buf[-300:]!r}")
+    m, st, head, mbuf = open_stream(PORT_NGINX_LIVE, mjpeg_path)
+    check(st == 200 and "multipart/x-mixed-replace" in head, f"MJPEG through nginx: {st} {head[:300]}")
+    mbuf, _ = read_until(m, mbuf, lambda b: b.count(b"\xff\xd9") >= 2, 30)
+    check(mbuf.count(b"\xff\xd9") >= 2, "no JPEG parts through nginx")
+
+    for kind, sock in (("sse", s), ("mjpeg", m)):
+        victim = serving(kind)
+        check(victim, f"no replica counts the {kind} stream (vigil_live_streams)")
+        Ctx.replicas[victim].send_signal(signal.SIGKILL)
+        Ctx.replicas[victim].wait()
+        print(f"  kill -9 of :{victim}, which served the {kind} stream")
+        if kind == "sse":
+            buf, ended = read_until(s, buf, lambda b: False, 15)
+            check(ended, "the SSE stream did not end when its replica died")
+            last = sse_ids(buf)[-1]
+            s.close()
+            s, st, head, buf = open_stream(PORT_NGINX_LIVE, sse_path, {"Last-Event-ID": str(last)})
+            check(st == 200, f"SSE reconnect through nginx: {st} {head[:300]}")
+            buf, _ = read_until(s, buf, lambda b: len(sse_ids(b)) >= 3, 60)
+            # the other replica's id is older than this ring ("gone") or newer
+            # ("unknown"): ids start at each process's start time
+            check(re.search(rb'event: reset\ndata: \{"reason":"(gone|unknown)","last_event_id":%d'
+                            % last, buf), f"no reset for the other replica's id: {buf[:300]!r}")
+            check(len(sse_ids(buf)) >= 3, f"no detections after reconnecting: {buf[-300:]!r}")
+            print(f"  SSE reconnected with Last-Event-ID {last}: reset, then "
+                  f"{len(sse_ids(buf))} detections")
+        else:
+            mbuf, ended = read_until(m, mbuf, lambda b: False, 15)
+            check(ended, "the MJPEG stream did not end when its replica died")
+            m.close()
+            m, st, head, mbuf = open_stream(PORT_NGINX_LIVE, mjpeg_path)
+            check(st == 200, f"MJPEG reconnect through nginx: {st} {head[:300]}")
+            mbuf, _ = read_until(m, mbuf, lambda b: b.count(b"\xff\xd9") >= 2, 30)
+            check(mbuf.count(b"\xff\xd9") >= 2, "no JPEG parts after reconnecting")
+            print("  MJPEG reconnected: frames again")
+    s.close()
+    m.close()
+
+
 if __name__ == "__main__":
     try:
         set_up()
@@ -421,6 +573,7 @@ if __name__ == "__main__":
             test_sessions_and_tokens_made_through_one_replica_work_through_the_others,
             test_kill_9_of_a_replica_under_load_loses_no_get,
             test_garbage_upstream_is_left_out_and_a_post_is_not_retried,
+            test_live_streams_reconnect_through_nginx_after_kill_9,
         ])
     finally:
         tear_down()
