@@ -169,7 +169,7 @@ const vigil_prop_t vigil_props[] = {
     DBL("store.max_bytes", store_max_bytes, "0", 0, BYTES_MAX,
         "Bytes the frame store (the JPEG files, counted from their rows) may hold, every camera "
         "together; 0 = no bound. Over it the oldest frames go first, down to 95% of it, except "
-        "those an event still needs (docs/warehouse.md, Retention); checked every second and "
+        "those an event still needs (docs/warehouse.md, Retention); checked every 250 ms and "
         "at each sweep. At least 1048576 (one frame must fit). Leave room on the disk for the "
         "database and filesystem overhead."),
     /* ingest */

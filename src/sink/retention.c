@@ -45,7 +45,7 @@ struct vigil_retention {
 };
 
 /* How often the thread checks the frame budgets between sweeps. */
-#define BUDGET_CHECK_MS 1000
+#define BUDGET_CHECK_MS 250
 
 vigil_retention_t *vigil__retention_new(const vigil_config_t *cfg, char *errstr,
                                         size_t errstr_size)

@@ -5,7 +5,7 @@
  * retention (its cameras[].retention_hours, else store.retention_hours;
  * 0 keeps everything), through its own store connection; then keeps the
  * frame store within store.max_bytes and cameras[].max_bytes, which it also
- * checks every second between sweeps (retention_budget.h).
+ * checks every 250 ms between sweeps (retention_budget.h).
  *
  * Thread: _new/_start/_stop/_free from the controlling thread (the sink's).
  * vigil__retention_sweep_once may be called from one thread at a time and

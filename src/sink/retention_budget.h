@@ -5,7 +5,7 @@
  * one camera's. A check reads the store's running totals (a few rows),
  * publishes them as metrics and, when a budget is exceeded, runs
  * vigil_store_sweep_budget: the oldest frames no event needs go first. The
- * retention thread runs a check every second (frames are written by
+ * retention thread runs a check every 250 ms (frames are written by
  * preprocess, perhaps in another process, so the writer cannot call it) and
  * after each age sweep.
  *
