@@ -7,6 +7,7 @@
  * stack, every IPv4 address too; any other IPv6 address only on itself. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,8 +95,14 @@ int vigil__edge_listen_socket(const char *configured, const char *host, int port
         inet_pton(AF_INET, host, &s4->sin_addr);
         len = sizeof(*s4);
     }
+#ifdef SOCK_CLOEXEC
     fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) goto fail;
+#else /* macOS: no type flags, set them right after (one thread at start-up) */
+    fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0) goto fail;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) goto fail;
+#endif
     what = "setsockopt";
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) goto fail;
     /* "[::]" is every address, IPv4 included (whatever net.ipv6.bindv6only says) */

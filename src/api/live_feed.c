@@ -29,6 +29,7 @@
 #include "vigil/clock.h"
 #include "vigil/log.h"
 #include "vigil/msg.h"
+#include "vigil/workers.h"
 
 #define FEED_POLL_MS 200
 #define FEED_OLD_US INT64_C(5000000) /* published this long before the start: not live */
@@ -324,7 +325,7 @@ static void *feed_main(void *arg)
     vigil__live_t *live = arg;
     vigil_bus_msg_t *m;
 
-    pthread_setname_np(pthread_self(), "api-live-feed");
+    vigil_thread_name("api-live-feed");
     while (!atomic_load(&live->feed_stop)) {
         vigil_err_t err = vigil_consumer_poll(live->consumer, &m, FEED_POLL_MS);
         if (err == VIGIL_ERR_TIMED_OUT) continue;

@@ -16,6 +16,7 @@
 #include "api/live_int.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
+#include "vigil/workers.h"
 
 /* --- frames and messages ------------------------------------------------------------- */
 
@@ -217,7 +218,7 @@ static void *pump_main(void *arg)
 {
     vigil__live_t *live = arg;
 
-    pthread_setname_np(pthread_self(), "api-live-pump");
+    vigil_thread_name("api-live-pump");
     pthread_mutex_lock(&live->lock);
     while (!live->pump_stop) {
         int64_t now = vigil_mono_us(), wake = now + 1000000;

@@ -5,12 +5,14 @@
  * Out of randomness is not an error a caller could handle: a secret made
  * from anything weaker would be a silent hole, so the process aborts (the
  * kernel only fails getrandom before its pool is initialised, and with
- * flags 0 it waits for that). Thread: any. */
+ * flags 0 it waits for that). Elsewhere than Linux, getentropy (POSIX.1-2024;
+ * the BSDs, macOS 10.12+) in blocks of its 256-byte limit. Thread: any. */
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "vigil/auth.h"
 
@@ -18,11 +20,18 @@ void vigil_random_bytes(uint8_t *buf, size_t n)
 {
     size_t got = 0;
     while (got < n) {
+#ifdef __linux__
         ssize_t r = getrandom(buf + got, n - got, 0);
+        const char *call = "getrandom";
+#else
+        size_t want = n - got < 256 ? n - got : 256;
+        ssize_t r = getentropy(buf + got, want) == 0 ? (ssize_t)want : -1;
+        const char *call = "getentropy";
+#endif
         if (r < 0) {
             if (errno == EINTR) continue;
-            fprintf(stderr, "vigil: getrandom failed (errno %d): no safe randomness, aborting\n",
-                    errno);
+            fprintf(stderr, "vigil: %s failed (errno %d): no safe randomness, aborting\n",
+                    call, errno);
             abort();
         }
         got += (size_t)r;

@@ -20,6 +20,7 @@
 #include "vigil/bus.h"
 #include "vigil/clock.h"
 #include "vigil/msg.h"
+#include "vigil/workers.h"
 
 #define FEED_POLL_MS 200
 #define FEED_GROUP "vigil-push"
@@ -139,7 +140,7 @@ static void *feed_main(void *arg)
     vigil_store_t *store = NULL;
     vigil_bus_msg_t *m;
 
-    pthread_setname_np(pthread_self(), "push-feed");
+    vigil_thread_name("push-feed");
     while (!atomic_load(&push->feed_stop)) {
         vigil_err_t err = vigil_consumer_poll(push->consumer, &m, FEED_POLL_MS);
         if (err == VIGIL_ERR_TIMED_OUT) continue;

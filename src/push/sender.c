@@ -24,6 +24,7 @@
  * address the POST really goes to. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +32,11 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "push/push_int.h"
 #include "vigil/clock.h"
+#include "vigil/workers.h"
 
 #define VAPID_TTL_S (12 * 3600) /* the JWT's lifetime: RFC 8292 allows up to 24 h */
 #define REPLY_MAX 4096           /* bytes of a reply body read (and ignored) */
@@ -77,7 +80,15 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
             snprintf(d->addr, sizeof(d->addr), "(family %d)", a->family);
         return CURL_SOCKET_BAD;
     }
+#ifdef SOCK_CLOEXEC
     fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else /* macOS: close-on-exec set right after */
+    fd = socket(a->family, a->socktype, a->protocol);
+    if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        close(fd);
+        fd = -1;
+    }
+#endif
     if (fd >= 0) d->opened++;
     return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
@@ -279,7 +290,7 @@ static void *sender_main(void *arg)
     vigil__push_job_t *job;
     char errbuf[CURL_ERROR_SIZE], errstr[256];
 
-    pthread_setname_np(pthread_self(), "push-sender");
+    vigil_thread_name("push-sender");
     while ((job = take_due(push))) {
         uint8_t *body = NULL;
         size_t len = 0;
