@@ -477,9 +477,7 @@ static const vigil_store_ops_t pg_ops = {
     .accounts = &vigil__pg_accounts_ops,
     .resources = &vigil__pg_resources_ops,
     .push = &vigil__pg_push_ops,
-    /* retention by size: not yet for PostgreSQL (store_retention.c answers
-     * VIGIL_ERR_UNSUPPORTED); the frame_usage table it reads is there (step 7) */
-    .retention = NULL,
+    .retention = &vigil__pg_retention_ops,
 };
 
 vigil_store_t *vigil__postgres_open(const vigil_store_conf_t *conf, const char *url, char *errstr,

@@ -33,7 +33,7 @@
  * prepared on the connection the first time it is used (after a reconnect,
  * again). Statement names are "vN" for slot N. */
 #define VIGIL__PG_SLOTS_CORE 0        /* postgres.c, postgres_detections.c: 0..63 */
-#define VIGIL__PG_SLOTS_ANALYTICS 64  /* postgres_analytics.c: 64..95 */
+#define VIGIL__PG_SLOTS_ANALYTICS 64  /* postgres_analytics.c: 64..87, postgres_retention.c: 88..95 */
 #define VIGIL__PG_SLOTS_ACCOUNTS 96   /* postgres_accounts.c: 96..159 */
 #define VIGIL__PG_SLOTS_RESOURCES 160 /* postgres_resources.c: 160..207 */
 #define VIGIL__PG_SLOTS_PUSH 208      /* postgres_push.c: 208..223 */
@@ -242,6 +242,9 @@ void vigil__pg_event_from_row(const PGresult *res, int row, int col0,
     "x1, y1, x2, y2"
 void vigil__pg_detection_from_row(const PGresult *res, int row, int col0,
                                   vigil_detection_row_t *d);
+
+/* postgres_retention.c: retention by size (store_retention_int.h) */
+extern const struct vigil__store_retention_ops vigil__pg_retention_ops;
 
 /* Written by NAME=pgacct (postgres_accounts.c, postgres_resources.c,
  * postgres_search.c, postgres_push.c) against the tables of

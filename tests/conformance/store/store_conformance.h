@@ -40,6 +40,9 @@ typedef struct cs_ctx {
 const char *cs_url(void);
 /* Whether the url is a sqlite one (a fresh database per case). */
 int cs_is_sqlite(void);
+/* Set by a server backend's main (NULL otherwise): writes into url the url
+ * of an empty database (no schema) on the same server; 0 or -1. */
+extern int (*cs_fresh_url)(char *url, size_t size);
 /* A camera id unique to this run and case: "<run>-<suffix>" in out (64). */
 const char *cs_camera(cs_ctx_t *ctx, const char *suffix, char *out);
 /* Opens another handle on the case's store. */

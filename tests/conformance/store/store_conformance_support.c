@@ -20,6 +20,7 @@
 #include "vigil/redact.h"
 
 static const char *cs_backend_url = "sqlite";
+int (*cs_fresh_url)(char *url, size_t size);
 static unsigned cs_case_counter;
 static char cs_run_id[24];
 

@@ -4,10 +4,16 @@
  * (VIGIL_PG_PORT overrides) and stops at the end. Every case shares the one
  * database; the cases' camera ids are unique to the run.
  *
+ * An empty database for the "fresh store" case is a new schema of the
+ * same database (search_path in the url's options), dropped at the end.
+ *
  * Exits 77 (skipped) with the reason when there is no server to run on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "store_conformance.h"
 #include "vigil/redact.h"
@@ -37,6 +43,42 @@ static int pg_script(const char *verb, char *last, size_t last_size)
     return pclose(f);
 }
 
+static char pg_url[1024];
+static unsigned pg_fresh_count;
+
+static void pg_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Runs one statement on the test's database; 0 or -1 (message on stderr). */
+static int pg_sql(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_url);
+    int ok = PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+        PQsetNoticeProcessor(c, pg_quiet, NULL); /* DROP ... CASCADE lists every table */
+        PGresult *r = PQexec(c, sql);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+    }
+    if (!ok) fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
+/* cs_fresh_url: a new, empty schema first on the url's search_path. */
+static int pg_fresh_url(char *url, size_t size)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA fresh_%ld_%u", (long)getpid(), ++pg_fresh_count);
+    if (pg_sql(sql) != 0) return -1;
+    int n = snprintf(url, size, "%s%coptions=-csearch_path%%3Dfresh_%ld_%u", pg_url,
+                     strchr(pg_url, '?') ? '&' : '?', (long)getpid(), pg_fresh_count);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int main(void)
 {
     const char *given = getenv("VIGIL_PG_URL");
@@ -56,7 +98,14 @@ int main(void)
     char shown[1024];
     vigil_url_redact(url, shown, sizeof(shown));
     fprintf(stderr, "store conformance on %s\n", shown);
+    snprintf(pg_url, sizeof(pg_url), "%s", url);
+    cs_fresh_url = pg_fresh_url;
     int rc = vigil_store_conformance_run("store_conformance_postgres", url);
+    for (unsigned i = 1; i <= pg_fresh_count; i++) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS fresh_%ld_%u CASCADE", (long)getpid(), i);
+        pg_sql(sql);
+    }
     if (started) pg_script("stop", NULL, 0);
     return rc;
 }
