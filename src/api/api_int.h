@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/jsonw.h"
 #include "vigil/api.h"
 #include "vigil/auth.h"
 #include "vigil/store.h"
@@ -125,6 +126,11 @@ void vigil__reply_header(vigil__reply_t *reply, const char *name, const char *va
 
 /* Takes ownership of `json` (decrefs it) and serialises it as the body. */
 void vigil__reply_json(vigil__reply_t *reply, int status, json_t *json);
+/* Takes the text of `jw` (which is empty afterwards) as a JSON body; a
+ * writer that failed gives the static 500. */
+void vigil__reply_jw(vigil__reply_t *reply, int status, vigil__jw_t *jw);
+/* The most bytes a JSON body written with vigil__jw may take. */
+#define VIGIL__API_JSON_MAX ((size_t)64 << 20)
 /* {"error":MSG} plus "parameter":PARAM when param is not NULL. */
 void vigil__reply_error(vigil__reply_t *reply, int status, const char *param, const char *fmt,
                         ...) __attribute__((format(printf, 4, 5)));
@@ -154,6 +160,10 @@ void vigil__api_store_release(vigil_api_t *api, vigil_store_t *store);
 json_t *vigil__json_float(double v);
 /* t_us as RFC 3339 ("2026-11-21T05:31:02.123Z"), or JSON null when 0. */
 json_t *vigil__json_time(int64_t t_us);
+/* The value jw wrote, parsed (jw is empty afterwards); NULL on any error.
+ * One serializer per resource: the text writer, whose output a handler
+ * that needs a json_t (to embed it) parses. */
+json_t *vigil__jw_json(vigil__jw_t *jw);
 
 /* --- requests ---------------------------------------------------------------------
  * What a handler sees of a request. The body is read (up to
@@ -223,9 +233,12 @@ void vigil__api_stats(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply
 void vigil__api_events(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
 /* GET /api/v1/events/{id} (events.c) */
 void vigil__api_event(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);
-/* An analytics event as the API shows it; NULL when it cannot be encoded. (events.c) */
+/* An analytics event as the API shows it: written to jw, or as a json_t
+ * (NULL when it cannot be encoded). (events.c) */
+void vigil__api_event_write(vigil__jw_t *jw, const vigil_analytics_event_row_t *row);
 json_t *vigil__api_event_json(const vigil_analytics_event_row_t *row);
-/* A detection as the API shows it; NULL when it cannot be encoded. (detections.c) */
+/* A detection as the API shows it, the same two ways. (detections.c) */
+void vigil__api_detection_write(vigil__jw_t *jw, const vigil_detection_row_t *row);
 json_t *vigil__api_detection_json(const vigil_detection_row_t *row);
 /* GET /api/v1/events/{id}/snapshot.jpg (events.c) */
 void vigil__api_event_snapshot(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *reply);

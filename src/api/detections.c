@@ -29,28 +29,54 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
-json_t *vigil__api_detection_json(const vigil_detection_row_t *row)
+void vigil__api_detection_write(vigil__jw_t *jw, const vigil_detection_row_t *row)
 {
     char frame_url[64];
-    json_t *obj, *box;
 
-    box = json_pack("[o,o,o,o]", vigil__json_float(row->x1), vigil__json_float(row->y1),
-                    vigil__json_float(row->x2), vigil__json_float(row->y2));
-    obj = json_pack("{s:I, s:s, s:I, s:I, s:o, s:I, s:s, s:s, s:o, s:o}", "id",
-                    (json_int_t)row->id, "camera", row->camera_id, "sequence",
-                    (json_int_t)row->sequence, "frame_id", (json_int_t)row->frame_id, "time",
-                    vigil__json_time(row->capture_time_us), "time_us",
-                    (json_int_t)row->capture_time_us, "model", row->model, "label", row->label,
-                    "score", vigil__json_float(row->score), "box", box);
-    if (!obj) return NULL;
+    vigil__jw_object(jw);
+    vigil__jw_key(jw, "id");
+    vigil__jw_int(jw, row->id);
+    vigil__jw_key(jw, "camera");
+    vigil__jw_string(jw, row->camera_id);
+    vigil__jw_key(jw, "sequence");
+    vigil__jw_int(jw, (int64_t)row->sequence);
+    vigil__jw_key(jw, "frame_id");
+    vigil__jw_int(jw, row->frame_id);
+    vigil__jw_key(jw, "time");
+    vigil__jw_time(jw, row->capture_time_us);
+    vigil__jw_key(jw, "time_us");
+    vigil__jw_int(jw, row->capture_time_us);
+    vigil__jw_key(jw, "model");
+    vigil__jw_string(jw, row->model);
+    vigil__jw_key(jw, "label");
+    vigil__jw_string(jw, row->label);
+    vigil__jw_key(jw, "score");
+    vigil__jw_float(jw, row->score);
+    vigil__jw_key(jw, "box");
+    vigil__jw_array(jw);
+    vigil__jw_float(jw, row->x1);
+    vigil__jw_float(jw, row->y1);
+    vigil__jw_float(jw, row->x2);
+    vigil__jw_float(jw, row->y2);
+    vigil__jw_array_end(jw);
+    vigil__jw_key(jw, "frame_url");
     if (row->frame_id > 0) {
         snprintf(frame_url, sizeof(frame_url), "/api/v1/frames/%lld.jpg",
                  (long long)row->frame_id);
-        json_object_set_new(obj, "frame_url", json_string(frame_url));
+        vigil__jw_string(jw, frame_url);
     } else {
-        json_object_set_new(obj, "frame_url", json_null());
+        vigil__jw_null(jw);
     }
-    return obj;
+    vigil__jw_object_end(jw);
+}
+
+json_t *vigil__api_detection_json(const vigil_detection_row_t *row)
+{
+    vigil__jw_t jw;
+
+    vigil__jw_init(&jw, 0);
+    vigil__api_detection_write(&jw, row);
+    return vigil__jw_json(&jw);
 }
 
 void vigil__api_detections(vigil_api_t *api, vigil__req_t *req,
@@ -64,7 +90,7 @@ void vigil__api_detections(vigil_api_t *api, vigil__req_t *req,
     size_t n = 0;
     int64_t next = 0;
     vigil_err_t err;
-    json_t *items = NULL, *item, *next_json;
+    vigil__jw_t jw;
 
     vigil__detection_params_init(&c.params);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &c);
@@ -85,29 +111,21 @@ void vigil__api_detections(vigil_api_t *api, vigil__req_t *req,
                            "store: cannot query detections: %s", vigil_err_str(err));
         goto done;
     }
-    items = json_array();
-    for (size_t i = 0; items && i < n; i++) {
-        item = vigil__api_detection_json(&rows[i]);
-        if (!item) {
-            vigil__reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-                               "detection %lld cannot be encoded as JSON",
-                               (long long)rows[i].id);
-            goto done;
-        }
-        json_array_append_new(items, item);
-    }
+    vigil__jw_init(&jw, VIGIL__API_JSON_MAX);
+    vigil__jw_object(&jw);
+    vigil__jw_key(&jw, "items");
+    vigil__jw_array(&jw);
+    for (size_t i = 0; i < n; i++) vigil__api_detection_write(&jw, &rows[i]);
+    vigil__jw_array_end(&jw);
+    vigil__jw_key(&jw, "next_cursor");
     if (next > 0) {
         vigil__api_format_cursor(next, cursor, sizeof(cursor));
-        next_json = json_string(cursor);
+        vigil__jw_string(&jw, cursor);
     } else {
-        next_json = json_null();
+        vigil__jw_null(&jw);
     }
-    if (!items) json_decref(next_json);
-    vigil__reply_json(reply, MHD_HTTP_OK,
-                      items ? json_pack("{s:o, s:o}", "items", items, "next_cursor", next_json)
-                            : NULL);
-    items = NULL; /* json_pack took it, even on failure */
+    vigil__jw_object_end(&jw);
+    vigil__reply_jw(reply, MHD_HTTP_OK, &jw);
 done:
-    json_decref(items);
     free(rows);
 }

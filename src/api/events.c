@@ -45,60 +45,92 @@
 
 /* --- JSON ----------------------------------------------------------------------- */
 
-static json_t *nullable_string(const char *s)
+void vigil__api_event_write(vigil__jw_t *jw, const vigil_analytics_event_row_t *row)
 {
-    return s && *s ? json_string(s) : json_null();
+    const vigil_analytics_event_t *ev = &row->ev;
+    const char *dir = ev->direction ? vigil_direction_name(ev->direction) : NULL;
+    char url[96];
+
+    vigil__jw_object(jw);
+    vigil__jw_key(jw, "id");
+    vigil__jw_int(jw, row->id);
+    vigil__jw_key(jw, "camera");
+    vigil__jw_string(jw, ev->camera_id);
+    vigil__jw_key(jw, "kind");
+    vigil__jw_string(jw, vigil_event_kind_name(ev->kind));
+    vigil__jw_key(jw, "label");
+    vigil__jw_string(jw, ev->label);
+    vigil__jw_key(jw, "track");
+    vigil__jw_int(jw, (int64_t)ev->track_id);
+    vigil__jw_key(jw, "zone");
+    vigil__jw_string_or_null(jw, ev->zone);
+    vigil__jw_key(jw, "line");
+    vigil__jw_string_or_null(jw, ev->line);
+    vigil__jw_key(jw, "direction");
+    vigil__jw_string(jw, dir);
+    vigil__jw_key(jw, "start");
+    vigil__jw_time(jw, ev->start_us);
+    vigil__jw_key(jw, "start_us");
+    vigil__jw_int(jw, ev->start_us);
+    vigil__jw_key(jw, "end");
+    if (ev->open)
+        vigil__jw_null(jw);
+    else
+        vigil__jw_time(jw, ev->end_us);
+    vigil__jw_key(jw, "end_us");
+    if (ev->open)
+        vigil__jw_null(jw);
+    else
+        vigil__jw_int(jw, ev->end_us);
+    vigil__jw_key(jw, "open");
+    vigil__jw_bool(jw, ev->open);
+    vigil__jw_key(jw, "start_sequence");
+    vigil__jw_int(jw, (int64_t)ev->start_sequence);
+    vigil__jw_key(jw, "end_sequence");
+    if (ev->open)
+        vigil__jw_null(jw);
+    else
+        vigil__jw_int(jw, (int64_t)ev->end_sequence);
+    vigil__jw_key(jw, "peak_score");
+    vigil__jw_float(jw, ev->peak_score);
+    vigil__jw_key(jw, "box");
+    vigil__jw_array(jw);
+    vigil__jw_float(jw, ev->x1);
+    vigil__jw_float(jw, ev->y1);
+    vigil__jw_float(jw, ev->x2);
+    vigil__jw_float(jw, ev->y2);
+    vigil__jw_array_end(jw);
+    vigil__jw_key(jw, "snapshot_frame_id");
+    if (ev->snapshot_frame_id > 0)
+        vigil__jw_int(jw, ev->snapshot_frame_id);
+    else
+        vigil__jw_null(jw);
+    vigil__jw_key(jw, "reviewed");
+    vigil__jw_bool(jw, row->reviewed);
+    vigil__jw_key(jw, "reviewed_at");
+    vigil__jw_time(jw, row->reviewed_us);
+    vigil__jw_key(jw, "reviewed_by");
+    vigil__jw_string(jw, row->reviewed_us ? row->reviewed_by : NULL);
+    vigil__jw_key(jw, "snapshot_url");
+    if (ev->snapshot_frame_id > 0) {
+        snprintf(url, sizeof(url), "/api/v1/events/%" PRId64 "/snapshot.jpg", row->id);
+        vigil__jw_string(jw, url);
+    } else {
+        vigil__jw_null(jw);
+    }
+    vigil__jw_key(jw, "clip_url");
+    snprintf(url, sizeof(url), "/api/v1/events/%" PRId64 "/clip.mp4", row->id);
+    vigil__jw_string(jw, url);
+    vigil__jw_object_end(jw);
 }
 
 json_t *vigil__api_event_json(const vigil_analytics_event_row_t *row)
 {
-    const vigil_analytics_event_t *ev = &row->ev;
-    const char *kind = vigil_event_kind_name(ev->kind);
-    const char *dir = ev->direction ? vigil_direction_name(ev->direction) : NULL;
-    json_t *obj = json_object();
-    char url[96];
-    int bad = !obj;
+    vigil__jw_t jw;
 
-    bad |= json_object_set_new(obj, "id", json_integer(row->id));
-    bad |= json_object_set_new(obj, "camera", json_string(ev->camera_id));
-    bad |= json_object_set_new(obj, "kind", kind ? json_string(kind) : json_null());
-    bad |= json_object_set_new(obj, "label", json_string(ev->label));
-    bad |= json_object_set_new(obj, "track", json_integer((json_int_t)ev->track_id));
-    bad |= json_object_set_new(obj, "zone", nullable_string(ev->zone));
-    bad |= json_object_set_new(obj, "line", nullable_string(ev->line));
-    bad |= json_object_set_new(obj, "direction", dir ? json_string(dir) : json_null());
-    bad |= json_object_set_new(obj, "start", vigil__json_time(ev->start_us));
-    bad |= json_object_set_new(obj, "start_us", json_integer(ev->start_us));
-    bad |= json_object_set_new(obj, "end", ev->open ? json_null() : vigil__json_time(ev->end_us));
-    bad |= json_object_set_new(obj, "end_us", ev->open ? json_null() : json_integer(ev->end_us));
-    bad |= json_object_set_new(obj, "open", json_boolean(ev->open));
-    bad |= json_object_set_new(obj, "start_sequence",
-                               json_integer((json_int_t)ev->start_sequence));
-    bad |= json_object_set_new(obj, "end_sequence",
-                               ev->open ? json_null()
-                                        : json_integer((json_int_t)ev->end_sequence));
-    bad |= json_object_set_new(obj, "peak_score", vigil__json_float(ev->peak_score));
-    bad |= json_object_set_new(obj, "box",
-                               json_pack("[o,o,o,o]", vigil__json_float(ev->x1),
-                                         vigil__json_float(ev->y1), vigil__json_float(ev->x2),
-                                         vigil__json_float(ev->y2)));
-    bad |= json_object_set_new(obj, "snapshot_frame_id",
-                               ev->snapshot_frame_id > 0 ? json_integer(ev->snapshot_frame_id)
-                                                         : json_null());
-    bad |= json_object_set_new(obj, "reviewed", json_boolean(row->reviewed));
-    bad |= json_object_set_new(obj, "reviewed_at", vigil__json_time(row->reviewed_us));
-    bad |= json_object_set_new(obj, "reviewed_by",
-                               row->reviewed_us ? json_string(row->reviewed_by) : json_null());
-    snprintf(url, sizeof(url), "/api/v1/events/%" PRId64 "/snapshot.jpg", row->id);
-    bad |= json_object_set_new(obj, "snapshot_url",
-                               ev->snapshot_frame_id > 0 ? json_string(url) : json_null());
-    snprintf(url, sizeof(url), "/api/v1/events/%" PRId64 "/clip.mp4", row->id);
-    bad |= json_object_set_new(obj, "clip_url", json_string(url));
-    if (bad) {
-        json_decref(obj);
-        return NULL;
-    }
-    return obj;
+    vigil__jw_init(&jw, 0);
+    vigil__api_event_write(&jw, row);
+    return vigil__jw_json(&jw);
 }
 
 /* --- GET /api/v1/events ---------------------------------------------------------- */
@@ -143,7 +175,7 @@ void vigil__api_events(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *repl
     size_t n = 0;
     int64_t next_start = 0, next_id = 0;
     vigil_err_t err;
-    json_t *items = NULL, *item, *next_json;
+    vigil__jw_t jw;
 
     vigil__event_params_init(&c.params);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &c);
@@ -160,28 +192,22 @@ void vigil__api_events(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *repl
                            "store: cannot query events: %s", vigil_err_str(err));
         goto done;
     }
-    items = json_array();
-    for (size_t i = 0; items && i < n; i++) {
-        if (!(item = vigil__api_event_json(&rows[i]))) {
-            vigil__reply_error(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-                               "event %" PRId64 " cannot be encoded as JSON", rows[i].id);
-            goto done;
-        }
-        json_array_append_new(items, item);
-    }
+    vigil__jw_init(&jw, VIGIL__API_JSON_MAX);
+    vigil__jw_object(&jw);
+    vigil__jw_key(&jw, "items");
+    vigil__jw_array(&jw);
+    for (size_t i = 0; i < n; i++) vigil__api_event_write(&jw, &rows[i]);
+    vigil__jw_array_end(&jw);
+    vigil__jw_key(&jw, "next_cursor");
     if (next_id > 0) {
         vigil__api_format_event_cursor(next_start, next_id, cursor, sizeof(cursor));
-        next_json = json_string(cursor);
+        vigil__jw_string(&jw, cursor);
     } else {
-        next_json = json_null();
+        vigil__jw_null(&jw);
     }
-    if (!items) json_decref(next_json);
-    vigil__reply_json(reply, MHD_HTTP_OK,
-                      items ? json_pack("{s:o, s:o}", "items", items, "next_cursor", next_json)
-                            : NULL);
-    items = NULL; /* json_pack took it, even on failure */
+    vigil__jw_object_end(&jw);
+    vigil__reply_jw(reply, MHD_HTTP_OK, &jw);
 done:
-    json_decref(items);
     free(rows);
 }
 

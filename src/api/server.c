@@ -58,11 +58,9 @@ static void reply_oom(vigil__reply_t *reply)
     snprintf(reply->error, sizeof(reply->error), "out of memory");
 }
 
-void vigil__reply_json(vigil__reply_t *reply, int status, json_t *json)
+/* Takes text (malloc'd JSON, len bytes) as the body; NULL gives the 500. */
+static void reply_text(vigil__reply_t *reply, int status, char *text, size_t len)
 {
-    char *text = json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-
-    json_decref(json);
     if (!text) {
         reply_oom(reply);
         return;
@@ -73,8 +71,24 @@ void vigil__reply_json(vigil__reply_t *reply, int status, json_t *json)
     reply->status = status;
     reply->body = text;
     reply->static_body = NULL;
-    reply->len = strlen(text);
+    reply->len = len;
     reply->content_type = "application/json";
+}
+
+void vigil__reply_json(vigil__reply_t *reply, int status, json_t *json)
+{
+    char *text = json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+
+    json_decref(json);
+    reply_text(reply, status, text, text ? strlen(text) : 0);
+}
+
+void vigil__reply_jw(vigil__reply_t *reply, int status, vigil__jw_t *jw)
+{
+    size_t len = 0;
+    char *text = vigil__jw_take(jw, &len);
+
+    reply_text(reply, status, text, len);
 }
 
 void vigil__reply_error(vigil__reply_t *reply, int status, const char *param, const char *fmt,
@@ -187,10 +201,17 @@ json_t *vigil__api_body_json(vigil__req_t *req, vigil__reply_t *reply)
 
 json_t *vigil__json_float(double v)
 {
-    char buf[32];
+    return json_real(vigil__jw_round6(v));
+}
 
-    snprintf(buf, sizeof(buf), "%.6g", v);
-    return json_real(strtod(buf, NULL));
+json_t *vigil__jw_json(vigil__jw_t *jw)
+{
+    size_t len = 0;
+    char *text = vigil__jw_take(jw, &len);
+    json_t *json = text ? json_loadb(text, len, 0, NULL) : NULL;
+
+    free(text);
+    return json;
 }
 
 json_t *vigil__json_time(int64_t t_us)

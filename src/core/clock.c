@@ -45,8 +45,56 @@ struct timespec vigil_deadline_ms(int timeout_ms)
     return ts;
 }
 
+/* buf[0..n) = v in n decimal digits, zero-padded. */
+static void put_digits(char *buf, int n, unsigned v)
+{
+    while (n-- > 0) {
+        buf[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* 1970 to 9999 without gmtime_r (whose time-zone lock the API's threads
+ * would share for every timestamp of a page): the civil date of a day
+ * count by the era arithmetic of the proleptic Gregorian calendar (400-year
+ * eras of 146097 days, years starting on March 1). 0, or -1 outside. */
+static int format_fast(int64_t t_us, char *buf, size_t size)
+{
+    int64_t secs, days, rem;
+    unsigned doe, yoe, doy, mp, y, m, d;
+
+    if (t_us < 0 || t_us >= INT64_C(253402300800000000) || size < 25) return -1;
+    secs = t_us / 1000000;
+    days = secs / 86400;
+    rem = secs % 86400;
+    doe = (unsigned)((days + 719468) % 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = yoe + 400 * (unsigned)((days + 719468) / 146097) + (m <= 2);
+    put_digits(buf, 4, y);
+    buf[4] = '-';
+    put_digits(buf + 5, 2, m);
+    buf[7] = '-';
+    put_digits(buf + 8, 2, d);
+    buf[10] = 'T';
+    put_digits(buf + 11, 2, (unsigned)(rem / 3600));
+    buf[13] = ':';
+    put_digits(buf + 14, 2, (unsigned)(rem / 60 % 60));
+    buf[16] = ':';
+    put_digits(buf + 17, 2, (unsigned)(rem % 60));
+    buf[19] = '.';
+    put_digits(buf + 20, 3, (unsigned)(t_us % 1000000 / 1000));
+    buf[23] = 'Z';
+    buf[24] = '\0';
+    return 0;
+}
+
 void vigil_format_time(int64_t t_us, char *buf, size_t size)
 {
+    if (format_fast(t_us, buf, size) == 0) return;
     time_t secs = (time_t)(t_us / 1000000);
     int ms = (int)((t_us % 1000000) / 1000);
     if (t_us < 0 && t_us % 1000000) {

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +25,38 @@ static void test_clock_format_gives_utc_milliseconds(void **state)
     /* before the epoch rounds down, not towards zero */
     vigil_format_time(-1500, buf, sizeof(buf));
     assert_string_equal(buf, "1969-12-31T23:59:59.998Z");
+}
+
+/* The fast path (1970..9999, no gmtime_r) against gmtime_r: every day
+ * boundary of the range's leap-year rules, and random instants. */
+static void test_clock_format_matches_gmtime(void **state)
+{
+    uint64_t r = 88172645463325252u;
+    const int64_t edges[] = {0, 951782400, 951868800, 4107542400, 4107628800, 253402300799,
+                             253402300800, 68256000000, 1795239062};
+
+    for (int i = 0; i < 2000000; i++) {
+        int64_t t_us;
+        time_t secs;
+        struct tm tm;
+        char want[64], got[64];
+
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        if (i < (int)(sizeof(edges) / sizeof(edges[0])) * 3)
+            t_us = (edges[i / 3] + (i % 3) - 1) * INT64_C(1000000) + 999999;
+        else if (i % 2)
+            t_us = (int64_t)(r % UINT64_C(253402300800000000));
+        else
+            t_us = (int64_t)(r % UINT64_C(4102444800000000)); /* to 2100 */
+        if (t_us < 0) continue; /* before 1970: gmtime_r's path, tested above */
+        secs = (time_t)(t_us / 1000000);
+        gmtime_r(&secs, &tm);
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(t_us % 1000000 / 1000));
+        vigil_format_time(t_us, got, sizeof(got));
+        if (strcmp(want, got) != 0) fail_msg("%lld: %s, gmtime_r %s", (long long)t_us, got, want);
+    }
 }
 
 static void test_clock_format_parse_round_trip(void **state)
@@ -123,6 +156,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clock_format_gives_utc_milliseconds),
+        cmocka_unit_test(test_clock_format_matches_gmtime),
         cmocka_unit_test(test_clock_format_parse_round_trip),
         cmocka_unit_test(test_clock_parse_applies_offsets),
         cmocka_unit_test(test_clock_parse_keeps_microseconds_and_drops_finer),
