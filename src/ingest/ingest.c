@@ -96,16 +96,21 @@ static void publish_event(vigil__camera_t *cam, const char *type, const char *me
 void vigil__camera_set_state(vigil__camera_t *cam, const char *status, const char *error)
 {
     vigil_ingest_t *ing = cam->ingest;
-    int changed;
+    int changed, new_reason;
     char message[256];
     pthread_mutex_lock(&ing->lock);
     changed = strcmp(cam->state.status, status) != 0;
+    /* A camera that keeps retrying for another reason (the stream dropped,
+     * then the server refuses connections) says so: the warehouse's row,
+     * which the API shows, is only updated by these events. */
+    new_reason = error && strcmp(status, "retrying") == 0 &&
+                 strncmp(cam->state.last_error, error, sizeof(cam->state.last_error) - 1) != 0;
     snprintf(cam->state.status, sizeof(cam->state.status), "%s", status);
     if (error) snprintf(cam->state.last_error, sizeof(cam->state.last_error), "%s", error);
     if (strcmp(status, "retrying") != 0) cam->state.next_retry_us = 0;
     snprintf(message, sizeof(message), "%s", error ? error : "");
     pthread_mutex_unlock(&ing->lock);
-    if (!changed || strcmp(status, "starting") == 0) return;
+    if ((!changed && !new_reason) || strcmp(status, "starting") == 0) return;
     if (strcmp(status, "retrying") != 0)
         vigil_info(INGEST_STAGE, cam->conf.id, "camera \"%s\": %s", cam->conf.id, status);
     char type[48];

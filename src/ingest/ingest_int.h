@@ -81,7 +81,8 @@ void vigil__ingest_static_run(vigil_ingest_t *ing, const char *id, int run);
 void *vigil__camera_main(void *arg);
 
 /* Sets the camera's status (and last_error if error is not NULL); on a change
- * of status publishes a "camera.<status>" event. Camera thread. Takes the lock. */
+ * of status, or of the error while retrying, publishes a "camera.<status>"
+ * event. Camera thread. Takes the lock. */
 void vigil__camera_set_state(vigil__camera_t *cam, const char *status, const char *error);
 
 /* Sleeps up to us microseconds, waking early when the camera is told to stop.

@@ -32,6 +32,7 @@
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 
+#include "source_int.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
 #include "vigil/redact.h"
@@ -189,6 +190,36 @@ static const char *av_err(int ret, char *buf, size_t size)
 
 /* ---- open / close ---------------------------------------------------------- */
 
+/* RTSP: the session description (SDP) has named the streams once the open
+ * returns. A server that offers no stream (a broken SDP) or video only in a
+ * codec FFmpeg cannot depacketize is known now; find_stream_info would wait
+ * for packets it can never read until the deadline and say "timed out". */
+static vigil_err_t described_video(vigil_source_t *src, char *errstr, size_t errstr_size)
+{
+    unsigned video = 0, known = 0;
+    for (unsigned i = 0; i < src->fmt->nb_streams; i++) {
+        const AVCodecParameters *par = src->fmt->streams[i]->codecpar;
+        if (par->codec_type != AVMEDIA_TYPE_VIDEO) continue;
+        video++;
+        known += par->codec_id != AV_CODEC_ID_NONE;
+    }
+    if (src->fmt->nb_streams == 0)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                            "cannot open %s: its session description (SDP) lists no stream FFmpeg "
+                            "can read (a broken SDP?)",
+                            src->shown);
+    if (video == 0)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                            "cannot open %s: no video stream in its session description (SDP)",
+                            src->shown);
+    if (known == 0)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                            "cannot open %s: its video is in a codec FFmpeg cannot read over RTP "
+                            "(accepted: H.264, H.265, MJPEG, MPEG-4 and the others FFmpeg knows)",
+                            src->shown);
+    return VIGIL_OK;
+}
+
 static vigil_err_t open_ffmpeg(vigil_source_t *src, const char *path, size_t slen, char *errstr,
                                size_t errstr_size)
 {
@@ -225,14 +256,29 @@ static vigil_err_t open_ffmpeg(vigil_source_t *src, const char *path, size_t sle
     av_freep(&ffurl);
     av_dict_free(&o);
     if (ret < 0) goto fail;
+    if ((scheme_is(path, slen, "rtsp") || scheme_is(path, slen, "rtsps")) &&
+        (ret = described_video(src, errstr, errstr_size)) != VIGIL_OK)
+        return (vigil_err_t)ret;
+    /* A camera's frame rate is not waited for: find_stream_info would read
+     * 20 frames to estimate it (4 s of a 5 fps camera, at every reconnect);
+     * live frames are sampled on arrival, and the codec's own timing, when
+     * it has one, still gives the rate. */
+    if (!src->is_file) src->fmt->fps_probe_size = 0;
     arm_deadline(src);
     if ((ret = avformat_find_stream_info(src->fmt, NULL)) < 0) goto fail;
     ret = av_find_best_stream(src->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (ret < 0 || !codec) {
-        vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED, "cannot open %s: %s",
-                     src->shown,
-                     ret == AVERROR_DECODER_NOT_FOUND ? "no decoder for its video stream"
-                                                      : "no video stream");
+        const char *name = "";
+        for (unsigned i = 0; i < src->fmt->nb_streams && !*name; i++)
+            if (src->fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO)
+                name = avcodec_get_name(src->fmt->streams[i]->codecpar->codec_id);
+        if (ret == AVERROR_DECODER_NOT_FOUND)
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                         "cannot open %s: no decoder for its video (%s) in this FFmpeg",
+                         src->shown, name);
+        else
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED, "cannot open %s: no video stream",
+                         src->shown);
         return VIGIL_ERR_UNSUPPORTED;
     }
     src->stream = ret;
@@ -257,6 +303,12 @@ fail:
     if (src->timed_out)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "cannot open %s: timed out after %d ms",
                             src->shown, src->timeout_ms);
+    char why[700];
+    if (ret == AVERROR(EIO) && (scheme_is(path, slen, "http") || scheme_is(path, slen, "https")) &&
+        vigil__source_http_why(path, src->timeout_ms, src->cancel, src->cancel_opaque, why,
+                               sizeof(why)))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "cannot open %s: %s", src->shown,
+                            why);
     return vigil_seterr(errstr, errstr_size,
                         ret == AVERROR(ENOENT)     ? VIGIL_ERR_NOT_FOUND
                         : ret == AVERROR_INVALIDDATA ? VIGIL_ERR_DECODE
@@ -512,6 +564,10 @@ vigil_err_t vigil_source_read(vigil_source_t *src, vigil_source_frame_t *frame, 
                 if (err != VIGIL_OK) return err;
                 continue;
             }
+            if (!src->is_file) /* a camera does not end: its server or the network did */
+                return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CLOSED,
+                                    "%s: the stream ended (connection closed by the server)",
+                                    src->shown);
             return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CLOSED, "end of %s", src->shown);
         }
         if (ret != AVERROR(EAGAIN))
