@@ -1,0 +1,155 @@
+"""The PostgreSQL warehouse under bad input and faults (issue 12, "Bad input
+and faults"): a wrong password, an unreachable server, a database with a
+newer schema, and the server stopped and started again while vigil runs.
+
+A real server: scripts/postgres starts a throwaway cluster on 127.0.0.1:19142
+(its own directory) and the test stops it. Each case gets its own schema of
+that database (search_path in the url's options), so cases never see each
+other's rows. Errors must name the server (host and port) and never the
+password."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_harness import BINARY, MULT, Vigil, check, media, run_tests, skip  # noqa: E402
+
+SRC = os.environ.get("VIGIL_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+PORT = "19142"
+ENV = dict(os.environ, VIGIL_PG_PORT=PORT, VIGIL_PG_DIR=f"/tmp/vigil-pg-faults-{PORT}",
+           VIGIL_PG_FAST="1")
+SCRIPT = os.path.join(SRC, "scripts", "postgres")
+URL = None
+
+
+def pg(verb):
+    r = subprocess.run([SCRIPT, verb], env=ENV, capture_output=True, text=True, timeout=300)
+    return r
+
+
+def psql(sql, schema=None):
+    url = URL + (f"?options=-csearch_path%3D{schema}" if schema else "")
+    r = subprocess.run(["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"psql {sql!r}: {r.stderr}")
+    return r.stdout.strip()
+
+
+def schema_url(name):
+    """A url whose tables live in schema `name` (made empty here)."""
+    psql(f"DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}")
+    return URL + f"?options=-csearch_path%3D{name}"
+
+
+def vigil_cli(*args):
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=120)
+
+
+def password_of(url):
+    return url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+
+
+def test_wrong_password_is_refused_naming_the_server_never_the_password():
+    wrong = URL.replace(password_of(URL), "not-the-Passw0rd")
+    r = vigil_cli("db", "migrate", "--store", wrong)
+    out = r.stdout + r.stderr
+    check(r.returncode != 0, f"a wrong password was accepted: {out}")
+    check("password authentication failed" in out, f"no reason: {out}")
+    check("127.0.0.1" in out and PORT in out, f"the server is not named: {out}")
+    check("not-the-Passw0rd" not in out and password_of(URL) not in out,
+          f"a password in the message: {out}")
+
+
+def test_unreachable_server_names_host_and_port_never_the_password():
+    # nothing listens on port 1; a short connect timeout keeps the test quick
+    r = vigil_cli("db", "migrate", "--store", "postgres://vigil:Sekr1tPw@127.0.0.1:1/vigil")
+    out = r.stdout + r.stderr
+    check(r.returncode != 0, f"an unreachable server was accepted: {out}")
+    check('"127.0.0.1", port 1' in out and "refused" in out, f"host:port or reason missing: {out}")
+    check("Sekr1tPw" not in out, f"the password in the message: {out}")
+
+
+def test_newer_schema_version_is_refused_and_left_alone():
+    url = schema_url("newer_schema")
+    r = vigil_cli("db", "migrate", "--store", url)
+    check(r.returncode == 0, f"migrating an empty schema failed: {r.stderr}")
+    psql("UPDATE vigil_schema SET version = 99", "newer_schema")
+    for args in (["db", "migrate"], ["db", "version"]):
+        r = vigil_cli(*args, "--store", url)
+        out = r.stdout + r.stderr
+        if args[1] == "migrate":
+            check(r.returncode != 0, f"a newer schema was migrated: {out}")
+            check("store schema version 99 is newer than this vigil knows" in out,
+                  f"no precise refusal: {out}")
+            check("127.0.0.1" in out and password_of(URL) not in out, f"server/password: {out}")
+    check(psql("SELECT version FROM vigil_schema", "newer_schema") == "99",
+          "the newer schema's version was changed")
+
+
+def test_server_stopped_mid_stream_then_back_loses_and_duplicates_nothing_in_the_sink():
+    video = media("vtest.avi")
+    url = schema_url("restart")
+    cfg = f"""
+ingest: {{ realtime: true }}
+infer: {{ model: motion }}
+preprocess: {{ motion_threshold: 0.0 }}
+cameras:
+  - {{ id: cam, url: "{video}", fps: 20, loop: false }}
+"""
+    with Vigil(["--store", url], config=cfg, auth=False) as v:
+        def stored():
+            return int(psql("SELECT count(*) FROM frames", "restart") or 0)
+        v.wait_for("frames in PostgreSQL", lambda: stored() > 60, timeout=120 * MULT)
+        down = pg("down")
+        check(down.returncode == 0, f"scripts/postgres down: {down.stderr}")
+        time.sleep(4)
+        up = pg("start")
+        check(up.returncode == 0 and up.stdout.strip().splitlines()[-1] == URL,
+              f"scripts/postgres start after down: {up.stdout} {up.stderr}")
+        v.wait_for("the source to end", lambda: "every source has ended" in v.log_text(),
+                   timeout=300 * MULT)
+
+        def drained():
+            n = psql("SELECT count(*) FROM frames WHERE detection_count IS NULL", "restart")
+            return n == "0"
+        v.wait_for("every stored frame's results", drained, timeout=120 * MULT)
+        check(v.stop() == 0, "exit code after SIGTERM")
+        log = v.log_text()
+    # the outage was seen, retried and survived
+    check("postgres" in log and ("retrying" in log or "retry" in log), "no retry in the log")
+    check(password_of(URL) not in log, "the password in vigil's log")
+    # every frame row once, every detection once, and every stored frame's
+    # detections all there: its detection_count is the number of its rows
+    frames = int(psql("SELECT count(*) FROM frames", "restart"))
+    check(frames > 60, f"only {frames} frames stored")
+    check(psql("SELECT count(*) - count(DISTINCT (camera_id, sequence)) FROM frames",
+               "restart") == "0", "a frame stored twice")
+    check(psql("SELECT count(*) - count(DISTINCT (camera_id, sequence, model, idx)) "
+               "FROM detections", "restart") == "0", "a detection stored twice")
+    mismatched = psql("SELECT count(*) FROM frames f WHERE f.detection_count <> (SELECT count(*) "
+                      "FROM detections d WHERE d.camera_id = f.camera_id AND "
+                      "d.sequence = f.sequence)", "restart")
+    check(mismatched == "0", f"{mismatched} frames whose detections are missing or extra")
+    print(f"restart: {frames} frames, "
+          f"{psql('SELECT count(*) FROM detections', 'restart')} detections stored once each")
+
+
+if __name__ == "__main__":
+    if not os.path.exists(BINARY):
+        skip(f"no vigil binary at {BINARY}")
+    r = pg("start")
+    lines = r.stdout.strip().splitlines()
+    if r.returncode != 0 or not lines or not lines[-1].startswith("postgres://"):
+        print(r.stdout, r.stderr)
+        pg("stop")
+        skip("scripts/postgres start could not start PostgreSQL")
+    URL = lines[-1]
+    probe = vigil_cli("db", "version", "--store", URL)
+    if "not built into this binary" in probe.stderr:
+        pg("stop")
+        skip("vigil was built without PostgreSQL (libpq-dev missing)")
+    try:
+        run_tests([f for n, f in list(globals().items()) if n.startswith("test_")])
+    finally:
+        pg("stop")
