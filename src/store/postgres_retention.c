@@ -34,14 +34,27 @@ enum {
     PGT_DELETE,
 };
 
-/* $1 preroll, $2 postroll, $3 events ended before this need nothing, $4
- * limit, $5 camera */
-#define PGT_UNNEEDED                                                                              \
+/* The oldest frames no event needs (as SQT_OLDEST in sqlite_retention.c):
+ * $1 preroll, $2 postroll, $3 events ended before this need nothing, $4
+ * limit, $5 camera. ev gives per camera the longest window of a closed
+ * event that still counts and the earliest start of an open one, so that
+ * the range of analytics_events_camera_time a frame looks at is bounded on
+ * both sides instead of running over every older event of its camera. */
+#define PGT_OLDEST(ev_where, f_where)                                                             \
+    "WITH ev AS (SELECT camera_id,"                                                               \
+    "  max(CASE WHEN open = 0 AND end_us >= $3 THEN end_us - start_us END) AS longest,"           \
+    "  min(CASE WHEN open <> 0 THEN start_us END) AS open_from"                                   \
+    "  FROM analytics_events " ev_where " GROUP BY camera_id) "                                   \
+    "SELECT f.id, f.size_bytes FROM frames f LEFT JOIN ev ON ev.camera_id = f.camera_id "         \
+    "WHERE " f_where                                                                              \
+    " AND (ev.open_from IS NULL OR f.capture_time_us < ev.open_from - $1)"                        \
     " AND NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.snapshot_frame_id = f.id"          \
     "   AND (e.open <> 0 OR e.end_us >= $3))"                                                     \
     " AND NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.camera_id = f.camera_id"           \
+    "   AND e.start_us >= f.capture_time_us - $2 - coalesce(ev.longest, 0)"                       \
     "   AND e.start_us <= f.capture_time_us + $1"                                                 \
-    "   AND (e.open <> 0 OR (e.end_us >= $3 AND e.end_us + $2 >= f.capture_time_us)))"
+    "   AND e.open = 0 AND e.end_us >= $3 AND e.end_us + $2 >= f.capture_time_us)"                \
+    " ORDER BY f.capture_time_us, f.id LIMIT $4"
 
 static vigil_err_t pgt_frame_usage(vigil_store_t *store, size_t max, vigil_frame_usage_t **rows,
                                    size_t *n, char *errstr, size_t errstr_size)
@@ -110,10 +123,8 @@ static vigil_err_t pgt_sweep_frames_bytes(vigil_store_t *store, const char *came
     if (camera_id) vigil__pg_param_text(&p, camera_id);
     victims = vigil__pg_exec_prepared(
         pg, camera_id ? PGT_OLDEST_CAMERA : PGT_OLDEST_ALL,
-        camera_id ? "SELECT f.id, f.size_bytes FROM frames f WHERE f.camera_id = $5" PGT_UNNEEDED
-                    " ORDER BY f.capture_time_us, f.id LIMIT $4"
-                  : "SELECT f.id, f.size_bytes FROM frames f WHERE true" PGT_UNNEEDED
-                    " ORDER BY f.capture_time_us, f.id LIMIT $4",
+        camera_id ? PGT_OLDEST("WHERE camera_id = $5", "f.camera_id = $5")
+                  : PGT_OLDEST("", "true"),
         &p, "read the oldest frames", &err, errstr, errstr_size);
     if (!victims) goto fail;
     /* only as many as the bytes asked for: the rest of the batch stays */
