@@ -21,6 +21,9 @@ into the same warehouse (issue 12, item 4, and its nginx faults):
 
 The warehouse is $VIGIL_REPLICAS_STORE when set (a postgres:// URL from
 scripts/postgres), else SQLite in WAL mode in a temporary data directory.
+The first three tests pass on both (PostgreSQL 15 through scripts/postgres
+with VIGIL_REPLICAS_STORE set); ctest runs SQLite until the test joins the
+postgres_server fixture (tests/with_postgres.sh).
 Ports: 19400-19449 (CMakeLists.txt gives the test a RESOURCE_LOCK on them).
 """
 import http.client
