@@ -133,6 +133,9 @@ def test_server_restart_and_one_dead_camera_leave_the_others_at_their_rate():
             print(f"camera dies retrying {time.monotonic() - t_stop:.2f} s after the server "
                   f"stopped: {dead['last_error']!r}")
             check("127.0.0.1:19302" in dead["last_error"], f"last_error names no server: {dead}")
+            check(any(r.get("camera") == "dies" and r["level"] == "error"
+                      and "the stream ended (connection closed by the server)" in r["msg"]
+                      for r in v.log_records()), "no error record saying the stream ended")
             during = rate(v, ["one", "two"], 4)
             print(f"frames/s while one camera is dead: {during}")
             for c in ("one", "two"):
