@@ -170,7 +170,7 @@ static void test_jsonw_string_escapes_as_jansson(void **state)
 
 static void test_jsonw_string_replaces_bytes_that_are_not_utf8(void **state)
 {
-    static const char *bad[] = {"a\xff" "b", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+    static const char *bad[] = {("a\xff" "b"), "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
                                 "\xe2\x82", "\x80"};
     static const char *want[] = {"\"a\\ufffdb\"", "\"\\ufffd\\ufffd\"",
                                  "\"\\ufffd\\ufffd\\ufffd\"", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"",
