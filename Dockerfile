@@ -39,7 +39,7 @@ WORKDIR /src
 COPY scripts/setup.sh scripts/setup.sh
 RUN scripts/setup.sh build && scripts/setup.sh pkg npm
 COPY . .
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_WERROR=ON \
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_WERROR=ON -DVIGIL_POSTGRES=ON \
  && cmake --build build --target vigil \
  && deploy/runtime-deps check build/vigil deploy/runtime-packages.txt \
  && mkdir -p /opt/vigil/bin /opt/vigil/models /opt/vigil/media \

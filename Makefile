@@ -8,7 +8,8 @@
 #                models and the test-only reference tools (TF.js in Node, ONNX Runtime in a
 #                venv, under ~/.cache/vigil), run every test, then the unit, conformance, e2e
 #                and vigil-nn integration tests again under ASan+UBSan, the threaded ones
-#                under TSan (build-tsan, ctest -L tsan); fails when a suite
+#                under TSan (build-tsan, ctest -L tsan), then a clang tree (build-clang,
+#                -Werror, everything built, ctest -L unit); fails when a suite
 #                was skipped (VIGIL_ALLOW_SKIP=kafka lets a machine without Kafka's JDK skip
 #                Kafka; never under CI). docs/testing.md
 #   make bench   build and run the benchmarks in bench/ (the analytics part installs its
@@ -19,6 +20,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+CLANG_BUILD ?= build-clang
 JOBS       ?= $(shell nproc)
 HTTP       ?= 127.0.0.1:8080
 DATA_DIR   ?= data
@@ -58,7 +60,12 @@ $(ASAN_BUILD)/build.ninja:
 $(TSAN_BUILD)/build.ninja:
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_TSAN=ON -DVIGIL_WERROR=ON
 
-test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja $(TSAN_BUILD)/build.ninja
+# Portability (docs/deploy.md): the same sources under clang, warnings as errors.
+$(CLANG_BUILD)/build.ninja:
+	CC=clang cmake -S . -B $(CLANG_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_WERROR=ON
+
+test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja $(TSAN_BUILD)/build.ninja \
+      $(CLANG_BUILD)/build.ninja
 	cmake -S . -B $(BUILD) -DVIGIL_FAULT_INJECTION=ON >/dev/null
 	cmake -S . -B $(ASAN_BUILD) -DVIGIL_FAULT_INJECTION=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
@@ -79,8 +86,11 @@ test: deps-test media $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja $(TSAN_BUIL
 	cd $(TSAN_BUILD) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" \
 	  ctest --output-on-failure --no-tests=error -j $(JOBS) -L tsan \
 	  --output-junit ctest-junit.xml $(CTEST_ARGS)
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
+	cd $(CLANG_BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS) -L unit \
+	  -E '^web_checks$$' --output-junit ctest-junit.xml $(CTEST_ARGS)
 	tests/check_skips.py $(BUILD)/ctest-junit.xml $(ASAN_BUILD)/ctest-junit.xml \
-	  $(ASAN_BUILD)/ctest-junit-nn.xml $(TSAN_BUILD)/ctest-junit.xml
+	  $(ASAN_BUILD)/ctest-junit-nn.xml $(TSAN_BUILD)/ctest-junit.xml $(CLANG_BUILD)/ctest-junit.xml
 	@echo "make test: all suites passed"
 
 bench: build media models
@@ -98,4 +108,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD)
