@@ -43,7 +43,7 @@ struct vigil__req;
  * MHD's records of them, and the response headers. Large enough that every
  * request within the limits above reaches the edge (which then answers
  * in JSON); beyond it MHD answers 414 / 431 itself. */
-#define VIGIL__EDGE_CONN_MEMORY (96 * 1024)
+#define VIGIL__EDGE_CONN_MEMORY (32 * 1024)
 
 typedef struct vigil__edge vigil__edge_t;
 
