@@ -26,10 +26,26 @@
  * cannot be decoded at all are counted under the stage series without a
  * camera label.
  *
- * Store failures, by class (vigil/err.h): a frame the store cannot take now
- * (a full disk, I/O, a lock) is counted failed and acked, not retried: the
- * next frame of the camera is the retry, and waiting would stall its
- * partition. While a camera's frames fail so, its status in the warehouse is
+ * Store failures, by class (vigil/err.h), since a frame acked here and not
+ * stored is gone for good:
+ *  - the warehouse is unavailable for a while (VIGIL_ERR_AGAIN: the
+ *    connection lost, the server restarting or refusing connections, a
+ *    serialization failure, SQLite's lock held past its busy timeout;
+ *    VIGIL_ERR_TIMED_OUT: a statement timeout): the frame is not processed
+ *    yet. The worker keeps the message unacknowledged and stores the same
+ *    frame again after 100 ms, doubling to 2 s, until it is taken (frame_put
+ *    is idempotent on (camera, sequence), so a try whose commit did happen
+ *    is not stored twice). Nothing behind it is committed (Kafka), and on the
+ *    in-process bus the frames topic fills and blocks ingest (backpressure:
+ *    a live camera's frames are then sampled less, never accepted and lost).
+ *    Only a stop gives up: the frame is counted failed and given back to the
+ *    bus (Kafka delivers it again; the in-process bus ends with the process).
+ *  - the store cannot take it and waiting may not help soon (a full disk,
+ *    I/O, memory: VIGIL_ERR_FULL, _IO, _NOMEM): counted failed and acked: the
+ *    next frame of the camera is the retry, and waiting on a disk that may
+ *    stay full would stall its partition; the retention sweeper frees space.
+ *  - refused (a row the store will never take): counted failed and acked.
+ * While a camera's frames wait or fail so, its status in the warehouse is
  * "degraded" with the error, /healthz says degraded naming it, and the log
  * says it once per 10 s with a count (vigil_log_limited): one record per
  * frame would bury everything else. The first frame stored again clears
@@ -56,6 +72,11 @@
 
 #define STAGE "preprocess"
 #define POLL_MS 100
+/* waits between tries of a frame while the warehouse is unavailable: short,
+ * so that frames flow again soon after it is back (a try is one connection
+ * attempt or one statement) */
+#define RETRY_MIN_US 100000
+#define RETRY_MAX_US 2000000
 
 /* Fault injection (vigil/fault.h; only the vigil-fault binary of test trees
  * has it, tests/integration/test_kafka_failures.py uses it): the Nth message
@@ -78,7 +99,8 @@ typedef struct pre_camera {
     vigil_histogram_t *stored_latency; /* capture -> frame stored */
     int64_t seen_us;                   /* monotonic time of its last frame */
     vigil_log_limit_t errlog;          /* its frames' error records */
-    uint64_t store_failures;           /* frames the store refused since the last one stored */
+    uint64_t store_failures;           /* failed tries to store since the last frame stored */
+    int64_t failing_since_us;          /* monotonic time of the first of them */
     int64_t status_us;                 /* monotonic time its "degraded" status was last written */
     struct pre_camera *next;
 } pre_camera_t;
@@ -96,6 +118,7 @@ typedef struct pre_worker {
     vigil_stage_metrics_t unknown; /* messages that name no valid camera */
     vigil_counter_t *refused_mismatch, *refused_large, *refused_cameras;
     int64_t lag_reported; /* this worker's share of the stage's queue_depth gauge */
+    int64_t retry_us;     /* the next wait for an unavailable warehouse; 0 while it works */
     vigil_log_limit_t errlog; /* records of messages that name no camera it keeps */
 } pre_worker_t;
 
@@ -131,32 +154,68 @@ static void camera_status(pre_worker_t *w, pre_camera_t *cam, const char *status
     cam->status_us = vigil_mono_us();
 }
 
-/* A frame of cam the store could not take now (full disk, I/O): see the top
- * of the file. */
+/* A frame of cam the store could not take (full disk, I/O, or the warehouse
+ * unavailable, then `problem` says it is retried): see the top of the file. */
 static void store_failing(pre_worker_t *w, pre_camera_t *cam, vigil_err_t err,
-                          const char *errstr)
+                          const char *problem)
 {
-    char problem[384];
-    snprintf(problem, sizeof problem, "frames are not stored (%s): %s", vigil_err_str(err),
-             errstr);
     if (vigil_err_is_fatal(err)) {
         vigil_health_set(STAGE, NULL, VIGIL_HEALTH_FAILED, problem);
         return;
     }
     vigil_health_set(STAGE, cam->id, VIGIL_HEALTH_DEGRADED, problem);
-    if (cam->store_failures++ == 0 || vigil_mono_us() - cam->status_us >= 10000000)
+    if (cam->store_failures++ == 0) cam->failing_since_us = vigil_mono_us();
+    if (cam->store_failures == 1 || vigil_mono_us() - cam->status_us >= 10000000)
         camera_status(w, cam, "degraded", problem);
 }
 
 static void store_working(pre_worker_t *w, pre_camera_t *cam)
 {
+    w->retry_us = 0;
     if (!cam->store_failures) return;
     vigil_log_limit_flush(&cam->errlog);
-    vigil_info(STAGE, cam->id, "camera \"%s\": frames are stored again after %llu failed",
-               cam->id, (unsigned long long)cam->store_failures);
+    vigil_info(STAGE, cam->id,
+               "camera \"%s\": frames are stored again after %llu failed tries in %.1f s",
+               cam->id, (unsigned long long)cam->store_failures,
+               (double)(vigil_mono_us() - cam->failing_since_us) / 1e6);
     vigil_health_clear(STAGE, cam->id);
     camera_status(w, cam, "online", "");
     cam->store_failures = 0;
+}
+
+/* Whether a frame the store did not take waits for the warehouse and is
+ * tried again (rather than counted failed): see the top of the file. */
+static int store_unavailable(vigil_err_t err)
+{
+    return err == VIGIL_ERR_AGAIN || err == VIGIL_ERR_TIMED_OUT;
+}
+
+/* The warehouse cannot take cam's frame `sequence` now (err, errstr): says
+ * so (health, camera status, the log once per 10 s with a count) and waits
+ * before the next try, 100 ms doubling to 2 s, in slices so that a stop is
+ * not delayed. Returns 0 when the stage is stopping instead. */
+static int wait_for_store(pre_worker_t *w, pre_camera_t *cam, uint64_t sequence,
+                          vigil_err_t err, const char *errstr)
+{
+    char problem[384], fields[64];
+    w->retry_us = w->retry_us ? w->retry_us * 2 : RETRY_MIN_US;
+    if (w->retry_us > RETRY_MAX_US) w->retry_us = RETRY_MAX_US;
+    snprintf(problem, sizeof problem,
+             "frames wait for the warehouse (%s), retried every %.1f s at most: %s",
+             vigil_err_str(err), (double)RETRY_MAX_US / 1e6, errstr);
+    store_failing(w, cam, err, problem);
+    snprintf(fields, sizeof fields, "\"sequence\":%llu", (unsigned long long)sequence);
+    vigil_log_limited(&cam->errlog, VIGIL_LOG_WARN, STAGE, cam->id, fields,
+                      "camera \"%s\": sequence %llu: cannot store frame yet, retrying in "
+                      "%.1f s: %s",
+                      cam->id, (unsigned long long)sequence, (double)w->retry_us / 1e6, errstr);
+    int64_t until = vigil_mono_us() + w->retry_us;
+    for (;;) {
+        if (vigil_workers_stopping(&w->pre->threads)) return 0;
+        int64_t left = until - vigil_mono_us();
+        if (left <= 0) return 1;
+        vigil_sleep_us(left < POLL_MS * 1000 ? left : POLL_MS * 1000);
+    }
 }
 
 /* Drops the state of the cameras that sent nothing for limits.camera_forget_s
@@ -238,11 +297,11 @@ static vigil_err_t motion_image(pre_worker_t *w, const Vigil__V1__Frame *frame, 
     return VIGIL_OK;
 }
 
-/* Stores the frame and publishes its GatedFrame. On failure the frame is
- * counted failed by the caller, and the message is acked either way;
- * *stored says whether the store took it (a failure after it is the
- * publish's: that frame is sent again by the next `vigil run`, since it is
- * stored but not processed). */
+/* Stores the frame and publishes its GatedFrame. On failure the caller
+ * tries again (the warehouse unavailable) or counts the frame failed and
+ * acks it; *stored says whether the store took it (a failure after it is
+ * the publish's: that frame is sent again by the next `vigil run`, since it
+ * is stored but not processed). */
 static vigil_err_t forward(pre_worker_t *w, pre_camera_t *cam, const Vigil__V1__Frame *frame,
                            int width, int height, double score, int keyframe, int *stored,
                            char *errstr, size_t errstr_size)
@@ -256,10 +315,11 @@ static vigil_err_t forward(pre_worker_t *w, pre_camera_t *cam, const Vigil__V1__
     row.size_bytes = (int64_t)frame->jpeg.len;
     row.motion_score = (float)score;
     row.keyframe = keyframe;
-    /* A store failure (disk full, I/O) fails this frame but still acks it:
-     * redelivering cannot help a full disk and would stall the camera's
-     * partition behind it, so the pipeline goes on with the next frames
-     * (the failure is logged and counted; the retention sweeper frees space). */
+    /* A full disk or I/O error fails this frame but still acks it: waiting
+     * would stall the camera's partition behind a disk that may stay full,
+     * so the pipeline goes on with the next frames (the failure is logged
+     * and counted; the retention sweeper frees space). An unavailable
+     * warehouse is waited for by the caller (top of the file). */
     *stored = 0;
     vigil_err_t err = vigil_store_frame_put(w->store, &row, frame->jpeg.data, frame->jpeg.len,
                                             errstr, errstr_size);
@@ -377,12 +437,35 @@ static void handle(pre_worker_t *w, vigil_bus_msg_t *msg)
         goto done;
     }
     int keyframe = verdict == VIGIL_GATE_KEYFRAME, stored = 0;
-    vigil_err_t ferr = forward(w, cam, frame, width, height, score, keyframe, &stored, errstr,
-                               sizeof errstr);
+    vigil_err_t ferr;
+    while ((ferr = forward(w, cam, frame, width, height, score, keyframe, &stored, errstr,
+                           sizeof errstr)) &&
+           !stored && store_unavailable(ferr)) {
+        if (wait_for_store(w, cam, frame->sequence, ferr, errstr)) continue;
+        /* stopping: the frame goes back to the bus, unacknowledged */
+        vigil_counter_inc(cam->m.failed);
+        vigil_log_limit_flush(&cam->errlog);
+        vigil_error(STAGE, cam->id,
+                    "camera \"%s\": sequence %llu: not stored: stopping while the warehouse "
+                    "is unavailable (%s); the frame is given back to the bus (%s)",
+                    cam->id, (unsigned long long)frame->sequence, errstr,
+                    vigil_bus_caps(w->pre->bus) & VIGIL_BUS_CAP_BOUNDED
+                        ? "the in-process bus ends with this process: it is lost"
+                        : "not committed: delivered again to the next consumer");
+        vigil_histogram_observe(cam->m.processing, (double)(vigil_mono_us() - t0) / 1e6);
+        vigil__v1__frame__free_unpacked(frame, NULL);
+        vigil_consumer_release(w->consumer, msg);
+        return;
+    }
     if (stored) store_working(w, cam);
     if (ferr) {
         vigil_counter_inc(cam->m.failed);
-        if (!stored) store_failing(w, cam, ferr, errstr);
+        if (!stored) {
+            char problem[384];
+            snprintf(problem, sizeof problem, "frames are not stored (%s): %s",
+                     vigil_err_str(ferr), errstr);
+            store_failing(w, cam, ferr, problem);
+        }
         vigil_log_limited(&cam->errlog, VIGIL_LOG_ERROR, STAGE, cam->id, fields,
                           "sequence %llu: cannot %s frame: %s",
                           (unsigned long long)frame->sequence, stored ? "forward" : "store",

@@ -6,7 +6,8 @@
  * directory lives here and in framefs.c, so the file/row ordering rules are
  * written once:
  *   put:   file first (temp + rename), then the row; if the row fails, the
- *          file goes. A row therefore never points at a file that was never
+ *          file goes (unless the failure may hide a commit: a lost
+ *          connection). A row therefore never points at a file that was never
  *          written.
  *   sweep: rows first (in bounded batches), then their files (frames, and
  *          the clips of analytics events); a crash in between leaves orphan
@@ -337,7 +338,11 @@ vigil_err_t vigil_store_frame_put(vigil_store_t *store, vigil_frame_row_t *row, 
         snprintf(msg, sizeof(msg), "%s", store->errbuf);
     }
     if (err != VIGIL_OK) {
-        store_unwrite(store, relpath);
+        /* VIGIL_ERR_AGAIN may be a connection lost after the server
+         * committed the row (PostgreSQL): the file stays, for that row or
+         * for the caller's next try of this frame (the same path); if
+         * neither comes, it is an orphan file, never a row without its file */
+        if (err != VIGIL_ERR_AGAIN) store_unwrite(store, relpath);
         row->path[0] = '\0';
         vigil_seterr(errstr, errstr_size, err,
                      "camera \"%s\" sequence %llu: cannot insert frame %s: %s", row->camera_id,

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -389,6 +390,136 @@ static void test_preprocess_full_disk_degrades_camera_and_health_and_logs_once_w
     free(jpg);
 }
 
+/* Another connection takes SQLite's write lock (BEGIN EXCLUSIVE) and keeps
+ * it: the store's inserts fail with VIGIL_ERR_AGAIN after its busy timeout. */
+static sqlite3 *lock_warehouse(fixture_t *f)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/vigil.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 30000);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
+static void unlock_warehouse(sqlite3 *db)
+{
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Waits (up to 30 s) until /healthz says the camera's frames wait for the
+ * warehouse; fails the test otherwise. */
+static void wait_frames_waiting(const char *camera)
+{
+    char want[128];
+    snprintf(want, sizeof want, "preprocess: camera \"%s\": frames wait for the warehouse",
+             camera);
+    char why[1024] = "";
+    for (int i = 0; i < 300; i++) {
+        if (vigil_health_level(why, sizeof why) == VIGIL_HEALTH_DEGRADED && strstr(why, want))
+            return;
+        vigil_sleep_us(100000);
+    }
+    fail_msg("health never said \"%s\": %s", want, why);
+}
+
+static void test_preprocess_locked_warehouse_retries_the_same_frames_none_lost_or_twice(
+    void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.preprocess_motion_threshold = 0; /* every frame is stored */
+    vigil_store_t *store = vt_store(&f->cfg);
+    vigil_camera_row_t cam = {.enabled = 1};
+    snprintf(cam.id, sizeof cam.id, "lockd");
+    snprintf(cam.status, sizeof cam.status, "online");
+    assert_int_equal(vigil_store_camera_upsert(store, &cam), VIGIL_OK);
+    vigil_store_close(store);
+    size_t len;
+    uint8_t *jpg = vt_scene_jpeg(W, H, 40, 40, 30, &len);
+    for (int i = 0; i < 6; i++)
+        vt_publish_frame(f->bus, "lockd", (uint64_t)i + 1, vigil_now_us(), W, H, jpg, len);
+    sqlite3 *db = lock_warehouse(f);
+    assert_int_equal(vigil_preprocess_start(f->pre), VIGIL_OK);
+    /* the first frame waits (retriable: a lock), unacknowledged: the topic
+     * does not drain, and nothing is counted failed */
+    wait_frames_waiting("lockd");
+    assert_int_equal(vigil_bus_drain(f->bus, VIGIL_TOPIC_FRAMES, 200), VIGIL_ERR_TIMED_OUT);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "preprocess", "lockd"), 0);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "preprocess", "lockd"), 0);
+    unlock_warehouse(db);
+
+    vt_drain(f->bus, VIGIL_TOPIC_FRAMES);
+    assert_int_equal(vt_stage_count("vigil_stage_in_total", "preprocess", "lockd"), 6);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "preprocess", "lockd"), 6);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "preprocess", "lockd"), 0);
+    /* each frame once, in order, with its row */
+    Vigil__V1__GatedFrame *g[16];
+    size_t n = collect(f, g, 16);
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(g[i]->sequence, i + 1);
+        assert_true(g[i]->frame_id > 0);
+        vigil__v1__gated_frame__free_unpacked(g[i], NULL);
+    }
+    store = vt_store(&f->cfg);
+    vigil_store_counts_t counts;
+    assert_int_equal(vigil_store_counts(store, "lockd", &counts), VIGIL_OK);
+    assert_int_equal(counts.frames, 6);
+    vigil_store_close(store);
+    /* stored again: health and the camera's status are clear */
+    assert_int_equal(vigil_health_level(NULL, 0), VIGIL_HEALTH_OK);
+    vigil_camera_row_t row = camera_row(f, "lockd");
+    assert_string_equal(row.status, "online");
+    free(jpg);
+}
+
+static void test_preprocess_stop_while_warehouse_locked_gives_the_frame_back_and_says_so(
+    void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.preprocess_motion_threshold = 0;
+    char logpath[1024];
+    snprintf(logpath, sizeof logpath, "%s/log.jsonl", f->dir);
+    int logfd = open(logpath, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    assert_true(logfd >= 0);
+    vigil_log_set_fd(logfd);
+    vigil_log_set_level(VIGIL_LOG_INFO);
+    size_t len;
+    uint8_t *jpg = vt_scene_jpeg(W, H, 40, 40, 30, &len);
+    vt_publish_frame(f->bus, "lockd", 7, vigil_now_us(), W, H, jpg, len);
+    sqlite3 *db = lock_warehouse(f);
+    assert_int_equal(vigil_preprocess_start(f->pre), VIGIL_OK);
+    wait_frames_waiting("lockd");
+    /* a stop does not wait for the warehouse: at most the try in progress */
+    int64_t t0 = vigil_mono_us();
+    vigil_preprocess_stop(f->pre);
+    double took = (double)(vigil_mono_us() - t0) / 1e6;
+    unlock_warehouse(db);
+    if (took > 8.0) fail_msg("stop took %.1f s while the warehouse was locked", took);
+    assert_int_equal(vt_stage_count("vigil_stage_in_total", "preprocess", "lockd"), 1);
+    assert_int_equal(vt_stage_count("vigil_stage_failed_total", "preprocess", "lockd"), 1);
+    assert_int_equal(vt_stage_count("vigil_stage_out_total", "preprocess", "lockd"), 0);
+    /* never acknowledged: still on the topic */
+    assert_int_equal(vigil_bus_drain(f->bus, VIGIL_TOPIC_FRAMES, 100), VIGIL_ERR_TIMED_OUT);
+
+    vigil_log_set_level(VIGIL_LOG_OFF);
+    vigil_log_set_fd(2);
+    close(logfd);
+    FILE *lf = fopen(logpath, "r");
+    assert_non_null(lf);
+    static char text[1 << 16];
+    size_t got = fread(text, 1, sizeof text - 1, lf);
+    text[got] = '\0';
+    fclose(lf);
+    if (!strstr(text, "camera \\\"lockd\\\": sequence 7: cannot store frame yet, retrying in") ||
+        !strstr(text, "sequence 7: not stored: stopping while the warehouse is unavailable") ||
+        !strstr(text, "database is locked") || !strstr(text, "it is lost"))
+        fail_msg("log:\n%s", text);
+    free(jpg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +537,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_preprocess_full_disk_degrades_camera_and_health_and_logs_once_with_a_count,
             setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_preprocess_locked_warehouse_retries_the_same_frames_none_lost_or_twice, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_preprocess_stop_while_warehouse_locked_gives_the_frame_back_and_says_so, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
