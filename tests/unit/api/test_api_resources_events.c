@@ -3,7 +3,8 @@
  * through store.h: two cameras, frames, detections and analytics events
  * whose times tie on purpose (an event and a detection at the same
  * instant), so that the search's one cursor over both tables is tested
- * where it is easiest to get wrong. */
+ * where it is easiest to get wrong. test_api_resources_events_postgres runs
+ * it all on PostgreSQL (VIGIL_STORE_URL; tests/store_backend.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "api_support.h"
+#include "store_backend.h"
 #include "vigil/api.h"
 #include "vigil/config.h"
 #include "vigil/store.h"
@@ -48,6 +50,7 @@ typedef struct fixture {
     int port;
     int64_t ids[NEVENTS];
     int64_t lobby_bytes;
+    vigil_test_store_t backend; /* SQLite in dir, or a PostgreSQL schema */
 } fixture_t;
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -55,11 +58,12 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static vigil_store_t *open_store(const char *dir)
+static vigil_store_t *open_store(const char *dir, const char *url)
 {
     char errstr[256] = "";
     vigil_store_conf_t conf;
     vigil_store_conf_init(&conf);
+    conf.url = url;
     conf.data_dir = dir;
     vigil_store_t *store = vigil_store_open(&conf, errstr, sizeof(errstr));
     if (!store) fail_msg("cannot open the store: %s", errstr);
@@ -134,12 +138,14 @@ static int setup(void **state)
 
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/vigil-api-rev-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
+    assert_int_equal(vigil_test_store_init(&fx->backend), 0);
     vigil_config_init(&fx->cfg);
     if (vigil_config_load_string(&fx->cfg, config_yaml, "test", errstr, sizeof(errstr)) ||
-        vigil_config_set(&fx->cfg, "store.data_dir", fx->dir, "test", errstr, sizeof(errstr)))
+        vigil_config_set(&fx->cfg, "store.data_dir", fx->dir, "test", errstr, sizeof(errstr)) ||
+        vigil_config_set(&fx->cfg, "store.url", fx->backend.url, "test", errstr, sizeof(errstr)))
         fail_msg("config: %s", errstr);
 
-    vigil_store_t *store = open_store(fx->dir);
+    vigil_store_t *store = open_store(fx->dir, fx->backend.url);
     camera(store, "lobby", "Front Lobby");
     camera(store, "yard", "Back Yard");
     int64_t l1 = frame(store, "lobby", 1, 300), l2 = frame(store, "lobby", 2, 310);
@@ -195,6 +201,7 @@ static int teardown(void **state)
     fixture_t *fx = *state;
     vigil_api_free(fx->api);
     vigil_config_release(&fx->cfg);
+    vigil_test_store_release(&fx->backend);
     nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(fx);
     return 0;
@@ -412,7 +419,7 @@ static void test_api_event_delete_closed_only_with_its_clip(void **state)
     char target[96], clip[4096];
 
     /* a cached clip to go with it */
-    vigil_store_t *store = open_store(fx->dir);
+    vigil_store_t *store = open_store(fx->dir, fx->backend.url);
     assert_int_equal(vigil_store_clip_path(store, "yard", fx->ids[EV_POOL], clip, sizeof(clip)),
                      VIGIL_OK);
     vigil_store_close(store);
@@ -508,13 +515,16 @@ static void test_api_readyz_is_503_on_a_warehouse_without_schema(void **state)
 {
     char dir[64] = "/tmp/vigil-api-ready-XXXXXX", errstr[256] = "";
     vigil_config_t cfg;
+    vigil_test_store_t empty; /* an empty data dir, or an empty schema */
     (void)state;
 
     assert_non_null(mkdtemp(dir));
+    assert_int_equal(vigil_test_store_init(&empty), 0);
     vigil_config_init(&cfg);
     if (vigil_config_load_string(&cfg, "http: {listen: \"127.0.0.1:0\"}\nauth: {enabled: false}\n",
                                  "test", errstr, sizeof(errstr)) ||
-        vigil_config_set(&cfg, "store.data_dir", dir, "test", errstr, sizeof(errstr)))
+        vigil_config_set(&cfg, "store.data_dir", dir, "test", errstr, sizeof(errstr)) ||
+        vigil_config_set(&cfg, "store.url", empty.url, "test", errstr, sizeof(errstr)))
         fail_msg("config: %s", errstr);
     vigil_api_t *api = vigil_api_new(&cfg, errstr, sizeof(errstr));
     assert_non_null(api);
@@ -532,6 +542,7 @@ static void test_api_readyz_is_503_on_a_warehouse_without_schema(void **state)
     json_decref(j);
     vigil_api_free(api);
     vigil_config_release(&cfg);
+    vigil_test_store_release(&empty);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
