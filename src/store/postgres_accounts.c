@@ -86,27 +86,32 @@ _Static_assert(VIGIL__PG_SLOTS_ACCOUNTS + PGU_COUNT_ <= VIGIL__PG_SLOTS_RESOURCE
 
 static const char *const pgu_sql[PGU_COUNT_] = {
     [PGU_USER_INSERT] = "INSERT INTO users (name, role, password_hash, created_us) "
-        "VALUES ($1, $2, $3, $4) RETURNING id",
-    [PGU_USER_GET_NAME] = "SELECT "
-        PGU_USER_COLS
-        ", password_hash FROM users "
-        "WHERE name = $1",
-    [PGU_USER_GET_ID] = "SELECT " PGU_USER_COLS ", password_hash FROM users " "WHERE id = $1",
-    [PGU_USER_LIST] = "SELECT " PGU_USER_COLS " FROM users ORDER BY name " "LIMIT $1",
+                        "VALUES ($1, $2, $3, $4) RETURNING id",
+    [PGU_USER_GET_NAME] = "SELECT " PGU_USER_COLS ", password_hash FROM users WHERE name = $1",
+    [PGU_USER_GET_ID] = "SELECT " PGU_USER_COLS ", password_hash FROM users WHERE id = $1",
+    /* byte order, as SQLite's, whatever the database's collation */
+    [PGU_USER_LIST] = "SELECT " PGU_USER_COLS " FROM users ORDER BY name COLLATE \"C\" LIMIT $1",
     [PGU_USER_COUNT] = "SELECT count(*) FROM users",
     [PGU_USER_ADMINS] = "SELECT count(*) FROM users WHERE role = 3",
     [PGU_USER_SET_ROLE] = "UPDATE users SET role = $2 WHERE id = $1",
     [PGU_USER_SET_HASH] = "UPDATE users SET password_hash = $2, failed_logins = 0, "
-        "lock_count = 0, locked_until_us = 0 WHERE id = $1",
+                          "lock_count = 0, locked_until_us = 0 WHERE id = $1",
     [PGU_SESSIONS_DELETE_USER] = "DELETE FROM sessions WHERE user_id = $1",
     [PGU_TOKENS_DELETE_USER] = "DELETE FROM api_tokens WHERE user_id = $1",
     [PGU_PASSKEYS_DELETE_USER] = "DELETE FROM passkeys WHERE user_id = $1",
     [PGU_CHALLENGES_DELETE_USER] = "DELETE FROM challenges WHERE user_id = $1",
     [PGU_USER_DELETE] = "DELETE FROM users WHERE id = $1",
+    /* writes only when there is something to clear: a login is a read */
     [PGU_USER_LOGIN_OK] = "UPDATE users SET failed_logins = 0, lock_count = 0, "
-        "locked_until_us = 0 WHERE id = $1 AND (failed_logins <> 0 OR "
-        "lock_count <> 0 OR locked_until_us <> 0)",
-    [PGU_USER_LOGIN_FAILED] = "UPDATE users SET "
+                          "locked_until_us = 0 WHERE id = $1 AND (failed_logins <> 0 OR "
+                          "lock_count <> 0 OR locked_until_us <> 0)",
+    /* $2 now, $3 max failures, $4 first lock, $5 longest lock. The right-hand
+     * sides see the row before the update: the max_failures-th failure in a
+     * row sets the lock (doubled per earlier lock) and starts the count
+     * again. A locked row is left alone. Two replicas racing: the second
+     * waits for the first's row lock, then evaluates against its result. */
+    [PGU_USER_LOGIN_FAILED] =
+        "UPDATE users SET "
         "failed_logins = CASE WHEN failed_logins + 1 >= $3::int THEN 0 "
         "  ELSE failed_logins + 1 END, "
         "lock_count = CASE WHEN failed_logins + 1 >= $3::int THEN lock_count + 1 "
@@ -115,67 +120,60 @@ static const char *const pgu_sql[PGU_COUNT_] = {
         "  THEN $2::bigint + least($4::bigint << least(lock_count, 20)::int, $5::bigint) "
         "  ELSE locked_until_us END "
         "WHERE id = $1 AND locked_until_us <= $2::bigint",
-    [PGU_CHALLENGE_EXPIRE] = "DELETE FROM challenges WHERE id IN (SELECT id FROM "
-        "challenges WHERE expires_us <= $1 LIMIT $2)",
-    [PGU_SESSION_EXPIRE] = "DELETE FROM sessions WHERE id IN (SELECT id FROM "
-        "sessions WHERE expires_us <= $1 LIMIT $2)",
-    [PGU_SESSION_INSERT] = "INSERT INTO sessions (user_id, sid_hash, csrf, created_us, last_seen_us, "
-        "expires_us, client_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-        "RETURNING id",
-    [PGU_SESSION_GET] = "SELECT "
-        PGU_SESSION_COLS
-        " FROM sessions s JOIN users u ON "
-        "u.id = s.user_id WHERE s.sid_hash = $1",
-    [PGU_SESSION_TOUCH] = "UPDATE sessions SET last_seen_us = $2 WHERE id = $1 AND last_seen_us < $2",
-    [PGU_SESSION_LIST_USER] = "SELECT "
-        PGU_SESSION_COLS
-        " FROM sessions s JOIN users u ON u.id = s.user_id "
-        "WHERE s.user_id = $3 AND s.expires_us > $1 ORDER BY s.id DESC LIMIT $2",
-    [PGU_SESSION_LIST_ALL] = "SELECT "
-        PGU_SESSION_COLS
-        " FROM sessions s JOIN users u ON u.id = s.user_id "
-        "WHERE s.expires_us > $1 ORDER BY s.id DESC LIMIT $2",
+    [PGU_CHALLENGE_EXPIRE] = "DELETE FROM challenges WHERE id IN (SELECT id FROM challenges "
+                             "WHERE expires_us <= $1 LIMIT $2)",
+    [PGU_SESSION_EXPIRE] = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE "
+                           "expires_us <= $1 LIMIT $2)",
+    [PGU_SESSION_INSERT] =
+        "INSERT INTO sessions (user_id, sid_hash, csrf, created_us, last_seen_us, expires_us, "
+        "client_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    [PGU_SESSION_GET] = "SELECT " PGU_SESSION_COLS " FROM sessions s JOIN users u ON "
+                        "u.id = s.user_id WHERE s.sid_hash = $1",
+    [PGU_SESSION_TOUCH] = "UPDATE sessions SET last_seen_us = $2 WHERE id = $1 AND "
+                          "last_seen_us < $2",
+    [PGU_SESSION_LIST_USER] = "SELECT " PGU_SESSION_COLS " FROM sessions s JOIN users u ON "
+                              "u.id = s.user_id WHERE s.user_id = $3 AND s.expires_us > $1 "
+                              "ORDER BY s.id DESC LIMIT $2",
+    [PGU_SESSION_LIST_ALL] = "SELECT " PGU_SESSION_COLS " FROM sessions s JOIN users u ON "
+                             "u.id = s.user_id WHERE s.expires_us > $1 ORDER BY s.id DESC "
+                             "LIMIT $2",
     [PGU_SESSION_DELETE_HASH] = "DELETE FROM sessions WHERE sid_hash = $1",
-    [PGU_TOKEN_INSERT] = "INSERT INTO api_tokens (user_id, token_hash, prefix, name, "
-        "write_scope, created_us, expires_us) VALUES ($1, $2, $3, $4, $5, "
-        "$6, $7) RETURNING id",
-    [PGU_TOKEN_GET] = "SELECT "
-        PGU_TOKEN_COLS
-        " FROM api_tokens t JOIN users u ON "
-        "u.id = t.user_id WHERE t.token_hash = $1",
-    [PGU_TOKEN_TOUCH] = "UPDATE api_tokens SET last_used_us = $2 WHERE id = $1 AND last_used_us < $2",
-    [PGU_TOKEN_LIST_USER] = "SELECT "
-        PGU_TOKEN_COLS
-        " FROM api_tokens t JOIN users u ON u.id = t.user_id "
-        "WHERE t.user_id = $2 ORDER BY t.id LIMIT $1",
-    [PGU_TOKEN_LIST_ALL] = "SELECT "
-        PGU_TOKEN_COLS
-        " FROM api_tokens t JOIN users u ON u.id = t.user_id "
-        "ORDER BY t.id LIMIT $1",
-    [PGU_PASSKEY_INSERT] = "INSERT INTO passkeys (user_id, name, cred_id, cose_key, "
-        "sign_count, created_us) VALUES ($1, $2, $3, $4, $5, $6) "
-        "RETURNING id",
+    [PGU_TOKEN_INSERT] =
+        "INSERT INTO api_tokens (user_id, token_hash, prefix, name, write_scope, created_us, "
+        "expires_us) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    [PGU_TOKEN_GET] = "SELECT " PGU_TOKEN_COLS " FROM api_tokens t JOIN users u ON "
+                      "u.id = t.user_id WHERE t.token_hash = $1",
+    [PGU_TOKEN_TOUCH] = "UPDATE api_tokens SET last_used_us = $2 WHERE id = $1 AND "
+                        "last_used_us < $2",
+    [PGU_TOKEN_LIST_USER] = "SELECT " PGU_TOKEN_COLS " FROM api_tokens t JOIN users u ON "
+                            "u.id = t.user_id WHERE t.user_id = $2 ORDER BY t.id LIMIT $1",
+    [PGU_TOKEN_LIST_ALL] = "SELECT " PGU_TOKEN_COLS " FROM api_tokens t JOIN users u ON "
+                           "u.id = t.user_id ORDER BY t.id LIMIT $1",
+    [PGU_PASSKEY_INSERT] = "INSERT INTO passkeys (user_id, name, cred_id, cose_key, sign_count, "
+                           "created_us) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     [PGU_PASSKEY_GET] = "SELECT " PGU_PASSKEY_COLS " FROM passkeys WHERE cred_id = $1",
-    [PGU_PASSKEY_LIST] = "SELECT "
-        PGU_PASSKEY_COLS
-        " FROM passkeys WHERE "
-        "user_id = $1 ORDER BY id LIMIT $2",
+    [PGU_PASSKEY_LIST] = "SELECT " PGU_PASSKEY_COLS " FROM passkeys WHERE user_id = $1 "
+                         "ORDER BY id LIMIT $2",
+    /* the count must grow; 0 after 0 (an authenticator without a counter) */
     [PGU_PASSKEY_UPDATE_COUNT] = "UPDATE passkeys SET sign_count = $2, last_used_us = $3 "
-        "WHERE id = $1 AND ($2 > sign_count OR ($2 = 0 AND "
-        "sign_count = 0))",
+                                 "WHERE id = $1 AND ($2 > sign_count OR ($2 = 0 AND "
+                                 "sign_count = 0))",
     [PGU_PASSKEY_COUNT_OF] = "SELECT sign_count FROM passkeys WHERE id = $1",
-    [PGU_CHALLENGE_INSERT] = "INSERT INTO challenges (purpose, challenge_hash, user_id, created_us, "
-        "expires_us) VALUES ($1, $2, $3, $4, $5)",
+    [PGU_CHALLENGE_INSERT] = "INSERT INTO challenges (purpose, challenge_hash, user_id, "
+                             "created_us, expires_us) VALUES ($1, $2, $3, $4, $5)",
+    /* one statement: of two replicas taking the same challenge one gets the row */
     [PGU_CHALLENGE_TAKE] = "DELETE FROM challenges WHERE purpose = $1 AND challenge_hash = $2 "
-        "RETURNING coalesce(user_id, 0), expires_us",
+                           "RETURNING coalesce(user_id, 0), expires_us",
     [PGU_AUDIT_INSERT] = "INSERT INTO audit_log (time_us, user_name, client_ip, action, target, "
-        "detail) VALUES ($1, $2, $3, $4, $5, $6)",
-    [PGU_AUDIT_LIST] = "SELECT id, time_us, user_name, client_ip, action, target, "
-        "detail FROM audit_log WHERE id < $1 ORDER BY id DESC "
-        "LIMIT $2",
-    [PGU_SESSION_DELETE] = "DELETE FROM sessions WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2::bigint)",
-    [PGU_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2::bigint)",
-    [PGU_PASSKEY_DELETE] = "DELETE FROM passkeys WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2::bigint)",
+                         "detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    [PGU_AUDIT_LIST] = "SELECT id, time_us, user_name, client_ip, action, target, detail FROM "
+                       "audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2",
+    [PGU_SESSION_DELETE] = "DELETE FROM sessions WHERE id = $1 AND "
+                           "($2::bigint = 0 OR user_id = $2::bigint)",
+    [PGU_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE id = $1 AND "
+                         "($2::bigint = 0 OR user_id = $2::bigint)",
+    [PGU_PASSKEY_DELETE] = "DELETE FROM passkeys WHERE id = $1 AND "
+                           "($2::bigint = 0 OR user_id = $2::bigint)",
 };
 
 /* Runs sql expecting at most one row: VIGIL_OK with *r (PQclear it),
@@ -247,9 +245,7 @@ static vigil_err_t pgu_user_insert(vigil_store_t *store, const char *name, vigil
     vigil__pgx_int(&p, (int64_t)role);
     vigil__pgx_text(&p, hash ? hash : "");
     vigil__pgx_int(&p, now_us);
-    vigil_err_t err = pgu_insert(store,
-                                 PGU_USER_INSERT,
-                                 &p, "add user", id, errstr, errstr_size);
+    vigil_err_t err = pgu_insert(store, PGU_USER_INSERT, &p, "add user", id, errstr, errstr_size);
     if (err == VIGIL_ERR_EXISTS)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "user \"%s\" already exists",
                             name);
@@ -266,10 +262,8 @@ static vigil_err_t pgu_user_get(vigil_store_t *store, const char *name, int64_t 
         vigil__pgx_text(&p, name);
     else
         vigil__pgx_int(&p, id);
-    vigil_err_t err = pgu_one(store,
-                              name ? PGU_USER_GET_NAME
-                                   : PGU_USER_GET_ID,
-                              &p, "read user", &r, errstr, errstr_size);
+    vigil_err_t err = pgu_one(store, name ? PGU_USER_GET_NAME : PGU_USER_GET_ID, &p, "read user",
+                              &r, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
         return name ? vigil_seterr(errstr, errstr_size, err, "no user \"%s\"", name)
                     : vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, id);
@@ -288,9 +282,8 @@ static vigil_err_t pgu_user_list(vigil_store_t *store, vigil_user_t **users, siz
     vigil__pgx_params_t p = {0};
     void *rows = NULL;
     vigil__pgx_int(&p, VIGIL__STORE_ACCOUNT_ROWS_MAX);
-    vigil_err_t err = pgu_list(store, PGU_USER_LIST,
-                                      &p, "list users", &how, VIGIL__STORE_ACCOUNT_ROWS_MAX,
-                                      &rows, n, errstr, errstr_size);
+    vigil_err_t err = pgu_list(store, PGU_USER_LIST, &p, "list users", &how,
+                               VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, errstr, errstr_size);
     if (err == VIGIL_OK) *users = rows;
     return err;
 }
@@ -310,8 +303,7 @@ static vigil_err_t pgu_scalar(vigil_store_t *store, pgu_stmt_t which, const vigi
 static vigil_err_t pgu_user_count(vigil_store_t *store, int64_t *n, char *errstr,
                                   size_t errstr_size)
 {
-    return pgu_scalar(store, PGU_USER_COUNT, NULL, n, "count users", errstr,
-                      errstr_size);
+    return pgu_scalar(store, PGU_USER_COUNT, NULL, n, "count users", errstr, errstr_size);
 }
 
 /* Inside a transaction holding PGU_USERS_LOCK: the user, and whether it is
@@ -326,8 +318,8 @@ static vigil_err_t pgu_user_find_locked(vigil_store_t *store, const char *name, 
     *last_admin = 0;
     if (u->role == VIGIL_ROLE_ADMIN) {
         int64_t admins = 0;
-        err = pgu_scalar(store, PGU_USER_ADMINS, NULL, &admins,
-                         "count admins", errstr, errstr_size);
+        err = pgu_scalar(store, PGU_USER_ADMINS, NULL, &admins, "count admins", errstr,
+                         errstr_size);
         if (err != VIGIL_OK) return err;
         *last_admin = admins <= 1;
     }
@@ -363,20 +355,17 @@ static vigil_err_t pgu_user_update(vigil_store_t *store, const char *name, vigil
         vigil__pgx_params_t p = {0};
         vigil__pgx_int(&p, u.id);
         vigil__pgx_int(&p, (int64_t)role);
-        err = pgu_run(store, PGU_USER_SET_ROLE, &p, "set role",
-                             NULL, errstr, errstr_size);
+        err = pgu_run(store, PGU_USER_SET_ROLE, &p, "set role", NULL, errstr, errstr_size);
         if (err != VIGIL_OK) goto done;
     }
     if (hash) {
         vigil__pgx_params_t p = {0};
         vigil__pgx_int(&p, u.id);
         vigil__pgx_text(&p, hash);
-        err = pgu_run(store,
-                             PGU_USER_SET_HASH,
-                             &p, "set password", NULL, errstr, errstr_size);
+        err = pgu_run(store, PGU_USER_SET_HASH, &p, "set password", NULL, errstr, errstr_size);
         if (err != VIGIL_OK) goto done;
-        err = pgu_run_id(store, PGU_SESSIONS_DELETE_USER, u.id,
-                         "revoke sessions", NULL, errstr, errstr_size);
+        err = pgu_run_id(store, PGU_SESSIONS_DELETE_USER, u.id, "revoke sessions", NULL, errstr,
+                         errstr_size);
     }
 done:
     return vigil__pgx_end(store, err, errstr, errstr_size);
@@ -418,21 +407,13 @@ static vigil_err_t pgu_user_login_result(vigil_store_t *store, int64_t id, int o
     vigil__pgx_int(&p, id);
     if (ok) {
         /* writes only when there is something to clear: a login is a read */
-        err = pgu_run(store,
-                             PGU_USER_LOGIN_OK,
-                             &p, "record login", NULL, errstr, errstr_size);
+        err = pgu_run(store, PGU_USER_LOGIN_OK, &p, "record login", NULL, errstr, errstr_size);
     } else {
         vigil__pgx_int(&p, now_us);
         vigil__pgx_int(&p, policy->max_failures);
         vigil__pgx_int(&p, policy->lock_us);
         vigil__pgx_int(&p, policy->max_lock_us);
-        /* The right-hand sides see the row before the update: the
-         * max_failures-th failure in a row sets the lock (doubled per earlier
-         * lock) and starts the count again. A locked row is left alone. Two
-         * replicas racing: the second waits for the first's row lock and
-         * then evaluates against its result. */
-        err = pgu_run(store, PGU_USER_LOGIN_FAILED,
-            &p, "record login", NULL, errstr, errstr_size);
+        err = pgu_run(store, PGU_USER_LOGIN_FAILED, &p, "record login", NULL, errstr, errstr_size);
     }
     if (err != VIGIL_OK || !user) return err;
     return pgu_user_get(store, NULL, id, user, NULL, 0, errstr, errstr_size);
@@ -471,11 +452,9 @@ static vigil_err_t pgu_expire(vigil_store_t *store, int challenges, int64_t now_
     vigil__pgx_params_t p = {0};
     vigil__pgx_int(&p, now_us);
     vigil__pgx_int(&p, (int64_t)limit);
-    return pgu_run(store,
-                          challenges ? PGU_CHALLENGE_EXPIRE
-                                     : PGU_SESSION_EXPIRE,
-                          &p, challenges ? "delete expired challenges" : "delete expired sessions",
-                          deleted, errstr, errstr_size);
+    return pgu_run(store, challenges ? PGU_CHALLENGE_EXPIRE : PGU_SESSION_EXPIRE, &p,
+                   challenges ? "delete expired challenges" : "delete expired sessions", deleted,
+                   errstr, errstr_size);
 }
 
 static vigil_err_t pgu_session_insert(vigil_store_t *store, const vigil_store_session_t *row,
@@ -497,9 +476,7 @@ static vigil_err_t pgu_session_insert(vigil_store_t *store, const vigil_store_se
     vigil__pgx_int(&p, s->expires_us);
     vigil__pgx_text(&p, s->client_ip);
     vigil__pgx_text(&p, s->user_agent);
-    err = pgu_insert(store,
-                     PGU_SESSION_INSERT,
-                     &p, "add session", id, errstr, errstr_size);
+    err = pgu_insert(store, PGU_SESSION_INSERT, &p, "add session", id, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
         err = vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, s->user_id);
 done:
@@ -512,9 +489,7 @@ static vigil_err_t pgu_session_get(vigil_store_t *store, const char *sid_hash,
     vigil__pgx_params_t p = {0};
     PGresult *r = NULL;
     vigil__pgx_text(&p, sid_hash);
-    vigil_err_t err = pgu_one(store,
-                              PGU_SESSION_GET,
-                              &p, "read session", &r, errstr, errstr_size);
+    vigil_err_t err = pgu_one(store, PGU_SESSION_GET, &p, "read session", &r, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
         return vigil_seterr(errstr, errstr_size, err, "no such session");
     if (err != VIGIL_OK) return err;
@@ -552,10 +527,9 @@ static vigil_err_t pgu_session_list(vigil_store_t *store, int64_t user_id, int64
     vigil__pgx_int(&p, now_us);
     vigil__pgx_int(&p, VIGIL__STORE_ACCOUNT_ROWS_MAX);
     if (user_id) vigil__pgx_int(&p, user_id);
-    vigil_err_t err = pgu_list(store, user_id ? PGU_SESSION_LIST_USER
-                : PGU_SESSION_LIST_ALL,
-        &p, "list sessions", &how, VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, errstr,
-        errstr_size);
+    vigil_err_t err = pgu_list(store, user_id ? PGU_SESSION_LIST_USER : PGU_SESSION_LIST_ALL, &p,
+                               "list sessions", &how, VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n,
+                               errstr, errstr_size);
     if (err == VIGIL_OK) *out = rows;
     return err;
 }
@@ -582,12 +556,13 @@ static vigil_err_t pgu_session_delete(vigil_store_t *store, int64_t id, int64_t 
                                       const char *sid_hash, char *errstr, size_t errstr_size)
 {
     if (!sid_hash)
-        return pgu_delete_owned(store, PGU_SESSION_DELETE, id, user_id, "session", errstr, errstr_size);
+        return pgu_delete_owned(store, PGU_SESSION_DELETE, id, user_id, "session", errstr,
+                                errstr_size);
     vigil__pgx_params_t p = {0};
     int64_t changes = 0;
     vigil__pgx_text(&p, sid_hash);
-    vigil_err_t err = pgu_run(store, PGU_SESSION_DELETE_HASH, &p,
-                                     "delete session", &changes, errstr, errstr_size);
+    vigil_err_t err = pgu_run(store, PGU_SESSION_DELETE_HASH, &p, "delete session", &changes,
+                              errstr, errstr_size);
     if (err != VIGIL_OK) return err;
     if (changes == 0)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such session");
@@ -632,9 +607,7 @@ static vigil_err_t pgu_token_insert(vigil_store_t *store, const vigil_token_info
     vigil__pgx_int(&p, t->write_scope ? 1 : 0);
     vigil__pgx_int(&p, t->created_us);
     vigil__pgx_int(&p, t->expires_us);
-    vigil_err_t err = pgu_insert(store,
-                                 PGU_TOKEN_INSERT,
-                                 &p, "add token", id, errstr, errstr_size);
+    vigil_err_t err = pgu_insert(store, PGU_TOKEN_INSERT, &p, "add token", id, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
         return vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, t->user_id);
     return err;
@@ -646,9 +619,7 @@ static vigil_err_t pgu_token_get(vigil_store_t *store, const char *token_hash,
     vigil__pgx_params_t p = {0};
     PGresult *r = NULL;
     vigil__pgx_text(&p, token_hash);
-    vigil_err_t err = pgu_one(store,
-                              PGU_TOKEN_GET,
-                              &p, "read token", &r, errstr, errstr_size);
+    vigil_err_t err = pgu_one(store, PGU_TOKEN_GET, &p, "read token", &r, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND) return vigil_seterr(errstr, errstr_size, err, "no such token");
     if (err != VIGIL_OK) return err;
     pgu_token_row(r, 0, row);
@@ -674,10 +645,9 @@ static vigil_err_t pgu_token_list(vigil_store_t *store, int64_t user_id,
     void *rows = NULL;
     vigil__pgx_int(&p, VIGIL__STORE_ACCOUNT_ROWS_MAX);
     if (user_id) vigil__pgx_int(&p, user_id);
-    vigil_err_t err = pgu_list(store, user_id ? PGU_TOKEN_LIST_USER
-                : PGU_TOKEN_LIST_ALL,
-        &p, "list tokens", &how, VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, errstr,
-        errstr_size);
+    vigil_err_t err = pgu_list(store, user_id ? PGU_TOKEN_LIST_USER : PGU_TOKEN_LIST_ALL, &p,
+                               "list tokens", &how, VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, errstr,
+                               errstr_size);
     if (err == VIGIL_OK) *out = rows;
     return err;
 }
@@ -732,9 +702,8 @@ static vigil_err_t pgu_passkey_insert(vigil_store_t *store, const vigil_passkey_
     vigil__pgx_bytea(&p, pk->cose_key, pk->cose_key_len);
     vigil__pgx_int(&p, pk->sign_count);
     vigil__pgx_int(&p, pk->created_us);
-    vigil_err_t err = pgu_insert(store,
-                                 PGU_PASSKEY_INSERT,
-                                 &p, "add passkey", id, errstr, errstr_size);
+    vigil_err_t err = pgu_insert(store, PGU_PASSKEY_INSERT, &p, "add passkey", id, errstr,
+                                 errstr_size);
     if (err == VIGIL_ERR_EXISTS)
         return vigil_seterr(errstr, errstr_size, err,
                             "this passkey's credential id is registered already");
@@ -749,9 +718,7 @@ static vigil_err_t pgu_passkey_get(vigil_store_t *store, const uint8_t *cred_id,
     vigil__pgx_params_t p = {0};
     PGresult *r = NULL;
     vigil__pgx_bytea(&p, cred_id, len);
-    vigil_err_t err = pgu_one(store,
-                              PGU_PASSKEY_GET, &p,
-                              "read passkey", &r, errstr, errstr_size);
+    vigil_err_t err = pgu_one(store, PGU_PASSKEY_GET, &p, "read passkey", &r, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
         return vigil_seterr(errstr, errstr_size, err, "no such passkey");
     if (err != VIGIL_OK) return err;
@@ -774,10 +741,8 @@ static vigil_err_t pgu_passkey_list(vigil_store_t *store, int64_t user_id,
     void *rows = NULL;
     vigil__pgx_int(&p, user_id);
     vigil__pgx_int(&p, VIGIL__STORE_ACCOUNT_ROWS_MAX);
-    vigil_err_t err = pgu_list(store,
-                                      PGU_PASSKEY_LIST,
-                                      &p, "list passkeys", &how, VIGIL__STORE_ACCOUNT_ROWS_MAX,
-                                      &rows, n, errstr, errstr_size);
+    vigil_err_t err = pgu_list(store, PGU_PASSKEY_LIST, &p, "list passkeys", &how,
+                               VIGIL__STORE_ACCOUNT_ROWS_MAX, &rows, n, errstr, errstr_size);
     if (err == VIGIL_OK) *out = rows;
     return err;
 }
@@ -792,14 +757,12 @@ static vigil_err_t pgu_passkey_update_count(vigil_store_t *store, int64_t id,
     vigil__pgx_int(&p, sign_count);
     vigil__pgx_int(&p, now_us);
     /* the count must grow; 0 after 0 (an authenticator without a counter) */
-    vigil_err_t err = pgu_run(store,
-                                     PGU_PASSKEY_UPDATE_COUNT,
-                                     &p, "update passkey", &changes, errstr, errstr_size);
+    vigil_err_t err = pgu_run(store, PGU_PASSKEY_UPDATE_COUNT, &p, "update passkey", &changes,
+                              errstr, errstr_size);
     if (err != VIGIL_OK || changes > 0) return err;
     vigil__pgx_params_t q = {0};
     vigil__pgx_int(&q, id);
-    err = pgu_scalar(store, PGU_PASSKEY_COUNT_OF, &q, &stored,
-                     "read passkey", errstr, errstr_size);
+    err = pgu_scalar(store, PGU_PASSKEY_COUNT_OF, &q, &stored, "read passkey", errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
         return vigil_seterr(errstr, errstr_size, err, "no passkey with id %" PRId64, id);
     if (err != VIGIL_OK) return err;
@@ -835,9 +798,7 @@ static vigil_err_t pgu_challenge_insert(vigil_store_t *store, const char *purpos
         vigil__pgx_text(&p, NULL);
     vigil__pgx_int(&p, now_us);
     vigil__pgx_int(&p, expires_us);
-    err = pgu_insert(store,
-                     PGU_CHALLENGE_INSERT,
-                     &p, "add challenge", NULL, errstr, errstr_size);
+    err = pgu_insert(store, PGU_CHALLENGE_INSERT, &p, "add challenge", NULL, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
         err = vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, user_id);
 done:
@@ -853,9 +814,8 @@ static vigil_err_t pgu_challenge_take(vigil_store_t *store, const char *purpose,
     vigil__pgx_text(&p, purpose);
     vigil__pgx_text(&p, hash);
     /* one statement: of two replicas taking the same challenge one gets the row */
-    vigil_err_t err = pgu_one(store,
-                              PGU_CHALLENGE_TAKE,
-                              &p, "take challenge", &r, errstr, errstr_size);
+    vigil_err_t err = pgu_one(store, PGU_CHALLENGE_TAKE, &p, "take challenge", &r, errstr,
+                              errstr_size);
     if (err != VIGIL_OK && err != VIGIL_ERR_NOT_FOUND) return err;
     int64_t uid = r ? vigil__pg_int64(r, 0, 0) : 0;
     int64_t expires = r ? vigil__pg_int64(r, 0, 1) : 0;
@@ -879,9 +839,7 @@ static vigil_err_t pgu_audit_insert(vigil_store_t *store, const vigil_audit_row_
     vigil__pgx_text(&p, row->action);
     vigil__pgx_text(&p, row->target);
     vigil__pgx_text(&p, row->detail); /* NULL stays NULL */
-    return pgu_run(store,
-                          PGU_AUDIT_INSERT,
-                          &p, "add audit row", NULL, errstr, errstr_size);
+    return pgu_run(store, PGU_AUDIT_INSERT, &p, "add audit row", NULL, errstr, errstr_size);
 }
 
 /* An audit row; -1 when its detail cannot be copied. */
@@ -913,10 +871,8 @@ static vigil_err_t pgu_audit_list(vigil_store_t *store, int64_t before_id, int l
     void *rows = NULL;
     vigil__pgx_int(&p, before_id > 0 ? before_id : INT64_MAX);
     vigil__pgx_int(&p, limit);
-    vigil_err_t err = pgu_list(store,
-                                      PGU_AUDIT_LIST,
-                                      &p, "list audit log", &how, limit > 0 ? (size_t)limit : 0,
-                                      &rows, n, errstr, errstr_size);
+    vigil_err_t err = pgu_list(store, PGU_AUDIT_LIST, &p, "list audit log", &how,
+                               limit > 0 ? (size_t)limit : 0, &rows, n, errstr, errstr_size);
     if (err == VIGIL_OK) *out = rows;
     return err;
 }

@@ -100,8 +100,8 @@ vigil_err_t vigil__pgx_begin(vigil_store_t *store, char *errstr, size_t errstr_s
 vigil_err_t vigil__pgx_end(vigil_store_t *store, vigil_err_t err, char *errstr,
                            size_t errstr_size)
 {
-    if (err == VIGIL_OK && (err = vigil__pg_commit(vigil__pg(store), errstr, errstr_size)) == VIGIL_OK)
-        return VIGIL_OK;
+    if (err == VIGIL_OK) err = vigil__pg_commit(vigil__pg(store), errstr, errstr_size);
+    if (err == VIGIL_OK) return VIGIL_OK;
     vigil__pg_rollback(vigil__pg(store));
     return err;
 }
@@ -148,8 +148,9 @@ vigil_err_t vigil__pgx_collect(const PGresult *r, const vigil__pgx_rows_t *how, 
 }
 
 vigil_err_t vigil__pgx_list(vigil_store_t *store, int slot, const char *sql,
-                            const vigil__pgx_params_t *p, const char *what, const vigil__pgx_rows_t *how, size_t max,
-                            void **out, size_t *n, int *more, char *errstr, size_t errstr_size)
+                            const vigil__pgx_params_t *p, const char *what,
+                            const vigil__pgx_rows_t *how, size_t max, void **out, size_t *n,
+                            int *more, char *errstr, size_t errstr_size)
 {
     vigil_err_t err = VIGIL_OK;
     PGresult *r = vigil__pgx_exec(store, slot, sql, p, what, &err, errstr, errstr_size);

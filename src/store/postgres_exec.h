@@ -96,7 +96,8 @@ vigil_err_t vigil__pgx_collect(const PGresult *r, const vigil__pgx_rows_t *how, 
 /* Runs sql and collects its rows (vigil__pgx_exec + vigil__pgx_collect). */
 vigil_err_t vigil__pgx_list(vigil_store_t *store, int slot, const char *sql,
                             const vigil__pgx_params_t *p, const char *what,
-                            const vigil__pgx_rows_t *how, size_t max, void **out, size_t *n, int *more, char *errstr, size_t errstr_size);
+                            const vigil__pgx_rows_t *how, size_t max, void **out, size_t *n,
+                            int *more, char *errstr, size_t errstr_size);
 
 /* postgres_search.c: the resources op `search` (store_resources_int.h). */
 vigil_err_t vigil__pg_search(vigil_store_t *store, const vigil_search_query_t *q,

@@ -90,9 +90,9 @@ static const char *const pgr_sql[PGR_COUNT_] = {
                       "updated_us = excluded.updated_us, updated_by = excluded.updated_by",
     [PGR_RULES_LIST] = "SELECT camera_id, version, updated_us, updated_by, rules_json "
                        "FROM camera_rules ORDER BY camera_id COLLATE \"C\" LIMIT $1",
-    /* one statement for the whole list: each id once, whatever the repeats */
+    /* one statement for the whole list; the ids it found come back */
     [PGR_EVENT_REVIEW] = "UPDATE analytics_events SET reviewed = $2, reviewed_us = $3, "
-                         "reviewed_by = $4 WHERE id = ANY ($1::bigint[])",
+                         "reviewed_by = $4 WHERE id = ANY ($1::bigint[]) RETURNING id",
     [PGR_EVENT_STATE] = "SELECT camera_id, open FROM analytics_events WHERE id = $1 FOR UPDATE",
     [PGR_EVENT_DELETE] = "DELETE FROM analytics_events WHERE id = $1",
     /* three grouped scans (frames_camera_time, detections_camera,
@@ -449,22 +449,34 @@ static vigil_err_t pgr_events_review(vigil_store_t *store, const int64_t *ids, s
     /* the ids as one array literal: '{1,2,...}' (n <= 1000 checked) */
     size_t cap = n * 21 + 3, len = 0;
     char *arr = malloc(cap);
-    if (!arr) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "review events: out of memory");
+    if (!arr)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "review events: out of memory");
     arr[len++] = '{';
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(arr + len, cap - len, "%s%" PRId64, i ? "," : "", ids[i]);
     snprintf(arr + len, cap - len, "}");
     vigil__pgx_params_t p = {0};
-    int64_t changes = 0;
+    vigil_err_t err = VIGIL_OK;
     vigil__pgx_text(&p, arr);
     vigil__pgx_int(&p, reviewed != 0);
     vigil__pgx_int(&p, now_us);
     vigil__pgx_text(&p, by);
-    vigil_err_t err = pgr_run(store, PGR_EVENT_REVIEW, &p, "review events", &changes, errstr,
-                              errstr_size);
+    PGresult *r = pgr_exec(store, PGR_EVENT_REVIEW, &p, "review events", &err, errstr,
+                           errstr_size);
     free(arr);
-    if (!err) *updated = (size_t)changes;
-    return err;
+    if (!r) return err;
+    /* counted per id given, repeats too, as SQLite's statement per id counts */
+    size_t count = 0;
+    int rows = PQntuples(r);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < rows; k++)
+            if (vigil__pg_int64(r, k, 0) == ids[i]) {
+                count++;
+                break;
+            }
+    PQclear(r);
+    *updated = count;
+    return VIGIL_OK;
 }
 
 static vigil_err_t pgr_event_delete(vigil_store_t *store, int64_t id, char *camera, char *errstr,

@@ -345,7 +345,8 @@ vigil_err_t vigil__pg_search(vigil_store_t *store, const vigil_search_query_t *q
         pat = pattern;
     }
     res->items = calloc(2 * ((size_t)q->limit + 1), sizeof(*res->items));
-    if (!res->items) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "search: out of memory");
+    if (!res->items)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "search: out of memory");
     if (events && (err = page(store, q, 1, pat, res->items, &n, errstr, errstr_size))) return err;
     if (dets && (err = page(store, q, 0, pat, res->items, &n, errstr, errstr_size))) return err;
     qsort(res->items, n, sizeof(*res->items), item_cmp);

@@ -288,6 +288,15 @@ static void test_store_review_and_delete_events(void **state)
     assert_int_equal(vigil_store_event_delete(s, closed_id, err, sizeof(err)),
                      VIGIL_ERR_NOT_FOUND);
     assert_int_equal(vigil_store_analytics_event_get(s, closed_id, &row), VIGIL_ERR_NOT_FOUND);
+    /* an id given twice counts twice, on every backend; one that is gone, never */
+    int64_t twice[3] = {open_id, open_id, closed_id};
+    assert_int_equal(vigil_store_events_review(s, twice, 3, 0, 79, "bo", &updated, err,
+                                               sizeof(err)),
+                     VIGIL_OK);
+    assert_int_equal(updated, 2);
+    assert_int_equal(vigil_store_analytics_event_get(s, open_id, &row), VIGIL_OK);
+    assert_false(row.reviewed);
+    assert_string_equal(row.reviewed_by, "bo");
     vigil_store_close(s);
 }
 
