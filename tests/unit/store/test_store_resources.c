@@ -4,7 +4,8 @@
  * API's, the sink's upsert leaves their fields alone and a late one does
  * not bring a removed camera back, rule sets are written only at the
  * version given, reviews are one transaction, open events are not deleted,
- * and the reads the API pages with use indexes. The same cases run on
+ * and the reads the API pages with use indexes; replicas racing on one row
+ * (several handles, one thread each) see one winner. The same cases run on
  * PostgreSQL (test_store_resources_postgres, VIGIL_STORE_URL); the
  * migration from SQLite's step 4 and SQLite's query plan are SQLite's own. */
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +302,73 @@ static void test_store_review_and_delete_events(void **state)
     vigil_store_close(s);
 }
 
+/* ---- replicas racing -------------------------------------------------------- */
+
+#define RACERS 6
+
+typedef struct racer {
+    su_fixture_t *fx;
+    pthread_barrier_t *go;
+    vigil_err_t create, rules; /* what each write answered */
+} racer_t;
+
+/* One API replica: its own handle; the same camera create and the same
+ * first rule set as every other, at once. */
+static void *race(void *arg)
+{
+    racer_t *r = arg;
+    char err[256] = "";
+    vigil_store_t *s = su_open_store(r->fx, 0, err, sizeof(err));
+    if (!s) {
+        r->create = r->rules = VIGIL_ERR_STORE;
+        pthread_barrier_wait(r->go);
+        return NULL;
+    }
+    vigil_camera_record_t rec = api_camera("race", "rtsp://u:pw@h/race");
+    int64_t version = 0;
+    pthread_barrier_wait(r->go);
+    r->create = vigil_store_camera_put(s, &rec, 1, 500, err, sizeof(err));
+    r->rules = vigil_store_rules_put(s, "race", "{\"zones\":[]}", &version, 501, "racer", err,
+                                     sizeof(err));
+    vigil_store_close(s);
+    return NULL;
+}
+
+static void test_store_racing_replicas_have_one_winner(void **state)
+{
+    su_fixture_t *fx = *state;
+    pthread_t t[RACERS];
+    racer_t r[RACERS];
+    pthread_barrier_t go;
+    int created = 0, exists = 0, written = 0, stale = 0;
+
+    vigil_store_close(open_store(fx)); /* migrated once, before the race */
+    pthread_barrier_init(&go, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (racer_t){.fx = fx, .go = &go};
+        assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(t[i], NULL);
+        created += r[i].create == VIGIL_OK;
+        exists += r[i].create == VIGIL_ERR_EXISTS;
+        written += r[i].rules == VIGIL_OK;
+        stale += r[i].rules == VIGIL_ERR_AGAIN; /* version 0 was taken: an ETag mismatch */
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(created, 1);
+    assert_int_equal(exists, RACERS - 1);
+    assert_int_equal(written, 1);
+    assert_int_equal(stale, RACERS - 1);
+    vigil_store_t *s = open_store(fx);
+    vigil_rules_row_t rules;
+    char err[256];
+    assert_int_equal(vigil_store_rules_get(s, "race", &rules, err, sizeof(err)), VIGIL_OK);
+    assert_int_equal(rules.version, 1);
+    free(rules.json);
+    vigil_store_close(s);
+}
+
 /* The plan of sql (EXPLAIN QUERY PLAN), lines joined. */
 static void plan_of(sqlite3 *conn, const char *sql, char *out, size_t size)
 {
@@ -338,6 +407,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_rules_are_written_at_the_version_given,
                                         su_setup, su_teardown),
         cmocka_unit_test_setup_teardown(test_store_review_and_delete_events, su_setup,
+                                        su_teardown),
+        cmocka_unit_test_setup_teardown(test_store_racing_replicas_have_one_winner, su_setup,
                                         su_teardown),
     };
     const struct CMUnitTest sqlite_only[] = {
