@@ -191,6 +191,12 @@ static int pg_refused_identity(const char *msg)
                    strstr(msg, "permission denied"));
 }
 
+static void pg_ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 vigil_err_t vigil__pg_ensure(vigil__pg_t *pg, char *errstr, size_t errstr_size)
 {
     if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) return VIGIL_OK;
@@ -221,8 +227,11 @@ vigil_err_t vigil__pg_ensure(vigil__pg_t *pg, char *errstr, size_t errstr_size)
         pg->conn = NULL;
         return vigil__pg_error(pg, err, errstr, errstr_size, "cannot connect: %s", msg);
     }
-    /* the server's notices (CREATE ... IF NOT EXISTS skipping) are not ours */
-    PQsetNoticeProcessor(pg->conn, NULL, NULL);
+    /* the server's notices (CREATE ... IF NOT EXISTS skipping, "terminating
+     * connection because of crash of another server process") are not ours:
+     * libpq's default prints them on stderr, into the JSON log lines (a NULL
+     * processor only asks for the current one) */
+    PQsetNoticeProcessor(pg->conn, pg_ignore_notice, NULL);
     PGresult *res = PQexec(pg->conn, "SET TIME ZONE 'UTC'");
     PQclear(res);
     if (again) {
