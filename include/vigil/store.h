@@ -730,4 +730,23 @@ vigil_err_t vigil_store_push_sub_delete_endpoint(vigil_store_t *store, const cha
 void vigil_push_subs_free(vigil_push_sub_t *rows, size_t n);
 /* ---- end of push subscriptions ------------------------------------------- */
 
+/* ---- replication (PostgreSQL streaming replicas; docs/warehouse.md) -------
+ * What the API's read routing (src/api/replica.c) asks of the primary and
+ * of a hot standby to say how far behind the standby is. */
+typedef struct vigil_store_wal {
+    int standby;         /* 1: a hot standby replaying a primary's WAL */
+    uint64_t lsn;        /* primary: where its WAL is written to (pg_current_wal_lsn);
+                          * standby: how far it has replayed (pg_last_wal_replay_lsn) */
+    double replay_age_s; /* standby: seconds since the commit time of the last transaction
+                          * it replayed, -1 when it has replayed none since it started;
+                          * 0 on a primary */
+} vigil_store_wal_t;
+
+/* Where the server behind the handle is in its write-ahead log: one query.
+ * VIGIL_ERR_UNSUPPORTED for SQLite, VIGIL_ERR_AGAIN when the server does not
+ * answer. */
+vigil_err_t vigil_store_wal(vigil_store_t *store, vigil_store_wal_t *wal, char *errstr,
+                            size_t errstr_size);
+/* ---- end of replication ---------------------------------------------------- */
+
 #endif

@@ -478,6 +478,7 @@ static const vigil_store_ops_t pg_ops = {
     .resources = &vigil__pg_resources_ops,
     .push = &vigil__pg_push_ops,
     .retention = &vigil__pg_retention_ops,
+    .wal = vigil__pg_wal, /* postgres_replication.c */
 };
 
 vigil_store_t *vigil__postgres_open(const vigil_store_conf_t *conf, const char *url, char *errstr,

@@ -253,5 +253,8 @@ extern const struct vigil__store_retention_ops vigil__pg_retention_ops;
 extern const struct vigil__store_accounts_ops vigil__pg_accounts_ops;
 extern const struct vigil__store_resources_ops vigil__pg_resources_ops;
 extern const struct vigil__store_push_ops vigil__pg_push_ops;
+/* postgres_replication.c: the WAL position (store.h, "replication"). */
+vigil_err_t vigil__pg_wal(vigil_store_t *store, vigil_store_wal_t *wal, char *errstr,
+                          size_t errstr_size);
 
 #endif

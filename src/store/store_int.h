@@ -199,6 +199,9 @@ typedef struct vigil_store_ops {
     /* Retention by size (store_retention_int.h; store_retention.c has
      * checked the arguments). */
     const struct vigil__store_retention_ops *retention;
+    /* Replication (store_replication.c): NULL where the backend has none. */
+    vigil_err_t (*wal)(vigil_store_t *store, vigil_store_wal_t *wal, char *errstr,
+                       size_t errstr_size);
 } vigil_store_ops_t;
 
 /* The accounts part of vigil_store_sweep (store_accounts.c): expired
