@@ -166,6 +166,8 @@ typedef struct vigil_config {
     double store_retention_hours;
     int store_sweep_interval_s;
     double store_max_bytes; /* frame store budget, every camera together; 0 = none */
+    char *store_read_url;      /* a streaming replica the API reads from; "" = none */
+    double store_read_max_lag_s; /* replica lag beyond which reads go to the primary */
     /* ingest */
     int ingest_jpeg_quality;
     int ingest_reconnect_min_ms;

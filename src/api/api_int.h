@@ -43,6 +43,9 @@ typedef struct vigil__api_auth {
     vigil__login_slot_t login[VIGIL__LOGIN_SLOTS];
 } vigil__api_auth_t;
 
+typedef struct vigil__replica vigil__replica_t; /* replica.c */
+struct vigil__req;
+
 typedef struct vigil__store_slot {
     struct vigil__store_slot *next;
     vigil_store_t *store;
@@ -79,6 +82,7 @@ struct vigil_api {
     pthread_cond_t clip_cond;
     int64_t clip_busy[VIGIL__API_THREADS];
     struct vigil__live *live; /* live views: frames, SSE ring, streams (live_int.h) */
+    vigil__replica_t *replica; /* reads on store.read_url (replica.c); NULL = none */
     int web_fd; /* the dashboard's built files (web.c, http.web_root); -1 = none */
     struct vigil_push *push; /* Web Push (push_routes.c, vigil/push.h); NULL = off */
     char push_error[256];    /* why push is off, for the routes' 503 ("" = push.enabled false) */
@@ -154,6 +158,30 @@ void vigil__reply_stream(vigil__reply_t *reply, const char *content_type,
  * back. Thread: any request worker; takes pool_lock briefly. */
 vigil_store_t *vigil__api_store_acquire(vigil_api_t *api, char *errstr, size_t errstr_size);
 void vigil__api_store_release(vigil_api_t *api, vigil_store_t *store);
+
+/* --- read replica (replica.c): store.read_url ------------------------------------
+ * _new does nothing without store.read_url; _start runs the probe thread,
+ * _stop ends it and closes the idle replica handles. Per request, in
+ * dispatch: _begin decides (thread-local) whether the handler's handles come
+ * from the replica, _end counts it, remembers a client's write, and returns
+ * 1 when a replica read failed and the handler must run again on the
+ * primary (after _retry). _acquire: a replica handle for the request this
+ * thread runs, NULL when it reads from the primary; _release: 1 when the
+ * handle was the replica's (taken back). */
+vigil_err_t vigil__replica_new(vigil_api_t *api, const vigil_config_t *cfg, char *errstr,
+                               size_t errstr_size);
+vigil_err_t vigil__replica_start(vigil_api_t *api, char *errstr, size_t errstr_size);
+void vigil__replica_stop(vigil_api_t *api);
+void vigil__replica_free(vigil_api_t *api);
+void vigil__replica_begin(vigil_api_t *api, const struct vigil__req *req, const char *route,
+                          const char *method);
+int vigil__replica_end(vigil_api_t *api, const struct vigil__req *req, const char *method,
+                       int status);
+void vigil__replica_retry(vigil_api_t *api);
+vigil_store_t *vigil__replica_acquire(vigil_api_t *api);
+int vigil__replica_release(vigil_api_t *api, vigil_store_t *store);
+/* The replica's line of /readyz: "none", "ok (lag 0.004 s)", "lagging ...", "down ...". */
+void vigil__replica_ready(vigil_api_t *api, char *out, size_t size);
 
 /* A float (score, box coordinate) as a JSON real with no binary noise:
  * 0.9f becomes 0.9, not 0.89999997615814209. */

@@ -58,6 +58,15 @@ static void reply_oom(vigil__reply_t *reply)
     snprintf(reply->error, sizeof(reply->error), "out of memory");
 }
 
+/* Back to the reply a request starts with, whatever a handler put in it. */
+static void reply_reset(vigil__reply_t *reply)
+{
+    free(reply->body);
+    if (reply->fd >= 0) close(reply->fd);
+    if (reply->stream_fn && reply->stream_free) reply->stream_free(reply->stream_cls);
+    *reply = (vigil__reply_t){.status = 500, .content_type = "application/json", .fd = -1};
+}
+
 /* Takes text (malloc'd JSON, len bytes) as the body; NULL gives the 500. */
 static void reply_text(vigil__reply_t *reply, int status, char *text, size_t len)
 {
@@ -231,6 +240,8 @@ vigil_store_t *vigil__api_store_acquire(vigil_api_t *api, char *errstr, size_t e
     vigil_store_t *store;
     vigil_store_conf_t conf;
 
+    /* a read on store.read_url's replica (replica.c), when this request is one */
+    if ((store = vigil__replica_acquire(api))) return store;
     pthread_mutex_lock(&api->pool_lock);
     slot = api->pool;
     if (slot) api->pool = slot->next;
@@ -252,7 +263,7 @@ void vigil__api_store_release(vigil_api_t *api, vigil_store_t *store)
 {
     vigil__store_slot_t *slot;
 
-    if (!store) return;
+    if (!store || vigil__replica_release(api, store)) return;
     slot = malloc(sizeof(*slot));
     if (!slot) {
         vigil_store_close(store);
@@ -646,7 +657,16 @@ static void dispatch(vigil_api_t *api, vigil__req_t *req, const struct route *r,
         snprintf(reply->allow_buf, sizeof(reply->allow_buf), "%s", allow);
         reply->allow = reply->allow_buf;
     } else if (vigil__api_authorize(api, req, r->role, reply)) {
+        /* reads on the replica when store.read_url is set (replica.c); one
+         * that fails there runs again on the primary */
+        vigil__replica_begin(api, req, r->name, r->method);
         r->fn(api, req, reply);
+        if (vigil__replica_end(api, req, r->method, reply->status)) {
+            reply_reset(reply);
+            vigil__replica_retry(api);
+            r->fn(api, req, reply);
+            vigil__replica_end(api, req, r->method, reply->status);
+        }
     }
 }
 
@@ -822,6 +842,7 @@ vigil_api_t *vigil_api_new(const vigil_config_t *cfg, char *errstr, size_t errst
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "api: out of memory");
         goto fail;
     }
+    if (vigil__replica_new(api, cfg, errstr, errstr_size)) goto fail;
     return api;
 fail:
     vigil_api_free(api);
@@ -839,6 +860,7 @@ vigil_api_t *vigil_api_new_monitor(const vigil_config_t *cfg, const char *listen
     if (!api) return NULL;
     api->cfg = cfg; /* `conf` ends here; the caller keeps cfg, as for vigil_api_new */
     api->monitor = 1;
+    vigil__replica_free(api); /* no warehouse reads to route */
     /* Health and metrics only, as the stage services' listener always
      * served them: a stage service has no accounts to check. */
     api->auth.enabled = 0;
@@ -928,6 +950,11 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
         return VIGIL_ERR_BUS;
     }
     if (!api->monitor) push_start(api);
+    if (!api->monitor && vigil__replica_start(api, errstr, errstr_size)) {
+        close(fd);
+        vigil__live_stop(api->live);
+        return VIGIL_ERR_NOMEM;
+    }
     /* MHD_ALLOW_SUSPEND_RESUME: a live stream with nothing to send is
      * suspended instead of holding a pool thread (live_int.h) */
     daemon_options(api, fd, opts, sizeof(opts) / sizeof(opts[0]));
@@ -988,6 +1015,7 @@ void vigil_api_stop(vigil_api_t *api)
     vigil_push_free(api->push); /* stops its threads before the store handles go */
     api->push = NULL;
     pool_drain(api);
+    vigil__replica_stop(api);
 }
 
 void vigil_api_free(vigil_api_t *api)
@@ -998,6 +1026,7 @@ void vigil_api_free(vigil_api_t *api)
     vigil__web_free(api);
     vigil__edge_free(api->edge);
     vigil__api_auth_free(api);
+    vigil__replica_free(api);
     pthread_mutex_destroy(&api->pool_lock);
     pthread_mutex_destroy(&api->clip_lock);
     pthread_cond_destroy(&api->clip_cond);

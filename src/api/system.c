@@ -59,6 +59,10 @@ void vigil__api_readyz(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *repl
         vigil__api_store_release(api, store);
     }
     json_object_set_new(checks, "store", json_string(msg));
+    /* the read replica (store.read_url) never makes the API unready: reads
+     * go to the primary while it is down or lagging */
+    vigil__replica_ready(api, msg, sizeof(msg));
+    json_object_set_new(checks, "store_replica", json_string(msg));
     if (!api->bus) {
         json_object_set_new(checks, "bus", json_string("none"));
     } else if (vigil_bus_ping(api->bus, READY_BUS_TIMEOUT_MS) != VIGIL_OK) {

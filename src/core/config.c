@@ -393,6 +393,11 @@ static vigil_err_t validate_rules(const vigil_camera_conf_t *cam, size_t index, 
     return VIGIL_OK;
 }
 
+static int is_postgres_url(const char *url)
+{
+    return url && (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0);
+}
+
 vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_t errstr_size)
 {
     if (cfg->ingest_reconnect_min_ms > cfg->ingest_reconnect_max_ms)
@@ -406,6 +411,13 @@ vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_
                             "key \"store.max_bytes\": %.0f bytes is smaller than one frame may "
                             "be (accepted: 0 for no bound, or at least %lld)",
                             cfg->store_max_bytes, (long long)VIGIL_FRAME_BUDGET_MIN);
+    if (cfg->store_read_url && *cfg->store_read_url &&
+        (!is_postgres_url(cfg->store_read_url) || !is_postgres_url(cfg->store_url)))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "key \"store.read_url\": a read replica needs PostgreSQL: both "
+                            "store.read_url and store.url must be postgres:// URLs (accepted: "
+                            "empty, or postgres://USER:PASSWORD@HOST:PORT/DB with store.url "
+                            "one too)");
     if (!listen_valid(cfg->http_listen))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "key \"http.listen\": \"%.64s\" is not HOST:PORT (accepted: HOST:PORT "

@@ -173,6 +173,16 @@ const vigil_prop_t vigil_props[] = {
         "those an event still needs (docs/warehouse.md, Retention); checked every 250 ms and "
         "at each sweep. At least 1048576 (one frame must fit). Leave room on the disk for the "
         "database and filesystem overhead."),
+    SECRET("store.read_url", store_read_url, "",
+        "A PostgreSQL streaming replica of store.url (postgres://USER:PASSWORD@HOST:PORT/DB) "
+        "that the API's read-only requests use; writes, and the reads that must see a client's "
+        "own writes (sign-in, sessions, tokens, users), go to store.url. When the replica does "
+        "not answer or lags more than store.read_max_lag_s, reads go to store.url until it "
+        "recovers (docs/warehouse.md, Read replicas). Empty = every request uses store.url."),
+    DBL("store.read_max_lag_s", store_read_max_lag_s, "10", 0.1, 86400,
+        "Seconds the replica of store.read_url may lag behind store.url before the API reads "
+        "from store.url instead; a client's reads within this time after its own write go to "
+        "store.url as well."),
     /* ingest */
     INT("ingest.jpeg_quality", ingest_jpeg_quality, "85", 1, 100,
         "JPEG quality of the frames ingest publishes (higher: larger and sharper)."),

@@ -111,8 +111,9 @@ static void test_config_props_table_defaults_parse_and_describe(void **state)
     /* 48 fields of vigil_config_t and 7 of vigil_camera_conf_t (zones and lines are
      * lists, documented by rows of their own: test_config_rules.c), then auth.* (5),
      * http.live_max_streams and the HTTP edge's http.* (11), http.web_root (1), push.* (10),
-     * the frame budgets store.max_bytes and cameras[].max_bytes (2) */
-    assert_int_equal(rows, 48 + 7 + 5 + 1 + 11 + 1 + 10 + 2);
+     * the frame budgets store.max_bytes and cameras[].max_bytes (2), the read replica's
+     * store.read_url and store.read_max_lag_s (2) */
+    assert_int_equal(rows, 48 + 7 + 5 + 1 + 11 + 1 + 10 + 2 + 2);
 }
 
 static const char full_yaml[] = "# a full configuration\n"
