@@ -25,7 +25,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev librdkafka-dev
   libargon2-dev libcbor-dev libssl-dev libgnutls28-dev libcurl4-openssl-dev libpq-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev fonts-dejavu-core valgrind ffmpeg curl python3 libonnx-testdata
-  chromium nginx postgresql
+  chromium nginx postgresql openjdk-17-jre-headless maven
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-tools)
 
