@@ -12,8 +12,14 @@
  *    sampling is exact and independent of decode speed); live sources use
  *    the monotonic clock at arrival.
  *  - Backpressure: publishing blocks while the frames topic is full, so a
- *    slow pipeline slows reading instead of losing frames. The wait is cut
- *    in slices so that stop stays prompt.
+ *    slow pipeline (or one waiting for the warehouse) slows reading instead
+ *    of losing frames: a frame gets its sequence number before the wait and
+ *    is either published or, at a stop, counted dropped; a live camera's
+ *    frames that arrive meanwhile are not read (its source's buffers), and
+ *    of those that then come in a burst, a target fps samples away the
+ *    excess (counted dropped).
+ *    The wait is cut in slices so that stop stays prompt, and timed in
+ *    vigil_ingest_publish_wait_seconds{camera}.
  *  - Sequence numbers start at the wall clock in microseconds when the stage
  *    starts the camera, then count up by one per published frame. A restart
  *    of the process starts higher than any number the previous run used
@@ -101,10 +107,12 @@ static int publish_frame(vigil__camera_t *cam, const vigil_source_frame_t *f)
     }
     vigil_histogram_observe(cam->m.processing, (double)(vigil_mono_us() - t0) / 1e6);
 
+    int64_t wait0 = vigil_mono_us();
     for (;;) {
         vigil_err_t e = vigil_bus_publish(ing->bus, VIGIL_TOPIC_FRAMES, id, strlen(id), buf, len,
                                           PUBLISH_SLICE_MS);
         if (e == VIGIL_OK) {
+            vigil_histogram_observe(cam->publish_wait, (double)(vigil_mono_us() - wait0) / 1e6);
             note_acked(cam, msg.sequence);
             vigil_counter_inc(cam->m.out);
             pthread_mutex_lock(&ing->lock);

@@ -139,6 +139,7 @@ static void camera_free(vigil__camera_t *cam)
 {
     if (!cam) return;
     vigil_stage_metrics_release(&cam->m); /* a removed camera's series go away */
+    vigil_histogram_release(cam->publish_wait);
     free(cam->conf.name);
     free(cam->conf.url);
     free(cam);
@@ -173,6 +174,11 @@ static vigil__camera_t *camera_new(vigil_ingest_t *ing, const vigil_camera_conf_
     snprintf(cam->state.id, sizeof(cam->state.id), "%s", conf->id);
     snprintf(cam->state.status, sizeof(cam->state.status), "stopped");
     vigil_stage_metrics_init(&cam->m, INGEST_STAGE, conf->id);
+    cam->publish_wait = vigil_metrics_histogram(
+        "vigil_ingest_publish_wait_seconds",
+        "Time a frame waited for room on topic frames (backpressure: the stages behind are "
+        "slow or wait for the warehouse); the camera is not read meanwhile",
+        "camera", conf->id, NULL, NULL);
     return cam;
 nomem:
     vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "camera \"%s\": out of memory", conf->id);

@@ -38,6 +38,7 @@ typedef struct vigil__camera {
 
     /* camera thread only */
     vigil_stage_metrics_t m;
+    vigil_histogram_t *publish_wait; /* per frame: waiting for room on topic frames */
     uint64_t seq_base, seq_count;
     vigil_jpeg_t *jpeg;
 } vigil__camera_t;

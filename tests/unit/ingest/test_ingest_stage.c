@@ -236,6 +236,18 @@ static void test_ingest_stop_returns_while_blocked_on_open_and_publish(void **st
     assert_int_equal(vigil_ingest_camera_state(ing, "full", &st), VIGIL_OK);
     assert_string_equal(st.status, "stopped");
     assert_true(st.frames >= 4);
+    /* backpressure lost nothing it had accepted: every frame read was
+     * published (and timed), but the one in hand at the stop, counted dropped */
+    assert_int_equal(vigil_metrics_sum("vigil_stage_out_total", "stage", "ingest", "camera",
+                                       "full"),
+                     st.frames);
+    assert_int_equal(vigil_metrics_sum("vigil_stage_dropped_total", "stage", "ingest", "camera",
+                                       "full"),
+                     1);
+    vigil_histogram_t *wait = vigil_metrics_histogram("vigil_ingest_publish_wait_seconds", "",
+                                                      "camera", "full", NULL, NULL);
+    assert_int_equal(vigil_histogram_count(wait), st.frames);
+    vigil_histogram_release(wait);
     vigil_ingest_free(ing);
     collector_release(&col);
     vigil_bus_free(bus);
