@@ -99,6 +99,7 @@ bench: build media models
 	bench/kafka.sh $(BUILD)
 	BUILD=$(BUILD) bench/analytics.sh
 	BUILD=$(BUILD) bench/api.sh
+	BUILD=$(BUILD) bench/store.sh
 	BUILD=$(BUILD) bench/dashboard.sh
 
 docs: build

@@ -21,7 +21,11 @@
  * gives about 43k detections and a few thousand analytics events: the size
  * of the issue 8 figures. Capture times start at 2025-01-06T08:00:00Z.
  * Refuses a DATA_DIR that already has a warehouse (the rows would be
- * skipped as duplicates and the figures would lie). Prints what it wrote. */
+ * skipped as duplicates and the figures would lie). Prints what it wrote.
+ *
+ * BENCH_SEED_STORE=URL (e.g. postgres://...) seeds that store instead of
+ * DATA_DIR/vigil.db (frame files still go under DATA_DIR); a store that
+ * already has detections is refused likewise (bench/store.sh). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -348,15 +352,17 @@ int main(int argc, char **argv)
     }
     char db[4096], err[512];
     struct stat st;
+    const char *url = getenv("BENCH_SEED_STORE");
+    if (!url || !*url) url = "sqlite";
     snprintf(db, sizeof db, "%s/vigil.db", dir);
-    if (stat(db, &st) == 0) {
+    if (strcmp(url, "sqlite") == 0 && stat(db, &st) == 0) {
         fprintf(stderr, "bench_api_seed: %s exists: give an empty directory\n", db);
         return 1;
     }
     vigil_log_set_level(VIGIL_LOG_WARN);
     vigil_store_conf_t conf;
     vigil_store_conf_init(&conf);
-    conf.url = "sqlite";
+    conf.url = url;
     conf.data_dir = dir;
     conf.migrate = 1;
     vigil_store_t *store = vigil_store_open(&conf, err, sizeof err);
@@ -364,6 +370,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_api_seed: %s\n", err);
         return 1;
     }
+    vigil_store_counts_t have = {0};
+    if (vigil_store_counts(store, NULL, &have) != VIGIL_OK || have.detections > 0) {
+        fprintf(stderr, "bench_api_seed: the store already has %lld detections (or cannot count "
+                "them: %s): give an empty one\n", (long long)have.detections,
+                vigil_store_last_error(store));
+        vigil_store_close(store);
+        return 1;
+    }
+    if (strcmp(url, "sqlite") != 0) snprintf(db, sizeof db, "the store");
     totals_t tot = {0};
     int rc = 0;
     for (int c = 0; c < cameras && rc == 0; c++)
