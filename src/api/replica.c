@@ -421,6 +421,45 @@ void vigil__replica_begin(vigil_api_t *api, const vigil__req_t *req, const char 
     }
 }
 
+/* Whether the replica answers a query now, on an idle handle of the pool
+ * (one whose connection died reconnects) or a new one; else why not. */
+static int replica_answers(vigil_api_t *api, vigil__replica_t *r, char *why, size_t why_size)
+{
+    idle_handle_t *h;
+    vigil_store_t *store;
+    vigil_store_wal_t wal;
+
+    pthread_mutex_lock(&r->lock);
+    if ((h = r->idle)) r->idle = h->next;
+    pthread_mutex_unlock(&r->lock);
+    if (h) {
+        store = h->store;
+    } else if (!(store = probe_open(api, r->url, why, why_size))) {
+        return 0;
+    } else if (!(h = malloc(sizeof(*h)))) {
+        vigil_store_close(store);
+        return 1; /* no memory to keep it; the replica did answer */
+    }
+    if (vigil_store_wal(store, &wal, why, why_size) != VIGIL_OK) {
+        vigil_store_close(store);
+        free(h);
+        return 0;
+    }
+    h->store = store;
+    pthread_mutex_lock(&r->lock);
+    if (r->state != REPLICA_DOWN) { /* a pool drained meanwhile stays empty */
+        h->next = r->idle;
+        r->idle = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (h) {
+        vigil_store_close(h->store);
+        free(h);
+    }
+    return 1;
+}
+
 int vigil__replica_end(vigil_api_t *api, const vigil__req_t *req, const char *method, int status)
 {
     vigil__replica_t *r = api->replica;
@@ -428,12 +467,13 @@ int vigil__replica_end(vigil_api_t *api, const vigil__req_t *req, const char *me
 
     if (!r) return 0;
     if (tl.read && tl.used && status >= 500) {
-        /* the replica failed under the request (its connection died before the
-         * probe saw it): reads go to the primary until the probe says
-         * otherwise, and this one runs again there */
-        char reason[96];
-        snprintf(reason, sizeof(reason), "a read on it failed with HTTP %d", status);
-        set_state(r, REPLICA_DOWN, -1, reason);
+        /* the replica may have failed under the request (its connection
+         * died before the probe saw it): this read runs again on the
+         * primary, and when the replica does not answer either, reads go to
+         * the primary until the probe says otherwise */
+        char reason[320];
+        if (!replica_answers(api, r, reason, sizeof(reason)))
+            set_state(r, REPLICA_DOWN, -1, reason);
         vigil_counter_inc(r->fb_failed);
         vigil_counter_inc(r->reads_primary);
         again = 1;
