@@ -118,6 +118,8 @@ typedef struct vigil_camera_conf {
 typedef struct vigil_config {
     /* log */
     char *log_level; /* debug|info|warn|error */
+    char *log_sink;  /* stderr|opensearch (also to search.url's node; src/search/logship.c) */
+    int log_queue_max; /* log lines held for the log shipper before it drops */
     /* http */
     char *http_listen; /* HOST:PORT */
     int http_live_max_streams; /* concurrent MJPEG + SSE streams; <= 0 = the default (32) */
@@ -189,6 +191,13 @@ typedef struct vigil_config {
     /* sink */
     int sink_batch_size;
     int sink_flush_ms;
+    /* search (docs/search.md) */
+    char *search_url;          /* opensearch://HOST:PORT or elasticsearch://...; "" = none */
+    char *search_index_prefix; /* indices PREFIX-{detections,events,tracks,logs}-YYYY.MM.DD */
+    int search_batch_size;     /* documents per _bulk request */
+    int search_flush_ms;       /* longest a held document waits */
+    int search_timeout_ms;     /* one HTTP request */
+    int search_retry_max_ms;   /* backoff cap after 429, 5xx, connection errors */
     /* analytics (docs/analytics.md) */
     int analytics_enabled;
     char *analytics_group;            /* consumer group of the analytics workers on detections */

@@ -31,6 +31,13 @@ void vigil_log_set_level(vigil_log_level_t level);
 
 /* Redirect output (default: fd 2). For tests. */
 void vigil_log_set_fd(int fd);
+/* A second destination for every record written (log.sink: opensearch,
+ * src/search/logship.c): fn gets the JSON line, without its newline, on the
+ * thread that logs, and must neither block nor log. NULL turns it off; once
+ * vigil_log_set_hook returns, no call of the previous hook is running.
+ * Thread: any (records in flight finish before a change takes effect). */
+typedef void (*vigil_log_hook_fn)(void *opaque, const char *line, size_t len);
+void vigil_log_set_hook(vigil_log_hook_fn fn, void *opaque);
 
 /* Writes one record. stage and camera may be NULL. `fields` is either NULL or
  * a string of extra JSON members without braces, e.g. "\"seq\":12,\"bytes\":300".

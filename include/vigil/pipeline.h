@@ -21,6 +21,9 @@ enum {
     VIGIL_STAGE_API = 1 << 4,
     VIGIL_STAGE_ANALYTICS = 1 << 5,
     VIGIL_STAGE_ALL = 0x3f,
+    /* the search indexer (vigil search-index); vigil run (ALL) runs it too when
+     * search.url is set */
+    VIGIL_STAGE_SEARCH = 1 << 6,
 };
 
 vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages, char *errstr,
@@ -35,7 +38,8 @@ int vigil_pipeline_api_port(const vigil_pipeline_t *p);
  * errstr filled. */
 int vigil_pipeline_serve_metrics(vigil_pipeline_t *p, const char *listen, char *errstr,
                                  size_t errstr_size);
-/* Stops and drains; waits at most drain_timeout_ms per topic. In distributed
+/* Stops and drains; waits at most drain_timeout_ms per topic, and at most
+ * 5 s for each topic after one that did not drain in time. In distributed
  * mode (a Kafka bus, not every stage in this process) nothing downstream is
  * waited for: each stage stops polling, finishes its in-flight messages,
  * commits, and the producer is flushed. */

@@ -30,6 +30,8 @@ static const cli_cmd_t commands[] = {
     {"analytics", "run the analytics stage: detections -> tracks, events, counts (replay: "
                   "offline)", cmd_analytics, VIGIL_STAGE_ANALYTICS},
     {"api", "serve the HTTP API over the store", cli_run_main, VIGIL_STAGE_API},
+    {"search-index", "run the search indexer: detections, events, tracks -> OpenSearch "
+                     "(search.url)", cli_run_main, VIGIL_STAGE_SEARCH},
     {"kafka", "kafka topics: init, create, describe (distributed mode)", cli_kafka_main, 0},
     {"camera", "camera commands on the control topic: add, remove, start, stop", cli_camera_main,
      0},

@@ -398,6 +398,29 @@ static int is_postgres_url(const char *url)
     return url && (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0);
 }
 
+/* The schemes src/search/client.c takes, with a host after them. */
+static int search_url_valid(const char *url)
+{
+    static const char *const schemes[] = {"opensearch://", "elasticsearch://", "opensearchs://",
+                                          "elasticsearchs://"};
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncmp(url, schemes[i], n) == 0) return url[n] && url[n] != '/';
+    }
+    return 0;
+}
+
+static int search_prefix_valid(const char *p)
+{
+    size_t n = p ? strlen(p) : 0;
+    if (n < 1 || n > 64 || p[0] == '-' || p[0] == '_') return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '-' ||
+              p[i] == '_'))
+            return 0;
+    return 1;
+}
+
 vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_t errstr_size)
 {
     if (cfg->ingest_reconnect_min_ms > cfg->ingest_reconnect_max_ms)
@@ -418,6 +441,22 @@ vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_
                             "store.read_url and store.url must be postgres:// URLs (accepted: "
                             "empty, or postgres://USER:PASSWORD@HOST:PORT/DB with store.url "
                             "one too)");
+    if (cfg->search_url && *cfg->search_url && !search_url_valid(cfg->search_url))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "key \"search.url\": not an OpenSearch or Elasticsearch URL "
+                            "(accepted: empty, or opensearch://HOST:PORT, elasticsearch://, "
+                            "opensearchs://, elasticsearchs://)");
+    if (!search_prefix_valid(cfg->search_index_prefix))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "key \"search.index_prefix\": \"%.64s\" is not an index name "
+                            "prefix (accepted: 1..64 of a-z, 0-9, - and _, not starting with - "
+                            "or _)",
+                            cfg->search_index_prefix ? cfg->search_index_prefix : "");
+    if (cfg->log_sink && strcmp(cfg->log_sink, "opensearch") == 0 &&
+        !(cfg->search_url && *cfg->search_url))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "key \"log.sink\": opensearch needs search.url (accepted: stderr, "
+                            "or opensearch with search.url set)");
     if (!listen_valid(cfg->http_listen))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "key \"http.listen\": \"%.64s\" is not HOST:PORT (accepted: HOST:PORT "

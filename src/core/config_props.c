@@ -35,6 +35,14 @@ const vigil_prop_t vigil_props[] = {
     /* log */
     ENUM("log.level", log_level, "info", "debug|info|warn|error",
          "Least severe level written to stderr as JSON lines."),
+    ENUM("log.sink", log_sink, "stderr", "stderr|opensearch",
+         "Where log lines go besides stderr: opensearch also sends them, batched by a thread "
+         "of their own, to the node of search.url (index PREFIX-logs-YYYY.MM.DD); a line that "
+         "finds log.queue_max lines waiting is dropped and counted "
+         "(vigil_log_shipped_total{result=\"dropped\"}), never blocking the caller "
+         "(docs/search.md)."),
+    INT("log.queue_max", log_queue_max, "4096", 16, 1000000,
+        "Log lines held for log.sink: opensearch while the node is slow or down."),
     /* http */
     STR("http.listen", http_listen, "127.0.0.1:8080",
         "HOST:PORT the API and dashboard listen on (IPv6 as [ADDR]:PORT). Port 0 picks a free "
@@ -231,6 +239,24 @@ const vigil_prop_t vigil_props[] = {
         "Most results written to the warehouse in one transaction."),
     INT("sink.flush_ms", sink_flush_ms, "200", 1, 60000,
         "Longest time a result waits in the sink before its batch is written."),
+    /* search */
+    SECRET("search.url", search_url, "",
+           "OpenSearch or Elasticsearch node to index events, tracks and detections into and "
+           "to answer /api/v1/search from: opensearch://HOST:PORT or elasticsearch://HOST:PORT "
+           "(plain HTTP), opensearchs:// or elasticsearchs:// for HTTPS, USER:PASSWORD@ for "
+           "basic auth. Empty = none: the warehouse answers searches (docs/search.md)."),
+    STR("search.index_prefix", search_index_prefix, "vigil",
+        "Indices are PREFIX-detections-, PREFIX-events-, PREFIX-tracks- and PREFIX-logs- "
+        "followed by the UTC day (YYYY.MM.DD); lowercase letters, digits, - and _."),
+    INT("search.batch_size", search_batch_size, "1000", 1, 100000,
+        "Most documents sent in one _bulk request."),
+    INT("search.flush_ms", search_flush_ms, "500", 1, 60000,
+        "Longest time a document waits in the indexer before its _bulk request is sent."),
+    INT("search.timeout_ms", search_timeout_ms, "10000", 100, 600000,
+        "Longest time one request to the search node may take (connecting included)."),
+    INT("search.retry_max_ms", search_retry_max_ms, "10000", 10, 600000,
+        "Longest wait between tries of a _bulk request the node answered 429 or 5xx or did "
+        "not answer (200 ms doubling up to this)."),
     /* analytics */
     BOOL("analytics.enabled", analytics_enabled, "true",
          "Run the analytics stage in `vigil run`: it tracks the objects the model detects "

@@ -2,6 +2,7 @@
  * one write(2), so records from different threads never interleave.
  * vigil_log_limited() (log.h) keeps an error that repeats for every frame
  * to one record per interval, with the count of those it held back. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +15,12 @@
 
 volatile int vigil_log_min_level = VIGIL_LOG_INFO;
 static int log_fd = 2;
+/* the hook is read under the read lock by every record, changed under the
+ * write lock: a hook being removed is never running once the change returns */
+static pthread_rwlock_t hook_lock = PTHREAD_RWLOCK_INITIALIZER;
+static vigil_log_hook_fn hook_fn;
+static void *hook_opaque;
+static atomic_int hook_set;
 static atomic_ulong log_counts[VIGIL_LOG_OFF];
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
@@ -39,6 +46,15 @@ void vigil_log_set_level(vigil_log_level_t level)
 void vigil_log_set_fd(int fd)
 {
     log_fd = fd;
+}
+
+void vigil_log_set_hook(vigil_log_hook_fn fn, void *opaque)
+{
+    pthread_rwlock_wrlock(&hook_lock);
+    hook_fn = fn;
+    hook_opaque = opaque;
+    atomic_store(&hook_set, fn != NULL);
+    pthread_rwlock_unlock(&hook_lock);
 }
 
 unsigned long vigil_log_count(vigil_log_level_t level)
@@ -109,6 +125,11 @@ void vigil_log_vwrite(vigil_log_level_t level, const char *stage, const char *ca
         len = append(buf, len, cap, fields);
     }
     buf[len++] = '}';
+    if (atomic_load(&hook_set)) {
+        pthread_rwlock_rdlock(&hook_lock);
+        if (hook_fn) hook_fn(hook_opaque, buf, len);
+        pthread_rwlock_unlock(&hook_lock);
+    }
     buf[len++] = '\n';
     ssize_t off = 0;
     while (off < (ssize_t)len) {
