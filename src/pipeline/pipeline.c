@@ -22,7 +22,6 @@
 #include "vigil/log.h"
 #include "vigil/pipeline.h"
 #include "vigil/redact.h"
-#include "vigil/search.h"
 #include "vigil/stages.h"
 #include "vigil/store.h"
 
@@ -35,8 +34,6 @@ struct vigil_pipeline {
     vigil_infer_t *infer;
     vigil_sink_t *sink;
     vigil_analytics_t *analytics;
-    vigil_search_indexer_t *search; /* search.url set: vigil run, vigil search-index */
-    vigil_logship_t *logship;       /* log.sink: opensearch */
     vigil_api_t *api;
     vigil_api_t *monitor; /* stage services' --http: /healthz, /readyz, /metrics */
     int distributed; /* a shared bus (Kafka) and not every stage here: no downstream drain */
@@ -107,9 +104,6 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
     }
     /* The API alone needs the bus only in distributed mode: camera and zone
      * edits go out on the control topic, live views read frames and results. */
-    if (cfg->log_sink && strcmp(cfg->log_sink, "opensearch") == 0 &&
-        !(p->logship = vigil_logship_start(cfg, errstr, errstr_size)))
-        goto fail;
     if ((stages & ~(unsigned)VIGIL_STAGE_API) || strncmp(cfg->bus_url, "inproc:", 7) != 0) {
         vigil_bus_conf_t bc;
         vigil_bus_conf_init(&bc);
@@ -133,9 +127,6 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
         goto fail;
     if (p->api) vigil_api_set_bus(p->api, p->bus);
     if ((stages & VIGIL_STAGE_SINK) && !(p->sink = vigil_sink_new(cfg, p->bus, errstr, errstr_size)))
-        goto fail;
-    if (((stages & VIGIL_STAGE_SEARCH) || stages == VIGIL_STAGE_ALL) && cfg->search_url &&
-        *cfg->search_url && !(p->search = vigil_search_indexer_new(cfg, p->bus, errstr, errstr_size)))
         goto fail;
     if ((stages & VIGIL_STAGE_ANALYTICS) && cfg->analytics_enabled &&
         !(p->analytics = vigil_analytics_new(cfg, p->bus, errstr, errstr_size)))
@@ -162,9 +153,6 @@ vigil_err_t vigil_pipeline_start(vigil_pipeline_t *p, char *errstr, size_t errst
     p->started = 1;
     if (p->sink && (err = vigil_sink_start(p->sink)))
         return vigil_seterr(errstr, errstr_size, err, "sink: cannot start: %s", vigil_err_str(err));
-    if (p->search && (err = vigil_search_indexer_start(p->search)))
-        return vigil_seterr(errstr, errstr_size, err, "search: cannot start: %s",
-                            vigil_err_str(err));
     if (p->analytics && (err = vigil_analytics_start(p->analytics)))
         return vigil_seterr(errstr, errstr_size, err, "analytics: cannot start: %s",
                             vigil_err_str(err));
@@ -222,38 +210,52 @@ int vigil_pipeline_serve_metrics(vigil_pipeline_t *p, const char *listen, char *
     return port;
 }
 
+/* After a topic did not drain in time (the warehouse down, a stage stuck),
+ * each topic after it is waited for at most this long: the stages behind it
+ * are likely stuck on the same cause, and a stop must not take one full
+ * timeout per topic. What is stored but not processed is recovered at the
+ * next start (recover.c). */
+#define DRAIN_AFTER_TIMEOUT_MS 5000
+
 /* In distributed mode a stage does not wait for the stages downstream (they
  * are other services): it stops taking input, finishes what is in flight,
  * commits and exits. In one process, each topic is drained before its
- * consumer stops. */
-static void drain(vigil_pipeline_t *p, const char *topic, int timeout_ms)
+ * consumer stops; *timeout_ms shrinks to DRAIN_AFTER_TIMEOUT_MS once one
+ * did not drain. */
+static void drain(vigil_pipeline_t *p, const char *topic, int *timeout_ms)
 {
     if (!p->bus || p->distributed) return;
-    vigil_err_t err = vigil_bus_drain(p->bus, topic, timeout_ms);
-    if (err)
+    vigil_err_t err = vigil_bus_drain(p->bus, topic, *timeout_ms);
+    if (!err) return;
+    if (*timeout_ms > DRAIN_AFTER_TIMEOUT_MS) {
+        vigil_warn("pipeline", NULL,
+                   "topic \"%s\" not drained within %d ms: %s; the topics after it are "
+                   "waited for at most %d ms each",
+                   topic, *timeout_ms, vigil_err_str(err), DRAIN_AFTER_TIMEOUT_MS);
+        *timeout_ms = DRAIN_AFTER_TIMEOUT_MS;
+    } else {
         vigil_warn("pipeline", NULL, "topic \"%s\" not drained within %d ms: %s", topic,
-                   timeout_ms, vigil_err_str(err));
+                   *timeout_ms, vigil_err_str(err));
+    }
 }
 
 void vigil_pipeline_stop(vigil_pipeline_t *p, int drain_timeout_ms)
 {
     if (!p || !p->started) return;
     p->started = 0;
+    int *timeout = &drain_timeout_ms;
     vigil_info("pipeline", NULL, "stopping: draining the queues");
     if (p->ingest) vigil_ingest_stop(p->ingest);
-    if (p->preprocess) drain(p, VIGIL_TOPIC_FRAMES, drain_timeout_ms);
+    if (p->preprocess) drain(p, VIGIL_TOPIC_FRAMES, timeout);
     if (p->preprocess) vigil_preprocess_stop(p->preprocess);
-    if (p->infer) drain(p, VIGIL_TOPIC_GATED, drain_timeout_ms);
+    if (p->infer) drain(p, VIGIL_TOPIC_GATED, timeout);
     if (p->infer) vigil_infer_stop(p->infer);
-    if (p->sink || p->analytics) drain(p, VIGIL_TOPIC_DETECTIONS, drain_timeout_ms);
+    if (p->sink || p->analytics) drain(p, VIGIL_TOPIC_DETECTIONS, timeout);
     /* analytics publishes events: it stops before they are drained */
     if (p->analytics) vigil_analytics_stop(p->analytics);
-    if (p->sink || p->search) drain(p, VIGIL_TOPIC_EVENTS, drain_timeout_ms);
-    if (p->sink) vigil_sink_stop(p->sink);
-    if (p->search) {
-        /* tracks come from analytics too, stopped above */
-        drain(p, VIGIL_TOPIC_TRACKS, drain_timeout_ms);
-        vigil_search_indexer_stop(p->search);
+    if (p->sink) {
+        drain(p, VIGIL_TOPIC_EVENTS, timeout);
+        vigil_sink_stop(p->sink);
     }
     if (p->bus) vigil_bus_close(p->bus);
     if (p->api) vigil_api_stop(p->api);
@@ -269,10 +271,8 @@ void vigil_pipeline_free(vigil_pipeline_t *p)
     if (p->infer) vigil_infer_free(p->infer);
     if (p->analytics) vigil_analytics_free(p->analytics);
     if (p->sink) vigil_sink_free(p->sink);
-    if (p->search) vigil_search_indexer_free(p->search);
     if (p->api) vigil_api_free(p->api);
     vigil_api_free(p->monitor);
     if (p->bus) vigil_bus_free(p->bus);
-    vigil_logship_stop(p->logship, 2000);
     free(p);
 }

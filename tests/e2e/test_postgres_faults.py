@@ -7,16 +7,18 @@ A real server: scripts/postgres starts a throwaway cluster on 127.0.0.1:19142
 that database (search_path in the url's options), so cases never see each
 other's rows. Errors must name the server (host and port) and never the
 password."""
+import json
 import os
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_harness import BINARY, MULT, Vigil, check, media, run_tests, skip  # noqa: E402
+from vigil_harness import (BINARY, MULT, Vigil, check, media, metrics_values, run_tests,  # noqa: E402
+                           skip)
 
 SRC = os.environ.get("VIGIL_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
-PORT = "19142"
+PORT = os.environ.get("VIGIL_PG_FAULTS_PORT", "19142")
 ENV = dict(os.environ, VIGIL_PG_PORT=PORT, VIGIL_PG_DIR=f"/tmp/vigil-pg-faults-{PORT}",
            VIGIL_PG_FAST="1")
 SCRIPT = os.path.join(SRC, "scripts", "postgres")
@@ -87,7 +89,18 @@ def test_newer_schema_version_is_refused_and_left_alone():
           "the newer schema's version was changed")
 
 
-def test_server_stopped_mid_stream_then_back_loses_and_duplicates_nothing_in_the_sink():
+def stage_count(v, field, stage, camera):
+    _, _, body = v.get("/metrics")
+    m = metrics_values(body.decode())
+    return int(m.get((f"vigil_stage_{field}_total",
+                      frozenset({("stage", stage), ("camera", camera)})), 0))
+
+
+def test_server_stopped_mid_stream_then_back_loses_and_duplicates_nothing():
+    """PostgreSQL stopped for 4 s while a 20 fps camera streams: preprocess
+    waits for it with the frame it holds (unacknowledged) and stores it once
+    the server is back; every frame ingest published is stored exactly once,
+    without a gap in the sequences, and every stored frame's detections once."""
     video = media("vtest.avi")
     url = schema_url("restart")
     cfg = f"""
@@ -97,42 +110,68 @@ preprocess: {{ motion_threshold: 0.0 }}
 cameras:
   - {{ id: cam, url: "{video}", fps: 20, loop: false }}
 """
-    with Vigil(["--store", url], config=cfg, auth=False) as v:
+    with Vigil(["--store", url], config=cfg) as v:  # a token for /metrics
         def stored():
             return int(psql("SELECT count(*) FROM frames", "restart") or 0)
         v.wait_for("frames in PostgreSQL", lambda: stored() > 60, timeout=120 * MULT)
         down = pg("down")
         check(down.returncode == 0, f"scripts/postgres down: {down.stderr}")
-        time.sleep(4)
+        # while it is down, /healthz says the camera's frames wait for it
+        waiting, deadline = None, time.time() + 4
+        while time.time() < deadline:
+            _, _, body = v.get("/healthz")
+            h = json.loads(body)
+            for p in h.get("problems", []):
+                if p["component"] == "preprocess" and p["camera"] == "cam":
+                    waiting = p["error"]
+            time.sleep(0.25)
         up = pg("start")
         check(up.returncode == 0 and up.stdout.strip().splitlines()[-1] == URL,
               f"scripts/postgres start after down: {up.stdout} {up.stderr}")
+        check(waiting and "frames wait for the warehouse" in waiting and PORT in waiting,
+              f"/healthz during the outage: {waiting!r}")
+        check(password_of(URL) not in (waiting or ""), "the password in /healthz")
         v.wait_for("the source to end", lambda: "every source has ended" in v.log_text(),
                    timeout=300 * MULT)
+        published = stage_count(v, "out", "ingest", "cam")
+        v.wait_for("preprocess to take every published frame",
+                   lambda: stage_count(v, "in", "preprocess", "cam") == published,
+                   timeout=120 * MULT)
 
         def drained():
             n = psql("SELECT count(*) FROM frames WHERE detection_count IS NULL", "restart")
             return n == "0"
         v.wait_for("every stored frame's results", drained, timeout=120 * MULT)
+        counts = {f: stage_count(v, f, "preprocess", "cam")
+                  for f in ("in", "out", "dropped", "failed")}
         check(v.stop() == 0, "exit code after SIGTERM")
         log = v.log_text()
     # the outage was seen, retried and survived
-    check("postgres" in log and ("retrying" in log or "retry" in log), "no retry in the log")
+    check("cannot store frame yet, retrying in" in log, "no frame retry in the log")
+    check("frames are stored again after" in log, "no recovery in the log")
     check(password_of(URL) not in log, "the password in vigil's log")
-    # every frame row once, every detection once, and every stored frame's
-    # detections all there: its detection_count is the number of its rows
+    # every frame ingest published went through preprocess once, none failed
+    check(counts["in"] == published and counts["failed"] == 0 and counts["dropped"] == 0 and
+          counts["out"] == published, f"ingest published {published}, preprocess {counts}")
+    # ... and is in the warehouse once: as many rows as published, no gap
     frames = int(psql("SELECT count(*) FROM frames", "restart"))
-    check(frames > 60, f"only {frames} frames stored")
+    check(frames == published, f"{frames} frames stored of {published} published")
+    span = psql("SELECT max(sequence) - min(sequence) + 1 FROM frames", "restart")
+    check(int(span) == frames, f"the sequences span {span} for {frames} frames: a gap")
     check(psql("SELECT count(*) - count(DISTINCT (camera_id, sequence)) FROM frames",
                "restart") == "0", "a frame stored twice")
+    # every detection once, and every stored frame's detections all there:
+    # its detection_count is the number of its rows
     check(psql("SELECT count(*) - count(DISTINCT (camera_id, sequence, model, idx)) "
                "FROM detections", "restart") == "0", "a detection stored twice")
     mismatched = psql("SELECT count(*) FROM frames f WHERE f.detection_count <> (SELECT count(*) "
                       "FROM detections d WHERE d.camera_id = f.camera_id AND "
                       "d.sequence = f.sequence)", "restart")
     check(mismatched == "0", f"{mismatched} frames whose detections are missing or extra")
-    print(f"restart: {frames} frames, "
-          f"{psql('SELECT count(*) FROM detections', 'restart')} detections stored once each")
+    retried = log.count("cannot store frame yet")
+    print(f"restart: {published} frames published, {frames} stored once each, "
+          f"{psql('SELECT count(*) FROM detections', 'restart')} detections stored once each; "
+          f"{retried} retry records in the log")
 
 
 if __name__ == "__main__":
