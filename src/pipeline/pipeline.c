@@ -22,6 +22,7 @@
 #include "vigil/log.h"
 #include "vigil/pipeline.h"
 #include "vigil/redact.h"
+#include "vigil/search.h"
 #include "vigil/stages.h"
 #include "vigil/store.h"
 
@@ -34,6 +35,8 @@ struct vigil_pipeline {
     vigil_infer_t *infer;
     vigil_sink_t *sink;
     vigil_analytics_t *analytics;
+    vigil_search_indexer_t *search; /* search.url set: vigil run, vigil search-index */
+    vigil_logship_t *logship;       /* log.sink: opensearch */
     vigil_api_t *api;
     vigil_api_t *monitor; /* stage services' --http: /healthz, /readyz, /metrics */
     int distributed; /* a shared bus (Kafka) and not every stage here: no downstream drain */
@@ -104,6 +107,9 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
     }
     /* The API alone needs the bus only in distributed mode: camera and zone
      * edits go out on the control topic, live views read frames and results. */
+    if (cfg->log_sink && strcmp(cfg->log_sink, "opensearch") == 0 &&
+        !(p->logship = vigil_logship_start(cfg, errstr, errstr_size)))
+        goto fail;
     if ((stages & ~(unsigned)VIGIL_STAGE_API) || strncmp(cfg->bus_url, "inproc:", 7) != 0) {
         vigil_bus_conf_t bc;
         vigil_bus_conf_init(&bc);
@@ -127,6 +133,9 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
         goto fail;
     if (p->api) vigil_api_set_bus(p->api, p->bus);
     if ((stages & VIGIL_STAGE_SINK) && !(p->sink = vigil_sink_new(cfg, p->bus, errstr, errstr_size)))
+        goto fail;
+    if (((stages & VIGIL_STAGE_SEARCH) || stages == VIGIL_STAGE_ALL) && cfg->search_url &&
+        *cfg->search_url && !(p->search = vigil_search_indexer_new(cfg, p->bus, errstr, errstr_size)))
         goto fail;
     if ((stages & VIGIL_STAGE_ANALYTICS) && cfg->analytics_enabled &&
         !(p->analytics = vigil_analytics_new(cfg, p->bus, errstr, errstr_size)))
@@ -153,6 +162,9 @@ vigil_err_t vigil_pipeline_start(vigil_pipeline_t *p, char *errstr, size_t errst
     p->started = 1;
     if (p->sink && (err = vigil_sink_start(p->sink)))
         return vigil_seterr(errstr, errstr_size, err, "sink: cannot start: %s", vigil_err_str(err));
+    if (p->search && (err = vigil_search_indexer_start(p->search)))
+        return vigil_seterr(errstr, errstr_size, err, "search: cannot start: %s",
+                            vigil_err_str(err));
     if (p->analytics && (err = vigil_analytics_start(p->analytics)))
         return vigil_seterr(errstr, errstr_size, err, "analytics: cannot start: %s",
                             vigil_err_str(err));
@@ -253,9 +265,12 @@ void vigil_pipeline_stop(vigil_pipeline_t *p, int drain_timeout_ms)
     if (p->sink || p->analytics) drain(p, VIGIL_TOPIC_DETECTIONS, timeout);
     /* analytics publishes events: it stops before they are drained */
     if (p->analytics) vigil_analytics_stop(p->analytics);
-    if (p->sink) {
-        drain(p, VIGIL_TOPIC_EVENTS, timeout);
-        vigil_sink_stop(p->sink);
+    if (p->sink || p->search) drain(p, VIGIL_TOPIC_EVENTS, timeout);
+    if (p->sink) vigil_sink_stop(p->sink);
+    if (p->search) {
+        /* tracks come from analytics too, stopped above */
+        drain(p, VIGIL_TOPIC_TRACKS, timeout);
+        vigil_search_indexer_stop(p->search);
     }
     if (p->bus) vigil_bus_close(p->bus);
     if (p->api) vigil_api_stop(p->api);
@@ -271,8 +286,10 @@ void vigil_pipeline_free(vigil_pipeline_t *p)
     if (p->infer) vigil_infer_free(p->infer);
     if (p->analytics) vigil_analytics_free(p->analytics);
     if (p->sink) vigil_sink_free(p->sink);
+    if (p->search) vigil_search_indexer_free(p->search);
     if (p->api) vigil_api_free(p->api);
     vigil_api_free(p->monitor);
     if (p->bus) vigil_bus_free(p->bus);
+    vigil_logship_stop(p->logship, 2000);
     free(p);
 }
