@@ -13,7 +13,8 @@ pg_basebackup -R, a replication role with a password, a slot).
 - replay paused while the primary is written: vigil_api_replica_lag_ms grows,
   past store.read_max_lag_s reads go to the primary (counted as lagging);
   resumed, the lag is back near 0 and reads return;
-- no password of either URL in the API's log;
+- no password of either URL in the API's log; the API stops cleanly (no
+  sanitizer report in a sanitizer build);
 - `vigil config check` refuses store.read_url without PostgreSQL URLs.
 
 Ports 19800 (primary), 19801 (replica), 19810 (the API): CMakeLists.txt
@@ -30,7 +31,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(__file__))
 from vigil_harness import (BINARY, MULT, Failure, admin_token, check, metrics_values,  # noqa: E402
-                           run_tests, skip)
+                           run_tests, sanitizer_errors, skip)
 
 SRC = os.environ.get("VIGIL_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 SCRIPT = os.path.join(SRC, "scripts", "postgres")
@@ -317,6 +318,18 @@ def test_no_password_in_the_log():
     check(not raw, f"lines that are not JSON in the log: {raw[:3]}")
 
 
+def test_api_stops_cleanly():
+    Ctx.api.terminate()
+    try:
+        code = Ctx.api.wait(timeout=30 * MULT)
+    except subprocess.TimeoutExpired:
+        raise Failure("vigil api did not stop on SIGTERM (the probe thread?)")
+    text = open(Ctx.log).read()
+    errs = sanitizer_errors(text)
+    check(not errs, "sanitizer errors:\n" + "\n".join(errs[:20]))
+    check(code == 0, f"vigil api exited with {code}: {text[-1500:]}")
+
+
 def test_config_check_refuses_a_read_url_without_postgres():
     path = os.path.join(Ctx.tmp, "sqlite-read.yaml")
     with open(path, "w") as f:
@@ -337,6 +350,7 @@ if __name__ == "__main__":
                    test_replica_killed_reads_answer_from_the_primary_then_return,
                    test_lag_is_measured_and_past_the_bound_reads_go_to_the_primary,
                    test_no_password_in_the_log,
+                   test_api_stops_cleanly,
                    test_config_check_refuses_a_read_url_without_postgres])
     finally:
         tear_down()
