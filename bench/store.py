@@ -18,6 +18,7 @@ bench_api_seed:
       their own here, are left out of the mix).
 Prints numbers, asserts nothing."""
 import argparse
+import json
 import os
 import re
 import signal
@@ -91,6 +92,18 @@ class Backend:
     def stop(self):
         if self.name != "sqlite":
             self.pg("stop", check=False)
+
+    def settle(self):
+        """A warehouse at rest before measuring: statistics gathered, the seed's
+        WAL checkpointed, so that no step pays for the seeding."""
+        if self.name == "sqlite":
+            db = sqlite3.connect(os.path.join(self.data_dir, "vigil.db"))
+            db.execute("ANALYZE")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.close()
+            return
+        self.pg("psql", "-d", "vigil", "-c", "VACUUM ANALYZE")
+        self.pg("psql", "-c", "CHECKPOINT")
 
     def read_settings(self):
         if self.name == "sqlite":
@@ -186,6 +199,18 @@ def start_api(vigil, b, port, log_path):
     raise SystemExit(f"bench/store: vigil api on :{port} not ready in 30 s ({log_path})")
 
 
+def warehouse_size(base, token):
+    req = urllib.request.Request(base + "/api/v1/stats",
+                                 headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            st = json.load(r)
+    except (OSError, ValueError) as e:
+        return f"? ({e})"
+    st = st.get("store", st)
+    return ", ".join(f"{st[k]} {k}" for k in ("frames", "detections", "events") if k in st)
+
+
 def stop_proc(p, sig=signal.SIGTERM, timeout=20):
     if p.poll() is None:
         p.send_signal(sig)
@@ -235,6 +260,7 @@ def measure(b, args, port_api, row):
     if out.returncode != 0:
         raise SystemExit(f"bench/store: seeding {b.name}: {redact(out.stderr.strip()[-400:])}")
     print(f"  seed ({time.time() - t0:.1f} s): {out.stdout.strip().split(': ', 2)[-1]}")
+    b.settle()
     b.read_settings()
     print("  settings: " + ", ".join(f"{k}={v}" for k, v in b.settings.items()))
     row["settings"] = b.settings
@@ -272,6 +298,8 @@ def measure(b, args, port_api, row):
         print(f"  (b) API p50/p99 (ms), wrk c={args.conc}, {args.api_seconds} s per route:")
         for path in ROUTES:  # warm the caches, then idle
             wrk(base + path, 2, 1, token)
+        row["size"] = warehouse_size(base, token)
+        print(f"    warehouse now: {row['size']}")
         idle = {p: wrk(base + p, args.conc, args.api_seconds, token) for p in ROUTES}
         load_fps = lim["limit_fps"] * args.load_fraction
         loader = b.bench_store(["load", "--rate", f"{load_fps:.1f}", "--seconds", "3600"],
@@ -372,7 +400,7 @@ def main():
     ap.add_argument("--max-steps", type=int, default=8)
     ap.add_argument("--api-seconds", type=int, default=3)
     ap.add_argument("--conc", type=int, default=4)
-    ap.add_argument("--out-conc", default="1,2,4,8,16,32")
+    ap.add_argument("--out-conc", default="1,2,4,8,16,32,64")
     ap.add_argument("--p99-ms", type=float, default=50)
     ap.add_argument("--load-fraction", type=float, default=0.5)
     ap.add_argument("--seed-frames", type=int, default=1000)
@@ -401,14 +429,15 @@ def main():
         for n in backends:
             rows.append(run_backend(Backend(n, args.work, args.port_base), args,
                                     args.port_base + 1))
+        print_table(rows, args)
+        load1 = os.getloadavg()
+        print(f"\nload average at the end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} "
+              f"(start {load0[0]:.2f}); {time.time() - t0:.0f} s in all")
+        for r in rows:
+            print(f"  {r['name']}: " + ", ".join(f"{k}={v}" for k, v in r["settings"].items()))
+        sys.stdout.flush()
     finally:
-        subprocess.run(["rm", "-rf", args.work])
-    print_table(rows, args)
-    load1 = os.getloadavg()
-    print(f"\nload average at the end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} "
-          f"(start {load0[0]:.2f}); {time.time() - t0:.0f} s in all")
-    for r in rows:
-        print(f"  {r['name']}: " + ", ".join(f"{k}={v}" for k, v in r["settings"].items()))
+        subprocess.run(["rm", "-rf", args.work])  # tens of thousands of frame files
 
 
 if __name__ == "__main__":
