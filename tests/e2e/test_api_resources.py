@@ -220,7 +220,8 @@ def test_readyz_and_config_redacted():
         status, _, body = v.get("/readyz", token="")
         check(status == 200, f"/readyz: {status} {body[:200]!r}")
         ready = json.loads(body)
-        check(ready["checks"] == {"store": "ok", "bus": "ok"}, f"/readyz: {ready}")
+        check(ready["checks"] == {"store": "ok", "store_replica": "none", "bus": "ok"},
+              f"/readyz: {ready}")
         cfg = v.json("/api/v1/config")
         check(cfg["http"]["listen"] == "127.0.0.1:0", f"config http: {cfg['http']}")
         check(cfg["cameras"] == [], f"config cameras: {cfg['cameras']}")
