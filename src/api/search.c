@@ -21,13 +21,19 @@
  * reached), at most 100 values each.
  *
  * Bounded work: the lists, the text and the page are bounded here, the
- * facet scans in the store (sqlite_search.c). */
+ * facet scans in the store (sqlite_search.c).
+ *
+ * With search.url set the same request is answered from the OpenSearch /
+ * Elasticsearch node (src/search/query.c, docs/search.md): same parameters,
+ * same response; facets count every match there. reviewed=... is answered
+ * by the warehouse, which alone holds the review state. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/params.h"
 #include "api/resources.h"
+#include "vigil/search.h"
 
 #define SEARCH_CURSOR_CHARS 64
 
@@ -239,7 +245,15 @@ void vigil__api_search(vigil_api_t *api, vigil__req_t *req, vigil__reply_t *repl
     p->q.zones = p->zones.v;
     p->q.lines = p->lines.v;
     if (!(store = vigil__res_store(api, reply))) goto out;
-    err = vigil_store_search(store, &p->q, &res, errstr, sizeof(errstr));
+    /* search.url: the node finds and counts, the warehouse names (src/search/query.c);
+     * what the node cannot answer (the review filter) the warehouse does */
+    err = VIGIL_ERR_UNSUPPORTED;
+    if (api->cfg && api->cfg->search_url && *api->cfg->search_url) {
+        err = vigil_search_query_os(api->cfg, store, &p->q, &res, errstr, sizeof(errstr));
+        if (err == VIGIL_ERR_UNSUPPORTED) vigil_search_result_release(&res);
+    }
+    if (err == VIGIL_ERR_UNSUPPORTED)
+        err = vigil_store_search(store, &p->q, &res, errstr, sizeof(errstr));
     vigil__api_store_release(api, store);
     if (err) {
         vigil__res_store_error(reply, err, "cannot search", errstr);
