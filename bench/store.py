@@ -208,7 +208,7 @@ def warehouse_size(base, token):
     except (OSError, ValueError) as e:
         return f"? ({e})"
     st = st.get("store", st)
-    return ", ".join(f"{st[k]} {k}" for k in ("frames", "detections", "events") if k in st)
+    return ", ".join(f"{st[k]} {k}" for k in ("frames", "detections") if k in st)
 
 
 def stop_proc(p, sig=signal.SIGTERM, timeout=20):
