@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import time
 
 from vigil_harness import BINARY, Vigil, check, media, run_tests
 
@@ -162,7 +163,14 @@ cameras:
                 check(status == 200 and body[:2] == b"\xff\xd8", f"stored frame {fid}: {status}")
             v.wait_for("the source to end", lambda: "every source has ended" in v.log_text(),
                        timeout=300)
-            failed = v.json("/api/v1/stats")["stages"]["preprocess"]["failed"]
+            # the source has ended; preprocess may still be failing frames
+            # that were queued: count once its numbers stand still
+            def settled():
+                before = v.json("/api/v1/stats")["stages"]["preprocess"]
+                time.sleep(1.0)
+                after = v.json("/api/v1/stats")["stages"]["preprocess"]
+                return after if after == before else None
+            failed = v.wait_for("preprocess to settle", settled, timeout=120)["failed"]
             check(v.stop() == 0, "exit code after SIGTERM")
             # one error per frame used to flood the log: now a run of them is
             # one record per 10 s, and one with the count of those held back

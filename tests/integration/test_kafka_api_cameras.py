@@ -118,7 +118,8 @@ def run(work, bus):
         kf.cluster("stop")
         kf.wait_for("/readyz to say no broker answered", lambda: call(port, "GET", "/readyz") ==
                     (503, {"status": "not ready",
-                           "checks": {"store": "ok", "bus": "no broker answered"}}), 60)
+                           "checks": {"store": "ok", "store_replica": "none",
+                                      "bus": "no broker answered"}}), 60)
         for p in s.procs:  # nothing left to drain without brokers
             p.kill()
     finally:
