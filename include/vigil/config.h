@@ -143,6 +143,12 @@ typedef struct vigil_config {
     char *auth_origins;          /* comma-separated allowed origins; "" = from http.listen */
     int auth_session_hours;      /* a session's absolute lifetime */
     int auth_session_idle_hours; /* a session unused this long ends */
+    /* grpc (docs/grpc.md) */
+    char *grpc_listen;          /* HOST:PORT; "" = off */
+    int grpc_threads;           /* event loops */
+    int grpc_max_message_bytes; /* a message taken or sent */
+    int grpc_max_streams;       /* per connection */
+    int grpc_max_connections;
     /* push (docs/push.md) */
     int push_enabled;
     char *push_subject;          /* VAPID sub: mailto: or https: */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the API's test-only tools into the cache dir (never into git):
-#   $VIGIL_CACHE/api-test-venv   schemathesis (pinned in requirements.txt), from PyPI
+#   $VIGIL_CACHE/api-test-venv   schemathesis, http-ece, grpcio, h2 ... (pinned in requirements.txt), from PyPI
 # Idempotent: reinstalls only when requirements.txt changed or the venv is
 # broken. tests/e2e/test_api_schemathesis.py runs it before it starts.
 set -euo pipefail

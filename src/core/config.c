@@ -457,6 +457,11 @@ vigil_err_t vigil_config_validate(const vigil_config_t *cfg, char *errstr, size_
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "key \"log.sink\": opensearch needs search.url (accepted: stderr, "
                             "or opensearch with search.url set)");
+    if (cfg->grpc_listen && *cfg->grpc_listen && !listen_valid(cfg->grpc_listen))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
+                            "key \"grpc.listen\": \"%.64s\" is not HOST:PORT (accepted: empty, "
+                            "or HOST:PORT with a port from 0 to 65535)",
+                            cfg->grpc_listen);
     if (!listen_valid(cfg->http_listen))
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                             "key \"http.listen\": \"%.64s\" is not HOST:PORT (accepted: HOST:PORT "

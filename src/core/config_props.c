@@ -107,6 +107,22 @@ const vigil_prop_t vigil_props[] = {
         "A sign-in session ends this many hours after it began."),
     INT("auth.session_idle_hours", auth_session_idle_hours, "24", 1, 8760,
         "A sign-in session not used for this many hours ends."),
+    /* grpc (docs/grpc.md) */
+    STR("grpc.listen", grpc_listen, "",
+        "HOST:PORT the gRPC API listens on (cleartext HTTP/2, h2c with prior knowledge; IPv6 as "
+        "[ADDR]:PORT; port 0 picks a free one), served by `vigil run` and `vigil api` beside "
+        "REST. Empty = off. Its bearer tokens and roles are REST's (docs/grpc.md)."),
+    INT("grpc.threads", grpc_threads, "2", 1, 16,
+        "Event loops of the gRPC server; each serves the connections it accepted, with a "
+        "warehouse handle of its own."),
+    INT("grpc.max_message_bytes", grpc_max_message_bytes, "4194304", 1024, 67108864,
+        "Largest gRPC message taken or sent; a larger request is RESOURCE_EXHAUSTED (so is "
+        "a response, which asks for fewer rows)."),
+    INT("grpc.max_streams", grpc_max_streams, "100", 1, 10000,
+        "Calls one gRPC connection may have open at once (HTTP/2 "
+        "SETTINGS_MAX_CONCURRENT_STREAMS); one more is refused by HTTP/2."),
+    INT("grpc.max_connections", grpc_max_connections, "256", 1, 100000,
+        "Open gRPC connections at once; one more is closed at accept."),
     /* push (docs/push.md) */
     BOOL("push.enabled", push_enabled, "true",
          "Send Web Push alerts for analytics events matching the users' subscriptions (the "

@@ -19,6 +19,7 @@
 #include "vigil/analytics.h"
 #include "vigil/api.h"
 #include "vigil/bus.h"
+#include "vigil/grpc.h"
 #include "vigil/log.h"
 #include "vigil/pipeline.h"
 #include "vigil/redact.h"
@@ -38,6 +39,7 @@ struct vigil_pipeline {
     vigil_search_indexer_t *search; /* search.url set: vigil run, vigil search-index */
     vigil_logship_t *logship;       /* log.sink: opensearch */
     vigil_api_t *api;
+    vigil_grpc_t *grpc; /* grpc.listen set (docs/grpc.md) */
     vigil_api_t *monitor; /* stage services' --http: /healthz, /readyz, /metrics */
     int distributed; /* a shared bus (Kafka) and not every stage here: no downstream drain */
     int recover;     /* the in-process bus with preprocess, infer and sink: recover.c at start */
@@ -132,6 +134,10 @@ vigil_pipeline_t *vigil_pipeline_new(const vigil_config_t *cfg, unsigned stages,
     if ((stages & VIGIL_STAGE_API) && !(p->api = vigil_api_new(cfg, errstr, errstr_size)))
         goto fail;
     if (p->api) vigil_api_set_bus(p->api, p->bus);
+    if ((stages & VIGIL_STAGE_API) && cfg->grpc_listen && *cfg->grpc_listen) {
+        if (!(p->grpc = vigil_grpc_new(cfg, errstr, errstr_size))) goto fail;
+        vigil_grpc_set_bus(p->grpc, p->bus);
+    }
     if ((stages & VIGIL_STAGE_SINK) && !(p->sink = vigil_sink_new(cfg, p->bus, errstr, errstr_size)))
         goto fail;
     if (((stages & VIGIL_STAGE_SEARCH) || stages == VIGIL_STAGE_ALL) && cfg->search_url &&
@@ -159,6 +165,7 @@ vigil_err_t vigil_pipeline_start(vigil_pipeline_t *p, char *errstr, size_t errst
 {
     vigil_err_t err;
     if (p->api && (err = vigil_api_start(p->api, errstr, errstr_size))) return err;
+    if (p->grpc && (err = vigil_grpc_start(p->grpc, errstr, errstr_size))) return err;
     p->started = 1;
     if (p->sink && (err = vigil_sink_start(p->sink)))
         return vigil_seterr(errstr, errstr_size, err, "sink: cannot start: %s", vigil_err_str(err));
@@ -273,6 +280,7 @@ void vigil_pipeline_stop(vigil_pipeline_t *p, int drain_timeout_ms)
         vigil_search_indexer_stop(p->search);
     }
     if (p->bus) vigil_bus_close(p->bus);
+    if (p->grpc) vigil_grpc_stop(p->grpc);
     if (p->api) vigil_api_stop(p->api);
     vigil_info("pipeline", NULL, "stopped");
 }
@@ -287,6 +295,7 @@ void vigil_pipeline_free(vigil_pipeline_t *p)
     if (p->analytics) vigil_analytics_free(p->analytics);
     if (p->sink) vigil_sink_free(p->sink);
     if (p->search) vigil_search_indexer_free(p->search);
+    vigil_grpc_free(p->grpc);
     if (p->api) vigil_api_free(p->api);
     vigil_api_free(p->monitor);
     if (p->bus) vigil_bus_free(p->bus);

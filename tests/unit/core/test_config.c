@@ -113,8 +113,8 @@ static void test_config_props_table_defaults_parse_and_describe(void **state)
      * http.live_max_streams and the HTTP edge's http.* (11), http.web_root (1), push.* (10),
      * the frame budgets store.max_bytes and cameras[].max_bytes (2), the read replica's
      * store.read_url and store.read_max_lag_s (2), search.* (6) and the log shipper's
-     * log.sink and log.queue_max (2) */
-    assert_int_equal(rows, 48 + 7 + 5 + 1 + 11 + 1 + 10 + 2 + 2 + 6 + 2);
+     * log.sink and log.queue_max (2), grpc.* (5) */
+    assert_int_equal(rows, 48 + 7 + 5 + 1 + 11 + 1 + 10 + 2 + 2 + 6 + 2 + 5);
 }
 
 static const char full_yaml[] = "# a full configuration\n"
