@@ -130,6 +130,7 @@ typedef struct vigil_config {
     double http_rate_limit;              /* requests/s per client; 0 = none */
     int http_rate_burst;                 /* token bucket size */
     char *http_limits_exempt;            /* comma-separated ADDR[/BITS] the limits skip */
+    char *http_trusted_proxies;          /* comma-separated ADDR[/BITS] whose X-Forwarded-* count */
     int http_header_timeout_s;           /* request headers (and keep-alive idle) deadline */
     int http_body_timeout_s;             /* request body deadline */
     char *http_allowed_hosts;            /* comma-separated Host names besides the address */

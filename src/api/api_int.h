@@ -205,7 +205,13 @@ typedef struct vigil__req {
     const char *url;             /* the whole decoded path, "/api/v1/events/42" */
     const char *body;            /* NUL-terminated, or NULL */
     size_t body_len;
-    char client_ip[64];          /* the peer's address, for logs, limits and the audit log */
+    /* The client (forwarded.c): the peer, or behind a proxy in
+     * http.trusted_proxies the address its X-Forwarded-For names; for
+     * logs, limits, sessions and the audit log. */
+    char client_ip[64];          /* as text ("?" when not an IP peer) */
+    uint8_t client_addr[16];     /* IPv4 mapped; valid when client_known */
+    int client_known;
+    int https;                   /* the client used HTTPS: vigil's TLS, or X-Forwarded-Proto */
     vigil_principal_t who;       /* who it acts for (set by vigil__api_authorize) */
     char sid[96];                /* the session id of a cookie-authenticated request */
 } vigil__req_t;

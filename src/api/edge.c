@@ -75,8 +75,8 @@ void vigil__edge_split_free(char **items, size_t n)
     free(items);
 }
 
-int vigil__edge_parse_nets(const char *list, vigil__edge_net_t **nets, size_t *n, char *errstr,
-                           size_t errstr_size)
+int vigil__edge_parse_nets(const char *key, const char *list, vigil__edge_net_t **nets,
+                           size_t *n, char *errstr, size_t errstr_size)
 {
     char **items;
     size_t count;
@@ -111,9 +111,9 @@ int vigil__edge_parse_nets(const char *list, vigil__edge_net_t **nets, size_t *n
             if (slash) *slash = '/'; /* the entry as written */
             vigil__api_sanitize(safe, sizeof(safe), items[i]);
             vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
-                         "http.limits_exempt: \"%s\" is not an address or ADDRESS/BITS "
-                         "(127.0.0.0/8, ::1, 10.1.2.3)",
-                         safe);
+                         "%s: \"%s\" is not an address or ADDRESS/BITS "
+                         "(127.0.0.0/8, ::1, 10.1.2.3, fd00::/8)",
+                         key, safe);
             free(out);
             vigil__edge_split_free(items, count);
             return -1;
@@ -182,8 +182,10 @@ vigil__edge_t *vigil__edge_new(const vigil_config_t *cfg, char *errstr, size_t e
         (int64_t)(cfg->http_header_timeout_s > 0 ? cfg->http_header_timeout_s : 10) * 1000000;
     edge->body_timeout_us =
         (int64_t)(cfg->http_body_timeout_s > 0 ? cfg->http_body_timeout_s : 60) * 1000000;
-    if (vigil__edge_parse_nets(cfg->http_limits_exempt, &edge->exempt, &edge->nexempt, errstr,
-                               errstr_size))
+    if (vigil__edge_parse_nets("http.limits_exempt", cfg->http_limits_exempt, &edge->exempt,
+                               &edge->nexempt, errstr, errstr_size) ||
+        vigil__edge_parse_nets("http.trusted_proxies", cfg->http_trusted_proxies,
+                               &edge->trusted, &edge->ntrusted, errstr, errstr_size))
         goto fail;
     if (vigil__edge_split(cfg->http_allowed_hosts, 1, &edge->hosts, &edge->nhosts) ||
         vigil__edge_split(cfg->http_cors_origins, 0, &edge->origins, &edge->norigins)) {
@@ -242,6 +244,7 @@ void vigil__edge_free(vigil__edge_t *edge)
     pthread_cond_destroy(&edge->cond);
     free(edge->clients);
     free(edge->exempt);
+    free(edge->trusted);
     vigil__edge_split_free(edge->hosts, edge->nhosts);
     vigil__edge_split_free(edge->origins, edge->norigins);
     free(edge->tls_cert);
@@ -430,7 +433,7 @@ int vigil__edge_check(vigil_api_t *api, vigil__req_t *req, int uri_flags, size_t
     scan_t s = {.params = params};
     int retry;
 
-    if (!vigil__edge_rate_take(api->edge, conn, &retry)) {
+    if (!vigil__edge_rate_take(api->edge, req->client_known ? req->client_addr : NULL, &retry)) {
         char secs[16];
         snprintf(secs, sizeof(secs), "%d", retry);
         vigil__reply_error(reply, MHD_HTTP_TOO_MANY_REQUESTS, NULL,
@@ -611,7 +614,7 @@ int vigil__edge_preflight(vigil_api_t *api, vigil__req_t *req, const char *allow
     return 1;
 }
 
-void vigil__edge_response_headers(vigil_api_t *api, struct MHD_Connection *conn,
+void vigil__edge_response_headers(vigil_api_t *api, struct MHD_Connection *conn, int https,
                                   struct MHD_Response *resp)
 {
     vigil__edge_t *edge = api->edge;
@@ -621,7 +624,7 @@ void vigil__edge_response_headers(vigil_api_t *api, struct MHD_Connection *conn,
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
-    if (api->tls)
+    if (https) /* vigil's TLS, or a trusted proxy's X-Forwarded-Proto: https */
         MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY,
                                 "max-age=31536000");
     if (edge->norigins) {

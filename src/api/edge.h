@@ -15,6 +15,9 @@
  * Limits and deadlines apply per client address: an IPv4 address, or the
  * /64 of an IPv6 one. http.limits_exempt names clients they do not apply to
  * (loopback by default: a reverse proxy on the same host, or a local tool).
+ * Connections are counted per peer (at accept, before any header); the
+ * request rate per client, which behind a proxy in http.trusted_proxies is
+ * the address X-Forwarded-For names (forwarded.h).
  *
  * Thread: _new/_free and _start/_stop from the API's controlling thread;
  * everything else from libmicrohttpd's threads (the client table and the
@@ -110,9 +113,11 @@ void vigil__edge_conn_request_done(vigil__edge_t *edge, struct MHD_Connection *c
 size_t vigil__edge_unescape(void *cls, struct MHD_Connection *conn, char *s);
 /* Whether the request's decoded path or a query name or value held a NUL. */
 int vigil__edge_conn_nul(struct MHD_Connection *conn);
-/* Takes one request from the client's token bucket: 1 allowed, 0 over the
- * rate (*retry_after_s: seconds until the next one is). */
-int vigil__edge_rate_take(vigil__edge_t *edge, struct MHD_Connection *conn, int *retry_after_s);
+/* Takes one request from the token bucket of `client` (the request's
+ * client, 16 bytes, IPv4 mapped: behind a trusted proxy the forwarded one,
+ * forwarded.h; NULL = unknown, not limited): 1 allowed, 0 over the rate
+ * (*retry_after_s: seconds until the next one is). */
+int vigil__edge_rate_take(vigil__edge_t *edge, const uint8_t *client, int *retry_after_s);
 
 /* --- requests (edge.c) ---------------------------------------------------------------- */
 
@@ -149,8 +154,8 @@ int vigil__edge_preflight(struct vigil_api *api, struct vigil__req *req, const c
  * logs the whole message, which reply->error still holds), else 0. */
 int vigil__edge_scrub(struct vigil_api *api, struct vigil__reply *reply);
 /* Adds the security headers (and CORS headers for an allowed Origin) to a
- * response. */
-void vigil__edge_response_headers(struct vigil_api *api, struct MHD_Connection *conn,
+ * response; HSTS when `https` (the client used HTTPS: req->https). */
+void vigil__edge_response_headers(struct vigil_api *api, struct MHD_Connection *conn, int https,
                                   struct MHD_Response *resp);
 
 #endif

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "api/edge_int.h"
+#include "api/forwarded.h"
 #include "vigil/clock.h"
 #include "vigil/log.h"
 #include "vigil/metrics.h"
@@ -77,25 +78,23 @@ static int is_v4_mapped(const uint8_t a[16])
     return memcmp(a, prefix, 12) == 0;
 }
 
-static int in_net(const uint8_t a[16], const vigil__edge_net_t *net)
+/* The client key of an address (16 bytes, IPv4 mapped): IPv4 whole, IPv6
+ * by its /64 (one host usually holds a whole /64). -1 if exempt. */
+static int client_key16(const vigil__edge_t *edge, const uint8_t addr[16], uint8_t key[16])
 {
-    int full = net->bits / 8, rest = net->bits % 8;
-
-    if (memcmp(a, net->addr, (size_t)full) != 0) return 0;
-    if (!rest) return 1;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (a[full] & mask) == (net->addr[full] & mask);
-}
-
-/* The client key of an address: IPv4 whole, IPv6 by its /64 (one host
- * usually holds a whole /64). -1 if exempt or not an IP address. */
-static int client_key(const vigil__edge_t *edge, const struct sockaddr *sa, uint8_t key[16])
-{
-    if (vigil__edge_addr16(sa, key) != 0) return -1;
-    for (size_t i = 0; i < edge->nexempt; i++)
-        if (in_net(key, &edge->exempt[i])) return -1;
+    memcpy(key, addr, 16);
+    if (vigil__fwd_in_nets(edge->exempt, edge->nexempt, key)) return -1;
     if (!is_v4_mapped(key)) memset(key + 8, 0, 8);
     return 0;
+}
+
+/* The same for a socket address; -1 also if it is not an IP address. */
+static int client_key(const vigil__edge_t *edge, const struct sockaddr *sa, uint8_t key[16])
+{
+    uint8_t addr[16];
+
+    if (vigil__edge_addr16(sa, addr) != 0) return -1;
+    return client_key16(edge, addr, key);
 }
 
 static uint32_t key_hash(const uint8_t key[16])
@@ -261,14 +260,12 @@ void vigil__edge_conn_request_done(vigil__edge_t *edge, struct MHD_Connection *c
     set_phase(edge, conn, VIGIL__EDGE_HEADERS);
 }
 
-int vigil__edge_rate_take(vigil__edge_t *edge, struct MHD_Connection *conn, int *retry_after_s)
+int vigil__edge_rate_take(vigil__edge_t *edge, const uint8_t *client, int *retry_after_s)
 {
-    const union MHD_ConnectionInfo *ai =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     uint8_t key[16];
     int ok = 1;
 
-    if (edge->rate <= 0 || !ai || client_key(edge, ai->client_addr, key) != 0) return 1;
+    if (edge->rate <= 0 || !client || client_key16(edge, client, key) != 0) return 1;
     pthread_mutex_lock(&edge->lock);
     int64_t now = vigil_mono_us();
     int s = client_slot(edge, key, now);

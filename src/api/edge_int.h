@@ -39,7 +39,7 @@ typedef struct vigil__edge_conn {
     int nul;
 } vigil__edge_conn_t;
 
-/* An address prefix (http.limits_exempt). */
+/* An address prefix (http.limits_exempt, http.trusted_proxies). */
 typedef struct vigil__edge_net {
     uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d */
     int bits;
@@ -53,6 +53,8 @@ struct vigil__edge {
     int64_t header_timeout_us, body_timeout_us;
     vigil__edge_net_t *exempt;
     size_t nexempt;
+    vigil__edge_net_t *trusted; /* http.trusted_proxies (forwarded.c) */
+    size_t ntrusted;
     char **hosts; /* http.allowed_hosts, lowercase */
     size_t nhosts;
     char **origins; /* http.cors_origins */
@@ -81,9 +83,10 @@ struct vigil__edge {
  * (lowercased when `lower`). 0 ok, -1 out of memory. */
 int vigil__edge_split(const char *list, int lower, char ***items, size_t *n);
 void vigil__edge_split_free(char **items, size_t n);
-/* Parses "ADDR[/BITS]" entries of http.limits_exempt; -1 with errstr. */
-int vigil__edge_parse_nets(const char *list, vigil__edge_net_t **nets, size_t *n, char *errstr,
-                           size_t errstr_size);
+/* Parses the "ADDR[/BITS]" entries of the setting `key` (http.limits_exempt,
+ * http.trusted_proxies); -1 with errstr naming key and entry. */
+int vigil__edge_parse_nets(const char *key, const char *list, vigil__edge_net_t **nets,
+                           size_t *n, char *errstr, size_t errstr_size);
 /* The local address a connection was accepted on (for the Host check); 0
  * with *ss filled, -1 if unknown. */
 int vigil__edge_conn_local(struct MHD_Connection *conn, struct sockaddr_storage *ss);

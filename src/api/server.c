@@ -30,6 +30,7 @@
 #include "api/api_int.h"
 #include "api/auth_int.h"
 #include "api/edge.h"
+#include "api/forwarded.h"
 #include "api/live_int.h"
 #include "vigil/push.h"
 #include "api/params.h"
@@ -510,9 +511,10 @@ static void count_request(const char *route, int status, double seconds)
     if (h) vigil_histogram_observe(h, seconds);
 }
 
-static enum MHD_Result send_reply(vigil_api_t *api, struct MHD_Connection *conn,
+static enum MHD_Result send_reply(vigil_api_t *api, const vigil__req_t *req,
                                   vigil__reply_t *reply)
 {
+    struct MHD_Connection *conn = req->conn;
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
@@ -550,7 +552,7 @@ static enum MHD_Result send_reply(vigil_api_t *api, struct MHD_Connection *conn,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, reply->content_range);
     for (int i = 0; i < reply->nheaders; i++)
         MHD_add_response_header(resp, reply->headers[i].name, reply->headers[i].value);
-    vigil__edge_response_headers(api, conn, resp);
+    vigil__edge_response_headers(api, conn, req->https, resp);
     ret = MHD_queue_response(conn, (unsigned)reply->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -563,6 +565,10 @@ typedef struct conn_state {
     int uri_flags;  /* VIGIL__EDGE_URI_* */
     size_t uri_len; /* of the request target as sent */
     int started;    /* the headers were checked (on_request's first call) */
+    /* the client (vigil__fwd_request), decided once when the headers are in */
+    char client_ip[64];
+    uint8_t client_addr[16];
+    int client_known, https;
     char *body;
     size_t len, cap;
     int too_large;    /* over VIGIL__API_BODY_MAX: answered 413, the rest is discarded */
@@ -622,19 +628,6 @@ static int body_append(conn_state_t *st, const char *data, size_t n)
     return 0;
 }
 
-static void client_address(struct MHD_Connection *conn, char *out, size_t size)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-    snprintf(out, size, "?");
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
-    else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
-}
-
 /* Routes, authorizes and runs one request whose body (if any) is complete. */
 static void dispatch(vigil_api_t *api, vigil__req_t *req, const struct route *r, int path_known,
                      const char *allow, vigil__reply_t *reply)
@@ -671,20 +664,22 @@ static void dispatch(vigil_api_t *api, vigil__req_t *req, const struct route *r,
 }
 
 /* Sends the reply, counts it and logs it. */
-static enum MHD_Result finish(vigil_api_t *api, struct MHD_Connection *conn, conn_state_t *st,
-                              const char *method, const char *url, const char *route,
-                              vigil__reply_t *reply)
+static enum MHD_Result finish(vigil_api_t *api, const vigil__req_t *req, conn_state_t *st,
+                              const char *route, vigil__reply_t *reply)
 {
-    char safe_url[160], fields[64];
+    const char *method = req->method, *url = req->url;
+    char safe_url[160], fields[128];
     /* a path of the warehouse in an error body: taken out, logged here */
     int scrubbed = vigil__edge_scrub(api, reply);
     int status = reply->status;
-    enum MHD_Result ret = send_reply(api, conn, reply);
+    enum MHD_Result ret = send_reply(api, req, reply);
     double seconds = (double)(vigil_mono_us() - st->t0) / 1e6;
 
     count_request(route, status, seconds);
     vigil__api_sanitize(safe_url, sizeof(safe_url), url);
-    snprintf(fields, sizeof(fields), "\"code\":%d,\"ms\":%.3f", status, seconds * 1e3);
+    /* client_ip is an address's text or "?": nothing to escape */
+    snprintf(fields, sizeof(fields), "\"code\":%d,\"ms\":%.3f,\"client\":\"%s\"", status,
+             seconds * 1e3, req->client_ip);
     if (status >= 500 || scrubbed)
         VIGIL_LOGF(VIGIL_LOG_WARN, "api", NULL, fields, "%s %s: %d %s", method, safe_url,
                    reply->status, reply->error);
@@ -733,14 +728,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         path_known = 0;
         route = "unknown";
     }
-    client_address(conn, req.client_ip, sizeof(req.client_ip));
-    if (!st->started) { /* the headers are in */
+    if (!st->started) { /* the headers are in: who the client is, once */
+        vigil__fwd_request(api, &req);
+        memcpy(st->client_ip, req.client_ip, sizeof(st->client_ip));
+        memcpy(st->client_addr, req.client_addr, sizeof(st->client_addr));
+        st->client_known = req.client_known;
+        st->https = req.https;
+    } else {
+        memcpy(req.client_ip, st->client_ip, sizeof(req.client_ip));
+        memcpy(req.client_addr, st->client_addr, sizeof(req.client_addr));
+        req.client_known = st->client_known;
+        req.https = st->https;
+    }
+    if (!st->started) {
         st->started = 1;
         vigil__edge_conn_headers_done(api->edge, conn, has_body(conn));
         if (vigil__edge_check(api, &req, st->uri_flags, st->uri_len,
                               r ? vigil__edge_route_params(r->path) : "*", &reply))
             return MHD_YES;
-        return finish(api, conn, st, method, url, route, &reply);
+        return finish(api, &req, st, route, &reply);
     }
     vigil__edge_conn_headers_done(api->edge, conn, 0); /* no deadline while answering */
     req.body = st->body;
@@ -750,7 +756,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                            "request body over %d bytes", VIGIL__API_BODY_MAX);
     else if (!vigil__edge_preflight(api, &req, path_known ? allow : "", &reply))
         dispatch(api, &req, r, path_known, allow, &reply);
-    return finish(api, conn, st, method, url, route, &reply);
+    return finish(api, &req, st, route, &reply);
 }
 
 /* Frees a request's state when MHD is done with it; the connection's next

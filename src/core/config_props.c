@@ -66,6 +66,14 @@ const vigil_prop_t vigil_props[] = {
         "and rate limits do not apply to: loopback by default, where a reverse proxy on the "
         "same host (which should limit per client itself) or a local tool connects from. "
         "Empty = limit everyone."),
+    STR("http.trusted_proxies", http_trusted_proxies, "",
+        "Comma-separated addresses or ADDRESS/BITS prefixes (IPv4 and IPv6) of reverse proxies "
+        "whose X-Forwarded-For and X-Forwarded-Proto are believed. For a request from one of "
+        "them the client is the rightmost X-Forwarded-For address that is not a trusted proxy: "
+        "the sign-in throttle, the request rate limit, the audit log, sessions and logs use it. "
+        "A malformed or oversized header falls back to the peer's address and is counted "
+        "(vigil_http_forwarded_total). Empty = trust no one: the headers are ignored "
+        "(docs/nginx.md)."),
     INT("http.header_timeout_s", http_header_timeout_s, "10", 1, 3600,
         "Seconds a client has to send a request's headers, counted from the connection (or "
         "the end of the previous response: this is also how long an idle keep-alive "
