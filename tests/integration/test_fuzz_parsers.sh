@@ -24,4 +24,4 @@ set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_parsers \
     "${VIGIL_FUZZ_PARSER_SECONDS:-${VIGIL_FUZZ_SECONDS:-10}}" \
-    msg checkpoint rules_json params config model_registry jpeg webauthn api_bodies push_sub
+    msg checkpoint rules_json params config model_registry jpeg webauthn api_bodies push_sub grpc
