@@ -80,6 +80,8 @@ REPLICA_CONFIG = """
 http:
   # the Host nginx passes on (proxy_set_header Host $http_host)
   allowed_hosts: "127.0.0.1:{p1},127.0.0.1:{p2},127.0.0.1:{p3}"
+  # nginx connects to the replicas from 127.0.0.1: its X-Forwarded-For names the client
+  trusted_proxies: "127.0.0.1"
 """
 
 
@@ -293,6 +295,101 @@ def test_sessions_and_tokens_made_through_one_replica_work_through_the_others():
     for port in PORT_REPLICAS:
         st, _, _ = request(port, "GET", "/api/v1/auth/me", headers=cookie, token="")
         check(st == 401, f"session signed out on :{b} still works on :{port}: {st}")
+
+
+def request_from(src, port, method, path, body=None, headers=None, token=""):
+    """request() over a connection from source address src (127.0.0.2 is
+    another client than 127.0.0.1 on loopback)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * MULT,
+                                      source_address=(src, 0))
+    try:
+        return request(port, method, path, body, headers, token, conn=conn)
+    finally:
+        conn.close()
+
+
+def audit_rows(action, target):
+    st, _, body = request(PORT_NGINX, "GET", "/api/v1/audit?limit=200")
+    check(st == 200, f"GET /api/v1/audit: {st} {body[:200]!r}")
+    return [r for r in json.loads(body)["items"]
+            if r.get("action") == action and r.get("target") == target]
+
+
+def test_two_clients_behind_nginx_are_throttled_apart_and_audited_by_address():
+    """http.trusted_proxies 127.0.0.1: the replicas take the client from
+    nginx's X-Forwarded-For. Client A (127.0.0.2) guessing passwords is
+    throttled on every replica (20 sign-ins per address per minute each);
+    client B (127.0.0.3) still signs in through every replica; A cannot
+    escape with an X-Forwarded-For of its own; the audit log and the
+    session list show each client's address, never nginx's."""
+    a, b = "127.0.0.2", "127.0.0.3"
+    # A (an admin token's holder) adds B's user: audited with A's address,
+    # also when A sends a forged X-Forwarded-For
+    st, _, body = request_from(a, PORT_NGINX, "POST", "/api/v1/users",
+                               {"name": "bea", "role": "viewer", "password": "bea-pass-12345"},
+                               token=Ctx.token)
+    check(st in (200, 201), f"POST /api/v1/users from {a}: {st} {body[:200]!r}")
+    st, _, body = request_from(a, PORT_NGINX, "POST", "/api/v1/users",
+                               {"name": "forged", "role": "viewer", "password": "forged-pass-1"},
+                               headers={"X-Forwarded-For": "10.6.6.6"}, token=Ctx.token)
+    check(st in (200, 201), f"POST /api/v1/users from {a} with a forged header: {st}")
+    for name in ("bea", "forged"):
+        rows = audit_rows("user.add", name)
+        check(rows and all(r["client_ip"] == a for r in rows),
+              f"audit of user.add {name}: {rows} (want client_ip {a})")
+    # A guesses passwords until every replica refuses it
+    refused = failed = 0
+    tries = 0
+    while refused < len(PORT_REPLICAS) and tries < 40 * len(PORT_REPLICAS):
+        tries += 1
+        st, h, body = request_from(a, PORT_NGINX, "POST", "/api/v1/auth/login",
+                                   {"name": "nobody", "password": f"guess-{tries}"})
+        if st == 401:
+            failed += 1
+            refused = 0
+        elif st == 429:
+            check(b"from this address" in body and h.get("retry-after"),
+                  f"429 is not the address throttle: {body[:200]!r}")
+            refused += 1
+        else:
+            raise Failure(f"sign-in guess #{tries} from {a}: {st} {body[:200]!r}")
+    print(f"  client {a}: {failed} wrong passwords, then refused by every replica "
+          f"({tries} tries)")
+    check(refused >= len(PORT_REPLICAS), f"{a} never throttled in {tries} tries")
+    check(20 <= failed <= 20 * len(PORT_REPLICAS),
+          f"{failed} guesses passed the throttle of {len(PORT_REPLICAS)} replicas")
+    # a forged X-Forwarded-For does not get A out: nginx appends A's address
+    for forged in ("127.0.0.1", b, "198.51.100.9", "unknown", "127.0.0.3, 127.0.0.1"):
+        for _ in PORT_REPLICAS:
+            st, _, body = request_from(a, PORT_NGINX, "POST", "/api/v1/auth/login",
+                                       {"name": "bea", "password": "bea-pass-12345"},
+                                       headers={"X-Forwarded-For": forged})
+            check(st == 429, f"{a} with X-Forwarded-For {forged!r}: {st} {body[:200]!r}")
+    # B signs in through nginx on every replica, A's throttle does not touch it
+    cookie = None
+    for i in PORT_REPLICAS:
+        st, h, body = request_from(b, PORT_NGINX, "POST", "/api/v1/auth/login",
+                                   {"name": "bea", "password": "bea-pass-12345"})
+        check(st == 200, f"sign-in #{i} from {b} while {a} is throttled: {st} {body[:200]!r}")
+        cookie = re.match(r"vigil_session=([^;]+)", h.get("set-cookie", "")).group(1)
+    logins = audit_rows("auth.login", "bea")
+    check(len(logins) == len(PORT_REPLICAS) and all(r["client_ip"] == b for r in logins),
+          f"audit of bea's sign-ins: {logins} (want {len(PORT_REPLICAS)} from {b})")
+    st, _, body = request_from(b, PORT_NGINX, "GET", "/api/v1/auth/sessions",
+                               headers={"Cookie": f"vigil_session={cookie}"})
+    check(st == 200, f"GET /api/v1/auth/sessions: {st} {body[:200]!r}")
+    ips = {s["client_ip"] for s in json.loads(body)["items"]}
+    check(ips == {b}, f"bea's sessions were made from {ips}, want {{{b!r}}}")
+    # the replicas counted the addresses they took from nginx
+    n = 0
+    for port in PORT_REPLICAS:
+        st, _, body = request(port, "GET", "/metrics")
+        m = re.search(r'vigil_http_forwarded_total\{result="client"\} (\d+)', body.decode())
+        n += int(m.group(1)) if m else 0
+    check(n >= 2 + tries + 15 + len(PORT_REPLICAS),
+          f"vigil_http_forwarded_total{{result=\"client\"}} is {n} over the replicas")
+    print(f"  {b} signed in through all {len(PORT_REPLICAS)} replicas; audit and sessions "
+          f"show {a} and {b}; {n} requests took their client from X-Forwarded-For")
 
 
 def load(stop, results, rate_per_thread=40):
@@ -574,6 +671,7 @@ if __name__ == "__main__":
         set_up()
         run_tests([
             test_sessions_and_tokens_made_through_one_replica_work_through_the_others,
+            test_two_clients_behind_nginx_are_throttled_apart_and_audited_by_address,
             test_kill_9_of_a_replica_under_load_loses_no_get,
             test_garbage_upstream_is_left_out_and_a_post_is_not_retried,
             test_live_streams_reconnect_through_nginx_after_kill_9,
