@@ -109,17 +109,6 @@ def test_vtest_every_frame_accounted_and_people_detected():
         check([c["id"] for c in cams] == ["street"], f"cameras {cams}")
         check(cams[0]["status"] == "ended", f"camera status {cams[0]['status']}")
 
-        # /metrics agrees with /api/v1/stats
-        _, _, body = v.get("/metrics")
-        m = metrics_values(body.decode())
-        s2 = v.json("/api/v1/stats")
-        for stage in STAGES:
-            for f in FIELDS:
-                total = sum(val for (name, labels), val in m.items()
-                            if name == f"vigil_stage_{f}_total" and ("stage", stage) in labels)
-                check(total == s2["stages"][stage][f],
-                      f"/metrics {stage}.{f}={total} but stats say {s2['stages'][stage][f]}")
-
         # the sink may still write rows of the analytics stage (which trails
         # infer; far behind under TSan): compare with the warehouse once still
         def still():
@@ -128,6 +117,25 @@ def test_vtest_every_frame_accounted_and_people_detected():
             b = v.json("/api/v1/stats")["store"]
             return b if a == b else None
         stored = v.wait_for("the warehouse to be still", still, timeout=120)
+        # /metrics agrees with /api/v1/stats: the sink may still be taking the
+        # analytics stage's rows, so compare a stats read bracketed by two
+        # equal /metrics reads (nothing moved in between)
+        def stage_totals():
+            m = metrics_values(v.get("/metrics")[2].decode())
+            return {(stage, f): sum(val for (name, labels), val in m.items()
+                                    if name == f"vigil_stage_{f}_total" and ("stage", stage) in labels)
+                    for stage in STAGES for f in FIELDS}
+
+        def quiet():
+            m1 = stage_totals()
+            s2 = v.json("/api/v1/stats")
+            m2 = stage_totals()
+            return (m1, s2) if m1 == m2 else None
+        m, s2 = v.wait_for("/metrics to hold still around a stats read", quiet, timeout=120)
+        for stage in STAGES:
+            for f in FIELDS:
+                check(m[(stage, f)] == s2["stages"][stage][f],
+                      f"/metrics {stage}.{f}={m[(stage, f)]} but stats say {s2['stages'][stage][f]}")
         code = v.stop()
         check(code == 0, f"exit code {code} after SIGTERM")
         check("stopped" in v.log_text(), "no clean stop logged")
