@@ -8,7 +8,13 @@
  *       FILE does not list as an expected failure.
  *   vigil nn info MODEL          inputs, outputs, op types
  *   vigil nn run MODEL [--shape 1x3x640x640] [--threads N] [--runs N] [--profile]
- *       runs the model on constant inputs and prints the median latency. */
+ *                [--input X.f32] [--dump DIR]
+ *       runs the model on constant inputs (or input 0 read from X.f32, raw
+ *       float32 of --shape) and prints the median latency; --dump writes
+ *       each output as DIR/output_I.bin (raw) and prints a JSON line for it.
+ *   vigil nn export MODEL OUT.onnx
+ *       writes the model as loaded (before vigil's fusions) as a standard
+ *       ONNX file (src/nn/onnx/export.c) that ONNX Runtime can run. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -18,8 +24,10 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_models.h"
 #include "vigil/clock.h"
 #include "vigil/file.h"
+#include "nn/onnx/export.h"
 #include "nn/onnx/onnx.h"
 #include "vigil/nn.h"
 
@@ -383,12 +391,80 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* --input: exactly b bytes of raw input from path into t */
+static vigil_err_t read_input(const char *path, vigil_nn_tensor_t *t, size_t b, char *err, size_t size)
+{
+    char *data = NULL;
+    size_t len = 0;
+    vigil_err_t e = vigil_file_read(path, b + 1, &data, &len, err, size);
+    if (e) return e;
+    if (len != b || !t->data) {
+        free(data);
+        return vigil_seterr(err, size, VIGIL_ERR_INVALID, "%s: %zu bytes, input 0 of that shape takes %zu",
+                            path, len, b);
+    }
+    memcpy(t->data, data, b);
+    free(data);
+    return VIGIL_OK;
+}
+
+/* --dump: each output raw as DIR/output_I.bin, one JSON line per output */
+static vigil_err_t dump_outputs(const vigil_nn_model_t *m, const vigil_nn_tensor_t *out, size_t nout,
+                                const char *dir, char *err, size_t size)
+{
+    for (size_t i = 0; i < nout; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/output_%zu.bin", dir, i);
+        size_t bytes = (size_t)vigil_nn_tensor_numel(&out[i]) * vigil_nn_dtype_size(out[i].dtype);
+        FILE *f = fopen(path, "wb");
+        int ok = f && fwrite(out[i].data, 1, bytes, f) == bytes;
+        if (f && fclose(f)) ok = 0;
+        if (!ok) return vigil_seterr(err, size, VIGIL_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        printf("{\"index\":%zu,\"name\":", i);
+        cli_json_string(stdout, vigil_nn_model_output_name(m, i));
+        printf(",\"dtype\":\"%s\",\"dims\":[", vigil_nn_dtype_name(out[i].dtype));
+        for (int d = 0; d < out[i].ndim; d++) printf("%s%lld", d ? "," : "", (long long)out[i].dims[d]);
+        printf("],\"file\":");
+        cli_json_string(stdout, path);
+        printf("}\n");
+    }
+    return VIGIL_OK;
+}
+
+/* vigil nn export MODEL OUT.onnx: the graph as loaded, as an ONNX file */
+static int export_model(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: vigil nn export MODEL OUT.onnx\n");
+        return CLI_USAGE;
+    }
+    char err[512];
+    vigil_nn_load_opts_t lo;
+    vigil_nn_load_opts_init(&lo);
+    lo.optimize = 0; /* before vigil's fusions: standard ONNX nodes only */
+    vigil_nn_model_t *m = vigil_nn_model_load(argv[0], &lo, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "vigil nn export: %s\n", err);
+        return CLI_FAIL;
+    }
+    vigil_err_t e = vigil__nn_export_onnx(m, argv[1], err, sizeof err);
+    vigil_nn_model_free(m);
+    if (e) {
+        fprintf(stderr, "vigil nn export: %s\n", err);
+        return CLI_FAIL;
+    }
+    printf("exported %s to %s\n", argv[0], argv[1]);
+    return CLI_OK;
+}
+
 static int run_model(int argc, char **argv)
 {
-    const char *path = NULL, *shape = NULL;
+    const char *path = NULL, *shape = NULL, *input = NULL, *dump = NULL;
     int threads = 1, runs = 5, profile = 0, rc = CLI_FAIL;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--shape") && i + 1 < argc) shape = argv[++i];
+        else if (!strcmp(argv[i], "--input") && i + 1 < argc) input = argv[++i];
+        else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--profile")) profile = 1;
@@ -438,6 +514,7 @@ static int run_model(int argc, char **argv)
         in[i].data = calloc(1, b ? b : 1);
         if (in[i].dtype == VIGIL_NN_FLOAT32)
             for (size_t k = 0; k < b / 4; k++) ((float *)in[i].data)[k] = (float)(k % 255) / 255.0f;
+        if (i == 0 && input && read_input(input, &in[i], b, err, sizeof err)) goto fail;
     }
     vigil_nn_session_opts_t so;
     vigil_nn_session_opts_init(&so);
@@ -449,6 +526,7 @@ static int run_model(int argc, char **argv)
         if (vigil_nn_run(s, in, nin, out, nout, err, sizeof err)) goto fail;
         ms[r] = now_ms() - t0;
     }
+    if (dump && dump_outputs(m, out, nout, dump, err, sizeof err)) goto fail;
     for (size_t i = 0; i < nout; i++) {
         double sum = 0;
         int64_t n = vigil_nn_tensor_numel(&out[i]);
@@ -482,12 +560,15 @@ int cli_nn_main(const cli_cmd_t *cmd, int argc, char **argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("usage: vigil nn conformance [DIR] [--filter S] [--expected FILE] [--threads N]\n"
                "       vigil nn info MODEL\n"
-               "       vigil nn run MODEL [--shape 1x3x640x640] [--threads N] [--runs N] [--profile]\n");
+               "       vigil nn run MODEL [--shape 1x3x640x640] [--threads N] [--runs N] [--profile]\n"
+               "                    [--input X.f32] [--dump DIR]\n"
+               "       vigil nn export MODEL OUT.onnx\n");
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
     if (!strcmp(argv[1], "conformance")) return conformance(argc - 2, argv + 2);
     if (!strcmp(argv[1], "info")) return info(argc - 2, argv + 2);
     if (!strcmp(argv[1], "run")) return run_model(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "export")) return export_model(argc - 2, argv + 2);
     fprintf(stderr, "vigil nn: unknown subcommand %s\n", argv[1]);
     return CLI_USAGE;
 }
