@@ -588,8 +588,17 @@ vigil_err_t vigil__nn_export_onnx_buf(const vigil_nn_model_t *model, uint8_t **b
             err = plain_node(&x, n);
     }
     if (err) goto done;
-    for (int i = 0; i < g->noutputs; i++)
-        add_value_info(&x, GRAPH_OUTPUT, g->outputs[i], &model->out_info[i]);
+    /* with a dynamic input, an output's dims as the load's trial plans saw
+     * them may be one trial size's (PP-OCRv4 det: [-1,1,32,32] for
+     * [-1,1,H,W]): declare them all dynamic then, only the rank stays */
+    int dynamic = 0;
+    for (int i = 0; i < g->ninputs; i++)
+        for (int k = 0; k < model->in_info[i].ndim; k++) dynamic |= model->in_info[i].dims[k] < 0;
+    for (int i = 0; i < g->noutputs; i++) {
+        vigil_nn_tensor_t o = model->out_info[i];
+        for (int k = 0; dynamic && k < o.ndim; k++) o.dims[k] = -1;
+        add_value_info(&x, GRAPH_OUTPUT, g->outputs[i], &o);
+    }
     int opset = g->opset;
     if (x.need_opset > opset) {
         if (opset < 13) {
