@@ -93,11 +93,11 @@ int vigil__edge_parse_nets(const char *key, const char *list, vigil__edge_net_t 
         char *slash = strchr(items[i], '/');
         struct in_addr a4;
         long bits = -1;
-        if (slash) {
-            char *end;
+        if (slash) { /* plain digits: strtol alone took "-1" (no prefix), "+8", " 8" */
+            const char *d = slash + 1;
+            size_t nd = strspn(d, "0123456789");
             *slash = '\0';
-            bits = strtol(slash + 1, &end, 10);
-            if (end == slash + 1 || *end) bits = -2;
+            bits = nd >= 1 && nd <= 3 && !d[nd] ? strtol(d, NULL, 10) : -2;
         }
         if (inet_pton(AF_INET, items[i], &a4) == 1 && bits >= -1 && bits <= 32) {
             out[i].addr[10] = out[i].addr[11] = 0xff;

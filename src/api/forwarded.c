@@ -27,7 +27,8 @@ int vigil__fwd_parse_addr(const char *s, size_t n, uint8_t out[16])
     if (n > VIGIL__FWD_ENTRY_MAX) return -1; /* blanks included */
     while (n && blank(*s)) s++, n--;
     while (n && blank(s[n - 1])) n--;
-    if (n == 0) return -1;
+    /* a NUL inside would end the text early: "1.2.3.4\0junk" is not 1.2.3.4 */
+    if (n == 0 || memchr(s, '\0', n)) return -1;
     memcpy(buf, s, n);
     buf[n] = '\0';
     host = buf;

@@ -14,6 +14,9 @@
 #   api_bodies      the API's JSON request bodies, through the real server
 #   push_sub        push subscription bodies and endpoint rules
 #                   (vigil_push_sub_parse: src/push/subscription.c, dest.c)
+#   grpc            the gRPC server's framing, grpc-timeout, reflection walk
+#   forwarded       X-Forwarded-For / -Proto and http.trusted_proxies
+#                   (src/api/forwarded.c, vigil__edge_parse_nets)
 # Fails on any crash, leak or sanitizer report, and on a driver's broken
 # promise (a round trip that does not hold). tests/fuzz/run_fuzzers.sh builds
 # and runs the drivers in the fuzz tree test_fuzz_loaders.sh also uses.
@@ -24,4 +27,4 @@ set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_parsers \
     "${VIGIL_FUZZ_PARSER_SECONDS:-${VIGIL_FUZZ_SECONDS:-10}}" \
-    msg checkpoint rules_json params config model_registry jpeg webauthn api_bodies push_sub grpc
+    msg checkpoint rules_json params config model_registry jpeg webauthn api_bodies push_sub grpc forwarded

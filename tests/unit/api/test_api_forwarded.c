@@ -180,6 +180,14 @@ static void test_forwarded_prefix_edges(void **state)
                                             errstr, sizeof(errstr)),
                      -1);
     assert_non_null(strstr(errstr, "proxy.example"));
+    /* a prefix length is plain digits (fuzz_forwarded: "/-1" was taken as no
+     * prefix, so 10.0.0.0/-1 trusted 10.0.0.0/32; "+8" and " 8" were 8) */
+    static const char *const lengths[] = {"10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/ 8", "::1/-0",
+                                          "10.0.0.0/", "10.0.0.0/0x8", "fd00::/0008"};
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++)
+        if (vigil__edge_parse_nets("http.trusted_proxies", lengths[i], &v, &n, errstr,
+                                   sizeof(errstr)) != -1)
+            fail_msg("\"%s\" taken as a prefix", lengths[i]);
 }
 
 static void test_forwarded_malformed_entries_fall_back_to_the_peer(void **state)
@@ -207,6 +215,10 @@ static void test_forwarded_malformed_entries_fall_back_to_the_peer(void **state)
     memset(longentry, ' ', sizeof(longentry));
     memcpy(longentry + 100, "198.51.100.7", 13);
     assert_int_equal(walk(TRUSTED, "10.0.0.1", longentry, c, sizeof(c)), VIGIL__FWD_MALFORMED);
+    /* a NUL inside an entry ends no address early (fuzz_forwarded) */
+    uint8_t a[16];
+    assert_int_equal(vigil__fwd_parse_addr("1.2.3.4\0junk", 12, a), -1);
+    assert_int_equal(vigil__fwd_parse_addr("::1\0", 4, a), -1);
 }
 
 static void test_forwarded_oversized_walks_fall_back_to_the_peer(void **state)
