@@ -450,7 +450,7 @@ static int export_model(int argc, char **argv)
     vigil_err_t e = vigil__nn_export_onnx(m, argv[1], err, sizeof err);
     vigil_nn_model_free(m);
     if (e) {
-        fprintf(stderr, "vigil nn export: %s\n", err);
+        fprintf(stderr, "vigil %s\n", err); /* "nn export: ..." */
         return CLI_FAIL;
     }
     printf("exported %s to %s\n", argv[0], argv[1]);
