@@ -2,13 +2,11 @@
  *
  * Main idea: one query per table, each newest first and keyset-paged on
  * its own index (analytics_events (start_us, id), detections
- * (capture_time_us, id)), for one row more than the page; the two are merged
- * here by (time, type, id) with events before detections at equal times, so
- * that one opaque cursor (time, type, id) pages through both without
- * repeating or skipping an item. The WHERE clause is built from the filters
- * that are set, every value bound (lists as IN (?, ...), at most
- * VIGIL_SEARCH_LIST_MAX each), and prepared per call: the combinations are
- * too many to cache and a search is not a hot path.
+ * (capture_time_us, id)), for one row more than the page; store_search.c
+ * merges the two by (time, type, id) and sums the facets. The WHERE clause
+ * is built from the filters that are set, every value bound (lists as
+ * IN (?, ...), at most VIGIL_SEARCH_LIST_MAX each), and prepared per call:
+ * the combinations are too many to cache and a search is not a hot path.
  *
  * Free text: a value contains the text (LIKE '%text%' with %, _ and \
  * escaped, so they match themselves; ASCII case-insensitive), over camera
@@ -27,6 +25,7 @@
 
 #include "store/sqlite_int.h"
 #include "store/store_resources_int.h"
+#include "store/store_search_int.h"
 
 #define SQL_MAX 8192
 #define BINDS_MAX 200
@@ -101,20 +100,6 @@ static void sb_in(sqlb_t *b, const char *col, const char *const *v, size_t n)
         sb_text(b, v[i]);
     }
     sb_add(b, ")");
-}
-
-/* The LIKE pattern of a free text: %text% with \, % and _ escaped. */
-static void like_pattern(const char *text, char *out, size_t size)
-{
-    size_t o = 0;
-    if (size < 3) return;
-    out[o++] = '%';
-    for (const char *p = text; *p && o + 4 < size; p++) {
-        if (*p == '%' || *p == '_' || *p == '\\') out[o++] = '\\';
-        out[o++] = *p;
-    }
-    out[o++] = '%';
-    out[o] = '\0';
 }
 
 /* The filter of one table (no cursor, no order). is_event: analytics_events. */
@@ -202,18 +187,12 @@ static sqlite3_stmt *sb_prepare(vigil__sqlite_t *sq, sqlb_t *b, vigil_err_t *err
     return st;
 }
 
-/* Whether this table takes part: detections have no zone, line or review. */
-static int detections_wanted(const vigil_search_query_t *q)
-{
-    return (q->types & VIGIL_SEARCH_DETECTIONS) && !q->nzones && !q->nlines &&
-           q->reviewed == VIGIL_REVIEWED_ANY;
-}
-
 /* One page (limit + 1 rows) of one table into items[*n...]. */
-static vigil_err_t page(vigil__sqlite_t *sq, const vigil_search_query_t *q, int is_event,
+static vigil_err_t page(void *ctx, const vigil_search_query_t *q, int is_event,
                         const char *pattern, vigil_search_item_t *items, size_t *n,
                         char *errstr, size_t errstr_size)
 {
+    vigil__sqlite_t *sq = ctx;
     sqlb_t *b = calloc(1, sizeof(*b));
     vigil_err_t err = VIGIL_OK;
     if (!b) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "search: out of memory");
@@ -224,17 +203,14 @@ static vigil_err_t page(vigil__sqlite_t *sq, const vigil_search_query_t *q, int 
                   "model, idx, label, score, x1, y1, x2, y2 FROM detections WHERE 1");
     sb_filter(b, q, is_event, pattern);
     if (q->after_id > 0) {
-        /* (time, type, id) after the cursor's, newest first; events rank
-         * above detections at equal times */
-        int64_t id = is_event ? (q->after_event ? q->after_id : 0)
-                              : (q->after_event ? INT64_MAX : q->after_id);
-        sb_add(b, " AND (%s, id) < (", is_event ? "start_us" : "capture_time_us");
+        /* (time, type, id) after the cursor's, newest first */
+        sb_add(b, " AND (%s, id) < (", VIGIL__SEARCH_TIME_COL(is_event));
         sb_int(b, q->after_time_us);
         sb_add(b, ", ");
-        sb_int(b, id);
+        sb_int(b, vigil__search_cursor_id(q, is_event));
         sb_add(b, ")");
     }
-    sb_add(b, " ORDER BY %s DESC, id DESC LIMIT ", is_event ? "start_us" : "capture_time_us");
+    sb_add(b, " ORDER BY %s DESC, id DESC LIMIT ", VIGIL__SEARCH_TIME_COL(is_event));
     sb_int(b, q->limit + 1);
     sqlite3_stmt *st = sb_prepare(sq, b, &err, errstr, errstr_size);
     if (!st) goto done;
@@ -269,34 +245,14 @@ done:
     return err;
 }
 
-static int64_t item_time(const vigil_search_item_t *it)
-{
-    return it->is_event ? it->event.ev.start_us : it->detection.capture_time_us;
-}
-
-static int64_t item_id(const vigil_search_item_t *it)
-{
-    return it->is_event ? it->event.id : it->detection.id;
-}
-
-/* Newest first: time, then events before detections, then id, descending. */
-static int item_cmp(const void *pa, const void *pb)
-{
-    const vigil_search_item_t *a = pa, *b = pb;
-    int64_t ta = item_time(a), tb = item_time(b);
-    if (ta != tb) return ta > tb ? -1 : 1;
-    if (a->is_event != b->is_event) return a->is_event ? -1 : 1;
-    int64_t ia = item_id(a), ib = item_id(b);
-    return ia > ib ? -1 : ia < ib;
-}
-
 /* ---- facets -------------------------------------------------------------- */
 
-/* Appends one table's facet counts to *facets; *total gets its row count. */
-static vigil_err_t facets_of(vigil__sqlite_t *sq, const vigil_search_query_t *q, int is_event,
-                             const char *pattern, vigil_facet_t **facets, size_t *n,
-                             size_t *cap, int64_t *total, char *errstr, size_t errstr_size)
+/* Adds one table's facet counts to fs; *total gets its row count. */
+static vigil_err_t facets_of(void *ctx, const vigil_search_query_t *q, int is_event,
+                             const char *pattern, vigil__search_facets_t *fs, int64_t *total,
+                             char *errstr, size_t errstr_size)
 {
+    vigil__sqlite_t *sq = ctx;
     sqlb_t *b = calloc(1, sizeof(*b));
     vigil_err_t err = VIGIL_OK;
     if (!b) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "search: out of memory");
@@ -304,34 +260,22 @@ static vigil_err_t facets_of(vigil__sqlite_t *sq, const vigil_search_query_t *q,
            is_event ? "zone, line, kind" : "'' AS zone, '' AS line, 'detection' AS kind",
            is_event ? "analytics_events" : "detections");
     sb_filter(b, q, is_event, pattern);
-    sb_add(b, " ORDER BY %s DESC, id DESC LIMIT %d) ", is_event ? "start_us" : "capture_time_us",
-           VIGIL_SEARCH_FACET_ROWS);
-    sb_add(b, "SELECT 0, camera_id, count(*) FROM m GROUP BY camera_id "
-              "UNION ALL SELECT 1, label, count(*) FROM m GROUP BY label "
-              "UNION ALL SELECT 2, zone, count(*) FROM m WHERE zone <> '' GROUP BY zone "
-              "UNION ALL SELECT 3, line, count(*) FROM m WHERE line <> '' GROUP BY line "
-              "UNION ALL SELECT 4, kind, count(*) FROM m GROUP BY kind "
-              "UNION ALL SELECT 5, '', count(*) FROM m");
+    sb_add(b, " ORDER BY %s DESC, id DESC LIMIT %d) " VIGIL__SEARCH_FACETS_SQL,
+           VIGIL__SEARCH_TIME_COL(is_event), VIGIL_SEARCH_FACET_ROWS);
     sqlite3_stmt *st = sb_prepare(sq, b, &err, errstr, errstr_size);
     if (!st) goto done;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int dim = sqlite3_column_int(st, 0);
-        if (dim == 5) {
+        if (dim == VIGIL__SEARCH_FACETS_TOTAL) {
             *total = sqlite3_column_int64(st, 2);
             continue;
         }
-        if (*n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 64;
-            vigil_facet_t *grown = realloc(*facets, nc * sizeof(**facets));
-            if (!grown) {
-                err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "search: out of memory");
-                break;
-            }
-            *facets = grown;
-            *cap = nc;
+        vigil_facet_t *f = vigil__search_facet_new(fs, errstr, errstr_size);
+        if (!f) {
+            err = VIGIL_ERR_NOMEM;
+            break;
         }
-        vigil_facet_t *f = &(*facets)[(*n)++];
         f->dim = (vigil_facet_dim_t)dim;
         vigil__sq_text(st, 1, f->value, sizeof(f->value));
         f->count = sqlite3_column_int64(st, 2);
@@ -343,76 +287,9 @@ done:
     return err;
 }
 
-static int facet_by_key(const void *pa, const void *pb)
-{
-    const vigil_facet_t *a = pa, *b = pb;
-    if (a->dim != b->dim) return a->dim < b->dim ? -1 : 1;
-    return strcmp(a->value, b->value);
-}
-
-/* By dimension, most frequent first, then by value. */
-static int facet_by_count(const void *pa, const void *pb)
-{
-    const vigil_facet_t *a = pa, *b = pb;
-    if (a->dim != b->dim) return a->dim < b->dim ? -1 : 1;
-    if (a->count != b->count) return a->count > b->count ? -1 : 1;
-    return strcmp(a->value, b->value);
-}
-
-/* Sums equal (dim, value) pairs of the two tables and keeps the
- * VIGIL_SEARCH_FACET_VALUES most frequent values of each dimension. */
-static void facets_merge(vigil_facet_t *f, size_t *n)
-{
-    size_t out = 0;
-    if (!*n) return;
-    qsort(f, *n, sizeof(*f), facet_by_key);
-    for (size_t i = 0; i < *n; i++) {
-        if (out && f[out - 1].dim == f[i].dim && strcmp(f[out - 1].value, f[i].value) == 0)
-            f[out - 1].count += f[i].count;
-        else
-            f[out++] = f[i];
-    }
-    qsort(f, out, sizeof(*f), facet_by_count);
-    size_t kept = 0, in_dim = 0;
-    for (size_t i = 0; i < out; i++) {
-        in_dim = kept && f[kept - 1].dim == f[i].dim ? in_dim + 1 : 0;
-        if (in_dim < VIGIL_SEARCH_FACET_VALUES) f[kept++] = f[i];
-    }
-    *n = kept;
-}
-
 vigil_err_t vigil__sq_search(vigil_store_t *store, const vigil_search_query_t *q,
                              vigil_search_result_t *res, char *errstr, size_t errstr_size)
 {
-    vigil__sqlite_t *sq = vigil__sq(store);
-    char pattern[VIGIL_SEARCH_TEXT_MAX * 2 + 4];
-    const char *pat = NULL;
-    int events = (q->types & VIGIL_SEARCH_EVENTS) != 0, dets = detections_wanted(q);
-    size_t n = 0, cap = 0;
-    vigil_err_t err = VIGIL_OK;
-
-    if (q->text && q->text[0]) {
-        like_pattern(q->text, pattern, sizeof(pattern));
-        pat = pattern;
-    }
-    res->items = calloc(2 * ((size_t)q->limit + 1), sizeof(*res->items));
-    if (!res->items) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "search: out of memory");
-    if (events && (err = page(sq, q, 1, pat, res->items, &n, errstr, errstr_size))) return err;
-    if (dets && (err = page(sq, q, 0, pat, res->items, &n, errstr, errstr_size))) return err;
-    qsort(res->items, n, sizeof(*res->items), item_cmp);
-    res->more = n > (size_t)q->limit;
-    res->nitems = res->more ? (size_t)q->limit : n;
-    if (!q->facets) return VIGIL_OK;
-    int64_t total = 0;
-    if (events && (err = facets_of(sq, q, 1, pat, &res->facets, &res->nfacets, &cap, &total,
-                                   errstr, errstr_size)))
-        return err;
-    if (total >= VIGIL_SEARCH_FACET_ROWS) res->facets_truncated = 1;
-    total = 0;
-    if (dets && (err = facets_of(sq, q, 0, pat, &res->facets, &res->nfacets, &cap, &total,
-                                 errstr, errstr_size)))
-        return err;
-    if (total >= VIGIL_SEARCH_FACET_ROWS) res->facets_truncated = 1;
-    facets_merge(res->facets, &res->nfacets);
-    return VIGIL_OK;
+    static const vigil__search_backend_t be = {.page = page, .facets = facets_of};
+    return vigil__search_run(&be, vigil__sq(store), q, res, errstr, errstr_size);
 }
