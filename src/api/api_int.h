@@ -69,6 +69,7 @@ struct vigil_api {
      * --http): /healthz, /readyz, /metrics; no warehouse, no accounts. */
     int monitor;
     struct MHD_Daemon *daemon;
+    struct vigil__acceptor *acceptor; /* takes new connections for daemon (edge_accept.c) */
     pthread_mutex_t pool_lock;
     vigil__store_slot_t *pool; /* idle store handles */
     int64_t clip_preroll_us;   /* analytics.clip_preroll_s */

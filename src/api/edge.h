@@ -85,6 +85,16 @@ int vigil__edge_listen_socket(const char *configured, const char *host, int port
 /* "127.0.0.1:8080" or "[::1]:8080" into buf. */
 void vigil__edge_format_addr(const char *host, int port, int family, char *buf, size_t size);
 
+/* --- accepting (edge_accept.c) ---------------------------------------------------------
+ * One thread accepts on the listening socket fd (non-blocking) and hands each
+ * connection to daemon (started with MHD_USE_NO_LISTEN_SOCKET and an
+ * inter-thread channel) with MHD_add_connection. stop wakes and joins the
+ * thread and closes fd. */
+typedef struct vigil__acceptor vigil__acceptor_t;
+vigil__acceptor_t *vigil__acceptor_start(int fd, struct MHD_Daemon *daemon, char *errstr,
+                                         size_t errstr_size);
+void vigil__acceptor_stop(vigil__acceptor_t *a);
+
 /* --- TLS (tls.c) ---------------------------------------------------------------------
  * The certificate chain and key as PEM text for MHD_OPTION_HTTPS_MEM_CERT /
  * _KEY (NULL when TLS is off). A key file that others may read is warned

@@ -881,7 +881,7 @@ static int listen_socket(vigil_api_t *api, char *errstr, size_t errstr_size)
 }
 
 /* The daemon's options: the edge's callbacks and limits, TLS when configured. */
-static void daemon_options(vigil_api_t *api, int fd, struct MHD_OptionItem *o, size_t size)
+static void daemon_options(vigil_api_t *api, struct MHD_OptionItem *o, size_t size)
 {
     size_t n = 0;
 #define OPT(opt, v, p)                                                                            \
@@ -889,7 +889,6 @@ static void daemon_options(vigil_api_t *api, int fd, struct MHD_OptionItem *o, s
         if (n + 1 < size) o[n++] = (struct MHD_OptionItem){opt, (intptr_t)(v), (p)};              \
     } while (0)
     OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api);
-    OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
     OPT(MHD_OPTION_THREAD_POOL_SIZE, API_THREADS, NULL);
     OPT(MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S, NULL);
     OPT(MHD_OPTION_CONNECTION_LIMIT, vigil__edge_max_connections(api->edge), NULL);
@@ -938,7 +937,6 @@ static void push_start(vigil_api_t *api)
 
 vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
 {
-    const union MHD_DaemonInfo *info;
     struct sockaddr_storage sa;
     socklen_t salen = sizeof(sa);
     struct MHD_OptionItem opts[16];
@@ -963,11 +961,13 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
     }
     /* MHD_ALLOW_SUSPEND_RESUME: a live stream with nothing to send is
      * suspended instead of holding a pool thread (live_int.h) */
-    daemon_options(api, fd, opts, sizeof(opts) / sizeof(opts[0]));
+    /* MHD_USE_NO_LISTEN_SOCKET: the acceptor (edge_accept.c) takes the
+     * connections and hands them over; MHD_USE_ITC wakes a pool thread for each */
+    daemon_options(api, opts, sizeof(opts) / sizeof(opts[0]));
     api->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-            MHD_ALLOW_SUSPEND_RESUME | (api->family == AF_INET6 ? MHD_USE_IPv6 : 0) |
-            (api->tls ? MHD_USE_TLS : 0),
+            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
+            (api->family == AF_INET6 ? MHD_USE_IPv6 : 0) | (api->tls ? MHD_USE_TLS : 0),
         0, vigil__edge_accept, api->edge, on_request, api, MHD_OPTION_ARRAY, opts,
         MHD_OPTION_END);
     if (!api->daemon) {
@@ -978,12 +978,14 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
                             "http.listen \"%s\": cannot start the HTTP server on %s%s",
                             api->listen, addr, api->tls ? " (with TLS)" : "");
     }
-    info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    if (info && info->port)
-        api->port = info->port;
-    else if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
+    if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
         api->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
                                                    : ((struct sockaddr_in *)&sa)->sin_port);
+    if (!(api->acceptor = vigil__acceptor_start(fd, api->daemon, errstr, errstr_size))) {
+        close(fd);
+        vigil_api_stop(api);
+        return VIGIL_ERR_IO;
+    }
     vigil__edge_set_port(api->edge, api->port, api->family, api->host);
     if (vigil__edge_start(api->edge, errstr, errstr_size)) {
         vigil_api_stop(api);
@@ -1012,9 +1014,11 @@ void vigil_api_stop(vigil_api_t *api)
     /* MHD must not meet a suspended connection when it stops */
     vigil__live_end_streams(api->live);
     vigil__edge_stop(api->edge); /* the watchdog: before MHD closes the connections */
+    vigil__acceptor_stop(api->acceptor); /* no new connection from here; closes the socket */
+    api->acceptor = NULL;
     if (api->daemon) {
         /* Waits for the pool threads, so no request holds a store handle after. */
-        MHD_stop_daemon(api->daemon); /* closes the listening socket too */
+        MHD_stop_daemon(api->daemon);
         api->daemon = NULL;
     }
     vigil__live_stop(api->live);
