@@ -1,0 +1,235 @@
+/* INT8 convolution: the portable kernels and the driver (qconv.h). The
+ * general path is an implicit-GEMM: for each panel of 16 output positions
+ * the quantized input's im2col columns are packed as s16 pairs straight
+ * from the s16 plane (no im2col buffer), multiplied with every 6-row panel
+ * of the packed weights, and each finished row segment is dequantized,
+ * biased and activated while hot. Depthwise convs run plane by plane.
+ * Work is split over output-position panels (GEMM) or planes (depthwise). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/cpu/qconv.h"
+
+static int force_portable;
+
+void vigil__nn_qconv_force_portable(int on)
+{
+    force_portable = on;
+}
+
+int vigil__nn_qconv_avx2_active(void)
+{
+    return !force_portable && vigil__nn_have_avx2();
+}
+
+void vigil__nn_qukernel_c(int64_t kpairs, const int16_t *a, const int16_t *b, int32_t *c)
+{
+    int32_t acc[NN_MR][NN_NR] = {{0}};
+    for (int64_t p = 0; p < kpairs; p++) {
+        const int16_t *ap = a + p * NN_MR * 2, *bp = b + p * NN_NR * 2;
+        for (int r = 0; r < NN_MR; r++) {
+            int32_t a0 = ap[2 * r], a1 = ap[2 * r + 1];
+            for (int j = 0; j < NN_NR; j++) acc[r][j] += a0 * bp[2 * j] + a1 * bp[2 * j + 1];
+        }
+    }
+    memcpy(c, acc, sizeof acc);
+}
+
+size_t vigil__nn_qpack_a_len(int64_t M, int64_t K)
+{
+    return (size_t)((M + NN_MR - 1) / NN_MR) * (size_t)((K + 1) / 2) * NN_MR * 2;
+}
+
+void vigil__nn_qpack_a(const int8_t *w, int64_t M, int64_t K, int16_t *dst)
+{
+    int64_t kp = (K + 1) / 2;
+    for (int64_t ib = 0; ib < (M + NN_MR - 1) / NN_MR; ib++)
+        for (int64_t p = 0; p < kp; p++)
+            for (int r = 0; r < NN_MR; r++)
+                for (int h = 0; h < 2; h++) {
+                    int64_t m = ib * NN_MR + r, k = 2 * p + h;
+                    *dst++ = m < M && k < K ? w[m * K + k] : 0;
+                }
+}
+
+void vigil__nn_quantize_s16_c(const float *x, int64_t n, float inv_scale, int zp, int16_t *y)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i] * inv_scale;
+        /* the AVX2 path's max/min order: NaN -> the low bound */
+        v = v > -1e6f ? v : -1e6f;
+        v = v < 1e6f ? v : 1e6f;
+        int32_t q = (int32_t)lrintf(v) + zp;
+        q = q < 0 ? 0 : q > 255 ? 255 : q;
+        y[i] = (int16_t)(q - zp);
+    }
+}
+
+void vigil__nn_quantize_s16(const float *x, int64_t n, float inv_scale, int zp, int16_t *y)
+{
+    if (vigil__nn_qconv_avx2_active()) vigil__nn_quantize_s16_avx2(x, n, inv_scale, zp, y);
+    else vigil__nn_quantize_s16_c(x, n, inv_scale, zp, y);
+}
+
+void vigil__nn_qdw_plane_c(const int16_t *x, const nn_dw_geom_t *g, const int8_t *k, int32_t *acc)
+{
+    for (int64_t oh = 0; oh < g->OH; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) {
+            int32_t s = 0;
+            for (int64_t ki = 0; ki < g->kh; ki++) {
+                int64_t ih = oh * g->sh - g->pt + ki * g->dh;
+                if (ih < 0 || ih >= g->H) continue;
+                for (int64_t kj = 0; kj < g->kw; kj++) {
+                    int64_t iw = ow * g->sw - g->pl + kj * g->dw;
+                    if (iw >= 0 && iw < g->W) s += k[ki * g->kw + kj] * x[ih * g->W + iw];
+                }
+            }
+            acc[oh * g->OW + ow] = s;
+        }
+}
+
+size_t vigil__nn_qconv_work_len(const nn_qconv_args_t *a)
+{
+    return (size_t)(a->w.N * a->w.C * a->w.H * a->w.W);
+}
+
+/* ---- implicit GEMM ------------------------------------------------------------------- */
+
+typedef struct qgemm_ctx {
+    const nn_qconv_args_t *a;
+    const int16_t *xg;    /* this batch item's group's s16 input channels */
+    const int16_t *ap;    /* this group's packed weights */
+    float *yg;            /* this batch item's group's outputs */
+    int64_t m0;           /* first output channel of the group */
+    int64_t Mg, K, ohw;
+    int avx2;
+    int failed;
+} qgemm_ctx_t;
+
+/* im2col columns j0 .. j0+nj of rows [0, K) as s16 pairs: dst[(k/2)][j][k%2] */
+static void qpack_b(const qgemm_ctx_t *c, int64_t j0, int64_t nj, int16_t *dst)
+{
+    const nn_win_t *w = &c->a->w;
+    int64_t ih0[NN_NR], iw0[NN_NR], kp = (c->K + 1) / 2;
+    for (int64_t j = 0; j < NN_NR; j++) {
+        int64_t o = j0 + (j < nj ? j : 0);
+        ih0[j] = o / w->OW * w->sh - w->pt;
+        iw0[j] = o % w->OW * w->sw - w->pl;
+    }
+    memset(dst, 0, sizeof(int16_t) * (size_t)kp * NN_NR * 2);
+    int64_t khw = w->kh * w->kw, hw = w->H * w->W;
+    for (int64_t k = 0; k < c->K; k++) {
+        int64_t ch = k / khw, ki = k % khw / w->kw, kj = k % w->kw;
+        const int16_t *xc = c->xg + ch * hw;
+        int16_t *d = dst + (k / 2) * NN_NR * 2 + (k & 1);
+        int64_t dy = ki * w->dh, dx = kj * w->dw;
+        for (int64_t j = 0; j < nj; j++) {
+            int64_t ih = ih0[j] + dy, iw = iw0[j] + dx;
+            if (ih >= 0 && ih < w->H && iw >= 0 && iw < w->W) d[2 * j] = xc[ih * w->W + iw];
+        }
+    }
+}
+
+static void qgemm_panels(void *arg, int64_t p0, int64_t p1)
+{
+    qgemm_ctx_t *c = arg;
+    const nn_qconv_args_t *a = c->a;
+    int64_t kp = (c->K + 1) / 2, npan = (c->Mg + NN_MR - 1) / NN_MR;
+    int16_t *b = NULL;
+    if (posix_memalign((void **)&b, 64, sizeof(int16_t) * (size_t)(kp ? kp : 1) * NN_NR * 2)) {
+        c->failed = 1; /* a plain store: every writer writes 1 */
+        return;
+    }
+    int32_t acc[NN_MR * NN_NR];
+    float row[NN_NR];
+    for (int64_t p = p0; p < p1; p++) {
+        int64_t j0 = p * NN_NR, nj = c->ohw - j0 < NN_NR ? c->ohw - j0 : NN_NR;
+        qpack_b(c, j0, nj, b);
+        for (int64_t ib = 0; ib < npan; ib++) {
+            const int16_t *ap = c->ap + ib * kp * NN_MR * 2;
+            if (c->avx2) vigil__nn_qukernel_avx2(kp, ap, b, acc);
+            else vigil__nn_qukernel_c(kp, ap, b, acc);
+            for (int r = 0; r < NN_MR && ib * NN_MR + r < c->Mg; r++) {
+                int64_t mi = ib * NN_MR + r, m = c->m0 + mi;
+                float s = a->xscale * a->wscale[m];
+                for (int64_t j = 0; j < nj; j++) row[j] = (float)acc[r * NN_NR + j] * s;
+                vigil__nn_epilogue(row, nj, a->bias ? a->bias[m] : 0, &a->epi);
+                memcpy(c->yg + mi * c->ohw + j0, row, sizeof(float) * (size_t)nj);
+            }
+        }
+    }
+    free(b);
+}
+
+/* ---- depthwise ------------------------------------------------------------------------ */
+
+typedef struct qdw_ctx {
+    const nn_qconv_args_t *a;
+    int avx2;
+    int failed;
+} qdw_ctx_t;
+
+static void qdw_planes(void *arg, int64_t c0, int64_t c1)
+{
+    qdw_ctx_t *c = arg;
+    const nn_qconv_args_t *a = c->a;
+    const nn_win_t *w = &a->w;
+    nn_dw_geom_t gm = {w->H, w->W, w->OH, w->OW, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl};
+    size_t padn = c->avx2 ? vigil__nn_qdw_pad_len(&gm) : 0;
+    int64_t ohw = w->OH * w->OW;
+    int32_t *acc = malloc(sizeof(int32_t) * (size_t)ohw);
+    int16_t *pad = padn ? malloc(sizeof(int16_t) * padn) : NULL;
+    if (!acc || (padn && !pad)) {
+        free(acc);
+        free(pad);
+        c->failed = 1;
+        return;
+    }
+    for (int64_t nc = c0; nc < c1; nc++) {
+        int64_t ch = nc % a->M;
+        const int16_t *x = a->xq + nc * w->H * w->W;
+        const int8_t *k = a->wq + ch * w->kh * w->kw;
+        if (pad) vigil__nn_qdw_plane_avx2(x, &gm, k, acc, pad);
+        else vigil__nn_qdw_plane_c(x, &gm, k, acc);
+        float *y = a->y + nc * ohw, s = a->xscale * a->wscale[ch];
+        for (int64_t i = 0; i < ohw; i++) y[i] = (float)acc[i] * s;
+        vigil__nn_epilogue(y, ohw, a->bias ? a->bias[ch] : 0, &a->epi);
+    }
+    free(acc);
+    free(pad);
+}
+
+int vigil__nn_qconv(const nn_qconv_args_t *a, nn_pool_t *pool)
+{
+    const nn_win_t *w = &a->w;
+    int avx2 = vigil__nn_qconv_avx2_active();
+    vigil__nn_quantize_s16(a->x, (int64_t)vigil__nn_qconv_work_len(a), 1.0f / a->xscale, a->xzp, a->xq);
+    int64_t Cg = w->C / a->group, Mg = a->M / a->group, hw = w->H * w->W, ohw = w->OH * w->OW;
+    if (Cg == 1 && Mg == 1) {
+        qdw_ctx_t c = {a, avx2, 0};
+        vigil__nn_parallel_for(pool, w->N * a->M, 1, qdw_planes, &c);
+        return c.failed ? -1 : 0;
+    }
+    int64_t K = Cg * w->kh * w->kw;
+    int16_t *own = NULL;
+    const int16_t *packed = a->a_packed;
+    size_t glen = vigil__nn_qpack_a_len(Mg, K);
+    if (!packed) {
+        if (!(own = malloc(sizeof(int16_t) * glen * (size_t)a->group))) return -1;
+        for (int64_t g = 0; g < a->group; g++) vigil__nn_qpack_a(a->wq + g * Mg * K, Mg, K, own + g * glen);
+        packed = own;
+    }
+    qgemm_ctx_t c = {.a = a, .Mg = Mg, .K = K, .ohw = ohw, .avx2 = avx2};
+    int64_t npanels = (ohw + NN_NR - 1) / NN_NR;
+    for (int64_t b = 0; b < w->N && !c.failed; b++)
+        for (int64_t g = 0; g < a->group && !c.failed; g++) {
+            c.xg = a->xq + (b * w->C + g * Cg) * hw;
+            c.ap = packed + g * glen;
+            c.yg = a->y + (b * a->M + g * Mg) * ohw;
+            c.m0 = g * Mg;
+            vigil__nn_parallel_for(pool, npanels, 1, qgemm_panels, &c);
+        }
+    free(own);
+    return c.failed ? -1 : 0;
+}
