@@ -106,6 +106,33 @@ void vigil_nn_model_output_info(const vigil_nn_model_t *model, size_t i,
  * and profiles: a malloc'd, NUL-separated list ending in an empty string. */
 char *vigil_nn_model_op_types(const vigil_nn_model_t *model);
 
+/* CPU kernel tiers, chosen at run time (src/nn/cpu/isa.c): the best tier
+ * this CPU and build support, or the one the environment variable
+ * VIGIL_NN_ISA (generic, avx2, avx512) forces. */
+typedef enum vigil_nn_isa {
+    VIGIL_NN_ISA_GENERIC = 0, /* portable C: any CPU */
+    VIGIL_NN_ISA_AVX2 = 1,    /* AVX2 + FMA */
+    VIGIL_NN_ISA_AVX512 = 2,  /* AVX-512 F/BW/VL/DQ: slot ready, no kernels built yet */
+} vigil_nn_isa_t;
+#define VIGIL_NN_ISA_COUNT 3
+
+/* The tier the kernels use. */
+vigil_nn_isa_t vigil_nn_isa(void);
+/* The best tier this CPU and build can run. */
+vigil_nn_isa_t vigil_nn_isa_best(void);
+/* 1 when this CPU has the tier's instructions and this build its kernels. */
+int vigil_nn_isa_supported(vigil_nn_isa_t isa);
+const char *vigil_nn_isa_name(vigil_nn_isa_t isa); /* "generic", "avx2", "avx512" */
+/* VIGIL_NN_ISA checked: VIGIL_OK when unset or naming a tier this CPU runs;
+ * else VIGIL_ERR_INVALID (unknown name) or VIGIL_ERR_UNSUPPORTED (the CPU
+ * or the build lacks it), errstr naming the value, why, and the tiers that
+ * would run. Model load and session_new call it; commands call it at start. */
+vigil_err_t vigil_nn_isa_check(char *errstr, size_t errstr_size);
+/* One line for logs and benchmarks: the tier, how it was chosen, the CPU's
+ * model name and its relevant flags, e.g. "isa avx2 (best; VIGIL_NN_ISA
+ * unset) cpu "AMD EPYC 9R45" flags avx2 fma avx512f ...". */
+void vigil_nn_isa_describe(char *buf, size_t size);
+
 typedef enum vigil_nn_backend {
     VIGIL_NN_BACKEND_CPU = 0,
     VIGIL_NN_BACKEND_CUDA = 1, /* only when built with CUDA; else session_new fails */

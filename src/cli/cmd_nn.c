@@ -310,6 +310,9 @@ static int conformance(int argc, char **argv)
     closedir(d);
     if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
     int passed = 0, failed = 0, skipped = 0, unexpected = 0;
+    char isa_line[512];
+    vigil_nn_isa_describe(isa_line, sizeof isa_line);
+    printf("%s\n", isa_line);
     for (int i = 0; i < n; i++) {
         char path[4096], op[64], why[768] = "";
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -535,8 +538,8 @@ static int run_model(int argc, char **argv)
                vigil_nn_dtype_name(out[i].dtype), vigil__nn_shape_str(out[i].ndim, out[i].dims, a, sizeof a), sum);
     }
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
-    printf("runs %d threads %d first %.2f ms median %.2f ms arena %.1f MiB\n", runs, threads, ms[0],
-           ms[runs / 2], vigil_nn_session_arena_bytes(s) / 1048576.0);
+    printf("runs %d threads %d first %.2f ms median %.2f ms arena %.1f MiB isa %s\n", runs, threads,
+           ms[0], ms[runs / 2], vigil_nn_session_arena_bytes(s) / 1048576.0, vigil_nn_isa_name(vigil_nn_isa()));
     if (profile) {
         char *pr = vigil_nn_session_profile(s);
         if (pr) fputs(pr, stdout);
@@ -554,6 +557,26 @@ done:
     return rc;
 }
 
+/* vigil nn isa: the describe line, then one line per tier: supported or not */
+static int isa(int argc)
+{
+    if (argc) {
+        fprintf(stderr, "usage: vigil nn isa\n");
+        return CLI_USAGE;
+    }
+    char line[512], err[256];
+    vigil_nn_isa_describe(line, sizeof line);
+    printf("%s\n", line);
+    for (int t = 0; t < VIGIL_NN_ISA_COUNT; t++)
+        printf("tier %s %s\n", vigil_nn_isa_name((vigil_nn_isa_t)t),
+               vigil_nn_isa_supported((vigil_nn_isa_t)t) ? "supported" : "unsupported");
+    if (vigil_nn_isa_check(err, sizeof err)) {
+        fprintf(stderr, "vigil nn isa: %s\n", err);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 int cli_nn_main(const cli_cmd_t *cmd, int argc, char **argv)
 {
     (void)cmd;
@@ -562,8 +585,16 @@ int cli_nn_main(const cli_cmd_t *cmd, int argc, char **argv)
                "       vigil nn info MODEL\n"
                "       vigil nn run MODEL [--shape 1x3x640x640] [--threads N] [--runs N] [--profile]\n"
                "                    [--input X.f32] [--dump DIR]\n"
-               "       vigil nn export MODEL OUT.onnx\n");
+               "       vigil nn export MODEL OUT.onnx\n"
+               "       vigil nn isa    (the kernel tier in use, the CPU, the tiers it runs)\n"
+               "VIGIL_NN_ISA=generic|avx2|avx512 forces a kernel tier.\n");
         return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    if (!strcmp(argv[1], "isa")) return isa(argc - 2);
+    char err[256];
+    if (vigil_nn_isa_check(err, sizeof err)) { /* before any kernel runs */
+        fprintf(stderr, "vigil nn %s: %s\n", argv[1], err);
+        return CLI_FAIL;
     }
     if (!strcmp(argv[1], "conformance")) return conformance(argc - 2, argv + 2);
     if (!strcmp(argv[1], "info")) return info(argc - 2, argv + 2);

@@ -312,6 +312,9 @@ vigil_nn_session_t *vigil_nn_session_new(const vigil_nn_model_t *m,
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "nn: no model");
         return NULL;
     }
+    /* a VIGIL_NN_ISA this CPU cannot run (the best tier would run instead):
+     * refused here, before anything is computed, naming it */
+    if (opts->backend == VIGIL_NN_BACKEND_CPU && vigil_nn_isa_check(errstr, errstr_size)) return NULL;
     if (opts->backend != VIGIL_NN_BACKEND_CPU) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
                      "unsupported: nn: backend %d (this build has the CPU backend only)",

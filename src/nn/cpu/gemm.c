@@ -9,11 +9,12 @@
  * runs every row panel against each B panel. The caller may pack B itself
  * (conv: im2col straight into panels, no im2col buffer) and may ask for an
  * epilogue on each finished row segment (bias, activation) while it is hot.
- * The micro-kernel is AVX2/FMA (gemm_avx2.c) when the CPU has it, checked
- * once at run time, else the portable C one here. */
+ * The micro-kernel is AVX2/FMA (gemm_avx2.c) when the kernel tier
+ * (nn/cpu/isa.c) is avx2 or above, else the portable C one here. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/cpu/isa.h"
 #include "nn/cpu/kernels.h"
 
 #define KC 256
@@ -32,19 +33,11 @@
 #define STREAM_MIN_BYTES (4 << 20)
 
 static int force_portable;
-static int have_avx2 = -1;
-
+/* the AVX2 kernels run when the tier in use (nn/cpu/isa.c, the one
+ * dispatch point: CPU, build, VIGIL_NN_ISA) is avx2 or above */
 int vigil__nn_have_avx2(void)
 {
-    if (have_avx2 < 0) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_cpu_init();
-        have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-        have_avx2 = 0;
-#endif
-    }
-    return have_avx2;
+    return vigil__nn_isa() >= VIGIL_NN_ISA_AVX2;
 }
 
 void vigil__nn_sgemm_force_portable(int on)

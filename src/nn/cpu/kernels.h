@@ -65,6 +65,8 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
                        int accumulate, const nn_gemm_ext_t *ext, nn_pool_t *pool);
 /* Forces the portable kernel (tests): 1 = portable, 0 = auto. */
 void vigil__nn_sgemm_force_portable(int on);
+/* 1 when the kernel tier in use (nn/cpu/isa.h: vigil__nn_isa, the one
+ * dispatch point) is avx2 or above: the *_avx2 kernels may run */
 int vigil__nn_have_avx2(void);
 /* dst[0..n) = src[0..n); stream: non-temporal stores (AVX2 builds; dst
  * 32-byte aligned parts), then vigil__nn_store_fence before others read */
