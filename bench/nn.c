@@ -1,19 +1,34 @@
 /* bench_nn: latency and memory of one vigil-nn model at one thread count.
  *
  * usage: bench_nn MODEL SHAPE THREADS [RUNS]   (SHAPE like 1x3x640x640)
+ *        bench_nn --peak THREADS
  *
  * Loads MODEL (ONNX or TF.js model.json), runs it once to plan and warm up,
  * then RUNS times (default 20) on a fixed pseudo-random input, and prints one
  * line that bench/nn.sh collects:
  *   vigil MODEL SHAPE threads T runs R median_ms M min_ms m arena_mib A maxrss_mib S
- * max RSS is the whole process's peak (getrusage), so run one configuration
- * per process. Numbers are printed, never asserted. */
+ *         gmac G gflops F tier K
+ * (G: multiply-accumulates a run counted from the graph, nn/macs.h; F:
+ * 2 G / median; K: the kernel tier, see kernel_tier). max RSS is the whole
+ * process's peak (getrusage), so run one configuration per process.
+ *
+ * --peak: the cores' fp32 peak measured by an FMA throughput loop (12
+ * independent accumulators per thread, enough to cover the FMA latency on
+ * two FMA pipes), AVX2 and, where the CPU has it, AVX-512, THREADS threads
+ * at once, best of 20 repetitions of 24 M FMAs a thread (~4 ms: short enough
+ * that some run is not preempted on a busy machine):
+ *   peak threads T avx2_gflops X [avx512_gflops Y]
+ * Numbers are printed, never asserted. */
+#include <immintrin.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include "nn/macs.h"
+#include "nn/model.h"
 #include "vigil/nn.h"
 
 static double now_ms(void)
@@ -29,10 +44,105 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The kernel tier vigil-nn runs on this CPU: its kernels stop at AVX2+FMA
+ * (chosen at run time by __builtin_cpu_supports, src/nn/cpu/), else the
+ * portable C ones. VIGIL_NN_ISA, when set, is what the engine was told. */
+static const char *kernel_tier(void)
+{
+    const char *forced = getenv("VIGIL_NN_ISA");
+    if (forced && *forced) return forced;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "avx2" : "generic";
+}
+
+/* MACs of one run at the input shape, from a plan of the optimised graph */
+static double model_gmac(const vigil_nn_model_t *m, const vigil_nn_tensor_t *in)
+{
+    nn_plan_t p;
+    vigil_nn_tensor_t shape = *in;
+    shape.data = NULL;
+    if (m->g.ninputs != 1 || vigil__nn_plan_build(&p, &m->g, &shape, 0, 0, NULL, 0)) return 0;
+    double g = (double)vigil__nn_plan_macs(&m->g, &p) / 1e9;
+    vigil__nn_plan_release(&p);
+    return g;
+}
+
+/* ---- FMA peak ------------------------------------------------------------------------- */
+
+#define PEAK_ITERS 2000000L
+
+__attribute__((target("avx2,fma"))) static float fma_loop_avx2(long iters)
+{
+    __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int k = 0; k < 12; k++) a[k] = _mm256_set1_ps((float)k);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < 12; k++) a[k] = _mm256_fmadd_ps(a[k], m, c);
+    for (int k = 1; k < 12; k++) a[0] = _mm256_add_ps(a[0], a[k]);
+    return _mm256_cvtss_f32(a[0]);
+}
+
+__attribute__((target("avx512f"))) static float fma_loop_avx512(long iters)
+{
+    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int k = 0; k < 12; k++) a[k] = _mm512_set1_ps((float)k);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < 12; k++) a[k] = _mm512_fmadd_ps(a[k], m, c);
+    for (int k = 1; k < 12; k++) a[0] = _mm512_add_ps(a[0], a[k]);
+    return _mm512_reduce_add_ps(a[0]);
+}
+
+typedef struct peak_job {
+    int wide; /* 0 AVX2, 1 AVX-512 */
+    long iters;
+    volatile float sink;
+} peak_job_t;
+
+static void *peak_thread(void *arg)
+{
+    peak_job_t *j = arg;
+    j->sink = j->wide ? fma_loop_avx512(j->iters) : fma_loop_avx2(j->iters);
+    return NULL;
+}
+
+/* GFLOP/s of threads threads running the loop at once, best of 20 */
+static double peak_gflops(int threads, int wide)
+{
+    double best = 0;
+    peak_job_t jobs[64];
+    pthread_t th[64];
+    if (threads > 64) threads = 64;
+    for (int rep = 0; rep < 20; rep++) {
+        double t0 = now_ms();
+        for (int t = 0; t < threads; t++) {
+            jobs[t] = (peak_job_t){.wide = wide, .iters = PEAK_ITERS};
+            pthread_create(&th[t], NULL, peak_thread, &jobs[t]);
+        }
+        for (int t = 0; t < threads; t++) pthread_join(th[t], NULL);
+        double ms = now_ms() - t0;
+        double flops = (double)threads * PEAK_ITERS * 12 * (wide ? 16 : 8) * 2;
+        if (ms > 0 && flops / (ms * 1e6) > best) best = flops / (ms * 1e6);
+    }
+    return best;
+}
+
+static int peak_main(int threads)
+{
+    __builtin_cpu_init();
+    if (threads < 1 || !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+        fprintf(stderr, "bench_nn --peak: needs threads >= 1 and an AVX2+FMA CPU\n");
+        return 2;
+    }
+    printf("peak threads %d avx2_gflops %.1f", threads, peak_gflops(threads, 0));
+    if (__builtin_cpu_supports("avx512f")) printf(" avx512_gflops %.1f", peak_gflops(threads, 1));
+    printf("\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "--peak")) return peak_main(atoi(argv[2]));
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_nn MODEL SHAPE THREADS [RUNS]\n");
+        fprintf(stderr, "usage: bench_nn MODEL SHAPE THREADS [RUNS]\n       bench_nn --peak THREADS\n");
         return 2;
     }
     const char *path = argv[1];
@@ -91,9 +201,12 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     const char *base = strrchr(path, '/');
-    printf("vigil %s %s threads %d runs %d median_ms %.2f min_ms %.2f arena_mib %.1f maxrss_mib %.1f\n",
+    double gmac = model_gmac(m, &in);
+    printf("vigil %s %s threads %d runs %d median_ms %.2f min_ms %.2f arena_mib %.1f maxrss_mib %.1f "
+           "gmac %.3f gflops %.1f tier %s\n",
            base ? base + 1 : path, argv[2], threads, runs, ms[runs / 2], ms[0],
-           vigil_nn_session_arena_bytes(s) / 1048576.0, ru.ru_maxrss / 1024.0);
+           vigil_nn_session_arena_bytes(s) / 1048576.0, ru.ru_maxrss / 1024.0, gmac,
+           ms[runs / 2] > 0 ? 2 * gmac / (ms[runs / 2] / 1e3) : 0.0, kernel_tier());
     rc = 0;
 done:
     vigil_nn_session_free(s);

@@ -2,15 +2,25 @@
 # bench/nn.sh: vigil-nn against its references, one table.
 #
 #   vigil-nn (bench_nn)          CenterNet-512 (TF.js), PP-OCRv4 det 640x640 and rec 48x320
-#   ONNX Runtime (bench/nn_ort.py, reference venv)   PP-OCRv4 det and rec, same thread counts
-#   TF.js (bench/nn_tfjs.js, pure-JS CPU backend)    CenterNet-512 (single-threaded)
+#   ONNX Runtime (bench/nn_ort.py, reference venv)   the same three, same thread counts;
+#                                CenterNet as `vigil nn export` writes it (ONNX, opset 13)
+#   TF.js (bench/nn_tfjs.js, pure-JS CPU backend)    CenterNet-512, single-threaded, with TFJS=1
 #
 # Median latency over RUNS runs (default 20; TF.js: TFJS_RUNS, default 5, as
 # one run takes seconds) after one warm-up, at 1 and 2 threads (THREADS),
 # each configuration in its own process so max RSS is its own. Ratio =
-# vigil median / reference median (< 1: vigil is faster). Prints numbers,
-# asserts nothing. Env: BUILD (default build), VIGIL_MODELS, RUNS,
-# TFJS_RUNS, THREADS ("1 2").
+# vigil median / reference median (< 1: vigil is faster).
+#
+# Knowing the limit: it prints the CPU model and flags, vigil's kernel tier,
+# each model's multiply-accumulates a run (counted from the graph: Conv,
+# ConvTranspose, MatMul, Gemm), the achieved GFLOP/s (2 x MACs / median) of
+# vigil and ORT, and that as a fraction of the cores' fp32 peak measured in
+# the same run by an FMA throughput loop at the same thread count
+# (`bench_nn --peak`, before and after the models: the higher is used).
+# PROFILE=1 also prints vigil's per-op profile of each model at 1 thread
+# (`vigil nn run --profile`: time per op type, GFLOP/s of the slowest nodes).
+# Prints numbers, asserts nothing. Env: BUILD (default build), VIGIL_MODELS,
+# RUNS, TFJS, TFJS_RUNS, THREADS ("1 2"), PROFILE.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build}
@@ -23,64 +33,117 @@ py=$cache/ref-venv/bin/python
 node_modules=$cache/ref-node/node_modules
 bench=$build/bench_nn
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$out" "$work"' EXIT
 
 [ -x "$bench" ] || { echo "bench/nn.sh: $bench not built (make build)"; exit 1; }
 det=$models/ppocr/ch_PP-OCRv4_det_infer.onnx
 rec=$models/ppocr/ch_PP-OCRv4_rec_infer.onnx
 cn=$models/centernet/centernet.json
 have_ort=0; [ -x "$py" ] && "$py" -c "import onnxruntime" 2>/dev/null && have_ort=1
-have_tfjs=0; [ -d "$node_modules/@tensorflow/tfjs" ] && command -v node >/dev/null && have_tfjs=1
+have_tfjs=0
+[ "${TFJS:-0}" = 1 ] && [ -d "$node_modules/@tensorflow/tfjs" ] && command -v node >/dev/null && have_tfjs=1
 [ "$have_ort" = 1 ] || echo "note: no ONNX Runtime in $py (scripts/ref/setup.sh): ORT columns skipped"
-[ "$have_tfjs" = 1 ] || echo "note: no @tensorflow/tfjs in $node_modules (scripts/ref/setup.sh): TF.js column skipped"
+[ "${TFJS:-0}" = 1 ] && [ "$have_tfjs" = 0 ] && echo "note: no @tensorflow/tfjs in $node_modules (scripts/ref/setup.sh): TF.js column skipped"
 
-# name label model shape
+# CenterNet for ONNX Runtime: vigil's own export of the TF.js graph
+cn_onnx=""
+if [ -f "$cn" ] && [ "$have_ort" = 1 ]; then
+  if "$build/vigil" nn export "$cn" "$work/centernet.onnx" >/dev/null 2>"$work/export.err"; then
+    cn_onnx=$work/centernet.onnx
+  else
+    echo "note: vigil nn export $cn failed: $(cat "$work/export.err"): no ORT peer for CenterNet"
+  fi
+fi
+
+# label|vigil model|shape|ORT model (empty: none)|TF.js reference (1/0)
 configs=()
-[ -f "$cn" ] && configs+=("centernet-512|$cn|1x512x512x3|tfjs")
-[ -f "$det" ] && configs+=("ppocrv4-det-640|$det|1x3x640x640|ort")
-[ -f "$rec" ] && configs+=("ppocrv4-rec-48x320|$rec|1x3x48x320|ort")
+[ -f "$cn" ] && configs+=("centernet-512|$cn|1x512x512x3|$cn_onnx|1")
+[ -f "$det" ] && configs+=("ppocrv4-det-640|$det|1x3x640x640|$det|0")
+[ -f "$rec" ] && configs+=("ppocrv4-rec-48x320|$rec|1x3x48x320|$rec|0")
 [ ${#configs[@]} -gt 0 ] || { echo "bench/nn.sh: no models under $models (vigil models fetch)"; exit 0; }
 
+peak() { for t in $threads; do "$bench" --peak "$t" 2>&1 | tail -n 1 >>"$out"; done; }
+peak
 for c in "${configs[@]}"; do
-  IFS='|' read -r label model shape ref <<<"$c"
+  IFS='|' read -r label model shape ort_model tfjs_ref <<<"$c"
   for t in $threads; do
     line=$("$bench" "$model" "$shape" "$t" "$runs" 2>&1 | tail -n 1)
     case "$line" in
       vigil*) echo "$label $t $line" >>"$out" ;;
       *) echo "note: vigil-nn on $label: $line (skipped)" ;;
     esac
-    if [ "$ref" = ort ] && [ "$have_ort" = 1 ]; then
-      line=$("$py" "$src/bench/nn_ort.py" "$model" "$shape" "$t" "$runs" 2>&1 | tail -n 1)
+    if [ -n "$ort_model" ] && [ "$have_ort" = 1 ]; then
+      line=$("$py" "$src/bench/nn_ort.py" "$ort_model" "$shape" "$t" "$runs" 2>&1 | tail -n 1)
       case "$line" in ort*) echo "$label $t $line" >>"$out" ;; *) echo "note: ORT on $label: $line" ;; esac
     fi
   done
-  if [ "$ref" = tfjs ] && [ "$have_tfjs" = 1 ]; then
+  if [ "$tfjs_ref" = 1 ] && [ "$have_tfjs" = 1 ]; then
     line=$(NODE_PATH=$node_modules node "$src/bench/nn_tfjs.js" "$model" "$shape" 1 "$tfjs_runs" 2>&1 | tail -n 1)
     case "$line" in tfjs*) echo "$label 1 $line" >>"$out" ;; *) echo "note: TF.js on $label: $line" ;; esac
   fi
 done
 
-# table: one row per (model, threads); the TF.js (single-threaded) number is
-# the reference for every thread count
+peak
+
+# what was measured on: CPU, the flags that decide the kernels, load
+cpu=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/^[^:]*: *//')
+family=$(grep -m1 '^cpu family' /proc/cpuinfo 2>/dev/null | sed 's/^[^:]*: *//')
+flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | tr ' ' '\n' |
+        grep -E '^(sse4_2|avx|avx2|fma|f16c|avx512[a-z_0-9]*|avx_vnni|amx[a-z_0-9]*)$' | tr '\n' ' ')
+echo "cpu: ${cpu:-unknown} (family ${family:-?}), $(nproc) cpus online, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "flags: ${flags:-none of avx/avx2/fma/avx512}"
+echo "vigil kernel tier: $(awk '$3 == "vigil" { for (i = 4; i < NF; i++) if ($i == "tier") { print $(i + 1); exit } }' "$out")"
+echo "ONNX Runtime: $([ "$have_ort" = 1 ] && "$py" -c 'import onnxruntime as o; print(o.__version__)' 2>/dev/null || echo none)"
+echo
+
+# table: one row per (model, threads); ORT is the reference where it ran,
+# else the TF.js (single-threaded) number for every thread count. GFLOP/s
+# from the graph's MACs (the same graph for both engines), % of the fp32
+# peak measured at that thread count (AVX-512's where the CPU has it, else
+# AVX2's: the best the hardware can do, whatever tier an engine uses)
 awk '
   function field(name,   i) { for (i = 3; i <= NF; i++) if ($i == name) return $(i + 1); return "-" }
+  $1 == "peak" {
+    t = $3; p = $5 + 0
+    for (i = 6; i < NF; i++) if ($i == "avx512_gflops") p = $(i + 1) + 0
+    if (p > peak[t]) peak[t] = p
+    if ($5 + 0 > peak2[t]) peak2[t] = $5 + 0
+    next
+  }
   {
     key = $1 " " $2
     if (!(key in seen)) { seen[key] = 1; order[n++] = key }
     eng = $3
     med[key, eng] = field("median_ms"); rss[key, eng] = field("maxrss_mib")
-    if (eng == "vigil") arena[key] = field("arena_mib")
+    if (eng == "vigil") { arena[key] = field("arena_mib"); gmac[$1] = field("gmac") }
     if (eng == "tfjs") { tfjs[$1] = field("median_ms"); tfjs_rss[$1] = field("maxrss_mib"); tfjs_runs[$1] = field("runs") }
   }
+  function gf(m, ms) { return (gmac[m] + 0 > 0 && ms + 0 > 0) ? 2 * gmac[m] / (ms / 1e3) : -1 }
+  function pct(g, t) { return (g >= 0 && peak[t] > 0) ? sprintf("%.0f%%", 100 * g / peak[t]) : "-" }
+  function num(g) { return g >= 0 ? sprintf("%.1f", g) : "-" }
   END {
-    printf "%-20s %3s %10s %10s %-6s %7s %9s %10s %10s\n", "model", "thr", "vigil ms", "ref ms", "ref", "ratio", "arena MiB", "vigil RSS", "ref RSS"
+    for (t = 1; t <= 256; t++) if (t in peak) printf "fp32 peak, %d thread(s): %.1f GFLOP/s (FMA loop; AVX2 %.1f)\n", t, peak[t], peak2[t]
+    printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %6s %9s %9s\n", "model", "thr", "GMAC", "vigil ms", "ref ms", "ref", "ratio", "vigil GF", "% peak", "ref GF", "% peak", "arena", "vigil RSS", "ref RSS"
     for (i = 0; i < n; i++) {
-      split(order[i], kv, " "); m = kv[1]
+      split(order[i], kv, " "); m = kv[1]; t = kv[2]
       v = med[order[i], "vigil"]; r = med[order[i], "ort"]; refn = "ort"; rr = rss[order[i], "ort"]
       if (r == "" || r == "-") { r = tfjs[m]; refn = "tfjs"; rr = tfjs_rss[m] }
       if (r == "") { r = "-"; refn = "-"; rr = "-" }
       ratio = (v != "" && v != "-" && r != "-" && r + 0 > 0) ? sprintf("%.2f", v / r) : "-"
-      printf "%-20s %3s %10s %10s %-6s %7s %9s %10s %10s\n", m, kv[2], (v == "" ? "-" : v), r, refn, ratio, (arena[order[i]] == "" ? "-" : arena[order[i]]), (rss[order[i], "vigil"] == "" ? "-" : rss[order[i], "vigil"]), rr
+      gv = gf(m, v); gr = (refn == "ort") ? gf(m, r) : -1
+      printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %6s %9s %9s\n", m, t, (gmac[m] == "" ? "-" : gmac[m]), (v == "" ? "-" : v), r, refn, ratio, num(gv), pct(gv, t), num(gr), pct(gr, t), (arena[order[i]] == "" ? "-" : arena[order[i]]), (rss[order[i], "vigil"] == "" ? "-" : rss[order[i], "vigil"]), rr
     }
     for (m in tfjs_runs) printf "(TF.js on %s: median of %s runs, single-threaded pure-JS CPU backend)\n", m, tfjs_runs[m]
   }' "$out"
+
+# where the time goes: vigil's per-op profile of each model at 1 thread
+if [ "${PROFILE:-0}" = 1 ]; then
+  for c in "${configs[@]}"; do
+    IFS='|' read -r label model shape ort_model tfjs_ref <<<"$c"
+    echo
+    echo "== profile: $label, 1 thread, $runs runs (vigil nn run --profile)"
+    "$build/vigil" nn run "$model" --shape "$shape" --threads 1 --runs "$runs" --profile 2>&1 |
+      sed -n '/^runs /,$p'
+  done
+fi

@@ -13,6 +13,7 @@
 #include "vigil/clock.h"
 #include "vigil/file.h"
 #include "nn/cpu/kernels.h"
+#include "nn/macs.h"
 #include "nn/model.h"
 #include "nn/onnx/onnx.h"
 
@@ -523,11 +524,21 @@ char *vigil_nn_session_profile(const vigil_nn_session_t *s)
             if (s->node_ms[np[j]] > s->node_ms[np[i]]) {
                 int t = np[i]; np[i] = np[j]; np[j] = t;
             }
-    char *grown = realloc(out, cap + 160 * PROFILE_TOP + 64);
+    char *grown = realloc(out, cap + 180 * PROFILE_TOP + 192);
     if (!grown) goto done;
     out = grown;
-    cap += 160 * PROFILE_TOP + 64;
-    len += (size_t)snprintf(out + len, cap - len, "slowest nodes:\n");
+    cap += 180 * PROFILE_TOP + 192;
+    /* multiply-accumulates counted from the graph (nn/macs.h): what the
+     * time bought, as GFLOP/s overall and per node */
+    int64_t run_macs = s->have_plan ? vigil__nn_plan_macs(g, &s->plan) : 0;
+    int64_t nruns = 0;
+    for (int i = 0; i < n; i++)
+        if (s->node_calls[i] > nruns) nruns = s->node_calls[i];
+    if (run_macs > 0 && total > 0)
+        len += (size_t)snprintf(out + len, cap - len, "%.3f GMAC a run, %.1f GFLOP/s over the %lld runs\n",
+                                run_macs / 1e9, 2.0 * (double)run_macs * (double)nruns / (total * 1e6),
+                                (long long)nruns);
+    len += (size_t)snprintf(out + len, cap - len, "slowest nodes (GFLOP/s from the graph's MACs):\n");
     for (int i = 0; i < nn && i < PROFILE_TOP; i++) {
         const nn_node_t *nd = &g->nodes[np[i]];
         const int64_t *ks = NULL;
@@ -543,9 +554,14 @@ char *vigil_nn_session_profile(const vigil_nn_session_t *s)
         else if (nks == 2)
             snprintf(kind, sizeof kind, "k%lldx%lld s%lld", (long long)ks[0], (long long)ks[1],
                      (long long)(nst ? st[0] : 1));
-        len += (size_t)snprintf(out + len, cap - len, "  %-14.14s %-36.36s %-24s %9.3f ms %5.1f%%\n",
+        int64_t macs = s->have_plan ? vigil__nn_node_macs(g, &s->plan, np[i]) : 0;
+        char gf[24] = "";
+        if (macs > 0 && s->node_ms[np[i]] > 0)
+            snprintf(gf, sizeof gf, "%7.1f GFLOP/s",
+                     2.0 * (double)macs * (double)s->node_calls[np[i]] / (s->node_ms[np[i]] * 1e6));
+        len += (size_t)snprintf(out + len, cap - len, "  %-14.14s %-36.36s %-24s %9.3f ms %5.1f%% %s\n",
                                 nd->op_type, nd->name ? nd->name : "", kind, s->node_ms[np[i]],
-                                total > 0 ? 100 * s->node_ms[np[i]] / total : 0);
+                                total > 0 ? 100 * s->node_ms[np[i]] / total : 0, gf);
     }
 done:
     free(np);
