@@ -8,6 +8,7 @@
  * INVALID_ARGUMENT with REST's message; a store failure UNAVAILABLE.
  *
  * Thread: a loop of server.c, with its own store handle. */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +25,69 @@
 #define CAMERA_CURSOR_CHARS 96
 #define REVIEW_MAX 1000
 
-/* Decodes the request or finishes the call with INVALID_ARGUMENT. */
-#define UNPACK(type, fn, s, msg, len)                                                            \
-    type *req = fn(NULL, len, msg);                                                              \
-    if (!req) {                                                                                  \
-        vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,                                   \
-                              "the request is not a valid %s message", &(#type)[11]);             \
-        return;                                                                                  \
+/* What one unary call holds until it ends (rows, messages): unary() frees
+ * it after the answer was sent. */
+#define CALL_OWNED_MAX 4
+typedef struct call {
+    void *owned[CALL_OWNED_MAX];
+    int nowned;
+} call_t;
+
+/* One unary call: the request (decoded, of the method's message type), the
+ * stream to answer on (vigil__gstream_send / reply, or
+ * vigil__gstream_finish with an error) and what it holds. */
+typedef void (*call_fn)(vigil__gstream_t *s, const void *req, call_t *c);
+
+/* Makes c free p when the call ends; p. */
+static void *own(call_t *c, void *p)
+{
+    assert(c->nowned < CALL_OWNED_MAX);
+    c->owned[c->nowned++] = p;
+    return p;
+}
+
+/* n zeroed elements of size bytes that the call holds; NULL (the call
+ * finished RESOURCE_EXHAUSTED) when out of memory. n > 0. */
+static void *call_calloc(vigil__gstream_t *s, call_t *c, size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p) {
+        vigil__gstream_finish(s, VIGIL__GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
+    }
+    return own(c, p);
+}
+
+/* Sends the answer and finishes the call OK. */
+static void reply(vigil__gstream_t *s, const ProtobufCMessage *resp)
+{
+    if (vigil__gstream_send(s, resp) == 0) vigil__gstream_finish(s, VIGIL__GRPC_OK, NULL);
+}
+
+/* Decodes msg as desc's message (not one: INVALID_ARGUMENT), runs fn on it
+ * and frees what the call held. */
+static void unary(vigil__gstream_t *s, const ProtobufCMessageDescriptor *desc, call_fn fn,
+                  const uint8_t *msg, size_t len)
+{
+    ProtobufCMessage *req = protobuf_c_message_unpack(desc, NULL, len, msg);
+    call_t c = {.nowned = 0};
+
+    if (!req) {
+        vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,
+                              "the request is not a valid %s message", desc->short_name);
+        return;
+    }
+    fn(s, req, &c);
+    for (int i = c.nowned - 1; i >= 0; i--)
+        free(c.owned[i]);
+    protobuf_c_message_free_unpacked(req, NULL);
+}
+
+/* The method table's handler of a unary call: name_run on desc's message. */
+#define UNARY(name, desc)                                                                        \
+    static void name(vigil__gstream_t *s, const uint8_t *msg, size_t len)                        \
+    {                                                                                            \
+        unary(s, &(desc), name##_run, msg, len);                                                 \
     }
 
 static void bad_param(vigil__gstream_t *s, const vigil__param_error_t *err)
@@ -38,11 +95,15 @@ static void bad_param(vigil__gstream_t *s, const vigil__param_error_t *err)
     vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT, "%s", err->message);
 }
 
-static void store_failed(vigil__gstream_t *s, const char *what, vigil_err_t err,
-                         const char *errstr)
+/* A store failure (err set) finishes the call UNAVAILABLE: 1; 0 when err is
+ * VIGIL_OK. */
+static int store_failed(vigil__gstream_t *s, const char *what, vigil_err_t err,
+                        const char *errstr)
 {
+    if (!err) return 0;
     vigil__gstream_finish(s, VIGIL__GRPC_UNAVAILABLE, "store: cannot %s: %s", what,
                           errstr && *errstr ? errstr : vigil_err_str(err));
+    return 1;
 }
 
 /* --- CameraService ------------------------------------------------------------------- */
@@ -70,9 +131,9 @@ static void camera_fill(vigil__gstream_t *s, Vigil__V1__Camera *c, const vigil_c
     c->created_us = rec->created_us;
 }
 
-static void list_cameras(vigil__gstream_t *s, const uint8_t *msg, size_t len)
+static void list_cameras_run(vigil__gstream_t *s, const void *reqv, call_t *call)
 {
-    UNPACK(Vigil__V1__ListCamerasRequest, vigil__v1__list_cameras_request__unpack, s, msg, len);
+    const Vigil__V1__ListCamerasRequest *req = reqv;
     Vigil__V1__ListCamerasResponse resp = VIGIL__V1__LIST_CAMERAS_RESPONSE__INIT;
     vigil_camera_record_t *rows = NULL;
     Vigil__V1__Camera *cams = NULL, **ptrs = NULL;
@@ -86,29 +147,26 @@ static void list_cameras(vigil__gstream_t *s, const uint8_t *msg, size_t len)
     if (req->limit > VIGIL__API_LIMIT_MAX) {
         vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,
                               "invalid parameter \"limit\": must be an integer in 1..1000");
-        goto out;
+        return;
     }
     if (req->cursor[0]) {
         int k = vigil__api_b64url_decode(req->cursor, CAMERA_CURSOR_CHARS, raw);
         if (k <= 3 || memcmp(raw, "c1:", 3) != 0 || !vigil_camera_id_valid(raw + 3)) {
             vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,
                                   "invalid parameter \"cursor\": not a cursor this list returned");
-            goto out;
+            return;
         }
         snprintf(after, sizeof(after), "%s", raw + 3);
     }
-    if (!(store = vigil__gstream_store(s))) goto out;
+    if (!(store = vigil__gstream_store(s))) return;
     err = vigil_store_camera_records(store, after[0] ? after : NULL, limit, &rows, &n, &more,
                                      errstr, sizeof(errstr));
-    if (err) {
-        store_failed(s, "list cameras", err, errstr);
-        goto out;
-    }
-    if (n && (!(cams = calloc(n, sizeof(*cams))) || !(ptrs = calloc(n, sizeof(*ptrs))) ||
-              !(urls = calloc(n, sizeof(*urls))))) {
-        vigil__gstream_finish(s, VIGIL__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
+    own(call, rows);
+    if (store_failed(s, "list cameras", err, errstr)) return;
+    if (n && (!(cams = call_calloc(s, call, n, sizeof(*cams))) ||
+              !(ptrs = call_calloc(s, call, n, sizeof(*ptrs))) ||
+              !(urls = call_calloc(s, call, n, sizeof(*urls)))))
+        return;
     for (size_t i = 0; i < n; i++) {
         camera_fill(s, &cams[i], &rows[i], urls[i], sizeof(urls[i]));
         ptrs[i] = &cams[i];
@@ -121,18 +179,13 @@ static void list_cameras(vigil__gstream_t *s, const uint8_t *msg, size_t len)
         vigil__api_b64url_encode(c1, (size_t)k, next, sizeof(next));
         resp.next_cursor = next;
     }
-    if (vigil__gstream_send(s, &resp.base) == 0) vigil__gstream_finish(s, VIGIL__GRPC_OK, NULL);
-out:
-    free(urls);
-    free(ptrs);
-    free(cams);
-    free(rows);
-    vigil__v1__list_cameras_request__free_unpacked(req, NULL);
+    reply(s, &resp.base);
 }
+UNARY(list_cameras, vigil__v1__list_cameras_request__descriptor)
 
-static void get_camera(vigil__gstream_t *s, const uint8_t *msg, size_t len)
+static void get_camera_run(vigil__gstream_t *s, const void *reqv, call_t *call)
 {
-    UNPACK(Vigil__V1__GetCameraRequest, vigil__v1__get_camera_request__unpack, s, msg, len);
+    const Vigil__V1__GetCameraRequest *req = reqv;
     vigil_camera_record_t rec;
     Vigil__V1__Camera cam;
     char errstr[256] = "", url[sizeof(rec.row.url) + 8];
@@ -143,23 +196,19 @@ static void get_camera(vigil__gstream_t *s, const uint8_t *msg, size_t len)
         vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,
                               "invalid parameter \"id\": a camera id is 1 to 63 of "
                               "A-Z a-z 0-9 _ . -");
-        goto out;
+        return;
     }
-    if (!(store = vigil__gstream_store(s))) goto out;
+    if (!(store = vigil__gstream_store(s))) return;
     err = vigil_store_camera_get(store, req->id, 0, &rec, errstr, sizeof(errstr));
     if (err == VIGIL_ERR_NOT_FOUND) {
         vigil__gstream_finish(s, VIGIL__GRPC_NOT_FOUND, "camera \"%s\" not found", req->id);
-        goto out;
+        return;
     }
-    if (err) {
-        store_failed(s, "read the camera", err, errstr);
-        goto out;
-    }
+    if (store_failed(s, "read the camera", err, errstr)) return;
     camera_fill(s, &cam, &rec, url, sizeof(url));
-    if (vigil__gstream_send(s, &cam.base) == 0) vigil__gstream_finish(s, VIGIL__GRPC_OK, NULL);
-out:
-    vigil__v1__get_camera_request__free_unpacked(req, NULL);
+    reply(s, &cam.base);
 }
+UNARY(get_camera, vigil__v1__get_camera_request__descriptor)
 
 /* --- DetectionService ---------------------------------------------------------------- */
 
@@ -169,10 +218,9 @@ out:
 #define SET_INT(setfn, p, key, v, err, buf)                                                      \
     ((v) && (snprintf(buf, sizeof(buf), "%lld", (long long)(v)), setfn(p, key, buf, err) != 0))
 
-static void list_detections(vigil__gstream_t *s, const uint8_t *msg, size_t len)
+static void list_detections_run(vigil__gstream_t *s, const void *reqv, call_t *call)
 {
-    UNPACK(Vigil__V1__ListDetectionsRequest, vigil__v1__list_detections_request__unpack, s, msg,
-           len);
+    const Vigil__V1__ListDetectionsRequest *req = reqv;
     Vigil__V1__ListDetectionsResponse resp = VIGIL__V1__LIST_DETECTIONS_RESPONSE__INIT;
     Vigil__V1__StoredDetection *items = NULL, **ptrs = NULL;
     vigil__detection_params_t p;
@@ -196,18 +244,15 @@ static void list_detections(vigil__gstream_t *s, const uint8_t *msg, size_t len)
           vigil__detection_params_set(&p, "min_score", buf, &perr) != 0)) ||
         vigil__detection_params_finish(&p, &perr) != 0) {
         bad_param(s, &perr);
-        goto out;
+        return;
     }
-    if (!(store = vigil__gstream_store(s))) goto out;
+    if (!(store = vigil__gstream_store(s))) return;
     err = vigil_store_detections_query(store, &p.q, &rows, &n, &next);
-    if (err) {
-        store_failed(s, "query detections", err, vigil_store_last_error(store));
-        goto out;
-    }
-    if (n && (!(items = calloc(n, sizeof(*items))) || !(ptrs = calloc(n, sizeof(*ptrs))))) {
-        vigil__gstream_finish(s, VIGIL__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
+    own(call, rows);
+    if (store_failed(s, "query detections", err, vigil_store_last_error(store))) return;
+    if (n && (!(items = call_calloc(s, call, n, sizeof(*items))) ||
+              !(ptrs = call_calloc(s, call, n, sizeof(*ptrs)))))
+        return;
     for (size_t i = 0; i < n; i++) {
         Vigil__V1__StoredDetection *d = &items[i];
         const vigil_detection_row_t *r = &rows[i];
@@ -229,13 +274,9 @@ static void list_detections(vigil__gstream_t *s, const uint8_t *msg, size_t len)
         vigil__api_format_cursor(next, cursor, sizeof(cursor));
         resp.next_cursor = cursor;
     }
-    if (vigil__gstream_send(s, &resp.base) == 0) vigil__gstream_finish(s, VIGIL__GRPC_OK, NULL);
-out:
-    free(ptrs);
-    free(items);
-    free(rows);
-    vigil__v1__list_detections_request__free_unpacked(req, NULL);
+    reply(s, &resp.base);
 }
+UNARY(list_detections, vigil__v1__list_detections_request__descriptor)
 
 /* --- EventService -------------------------------------------------------------------- */
 
@@ -265,9 +306,9 @@ static void event_fill(Vigil__V1__AnalyticsEvent *e, const vigil_analytics_event
     e->reviewed_by = (char *)row->reviewed_by;
 }
 
-static void list_events(vigil__gstream_t *s, const uint8_t *msg, size_t len)
+static void list_events_run(vigil__gstream_t *s, const void *reqv, call_t *call)
 {
-    UNPACK(Vigil__V1__ListEventsRequest, vigil__v1__list_events_request__unpack, s, msg, len);
+    const Vigil__V1__ListEventsRequest *req = reqv;
     Vigil__V1__ListEventsResponse resp = VIGIL__V1__LIST_EVENTS_RESPONSE__INIT;
     Vigil__V1__AnalyticsEvent *items = NULL, **ptrs = NULL;
     vigil__event_params_t p;
@@ -292,18 +333,15 @@ static void list_events(vigil__gstream_t *s, const uint8_t *msg, size_t len)
         SET_STR(vigil__event_params_set, &p, "reviewed", req->reviewed, &perr) ||
         vigil__event_params_finish(&p, &perr) != 0) {
         bad_param(s, &perr);
-        goto out;
+        return;
     }
-    if (!(store = vigil__gstream_store(s))) goto out;
+    if (!(store = vigil__gstream_store(s))) return;
     err = vigil_store_analytics_events_query(store, &p.q, &rows, &n, &next_start, &next_id);
-    if (err) {
-        store_failed(s, "query events", err, vigil_store_last_error(store));
-        goto out;
-    }
-    if (n && (!(items = calloc(n, sizeof(*items))) || !(ptrs = calloc(n, sizeof(*ptrs))))) {
-        vigil__gstream_finish(s, VIGIL__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
+    own(call, rows);
+    if (store_failed(s, "query events", err, vigil_store_last_error(store))) return;
+    if (n && (!(items = call_calloc(s, call, n, sizeof(*items))) ||
+              !(ptrs = call_calloc(s, call, n, sizeof(*ptrs)))))
+        return;
     for (size_t i = 0; i < n; i++) {
         event_fill(&items[i], &rows[i]);
         ptrs[i] = &items[i];
@@ -314,17 +352,13 @@ static void list_events(vigil__gstream_t *s, const uint8_t *msg, size_t len)
         vigil__api_format_event_cursor(next_start, next_id, cursor, sizeof(cursor));
         resp.next_cursor = cursor;
     }
-    if (vigil__gstream_send(s, &resp.base) == 0) vigil__gstream_finish(s, VIGIL__GRPC_OK, NULL);
-out:
-    free(ptrs);
-    free(items);
-    free(rows);
-    vigil__v1__list_events_request__free_unpacked(req, NULL);
+    reply(s, &resp.base);
 }
+UNARY(list_events, vigil__v1__list_events_request__descriptor)
 
-static void get_event(vigil__gstream_t *s, const uint8_t *msg, size_t len)
+static void get_event_run(vigil__gstream_t *s, const void *reqv, call_t *call)
 {
-    UNPACK(Vigil__V1__GetEventRequest, vigil__v1__get_event_request__unpack, s, msg, len);
+    const Vigil__V1__GetEventRequest *req = reqv;
     vigil_analytics_event_row_t row;
     Vigil__V1__AnalyticsEvent e;
     vigil_store_t *store;
@@ -333,27 +367,23 @@ static void get_event(vigil__gstream_t *s, const uint8_t *msg, size_t len)
     if (req->id <= 0) {
         vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,
                               "invalid parameter \"id\": must be a positive integer");
-        goto out;
+        return;
     }
-    if (!(store = vigil__gstream_store(s))) goto out;
+    if (!(store = vigil__gstream_store(s))) return;
     err = vigil_store_analytics_event_get(store, req->id, &row);
     if (err == VIGIL_ERR_NOT_FOUND) {
         vigil__gstream_finish(s, VIGIL__GRPC_NOT_FOUND, "event %" PRId64 " not found", req->id);
-        goto out;
+        return;
     }
-    if (err) {
-        store_failed(s, "read the event", err, vigil_store_last_error(store));
-        goto out;
-    }
+    if (store_failed(s, "read the event", err, vigil_store_last_error(store))) return;
     event_fill(&e, &row);
-    if (vigil__gstream_send(s, &e.base) == 0) vigil__gstream_finish(s, VIGIL__GRPC_OK, NULL);
-out:
-    vigil__v1__get_event_request__free_unpacked(req, NULL);
+    reply(s, &e.base);
 }
+UNARY(get_event, vigil__v1__get_event_request__descriptor)
 
-static void review_events(vigil__gstream_t *s, const uint8_t *msg, size_t len)
+static void review_events_run(vigil__gstream_t *s, const void *reqv, call_t *call)
 {
-    UNPACK(Vigil__V1__ReviewEventsRequest, vigil__v1__review_events_request__unpack, s, msg, len);
+    const Vigil__V1__ReviewEventsRequest *req = reqv;
     Vigil__V1__ReviewEventsResponse resp = VIGIL__V1__REVIEW_EVENTS_RESPONSE__INIT;
     vigil_audit_row_t audit;
     char errstr[256] = "", detail[96];
@@ -364,23 +394,20 @@ static void review_events(vigil__gstream_t *s, const uint8_t *msg, size_t len)
     if (req->n_ids < 1 || req->n_ids > REVIEW_MAX) {
         vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,
                               "invalid parameter \"ids\": 1 to %d event ids", REVIEW_MAX);
-        goto out;
+        return;
     }
     for (size_t i = 0; i < req->n_ids; i++) {
         if (req->ids[i] <= 0) {
             vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,
                                   "invalid parameter \"ids\": id %" PRId64 " is not positive",
                                   req->ids[i]);
-            goto out;
+            return;
         }
     }
-    if (!(store = vigil__gstream_store(s))) goto out;
+    if (!(store = vigil__gstream_store(s))) return;
     err = vigil_store_events_review(store, req->ids, req->n_ids, req->reviewed, vigil_now_us(),
                                     s->who.user, &updated, errstr, sizeof(errstr));
-    if (err) {
-        store_failed(s, "mark the events", err, errstr);
-        goto out;
-    }
+    if (store_failed(s, "mark the events", err, errstr)) return;
     memset(&audit, 0, sizeof(audit));
     audit.time_us = vigil_now_us();
     snprintf(audit.user, sizeof(audit.user), "%s", s->who.user);
@@ -395,16 +422,15 @@ static void review_events(vigil__gstream_t *s, const uint8_t *msg, size_t len)
                    errstr);
     resp.updated = updated;
     resp.not_found = req->n_ids - updated;
-    if (vigil__gstream_send(s, &resp.base) == 0) vigil__gstream_finish(s, VIGIL__GRPC_OK, NULL);
-out:
-    vigil__v1__review_events_request__free_unpacked(req, NULL);
+    reply(s, &resp.base);
 }
+UNARY(review_events, vigil__v1__review_events_request__descriptor)
 
 /* --- CountService -------------------------------------------------------------------- */
 
-static void get_counts(vigil__gstream_t *s, const uint8_t *msg, size_t len)
+static void get_counts_run(vigil__gstream_t *s, const void *reqv, call_t *call)
 {
-    UNPACK(Vigil__V1__GetCountsRequest, vigil__v1__get_counts_request__unpack, s, msg, len);
+    const Vigil__V1__GetCountsRequest *req = reqv;
     Vigil__V1__GetCountsResponse resp = VIGIL__V1__GET_COUNTS_RESPONSE__INIT;
     Vigil__V1__CountRow *items = NULL, **ptrs = NULL;
     vigil__count_params_t p;
@@ -425,23 +451,20 @@ static void get_counts(vigil__gstream_t *s, const uint8_t *msg, size_t len)
         SET_STR(vigil__count_params_set, &p, "bucket", req->bucket, &perr) ||
         vigil__count_params_finish(&p, &perr) != 0) {
         bad_param(s, &perr);
-        goto out;
+        return;
     }
-    if (!(store = vigil__gstream_store(s))) goto out;
+    if (!(store = vigil__gstream_store(s))) return;
     err = vigil_store_counts_query(store, &p.q, &rows, &n);
+    own(call, rows);
     if (err == VIGIL_ERR_INVALID) {
         vigil__gstream_finish(s, VIGIL__GRPC_INVALID_ARGUMENT,
                               "more than 100000 rows: ask for a larger bucket or a shorter range");
-        goto out;
+        return;
     }
-    if (err) {
-        store_failed(s, "query counts", err, vigil_store_last_error(store));
-        goto out;
-    }
-    if (n && (!(items = calloc(n, sizeof(*items))) || !(ptrs = calloc(n, sizeof(*ptrs))))) {
-        vigil__gstream_finish(s, VIGIL__GRPC_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
+    if (store_failed(s, "query counts", err, vigil_store_last_error(store))) return;
+    if (n && (!(items = call_calloc(s, call, n, sizeof(*items))) ||
+              !(ptrs = call_calloc(s, call, n, sizeof(*ptrs)))))
+        return;
     for (size_t i = 0; i < n; i++) {
         Vigil__V1__CountRow *c = &items[i];
         const vigil_count_row_t *r = &rows[i];
@@ -459,13 +482,9 @@ static void get_counts(vigil__gstream_t *s, const uint8_t *msg, size_t len)
     }
     resp.n_items = n;
     resp.items = ptrs;
-    if (vigil__gstream_send(s, &resp.base) == 0) vigil__gstream_finish(s, VIGIL__GRPC_OK, NULL);
-out:
-    free(ptrs);
-    free(items);
-    free(rows);
-    vigil__v1__get_counts_request__free_unpacked(req, NULL);
+    reply(s, &resp.base);
 }
+UNARY(get_counts, vigil__v1__get_counts_request__descriptor)
 
 /* --- the method table ------------------------------------------------------------------ */
 
