@@ -195,22 +195,24 @@ static vigil_err_t pgr_camera_get(vigil_store_t *store, const char *id, int with
     return err;
 }
 
-/* The origin and removed mark of camera id: 1 found, 0 none, -1 error. */
-static int pgr_camera_state(vigil_store_t *store, const char *id, char *origin, size_t size,
-                            int *removed, vigil_err_t *err, char *errstr, size_t errstr_size)
+/* What the warehouse holds of camera id (st zeroed first). */
+static vigil_err_t pgr_camera_state(vigil_store_t *store, const char *id,
+                                    vigil__camera_state_t *st, char *errstr, size_t errstr_size)
 {
     vigil__pgx_params_t p = {0};
+    vigil_err_t err = VIGIL_OK;
+    memset(st, 0, sizeof(*st));
     vigil__pgx_text(&p, id);
-    PGresult *r = pgr_exec(store, PGR_CAMERA_STATE, &p, "read camera", err, errstr, errstr_size);
-    if (!r) return -1;
-    int found = PQntuples(r) > 0;
-    if (found) {
-        vigil__pg_text(r, 0, 0, origin, size);
-        *removed = vigil__pgx_flag(r, 0, 1);
+    PGresult *r = pgr_exec(store, PGR_CAMERA_STATE, &p, "read camera", &err, errstr, errstr_size);
+    if (!r) return err;
+    if ((st->found = PQntuples(r) > 0)) {
+        vigil__pg_text(r, 0, 0, st->origin, sizeof(st->origin));
+        st->removed = vigil__pgx_flag(r, 0, 1);
     }
     PQclear(r);
-    return found;
+    return VIGIL_OK;
 }
+
 
 /* Opens a camera write: the transaction and the cameras' lock. */
 static vigil_err_t pgr_begin_locked(vigil_store_t *store, const char *key, char *errstr,
@@ -238,73 +240,51 @@ static void pgr_bind_camera(vigil__pgx_params_t *p, const vigil_camera_row_t *c,
     vigil__pgx_int(p, now_us);
 }
 
+/* Opens a camera write (the transaction and the cameras' lock), reads the
+ * camera's state and asks store_resources.c whether the write may go on (a
+ * create also counts the API's cameras). On failure the transaction is
+ * already ended. */
+static vigil_err_t pgr_camera_begin(vigil_store_t *store, vigil__camera_write_t write,
+                                    const char *id, char *errstr, size_t errstr_size)
+{
+    vigil__camera_state_t st;
+    vigil_err_t err = pgr_begin_locked(store, PGR_CAMERAS_LOCK, errstr, errstr_size);
+    if (err) return err;
+    err = pgr_camera_state(store, id, &st, errstr, errstr_size);
+    if (!err) err = vigil__store_camera_write_check(write, id, &st, errstr, errstr_size);
+    if (!err && write == VIGIL__CAMERA_CREATE) {
+        PGresult *r = pgr_exec(store, PGR_API_COUNT, NULL, "count cameras", &err, errstr,
+                               errstr_size);
+        if (r) {
+            err = vigil__store_camera_count_check(vigil__pg_int64(r, 0, 0), errstr, errstr_size);
+            PQclear(r);
+        }
+    }
+    if (err) vigil__pgx_end(store, err, errstr, errstr_size);
+    return err;
+}
+
 static vigil_err_t pgr_camera_put(vigil_store_t *store, const vigil_camera_record_t *rec,
                                   int create, int64_t now_us, char *errstr, size_t errstr_size)
 {
     const vigil_camera_row_t *c = &rec->row;
-    char origin[16] = "";
-    int removed = 0;
-    vigil_err_t err = pgr_begin_locked(store, PGR_CAMERAS_LOCK, errstr, errstr_size);
+    vigil_err_t err = pgr_camera_begin(store, create ? VIGIL__CAMERA_CREATE : VIGIL__CAMERA_REPLACE,
+                                       c->id, errstr, errstr_size);
     if (err) return err;
-    int found = pgr_camera_state(store, c->id, origin, sizeof(origin), &removed, &err, errstr,
-                                 errstr_size);
-    if (found < 0) goto done;
-    if (create && found && !removed) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "camera \"%s\" already exists",
-                           c->id);
-        goto done;
-    }
-    if (create) { /* the API's cameras are bounded like everything from outside */
-        PGresult *r = pgr_exec(store, PGR_API_COUNT, NULL, "count cameras", &err, errstr,
-                               errstr_size);
-        if (!r) goto done;
-        int64_t count = vigil__pg_int64(r, 0, 0);
-        PQclear(r);
-        if (count >= VIGIL__STORE_API_ROWS_MAX) {
-            err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_FULL,
-                               "the API manages %lld cameras already (at most %d)",
-                               (long long)count, VIGIL__STORE_API_ROWS_MAX);
-            goto done;
-        }
-    }
-    if (!create && (!found || removed)) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", c->id);
-        goto done;
-    }
-    if (!create && strcmp(origin, VIGIL_CAMERA_ORIGIN_API) != 0) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
-                           "camera \"%s\" is not managed by the API", c->id);
-        goto done;
-    }
     vigil__pgx_params_t p = {0};
     pgr_bind_camera(&p, c, c->name, now_us);
     vigil__pgx_text(&p, rec->source_url);
     vigil__pgx_double(&p, rec->retention_hours < 0 ? -1 : rec->retention_hours);
     err = pgr_run(store, create ? PGR_CAMERA_CREATE : PGR_CAMERA_REPLACE, &p, "write camera", NULL,
                   errstr, errstr_size);
-done:
     return vigil__pgx_end(store, err, errstr, errstr_size);
 }
 
 static vigil_err_t pgr_camera_remove(vigil_store_t *store, const char *id, int64_t now_us,
                                      char *errstr, size_t errstr_size)
 {
-    char origin[16] = "";
-    int removed = 0;
-    vigil_err_t err = pgr_begin_locked(store, PGR_CAMERAS_LOCK, errstr, errstr_size);
+    vigil_err_t err = pgr_camera_begin(store, VIGIL__CAMERA_REMOVE, id, errstr, errstr_size);
     if (err) return err;
-    int found = pgr_camera_state(store, id, origin, sizeof(origin), &removed, &err, errstr,
-                                 errstr_size);
-    if (found < 0) goto done;
-    if (!found || removed) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", id);
-        goto done;
-    }
-    if (strcmp(origin, VIGIL_CAMERA_ORIGIN_API) != 0) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
-                           "camera \"%s\" is not managed by the API", id);
-        goto done;
-    }
     vigil__pgx_params_t p = {0};
     vigil__pgx_text(&p, id);
     vigil__pgx_int(&p, now_us);
@@ -321,22 +301,11 @@ done:
 static vigil_err_t pgr_camera_switch(vigil_store_t *store, const vigil_camera_row_t *c,
                                      int64_t now_us, char *errstr, size_t errstr_size)
 {
-    char origin[16] = "";
-    int removed = 0;
-    vigil_err_t err = pgr_begin_locked(store, PGR_CAMERAS_LOCK, errstr, errstr_size);
+    vigil_err_t err = pgr_camera_begin(store, VIGIL__CAMERA_SWITCH, c->id, errstr, errstr_size);
     if (err) return err;
-    int found = pgr_camera_state(store, c->id, origin, sizeof(origin), &removed, &err, errstr,
-                                 errstr_size);
-    if (found < 0) goto done;
-    if (found && strcmp(origin, VIGIL_CAMERA_ORIGIN_API) == 0) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
-                           "camera \"%s\" is managed by the API", c->id);
-        goto done;
-    }
     vigil__pgx_params_t p = {0};
     pgr_bind_camera(&p, c, c->name[0] ? c->name : c->id, now_us);
     err = pgr_run(store, PGR_CAMERA_SWITCH, &p, "switch camera", NULL, errstr, errstr_size);
-done:
     return vigil__pgx_end(store, err, errstr, errstr_size);
 }
 
@@ -383,8 +352,7 @@ static vigil_err_t pgr_rules_get(vigil_store_t *store, const char *camera_id,
     PGresult *r = pgr_exec(store, PGR_RULES_GET, &p, "read rule set", &err, errstr, errstr_size);
     if (!r) return err;
     if (PQntuples(r) == 0)
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
-                           "camera \"%s\" has no rule set of the API", camera_id);
+        err = vigil__store_rules_missing(camera_id, errstr, errstr_size);
     else if (pgr_rules_from_row(r, 0, row) != 0)
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "read rule set: out of memory");
     PQclear(r);
@@ -407,13 +375,9 @@ static vigil_err_t pgr_rules_put(vigil_store_t *store, const char *camera_id, co
     if (!r) goto done;
     if (PQntuples(r) > 0) current = vigil__pg_int64(r, 0, 0);
     PQclear(r);
-    if (*version >= 0 && *version != current) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_AGAIN,
-                           "camera \"%s\": rule set version is %" PRId64 ", not %" PRId64,
-                           camera_id, current, *version);
-        *version = current;
+    if ((err = vigil__store_rules_version_check(camera_id, current, version, errstr,
+                                                errstr_size)))
         goto done;
-    }
     vigil__pgx_params_t q = {0};
     vigil__pgx_text(&q, camera_id);
     vigil__pgx_int(&q, current + 1);
@@ -496,14 +460,7 @@ static vigil_err_t pgr_event_delete(vigil_store_t *store, int64_t id, char *came
         open = vigil__pgx_flag(r, 0, 1);
     }
     PQclear(r);
-    if (!found)
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "event %" PRId64 " not found",
-                           id);
-    else if (open)
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                           "event %" PRId64 " is still open: analytics would write it again",
-                           id);
-    if (err) goto done;
+    if ((err = vigil__store_event_delete_check(id, found, open, errstr, errstr_size))) goto done;
     err = pgr_run(store, PGR_EVENT_DELETE, &p, "delete event", NULL, errstr, errstr_size);
 done:
     return vigil__pgx_end(store, err, errstr, errstr_size);

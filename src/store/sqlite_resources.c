@@ -193,27 +193,25 @@ static vigil_err_t sqr_camera_get(vigil_store_t *store, const char *id, int with
     return err;
 }
 
-/* The origin and removed mark of camera id: 1 found, 0 none, -1 error. */
-static int sqr_camera_state(vigil__sqlite_t *sq, const char *id, char *origin, size_t size,
-                            int *removed, vigil_err_t *err, char *errstr, size_t errstr_size)
+/* What the warehouse holds of camera id (cs zeroed first). */
+static vigil_err_t sqr_camera_state(vigil__sqlite_t *sq, const char *id,
+                                    vigil__camera_state_t *cs, char *errstr, size_t errstr_size)
 {
+    vigil_err_t err = VIGIL_OK;
+    memset(cs, 0, sizeof(*cs));
     sqlite3_stmt *st = sqr_stmt(sq, SQR_CAMERA_STATE);
-    if (!st) {
-        *err = sqr_prep_fail(sq, errstr, errstr_size);
-        return -1;
-    }
+    if (!st) return sqr_prep_fail(sq, errstr, errstr_size);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st), found = 0;
+    int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        vigil__sq_text(st, 0, origin, size);
-        *removed = sqlite3_column_int(st, 1);
-        found = 1;
+        vigil__sq_text(st, 0, cs->origin, sizeof(cs->origin));
+        cs->removed = sqlite3_column_int(st, 1);
+        cs->found = 1;
     } else if (rc != SQLITE_DONE) {
-        *err = sqr_fail(sq, rc, "read camera", errstr, errstr_size);
-        found = -1;
+        err = sqr_fail(sq, rc, "read camera", errstr, errstr_size);
     }
     sqlite3_reset(st);
-    return found;
+    return err;
 }
 
 /* Runs a bound write statement to its end; VIGIL_OK or the error. */
@@ -248,49 +246,42 @@ static vigil_err_t sqr_end(vigil__sqlite_t *sq, vigil_err_t err, const char *wha
     return err;
 }
 
+/* Opens a camera write (the transaction), reads the camera's state and
+ * asks store_resources.c whether the write may go on (a create also counts
+ * the API's cameras); what: the write, for a failed begin or commit. On
+ * failure the transaction is already ended. */
+static vigil_err_t sqr_camera_begin(vigil__sqlite_t *sq, vigil__camera_write_t write,
+                                    const char *id, const char *what, char *errstr,
+                                    size_t errstr_size)
+{
+    vigil__camera_state_t cs;
+    vigil_err_t err = sqr_begin(sq, what, errstr, errstr_size);
+    if (err) return err;
+    err = sqr_camera_state(sq, id, &cs, errstr, errstr_size);
+    if (!err) err = vigil__store_camera_write_check(write, id, &cs, errstr, errstr_size);
+    if (!err && write == VIGIL__CAMERA_CREATE) {
+        sqlite3_stmt *cnt = sqr_stmt(sq, SQR_API_COUNT);
+        int rc = cnt ? sqlite3_step(cnt) : SQLITE_ERROR;
+        int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(cnt, 0) : 0;
+        if (cnt) sqlite3_reset(cnt);
+        if (!cnt || rc != SQLITE_ROW)
+            err = cnt ? sqr_fail(sq, rc, "count cameras", errstr, errstr_size)
+                      : sqr_prep_fail(sq, errstr, errstr_size);
+        else
+            err = vigil__store_camera_count_check(count, errstr, errstr_size);
+    }
+    if (err) sqr_end(sq, err, what, errstr, errstr_size);
+    return err;
+}
+
 static vigil_err_t sqr_camera_put(vigil_store_t *store, const vigil_camera_record_t *rec,
                                   int create, int64_t now_us, char *errstr, size_t errstr_size)
 {
     vigil__sqlite_t *sq = vigil__sq(store);
     const vigil_camera_row_t *c = &rec->row;
-    char origin[16] = "";
-    int removed = 0;
-    vigil_err_t err = sqr_begin(sq, "write camera", errstr, errstr_size);
+    vigil_err_t err = sqr_camera_begin(sq, create ? VIGIL__CAMERA_CREATE : VIGIL__CAMERA_REPLACE,
+                                       c->id, "write camera", errstr, errstr_size);
     if (err) return err;
-    int found = sqr_camera_state(sq, c->id, origin, sizeof(origin), &removed, &err, errstr,
-                                 errstr_size);
-    if (found < 0) goto done;
-    if (create && found && !removed) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "camera \"%s\" already exists",
-                           c->id);
-        goto done;
-    }
-    if (create) { /* the API's cameras are bounded like everything from outside */
-        sqlite3_stmt *cnt = sqr_stmt(sq, SQR_API_COUNT);
-        int rc = cnt ? sqlite3_step(cnt) : SQLITE_ERROR;
-        int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(cnt, 0) : 0;
-        if (cnt) sqlite3_reset(cnt);
-        if (!cnt || rc != SQLITE_ROW) {
-            err = cnt ? sqr_fail(sq, rc, "count cameras", errstr, errstr_size)
-                      : sqr_prep_fail(sq, errstr, errstr_size);
-            goto done;
-        }
-        if (count >= VIGIL__STORE_API_ROWS_MAX) {
-            err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_FULL,
-                               "the API manages %lld cameras already (at most %d)",
-                               (long long)count, VIGIL__STORE_API_ROWS_MAX);
-            goto done;
-        }
-    }
-    if (!create && (!found || removed)) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", c->id);
-        goto done;
-    }
-    if (!create && strcmp(origin, VIGIL_CAMERA_ORIGIN_API) != 0) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
-                           "camera \"%s\" is not managed by the API", c->id);
-        goto done;
-    }
     sqlite3_stmt *st = sqr_stmt(sq, create ? SQR_CAMERA_CREATE : SQR_CAMERA_REPLACE);
     if (!st) {
         err = sqr_prep_fail(sq, errstr, errstr_size);
@@ -315,23 +306,10 @@ static vigil_err_t sqr_camera_remove(vigil_store_t *store, const char *id, int64
                                      char *errstr, size_t errstr_size)
 {
     vigil__sqlite_t *sq = vigil__sq(store);
-    char origin[16] = "";
-    int removed = 0;
     sqlite3_stmt *st;
-    vigil_err_t err = sqr_begin(sq, "remove camera", errstr, errstr_size);
+    vigil_err_t err = sqr_camera_begin(sq, VIGIL__CAMERA_REMOVE, id, "remove camera", errstr,
+                                       errstr_size);
     if (err) return err;
-    int found = sqr_camera_state(sq, id, origin, sizeof(origin), &removed, &err, errstr,
-                                 errstr_size);
-    if (found < 0) goto done;
-    if (!found || removed) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", id);
-        goto done;
-    }
-    if (strcmp(origin, VIGIL_CAMERA_ORIGIN_API) != 0) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
-                           "camera \"%s\" is not managed by the API", id);
-        goto done;
-    }
     if (!(st = sqr_stmt(sq, SQR_CAMERA_REMOVE))) {
         err = sqr_prep_fail(sq, errstr, errstr_size);
         goto done;
@@ -353,18 +331,9 @@ static vigil_err_t sqr_camera_switch(vigil_store_t *store, const vigil_camera_ro
                                      int64_t now_us, char *errstr, size_t errstr_size)
 {
     vigil__sqlite_t *sq = vigil__sq(store);
-    char origin[16] = "";
-    int removed = 0;
-    vigil_err_t err = sqr_begin(sq, "switch camera", errstr, errstr_size);
+    vigil_err_t err = sqr_camera_begin(sq, VIGIL__CAMERA_SWITCH, c->id, "switch camera", errstr,
+                                       errstr_size);
     if (err) return err;
-    int found = sqr_camera_state(sq, c->id, origin, sizeof(origin), &removed, &err, errstr,
-                                 errstr_size);
-    if (found < 0) goto done;
-    if (found && strcmp(origin, VIGIL_CAMERA_ORIGIN_API) == 0) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
-                           "camera \"%s\" is managed by the API", c->id);
-        goto done;
-    }
     sqlite3_stmt *st = sqr_stmt(sq, SQR_CAMERA_SWITCH);
     if (!st) {
         err = sqr_prep_fail(sq, errstr, errstr_size);
@@ -431,8 +400,7 @@ static vigil_err_t sqr_rules_get(vigil_store_t *store, const char *camera_id,
     if (rc == SQLITE_ROW && sqr_rules_from_row(st, row) != 0)
         err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "read rule set: out of memory");
     else if (rc == SQLITE_DONE)
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
-                           "camera \"%s\" has no rule set of the API", camera_id);
+        err = vigil__store_rules_missing(camera_id, errstr, errstr_size);
     else if (rc != SQLITE_ROW)
         err = sqr_fail(sq, rc, "read rule set", errstr, errstr_size);
     sqlite3_reset(st);
@@ -460,13 +428,9 @@ static vigil_err_t sqr_rules_put(vigil_store_t *store, const char *camera_id, co
         err = sqr_fail(sq, rc, "read rule set version", errstr, errstr_size);
         goto done;
     }
-    if (*version >= 0 && *version != current) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_AGAIN,
-                           "camera \"%s\": rule set version is %" PRId64 ", not %" PRId64,
-                           camera_id, current, *version);
-        *version = current;
+    if ((err = vigil__store_rules_version_check(camera_id, current, version, errstr,
+                                                errstr_size)))
         goto done;
-    }
     if (!(st = sqr_stmt(sq, SQR_RULES_PUT))) {
         err = sqr_prep_fail(sq, errstr, errstr_size);
         goto done;
@@ -546,15 +510,10 @@ static vigil_err_t sqr_event_delete(vigil_store_t *store, int64_t id, char *came
         open = sqlite3_column_int(st, 1);
     }
     sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "event %" PRId64 " not found",
-                           id);
-    else if (rc != SQLITE_ROW)
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         err = sqr_fail(sq, rc, "read event", errstr, errstr_size);
-    else if (open)
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                           "event %" PRId64 " is still open: analytics would write it again",
-                           id);
+    else
+        err = vigil__store_event_delete_check(id, rc == SQLITE_ROW, open, errstr, errstr_size);
     if (err) goto done;
     if (!(st = sqr_stmt(sq, SQR_EVENT_DELETE))) {
         err = sqr_prep_fail(sq, errstr, errstr_size);

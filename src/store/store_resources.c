@@ -283,3 +283,73 @@ vigil_err_t vigil_store_storage(vigil_store_t *store, vigil_storage_row_t **rows
     vigil_err_t err = RES_OPS(store)->storage(store, rows, n, errstr, errstr_size);
     return vigil__store_done(store, VIGIL__OP_STORAGE, t0, err);
 }
+
+/* ---- what the backends decide alike (store_resources_int.h) ------------------------- */
+
+vigil_err_t vigil__store_camera_write_check(vigil__camera_write_t write, const char *id,
+                                            const vigil__camera_state_t *st, char *errstr,
+                                            size_t errstr_size)
+{
+    int api = st->found && strcmp(st->origin, VIGIL_CAMERA_ORIGIN_API) == 0;
+
+    switch (write) {
+    case VIGIL__CAMERA_CREATE:
+        if (st->found && !st->removed)
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
+                                "camera \"%s\" already exists", id);
+        return VIGIL_OK;
+    case VIGIL__CAMERA_REPLACE:
+    case VIGIL__CAMERA_REMOVE:
+        if (!st->found || st->removed)
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no camera \"%s\"", id);
+        if (!api)
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
+                                "camera \"%s\" is not managed by the API", id);
+        return VIGIL_OK;
+    case VIGIL__CAMERA_SWITCH:
+        if (api)
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
+                                "camera \"%s\" is managed by the API", id);
+        return VIGIL_OK;
+    }
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "camera \"%s\": bad write", id);
+}
+
+vigil_err_t vigil__store_camera_count_check(int64_t count, char *errstr, size_t errstr_size)
+{
+    if (count < VIGIL__STORE_API_ROWS_MAX) return VIGIL_OK;
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_FULL,
+                        "the API manages %lld cameras already (at most %d)", (long long)count,
+                        VIGIL__STORE_API_ROWS_MAX);
+}
+
+vigil_err_t vigil__store_rules_version_check(const char *camera_id, int64_t current,
+                                             int64_t *version, char *errstr,
+                                             size_t errstr_size)
+{
+    if (*version < 0 || *version == current) return VIGIL_OK;
+    vigil_err_t err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_AGAIN,
+                                   "camera \"%s\": rule set version is %" PRId64 ", not %" PRId64,
+                                   camera_id, current, *version);
+    *version = current;
+    return err;
+}
+
+vigil_err_t vigil__store_rules_missing(const char *camera_id, char *errstr, size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
+                        "camera \"%s\" has no rule set of the API", camera_id);
+}
+
+vigil_err_t vigil__store_event_delete_check(int64_t id, int found, int open, char *errstr,
+                                            size_t errstr_size)
+{
+    if (!found)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
+                            "event %" PRId64 " not found", id);
+    if (open)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                            "event %" PRId64 " is still open: analytics would write it again",
+                            id);
+    return VIGIL_OK;
+}

@@ -57,6 +57,45 @@ typedef struct vigil__store_resources_ops {
                            char *errstr, size_t errstr_size);
 } vigil__store_resources_ops_t;
 
+/* ---- what the backends decide alike (store_resources.c) ----------------
+ *
+ * A backend reads what the warehouse holds inside the write's transaction
+ * and asks these whether the write may go on; each returns VIGIL_OK or the
+ * error, with errstr saying why (the same words on every backend). */
+
+/* What the warehouse holds of a camera id. */
+typedef struct vigil__camera_state {
+    int found;
+    int removed;     /* a removed API camera (its row stays, marked) */
+    char origin[16]; /* VIGIL_CAMERA_ORIGIN_* */
+} vigil__camera_state_t;
+
+typedef enum vigil__camera_write {
+    VIGIL__CAMERA_CREATE,  /* an API camera that is not there (or was removed) */
+    VIGIL__CAMERA_REPLACE, /* an API camera that is there */
+    VIGIL__CAMERA_REMOVE,  /* likewise */
+    VIGIL__CAMERA_SWITCH,  /* a configured or external camera: never the API's */
+} vigil__camera_write_t;
+
+/* Whether write may go on for camera id in state st: EXISTS, NOT_FOUND. A
+ * create then counts the API's cameras (vigil__store_camera_count_check). */
+vigil_err_t vigil__store_camera_write_check(vigil__camera_write_t write, const char *id,
+                                            const vigil__camera_state_t *st, char *errstr,
+                                            size_t errstr_size);
+/* The API's cameras are bounded like everything from outside: count of them
+ * at VIGIL__STORE_API_ROWS_MAX is VIGIL_ERR_FULL. */
+vigil_err_t vigil__store_camera_count_check(int64_t count, char *errstr, size_t errstr_size);
+/* A rule set write that names a version (*version >= 0) other than the
+ * stored one (current, 0 = none) is VIGIL_ERR_AGAIN, *version set to it. */
+vigil_err_t vigil__store_rules_version_check(const char *camera_id, int64_t current,
+                                             int64_t *version, char *errstr,
+                                             size_t errstr_size);
+/* No rule set of the API for the camera: VIGIL_ERR_NOT_FOUND. */
+vigil_err_t vigil__store_rules_missing(const char *camera_id, char *errstr, size_t errstr_size);
+/* An event delete: NOT_FOUND, or INVALID while it is open. */
+vigil_err_t vigil__store_event_delete_check(int64_t id, int found, int open, char *errstr,
+                                            size_t errstr_size);
+
 /* sqlite_search.c */
 vigil_err_t vigil__sq_search(vigil_store_t *store, const vigil_search_query_t *q,
                              vigil_search_result_t *res, char *errstr, size_t errstr_size);
