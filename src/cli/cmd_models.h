@@ -14,4 +14,7 @@ void cli_json_string(FILE *out, const char *s);
  * calls). On failure prints "vigil CMD: PATH: why" and returns -1. */
 int cli_read_image(vigil_jpeg_t *jpeg, const char *cmd, const char *path, vigil_image_t *img);
 
+/* `vigil models quantize ...` (cmd_quantize.c); argv[0] is "quantize". */
+int cli_models_quantize(int argc, char **argv);
+
 #endif

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "infer/model_registry.h"
 #include "vigil/model.h"
 
 extern const vigil_model_ops_t vigil_model_motion_ops;
 extern const vigil_model_ops_t vigil_model_centernet_ops, vigil_model_yolo_ops; /* model_nn.c */
+vigil_model_t *vigil__model_nn_open(const vigil_model_conf_t *conf, char *errstr, size_t errstr_size);
 
 const vigil_model_ops_t *const vigil_models[] = {
     &vigil_model_motion_ops,
@@ -57,6 +59,17 @@ vigil_model_t *vigil_model_open(const vigil_model_conf_t *conf, char *errstr, si
             if (model->max_batch < 1) model->max_batch = 1;
         }
         return model;
+    }
+    /* a detector entry of the registry without ops of its own (NAME-int8) */
+    vigil__model_entry_t e;
+    if (!vigil__model_lookup(conf->name, &e, NULL, 0)) {
+        int det = e.post == VIGIL_POST_CENTERNET || e.post == VIGIL_POST_YOLO;
+        vigil__model_entry_release(&e);
+        if (det) {
+            vigil_model_t *model = vigil__model_nn_open(conf, errstr, errstr_size);
+            if (model && model->max_batch < 1) model->max_batch = 1;
+            return model;
+        }
     }
     char names[256] = "";
     size_t len = 0;

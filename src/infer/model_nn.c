@@ -17,6 +17,7 @@
 #include "infer/model_prep.h"
 #include "infer/postprocess.h"
 #include "vigil/model.h"
+#include "vigil/nn_quant.h"
 
 #define NN_MAX_BATCH 16
 
@@ -69,6 +70,14 @@ vigil__nnm_t *vigil__nnm_open(const char *name, int threads, char *errstr, size_
     if (!(m->model = vigil_nn_model_load(m->path, &lo, err, sizeof err))) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "model \"%s\": %s", name, err);
         goto fail;
+    }
+    if (m->entry.quant[0]) { /* `vigil models quantize`: Convs rewritten to INT8 */
+        char qpath[1024];
+        vigil__models_path(m->entry.quant, qpath, sizeof qpath);
+        if (vigil_nn_model_apply_quant(m->model, qpath, err, sizeof err)) {
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "model \"%s\": %s", name, err);
+            goto fail;
+        }
     }
     if (!find_name(m->model, 0, m->entry.input_name, &m->in_ix) ||
         !find_name(m->model, 1, m->entry.output_name, &m->out_ix)) {
@@ -154,6 +163,8 @@ size_t vigil__nnm_tensor_bytes(const vigil_nn_tensor_t *t)
 
 typedef struct nn_model {
     vigil_model_t base;
+    vigil_model_ops_t own_ops; /* registry names without ops of their own (vigil__model_nn_open) */
+    char own_name[64];
     vigil__nnm_t *nnm;
     vigil__det_params_t params;
     float *buf; /* batch input */
@@ -271,3 +282,19 @@ NN_OPS(vigil_model_centernet_ops, "centernet",
        "CenterNet MobileNetV3 512, COCO 80 classes, on vigil-nn (`vigil models fetch`)");
 NN_OPS(vigil_model_yolo_ops, "yolo",
        "your YOLOv8/YOLO11 ONNX export on vigil-nn (registry entry \"yolo\", docs/models.md)");
+
+/* Any other detector of the registry (a user entry, a quantized NAME-int8
+ * written by `vigil models quantize`): the same ops under the entry's own
+ * name, so detections name the model that made them. */
+vigil_model_t *vigil__model_nn_open(const vigil_model_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    vigil_model_t *model = nn_open(conf, errstr, errstr_size);
+    if (!model) return NULL;
+    nn_model_t *m = (nn_model_t *)model;
+    snprintf(m->own_name, sizeof m->own_name, "%s", conf->name);
+    m->own_ops = vigil_model_centernet_ops;
+    m->own_ops.name = m->own_name;
+    m->own_ops.description = m->nnm->entry.description;
+    model->ops = &m->own_ops;
+    return model;
+}

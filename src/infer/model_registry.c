@@ -140,6 +140,7 @@ static vigil_err_t apply(parser_t *p, const char *key, yaml_node_t *n)
         return set_str(p, n, key, e->format, sizeof e->format);
     }
     if (!strcmp(key, "file")) return set_str(p, n, key, e->file, sizeof e->file);
+    if (!strcmp(key, "quant")) return set_str(p, n, key, e->quant, sizeof e->quant);
     if (!strcmp(key, "input.name")) return set_str(p, n, key, e->input_name, sizeof e->input_name);
     if (!strcmp(key, "input.width")) return set_int(p, n, key, &e->width, 1, 8192);
     if (!strcmp(key, "input.height")) return set_int(p, n, key, &e->height, 1, 8192);

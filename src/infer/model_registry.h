@@ -35,6 +35,7 @@ typedef struct vigil__model_entry {
     char description[160];
     char format[8]; /* "onnx" | "tfjs" */
     char file[256]; /* relative to $VIGIL_MODELS unless absolute */
+    char quant[256]; /* INT8 quantized-layer file applied to file's model (vigil/nn_quant.h), or "" */
     char origin[320]; /* where the entry came from ("builtin:centernet.yaml", a path) */
     /* input */
     char input_name[128]; /* empty: the model's first input */

@@ -1,0 +1,407 @@
+/* Calibration and writing of a quantized-layer file (quant_int.h).
+ *
+ * The calibrator runs the float model node by node on its own plan (as
+ * vigil_nn_run does) and, before each quantizable Conv runs, reads the
+ * Conv's input: pass 1 records its min and max; the histogram methods then
+ * take a second pass filling a histogram of NN_CALIB_BINS bins over that
+ * range. The chosen range [lo, hi] (always containing 0, so zero padding is
+ * exact) gives scale (hi - lo) / 255 and zero point round(-lo / scale).
+ * Weights are quantized per output channel: scale max|w| / 127. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/cpu/kernels.h"
+#include "nn/cpu/qconv.h"
+#include "nn/quant_int.h"
+#include "vigil/nn_quant.h"
+
+#define NN_CALIB_BINS 2048
+
+typedef struct clayer {
+    int node;
+    double mn, mx;
+    uint64_t *hist; /* pass 2 */
+    double lo, hi;  /* histogram range */
+} clayer_t;
+
+struct vigil_nn_calib {
+    const vigil_nn_model_t *model;
+    vigil_nn_calib_method_t method;
+    clayer_t *L;
+    int nl, kept;
+    int *layer_of; /* per node: layer index or -1 */
+    int pass;
+    size_t added;
+    nn_pool_t *pool;
+    nn_plan_t plan;
+    int have_plan;
+    vigil_nn_tensor_t key;
+    void *arena;
+};
+
+int vigil_nn_calib_method_parse(const char *name)
+{
+    if (!strcmp(name, "minmax")) return VIGIL_NN_CALIB_MINMAX;
+    if (!strcmp(name, "percentile")) return VIGIL_NN_CALIB_PERCENTILE;
+    if (!strcmp(name, "entropy")) return VIGIL_NN_CALIB_ENTROPY;
+    return -1;
+}
+
+/* Convs whose output reaches a graph output through non-Conv nodes only. */
+static void mark_heads(const nn_graph_t *g, uint8_t *head)
+{
+    uint8_t *reach = calloc((size_t)g->nvalues + 1, 1);
+    if (!reach) return;
+    for (int i = 0; i < g->noutputs; i++) reach[g->outputs[i]] = 1;
+    for (int ni = g->nnodes - 1; ni >= 0; ni--) { /* sorted: consumers after producers */
+        const nn_node_t *n = &g->nodes[ni];
+        if (n->dead) continue;
+        int r = 0;
+        for (int o = 0; o < n->noutputs; o++) r |= n->outputs[o] >= 0 && reach[n->outputs[o]];
+        if (!r) continue;
+        if (!strcmp(n->op_type, "Conv")) {
+            head[ni] = 1;
+            continue;
+        }
+        for (int k = 0; k < n->ninputs; k++)
+            if (n->inputs[k] >= 0) reach[n->inputs[k]] = 1;
+    }
+    free(reach);
+}
+
+vigil_nn_calib_t *vigil_nn_calib_new(const vigil_nn_model_t *m, vigil_nn_calib_method_t method, int quantize_heads,
+                                     int threads, char *errstr, size_t errstr_size)
+{
+    const nn_graph_t *g = &m->g;
+    if (g->ninputs != 1) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED, "calibration: the model has %d inputs (one supported)",
+                     g->ninputs);
+        return NULL;
+    }
+    vigil_nn_calib_t *c = calloc(1, sizeof *c);
+    uint8_t *head = calloc((size_t)g->nnodes + 1, 1);
+    if (!c || !head) goto nomem;
+    c->model = m;
+    c->method = method;
+    c->layer_of = malloc(sizeof(int) * ((size_t)g->nnodes + 1));
+    c->L = calloc((size_t)g->nnodes + 1, sizeof *c->L);
+    c->pool = vigil__nn_pool_new(threads > 0 ? threads : 1);
+    if (!c->layer_of || !c->L || !c->pool) goto nomem;
+    mark_heads(g, head);
+    for (int ni = 0; ni < g->nnodes; ni++) {
+        c->layer_of[ni] = -1;
+        if (!vigil__nn_quant_conv_ok(g, ni)) continue;
+        if (head[ni] && !quantize_heads) {
+            c->kept++;
+            continue;
+        }
+        c->layer_of[ni] = c->nl;
+        c->L[c->nl].node = ni;
+        c->L[c->nl].mn = INFINITY;
+        c->L[c->nl].mx = -INFINITY;
+        c->nl++;
+    }
+    free(head);
+    if (!c->nl) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED, "calibration: the model has no Conv the INT8 path can run");
+        vigil_nn_calib_free(c);
+        return NULL;
+    }
+    return c;
+nomem:
+    free(head);
+    vigil_nn_calib_free(c);
+    vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "calibration: out of memory");
+    return NULL;
+}
+
+void vigil_nn_calib_free(vigil_nn_calib_t *c)
+{
+    if (!c) return;
+    if (c->have_plan) vigil__nn_plan_release(&c->plan);
+    for (int i = 0; c->L && i < c->nl; i++) free(c->L[i].hist);
+    free(c->L);
+    free(c->layer_of);
+    free(c->arena);
+    vigil__nn_pool_free(c->pool);
+    free(c);
+}
+
+int vigil_nn_calib_passes(const vigil_nn_calib_t *c)
+{
+    return c->method == VIGIL_NN_CALIB_MINMAX ? 1 : 2;
+}
+
+void vigil_nn_calib_next_pass(vigil_nn_calib_t *c)
+{
+    c->pass++;
+    for (int i = 0; i < c->nl; i++) {
+        clayer_t *l = &c->L[i];
+        l->lo = l->mn < 0 ? l->mn : 0;
+        l->hi = l->mx > 0 ? l->mx : 0;
+        if (!(l->hi > l->lo)) l->hi = l->lo + 1;
+        free(l->hist);
+        l->hist = calloc(NN_CALIB_BINS, sizeof *l->hist); /* NULL: that layer falls back to minmax */
+    }
+}
+
+void vigil_nn_calib_counts(const vigil_nn_calib_t *c, size_t *quantized, size_t *kept_float)
+{
+    *quantized = (size_t)c->nl;
+    *kept_float = (size_t)c->kept;
+}
+
+static void observe(vigil_nn_calib_t *c, clayer_t *l, const vigil_nn_tensor_t *t)
+{
+    const float *x = t->data;
+    int64_t n = vigil_nn_tensor_numel(t);
+    if (c->pass == 0) {
+        double mn = l->mn, mx = l->mx;
+        for (int64_t i = 0; i < n; i++) {
+            if (!isfinite(x[i])) continue;
+            if (x[i] < mn) mn = x[i];
+            if (x[i] > mx) mx = x[i];
+        }
+        l->mn = mn;
+        l->mx = mx;
+        return;
+    }
+    if (!l->hist) return;
+    double k = NN_CALIB_BINS / (l->hi - l->lo);
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) continue;
+        double b = (x[i] - l->lo) * k;
+        int64_t bi = b < 0 ? 0 : b >= NN_CALIB_BINS ? NN_CALIB_BINS - 1 : (int64_t)b;
+        l->hist[bi]++;
+    }
+}
+
+vigil_err_t vigil_nn_calib_add(vigil_nn_calib_t *c, const vigil_nn_tensor_t *in, char *errstr, size_t errstr_size)
+{
+    const nn_graph_t *g = &c->model->g;
+    vigil_err_t err;
+    int same = c->have_plan && c->key.dtype == in->dtype && c->key.ndim == in->ndim &&
+               !memcmp(c->key.dims, in->dims, sizeof(int64_t) * (size_t)in->ndim);
+    if (!same) {
+        if (c->have_plan) vigil__nn_plan_release(&c->plan);
+        c->have_plan = 0;
+        free(c->arena);
+        c->arena = NULL;
+        if ((err = vigil__nn_plan_build(&c->plan, g, in, 0, 0, errstr, errstr_size))) return err;
+        c->have_plan = 1;
+        if (vigil__nn_plan_memory(&c->plan) ||
+            posix_memalign(&c->arena, 64, c->plan.arena_bytes ? c->plan.arena_bytes : 64))
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "calibration: out of memory for the arena");
+        c->key = *in;
+        c->key.data = NULL;
+    }
+    nn_plan_t *p = &c->plan;
+    if (!p->konst[g->inputs[0]]) p->t[g->inputs[0]].data = in->data;
+    for (int v = 0; v < g->nvalues; v++)
+        if (p->offset[v] != SIZE_MAX) p->t[v].data = (char *)c->arena + p->offset[v];
+    for (int ni = 0; ni < g->nnodes; ni++) {
+        if (g->nodes[ni].dead || p->folded[ni]) continue;
+        int li = c->layer_of[ni];
+        if (li >= 0) {
+            const vigil_nn_tensor_t *x = &p->t[g->nodes[ni].inputs[0]];
+            if (x->dtype == VIGIL_NN_FLOAT32 && x->data) observe(c, &c->L[li], x);
+        }
+        err = vigil__nn_plan_run_node(p, ni, p->scratch[ni] ? (char *)c->arena + p->scratch_off[ni] : NULL, c->pool,
+                                      errstr, errstr_size);
+        if (err) return err;
+    }
+    if (c->pass == 0) c->added++;
+    return VIGIL_OK;
+}
+
+/* ---- ranges ---------------------------------------------------------------------------- */
+
+/* value at quantile q of the histogram (bin edges, linear in the bin) */
+static double hist_quantile(const clayer_t *l, double q)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < NN_CALIB_BINS; i++) total += l->hist[i];
+    double want = q * (double)total, acc = 0, w = (l->hi - l->lo) / NN_CALIB_BINS;
+    for (int i = 0; i < NN_CALIB_BINS; i++) {
+        if (acc + (double)l->hist[i] >= want && l->hist[i])
+            return l->lo + w * (i + (want - acc) / (double)l->hist[i]);
+        acc += (double)l->hist[i];
+    }
+    return l->hi;
+}
+
+/* TensorRT-style: the upper cut (in bins) whose 256-level quantization of
+ * the clipped histogram is closest (KL divergence) to it. */
+static double entropy_hi(const clayer_t *l)
+{
+    enum { LEVELS = 256 };
+    double best = INFINITY;
+    int best_i = NN_CALIB_BINS;
+    double *P = malloc(sizeof(double) * NN_CALIB_BINS), *Q = malloc(sizeof(double) * NN_CALIB_BINS);
+    if (!P || !Q) {
+        free(P);
+        free(Q);
+        return l->hi;
+    }
+    for (int i = LEVELS; i <= NN_CALIB_BINS; i += 16) {
+        double outl = 0;
+        for (int k = 0; k < NN_CALIB_BINS; k++) {
+            if (k < i) P[k] = (double)l->hist[k];
+            else outl += (double)l->hist[k];
+        }
+        P[i - 1] += outl;
+        /* Q: i bins merged into LEVELS groups, each group's mass spread over its non-empty bins */
+        for (int gq = 0; gq < LEVELS; gq++) {
+            int b0 = (int)((int64_t)gq * i / LEVELS), b1 = (int)((int64_t)(gq + 1) * i / LEVELS);
+            double s = 0;
+            int nz = 0;
+            for (int k = b0; k < b1; k++) {
+                s += (double)l->hist[k] + (k == i - 1 ? outl : 0);
+                nz += P[k] > 0;
+            }
+            for (int k = b0; k < b1; k++) Q[k] = P[k] > 0 ? s / nz : 0;
+        }
+        double sp = 0, sq = 0, kl = 0;
+        for (int k = 0; k < i; k++) sp += P[k], sq += Q[k];
+        if (sp <= 0 || sq <= 0) continue;
+        for (int k = 0; k < i; k++)
+            if (P[k] > 0) kl += P[k] / sp * log((P[k] / sp) / (Q[k] > 0 ? Q[k] / sq : 1e-12));
+        if (kl < best) best = kl, best_i = i;
+    }
+    free(P);
+    free(Q);
+    return l->lo + (l->hi - l->lo) * best_i / NN_CALIB_BINS;
+}
+
+static void layer_range(const vigil_nn_calib_t *c, const clayer_t *l, double *lo, double *hi)
+{
+    *lo = l->mn < 0 ? l->mn : 0;
+    *hi = l->mx > 0 ? l->mx : 0;
+    if (c->method == VIGIL_NN_CALIB_MINMAX || !l->hist) return;
+    if (c->method == VIGIL_NN_CALIB_PERCENTILE) {
+        double a = hist_quantile(l, 1e-4), b = hist_quantile(l, 1 - 1e-4);
+        *lo = a < 0 ? a : 0;
+        *hi = b > 0 ? b : 0;
+    } else {
+        double b = entropy_hi(l);
+        *hi = b > 0 ? b : 0;
+    }
+}
+
+/* ---- writing ---------------------------------------------------------------------------- */
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t n, cap;
+    int failed;
+} wbuf_t;
+
+static void put(wbuf_t *w, const void *src, size_t n)
+{
+    if (w->failed) return;
+    if (w->n + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 4096;
+        while (cap < w->n + n) cap *= 2;
+        uint8_t *p = realloc(w->p, cap);
+        if (!p) {
+            w->failed = 1;
+            return;
+        }
+        w->p = p;
+        w->cap = cap;
+    }
+    memcpy(w->p + w->n, src, n);
+    w->n += n;
+}
+
+static void put_u32(wbuf_t *w, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put(w, b, 4);
+}
+
+static void put_f32(wbuf_t *w, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    put_u32(w, u);
+}
+
+vigil_err_t vigil_nn_calib_write(vigil_nn_calib_t *c, const char *path, char *errstr, size_t errstr_size)
+{
+    const nn_graph_t *g = &c->model->g;
+    if (!c->added)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "calibration: no input was added");
+    wbuf_t w = {0};
+    put(&w, NN_QUANT_MAGIC, 4);
+    put_u32(&w, NN_QUANT_VERSION);
+    put_u32(&w, (uint32_t)c->nl);
+    int8_t *q = NULL;
+    for (int i = 0; i < c->nl && !w.failed; i++) {
+        const clayer_t *l = &c->L[i];
+        const nn_node_t *n = &g->nodes[l->node];
+        const nn_value_t *wv = &g->values[n->inputs[1]];
+        const float *wf = wv->data;
+        int64_t M = wv->dims[0], K = wv->dims[1] * wv->dims[2] * wv->dims[3];
+        double lo, hi;
+        layer_range(c, l, &lo, &hi);
+        float xs = (float)((hi - lo) / 255.0);
+        if (!(xs > 0) || !isfinite(xs)) xs = 1.0f; /* input always 0 (or never seen): any scale */
+        long zp = lrint(-lo / xs);
+        zp = zp < 0 ? 0 : zp > 255 ? 255 : zp;
+        const char *name = n->name ? n->name : "";
+        size_t nl = strlen(name);
+        if (nl == 0 || nl > NN_QUANT_NAME_MAX) {
+            free(w.p);
+            return vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                                "calibration: Conv node %d has a name of %zu bytes (1..%d)", l->node, nl, NN_QUANT_NAME_MAX);
+        }
+        uint8_t nb[2] = {(uint8_t)nl, (uint8_t)(nl >> 8)};
+        put(&w, nb, 2);
+        put(&w, name, nl);
+        put_u32(&w, (uint32_t)M);
+        put_u32(&w, (uint32_t)K);
+        put_f32(&w, xs);
+        put_u32(&w, (uint32_t)zp);
+        if (!(q = realloc(q, (size_t)(M * K)))) {
+            w.failed = 1;
+            break;
+        }
+        for (int64_t m = 0; m < M; m++) {
+            float mx = 0;
+            for (int64_t k = 0; k < K; k++)
+                if (fabsf(wf[m * K + k]) > mx) mx = fabsf(wf[m * K + k]);
+            float s = mx > 0 && isfinite(mx) ? mx / 127.0f : 1.0f;
+            put_f32(&w, s);
+            for (int64_t k = 0; k < K; k++) {
+                float v = wf[m * K + k] / s;
+                long r = isfinite(v) ? lrintf(v) : 0;
+                q[m * K + k] = (int8_t)(r < -127 ? -127 : r > 127 ? 127 : r);
+            }
+        }
+        put(&w, q, (size_t)(M * K));
+    }
+    free(q);
+    if (w.failed) {
+        free(w.p);
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "calibration: out of memory writing %s", path);
+    }
+    put_u32(&w, vigil__nn_fnv1a(w.p, w.n));
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    vigil_err_t err = VIGIL_OK;
+    if (!f || fwrite(w.p, 1, w.n, f) != w.n || fflush(f)) {
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "cannot write %s: %s", f ? tmp : path, strerror(errno));
+    }
+    if (f && fclose(f) && !err) err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    if (!err && rename(tmp, path))
+        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (err) unlink(tmp);
+    free(w.p);
+    return err;
+}
