@@ -1,12 +1,16 @@
 /* Shared by the loader fuzz drivers: after a successful load, run the model
  * once when it is cheap (every input small and fully shaped), so the planner
- * and kernels see fuzzed graphs too. Bounded work: big shapes are skipped. */
+ * and kernels see fuzzed graphs too. Bounded work: big shapes are skipped.
+ * Then export it as ONNX (src/nn/onnx/export.c) and load the export back:
+ * what vigil loaded, it must be able to write and read again. */
 #ifndef VIGIL_FUZZ_COMMON_H
 #define VIGIL_FUZZ_COMMON_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/onnx/export.h"
 #include "vigil/nn.h"
 
 #define FUZZ_MAX_ELEMS 4096
@@ -66,6 +70,39 @@ static void fuzz_try_run(const vigil_nn_model_t *m)
         }
     }
     for (size_t i = 0; i < 4; i++) free(bufs[i]);
+}
+
+/* Promise: the export of a loaded model succeeds (or says the model has a
+ * feature with no ONNX form / does not fit), and its bytes load again
+ * with the same number of inputs and outputs. */
+static void fuzz_try_export(const vigil_nn_model_t *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[512];
+    vigil_err_t e = vigil__nn_export_onnx_buf(m, &buf, &len, err, sizeof err);
+    if (e == VIGIL_ERR_UNSUPPORTED || e == VIGIL_ERR_NOMEM || e == VIGIL_ERR_TOO_LARGE) return;
+    if (e) {
+        fprintf(stderr, "fuzz: export of a loaded model failed: %s\n", err);
+        abort();
+    }
+    vigil_nn_load_opts_t o;
+    vigil_nn_load_opts_init(&o);
+    o.optimize = 0;
+    vigil_nn_model_t *r = vigil_nn_model_load_onnx(buf, len, &o, err, sizeof err);
+    free(buf);
+    if (!r) {
+        fprintf(stderr, "fuzz: the export of a loaded model does not load: %s\n", err);
+        abort();
+    }
+    if (vigil_nn_model_ninputs(r) != vigil_nn_model_ninputs(m) ||
+        vigil_nn_model_noutputs(r) != vigil_nn_model_noutputs(m)) {
+        fprintf(stderr, "fuzz: the export has %zu inputs / %zu outputs, the model %zu / %zu\n",
+                vigil_nn_model_ninputs(r), vigil_nn_model_noutputs(r), vigil_nn_model_ninputs(m),
+                vigil_nn_model_noutputs(m));
+        abort();
+    }
+    vigil_nn_model_free(r);
 }
 
 #endif

@@ -1,5 +1,6 @@
 /* libFuzzer driver: the ONNX loader on the input bytes, then one run of
- * the model when its inputs are small (fuzz_common.h). */
+ * the model when its inputs are small, and its ONNX export loaded back
+ * (fuzz_common.h). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vigil_nn_model_t *m = vigil_nn_model_load_onnx(data, size, NULL, err, sizeof err);
     if (m) {
         fuzz_try_run(m);
+        fuzz_try_export(m);
         vigil_nn_model_free(m);
     }
     return 0;

@@ -1,7 +1,7 @@
 /* libFuzzer driver: the TF.js loader. The input is a 4-byte little-endian
  * length n, then n bytes of model.json, then the concatenated weight shards
  * (a shorter input is all JSON). One run follows a successful load when the
- * inputs are small (fuzz_common.h). */
+ * inputs are small, and its ONNX export loaded back (fuzz_common.h). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vigil_nn_model_t *m = vigil_nn_model_load_tfjs(json, jlen, w, wlen, NULL, err, sizeof err);
     if (m) {
         fuzz_try_run(m);
+        fuzz_try_export(m);
         vigil_nn_model_free(m);
     }
     return 0;
