@@ -223,19 +223,45 @@ static vigil_err_t pgu_insert(vigil_store_t *store, pgu_stmt_t which, const vigi
 
 /* ---- users ------------------------------------------------------------- */
 
-static int pgu_user_row(const PGresult *r, int i, void *elem)
+/* Column readers of a result row (store_accounts_int.h). */
+static int64_t pgu_col_i64(const vigil__cols_t *c, int col)
 {
-    vigil_user_t *u = elem;
-    memset(u, 0, sizeof(*u));
-    u->id = vigil__pg_int64(r, i, 0);
-    vigil__pg_text(r, i, 1, u->name, sizeof(u->name));
-    u->role = (vigil_role_t)vigil__pg_int64(r, i, 2);
-    u->created_us = vigil__pg_int64(r, i, 3);
-    u->locked_until_us = vigil__pg_int64(r, i, 4);
-    u->failed_logins = (int)vigil__pg_int64(r, i, 5);
-    return 0;
+    return vigil__pg_int64(c->res, c->row, col);
 }
 
+static int pgu_col_flag(const vigil__cols_t *c, int col)
+{
+    return vigil__pgx_flag(c->res, c->row, col);
+}
+
+static void pgu_col_text(const vigil__cols_t *c, int col, char *out, size_t size)
+{
+    vigil__pg_text(c->res, c->row, col, out, size);
+}
+
+static int pgu_col_strdup(const vigil__cols_t *c, int col, char **out)
+{
+    int oom = 0;
+    *out = vigil__pg_strdup(c->res, c->row, col, &oom);
+    return oom ? -1 : 0;
+}
+
+static int pgu_col_blob(const vigil__cols_t *c, int col, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    return vigil__pg_bytea(c->res, c->row, col, out, len) != 0 ? -1 : 0;
+}
+
+static const vigil__cols_ops_t pgu_cols_ops = {pgu_col_i64, pgu_col_flag, pgu_col_text,
+                                               pgu_col_strdup, pgu_col_blob};
+#define PGU_COLS(r, i) ((vigil__cols_t){&pgu_cols_ops, (r), (i)})
+
+static int pgu_user_row(const PGresult *r, int i, void *elem)
+{
+    vigil__store_user_from_cols(&PGU_COLS(r, i), elem);
+    return 0;
+}
 static vigil_err_t pgu_user_insert(vigil_store_t *store, const char *name, vigil_role_t role,
                                    const char *hash, int64_t now_us, int64_t *id, char *errstr,
                                    size_t errstr_size)
@@ -247,8 +273,7 @@ static vigil_err_t pgu_user_insert(vigil_store_t *store, const char *name, vigil
     vigil__pgx_int(&p, now_us);
     vigil_err_t err = pgu_insert(store, PGU_USER_INSERT, &p, "add user", id, errstr, errstr_size);
     if (err == VIGIL_ERR_EXISTS)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "user \"%s\" already exists",
-                            name);
+        return vigil__store_user_exists(name, errstr, errstr_size);
     return err;
 }
 
@@ -265,8 +290,7 @@ static vigil_err_t pgu_user_get(vigil_store_t *store, const char *name, int64_t 
     vigil_err_t err = pgu_one(store, name ? PGU_USER_GET_NAME : PGU_USER_GET_ID, &p, "read user",
                               &r, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        return name ? vigil_seterr(errstr, errstr_size, err, "no user \"%s\"", name)
-                    : vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, id);
+        return vigil__store_no_user(name, id, errstr, errstr_size);
     if (err != VIGIL_OK) return err;
     pgu_user_row(r, 0, user);
     if (hash && hash_size) vigil__pg_text(r, 0, 6, hash, hash_size);
@@ -347,9 +371,7 @@ static vigil_err_t pgu_user_update(vigil_store_t *store, const char *name, vigil
     if (err != VIGIL_OK) goto done;
     if (role != VIGIL_ROLE_NONE && role != u.role) {
         if (last_admin) {
-            err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                               "user \"%s\" is the last admin: make another user admin first",
-                               name);
+            err = vigil__store_last_admin(name, errstr, errstr_size);
             goto done;
         }
         vigil__pgx_params_t p = {0};
@@ -388,8 +410,7 @@ static vigil_err_t pgu_user_delete(vigil_store_t *store, const char *name, char 
     err = pgu_user_find_locked(store, name, &u, &last_admin, errstr, errstr_size);
     if (err != VIGIL_OK) goto done;
     if (last_admin) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                           "user \"%s\" is the last admin: make another user admin first", name);
+        err = vigil__store_last_admin(name, errstr, errstr_size);
         goto done;
     }
     for (size_t i = 0; i < sizeof(children) / sizeof(children[0]) && err == VIGIL_OK; i++)
@@ -423,20 +444,8 @@ static vigil_err_t pgu_user_login_result(vigil_store_t *store, int64_t id, int o
 
 static void pgu_session_row(const PGresult *r, int i, vigil_store_session_t *row)
 {
-    memset(row, 0, sizeof(*row));
-    vigil_session_info_t *s = &row->info;
-    s->id = vigil__pg_int64(r, i, 0);
-    s->user_id = vigil__pg_int64(r, i, 1);
-    vigil__pg_text(r, i, 2, s->user, sizeof(s->user));
-    s->created_us = vigil__pg_int64(r, i, 3);
-    s->last_seen_us = vigil__pg_int64(r, i, 4);
-    s->expires_us = vigil__pg_int64(r, i, 5);
-    vigil__pg_text(r, i, 6, s->client_ip, sizeof(s->client_ip));
-    vigil__pg_text(r, i, 7, s->user_agent, sizeof(s->user_agent));
-    row->role = (vigil_role_t)vigil__pg_int64(r, i, 8);
-    vigil__pg_text(r, i, 9, row->csrf, sizeof(row->csrf));
+    vigil__store_session_from_cols(&PGU_COLS(r, i), row);
 }
-
 static int pgu_session_info_row(const PGresult *r, int i, void *elem)
 {
     vigil_store_session_t full;
@@ -478,7 +487,7 @@ static vigil_err_t pgu_session_insert(vigil_store_t *store, const vigil_store_se
     vigil__pgx_text(&p, s->user_agent);
     err = pgu_insert(store, PGU_SESSION_INSERT, &p, "add session", id, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        err = vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, s->user_id);
+        err = vigil__store_no_user(NULL, s->user_id, errstr, errstr_size);
 done:
     return vigil__pgx_end(store, err, errstr, errstr_size);
 }
@@ -491,7 +500,7 @@ static vigil_err_t pgu_session_get(vigil_store_t *store, const char *sid_hash,
     vigil__pgx_text(&p, sid_hash);
     vigil_err_t err = pgu_one(store, PGU_SESSION_GET, &p, "read session", &r, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        return vigil_seterr(errstr, errstr_size, err, "no such session");
+        return vigil__store_no_such("session", 0, errstr, errstr_size);
     if (err != VIGIL_OK) return err;
     pgu_session_row(r, 0, row);
     PQclear(r);
@@ -547,8 +556,7 @@ static vigil_err_t pgu_delete_owned(vigil_store_t *store, pgu_stmt_t which, int6
     vigil_err_t err = pgu_run(store, which, &p, "delete", &changes, errstr, errstr_size);
     if (err != VIGIL_OK) return err;
     if (changes == 0)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no %s with id %" PRId64,
-                            what, id);
+        return vigil__store_no_such(what, id, errstr, errstr_size);
     return VIGIL_OK;
 }
 
@@ -565,7 +573,7 @@ static vigil_err_t pgu_session_delete(vigil_store_t *store, int64_t id, int64_t 
                               errstr, errstr_size);
     if (err != VIGIL_OK) return err;
     if (changes == 0)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such session");
+        return vigil__store_no_such("session", 0, errstr, errstr_size);
     return VIGIL_OK;
 }
 
@@ -573,20 +581,8 @@ static vigil_err_t pgu_session_delete(vigil_store_t *store, int64_t id, int64_t 
 
 static void pgu_token_row(const PGresult *r, int i, vigil_store_token_t *row)
 {
-    memset(row, 0, sizeof(*row));
-    vigil_token_info_t *t = &row->info;
-    t->id = vigil__pg_int64(r, i, 0);
-    t->user_id = vigil__pg_int64(r, i, 1);
-    vigil__pg_text(r, i, 2, t->user, sizeof(t->user));
-    vigil__pg_text(r, i, 3, t->name, sizeof(t->name));
-    t->write_scope = vigil__pgx_flag(r, i, 4);
-    t->created_us = vigil__pg_int64(r, i, 5);
-    t->expires_us = vigil__pg_int64(r, i, 6);
-    t->last_used_us = vigil__pg_int64(r, i, 7);
-    vigil__pg_text(r, i, 8, t->prefix, sizeof(t->prefix));
-    row->role = (vigil_role_t)vigil__pg_int64(r, i, 9);
+    vigil__store_token_from_cols(&PGU_COLS(r, i), row);
 }
-
 static int pgu_token_info_row(const PGresult *r, int i, void *elem)
 {
     vigil_store_token_t full;
@@ -609,7 +605,7 @@ static vigil_err_t pgu_token_insert(vigil_store_t *store, const vigil_token_info
     vigil__pgx_int(&p, t->expires_us);
     vigil_err_t err = pgu_insert(store, PGU_TOKEN_INSERT, &p, "add token", id, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        return vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, t->user_id);
+        return vigil__store_no_user(NULL, t->user_id, errstr, errstr_size);
     return err;
 }
 
@@ -620,7 +616,7 @@ static vigil_err_t pgu_token_get(vigil_store_t *store, const char *token_hash,
     PGresult *r = NULL;
     vigil__pgx_text(&p, token_hash);
     vigil_err_t err = pgu_one(store, PGU_TOKEN_GET, &p, "read token", &r, errstr, errstr_size);
-    if (err == VIGIL_ERR_NOT_FOUND) return vigil_seterr(errstr, errstr_size, err, "no such token");
+    if (err == VIGIL_ERR_NOT_FOUND) return vigil__store_no_such("token", 0, errstr, errstr_size);
     if (err != VIGIL_OK) return err;
     pgu_token_row(r, 0, row);
     PQclear(r);
@@ -663,30 +659,8 @@ static vigil_err_t pgu_token_delete(vigil_store_t *store, int64_t id, int64_t us
 /* A passkey row; -1 when its blobs do not fit or memory runs out. */
 static int pgu_passkey_row(const PGresult *r, int i, void *elem)
 {
-    vigil_passkey_t *pk = elem;
-    size_t cred_len = 0, cose_len = 0;
-    memset(pk, 0, sizeof(*pk));
-    pk->id = vigil__pg_int64(r, i, 0);
-    pk->user_id = vigil__pg_int64(r, i, 1);
-    vigil__pg_text(r, i, 2, pk->name, sizeof(pk->name));
-    uint8_t *cred = NULL;
-    if (vigil__pg_bytea(r, i, 3, &cred, &cred_len) != 0 || !cred || cred_len == 0 ||
-        cred_len > sizeof(pk->cred_id)) {
-        free(cred);
-        return -1;
-    }
-    memcpy(pk->cred_id, cred, cred_len);
-    pk->cred_id_len = cred_len;
-    free(cred);
-    if (vigil__pg_bytea(r, i, 4, &pk->cose_key, &cose_len) != 0 || !pk->cose_key || !cose_len)
-        return -1;
-    pk->cose_key_len = cose_len;
-    pk->sign_count = (uint32_t)vigil__pg_int64(r, i, 5);
-    pk->created_us = vigil__pg_int64(r, i, 6);
-    pk->last_used_us = vigil__pg_int64(r, i, 7);
-    return 0;
+    return vigil__store_passkey_from_cols(&PGU_COLS(r, i), elem);
 }
-
 static void pgu_passkey_release(void *elem)
 {
     vigil_passkey_free_fields(elem);
@@ -705,10 +679,9 @@ static vigil_err_t pgu_passkey_insert(vigil_store_t *store, const vigil_passkey_
     vigil_err_t err = pgu_insert(store, PGU_PASSKEY_INSERT, &p, "add passkey", id, errstr,
                                  errstr_size);
     if (err == VIGIL_ERR_EXISTS)
-        return vigil_seterr(errstr, errstr_size, err,
-                            "this passkey's credential id is registered already");
+        return vigil__store_passkey_exists(errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        return vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, pk->user_id);
+        return vigil__store_no_user(NULL, pk->user_id, errstr, errstr_size);
     return err;
 }
 
@@ -720,7 +693,7 @@ static vigil_err_t pgu_passkey_get(vigil_store_t *store, const uint8_t *cred_id,
     vigil__pgx_bytea(&p, cred_id, len);
     vigil_err_t err = pgu_one(store, PGU_PASSKEY_GET, &p, "read passkey", &r, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        return vigil_seterr(errstr, errstr_size, err, "no such passkey");
+        return vigil__store_no_such("passkey", 0, errstr, errstr_size);
     if (err != VIGIL_OK) return err;
     if (pgu_passkey_row(r, 0, pk) != 0) {
         vigil_passkey_free_fields(pk);
@@ -764,12 +737,9 @@ static vigil_err_t pgu_passkey_update_count(vigil_store_t *store, int64_t id,
     vigil__pgx_int(&q, id);
     err = pgu_scalar(store, PGU_PASSKEY_COUNT_OF, &q, &stored, "read passkey", errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        return vigil_seterr(errstr, errstr_size, err, "no passkey with id %" PRId64, id);
+        return vigil__store_no_such("passkey", id, errstr, errstr_size);
     if (err != VIGIL_OK) return err;
-    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                        "passkey %" PRId64 ": sign count %" PRIu32 " does not grow (stored %" PRId64
-                        "): a cloned authenticator or a replayed assertion",
-                        id, sign_count, stored);
+    return vigil__store_sign_count_stale(id, sign_count, stored, errstr, errstr_size);
 }
 
 static vigil_err_t pgu_passkey_delete(vigil_store_t *store, int64_t id, int64_t user_id,
@@ -800,7 +770,7 @@ static vigil_err_t pgu_challenge_insert(vigil_store_t *store, const char *purpos
     vigil__pgx_int(&p, expires_us);
     err = pgu_insert(store, PGU_CHALLENGE_INSERT, &p, "add challenge", NULL, errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        err = vigil_seterr(errstr, errstr_size, err, "no user with id %" PRId64, user_id);
+        err = vigil__store_no_user(NULL, user_id, errstr, errstr_size);
 done:
     return vigil__pgx_end(store, err, errstr, errstr_size);
 }
@@ -821,8 +791,7 @@ static vigil_err_t pgu_challenge_take(vigil_store_t *store, const char *purpose,
     int64_t expires = r ? vigil__pg_int64(r, 0, 1) : 0;
     PQclear(r);
     if (err == VIGIL_ERR_NOT_FOUND || expires <= now_us)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
-                            "%s challenge unknown, used or expired", purpose);
+        return vigil__store_challenge_missing(purpose, errstr, errstr_size);
     *user_id = uid;
     return VIGIL_OK;
 }
@@ -845,17 +814,8 @@ static vigil_err_t pgu_audit_insert(vigil_store_t *store, const vigil_audit_row_
 /* An audit row; -1 when its detail cannot be copied. */
 static int pgu_audit_row(const PGresult *r, int i, void *elem)
 {
-    vigil_audit_row_t *a = elem;
-    a->id = vigil__pg_int64(r, i, 0);
-    a->time_us = vigil__pg_int64(r, i, 1);
-    vigil__pg_text(r, i, 2, a->user, sizeof(a->user));
-    vigil__pg_text(r, i, 3, a->client_ip, sizeof(a->client_ip));
-    vigil__pg_text(r, i, 4, a->action, sizeof(a->action));
-    vigil__pg_text(r, i, 5, a->target, sizeof(a->target));
-    if (PQgetisnull(r, i, 6)) return 0;
-    return (a->detail = strdup(PQgetvalue(r, i, 6))) ? 0 : -1;
+    return vigil__store_audit_from_cols(&PGU_COLS(r, i), elem);
 }
-
 static void pgu_audit_release(void *elem)
 {
     free(((vigil_audit_row_t *)elem)->detail);

@@ -193,20 +193,53 @@ static vigil_err_t squ_exec_id(vigil__sqlite_t *sq, vigil__squ_stmt_t which, int
 
 /* ---- users ------------------------------------------------------------- */
 
-/* A users row (vigil__sq_rows_t.row). */
-static int squ_user_row(sqlite3_stmt *st, void *elem)
+/* Column readers of a stepped statement (store_accounts_int.h). */
+static int64_t squ_col_i64(const vigil__cols_t *c, int col)
 {
-    vigil_user_t *u = elem;
-    memset(u, 0, sizeof(*u));
-    u->id = sqlite3_column_int64(st, 0);
-    vigil__sq_text(st, 1, u->name, sizeof(u->name));
-    u->role = (vigil_role_t)sqlite3_column_int(st, 2);
-    u->created_us = sqlite3_column_int64(st, 3);
-    u->locked_until_us = sqlite3_column_int64(st, 4);
-    u->failed_logins = sqlite3_column_int(st, 5);
+    return sqlite3_column_int64((sqlite3_stmt *)c->res, col);
+}
+
+static int squ_col_flag(const vigil__cols_t *c, int col)
+{
+    return sqlite3_column_int((sqlite3_stmt *)c->res, col) != 0;
+}
+
+static void squ_col_text(const vigil__cols_t *c, int col, char *out, size_t size)
+{
+    vigil__sq_text((sqlite3_stmt *)c->res, col, out, size);
+}
+
+static int squ_col_strdup(const vigil__cols_t *c, int col, char **out)
+{
+    const unsigned char *t = sqlite3_column_text((sqlite3_stmt *)c->res, col);
+    *out = t ? strdup((const char *)t) : NULL;
+    return t && !*out ? -1 : 0;
+}
+
+static int squ_col_blob(const vigil__cols_t *c, int col, uint8_t **out, size_t *len)
+{
+    sqlite3_stmt *st = (sqlite3_stmt *)c->res;
+    const void *b = sqlite3_column_blob(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    *out = NULL;
+    *len = 0;
+    if (!b || n <= 0) return 0;
+    if (!(*out = malloc((size_t)n))) return -1;
+    memcpy(*out, b, (size_t)n);
+    *len = (size_t)n;
     return 0;
 }
 
+static const vigil__cols_ops_t squ_cols_ops = {squ_col_i64, squ_col_flag, squ_col_text,
+                                               squ_col_strdup, squ_col_blob};
+#define SQU_COLS(st) ((vigil__cols_t){&squ_cols_ops, (st), 0})
+
+/* A users row (vigil__sq_rows_t.row). */
+static int squ_user_row(sqlite3_stmt *st, void *elem)
+{
+    vigil__store_user_from_cols(&SQU_COLS(st), elem);
+    return 0;
+}
 static vigil_err_t squ_user_insert(vigil_store_t *store, const char *name, vigil_role_t role,
                                    const char *hash, int64_t now_us, int64_t *id, char *errstr,
                                    size_t errstr_size)
@@ -220,8 +253,7 @@ static vigil_err_t squ_user_insert(vigil_store_t *store, const char *name, vigil
     sqlite3_bind_int64(st, 4, now_us);
     int rc = squ_step_done(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "user \"%s\" already exists",
-                            name);
+        return vigil__store_user_exists(name, errstr, errstr_size);
     if (rc != SQLITE_OK) return squ_error(sq, rc, "add user", errstr, errstr_size);
     if (id) *id = sqlite3_last_insert_rowid(sq->db);
     return VIGIL_OK;
@@ -245,10 +277,7 @@ static vigil_err_t squ_user_get(vigil_store_t *store, const char *name, int64_t 
         squ_user_row(st, user);
         if (hash && hash_size) vigil__sq_text(st, 6, hash, hash_size);
     } else if (rc == SQLITE_DONE) {
-        err = name ? vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
-                                  "no user \"%s\"", name)
-                   : vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
-                                  "no user with id %" PRId64, id);
+        err = vigil__store_no_user(name, id, errstr, errstr_size);
     } else {
         err = vigil__sq_error(sq, rc, "read user", errstr, errstr_size);
     }
@@ -318,9 +347,7 @@ static vigil_err_t squ_user_update(vigil_store_t *store, const char *name, vigil
     if (err != VIGIL_OK) goto fail;
     if (role != VIGIL_ROLE_NONE && role != u.role) {
         if (last_admin) {
-            err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                               "user \"%s\" is the last admin: make another user admin first",
-                               name);
+            err = vigil__store_last_admin(name, errstr, errstr_size);
             goto fail;
         }
         sqlite3_stmt *st = squ_stmt(sq, SQU_USER_SET_ROLE, errstr, errstr_size);
@@ -378,8 +405,7 @@ static vigil_err_t squ_user_delete(vigil_store_t *store, const char *name, char 
     err = squ_user_find_locked(sq, name, &u, &last_admin, errstr, errstr_size);
     if (err != VIGIL_OK) goto fail;
     if (last_admin) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                           "user \"%s\" is the last admin: make another user admin first", name);
+        err = vigil__store_last_admin(name, errstr, errstr_size);
         goto fail;
     }
     for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++) {
@@ -422,20 +448,8 @@ static vigil_err_t squ_user_login_result(vigil_store_t *store, int64_t id, int o
 
 static void squ_session_row(sqlite3_stmt *st, vigil_store_session_t *r)
 {
-    memset(r, 0, sizeof(*r));
-    vigil_session_info_t *i = &r->info;
-    i->id = sqlite3_column_int64(st, 0);
-    i->user_id = sqlite3_column_int64(st, 1);
-    vigil__sq_text(st, 2, i->user, sizeof(i->user));
-    i->created_us = sqlite3_column_int64(st, 3);
-    i->last_seen_us = sqlite3_column_int64(st, 4);
-    i->expires_us = sqlite3_column_int64(st, 5);
-    vigil__sq_text(st, 6, i->client_ip, sizeof(i->client_ip));
-    vigil__sq_text(st, 7, i->user_agent, sizeof(i->user_agent));
-    r->role = (vigil_role_t)sqlite3_column_int(st, 8);
-    vigil__sq_text(st, 9, r->csrf, sizeof(r->csrf));
+    vigil__store_session_from_cols(&SQU_COLS(st), r);
 }
-
 /* A session list row: the info of a session row. */
 static int squ_session_info_row(sqlite3_stmt *st, void *elem)
 {
@@ -491,8 +505,7 @@ static vigil_err_t squ_session_insert(vigil_store_t *store, const vigil_store_se
     squ_bind_text(st, 8, i->user_agent);
     rc = squ_step_done(st);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
-                           "no user with id %" PRId64, i->user_id);
+        err = vigil__store_no_user(NULL, i->user_id, errstr, errstr_size);
         goto fail;
     }
     if (rc != SQLITE_OK) {
@@ -523,7 +536,7 @@ static vigil_err_t squ_session_get(vigil_store_t *store, const char *sid_hash,
     if (rc == SQLITE_ROW)
         squ_session_row(st, row);
     else if (rc == SQLITE_DONE)
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such session");
+        err = vigil__store_no_such("session", 0, errstr, errstr_size);
     else
         err = vigil__sq_error(sq, rc, "read session", errstr, errstr_size);
     sqlite3_reset(st);
@@ -581,8 +594,7 @@ static vigil_err_t squ_delete_owned(vigil__sqlite_t *sq, vigil__squ_stmt_t which
     int rc = squ_step_done(st);
     if (rc != SQLITE_OK) return vigil__sq_error(sq, rc, "delete", errstr, errstr_size);
     if (sqlite3_changes(sq->db) == 0)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no %s with id %" PRId64,
-                            what, id);
+        return vigil__store_no_such(what, id, errstr, errstr_size);
     return VIGIL_OK;
 }
 
@@ -599,7 +611,7 @@ static vigil_err_t squ_session_delete(vigil_store_t *store, int64_t id, int64_t 
     int rc = squ_step_done(st);
     if (rc != SQLITE_OK) return vigil__sq_error(sq, rc, "delete session", errstr, errstr_size);
     if (sqlite3_changes(sq->db) == 0)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such session");
+        return vigil__store_no_such("session", 0, errstr, errstr_size);
     return VIGIL_OK;
 }
 
@@ -607,20 +619,8 @@ static vigil_err_t squ_session_delete(vigil_store_t *store, int64_t id, int64_t 
 
 static void squ_token_row(sqlite3_stmt *st, vigil_store_token_t *r)
 {
-    memset(r, 0, sizeof(*r));
-    vigil_token_info_t *t = &r->info;
-    t->id = sqlite3_column_int64(st, 0);
-    t->user_id = sqlite3_column_int64(st, 1);
-    vigil__sq_text(st, 2, t->user, sizeof(t->user));
-    vigil__sq_text(st, 3, t->name, sizeof(t->name));
-    t->write_scope = sqlite3_column_int(st, 4) != 0;
-    t->created_us = sqlite3_column_int64(st, 5);
-    t->expires_us = sqlite3_column_int64(st, 6);
-    t->last_used_us = sqlite3_column_int64(st, 7);
-    vigil__sq_text(st, 8, t->prefix, sizeof(t->prefix));
-    r->role = (vigil_role_t)sqlite3_column_int(st, 9);
+    vigil__store_token_from_cols(&SQU_COLS(st), r);
 }
-
 /* A token list row: the info of a token row. */
 static int squ_token_info_row(sqlite3_stmt *st, void *elem)
 {
@@ -646,8 +646,7 @@ static vigil_err_t squ_token_insert(vigil_store_t *store, const vigil_token_info
     sqlite3_bind_int64(st, 7, t->expires_us);
     int rc = squ_step_done(st);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no user with id %" PRId64,
-                            t->user_id);
+        return vigil__store_no_user(NULL, t->user_id, errstr, errstr_size);
     if (rc != SQLITE_OK) return squ_error(sq, rc, "add token", errstr, errstr_size);
     if (id) *id = sqlite3_last_insert_rowid(sq->db);
     return VIGIL_OK;
@@ -665,7 +664,7 @@ static vigil_err_t squ_token_get(vigil_store_t *store, const char *token_hash,
     if (rc == SQLITE_ROW)
         squ_token_row(st, row);
     else if (rc == SQLITE_DONE)
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such token");
+        err = vigil__store_no_such("token", 0, errstr, errstr_size);
     else
         err = vigil__sq_error(sq, rc, "read token", errstr, errstr_size);
     sqlite3_reset(st);
@@ -710,27 +709,8 @@ static vigil_err_t squ_token_delete(vigil_store_t *store, int64_t id, int64_t us
  * or memory runs out. */
 static int squ_passkey_row(sqlite3_stmt *st, void *elem)
 {
-    vigil_passkey_t *pk = elem;
-    memset(pk, 0, sizeof(*pk));
-    pk->id = sqlite3_column_int64(st, 0);
-    pk->user_id = sqlite3_column_int64(st, 1);
-    vigil__sq_text(st, 2, pk->name, sizeof(pk->name));
-    const void *cred = sqlite3_column_blob(st, 3);
-    int cred_len = sqlite3_column_bytes(st, 3);
-    const void *cose = sqlite3_column_blob(st, 4);
-    int cose_len = sqlite3_column_bytes(st, 4);
-    if (cred_len <= 0 || (size_t)cred_len > sizeof(pk->cred_id) || cose_len <= 0) return -1;
-    memcpy(pk->cred_id, cred, (size_t)cred_len);
-    pk->cred_id_len = (size_t)cred_len;
-    if (!(pk->cose_key = malloc((size_t)cose_len))) return -1;
-    memcpy(pk->cose_key, cose, (size_t)cose_len);
-    pk->cose_key_len = (size_t)cose_len;
-    pk->sign_count = (uint32_t)sqlite3_column_int64(st, 5);
-    pk->created_us = sqlite3_column_int64(st, 6);
-    pk->last_used_us = sqlite3_column_int64(st, 7);
-    return 0;
+    return vigil__store_passkey_from_cols(&SQU_COLS(st), elem);
 }
-
 static void squ_passkey_release(void *elem)
 {
     vigil_passkey_free_fields(elem);
@@ -750,11 +730,9 @@ static vigil_err_t squ_passkey_insert(vigil_store_t *store, const vigil_passkey_
     sqlite3_bind_int64(st, 6, pk->created_us);
     int rc = squ_step_done(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
-                            "this passkey's credential id is registered already");
+        return vigil__store_passkey_exists(errstr, errstr_size);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no user with id %" PRId64,
-                            pk->user_id);
+        return vigil__store_no_user(NULL, pk->user_id, errstr, errstr_size);
     if (rc != SQLITE_OK) return squ_error(sq, rc, "add passkey", errstr, errstr_size);
     if (id) *id = sqlite3_last_insert_rowid(sq->db);
     return VIGIL_OK;
@@ -776,7 +754,7 @@ static vigil_err_t squ_passkey_get(vigil_store_t *store, const uint8_t *cred_id,
                                "out of memory reading a passkey");
         }
     } else if (rc == SQLITE_DONE) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such passkey");
+        err = vigil__store_no_such("passkey", 0, errstr, errstr_size);
     } else {
         err = vigil__sq_error(sq, rc, "read passkey", errstr, errstr_size);
     }
@@ -820,12 +798,9 @@ static vigil_err_t squ_passkey_update_count(vigil_store_t *store, int64_t id,
     vigil_err_t err =
         squ_scalar(sq, SQU_PASSKEY_COUNT_OF, id, &stored, "read passkey", errstr, errstr_size);
     if (err == VIGIL_ERR_NOT_FOUND)
-        return vigil_seterr(errstr, errstr_size, err, "no passkey with id %" PRId64, id);
+        return vigil__store_no_such("passkey", id, errstr, errstr_size);
     if (err != VIGIL_OK) return err;
-    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                        "passkey %" PRId64 ": sign count %" PRIu32 " does not grow (stored %" PRId64
-                        "): a cloned authenticator or a replayed assertion",
-                        id, sign_count, stored);
+    return vigil__store_sign_count_stale(id, sign_count, stored, errstr, errstr_size);
 }
 
 static vigil_err_t squ_passkey_delete(vigil_store_t *store, int64_t id, int64_t user_id,
@@ -862,8 +837,7 @@ static vigil_err_t squ_challenge_insert(vigil_store_t *store, const char *purpos
     sqlite3_bind_int64(st, 5, expires_us);
     rc = squ_step_done(st);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
-        err = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no user with id %" PRId64,
-                           user_id);
+        err = vigil__store_no_user(NULL, user_id, errstr, errstr_size);
         goto fail;
     }
     if (rc != SQLITE_OK) {
@@ -902,8 +876,7 @@ static vigil_err_t squ_challenge_take(vigil_store_t *store, const char *purpose,
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return vigil__sq_error(sq, rc, "take challenge", errstr, errstr_size);
     if (!found || expires <= now_us)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
-                            "%s challenge unknown, used or expired", purpose);
+        return vigil__store_challenge_missing(purpose, errstr, errstr_size);
     *user_id = uid;
     return VIGIL_OK;
 }
@@ -932,17 +905,8 @@ static vigil_err_t squ_audit_insert(vigil_store_t *store, const vigil_audit_row_
 /* An audit row (vigil__sq_rows_t.row); -1 when its detail cannot be copied. */
 static int squ_audit_row(sqlite3_stmt *st, void *elem)
 {
-    vigil_audit_row_t *r = elem;
-    r->id = sqlite3_column_int64(st, 0);
-    r->time_us = sqlite3_column_int64(st, 1);
-    vigil__sq_text(st, 2, r->user, sizeof(r->user));
-    vigil__sq_text(st, 3, r->client_ip, sizeof(r->client_ip));
-    vigil__sq_text(st, 4, r->action, sizeof(r->action));
-    vigil__sq_text(st, 5, r->target, sizeof(r->target));
-    const unsigned char *d = sqlite3_column_text(st, 6);
-    return d && !(r->detail = strdup((const char *)d)) ? -1 : 0;
+    return vigil__store_audit_from_cols(&SQU_COLS(st), elem);
 }
-
 static void squ_audit_release(void *elem)
 {
     free(((vigil_audit_row_t *)elem)->detail);

@@ -16,6 +16,7 @@
  * and nothing is handed back.
  *
  * Thread: a handle is used by one thread at a time (store.h). */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -436,4 +437,53 @@ vigil_err_t vigil__store_accounts_sweep(vigil_store_t *store, int64_t now_us,
         }
     }
     return VIGIL_OK;
+}
+
+/* ---- the accounts' errors (store_accounts_int.h) ------------------------ */
+
+vigil_err_t vigil__store_user_exists(const char *name, char *errstr, size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS, "user \"%s\" already exists",
+                        name);
+}
+
+vigil_err_t vigil__store_no_user(const char *name, int64_t id, char *errstr, size_t errstr_size)
+{
+    if (name) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no user \"%s\"", name);
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no user with id %" PRId64, id);
+}
+
+vigil_err_t vigil__store_last_admin(const char *name, char *errstr, size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                        "user \"%s\" is the last admin: make another user admin first", name);
+}
+
+vigil_err_t vigil__store_no_such(const char *what, int64_t id, char *errstr, size_t errstr_size)
+{
+    if (!id) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no such %s", what);
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND, "no %s with id %" PRId64, what,
+                        id);
+}
+
+vigil_err_t vigil__store_passkey_exists(char *errstr, size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_EXISTS,
+                        "this passkey's credential id is registered already");
+}
+
+vigil_err_t vigil__store_sign_count_stale(int64_t id, uint32_t sign_count, int64_t stored,
+                                          char *errstr, size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                        "passkey %" PRId64 ": sign count %" PRIu32 " does not grow (stored %" PRId64
+                        "): a cloned authenticator or a replayed assertion",
+                        id, sign_count, stored);
+}
+
+vigil_err_t vigil__store_challenge_missing(const char *purpose, char *errstr,
+                                           size_t errstr_size)
+{
+    return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOT_FOUND,
+                        "%s challenge unknown, used or expired", purpose);
 }

@@ -23,6 +23,69 @@
 #define VIGIL__STORE_ACCOUNT_ROWS_MAX 100000
 #define VIGIL__STORE_AUDIT_LIMIT_MAX 1000
 
+/* ---- rows, shaped alike on every backend (store_accounts_rows.c) --------
+ *
+ * A backend hands one row of its result to these through its column
+ * readers, so that which column is which field, and what a bad blob is, is
+ * written once. Columns in the order of the backends' SELECTs:
+ *   user     id, name, role, created_us, locked_until_us, failed_logins
+ *   session  id, user_id, user, created_us, last_seen_us, expires_us,
+ *            client_ip, user_agent, role, csrf
+ *   token    id, user_id, user, name, write_scope, created_us, expires_us,
+ *            last_used_us, prefix, role
+ *   passkey  id, user_id, name, cred_id, cose_key, sign_count, created_us,
+ *            last_used_us
+ *   audit    id, time_us, user, client_ip, action, target, detail */
+typedef struct vigil__cols vigil__cols_t;
+typedef struct vigil__cols_ops {
+    int64_t (*i64)(const vigil__cols_t *c, int col); /* NULL reads 0 */
+    int (*flag)(const vigil__cols_t *c, int col);    /* 0/1 (integer or boolean) */
+    /* Copies a text column into out (truncated, terminated; NULL reads ""). */
+    void (*text)(const vigil__cols_t *c, int col, char *out, size_t size);
+    /* A malloc'd copy of a text column into *out (NULL for SQL NULL); -1
+     * when out of memory. */
+    int (*strdup)(const vigil__cols_t *c, int col, char **out);
+    /* A malloc'd copy of a blob column into *out, *len its bytes (NULL and 0
+     * for NULL or empty); -1 when it cannot be read or memory runs out. */
+    int (*blob)(const vigil__cols_t *c, int col, uint8_t **out, size_t *len);
+} vigil__cols_ops_t;
+struct vigil__cols {
+    const vigil__cols_ops_t *ops;
+    const void *res; /* the backend's statement or result */
+    int row;
+};
+
+void vigil__store_user_from_cols(const vigil__cols_t *c, vigil_user_t *u);
+void vigil__store_session_from_cols(const vigil__cols_t *c, vigil_store_session_t *s);
+void vigil__store_token_from_cols(const vigil__cols_t *c, vigil_store_token_t *t);
+/* -1 when the blobs are missing, too large, or memory runs out (cose_key
+ * then NULL). */
+int vigil__store_passkey_from_cols(const vigil__cols_t *c, vigil_passkey_t *pk);
+/* -1 when the detail cannot be copied. */
+int vigil__store_audit_from_cols(const vigil__cols_t *c, vigil_audit_row_t *a);
+
+/* ---- the accounts' errors, in the same words on every backend ----------
+ * (store_accounts.c). Each fills errstr and returns its code. */
+
+/* VIGIL_ERR_EXISTS: user name is taken. */
+vigil_err_t vigil__store_user_exists(const char *name, char *errstr, size_t errstr_size);
+/* VIGIL_ERR_NOT_FOUND: no user name (NULL: none with id). */
+vigil_err_t vigil__store_no_user(const char *name, int64_t id, char *errstr, size_t errstr_size);
+/* VIGIL_ERR_INVALID: user name is the last admin (a role change or a
+ * deletion would leave none). */
+vigil_err_t vigil__store_last_admin(const char *name, char *errstr, size_t errstr_size);
+/* VIGIL_ERR_NOT_FOUND: no what ("session", "token", "passkey") with id, or
+ * (id 0) none that was asked for. */
+vigil_err_t vigil__store_no_such(const char *what, int64_t id, char *errstr, size_t errstr_size);
+/* VIGIL_ERR_EXISTS: a passkey's credential id is registered already. */
+vigil_err_t vigil__store_passkey_exists(char *errstr, size_t errstr_size);
+/* VIGIL_ERR_INVALID: passkey id's sign count does not grow past stored. */
+vigil_err_t vigil__store_sign_count_stale(int64_t id, uint32_t sign_count, int64_t stored,
+                                          char *errstr, size_t errstr_size);
+/* VIGIL_ERR_NOT_FOUND: a purpose challenge that is unknown, used or expired. */
+vigil_err_t vigil__store_challenge_missing(const char *purpose, char *errstr,
+                                           size_t errstr_size);
+
 typedef struct vigil__store_accounts_ops {
     vigil_err_t (*user_insert)(vigil_store_t *store, const char *name, vigil_role_t role,
                                const char *hash, int64_t now_us, int64_t *id, char *errstr,
