@@ -251,18 +251,21 @@ int cli_detect_main(const cli_cmd_t *cmd, int argc, char **argv)
 {
     const char *model_name = "centernet";
     float min_score = 0;
+    int threads = 1;
     static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
                                          {"min-score", required_argument, NULL, 's'},
+                                         {"threads", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:s:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:s:t:h", opts, NULL)) != -1) {
         if (c == 'm') model_name = optarg;
         else if (c == 's') min_score = strtof(optarg, NULL);
+        else if (c == 't' && atoi(optarg) >= 1 && atoi(optarg) <= 64) threads = atoi(optarg);
         else {
             FILE *out = c == 'h' ? stdout : stderr;
-            fprintf(out, "usage: vigil detect [--model NAME] [--min-score S] IMAGE.jpg...\n"
+            fprintf(out, "usage: vigil detect [--model NAME] [--min-score S] [--threads N] IMAGE.jpg...\n"
                          "prints one JSON line per image, boxes in image pixels\n");
             return c == 'h' ? CLI_OK : CLI_USAGE;
         }
@@ -273,7 +276,7 @@ int cli_detect_main(const cli_cmd_t *cmd, int argc, char **argv)
     }
     char err[512];
     vigil_model_conf_t conf = {.name = model_name, .min_score = min_score, .max_batch = 1,
-                               .threads = 1};
+                               .threads = threads};
     vigil_model_t *model = vigil_model_open(&conf, err, sizeof err);
     if (!model) {
         fprintf(stderr, "vigil detect: %s\n", err);

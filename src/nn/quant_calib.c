@@ -172,8 +172,10 @@ static void observe(vigil_nn_calib_t *c, clayer_t *l, const vigil_nn_tensor_t *t
     }
     if (!l->hist) return;
     double k = NN_CALIB_BINS / (l->hi - l->lo);
+    /* exact zeros (ReLU's spike) are exact at any scale (the zero point):
+     * left out, they would make KL favour tiny ranges */
     for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(x[i])) continue;
+        if (!isfinite(x[i]) || x[i] == 0) continue;
         double b = (x[i] - l->lo) * k;
         int64_t bi = b < 0 ? 0 : b >= NN_CALIB_BINS ? NN_CALIB_BINS - 1 : (int64_t)b;
         l->hist[bi]++;
@@ -254,16 +256,18 @@ static double entropy_hi(const clayer_t *l)
             else outl += (double)l->hist[k];
         }
         P[i - 1] += outl;
-        /* Q: i bins merged into LEVELS groups, each group's mass spread over its non-empty bins */
+        /* Q: the clipped histogram (without the outliers P folded into its
+         * last bin: clipping them costs) merged into LEVELS groups, each
+         * group's mass spread over its non-empty bins */
         for (int gq = 0; gq < LEVELS; gq++) {
             int b0 = (int)((int64_t)gq * i / LEVELS), b1 = (int)((int64_t)(gq + 1) * i / LEVELS);
             double s = 0;
             int nz = 0;
             for (int k = b0; k < b1; k++) {
-                s += (double)l->hist[k] + (k == i - 1 ? outl : 0);
-                nz += P[k] > 0;
+                s += (double)l->hist[k];
+                nz += l->hist[k] > 0;
             }
-            for (int k = b0; k < b1; k++) Q[k] = P[k] > 0 ? s / nz : 0;
+            for (int k = b0; k < b1; k++) Q[k] = l->hist[k] > 0 ? s / nz : 0;
         }
         double sp = 0, sq = 0, kl = 0;
         for (int k = 0; k < i; k++) sp += P[k], sq += Q[k];
