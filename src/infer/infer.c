@@ -44,6 +44,7 @@
 #include "vigil/metrics.h"
 #include "vigil/model.h"
 #include "vigil/msg.h"
+#include "vigil/nn.h"
 #include "vigil/stages.h"
 #include "vigil/workers.h"
 
@@ -495,9 +496,15 @@ vigil_err_t vigil_infer_start(vigil_infer_t *inf)
 {
     vigil_err_t err = vigil_workers_start(&inf->threads, inf->nworkers, worker_main, inf->workers,
                                           sizeof *inf->workers, STAGE);
-    if (err == VIGIL_OK)
-        vigil_info(STAGE, NULL, "started %d workers, model \"%s\", batches of up to %d",
-                   inf->nworkers, inf->cfg->infer_model, inf->workers[0].batch_max);
+    if (err == VIGIL_OK) {
+        /* the kernel tier the engine runs (src/nn/cpu/isa.c), the CPU and its flags */
+        char isa[384], fields[64];
+        vigil_nn_isa_describe(isa, sizeof isa);
+        snprintf(fields, sizeof fields, "\"isa\":\"%s\"", vigil_nn_isa_name(vigil_nn_isa()));
+        vigil_log_write(VIGIL_LOG_INFO, STAGE, NULL, fields,
+                        "started %d workers, model \"%s\", batches of up to %d, nn kernels: %s",
+                        inf->nworkers, inf->cfg->infer_model, inf->workers[0].batch_max, isa);
+    }
     return err;
 }
 

@@ -10,6 +10,10 @@
 - PP-OCRv4 det/rec and the direction classifier (ONNX): scripts/ref/ppocr_ref.py
   (ONNX Runtime) on fixed inputs; `vigil models run` must match within 1e-3.
 
+vigil runs on every kernel tier this CPU runs (`vigil nn isa`: generic, avx2,
+avx512; VIGIL_NN_ISA forces each), against references computed once;
+VIGIL_NN_TIERS=best checks only the default tier (sanitizer trees).
+
 Fails when vigil's numbers are wrong or a model does not load/run. Skips,
 saying why, only when the model files (`vigil models fetch`), the sample
 images (`scripts/setup.sh media`), the reference tools (`scripts/ref/setup.sh`)
@@ -67,12 +71,29 @@ def compare(what, got, want):
                         % (what, worst, TOL, at, got[at], want[at]))
 
 
-def vigil_run(model, inp, dims, out):
+def tiers():
+    """The kernel tiers to check: every one `vigil nn isa` says this CPU
+    runs (VIGIL_NN_TIERS=best: only the default one, as sanitizer trees do)."""
+    p = subprocess.run([VIGIL, "nn", "isa"], capture_output=True, text=True, timeout=60)
+    lines = p.stdout.splitlines()
+    if p.returncode != 0 or not lines:
+        failures.append("vigil nn isa: exit %d: %s" % (p.returncode, p.stderr.strip()))
+        return []
+    if os.environ.get("VIGIL_NN_TIERS", "all") == "best":
+        return [lines[0].split()[1]]
+    return [l.split()[1] for l in lines if l.startswith("tier ") and l.split()[2] == "supported"]
+
+
+def tier_env(tier, base=None):
+    return dict(base if base is not None else os.environ, VIGIL_NN_ISA=tier)
+
+
+def vigil_run(model, inp, dims, out, tier):
     os.makedirs(out, exist_ok=True)
     p = subprocess.run([VIGIL, "models", "run", model, inp, ",".join(map(str, dims)), out],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600, env=tier_env(tier))
     if p.returncode != 0:
-        failures.append("vigil models run %s: exit %d: %s" % (model, p.returncode, p.stderr.strip()))
+        failures.append("[%s] vigil models run %s: exit %d: %s" % (tier, model, p.returncode, p.stderr.strip()))
         return None
     return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
 
@@ -92,6 +113,11 @@ def main():
     if not images:
         skip("sample images missing in %s: run scripts/setup.sh media" % MEDIA)
 
+    run_tiers = tiers()
+    if not run_tiers:
+        print("FAIL: " + "; ".join(failures))
+        return 1
+    print("kernel tiers: " + " ".join(run_tiers))
     tmp = tempfile.mkdtemp(prefix="vigil-nnref-")
     env = dict(os.environ, NODE_PATH=REF_NODE, VIGIL_MODELS=MODELS)
     checks = 0
@@ -108,43 +134,45 @@ def main():
                 failures.append("centernet_ref.js %s: %s" % (img, p.stderr.strip()[-500:]))
                 continue
             ref = json.loads(p.stdout.strip().splitlines()[-1])
-            outs = vigil_run("centernet", os.path.join(d, "input.f32"), [1, 512, 512, 3], os.path.join(d, "vigil"))
-            if outs is None:
-                continue
-            det = [o for o in outs if o["name"] == "tower_0/detections"]
-            if not det or det[0]["dims"] != [1, 100, 6]:
-                failures.append("centernet %s: no [1,100,6] tower_0/detections output in %r" % (img, outs))
-                continue
-            compare("centernet %s tower_0/detections" % img, read_f32(det[0]["file"]),
-                    read_f32(os.path.join(d, "detections.f32")))
-            checks += 1
-            # end to end: vigil detect reports the reference's detections in image pixels
-            p = subprocess.run([VIGIL, "detect", "--model", "centernet", os.path.join(MEDIA, img)],
-                               capture_output=True, text=True, env=env, timeout=600)
-            if p.returncode != 0:
-                failures.append("vigil detect %s: %s" % (img, p.stderr.strip()))
-                continue
-            got = json.loads(p.stdout.strip().splitlines()[-1])
-            if labels is None:
-                labels = coco_labels()
-            sx, sy = ref["width"] / 512.0, ref["height"] / 512.0
-            for r in ref["detections"]:
-                if r[4] < 0.32:
-                    continue  # near the 0.3 threshold a 1e-3 difference may flip it
-                # vigil clips detections to the image; the reference's raw
-                # boxes may reach past it (horses.jpg: x1 = -2.67), so clip
-                # them the same way before comparing
-                W, H = float(ref["width"]), float(ref["height"])
-                want_box = [min(max(r[0] * sx, 0.0), W), min(max(r[1] * sy, 0.0), H),
-                            min(max(r[2] * sx, 0.0), W), min(max(r[3] * sy, 0.0), H)]
-                ok = any(g["label"] == labels[int(r[5])] and abs(g["score"] - r[4]) <= 0.01
-                         and all(abs(a - b) <= 2.0 for a, b in zip(g["box"], want_box))
-                         for g in got["detections"])
-                print("detect %s: %s %.2f %s" % (img, labels[int(r[5])], r[4], "ok" if ok else "MISSING"))
-                if not ok:
-                    failures.append("vigil detect %s: reference %s %.3f box %s not found in %s"
-                                    % (img, labels[int(r[5])], r[4], want_box, got["detections"]))
-            checks += 1
+            for tier in run_tiers:
+                outs = vigil_run("centernet", os.path.join(d, "input.f32"), [1, 512, 512, 3],
+                                 os.path.join(d, "vigil-" + tier), tier)
+                if outs is None:
+                    continue
+                det = [o for o in outs if o["name"] == "tower_0/detections"]
+                if not det or det[0]["dims"] != [1, 100, 6]:
+                    failures.append("[%s] centernet %s: no [1,100,6] tower_0/detections output in %r" % (tier, img, outs))
+                    continue
+                compare("[%s] centernet %s tower_0/detections" % (tier, img), read_f32(det[0]["file"]),
+                        read_f32(os.path.join(d, "detections.f32")))
+                checks += 1
+                # end to end: vigil detect reports the reference's detections in image pixels
+                p = subprocess.run([VIGIL, "detect", "--model", "centernet", os.path.join(MEDIA, img)],
+                                   capture_output=True, text=True, env=tier_env(tier, env), timeout=600)
+                if p.returncode != 0:
+                    failures.append("[%s] vigil detect %s: %s" % (tier, img, p.stderr.strip()))
+                    continue
+                got = json.loads(p.stdout.strip().splitlines()[-1])
+                if labels is None:
+                    labels = coco_labels()
+                sx, sy = ref["width"] / 512.0, ref["height"] / 512.0
+                for r in ref["detections"]:
+                    if r[4] < 0.32:
+                        continue  # near the 0.3 threshold a 1e-3 difference may flip it
+                    # vigil clips detections to the image; the reference's raw
+                    # boxes may reach past it (horses.jpg: x1 = -2.67), so clip
+                    # them the same way before comparing
+                    W, H = float(ref["width"]), float(ref["height"])
+                    want_box = [min(max(r[0] * sx, 0.0), W), min(max(r[1] * sy, 0.0), H),
+                                min(max(r[2] * sx, 0.0), W), min(max(r[3] * sy, 0.0), H)]
+                    ok = any(g["label"] == labels[int(r[5])] and abs(g["score"] - r[4]) <= 0.01
+                             and all(abs(a - b) <= 2.0 for a, b in zip(g["box"], want_box))
+                             for g in got["detections"])
+                    print("[%s] detect %s: %s %.2f %s" % (tier, img, labels[int(r[5])], r[4], "ok" if ok else "MISSING"))
+                    if not ok:
+                        failures.append("[%s] vigil detect %s: reference %s %.3f box %s not found in %s"
+                                        % (tier, img, labels[int(r[5])], r[4], want_box, got["detections"]))
+                checks += 1
 
         # --- PP-OCR vs ONNX Runtime
         d = os.path.join(tmp, "ppocr")
@@ -155,15 +183,17 @@ def main():
         else:
             for line in p.stdout.splitlines():
                 case = json.loads(line)
-                outs = vigil_run(case["model"], case["input"], case["input_dims"],
-                                 os.path.join(d, case["model"] + "_vigil"))
-                if outs is None:
-                    continue
-                if outs[0]["dims"] != case["output_dims"]:
-                    failures.append("%s: output dims %s, reference %s" % (case["model"], outs[0]["dims"], case["output_dims"]))
-                    continue
-                compare(case["model"], read_f32(outs[0]["file"]), read_f32(case["output"]))
-                checks += 1
+                for tier in run_tiers:
+                    outs = vigil_run(case["model"], case["input"], case["input_dims"],
+                                     os.path.join(d, case["model"] + "_vigil-" + tier), tier)
+                    if outs is None:
+                        continue
+                    if outs[0]["dims"] != case["output_dims"]:
+                        failures.append("[%s] %s: output dims %s, reference %s"
+                                        % (tier, case["model"], outs[0]["dims"], case["output_dims"]))
+                        continue
+                    compare("[%s] %s" % (tier, case["model"]), read_f32(outs[0]["file"]), read_f32(case["output"]))
+                    checks += 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -1,0 +1,260 @@
+/* vigil-nn kernel tiers (src/nn/cpu/isa.c): VIGIL_NN_ISA forcing each tier,
+ * refused values (unknown, a tier this CPU or build lacks) named by
+ * vigil_nn_isa_check and by session_new while the best tier keeps running,
+ * and the kernels that switch on the tier (GEMM across K blocks with partial
+ * tiles, the fused epilogue, conv through the real loader) agreeing between
+ * every tier this CPU runs. The tier is read once per process, so each
+ * VIGIL_NN_ISA case runs in a forked child that has not read it yet. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "nn/cpu/isa.h"
+#include "nn/cpu/kernels.h"
+#include "nn_support.h"
+#include "vigil/nn.h"
+
+/* a one-Conv model (3x3, pad 1: Winograd on avx2, implicit GEMM on generic)
+ * with a fused Relu, built as ONNX bytes */
+static vigil_nn_model_t *conv_model(char *err, size_t errsize)
+{
+    int64_t xd[] = {1, 8, 12, 20}, wd[] = {16, 8, 3, 3}, bd[] = {16}, yd[] = {1, 16, 12, 20};
+    float w[16 * 8 * 9], b[16];
+    for (int i = 0; i < 16 * 8 * 9; i++) w[i] = (float)((i * 37) % 23 - 11) / 16;
+    for (int i = 0; i < 16; i++) b[i] = (float)(i % 5 - 2) / 8;
+    pbw_t g = {0}, model = {0};
+    pbw_init_f32(&g, "w", 4, wd, w);
+    pbw_init_f32(&g, "b", 1, bd, b);
+    pbw_value_info(&g, 11, "x", 4, xd);
+    pbw_value_info(&g, 12, "r", 4, yd);
+    const char *cin[] = {"x", "w", "b", NULL}, *cout[] = {"y", NULL};
+    const int64_t pads[] = {1, 1, 1, 1};
+    pbw_node(&g, "Conv", cin, cout, "pads", pads, 4);
+    const char *rin[] = {"y", NULL}, *rout[] = {"r", NULL};
+    pbw_node(&g, "Relu", rin, rout, NULL, NULL, 0);
+    pbw_model(&model, &g, 13);
+    vigil_nn_model_t *m = vigil_nn_model_load_onnx(model.b, model.n, NULL, err, errsize);
+    free(model.b);
+    return m;
+}
+
+/* the conv model run once on the current tier: out gets 16*12*20 floats;
+ * returns 0, or -1 with err set */
+static int run_conv(float *out, char *err, size_t errsize)
+{
+    vigil_nn_model_t *m = conv_model(err, errsize);
+    if (!m) return -1;
+    vigil_nn_session_t *s = vigil_nn_session_new(m, NULL, err, errsize);
+    int rc = -1;
+    if (s) {
+        static float x[8 * 12 * 20];
+        for (int i = 0; i < 8 * 12 * 20; i++) x[i] = sinf((float)i * 0.37f) * 2;
+        vigil_nn_tensor_t in = {.dtype = VIGIL_NN_FLOAT32, .ndim = 4, .dims = {1, 8, 12, 20}, .data = x}, o;
+        if (!vigil_nn_run(s, &in, 1, &o, 1, err, errsize)) {
+            memcpy(out, o.data, sizeof(float) * 16 * 12 * 20);
+            rc = 0;
+        }
+    }
+    vigil_nn_session_free(s);
+    vigil_nn_model_free(m);
+    return rc;
+}
+
+/* In a fresh child: VIGIL_NN_ISA=value, then want_isa in use (-1: the
+ * best), want_err from the check, and the message holding every one of
+ * the NULL-terminated words; session_new refused the same way. Exit 0 when
+ * all hold, else the number of the first check that failed. */
+static int child_case(const char *value, int want_isa, vigil_err_t want_err, const char *const *words)
+{
+    setenv("VIGIL_NN_ISA", value, 1);
+    char err[512] = "";
+    if ((int)vigil_nn_isa() != (want_isa < 0 ? (int)vigil_nn_isa_best() : want_isa)) return 1;
+    if (vigil_nn_isa_check(err, sizeof err) != want_err) return 2;
+    for (const char *const *w = words; w && *w; w++)
+        if (!strstr(err, *w)) return 3;
+    char serr[512] = "";
+    vigil_nn_model_t *m = conv_model(serr, sizeof serr);
+    if (!m) return 4;
+    vigil_nn_session_t *s = vigil_nn_session_new(m, NULL, serr, sizeof serr);
+    int bad = want_err ? (s != NULL || strcmp(serr, err) != 0) : s == NULL;
+    vigil_nn_session_free(s);
+    vigil_nn_model_free(m);
+    if (bad) return 5;
+    char line[512];
+    vigil_nn_isa_describe(line, sizeof line);
+    if (strncmp(line, "isa ", 4) || !strstr(line, vigil_nn_isa_name(vigil_nn_isa()))) return 6;
+    if (want_err && !strstr(line, "refused")) return 7;
+    return 0;
+}
+
+static void expect_child(const char *value, int want_isa, vigil_err_t want_err, const char *const *words)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(child_case(value, want_isa, want_err, words));
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) fail_msg("VIGIL_NN_ISA=%s: child check %d failed", value, WEXITSTATUS(st));
+}
+
+/* runs before anything in this process reads the tier (see the top) */
+static void test_vigil_nn_isa_forces_each_supported_tier_and_refuses_the_rest(void **state)
+{
+    (void)state;
+    expect_child("generic", VIGIL_NN_ISA_GENERIC, VIGIL_OK, NULL);
+    const char *unknown[] = {"VIGIL_NN_ISA=sse9", "unknown tier", "generic, avx2, avx512", NULL};
+    expect_child("sse9", -1, VIGIL_ERR_INVALID, unknown);
+    const char *upper[] = {"VIGIL_NN_ISA=AVX2", "unknown tier", NULL};
+    expect_child("AVX2", -1, VIGIL_ERR_INVALID, upper);
+    for (int t = VIGIL_NN_ISA_AVX2; t < VIGIL_NN_ISA_COUNT; t++) {
+        const char *name = vigil_nn_isa_name((vigil_nn_isa_t)t);
+        /* this process has not resolved the tier yet: ask a child which is supported */
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) _exit(vigil_nn_isa_supported((vigil_nn_isa_t)t) ? 10 : 11);
+        int st = 0;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        if (WEXITSTATUS(st) == 10) {
+            expect_child(name, t, VIGIL_OK, NULL);
+        } else {
+            char want[64];
+            snprintf(want, sizeof want, "VIGIL_NN_ISA=%s", name);
+            const char *words[] = {want, "best tier here", NULL};
+            expect_child(name, -1, VIGIL_ERR_UNSUPPORTED, words);
+            print_message("tier %s not run here (this CPU or build lacks it): refused as asked\n", name);
+        }
+    }
+}
+
+static void test_best_tier_is_supported_and_in_use_by_default(void **state)
+{
+    (void)state;
+    unsetenv("VIGIL_NN_ISA");
+    vigil_nn_isa_t best = vigil_nn_isa_best();
+    assert_true(vigil_nn_isa_supported(best));
+    assert_true(vigil_nn_isa_supported(VIGIL_NN_ISA_GENERIC));
+    assert_int_equal(vigil_nn_isa(), best);
+    for (int t = best + 1; t < VIGIL_NN_ISA_COUNT; t++) {
+        assert_false(vigil_nn_isa_supported((vigil_nn_isa_t)t));
+        assert_int_equal(vigil__nn_isa_force((vigil_nn_isa_t)t), -1); /* never a tier the CPU lacks */
+        assert_int_equal(vigil_nn_isa(), best);
+    }
+    assert_false(vigil_nn_isa_supported((vigil_nn_isa_t)VIGIL_NN_ISA_COUNT));
+    assert_string_equal(vigil_nn_isa_name((vigil_nn_isa_t)7), "?");
+    assert_int_equal(vigil_nn_isa_check(NULL, 0), VIGIL_OK);
+    char line[512];
+    vigil_nn_isa_describe(line, sizeof line);
+    print_message("%s\n", line);
+    assert_non_null(strstr(line, "(best)"));
+    assert_non_null(strstr(line, "cpu \""));
+    if (best >= VIGIL_NN_ISA_AVX2) {
+        assert_true(vigil__nn_have_avx2());
+        assert_int_equal(vigil__nn_cpu_features() & (NN_CPU_AVX2 | NN_CPU_FMA), NN_CPU_AVX2 | NN_CPU_FMA);
+    }
+    /* a short buffer is cut, never overrun */
+    char small[12];
+    memset(small, 'x', sizeof small);
+    vigil_nn_isa_describe(small, 8);
+    assert_int_equal(strlen(small), 7);
+    assert_int_equal(small[8], 'x');
+}
+
+static double naive(int64_t i, int64_t j, int64_t K, const float *A, const float *B, int64_t N)
+{
+    double s = 0;
+    for (int64_t k = 0; k < K; k++) s += (double)A[i * K + k] * B[k * N + j];
+    return s;
+}
+
+/* GEMM (K crosses the 256 block, partial 6x16 tiles, 2 threads), the
+ * epilogue (each activation, the affine) and a Winograd-sized conv on every
+ * supported tier: each near a double-precision reference / the other tiers */
+static void test_kernels_agree_on_every_supported_tier(void **state)
+{
+    (void)state;
+    enum { M = 29, N = 45, K = 300 };
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *C[VIGIL_NN_ISA_COUNT] = {0};
+    float *E[VIGIL_NN_ISA_COUNT][4] = {{0}};
+    float *Y[VIGIL_NN_ISA_COUNT] = {0};
+    assert_non_null(A);
+    assert_non_null(B);
+    for (int i = 0; i < M * K; i++) A[i] = sinf((float)i * 0.11f);
+    for (int i = 0; i < K * N; i++) B[i] = cosf((float)i * 0.07f);
+    nn_pool_t *pool = vigil__nn_pool_new(2);
+    assert_non_null(pool);
+    const nn_epi_t epis[4] = {{.act = NN_ACT_RELU}, {.act = NN_ACT_SIGMOID},
+                              {.act = NN_ACT_HARDSWISH, .post = 1, .pa = 1.5f, .pb = -0.25f},
+                              {.act = NN_ACT_CLIP, .a = -0.5f, .b = 0.75f}};
+    vigil_nn_isa_t best = vigil_nn_isa_best();
+    int ran = 0;
+    for (int t = 0; t < VIGIL_NN_ISA_COUNT; t++) {
+        if (!vigil_nn_isa_supported((vigil_nn_isa_t)t)) continue;
+        assert_int_equal(vigil__nn_isa_force((vigil_nn_isa_t)t), 0);
+        assert_int_equal(vigil_nn_isa(), t);
+        C[t] = calloc(M * N, sizeof(float));
+        assert_non_null(C[t]);
+        vigil__nn_sgemm(0, 0, M, N, K, A, K, B, N, C[t], N, 0, pool);
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double want = naive(i, j, K, A, B, N);
+                if (fabs(C[t][i * N + j] - want) > 1e-3)
+                    fail_msg("tier %s: C[%d][%d] = %g, want %g", vigil_nn_isa_name((vigil_nn_isa_t)t), i, j,
+                             C[t][i * N + j], want);
+            }
+        for (int e = 0; e < 4; e++) {
+            E[t][e] = malloc(sizeof(float) * 1003);
+            assert_non_null(E[t][e]);
+            for (int i = 0; i < 1003; i++) E[t][e][i] = (float)(i % 97 - 48) / 9;
+            vigil__nn_epilogue(E[t][e], 1003, 0.125f, &epis[e]);
+        }
+        Y[t] = malloc(sizeof(float) * 16 * 12 * 20);
+        assert_non_null(Y[t]);
+        char err[512];
+        if (run_conv(Y[t], err, sizeof err)) fail_msg("tier %s: conv: %s", vigil_nn_isa_name((vigil_nn_isa_t)t), err);
+        ran++;
+    }
+    assert_true(ran >= 1);
+    for (int t = 1; t < VIGIL_NN_ISA_COUNT; t++) {
+        if (!C[t] || !C[0]) continue;
+        for (int e = 0; e < 4; e++)
+            for (int i = 0; i < 1003; i++)
+                if (fabsf(E[t][e][i] - E[0][e][i]) > 1e-5f)
+                    fail_msg("epilogue %d at %d: %s %g, generic %g", e, i, vigil_nn_isa_name((vigil_nn_isa_t)t),
+                             E[t][e][i], E[0][e][i]);
+        for (int i = 0; i < 16 * 12 * 20; i++)
+            if (fabsf(Y[t][i] - Y[0][i]) > 1e-4f)
+                fail_msg("conv at %d: %s %g, generic %g", i, vigil_nn_isa_name((vigil_nn_isa_t)t), Y[t][i], Y[0][i]);
+    }
+    assert_int_equal(vigil__nn_isa_force(best), 0);
+    for (int t = 0; t < VIGIL_NN_ISA_COUNT; t++) {
+        free(C[t]);
+        free(Y[t]);
+        for (int e = 0; e < 4; e++) free(E[t][e]);
+    }
+    vigil__nn_pool_free(pool);
+    free(A);
+    free(B);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vigil_nn_isa_forces_each_supported_tier_and_refuses_the_rest),
+        cmocka_unit_test(test_best_tier_is_supported_and_in_use_by_default),
+        cmocka_unit_test(test_kernels_agree_on_every_supported_tier),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
