@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the vigil-nn model loaders (ONNX, TF.js) for a bounded time each,
-# from the committed seed corpora in tests/fuzz/corpus/{onnx,tfjs}, after
-# replaying the kept reproducers tests/fuzz/crashes/{onnx,tfjs}-*; fails on
+# Fuzzes the vigil-nn model loaders (ONNX, TF.js, INT8 quantized-layer files) for a bounded time each,
+# from the committed seed corpora in tests/fuzz/corpus/{onnx,tfjs,quant}, after
+# replaying the kept reproducers tests/fuzz/crashes/{onnx,tfjs,quant}-*; fails on
 # any crash or sanitizer report. tests/fuzz/run_fuzzers.sh builds and runs
 # the drivers (build-fuzz beside the source; clang + libFuzzer, else gcc +
 # tests/fuzz/standalone_main.c; exit 77 with neither).
@@ -9,4 +9,4 @@
 # build dir; VIGIL_FUZZ_SEED=random for open-ended fuzzing.
 set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_loaders "${VIGIL_FUZZ_SECONDS:-30}" onnx tfjs
+exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_loaders "${VIGIL_FUZZ_SECONDS:-30}" onnx tfjs quant
