@@ -335,23 +335,15 @@ static vigil_err_t pg_sweep_frames(vigil_store_t *store, const char *camera_id, 
     vigil__pg_t *pg = vigil__pg(store);
     *paths_out = NULL;
     *n_out = 0;
-    vigil__pg_params_t p;
-    vigil__pg_params_init(&p);
-    vigil__pg_param_int(&p, before_us);
-    vigil__pg_param_int(&p, (int64_t)limit);
-    if (camera_id) vigil__pg_param_text(&p, camera_id);
     vigil_err_t err;
-    /* one statement: its own transaction */
-    PGresult *res = vigil__pg_exec(
+    PGresult *res = vigil__pg_sweep_exec(
         pg,
-        camera_id ? "DELETE FROM frames WHERE (id, capture_time_us) IN (SELECT id, "
-                    "capture_time_us FROM frames WHERE camera_id = $3 AND capture_time_us < $1 "
-                    "ORDER BY capture_time_us LIMIT $2) RETURNING path"
-                  : "DELETE FROM frames WHERE (id, capture_time_us) IN (SELECT id, "
-                    "capture_time_us FROM frames WHERE capture_time_us < $1 "
-                    "ORDER BY capture_time_us LIMIT $2) RETURNING path",
-        &p, "sweep frames", &err, NULL, 0);
-    vigil__pg_params_release(&p);
+        "DELETE FROM frames WHERE (id, capture_time_us) IN (SELECT id, capture_time_us FROM "
+        "frames WHERE capture_time_us < $1 ORDER BY capture_time_us LIMIT $2) RETURNING path",
+        "DELETE FROM frames WHERE (id, capture_time_us) IN (SELECT id, capture_time_us FROM "
+        "frames WHERE camera_id = $3 AND capture_time_us < $1 ORDER BY capture_time_us "
+        "LIMIT $2) RETURNING path",
+        camera_id, before_us, limit, "sweep frames", &err);
     if (!res) return err;
     size_t n = (size_t)PQntuples(res);
     char **paths = calloc(n ? n : 1, sizeof(*paths));

@@ -14,6 +14,7 @@
  *
  * Thread: the handle's thread. */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,12 +79,22 @@ static void pga_param_frame_id(vigil__pg_params_t *p, int64_t frame_id)
         vigil__pg_param_text(p, NULL);
 }
 
-/* Runs one write of the commit; VIGIL_OK or the error (errstr says what). */
+/* Runs one write of the commit (p bound to sql's parameters); VIGIL_OK or
+ * the error, errstr saying what was written (fmt: the row, as the camera,
+ * track, zone and sequence name it). */
 static vigil_err_t pga_write(vigil__pg_t *pg, int slot, const char *sql,
-                             const vigil__pg_params_t *p, const char *what, char *errstr,
-                             size_t errstr_size)
+                             const vigil__pg_params_t *p, char *errstr, size_t errstr_size,
+                             const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static vigil_err_t pga_write(vigil__pg_t *pg, int slot, const char *sql,
+                             const vigil__pg_params_t *p, char *errstr, size_t errstr_size,
+                             const char *fmt, ...)
 {
+    char what[384];
+    va_list ap;
     vigil_err_t err;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
     PGresult *res = vigil__pg_exec_prepared(pg, slot, sql, p, what, &err, errstr, errstr_size);
     PQclear(res);
     return err;
@@ -114,14 +125,12 @@ static vigil_err_t pga_put_event(vigil__pg_t *pg, vigil__pg_params_t *p, const c
     vigil__pg_param_double(p, ev->x2);
     vigil__pg_param_double(p, ev->y2);
     vigil__pg_param_uint(p, ev->updated_sequence);
-    char what[384];
-    snprintf(what, sizeof(what),
-             "camera \"%s\": upsert %s event of track %" PRIu64 " in %s \"%s\" "
-             "started at sequence %" PRIu64,
-             camera_id, vigil_event_kind_name(ev->kind), ev->track_id,
-             ev->zone[0] ? "zone" : "line", ev->zone[0] ? ev->zone : ev->line,
-             ev->start_sequence);
-    return pga_write(pg, PGA_EVENT_UPSERT, pga_event_upsert, p, what, errstr, errstr_size);
+    return pga_write(pg, PGA_EVENT_UPSERT, pga_event_upsert, p, errstr, errstr_size,
+                     "camera \"%s\": upsert %s event of track %" PRIu64 " in %s \"%s\" "
+                     "started at sequence %" PRIu64,
+                     camera_id, vigil_event_kind_name(ev->kind), ev->track_id,
+                     ev->zone[0] ? "zone" : "line", ev->zone[0] ? ev->zone : ev->line,
+                     ev->start_sequence);
 }
 
 static vigil_err_t pga_put_point(vigil__pg_t *pg, vigil__pg_params_t *p, const char *camera_id,
@@ -139,11 +148,9 @@ static vigil_err_t pga_put_point(vigil__pg_t *pg, vigil__pg_params_t *p, const c
     vigil__pg_param_double(p, pt->y1);
     vigil__pg_param_double(p, pt->x2);
     vigil__pg_param_double(p, pt->y2);
-    char what[256];
-    snprintf(what, sizeof(what),
-             "camera \"%s\": insert track point of track %" PRIu64 " at sequence %" PRIu64,
-             camera_id, pt->track_id, pt->sequence);
-    return pga_write(pg, PGA_POINT_INSERT, pga_point_insert, p, what, errstr, errstr_size);
+    return pga_write(pg, PGA_POINT_INSERT, pga_point_insert, p, errstr, errstr_size,
+                     "camera \"%s\": insert track point of track %" PRIu64 " at sequence %" PRIu64,
+                     camera_id, pt->track_id, pt->sequence);
 }
 
 static vigil_err_t pga_put_count(vigil__pg_t *pg, vigil__pg_params_t *p, const char *camera_id,
@@ -159,11 +166,10 @@ static vigil_err_t pga_put_count(vigil__pg_t *pg, vigil__pg_params_t *p, const c
     vigil__pg_param_int(p, c->peak);
     vigil__pg_param_int(p, c->in);
     vigil__pg_param_int(p, c->out);
-    char what[384];
-    snprintf(what, sizeof(what),
-             "camera \"%s\": upsert counts of %s \"%s\" label \"%s\" minute %" PRId64, camera_id,
-             c->zone[0] ? "zone" : "line", c->zone[0] ? c->zone : c->line, c->label, c->minute_us);
-    return pga_write(pg, PGA_COUNT_UPSERT, pga_count_upsert, p, what, errstr, errstr_size);
+    return pga_write(pg, PGA_COUNT_UPSERT, pga_count_upsert, p, errstr, errstr_size,
+                     "camera \"%s\": upsert counts of %s \"%s\" label \"%s\" minute %" PRId64,
+                     camera_id, c->zone[0] ? "zone" : "line", c->zone[0] ? c->zone : c->line,
+                     c->label, c->minute_us);
 }
 
 /* The partitions of every day a commit writes points or minutes of. */
@@ -212,11 +218,9 @@ vigil_err_t vigil__pg_analytics_commit(vigil_store_t *store,
             vigil__pg_param_uint(&p, b->last_sequence);
             vigil__pg_param_int(&p, now_us);
             vigil__pg_param_bytea(&p, b->state, b->state_len);
-            char what[160];
-            snprintf(what, sizeof(what), "camera \"%s\": save checkpoint at sequence %" PRIu64,
-                     b->camera_id, b->last_sequence);
-            err = pga_write(pg, PGA_STATE_UPSERT, pga_state_upsert, &p, what, errstr,
-                            errstr_size);
+            err = pga_write(pg, PGA_STATE_UPSERT, pga_state_upsert, &p, errstr, errstr_size,
+                            "camera \"%s\": save checkpoint at sequence %" PRIu64, b->camera_id,
+                            b->last_sequence);
         }
     }
     if (!err) err = vigil__pg_commit(pg, errstr, errstr_size);
@@ -308,14 +312,6 @@ void vigil__pg_event_from_row(const PGresult *res, int row, int c,
     vigil__pg_text(res, row, c + 23, r->reviewed_by, sizeof(r->reviewed_by));
 }
 
-/* Appends " AND clause" with the next parameter's number to sql. */
-#define PGA_FILTER(cond, clause, bind)                                                            \
-    do {                                                                                          \
-        if (cond) {                                                                               \
-            bind;                                                                                 \
-            len += (size_t)snprintf(sql + len, sizeof(sql) - len, clause, p.n);                   \
-        }                                                                                         \
-    } while (0)
 
 vigil_err_t vigil__pg_analytics_events_query(vigil_store_t *store, const vigil_event_query_t *q,
                                              vigil_analytics_event_row_t **rows_out,
@@ -329,13 +325,13 @@ vigil_err_t vigil__pg_analytics_events_query(vigil_store_t *store, const vigil_e
     size_t len = (size_t)snprintf(sql, sizeof(sql),
                                   "SELECT " VIGIL__PG_EVENT_COLS " FROM analytics_events "
                                   "WHERE true");
-    PGA_FILTER(q->camera, " AND camera_id = $%d", vigil__pg_param_text(&p, q->camera));
-    PGA_FILTER(q->kind, " AND kind = $%d", vigil__pg_param_text(&p, q->kind));
-    PGA_FILTER(q->label, " AND label = $%d", vigil__pg_param_text(&p, q->label));
-    PGA_FILTER(q->zone, " AND zone = $%d AND line = ''", vigil__pg_param_text(&p, q->zone));
-    PGA_FILTER(q->line, " AND line = $%d AND zone = ''", vigil__pg_param_text(&p, q->line));
-    PGA_FILTER(q->since_us, " AND start_us >= $%d", vigil__pg_param_int(&p, q->since_us));
-    PGA_FILTER(q->until_us, " AND start_us < $%d", vigil__pg_param_int(&p, q->until_us));
+    VIGIL__PG_FILTER(q->camera, " AND camera_id = $%d", vigil__pg_param_text(&p, q->camera));
+    VIGIL__PG_FILTER(q->kind, " AND kind = $%d", vigil__pg_param_text(&p, q->kind));
+    VIGIL__PG_FILTER(q->label, " AND label = $%d", vigil__pg_param_text(&p, q->label));
+    VIGIL__PG_FILTER(q->zone, " AND zone = $%d AND line = ''", vigil__pg_param_text(&p, q->zone));
+    VIGIL__PG_FILTER(q->line, " AND line = $%d AND zone = ''", vigil__pg_param_text(&p, q->line));
+    VIGIL__PG_FILTER(q->since_us, " AND start_us >= $%d", vigil__pg_param_int(&p, q->since_us));
+    VIGIL__PG_FILTER(q->until_us, " AND start_us < $%d", vigil__pg_param_int(&p, q->until_us));
     if (q->after_id > 0) {
         vigil__pg_param_int(&p, q->after_start_us);
         vigil__pg_param_int(&p, q->after_id);
@@ -346,8 +342,8 @@ vigil_err_t vigil__pg_analytics_events_query(vigil_store_t *store, const vigil_e
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND reviewed = 1");
     if (q->reviewed == VIGIL_REVIEWED_NO)
         len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND reviewed = 0");
-    PGA_FILTER(1, " ORDER BY start_us DESC, id DESC LIMIT $%d",
-               vigil__pg_param_int(&p, (int64_t)q->limit + 1));
+    VIGIL__PG_FILTER(1, " ORDER BY start_us DESC, id DESC LIMIT $%d",
+                     vigil__pg_param_int(&p, (int64_t)q->limit + 1));
     vigil_err_t err;
     PGresult *res = vigil__pg_exec(pg, sql, &p, "query analytics events", &err, NULL, 0);
     vigil__pg_params_release(&p);
@@ -412,19 +408,20 @@ vigil_err_t vigil__pg_counts_query(vigil_store_t *store, const vigil_count_query
                                   "sum(entered), max(peak), sum(in_count), sum(out_count) "
                                   "FROM analytics_counts WHERE true",
                                   bucket);
-    PGA_FILTER(q->camera, " AND camera_id = $%d", vigil__pg_param_text(&p, q->camera));
-    PGA_FILTER(q->zone, " AND zone = $%d", vigil__pg_param_text(&p, q->zone));
-    PGA_FILTER(q->line, " AND line = $%d", vigil__pg_param_text(&p, q->line));
-    PGA_FILTER(q->label, " AND label = $%d", vigil__pg_param_text(&p, q->label));
-    PGA_FILTER(q->since_us, " AND minute_us >= $%d", vigil__pg_param_int(&p, q->since_us));
-    PGA_FILTER(q->until_us, " AND minute_us < $%d", vigil__pg_param_int(&p, q->until_us));
+    VIGIL__PG_FILTER(q->camera, " AND camera_id = $%d", vigil__pg_param_text(&p, q->camera));
+    VIGIL__PG_FILTER(q->zone, " AND zone = $%d", vigil__pg_param_text(&p, q->zone));
+    VIGIL__PG_FILTER(q->line, " AND line = $%d", vigil__pg_param_text(&p, q->line));
+    VIGIL__PG_FILTER(q->label, " AND label = $%d", vigil__pg_param_text(&p, q->label));
+    VIGIL__PG_FILTER(q->since_us, " AND minute_us >= $%d", vigil__pg_param_int(&p, q->since_us));
+    VIGIL__PG_FILTER(q->until_us, " AND minute_us < $%d", vigil__pg_param_int(&p, q->until_us));
     len += (size_t)snprintf(sql + len, sizeof(sql) - len,
                             " GROUP BY camera_id, zone, line, label%s "
                             "ORDER BY camera_id, zone, line, label%s",
                             by, by);
-    PGA_FILTER(1, " LIMIT $%d",
-               vigil__pg_param_int(&p, max_rows < (size_t)INT64_MAX ? (int64_t)max_rows + 1
-                                                                     : INT64_MAX));
+    VIGIL__PG_FILTER(1, " LIMIT $%d",
+                     vigil__pg_param_int(&p, max_rows < (size_t)INT64_MAX
+                                                 ? (int64_t)max_rows + 1
+                                                 : INT64_MAX));
     vigil_err_t err;
     PGresult *res = vigil__pg_exec(pg, sql, &p, "query counts", &err, NULL, 0);
     vigil__pg_params_release(&p);
@@ -513,24 +510,17 @@ vigil_err_t vigil__pg_sweep_analytics_events(vigil_store_t *store, const char *c
     vigil__pg_t *pg = vigil__pg(store);
     *events_out = NULL;
     *n_out = 0;
-    vigil__pg_params_t p;
-    vigil__pg_params_init(&p);
-    vigil__pg_param_int(&p, before_us);
-    vigil__pg_param_int(&p, (int64_t)limit);
-    if (camera_id) vigil__pg_param_text(&p, camera_id);
     vigil_err_t err;
     /* start_us < $1 is implied (an event ends after it starts) and lets the
-     * time indexes bound the scan; one statement, its own transaction */
-    PGresult *res = vigil__pg_exec(
+     * time indexes bound the scan */
+    PGresult *res = vigil__pg_sweep_exec(
         pg,
-        camera_id ? "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events "
-                    "WHERE camera_id = $3 AND start_us < $1 AND open = 0 AND end_us < $1 "
-                    "LIMIT $2) RETURNING camera_id, id"
-                  : "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events "
-                    "WHERE start_us < $1 AND open = 0 AND end_us < $1 LIMIT $2) "
-                    "RETURNING camera_id, id",
-        &p, "sweep analytics events", &err, NULL, 0);
-    vigil__pg_params_release(&p);
+        "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events "
+        "WHERE start_us < $1 AND open = 0 AND end_us < $1 LIMIT $2) RETURNING camera_id, id",
+        "DELETE FROM analytics_events WHERE id IN (SELECT id FROM analytics_events "
+        "WHERE camera_id = $3 AND start_us < $1 AND open = 0 AND end_us < $1 LIMIT $2) "
+        "RETURNING camera_id, id",
+        camera_id, before_us, limit, "sweep analytics events", &err);
     if (!res) return err;
     size_t n = (size_t)PQntuples(res);
     vigil__swept_event_t *events = calloc(n ? n : 1, sizeof(*events));

@@ -304,6 +304,20 @@ PGresult *vigil__pg_exec(vigil__pg_t *pg, const char *sql, const vigil__pg_param
     return pg_check(pg, res, what, err, errstr, errstr_size);
 }
 
+PGresult *vigil__pg_sweep_exec(vigil__pg_t *pg, const char *sql_all, const char *sql_camera,
+                               const char *camera_id, int64_t before_us, size_t limit,
+                               const char *what, vigil_err_t *err)
+{
+    vigil__pg_params_t p;
+    vigil__pg_params_init(&p);
+    vigil__pg_param_int(&p, before_us);
+    vigil__pg_param_int(&p, (int64_t)limit);
+    if (camera_id) vigil__pg_param_text(&p, camera_id);
+    PGresult *res = vigil__pg_exec(pg, camera_id ? sql_camera : sql_all, &p, what, err, NULL, 0);
+    vigil__pg_params_release(&p);
+    return res;
+}
+
 PGresult *vigil__pg_exec_prepared(vigil__pg_t *pg, int slot, const char *sql,
                                   const vigil__pg_params_t *p, const char *what,
                                   vigil_err_t *err, char *errstr, size_t errstr_size)

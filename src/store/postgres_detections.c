@@ -242,21 +242,17 @@ vigil_err_t vigil__pg_detections_query(vigil_store_t *store, const vigil_detecti
     char sql[1024];
     size_t len = (size_t)snprintf(sql, sizeof(sql),
                                   "SELECT " VIGIL__PG_DETECTION_COLS " FROM detections WHERE true");
-#define PG_FILTER(cond, clause, bind)                                                             \
-    do {                                                                                          \
-        if (cond) {                                                                               \
-            bind;                                                                                 \
-            len += (size_t)snprintf(sql + len, sizeof(sql) - len, clause, p.n);                   \
-        }                                                                                         \
-    } while (0)
-    PG_FILTER(q->camera, " AND camera_id = $%d", vigil__pg_param_text(&p, q->camera));
-    PG_FILTER(q->label, " AND label = $%d", vigil__pg_param_text(&p, q->label));
-    PG_FILTER(q->since_us, " AND capture_time_us >= $%d", vigil__pg_param_int(&p, q->since_us));
-    PG_FILTER(q->until_us, " AND capture_time_us < $%d", vigil__pg_param_int(&p, q->until_us));
-    PG_FILTER(q->min_score > 0, " AND score >= $%d", vigil__pg_param_double(&p, q->min_score));
-    PG_FILTER(q->after_id > 0, " AND id < $%d", vigil__pg_param_int(&p, q->after_id));
-    PG_FILTER(1, " ORDER BY id DESC LIMIT $%d", vigil__pg_param_int(&p, (int64_t)q->limit + 1));
-#undef PG_FILTER
+    VIGIL__PG_FILTER(q->camera, " AND camera_id = $%d", vigil__pg_param_text(&p, q->camera));
+    VIGIL__PG_FILTER(q->label, " AND label = $%d", vigil__pg_param_text(&p, q->label));
+    VIGIL__PG_FILTER(q->since_us, " AND capture_time_us >= $%d",
+                     vigil__pg_param_int(&p, q->since_us));
+    VIGIL__PG_FILTER(q->until_us, " AND capture_time_us < $%d",
+                     vigil__pg_param_int(&p, q->until_us));
+    VIGIL__PG_FILTER(q->min_score > 0, " AND score >= $%d",
+                     vigil__pg_param_double(&p, q->min_score));
+    VIGIL__PG_FILTER(q->after_id > 0, " AND id < $%d", vigil__pg_param_int(&p, q->after_id));
+    VIGIL__PG_FILTER(1, " ORDER BY id DESC LIMIT $%d",
+                     vigil__pg_param_int(&p, (int64_t)q->limit + 1));
     vigil_err_t err;
     PGresult *res = vigil__pg_exec(pg, sql, &p, "query detections", &err, NULL, 0);
     vigil__pg_params_release(&p);

@@ -128,6 +128,23 @@ PGresult *vigil__pg_exec(vigil__pg_t *pg, const char *sql, const vigil__pg_param
 PGresult *vigil__pg_exec_prepared(vigil__pg_t *pg, int slot, const char *sql,
                                   const vigil__pg_params_t *p, const char *what,
                                   vigil_err_t *err, char *errstr, size_t errstr_size);
+/* A sweep's DELETE ... RETURNING, one statement (its own transaction):
+ * sql_all or, with camera_id, sql_camera, whose $1 is before_us, $2 the
+ * limit and $3 (sql_camera) the camera. The result, or NULL with *err (the
+ * error in store->errbuf). */
+PGresult *vigil__pg_sweep_exec(vigil__pg_t *pg, const char *sql_all, const char *sql_camera,
+                               const char *camera_id, int64_t before_us, size_t limit,
+                               const char *what, vigil_err_t *err);
+/* Appends clause (a printf format of the one parameter number it names)
+ * to the char sql[] being built at len, after bind added that parameter to
+ * the vigil__pg_params_t p, when cond: the filters of the paged queries. */
+#define VIGIL__PG_FILTER(cond, clause, bind)                                                      \
+    do {                                                                                          \
+        if (cond) {                                                                               \
+            bind;                                                                                 \
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len, clause, p.n);                   \
+        }                                                                                         \
+    } while (0)
 /* Runs sql (no parameters, possibly several statements) for its effect. */
 vigil_err_t vigil__pg_command(vigil__pg_t *pg, const char *sql, const char *what, char *errstr,
                               size_t errstr_size);
