@@ -230,7 +230,7 @@ def fmt_ratio(a, b):
     return f"{a / b:5.1f}x" if a and b else "    -"
 
 
-def print_table(results, servers, conc, mode, rounds):
+def print_table(results, servers, conc, mode, rounds, measured):
     vigil, peers = servers[0], servers[1:]
     print(f"\n{mode} (medians of {rounds} rounds; req/s, p50 and p99 in ms):")
     head = f"{'route':<20}{'c':>4} | {vigil.name:>23}"
@@ -246,7 +246,7 @@ def print_table(results, servers, conc, mode, rounds):
         sub += f" | {'req/s':>6}{'p99':>7}"
     print(sub)
     noisy = []
-    for path in ROUTES:
+    for path in measured:
         for c in conc:
             cells = {}
             for s in servers:
@@ -291,12 +291,18 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--conc", default="1,16,64")
     ap.add_argument("--modes", default="keep-alive,close")
+    ap.add_argument("--routes", default="detections,events,stats",
+                    help="which of the three routes to drive (all are still compared)")
     ap.add_argument("--auth", choices=("auto", "on", "off"), default="auto")
     ap.add_argument("--peer-workers", default="2,1")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/api: wrk not installed (bench/api_peers.sh installs it)")
     conc = [int(c) for c in args.conc.split(",")]
+    wanted = set(args.routes.split(","))
+    measured = [p for p in ROUTES if p.split("/")[3].split("?")[0] in wanted]
+    if not measured:
+        raise SystemExit(f"bench/api: --routes {args.routes!r} names none of detections, events, stats")
     modes = args.modes.split(",")
     db = os.path.join(args.data_dir, "vigil.db")
 
@@ -352,20 +358,20 @@ def main():
             for path in ROUTES:
                 wrk(s, path, 16, 1, headers, False)
         results = {}
-        total = args.rounds * len(ROUTES) * len(conc) * len(modes) * len(servers)
+        total = args.rounds * len(measured) * len(conc) * len(modes) * len(servers)
         print(f"  {total} wrk runs of {args.seconds} s (about {total * args.seconds // 60 + 1} "
               "min)", flush=True)
         for r in range(args.rounds):
             order = servers[r % len(servers):] + servers[:r % len(servers)]
             for mode in modes:
-                for path in ROUTES:
+                for path in measured:
                     for c in conc:
                         for s in order:
                             results.setdefault((s.name, path, c, mode), []).append(
                                 wrk(s, path, c, args.seconds, headers, mode == "close"))
             print(f"  round {r + 1}/{args.rounds} done", flush=True)
         for mode in modes:
-            print_table(results, servers, conc, mode, args.rounds)
+            print_table(results, servers, conc, mode, args.rounds, measured)
         print(f"\n  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         for s in servers:

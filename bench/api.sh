@@ -18,6 +18,7 @@
 # Prints numbers, asserts nothing. Env: BUILD (default build), API_WORK (keep
 # and reuse the warehouse there), BENCH_API_SECONDS (per wrk run, default 3),
 # BENCH_API_ROUNDS (default 3), BENCH_API_CONC (default 1,16,64),
+# BENCH_API_ROUTES (default detections,events,stats),
 # BENCH_API_AUTH (auto|on|off, default auto: on once `vigil token create`
 # exists), BENCH_API_MJPEG (auto|off: step 4).
 set -uo pipefail
@@ -47,7 +48,7 @@ fi
 
 python3 "$src/bench/api.py" --vigil "$build/vigil" --data-dir "$work" --venv "$venv" \
   --seconds "${BENCH_API_SECONDS:-3}" --rounds "${BENCH_API_ROUNDS:-3}" \
-  --conc "${BENCH_API_CONC:-1,16,64}" --auth "${BENCH_API_AUTH:-auto}"
+  --conc "${BENCH_API_CONC:-1,16,64}" --routes "${BENCH_API_ROUTES:-detections,events,stats}" --auth "${BENCH_API_AUTH:-auto}"
 
 if [ "${BENCH_API_MJPEG:-auto}" != off ] && [ -f "$src/bench/api_live.py" ]; then
   echo
