@@ -36,6 +36,17 @@ void vigil__nn_qukernel_c(int64_t kpairs, const int16_t *a, const int16_t *b, in
     memcpy(c, acc, sizeof acc);
 }
 
+void vigil__nn_qpack_b_rows_c(const int16_t *base, const int64_t *offs, int64_t K, int16_t *dst)
+{
+    for (int64_t k = 0; k < K; k++) {
+        const int16_t *r = base + offs[k];
+        int16_t *d = dst + (k / 2) * NN_NR * 2 + (k & 1);
+        for (int j = 0; j < NN_NR; j++) d[2 * j] = r[j];
+    }
+    if (K & 1) /* the pair's second row */
+        for (int j = 0; j < NN_NR; j++) dst[(K / 2) * NN_NR * 2 + 2 * j + 1] = 0;
+}
+
 size_t vigil__nn_qpack_a_len(int64_t M, int64_t K)
 {
     return (size_t)((M + NN_MR - 1) / NN_MR) * (size_t)((K + 1) / 2) * NN_MR * 2;
@@ -103,14 +114,37 @@ typedef struct qgemm_ctx {
     float *yg;            /* this batch item's group's outputs */
     int64_t m0;           /* first output channel of the group */
     int64_t Mg, K, ohw;
+    const int64_t *offs;  /* K offsets for panels read in place, or NULL */
+    int one_by_one;       /* 1x1, stride 1, no pads: every full panel in place */
     int avx2;
     int failed;
 } qgemm_ctx_t;
+
+/* The base of a full panel whose taps are all inside the input (stride 1
+ * along the row), or NULL. */
+static const int16_t *direct_base(const qgemm_ctx_t *c, int64_t j0, int64_t nj)
+{
+    const nn_win_t *w = &c->a->w;
+    if (!c->offs || nj != NN_NR) return NULL;
+    if (c->one_by_one) return c->xg + j0;
+    int64_t oh = j0 / w->OW, ow0 = j0 % w->OW;
+    if (w->sw != 1 || ow0 + NN_NR > w->OW) return NULL;
+    int64_t ih0 = oh * w->sh - w->pt, iw0 = ow0 - w->pl;
+    if (ih0 < 0 || ih0 + (w->kh - 1) * w->dh >= w->H || iw0 < 0 || iw0 + NN_NR - 1 + (w->kw - 1) * w->dw >= w->W)
+        return NULL;
+    return c->xg + ih0 * w->W + iw0;
+}
 
 /* im2col columns j0 .. j0+nj of rows [0, K) as s16 pairs: dst[(k/2)][j][k%2] */
 static void qpack_b(const qgemm_ctx_t *c, int64_t j0, int64_t nj, int16_t *dst)
 {
     const nn_win_t *w = &c->a->w;
+    const int16_t *base = direct_base(c, j0, nj);
+    if (base) {
+        if (c->avx2) vigil__nn_qpack_b_rows_avx2(base, c->offs, c->K, dst);
+        else vigil__nn_qpack_b_rows_c(base, c->offs, c->K, dst);
+        return;
+    }
     int64_t ih0[NN_NR], iw0[NN_NR], kp = (c->K + 1) / 2;
     for (int64_t j = 0; j < NN_NR; j++) {
         int64_t o = j0 + (j < nj ? j : 0);
@@ -221,6 +255,14 @@ int vigil__nn_qconv(const nn_qconv_args_t *a, nn_pool_t *pool)
         packed = own;
     }
     qgemm_ctx_t c = {.a = a, .Mg = Mg, .K = K, .ohw = ohw, .avx2 = avx2};
+    int64_t *offs = malloc(sizeof(int64_t) * (size_t)K);
+    if (offs) { /* row k = (ch, ki, kj) of a panel read in place */
+        int64_t khw = w->kh * w->kw;
+        for (int64_t k = 0; k < K; k++)
+            offs[k] = k / khw * hw + k % khw / w->kw * w->dh * w->W + k % w->kw * w->dw;
+        c.offs = offs;
+        c.one_by_one = w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && !w->pt && !w->pl && !w->pb && !w->pr;
+    }
     int64_t npanels = (ohw + NN_NR - 1) / NN_NR;
     for (int64_t b = 0; b < w->N && !c.failed; b++)
         for (int64_t g = 0; g < a->group && !c.failed; g++) {
@@ -231,5 +273,6 @@ int vigil__nn_qconv(const nn_qconv_args_t *a, nn_pool_t *pool)
             vigil__nn_parallel_for(pool, npanels, 1, qgemm_panels, &c);
         }
     free(own);
+    free(offs);
     return c.failed ? -1 : 0;
 }

@@ -38,6 +38,12 @@
 void vigil__nn_qukernel_c(int64_t kpairs, const int16_t *a, const int16_t *b, int32_t *c);
 void vigil__nn_qukernel_avx2(int64_t kpairs, const int16_t *a, const int16_t *b, int32_t *c);
 
+/* Packed B of 16 columns read in place: row k is the 16 s16 at
+ * base + offs[k] (implicit im2col where every tap of the panel is inside
+ * the input, stride 1 along the row; 1x1 convs: always). */
+void vigil__nn_qpack_b_rows_c(const int16_t *base, const int64_t *offs, int64_t K, int16_t *dst);
+void vigil__nn_qpack_b_rows_avx2(const int16_t *base, const int64_t *offs, int64_t K, int16_t *dst);
+
 /* s16 elements of the packed A of an [M, K] weight matrix */
 size_t vigil__nn_qpack_a_len(int64_t M, int64_t K);
 void vigil__nn_qpack_a(const int8_t *w, int64_t M, int64_t K, int16_t *dst);

@@ -44,6 +44,19 @@ void vigil__nn_qukernel_avx2(int64_t kpairs, const int16_t *a, const int16_t *b,
 #undef ST
 }
 
+void vigil__nn_qpack_b_rows_avx2(const int16_t *base, const int64_t *offs, int64_t K, int16_t *dst)
+{
+    int64_t k = 0;
+    for (; k + 2 <= K; k += 2, dst += 32) {
+        __m256i r0 = _mm256_loadu_si256((const __m256i *)(const void *)(base + offs[k]));
+        __m256i r1 = _mm256_loadu_si256((const __m256i *)(const void *)(base + offs[k + 1]));
+        __m256i lo = _mm256_unpacklo_epi16(r0, r1), hi = _mm256_unpackhi_epi16(r0, r1);
+        _mm256_storeu_si256((__m256i *)(void *)dst, _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(void *)(dst + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+    if (k < K) vigil__nn_qpack_b_rows_c(base, offs + k, 1, dst);
+}
+
 static inline __m256i quant8(const float *x, __m256 inv, __m256 lo, __m256 hi, __m256i zp,
                              __m256i qmax)
 {
@@ -131,6 +144,10 @@ void vigil__nn_qukernel_avx2(int64_t kpairs, const int16_t *a, const int16_t *b,
 void vigil__nn_quantize_s16_avx2(const float *x, int64_t n, float inv_scale, int zp, int16_t *y)
 {
     vigil__nn_quantize_s16_c(x, n, inv_scale, zp, y);
+}
+void vigil__nn_qpack_b_rows_avx2(const int16_t *base, const int64_t *offs, int64_t K, int16_t *dst)
+{
+    vigil__nn_qpack_b_rows_c(base, offs, K, dst);
 }
 size_t vigil__nn_qdw_pad_len(const nn_dw_geom_t *g)
 {

@@ -3,7 +3,8 @@
  * AVX2 == portable == a double reference; the INT8 convolution on random
  * shapes (odd sizes, asymmetric pads, strides 1-3, dilations, groups,
  * depthwise 3x3/5x5 strides 1 and 2, 1x1, batch 2, K odd, M not a multiple
- * of 6, output widths not a multiple of 16) with 1 and 2 threads: AVX2 and
+ * of 6, output widths not a multiple of 16, panels packed and read in
+ * place) with 1 and 2 threads: AVX2 and
  * portable bit-identical, both equal to the exact integer formula computed
  * in double, and within the quantization error of the float convolution. */
 #include <math.h>
@@ -176,6 +177,9 @@ static void test_nn_qconv_avx2_equals_portable_and_reference(void **state)
         {2, 5, 7, 9, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 5},       /* depthwise stride 3: portable */
         {1, 7, 6, 29, 7, 3, 3, 2, 1, 1, 2, 0, 2, 1, 0, 7},      /* depthwise, dilated, odd pads */
         {1, 40, 12, 12, 50, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   /* K = 360 */
+        {1, 3, 9, 45, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},     /* wide rows: panels read in place, K 27 */
+        {2, 6, 11, 50, 8, 3, 3, 2, 1, 2, 2, 2, 2, 1, 1, 1},     /* in place with dilation, stride 2x1 */
+        {1, 7, 5, 37, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},      /* 1x1 in place across rows, K 7 odd */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         run_case(&cases[i], 1);
