@@ -7,9 +7,11 @@
  * then RUNS times (default 20) on a fixed pseudo-random input, and prints one
  * line that bench/nn.sh collects:
  *   vigil MODEL SHAPE threads T runs R median_ms M min_ms m arena_mib A maxrss_mib S
- *         gmac G gflops F tier K
+ *         gmac G gflops F tier K cpu_ms C
  * (G: multiply-accumulates a run counted from the graph, nn/macs.h; F:
- * 2 G / median; K: the kernel tier, see kernel_tier). max RSS is the whole
+ * 2 G / median; K: the kernel tier, see kernel_tier; C: the median of the
+ * process's CPU time a run, which on a busy machine still says what a run
+ * costs at 1 thread, where the wall time also counts waiting for a core). max RSS is the whole
  * process's peak (getrusage), so run one configuration per process.
  *
  * --peak: the cores' fp32 peak measured by an FMA throughput loop (12
@@ -35,6 +37,13 @@ static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -159,11 +168,11 @@ int main(int argc, char **argv)
     free(shape);
     int64_t n = vigil_nn_tensor_numel(&in);
     float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    double *ms = malloc(sizeof(double) * (size_t)runs);
+    double *ms = malloc(sizeof(double) * (size_t)runs), *cms = malloc(sizeof(double) * (size_t)runs);
     char err[512] = "";
     vigil_nn_model_t *m = NULL;
     vigil_nn_session_t *s = NULL;
-    if (!x || !ms || n <= 0) {
+    if (!x || !ms || !cms || n <= 0) {
         fprintf(stderr, "bench_nn: bad shape %s\n", argv[2]);
         goto done;
     }
@@ -190,28 +199,33 @@ int main(int argc, char **argv)
     vigil_nn_tensor_t out[8];
     if (nout > 8) nout = 8;
     for (int i = -1; i < runs; i++) { /* run -1: plan + warm-up, not counted */
-        double t0 = now_ms();
+        double t0 = now_ms(), c0 = cpu_ms();
         if (vigil_nn_run(s, &in, 1, out, nout, err, sizeof err)) {
             fprintf(stderr, "bench_nn: %s\n", err);
             goto done;
         }
-        if (i >= 0) ms[i] = now_ms() - t0;
+        if (i >= 0) {
+            ms[i] = now_ms() - t0;
+            cms[i] = cpu_ms() - c0;
+        }
     }
     qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+    qsort(cms, (size_t)runs, sizeof *cms, cmp_double);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     const char *base = strrchr(path, '/');
     double gmac = model_gmac(m, &in);
     printf("vigil %s %s threads %d runs %d median_ms %.2f min_ms %.2f arena_mib %.1f maxrss_mib %.1f "
-           "gmac %.3f gflops %.1f tier %s\n",
+           "gmac %.3f gflops %.1f tier %s cpu_ms %.2f\n",
            base ? base + 1 : path, argv[2], threads, runs, ms[runs / 2], ms[0],
            vigil_nn_session_arena_bytes(s) / 1048576.0, ru.ru_maxrss / 1024.0, gmac,
-           ms[runs / 2] > 0 ? 2 * gmac / (ms[runs / 2] / 1e3) : 0.0, kernel_tier());
+           ms[runs / 2] > 0 ? 2 * gmac / (ms[runs / 2] / 1e3) : 0.0, kernel_tier(), cms[runs / 2]);
     rc = 0;
 done:
     vigil_nn_session_free(s);
     vigil_nn_model_free(m);
     free(x);
     free(ms);
+    free(cms);
     return rc;
 }

@@ -17,6 +17,9 @@
 # vigil and ORT, and that as a fraction of the cores' fp32 peak measured in
 # the same run by an FMA throughput loop at the same thread count
 # (`bench_nn --peak`, before and after the models: the higher is used).
+# "cpu ms": the median CPU time of the engine's process a run; at 1 thread
+# it is what a run costs even when a busy machine makes the wall time wait
+# for a core (at 2 threads it adds both threads' time, spinning included).
 # PROFILE=1 also prints vigil's per-op profile of each model at 1 thread
 # (`vigil nn run --profile`: time per op type, GFLOP/s of the slowest nodes).
 # Prints numbers, asserts nothing. Env: BUILD (default build), VIGIL_MODELS,
@@ -115,7 +118,7 @@ awk '
     key = $1 " " $2
     if (!(key in seen)) { seen[key] = 1; order[n++] = key }
     eng = $3
-    med[key, eng] = field("median_ms"); rss[key, eng] = field("maxrss_mib")
+    med[key, eng] = field("median_ms"); rss[key, eng] = field("maxrss_mib"); cpu[key, eng] = field("cpu_ms")
     if (eng == "vigil") { arena[key] = field("arena_mib"); gmac[$1] = field("gmac") }
     if (eng == "tfjs") { tfjs[$1] = field("median_ms"); tfjs_rss[$1] = field("maxrss_mib"); tfjs_runs[$1] = field("runs") }
   }
@@ -124,7 +127,7 @@ awk '
   function num(g) { return g >= 0 ? sprintf("%.1f", g) : "-" }
   END {
     for (t = 1; t <= 256; t++) if (t in peak) printf "fp32 peak, %d thread(s): %.1f GFLOP/s (FMA loop; AVX2 %.1f)\n", t, peak[t], peak2[t]
-    printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %6s %9s %9s\n", "model", "thr", "GMAC", "vigil ms", "ref ms", "ref", "ratio", "vigil GF", "% peak", "ref GF", "% peak", "arena", "vigil RSS", "ref RSS"
+    printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %9s %9s %6s %6s %9s %9s\n", "model", "thr", "GMAC", "vigil ms", "ref ms", "ref", "ratio", "vigil GF", "% peak", "ref GF", "% peak", "vigil cpu", "ref cpu", "ratio", "arena", "vigil RSS", "ref RSS"
     for (i = 0; i < n; i++) {
       split(order[i], kv, " "); m = kv[1]; t = kv[2]
       v = med[order[i], "vigil"]; r = med[order[i], "ort"]; refn = "ort"; rr = rss[order[i], "ort"]
@@ -132,7 +135,11 @@ awk '
       if (r == "") { r = "-"; refn = "-"; rr = "-" }
       ratio = (v != "" && v != "-" && r != "-" && r + 0 > 0) ? sprintf("%.2f", v / r) : "-"
       gv = gf(m, v); gr = (refn == "ort") ? gf(m, r) : -1
-      printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %6s %9s %9s\n", m, t, (gmac[m] == "" ? "-" : gmac[m]), (v == "" ? "-" : v), r, refn, ratio, num(gv), pct(gv, t), num(gr), pct(gr, t), (arena[order[i]] == "" ? "-" : arena[order[i]]), (rss[order[i], "vigil"] == "" ? "-" : rss[order[i], "vigil"]), rr
+      cv = cpu[order[i], "vigil"]; cr = (refn == "ort") ? cpu[order[i], "ort"] : ""
+      if (cv == "") cv = "-"
+      if (cr == "") cr = "-"
+      cratio = (cv != "-" && cr != "-" && cr + 0 > 0) ? sprintf("%.2f", cv / cr) : "-"
+      printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %9s %9s %6s %6s %9s %9s\n", m, t, (gmac[m] == "" ? "-" : gmac[m]), (v == "" ? "-" : v), r, refn, ratio, num(gv), pct(gv, t), num(gr), pct(gr, t), cv, cr, cratio, (arena[order[i]] == "" ? "-" : arena[order[i]]), (rss[order[i], "vigil"] == "" ? "-" : rss[order[i], "vigil"]), rr
     }
     for (m in tfjs_runs) printf "(TF.js on %s: median of %s runs, single-threaded pure-JS CPU backend)\n", m, tfjs_runs[m]
   }' "$out"
