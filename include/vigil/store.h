@@ -617,6 +617,11 @@ typedef struct vigil_search_result {
 vigil_err_t vigil_store_search(vigil_store_t *store, const vigil_search_query_t *q,
                                vigil_search_result_t *res, char *errstr, size_t errstr_size);
 void vigil_search_result_release(vigil_search_result_t *res);
+/* The order of search items and of the cursor (qsort's comparator): newest
+ * first by time, events before detections at equal times, then by id
+ * descending. Every search backend (the warehouse's, the search node's)
+ * pages by it. */
+int vigil_search_item_cmp(const void *a, const void *b);
 
 /* ---- storage ------------------------------------------------------------- */
 typedef struct vigil_storage_row {

@@ -210,27 +210,6 @@ static int resolve_event(vigil_store_t *store, json_t *src, vigil_search_item_t 
     return found;
 }
 
-static int64_t item_time(const vigil_search_item_t *it)
-{
-    return it->is_event ? it->event.ev.start_us : it->detection.capture_time_us;
-}
-
-static int64_t item_id(const vigil_search_item_t *it)
-{
-    return it->is_event ? it->event.id : it->detection.id;
-}
-
-/* Newest first: time, then events before detections, then id, descending. */
-static int item_cmp(const void *pa, const void *pb)
-{
-    const vigil_search_item_t *a = pa, *b = pb;
-    int64_t ta = item_time(a), tb = item_time(b);
-    if (ta != tb) return ta > tb ? -1 : 1;
-    if (a->is_event != b->is_event) return a->is_event ? -1 : 1;
-    int64_t ia = item_id(a), ib = item_id(b);
-    return ia > ib ? -1 : ia < ib;
-}
-
 /* Whether it comes after the query's cursor in that order. */
 static int after_cursor(const vigil_search_query_t *q, const vigil_search_item_t *it)
 {
@@ -243,7 +222,7 @@ static int after_cursor(const vigil_search_query_t *q, const vigil_search_item_t
         c.detection.capture_time_us = q->after_time_us;
         c.detection.id = q->after_id;
     }
-    return item_cmp(&c, it) < 0;
+    return vigil_search_item_cmp(&c, it) < 0;
 }
 
 /* One kind's page (limit + 1 + PAGE_SLACK hits) resolved into items[*n...]. */
@@ -281,7 +260,7 @@ static vigil_err_t page(vigil__os_t *os, vigil_store_t *store, const vigil_searc
         if (ok && after_cursor(q, it)) (*n)++;
     }
     /* this kind's own page, in the warehouse's order */
-    qsort(items + start, *n - start, sizeof *items, item_cmp);
+    qsort(items + start, *n - start, sizeof *items, vigil_search_item_cmp);
     if (*n - start > (size_t)q->limit + 1) *n = start + (size_t)q->limit + 1;
     json_decref(res);
     return VIGIL_OK;
@@ -406,7 +385,7 @@ vigil_err_t vigil_search_query_os(const vigil_config_t *cfg, vigil_store_t *stor
     if (dets && (err = page(&os, store, q, 0, text_cameras, prefix, res->items, &n, errstr,
                             errstr_size)))
         goto out;
-    qsort(res->items, n, sizeof *res->items, item_cmp);
+    qsort(res->items, n, sizeof *res->items, vigil_search_item_cmp);
     res->more = n > (size_t)q->limit;
     res->nitems = res->more ? (size_t)q->limit : n;
     if (q->facets && (events || dets))

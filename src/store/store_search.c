@@ -47,8 +47,7 @@ static int64_t item_id(const vigil_search_item_t *it)
     return it->is_event ? it->event.id : it->detection.id;
 }
 
-/* Newest first: time, then events before detections, then id, descending. */
-static int item_cmp(const void *pa, const void *pb)
+int vigil_search_item_cmp(const void *pa, const void *pb)
 {
     const vigil_search_item_t *a = pa, *b = pb;
     int64_t ta = item_time(a), tb = item_time(b);
@@ -140,7 +139,7 @@ vigil_err_t vigil__search_run(const vigil__search_backend_t *be, void *ctx,
         return err;
     if (dets && (err = be->page(ctx, q, 0, pat, res->items, &n, errstr, errstr_size)))
         return err;
-    qsort(res->items, n, sizeof(*res->items), item_cmp);
+    qsort(res->items, n, sizeof(*res->items), vigil_search_item_cmp);
     res->more = n > (size_t)q->limit;
     res->nitems = res->more ? (size_t)q->limit : n;
     if (!q->facets) return VIGIL_OK;
