@@ -439,6 +439,13 @@ vigil_infer_t *vigil_infer_new(const vigil_config_t *cfg, vigil_bus_t *bus, char
                      cfg ? cfg->infer_batch_timeout_ms : 0);
         return NULL;
     }
+    /* a VIGIL_NN_ISA this CPU cannot run stops the stage at start, whatever
+     * the model (src/nn/cpu/isa.c) */
+    char ierr[256];
+    if (vigil_nn_isa_check(ierr, sizeof ierr)) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "infer: %s", ierr);
+        return NULL;
+    }
     vigil_infer_t *inf = calloc(1, sizeof *inf);
     if (!inf) goto oom;
     inf->cfg = cfg;
