@@ -8,7 +8,7 @@
  *       FILE does not list as an expected failure.
  *   vigil nn info MODEL          inputs, outputs, op types
  *   vigil nn run MODEL [--shape 1x3x640x640] [--threads N] [--runs N] [--profile]
- *                [--input X.f32] [--dump DIR]
+ *                [--input X.f32] [--dump DIR] [--quant NAME-int8.vq]
  *       runs the model on constant inputs (or input 0 read from X.f32, raw
  *       float32 of --shape) and prints the median latency; --dump writes
  *       each output as DIR/output_I.bin (raw) and prints a JSON line for it.
@@ -30,6 +30,7 @@
 #include "nn/onnx/export.h"
 #include "nn/onnx/onnx.h"
 #include "vigil/nn.h"
+#include "vigil/nn_quant.h"
 
 #define DEFAULT_DIR "/usr/share/libonnx-testdata/data/node"
 #define MAX_IO 64
@@ -462,10 +463,11 @@ static int export_model(int argc, char **argv)
 
 static int run_model(int argc, char **argv)
 {
-    const char *path = NULL, *shape = NULL, *input = NULL, *dump = NULL;
+    const char *path = NULL, *shape = NULL, *input = NULL, *dump = NULL, *quant = NULL;
     int threads = 1, runs = 5, profile = 0, rc = CLI_FAIL;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--shape") && i + 1 < argc) shape = argv[++i];
+        else if (!strcmp(argv[i], "--quant") && i + 1 < argc) quant = argv[++i];
         else if (!strcmp(argv[i], "--input") && i + 1 < argc) input = argv[++i];
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
@@ -488,6 +490,7 @@ static int run_model(int argc, char **argv)
         free(ms);
         return CLI_FAIL;
     }
+    if (quant && vigil_nn_model_apply_quant(m, quant, err, sizeof err)) goto fail; /* NAME-int8.vq */
     nin = vigil_nn_model_ninputs(m);
     nout = vigil_nn_model_noutputs(m);
     if (nin > MAX_IO || nout > MAX_IO || !ms) goto done;
@@ -584,7 +587,7 @@ int cli_nn_main(const cli_cmd_t *cmd, int argc, char **argv)
         printf("usage: vigil nn conformance [DIR] [--filter S] [--expected FILE] [--threads N]\n"
                "       vigil nn info MODEL\n"
                "       vigil nn run MODEL [--shape 1x3x640x640] [--threads N] [--runs N] [--profile]\n"
-               "                    [--input X.f32] [--dump DIR]\n"
+               "                    [--input X.f32] [--dump DIR] [--quant NAME-int8.vq]\n"
                "       vigil nn export MODEL OUT.onnx\n"
                "       vigil nn isa    (the kernel tier in use, the CPU, the tiers it runs)\n"
                "VIGIL_NN_ISA=generic|avx2|avx512 forces a kernel tier.\n");

@@ -152,15 +152,35 @@ static void qpack_b(const qgemm_ctx_t *c, int64_t j0, int64_t nj, int16_t *dst)
         iw0[j] = o % w->OW * w->sw - w->pl;
     }
     memset(dst, 0, sizeof(int16_t) * (size_t)kp * NN_NR * 2);
-    int64_t khw = w->kh * w->kw, hw = w->H * w->W;
+    /* all nj columns in one output row: one input row per k */
+    int one_row = ih0[0] == ih0[nj - 1];
+    int64_t hw = w->H * w->W, ch = 0, ki = 0, kj = 0;
     for (int64_t k = 0; k < c->K; k++) {
-        int64_t ch = k / khw, ki = k % khw / w->kw, kj = k % w->kw;
         const int16_t *xc = c->xg + ch * hw;
         int16_t *d = dst + (k / 2) * NN_NR * 2 + (k & 1);
         int64_t dy = ki * w->dh, dx = kj * w->dw;
-        for (int64_t j = 0; j < nj; j++) {
-            int64_t ih = ih0[j] + dy, iw = iw0[j] + dx;
-            if (ih >= 0 && ih < w->H && iw >= 0 && iw < w->W) d[2 * j] = xc[ih * w->W + iw];
+        if (one_row) {
+            int64_t ih = ih0[0] + dy, a = iw0[0] + dx, z = iw0[nj - 1] + dx;
+            if (ih >= 0 && ih < w->H) {
+                const int16_t *xr = xc + ih * w->W;
+                if (a >= 0 && z < w->W) {
+                    for (int64_t j = 0; j < nj; j++) d[2 * j] = xr[a + j * w->sw];
+                } else {
+                    for (int64_t j = 0; j < nj; j++) {
+                        int64_t iw = a + j * w->sw;
+                        if (iw >= 0 && iw < w->W) d[2 * j] = xr[iw];
+                    }
+                }
+            }
+        } else {
+            for (int64_t j = 0; j < nj; j++) {
+                int64_t ih = ih0[j] + dy, iw = iw0[j] + dx;
+                if (ih >= 0 && ih < w->H && iw >= 0 && iw < w->W) d[2 * j] = xc[ih * w->W + iw];
+            }
+        }
+        if (++kj == w->kw) {
+            kj = 0;
+            if (++ki == w->kh) ki = 0, ch++;
         }
     }
 }
