@@ -192,7 +192,7 @@ static void qgemm_panels(void *arg, int64_t p0, int64_t p1)
     int64_t kp = (c->K + 1) / 2, npan = (c->Mg + NN_MR - 1) / NN_MR;
     int16_t *b = NULL;
     if (posix_memalign((void **)&b, 64, sizeof(int16_t) * (size_t)(kp ? kp : 1) * NN_NR * 2)) {
-        c->failed = 1; /* a plain store: every writer writes 1 */
+        __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED); /* read after the parallel-for */
         return;
     }
     int32_t acc[NN_MR * NN_NR];
@@ -237,7 +237,7 @@ static void qdw_planes(void *arg, int64_t c0, int64_t c1)
     if (!acc || (padn && !pad)) {
         free(acc);
         free(pad);
-        c->failed = 1;
+        __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
         return;
     }
     for (int64_t nc = c0; nc < c1; nc++) {
