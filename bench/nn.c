@@ -9,7 +9,7 @@
  *   vigil MODEL SHAPE threads T runs R median_ms M min_ms m arena_mib A maxrss_mib S
  *         gmac G gflops F tier K cpu_ms C
  * (G: multiply-accumulates a run counted from the graph, nn/macs.h; F:
- * 2 G / median; K: the kernel tier, see kernel_tier; C: the median of the
+ * 2 G / median; K: the kernel tier, vigil_nn_isa(); C: the median of the
  * process's CPU time a run, which on a busy machine still says what a run
  * costs at 1 thread, where the wall time also counts waiting for a core). max RSS is the whole
  * process's peak (getrusage), so run one configuration per process.
@@ -53,15 +53,11 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The kernel tier vigil-nn runs on this CPU: its kernels stop at AVX2+FMA
- * (chosen at run time by __builtin_cpu_supports, src/nn/cpu/), else the
- * portable C ones. VIGIL_NN_ISA, when set, is what the engine was told. */
+/* The kernel tier vigil-nn runs (src/nn/cpu/isa.c: the best this CPU and
+ * build have, or VIGIL_NN_ISA's) */
 static const char *kernel_tier(void)
 {
-    const char *forced = getenv("VIGIL_NN_ISA");
-    if (forced && *forced) return forced;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "avx2" : "generic";
+    return vigil_nn_isa_name(vigil_nn_isa());
 }
 
 /* MACs of one run at the input shape, from a plan of the optimised graph */
