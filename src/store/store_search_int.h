@@ -60,19 +60,51 @@ vigil_facet_t *vigil__search_facet_new(vigil__search_facets_t *fs, char *errstr,
  * after the cursor's: events rank above detections at equal times. */
 int64_t vigil__search_cursor_id(const vigil_search_query_t *q, int is_event);
 
-/* The ORDER BY column of a table in both SQL backends' schemas. */
-#define VIGIL__SEARCH_TIME_COL(is_event) ((is_event) ? "start_us" : "capture_time_us")
-
-/* The facet query of the SQL backends, after the filtered CTE m of a
- * table's newest matches (camera_id, label, zone, line, kind): rows of
- * (dimension, value, count), dimension 5 the rows m holds. */
-#define VIGIL__SEARCH_FACETS_SQL                                                \
-    "SELECT 0, camera_id, count(*) FROM m GROUP BY camera_id "                  \
-    "UNION ALL SELECT 1, label, count(*) FROM m GROUP BY label "                \
-    "UNION ALL SELECT 2, zone, count(*) FROM m WHERE zone <> '' GROUP BY zone " \
-    "UNION ALL SELECT 3, line, count(*) FROM m WHERE line <> '' GROUP BY line " \
-    "UNION ALL SELECT 4, kind, count(*) FROM m GROUP BY kind "                  \
-    "UNION ALL SELECT 5, '', count(*) FROM m"
+/* ---- the SQL backends' statements (store_search_sql.c) -----------------
+ *
+ * SQLite and PostgreSQL run the same two statements per table, written
+ * once here in a dialect: the page (the table's columns the backend reads,
+ * the filter, the cursor's keyset, newest first, limit + 1 rows) and the
+ * facet count (a materialized CTE of the VIGIL_SEARCH_FACET_ROWS newest
+ * matches grouped five ways: rows of (dimension, value, count), dimension
+ * VIGIL__SEARCH_FACETS_TOTAL the rows counted). Every value is a bound
+ * parameter, collected in binds for the backend to bind in order. */
+#define VIGIL__SEARCH_SQL_MAX 8192
+#define VIGIL__SEARCH_BINDS_MAX 200
 #define VIGIL__SEARCH_FACETS_TOTAL 5
+
+typedef struct vigil__search_dialect {
+    int numbered;     /* placeholders $1.. with casts (PostgreSQL), else ? */
+    const char *like; /* "LIKE" (SQLite: ASCII case-insensitive) or "ILIKE" */
+    const char *truth; /* "1" or "true": WHERE <truth> AND ... */
+} vigil__search_dialect_t;
+
+typedef struct vigil__search_bind {
+    int type; /* 't' text (not copied), 'i' int64, 'd' double */
+    const char *s;
+    int64_t i;
+    double d;
+} vigil__search_bind_t;
+
+typedef struct vigil__search_sql {
+    char sql[VIGIL__SEARCH_SQL_MAX];
+    size_t len;
+    int overflow; /* the SQL or the binds did not fit: refuse the query */
+    vigil__search_bind_t binds[VIGIL__SEARCH_BINDS_MAX];
+    int nbinds;
+    const vigil__search_dialect_t *dialect;
+} vigil__search_sql_t;
+
+/* The page statement of one table into b (initialized here): SELECT cols
+ * (the backend's column list of the table). */
+void vigil__search_sql_page(vigil__search_sql_t *b, const vigil__search_dialect_t *dialect,
+                            const vigil_search_query_t *q, int is_event, const char *pattern,
+                            const char *cols);
+/* The facet statement of one table into b (initialized here). */
+void vigil__search_sql_facets(vigil__search_sql_t *b, const vigil__search_dialect_t *dialect,
+                              const vigil_search_query_t *q, int is_event, const char *pattern);
+/* VIGIL_ERR_INVALID "search: query too long" when b overflowed, else OK. */
+vigil_err_t vigil__search_sql_check(const vigil__search_sql_t *b, char *errstr,
+                                    size_t errstr_size);
 
 #endif
