@@ -7,12 +7,24 @@
  *     capture-to-stored latency of frames (preprocess wrote the JPEG and its
  *     row) and of detections (sink committed them), p50 and p99.
  *
+ *  3. For a vigil-nn detector (BENCH_MODEL=centernet, yolo): the engine alone
+ *     in the same process after the pipeline stopped: the model's input
+ *     tensor at batch 1 and at infer.batch_size, infer.threads threads (0:
+ *     one per core, as the pipeline), median of BENCH_ENGINE_RUNS (default
+ *     10) runs; and the ratio of the pipeline's inferred frames/s to it
+ *     (issue 10 item 6). CPU seconds a frame (getrusage) for both: on a
+ *     shared machine they say more than wall time.
+ *
  * Prints figures; asserts nothing about time. Environment: VIGIL_MEDIA (the
- * media dir), BENCH_SECONDS, BENCH_MODEL (default motion). */
+ * media dir), BENCH_SECONDS (0 skips the latency run), BENCH_MODEL (default
+ * motion), BENCH_ENGINE_RUNS. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include "infer/model_nn.h"
 
 #include "vigil/clock.h"
 #include "vigil/log.h"
@@ -38,6 +50,76 @@ static int settled(void)
     uint64_t snk = stage_sum("in", "sink");
     return ing > 0 && pre == ing && inf == stage_sum("out", "preprocess") &&
            inf_out + stage_sum("failed", "infer") == inf && snk == inf_out;
+}
+
+/* the last throughput run: frames inferred per second and CPU s a frame */
+static double pipe_fps, pipe_cpu_per_frame;
+static int pipe_threads, pipe_batch;
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The engine alone on the model's input at batch b: frames/s of the median run. */
+static int engine_raw(const char *model, int threads, int b, int runs)
+{
+    char err[512];
+    vigil__nnm_t *m = vigil__nnm_open(model, threads, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "bench: engine: %s\n", err);
+        return -1;
+    }
+    vigil_nn_tensor_t in = m->in_info;
+    if (!m->dynamic_batch && b > 1) { /* the pipeline runs such a model a frame at a time */
+        printf("  (the model's batch is fixed at %lld: no batched run)\n", (long long)in.dims[0]);
+        vigil__nnm_close(m);
+        return 0;
+    }
+    in.dims[0] = b;
+    for (int d = 1; d < in.ndim; d++)
+        if (in.dims[d] < 0) in.dims[d] = d == 1 ? 3 : m->entry.height; /* not for fixed models */
+    size_t n = (size_t)vigil_nn_tensor_numel(&in);
+    float *x = malloc(n * sizeof *x);
+    double *ms = malloc((size_t)runs * sizeof *ms);
+    int rc = -1;
+    if (!x || !ms) goto done;
+    for (size_t i = 0; i < n; i++) x[i] = (float)(i % 251) / 251.0f;
+    in.data = x;
+    vigil_nn_tensor_t out;
+    if (vigil__nnm_run(m, &in, &out, err, sizeof err)) goto fail; /* warm up: plan, arena */
+    double c0 = cpu_s();
+    for (int r = 0; r < runs; r++) {
+        int64_t t0 = vigil_mono_us();
+        if (vigil__nnm_run(m, &in, &out, err, sizeof err)) goto fail;
+        ms[r] = (double)(vigil_mono_us() - t0) / 1e3;
+    }
+    double cpu = (cpu_s() - c0) / ((double)runs * b);
+    qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+    double fps = b * 1e3 / ms[runs / 2];
+    printf("  engine alone, batch %d, %d threads: %.2f ms a run (median of %d) = %.1f frames/s, "
+           "%.1f CPU ms a frame\n", b, threads, ms[runs / 2], runs, fps, cpu * 1e3);
+    if (pipe_fps > 0)
+        printf("    pipeline / engine: %.2f (frames/s), CPU a frame %.1f ms vs %.1f ms\n", pipe_fps / fps,
+               pipe_cpu_per_frame * 1e3, cpu * 1e3);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "bench: engine: %s\n", err);
+done:
+    free(x);
+    free(ms);
+    vigil__nnm_close(m);
+    return rc;
 }
 
 static int setup(vigil_config_t *cfg, const char *video, const char *dir, int realtime,
@@ -89,7 +171,10 @@ static int run(const char *video, int realtime, double seconds, const char *mode
         return -1;
     }
     int64_t t0 = vigil_mono_us(), t_end;
+    double c0 = cpu_s();
     const char *cam = cfg.cameras[0].id;
+    pipe_threads = cfg.infer_threads > 0 ? cfg.infer_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    pipe_batch = cfg.infer_batch_size;
     if (!realtime) {
         while (!(vigil_pipeline_finished(p) && settled())) vigil_sleep_us(2000);
         t_end = vigil_mono_us();
@@ -102,6 +187,11 @@ static int run(const char *video, int realtime, double seconds, const char *mode
                (unsigned long long)stage_sum("out", "preprocess"),
                (unsigned long long)stage_sum("dropped", "preprocess"),
                (unsigned long long)stage_sum("in", "sink"));
+        uint64_t inferred = stage_sum("out", "infer");
+        pipe_fps = (double)inferred / s;
+        pipe_cpu_per_frame = inferred ? (cpu_s() - c0) / (double)inferred : 0;
+        printf("  inferred %llu: %.1f frames/s through the detector, %.1f CPU ms a frame (all stages)\n",
+               (unsigned long long)inferred, pipe_fps, pipe_cpu_per_frame * 1e3);
         print_stage_times(cam);
     } else {
         while (vigil_mono_us() - t0 < (int64_t)(seconds * 1e6)) vigil_sleep_us(100000);
@@ -138,7 +228,15 @@ int main(void)
     const char *secs = getenv("BENCH_SECONDS");
     const char *model = getenv("BENCH_MODEL") ? getenv("BENCH_MODEL") : "motion";
     printf("bench/pipeline: %ld cores\n", sysconf(_SC_NPROCESSORS_ONLN));
-    int rc = run(video, 0, 0, model) || run(video, 1, secs ? atof(secs) : 30, model);
+    double seconds = secs ? atof(secs) : 30;
+    int rc = run(video, 0, 0, model) || (seconds > 0 && run(video, 1, seconds, model));
+    if (!rc && strcmp(model, "motion") != 0) {
+        const char *r = getenv("BENCH_ENGINE_RUNS");
+        int runs = r && atoi(r) > 0 ? atoi(r) : 10;
+        printf("engine (model %s, the same process, the pipeline stopped):\n", model);
+        rc = engine_raw(model, pipe_threads, 1, runs) ||
+             (pipe_batch > 1 && engine_raw(model, pipe_threads, pipe_batch, runs));
+    }
     free(video);
     return rc ? 1 : 0;
 }
