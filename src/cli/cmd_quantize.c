@@ -308,9 +308,6 @@ int cli_models_quantize(int argc, char **argv)
         goto done;
     }
     const vigil__model_entry_t *e = &r.m->entry;
-    if (e->post != VIGIL_POST_CENTERNET && e->post != VIGIL_POST_YOLO && e->post != VIGIL_POST_OCR_DET &&
-        e->post != VIGIL_POST_OCR_REC && e->post != VIGIL_POST_OCR_CLS)
-        goto done;
     if (e->resize == VIGIL_RESIZE_FIT32 || e->resize == VIGIL_RESIZE_HEIGHT) {
         fprintf(stderr, "vigil models quantize: model \"%s\": inputs of varying size (resize fit32/height) are not "
                         "supported yet\n", name);
