@@ -100,6 +100,7 @@ bench: build media models
 	BUILD=$(BUILD) bench/analytics.sh
 	BUILD=$(BUILD) bench/api.sh
 	BUILD=$(BUILD) bench/store.sh
+	BUILD=$(BUILD) bench/search.sh
 	BUILD=$(BUILD) bench/dashboard.sh
 
 docs: build
