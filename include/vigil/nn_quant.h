@@ -38,6 +38,10 @@ typedef struct vigil_nn_calib vigil_nn_calib_t;
  * float by default). threads: workers for the calibration runs. */
 vigil_nn_calib_t *vigil_nn_calib_new(const vigil_nn_model_t *model, vigil_nn_calib_method_t method,
                                      int quantize_heads, int threads, char *errstr, size_t errstr_size);
+/* Keeps more Convs float (call before adding inputs): keep is a comma list
+ * of "depthwise" (every depthwise Conv), "first" (the Convs reading a
+ * graph input) or substrings of node names. Returns how many it kept. */
+size_t vigil_nn_calib_keep_float(vigil_nn_calib_t *c, const char *keep);
 void vigil_nn_calib_free(vigil_nn_calib_t *c);
 /* Runs one input through the float model and records its statistics. */
 vigil_err_t vigil_nn_calib_add(vigil_nn_calib_t *c, const vigil_nn_tensor_t *input, char *errstr,

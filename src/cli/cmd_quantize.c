@@ -1,5 +1,6 @@
 /* `vigil models quantize NAME --calibrate DIR_OR_VIDEO [--frames N]
- * [--method minmax|percentile|entropy] [--quantize-heads] [--threads N]`:
+ * [--method minmax|percentile|entropy] [--quantize-heads]
+ * [--keep-float depthwise,first,NAME...] [--threads N]`:
  * INT8 post-training quantization of a registry model (vigil/nn_quant.h).
  *
  * Calibration inputs are JPEG images (a directory's *.jpg / *.jpeg, sorted
@@ -237,17 +238,19 @@ static int usage(FILE *out)
 {
     fprintf(out, "usage: vigil models quantize NAME --calibrate DIR_OR_VIDEO [--frames N]\n"
                  "                              [--method minmax|percentile|entropy] [--quantize-heads]\n"
-                 "                              [--threads N]\n"
+                 "                              [--keep-float depthwise,first,NAME...] [--threads N]\n"
                  "  INT8 post-training quantization: calibrates on up to N (default 32) images of\n"
                  "  DIR (*.jpg) or frames of a video, writes NAME-int8.vq next to the float model\n"
                  "  and registers NAME-int8 ($VIGIL_MODELS/NAME-int8.yaml). The detector heads stay\n"
-                 "  float unless --quantize-heads. Default method: minmax.\n");
+                 "  float unless --quantize-heads; --keep-float keeps more float: depthwise Convs,\n"
+                 "  the first (reading the input), or Convs whose names contain NAME. Default\n"
+                 "  method: minmax.\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
 int cli_models_quantize(int argc, char **argv)
 {
-    const char *name = NULL, *calib = NULL, *method_s = "minmax";
+    const char *name = NULL, *calib = NULL, *method_s = "minmax", *keep = NULL;
     int frames = 32, heads = 0, threads = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--calibrate") && i + 1 < argc) calib = argv[++i];
@@ -255,6 +258,7 @@ int cli_models_quantize(int argc, char **argv)
         else if (!strcmp(argv[i], "--method") && i + 1 < argc) method_s = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quantize-heads")) heads = 1;
+        else if (!strcmp(argv[i], "--keep-float") && i + 1 < argc) keep = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
         else if (argv[i][0] != '-' && !name) name = argv[i];
         else {
@@ -330,6 +334,7 @@ int cli_models_quantize(int argc, char **argv)
         fprintf(stderr, "vigil models quantize: model \"%s\": %s\n", name, err);
         goto done;
     }
+    if (keep) vigil_nn_calib_keep_float(r.c, keep);
     r.jpeg = vigil_jpeg_new();
     r.buf = malloc(sizeof(float) * 3 * (size_t)e->width * (size_t)e->height);
     if (!r.jpeg || !r.buf) {

@@ -119,6 +119,56 @@ nomem:
     return NULL;
 }
 
+static int keep_matches(const nn_graph_t *g, int ni, const char *item, size_t len)
+{
+    const nn_node_t *n = &g->nodes[ni];
+    if (len == 9 && !strncmp(item, "depthwise", 9)) {
+        const nn_value_t *w = &g->values[n->inputs[1]];
+        return w->dims[1] == 1 && vigil__nn_attr_int(n, "group", 1) == w->dims[0] && w->dims[0] > 1;
+    }
+    if (len == 5 && !strncmp(item, "first", 5)) {
+        for (int i = 0; i < g->ninputs; i++)
+            if (n->inputs[0] == g->inputs[i]) return 1;
+        /* through layout ops only (TF.js NHWC input -> Transpose -> Conv) */
+        int p = g->values[n->inputs[0]].producer;
+        if (p >= 0 && !strcmp(g->nodes[p].op_type, "Transpose"))
+            for (int i = 0; i < g->ninputs; i++)
+                if (g->nodes[p].inputs[0] == g->inputs[i]) return 1;
+        return 0;
+    }
+    const char *name = n->name ? n->name : "";
+    for (const char *p = name; *p; p++)
+        if (!strncmp(p, item, len)) return 1;
+    return 0;
+}
+
+size_t vigil_nn_calib_keep_float(vigil_nn_calib_t *c, const char *keep)
+{
+    const nn_graph_t *g = &c->model->g;
+    size_t kept = 0;
+    int o = 0;
+    for (int i = 0; i < c->nl; i++) {
+        int ni = c->L[i].node, drop = 0;
+        for (const char *it = keep; it && *it && !drop;) {
+            const char *e = strchr(it, ',');
+            size_t len = e ? (size_t)(e - it) : strlen(it);
+            if (len) drop = keep_matches(g, ni, it, len);
+            it = e ? e + 1 : it + len;
+        }
+        if (drop) {
+            c->layer_of[ni] = -1;
+            free(c->L[i].hist);
+            kept++;
+            continue;
+        }
+        c->L[o] = c->L[i];
+        c->layer_of[ni] = o++;
+    }
+    c->nl = o;
+    c->kept += (int)kept;
+    return kept;
+}
+
 void vigil_nn_calib_free(vigil_nn_calib_t *c)
 {
     if (!c) return;

@@ -303,10 +303,10 @@ static void test_nn_quant_bad_files_refused_before_the_model_changes(void **stat
     unlink(tmp_path);
 }
 
-static void test_nn_quant_calibration_without_inputs_refused(void **state)
+static void test_nn_quant_calibration_without_inputs_refused_and_keep_float_counts(void **state)
 {
     (void)state;
-    vigil_nn_model_t *m = load();
+    vigil_nn_model_t *m = load(), *m2;
     char err[256];
     vigil_nn_calib_t *c = vigil_nn_calib_new(m, VIGIL_NN_CALIB_ENTROPY, 0, 1, err, sizeof err);
     assert_non_null(c);
@@ -315,6 +315,21 @@ static void test_nn_quant_calibration_without_inputs_refused(void **state)
     assert_int_equal(access("/tmp/never-written.vq", F_OK), -1);
     vigil_nn_calib_free(c);
     vigil_nn_model_free(m);
+    /* --keep-float: depthwise, the first Conv, a name */
+    vigil_nn_calib_t *k = vigil_nn_calib_new(m2 = load(), VIGIL_NN_CALIB_MINMAX, 1, 1, err, sizeof err);
+    assert_non_null(k);
+    assert_int_equal(vigil_nn_calib_keep_float(k, "depthwise"), 1);
+    assert_int_equal(vigil_nn_calib_keep_float(k, "first,"), 1);
+    assert_int_equal(vigil_nn_calib_keep_float(k, "nomatch"), 0);
+    size_t nq, nf;
+    vigil_nn_calib_counts(k, &nq, &nf);
+    assert_int_equal(nq, 1);
+    assert_int_equal(nf, 2);
+    assert_int_equal(vigil_nn_calib_keep_float(k, "conv_c"), 1);
+    vigil_nn_calib_counts(k, &nq, &nf);
+    assert_int_equal(nq, 0);
+    vigil_nn_calib_free(k);
+    vigil_nn_model_free(m2);
     assert_int_equal(vigil_nn_calib_method_parse("entropy"), VIGIL_NN_CALIB_ENTROPY);
     assert_int_equal(vigil_nn_calib_method_parse("kl"), -1);
 }
@@ -324,7 +339,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nn_quant_calibrated_model_runs_within_quantization_error),
         cmocka_unit_test(test_nn_quant_bad_files_refused_before_the_model_changes),
-        cmocka_unit_test(test_nn_quant_calibration_without_inputs_refused),
+        cmocka_unit_test(test_nn_quant_calibration_without_inputs_refused_and_keep_float_counts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
