@@ -10,6 +10,9 @@ nothing duplicated.
   - the node down when vigil starts (retries, /healthz degraded, then indexes), then killed -9
     mid-run and started again on its data;
   - a proxy in front of the node answering 429 to the first _bulk requests (retried, counted);
+  - a proxy that hands the first _bulk requests to the node and then drops the connection
+    before the node's answer reaches vigil (the node dying mid-bulk, after it took the
+    documents): sent again, counted retried, the same ids overwritten, nothing duplicated;
   - a mapping conflict: today's detections index made beforehand with `label` a long: every
     detection document is refused by the node (counted failed, logged with its id, never
     retried), the events and tracks still indexed, the indexer not stuck.
@@ -18,6 +21,7 @@ import http.server
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -242,7 +246,11 @@ def test_node_down_at_start_then_killed_mid_run_loses_and_duplicates_nothing():
         time.sleep(2)
         r = node("restart")
         check(r.returncode == 0, f"restart: {r.stderr[-2000:]}")
-        run_until_indexed(v)
+        wait_ended(v)
+        wait_indexed(v)
+        check(metric(v, "vigil_search_bulk_total", result="retried") >= 1,
+              "the bulks refused while the node was down are not counted retried")
+        check(v.stop() == 0, "vigil did not exit 0")
         check_same_ids(v.data_dir)
         check("indexing into" in v.log_text() and "again after" in v.log_text(),
               "no recovery line in the log")
@@ -252,8 +260,10 @@ class Proxy429(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
-def make_proxy(n429):
-    state = {"bulk": 0, "refused": 0}
+def make_proxy(n429, ncut=0):
+    """A proxy to the node: answers 429 to the first n429 _bulk requests; hands the next ncut
+    to the node and drops the connection without passing its answer on."""
+    state = {"bulk": 0, "refused": 0, "cut": 0, "cut_taken": 0}
 
     class H(http.server.BaseHTTPRequestHandler):
         def log_message(self, *a):
@@ -280,6 +290,13 @@ def make_proxy(n429):
                     status, out = r.status, r.read()
             except urllib.error.HTTPError as e:
                 status, out = e.code, e.read()
+            if self.path.startswith("/_bulk") and state["cut"] < ncut:
+                state["cut"] += 1
+                if status == 200 and not json.loads(out).get("errors"):
+                    state["cut_taken"] += 1  # the node has every document of it
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
@@ -307,6 +324,27 @@ def test_node_answering_429_is_retried_until_taken():
             check(v.stop() == 0, "vigil did not exit 0")
             check_same_ids(v.data_dir)
         check(state["refused"] == 4, f"proxy state {state}")
+    finally:
+        srv.shutdown()
+
+
+def test_bulk_cut_after_the_node_took_it_is_sent_again_without_duplicates():
+    reset_indices()
+    srv, state = make_proxy(0, ncut=3)
+    try:
+        cfg = config(media("vtest.avi"), url=f"opensearch://127.0.0.1:{PROXY_PORT}")
+        with Vigil([], config=cfg) as v:
+            wait_ended(v)
+            wait_indexed(v)
+            retried = metric(v, "vigil_search_bulk_total", result="retried")
+            check(retried >= 3, f"vigil_search_bulk_total{{result=retried}} = {retried}")
+            check("cannot index" in v.log_text(), "the cut bulks are not in the log")
+            check(v.stop() == 0, "vigil did not exit 0")
+            check_same_ids(v.data_dir)
+        check(state["cut"] == 3 and state["cut_taken"] >= 1,
+              f"proxy state {state}: no bulk the node had taken was cut")
+        print(f"  {state['cut']} bulks cut after the node answered ({state['cut_taken']} it "
+              f"took whole), sent again: retried {retried:.0f}, ids equal to the warehouse's")
     finally:
         srv.shutdown()
 
@@ -354,6 +392,7 @@ if __name__ == "__main__":
             test_run_indexes_detections_events_tracks_and_logs_by_warehouse_key,
             test_node_down_at_start_then_killed_mid_run_loses_and_duplicates_nothing,
             test_node_answering_429_is_retried_until_taken,
+            test_bulk_cut_after_the_node_took_it_is_sent_again_without_duplicates,
             test_mapping_conflict_is_counted_logged_with_the_doc_id_and_not_retried,
         ])
     finally:
