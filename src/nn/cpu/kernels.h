@@ -120,6 +120,18 @@ size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g);
 void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
                                     float *y, float *pad);
 
+/* One output row of a MaxPool's interior (maxpool_avx2.c): rows[0..nrows)
+ * point at the window's first column for output 0 in each input row the
+ * window covers (in tap order); output j reads rows[ki][j * sw + kj * dw]
+ * for kj < kw; avail floats are readable from each rows[ki]. Writes y[0..m)
+ * for the largest m <= n it can (a multiple of 8; sw 1 or 2 only) and
+ * returns m; call only when vigil__nn_have_avx2(). */
+typedef struct nn_maxrow {
+    const float *const *rows;
+    int64_t nrows, kw, dw, sw, n, avail;
+} nn_maxrow_t;
+int64_t vigil__nn_maxpool_row_avx2(const nn_maxrow_t *r, float *y);
+
 /* o = a OP b for op 0 add, 1 sub, 2 mul, 3 div over n floats, a and b
  * contiguous (stride 1) or broadcast (stride 0); returns 0 (nothing done)
  * for other strides; call only when vigil__nn_have_avx2()

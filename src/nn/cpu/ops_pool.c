@@ -106,11 +106,81 @@ static void max_plane_s1(const nn_win_t *w, const float *x, float *y, float *t)
     }
 }
 
+/* One MaxPool output, the window clipped to the input: the reference
+ * loop (taps in row-major order, `v > acc`). */
+static float max_at(const nn_win_t *w, const float *x, int64_t oh, int64_t ow)
+{
+    float acc = -INFINITY;
+    int64_t h0 = oh * w->sh - w->pt, w0 = ow * w->sw - w->pl, ki0, ki1, kj0, kj1;
+    taps_inside(h0, w->kh, w->dh, w->H, &ki0, &ki1);
+    taps_inside(w0, w->kw, w->dw, w->W, &kj0, &kj1);
+    for (int64_t ki = ki0; ki < ki1; ki++) {
+        const float *xr = x + (h0 + ki * w->dh) * w->W + w0;
+        for (int64_t kj = kj0; kj < kj1; kj++) {
+            float v = xr[kj * w->dw];
+            acc = v > acc ? v : acc;
+        }
+    }
+    return acc;
+}
+
+/* MaxPool of one plane split into border and interior: the columns whose
+ * window lies inside the input horizontally, [lo, hi), run without a bounds
+ * check per tap (eight at a time with AVX2 for strides 1 and 2; rows are
+ * clipped once per output row), the border columns through max_at. Same
+ * taps in the same order under the same compare, so the same bits.
+ * rows: room for min(kh, H) pointers. */
+static void max_plane_split(const nn_win_t *w, const float *x, float *y, const float **rows, int avx2)
+{
+    int64_t lo = (w->pl + w->sw - 1) / w->sw, hi = 0;
+    int64_t last = w->W - 1 + w->pl - (w->kw - 1) * w->dw; /* ow * sw must not pass this */
+    if (last >= 0) hi = last / w->sw + 1;
+    if (hi > w->OW) hi = w->OW;
+    if (lo > hi) lo = hi;
+    for (int64_t oh = 0; oh < w->OH; oh++) {
+        float *yr = y + oh * w->OW;
+        int64_t h0 = oh * w->sh - w->pt, ki0, ki1;
+        for (int64_t ow = 0; ow < lo; ow++) yr[ow] = max_at(w, x, oh, ow);
+        for (int64_t ow = hi; ow < w->OW; ow++) yr[ow] = max_at(w, x, oh, ow);
+        if (lo == hi) continue;
+        taps_inside(h0, w->kh, w->dh, w->H, &ki0, &ki1);
+        int64_t nr = ki1 - ki0, col0 = lo * w->sw - w->pl, ow = lo;
+        for (int64_t r = 0; r < nr; r++) rows[r] = x + (h0 + (ki0 + r) * w->dh) * w->W + col0;
+        if (avx2 && (w->sw == 1 || w->sw == 2)) {
+            nn_maxrow_t mr = {rows, nr, w->kw, w->dw, w->sw, hi - lo, w->W - col0};
+            ow += vigil__nn_maxpool_row_avx2(&mr, yr + lo);
+        }
+        for (; ow < hi; ow++) {
+            float acc = -INFINITY;
+            int64_t off = (ow - lo) * w->sw;
+            for (int64_t r = 0; r < nr; r++) {
+                const float *xs = rows[r] + off;
+                for (int64_t kj = 0; kj < w->kw; kj++) {
+                    float v = xs[kj * w->dw];
+                    acc = v > acc ? v : acc;
+                }
+            }
+            yr[ow] = acc;
+        }
+    }
+}
+
 static void pool_planes(void *arg, int64_t c0, int64_t c1)
 {
     const pool_ctx_t *c = arg;
     const pool_params_t *pp = c->pp;
     const nn_win_t *w = &pp->w;
+    int avx2 = vigil__nn_have_avx2();
+    if (pp->max && w->spatial == 2 && !(w->sh == 1 && w->sw == 1 && w->dh == 1 && w->dw == 1 && !avx2)) {
+        /* generic tier at stride 1: the row-reduce below; else border/interior */
+        const float **rows = malloc(sizeof(*rows) * (size_t)(w->kh < w->H ? w->kh : w->H) + 1);
+        if (rows) {
+            for (int64_t pl = c0; pl < c1; pl++)
+                max_plane_split(w, c->x + pl * w->H * w->W, c->y + pl * w->OH * w->OW, rows, avx2);
+            free(rows);
+            return;
+        }
+    }
     if (pp->max && w->spatial == 2 && w->sh == 1 && w->sw == 1 && w->dh == 1 && w->dw == 1) {
         float *t = malloc(sizeof(float) * (size_t)w->OW);
         if (t) {

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "nn/cpu/isa.h"
 #include "nn_support.h"
 #include "vigil/nn.h"
 
@@ -27,6 +28,7 @@ static void attr_ints(pbw_t *node, const char *name, const int64_t *v, int n)
 
 typedef struct pcase {
     int64_t c, h, w, kh, kw, pt, pl, pb, pr;
+    int64_t sh, sw, dh, dw, ceil; /* 0: 1, 1, 1, 1, floor */
 } pcase_t;
 
 /* the general loop: taps in row-major order, acc = v > acc ? v : acc */
@@ -35,7 +37,8 @@ static float naive(const pcase_t *t, const float *x, int64_t oh, int64_t ow)
     float acc = -INFINITY;
     for (int64_t ki = 0; ki < t->kh; ki++)
         for (int64_t kj = 0; kj < t->kw; kj++) {
-            int64_t ih = oh - t->pt + ki, iw = ow - t->pl + kj;
+            int64_t ih = oh * (t->sh ? t->sh : 1) - t->pt + ki * (t->dh ? t->dh : 1);
+            int64_t iw = ow * (t->sw ? t->sw : 1) - t->pl + kj * (t->dw ? t->dw : 1);
             if (ih < 0 || ih >= t->h || iw < 0 || iw >= t->w) continue;
             float v = x[ih * t->w + iw];
             acc = v > acc ? v : acc;
@@ -45,7 +48,11 @@ static float naive(const pcase_t *t, const float *x, int64_t oh, int64_t ow)
 
 static void run_case(const pcase_t *t, int threads)
 {
-    int64_t oh = t->h + t->pt + t->pb - t->kh + 1, ow = t->w + t->pl + t->pr - t->kw + 1;
+    int64_t sh = t->sh ? t->sh : 1, sw = t->sw ? t->sw : 1, dh = t->dh ? t->dh : 1, dw = t->dw ? t->dw : 1;
+    int64_t eh = t->h + t->pt + t->pb - ((t->kh - 1) * dh + 1), ew = t->w + t->pl + t->pr - ((t->kw - 1) * dw + 1);
+    int64_t oh = (t->ceil ? (eh + sh - 1) / sh : eh / sh) + 1, ow = (t->ceil ? (ew + sw - 1) / sw : ew / sw) + 1;
+    if (t->ceil && (oh - 1) * sh >= t->h + t->pt) oh--; /* the last window starts inside */
+    if (t->ceil && (ow - 1) * sw >= t->w + t->pl) ow--;
     int64_t xd[] = {1, t->c, t->h, t->w}, yd[] = {1, t->c, oh, ow};
     pbw_t g = {0}, node = {0}, model = {0};
     pbw_value_info(&g, 11, "x", 4, xd);
@@ -56,6 +63,16 @@ static void run_case(const pcase_t *t, int threads)
     int64_t ks[] = {t->kh, t->kw}, pads[] = {t->pt, t->pl, t->pb, t->pr};
     attr_ints(&node, "kernel_shape", ks, 2);
     attr_ints(&node, "pads", pads, 4);
+    int64_t st[] = {sh, sw}, dil[] = {dh, dw};
+    attr_ints(&node, "strides", st, 2);
+    if (dh > 1 || dw > 1) attr_ints(&node, "dilations", dil, 2);
+    if (t->ceil) {
+        pbw_t a = {0};
+        pbw_str(&a, 1, "ceil_mode");
+        pbw_int(&a, 3, 1);
+        pbw_int(&a, 20, 2);
+        pbw_msg(&node, 5, &a);
+    }
     pbw_msg(&g, 1, &node);
     pbw_model(&model, &g, 13);
     char err[512];
@@ -86,8 +103,9 @@ static void run_case(const pcase_t *t, int threads)
             for (int64_t j = 0; j < ow; j++) {
                 float want = naive(t, x + c * t->h * t->w, i, j), got = y[(c * oh + i) * ow + j];
                 if (memcmp(&want, &got, sizeof got))
-                    fail_msg("k%lldx%lld pads %lld,%lld,%lld,%lld: c %lld (%lld,%lld): %g (sign %d), want %g (sign %d)",
-                             (long long)t->kh, (long long)t->kw, (long long)t->pt, (long long)t->pl,
+                    fail_msg("tier %d k%lldx%lld s%lldx%lld d%lldx%lld ceil %d pads %lld,%lld,%lld,%lld: c %lld (%lld,%lld): %g (sign %d), want %g (sign %d)",
+                             (int)vigil__nn_isa(), (long long)t->kh, (long long)t->kw, (long long)sh,
+                             (long long)sw, (long long)dh, (long long)dw, (int)t->ceil, (long long)t->pt, (long long)t->pl,
                              (long long)t->pb, (long long)t->pr, (long long)c, (long long)i, (long long)j, got,
                              signbit(got) != 0, want, signbit(want) != 0);
             }
@@ -100,11 +118,11 @@ static void test_maxpool_stride1_equals_the_window_loop_bit_for_bit(void **state
 {
     (void)state;
     const pcase_t cases[] = {
-        {3, 7, 9, 3, 3, 1, 1, 1, 1},   /* CenterNet's: same size out */
-        {2, 6, 5, 2, 2, 0, 0, 0, 0},   /* no pads */
-        {2, 5, 8, 3, 2, 2, 0, 1, 1},   /* asymmetric pads */
-        {1, 4, 3, 1, 7, 0, 3, 0, 3},   /* window wider than the input */
-        {4, 16, 33, 5, 5, 2, 2, 2, 2}, /* several planes per thread */
+        {3, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0},   /* CenterNet's: same size out */
+        {2, 6, 5, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 0},   /* no pads */
+        {2, 5, 8, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1, 0},   /* asymmetric pads */
+        {1, 4, 3, 1, 7, 0, 3, 0, 3, 1, 1, 1, 1, 0},   /* window wider than the input */
+        {4, 16, 33, 5, 5, 2, 2, 2, 2, 1, 1, 1, 1, 0}, /* several planes per thread */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_case(&cases[i], 1);
@@ -112,10 +130,50 @@ static void test_maxpool_stride1_equals_the_window_loop_bit_for_bit(void **state
     }
 }
 
+/* ops_pool.c's border/interior split (AVX2 eight columns at a time for
+ * strides 1 and 2, the portable interior otherwise) on every tier this CPU
+ * runs: strides, dilations, ceil_mode, pads and odd sizes, random shapes
+ * included, against the window loop bit for bit. */
+static void test_maxpool_strided_dilated_ceil_equal_the_window_loop_on_every_tier(void **state)
+{
+    (void)state;
+    const pcase_t cases[] = {
+        {3, 7, 9, 3, 3, 1, 1, 1, 1, 2, 2, 1, 1, 0},      /* stride 2 */
+        {2, 9, 37, 3, 3, 0, 0, 0, 0, 2, 2, 1, 1, 1},     /* stride 2, ceil_mode */
+        {2, 8, 40, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 0},     /* dilation 2 */
+        {1, 11, 53, 2, 3, 1, 2, 0, 1, 2, 1, 1, 3, 1},    /* mixed, ceil */
+        {2, 5, 3, 3, 3, 1, 1, 1, 1, 2, 2, 1, 1, 1},      /* narrower than a vector */
+        {1, 4, 3, 1, 7, 0, 3, 0, 3, 1, 2, 1, 1, 0},      /* window wider than the input */
+        {3, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0},      /* CenterNet's, stride 1 */
+        {2, 33, 70, 3, 3, 1, 1, 1, 1, 3, 3, 1, 1, 1},    /* stride 3: portable interior */
+    };
+    int best = (int)vigil__nn_isa();
+    srand(7);
+    for (int tier = 0; tier <= best; tier++) {
+        if (vigil__nn_isa_force((vigil_nn_isa_t)tier)) continue;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            run_case(&cases[i], 1);
+            run_case(&cases[i], 2);
+        }
+        for (int r = 0; r < 40; r++) { /* random shapes */
+            pcase_t t = {0};
+            t.c = 1 + rand() % 3, t.h = 1 + rand() % 19, t.w = 1 + rand() % 45;
+            t.kh = 1 + rand() % 4, t.kw = 1 + rand() % 4;
+            t.sh = 1 + rand() % 3, t.sw = 1 + rand() % 3, t.dh = 1 + rand() % 2, t.dw = 1 + rand() % 2;
+            t.pt = rand() % t.kh, t.pl = rand() % t.kw, t.pb = rand() % t.kh, t.pr = rand() % t.kw;
+            t.ceil = rand() % 2;
+            if (t.h + t.pt + t.pb < (t.kh - 1) * t.dh + 1 || t.w + t.pl + t.pr < (t.kw - 1) * t.dw + 1) continue;
+            run_case(&t, 1 + r % 2);
+        }
+    }
+    assert_int_equal(vigil__nn_isa_force((vigil_nn_isa_t)best), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_maxpool_stride1_equals_the_window_loop_bit_for_bit),
+        cmocka_unit_test(test_maxpool_strided_dilated_ceil_equal_the_window_loop_on_every_tier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
