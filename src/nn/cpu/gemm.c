@@ -45,38 +45,53 @@ void vigil__nn_sgemm_force_portable(int on)
     force_portable = on;
 }
 
+/* The portable micro-kernels in GCC/Clang vector extensions (4 lanes: SSE2
+ * on any x86-64, NEON on arm64, scalar code elsewhere): the same multiply
+ * then add per element, in the same order over k, as a scalar loop (C17
+ * without -ffp-contract, so no fused multiply-add), so the generic tier's
+ * numbers do not depend on how well the compiler vectorised. */
+typedef float nn_v4 __attribute__((vector_size(16)));
+
+static inline nn_v4 v4_load(const float *p)
+{
+    nn_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(float *p, nn_v4 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+#define UK_BODY(BROW)                                                                              \
+    nn_v4 acc[NN_MR][NN_NR / 4];                                                                  \
+    for (int r = 0; r < NN_MR; r++) /* accumulate: continue C's sum (one order over K) */         \
+        for (int j = 0; j < NN_NR / 4; j++) acc[r][j] = accumulate ? v4_load(c + r * ldc + 4 * j) : (nn_v4){0, 0, 0, 0}; \
+    for (int64_t k = 0; k < K; k++) {                                                             \
+        const float *ak = a + k * NN_MR, *bk = (BROW);                                            \
+        nn_v4 b0 = v4_load(bk), b1 = v4_load(bk + 4), b2 = v4_load(bk + 8), b3 = v4_load(bk + 12); \
+        for (int r = 0; r < NN_MR; r++) {                                                         \
+            nn_v4 av = {ak[r], ak[r], ak[r], ak[r]};                                              \
+            acc[r][0] += av * b0;                                                                 \
+            acc[r][1] += av * b1;                                                                 \
+            acc[r][2] += av * b2;                                                                 \
+            acc[r][3] += av * b3;                                                                 \
+        }                                                                                         \
+    }                                                                                             \
+    for (int r = 0; r < NN_MR; r++)                                                               \
+        for (int j = 0; j < NN_NR / 4; j++) v4_store(c + r * ldc + 4 * j, acc[r][j]);
+
 void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
                          int accumulate)
 {
-    float acc[NN_MR][NN_NR];
-    for (int r = 0; r < NN_MR; r++) /* accumulate: continue C's sum (one order over K) */
-        for (int j = 0; j < NN_NR; j++) acc[r][j] = accumulate ? c[r * ldc + j] : 0;
-    for (int64_t k = 0; k < K; k++) {
-        const float *ak = a + k * NN_MR, *bk = b + k * NN_NR;
-        for (int r = 0; r < NN_MR; r++) {
-            float av = ak[r];
-            for (int j = 0; j < NN_NR; j++) acc[r][j] += av * bk[j];
-        }
-    }
-    for (int r = 0; r < NN_MR; r++)
-        for (int j = 0; j < NN_NR; j++) c[r * ldc + j] = acc[r][j];
+    UK_BODY(b + k * NN_NR)
 }
 
 void vigil__nn_ukernel_off_c(int64_t K, const float *a, const float *b, const int64_t *offs,
                              float *c, int64_t ldc, int accumulate)
 {
-    float acc[NN_MR][NN_NR];
-    for (int r = 0; r < NN_MR; r++)
-        for (int j = 0; j < NN_NR; j++) acc[r][j] = accumulate ? c[r * ldc + j] : 0;
-    for (int64_t k = 0; k < K; k++) {
-        const float *ak = a + k * NN_MR, *bk = b + offs[k];
-        for (int r = 0; r < NN_MR; r++) {
-            float av = ak[r];
-            for (int j = 0; j < NN_NR; j++) acc[r][j] += av * bk[j];
-        }
-    }
-    for (int r = 0; r < NN_MR; r++)
-        for (int j = 0; j < NN_NR; j++) c[r * ldc + j] = acc[r][j];
+    UK_BODY(b + offs[k])
 }
 
 static int env_on(const char *name)
