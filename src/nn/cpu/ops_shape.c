@@ -220,10 +220,96 @@ static void contiguous_strides(int nd, const int64_t *dims, int64_t *st)
     }
 }
 
+/* Blocked transpose of nb matrices rows x cols into cols x rows (element
+ * size es: 1, 2, 4 or 8 bytes): 32x32 tiles, so both the reads along a
+ * row and the writes along a column stay in cache (the n-d walk below
+ * reads with a stride of rows elements for every output element). */
+#define TR_BLK 32
+#define TR_TILE(T)                                                                                   \
+    static void tr_tile_##T(const T *in, T *o, int64_t rows, int64_t cols, int64_t r0, int64_t r1,    \
+                            int64_t c0, int64_t c1)                                                  \
+    {                                                                                                \
+        for (int64_t c = c0; c < c1; c++)                                                            \
+            for (int64_t r = r0; r < r1; r++) o[c * rows + r] = in[r * cols + c];                    \
+    }
+TR_TILE(uint8_t)
+TR_TILE(uint16_t)
+TR_TILE(uint32_t)
+TR_TILE(uint64_t)
+
+static void transpose_2d(const char *in, char *o, int64_t nb, int64_t rows, int64_t cols, size_t es)
+{
+    int64_t mat = rows * cols * (int64_t)es;
+    for (int64_t b = 0; b < nb; b++, in += mat, o += mat)
+        for (int64_t r0 = 0; r0 < rows; r0 += TR_BLK)
+            for (int64_t c0 = 0; c0 < cols; c0 += TR_BLK) {
+                int64_t r1 = r0 + TR_BLK < rows ? r0 + TR_BLK : rows;
+                int64_t c1 = c0 + TR_BLK < cols ? c0 + TR_BLK : cols;
+                switch (es) {
+                case 1: tr_tile_uint8_t((const uint8_t *)in, (uint8_t *)o, rows, cols, r0, r1, c0, c1); break;
+                case 2: tr_tile_uint16_t((const uint16_t *)in, (uint16_t *)o, rows, cols, r0, r1, c0, c1); break;
+                case 4: tr_tile_uint32_t((const uint32_t *)in, (uint32_t *)o, rows, cols, r0, r1, c0, c1); break;
+                default: tr_tile_uint64_t((const uint64_t *)in, (uint64_t *)o, rows, cols, r0, r1, c0, c1); break;
+                }
+            }
+}
+
+/* The permutation with size-1 axes dropped and input axes that stay
+ * adjacent and in order merged (NCHW -> NHWC is [N, C, HW] -> [N, HW, C]):
+ * its rank, the merged input dims md and the merged perm mp. */
+static int transpose_merge(int nd, const int64_t *dims, const int *perm, int64_t *md, int *mp)
+{
+    int keep[MAXD], nk = 0, rank[MAXD];
+    for (int i = 0; i < nd; i++) /* output order, size-1 axes dropped */
+        if (dims[perm[i]] != 1) keep[nk++] = perm[i];
+    /* rank of each kept input axis among the kept ones, in input order */
+    for (int i = 0; i < nk; i++) {
+        rank[i] = 0;
+        for (int j = 0; j < nk; j++) rank[i] += keep[j] < keep[i];
+    }
+    /* merge runs of consecutive input axes in the output order */
+    int group_of_rank[MAXD], ng = 0;
+    int64_t gdim[MAXD];
+    for (int i = 0; i < nk; i++) {
+        if (i && rank[i] == rank[i - 1] + 1) {
+            gdim[ng - 1] *= dims[keep[i]];
+        } else {
+            gdim[ng] = dims[keep[i]];
+            ng++;
+        }
+        group_of_rank[rank[i]] = ng - 1;
+    }
+    /* groups in input order: merged input dims; mp[out group] = its input position */
+    int in_pos[MAXD], gi = 0;
+    for (int r = 0; r < nk; r++)
+        if (r == 0 || group_of_rank[r] != group_of_rank[r - 1]) in_pos[group_of_rank[r]] = gi++;
+    for (int g = 0; g < ng; g++) {
+        mp[g] = in_pos[g];
+        md[in_pos[g]] = gdim[g];
+    }
+    return ng;
+}
+
 static vigil_err_t transpose_run(nn_exec_t *e)
 {
     const perm_params_t *pp = e->params;
     const vigil_nn_tensor_t *x = e->in[0];
+    size_t es = vigil_nn_dtype_size(x->dtype);
+    int64_t md[MAXD];
+    int mp[MAXD];
+    int ng = transpose_merge(x->ndim, x->dims, pp->perm, md, mp);
+    if (ng <= 1 || (ng == 2 && mp[0] == 0) || (ng == 3 && mp[0] == 0 && mp[1] == 1)) /* order kept */
+        return copy_run(e);
+    if (es == 1 || es == 2 || es == 4 || es == 8) {
+        if (ng == 2) { /* [R, C] -> [C, R] */
+            transpose_2d(x->data, e->out[0]->data, 1, md[0], md[1], es);
+            return VIGIL_OK;
+        }
+        if (ng == 3 && mp[0] == 0 && mp[1] == 2) { /* [B, R, C] -> [B, C, R] */
+            transpose_2d(x->data, e->out[0]->data, md[0], md[1], md[2], es);
+            return VIGIL_OK;
+        }
+    }
     int64_t xs[MAXD], st[MAXD];
     contiguous_strides(x->ndim, x->dims, xs);
     for (int i = 0; i < x->ndim; i++) st[i] = xs[pp->perm[i]];
