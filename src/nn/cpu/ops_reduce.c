@@ -215,14 +215,56 @@ static vigil_err_t topk_prepare(nn_prep_t *p)
         memcpy(p->out[j]->dims, x->dims, sizeof x->dims);
         p->out[j]->dims[tp->axis] = tp->k;
     }
-    p->scratch_bytes = sizeof(int64_t) * (size_t)x->dims[tp->axis] + sizeof(double) * (size_t)x->dims[tp->axis];
+    /* ix and the values along the axis; the heap's keys (k of them) */
+    p->scratch_bytes = (sizeof(int64_t) + sizeof(double)) * (size_t)x->dims[tp->axis] + sizeof(double) * (size_t)tp->k;
     return VIGIL_OK;
 }
 
-typedef struct topk_sort {
-    const double *v;
-    int largest;
-} topk_sort_t;
+/* heap order: a (key ka, index ia) ranks before b: larger key, then lower index */
+static inline int topk_before(double ka, int64_t ia, double kb, int64_t ib)
+{
+    return ka > kb || (ka == kb && ia < ib);
+}
+
+/* min-heap on topk_before: the root is the weakest of those kept */
+static void topk_sift(double *kv, int64_t *ix, int64_t n, int64_t i)
+{
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && topk_before(kv[m], ix[m], kv[l], ix[l])) m = l;
+        if (r < n && topk_before(kv[m], ix[m], kv[r], ix[r])) m = r;
+        if (m == i) return;
+        double tk = kv[i]; kv[i] = kv[m]; kv[m] = tk;
+        int64_t ti = ix[i]; ix[i] = ix[m]; ix[m] = ti;
+        i = m;
+    }
+}
+
+/* The k best of vals[0..dim) (no NaN) into ix[0..k), best first: keys are
+ * the values (largest) or their negation (smallest), ties go to the lower
+ * index, as the selection sort gives. One pass with a k-heap: a value that
+ * does not beat the weakest kept costs one compare (an index met later
+ * never wins a tie). */
+static void topk_heap(const double *vals, int64_t dim, int64_t k, int largest, int64_t *ix, double *kv)
+{
+    if (!k) return;
+    double sg = largest ? 1.0 : -1.0;
+    for (int64_t i = 0; i < k; i++) kv[i] = sg * vals[i], ix[i] = i;
+    for (int64_t j = k / 2; j >= 0; j--) topk_sift(kv, ix, k, j);
+    for (int64_t i = k; i < dim; i++) {
+        double key = sg * vals[i];
+        if (key <= kv[0]) continue;
+        kv[0] = key, ix[0] = i;
+        topk_sift(kv, ix, k, 0);
+    }
+    for (int64_t m = k; m > 1; m--) { /* weakest to the back */
+        int64_t ti = ix[0];
+        double tk = kv[0];
+        ix[0] = ix[m - 1], kv[0] = kv[m - 1];
+        ix[m - 1] = ti, kv[m - 1] = tk;
+        topk_sift(kv, ix, m - 1, 0);
+    }
+}
 
 static vigil_err_t topk_run(nn_exec_t *e)
 {
@@ -231,24 +273,39 @@ static vigil_err_t topk_run(nn_exec_t *e)
     int64_t outer = vigil__nn_numel(tp->axis, x->dims), dim = x->dims[tp->axis];
     int64_t inner = vigil__nn_numel(x->ndim - tp->axis - 1, x->dims + tp->axis + 1);
     int64_t *ix = e->scratch;
-    double *vals = (double *)(ix + dim);
+    double *vals = (double *)(ix + dim), *kv = vals + dim;
     for (int64_t a = 0; a < outer; a++)
         for (int64_t i = 0; i < inner; i++) {
-            for (int64_t k = 0; k < dim; k++) {
-                ix[k] = k;
-                vals[k] = vigil__nn_get_double(x, (a * dim + k) * inner + i);
-            }
-            /* partial selection sort: stable on ties (lower index first) */
-            for (int64_t s = 0; s < tp->k; s++) {
-                int64_t best = s;
-                for (int64_t k = s + 1; k < dim; k++) {
-                    double bv = vals[ix[best]], v = vals[ix[k]];
-                    int better = tp->largest ? v > bv : v < bv;
-                    if (better || (v == bv && ix[k] < ix[best])) best = k;
+            int nan = 0;
+            if (x->dtype == VIGIL_NN_FLOAT32) {
+                const float *xs = (const float *)x->data + a * dim * inner + i;
+                for (int64_t k = 0; k < dim; k++) {
+                    float v = xs[k * inner];
+                    vals[k] = v;
+                    nan |= v != v;
                 }
-                int64_t t = ix[s];
-                ix[s] = ix[best];
-                ix[best] = t;
+            } else {
+                for (int64_t k = 0; k < dim; k++) {
+                    vals[k] = vigil__nn_get_double(x, (a * dim + k) * inner + i);
+                    nan |= vals[k] != vals[k];
+                }
+            }
+            if (!nan) {
+                topk_heap(vals, dim, tp->k, tp->largest, ix, kv);
+            } else {
+                /* NaN: the partial selection sort, whose order with NaN the heap does not keep */
+                for (int64_t k = 0; k < dim; k++) ix[k] = k;
+                for (int64_t s = 0; s < tp->k; s++) {
+                    int64_t best = s;
+                    for (int64_t k = s + 1; k < dim; k++) {
+                        double bv = vals[ix[best]], v = vals[ix[k]];
+                        int better = tp->largest ? v > bv : v < bv;
+                        if (better || (v == bv && ix[k] < ix[best])) best = k;
+                    }
+                    int64_t t = ix[s];
+                    ix[s] = ix[best];
+                    ix[best] = t;
+                }
             }
             for (int64_t s = 0; s < tp->k; s++) {
                 int64_t o = (a * tp->k + s) * inner + i;
