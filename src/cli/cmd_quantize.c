@@ -243,8 +243,8 @@ static int usage(FILE *out)
                  "  DIR (*.jpg) or frames of a video, writes NAME-int8.vq next to the float model\n"
                  "  and registers NAME-int8 ($VIGIL_MODELS/NAME-int8.yaml). The detector heads stay\n"
                  "  float unless --quantize-heads; --keep-float keeps more float: depthwise Convs,\n"
-                 "  the first (reading the input), or Convs whose names contain NAME. Default\n"
-                 "  method: minmax.\n");
+                 "  the first (reading the input), or Convs whose names contain NAME (default\n"
+                 "  depthwise; none: only the heads). Default method: minmax.\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
@@ -334,7 +334,10 @@ int cli_models_quantize(int argc, char **argv)
         fprintf(stderr, "vigil models quantize: model \"%s\": %s\n", name, err);
         goto done;
     }
-    if (keep) vigil_nn_calib_keep_float(r.c, keep);
+    /* depthwise Convs stay float unless asked: with a per-tensor input scale they cost
+     * CenterNet most of its INT8 error (docs/nn.md "INT8": F1 0.885 -> 0.939) */
+    if (!keep) keep = "depthwise";
+    if (strcmp(keep, "none")) vigil_nn_calib_keep_float(r.c, keep);
     r.jpeg = vigil_jpeg_new();
     r.buf = malloc(sizeof(float) * 3 * (size_t)e->width * (size_t)e->height);
     if (!r.jpeg || !r.buf) {
