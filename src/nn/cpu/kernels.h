@@ -132,6 +132,12 @@ typedef struct nn_maxrow {
 } nn_maxrow_t;
 int64_t vigil__nn_maxpool_row_avx2(const nn_maxrow_t *r, float *y);
 
+/* Transpose of the tile rows [r0, r1) x cols [c0, c1) of a rows x cols
+ * matrix of 4-byte elements into o (cols x rows), 8x8 blocks in registers
+ * (transpose_avx2.c); call only when vigil__nn_have_avx2(). */
+void vigil__nn_transpose_tile_avx2(const float *in, float *o, int64_t rows, int64_t cols, int64_t r0,
+                                   int64_t r1, int64_t c0, int64_t c1);
+
 /* o = a OP b for op 0 add, 1 sub, 2 mul, 3 div over n floats, a and b
  * contiguous (stride 1) or broadcast (stride 0); returns 0 (nothing done)
  * for other strides; call only when vigil__nn_have_avx2()

@@ -240,6 +240,7 @@ TR_TILE(uint64_t)
 static void transpose_2d(const char *in, char *o, int64_t nb, int64_t rows, int64_t cols, size_t es)
 {
     int64_t mat = rows * cols * (int64_t)es;
+    int avx2 = es == 4 && vigil__nn_have_avx2();
     for (int64_t b = 0; b < nb; b++, in += mat, o += mat)
         for (int64_t r0 = 0; r0 < rows; r0 += TR_BLK)
             for (int64_t c0 = 0; c0 < cols; c0 += TR_BLK) {
@@ -248,7 +249,12 @@ static void transpose_2d(const char *in, char *o, int64_t nb, int64_t rows, int6
                 switch (es) {
                 case 1: tr_tile_uint8_t((const uint8_t *)in, (uint8_t *)o, rows, cols, r0, r1, c0, c1); break;
                 case 2: tr_tile_uint16_t((const uint16_t *)in, (uint16_t *)o, rows, cols, r0, r1, c0, c1); break;
-                case 4: tr_tile_uint32_t((const uint32_t *)in, (uint32_t *)o, rows, cols, r0, r1, c0, c1); break;
+                case 4:
+                    if (avx2) {
+                        vigil__nn_transpose_tile_avx2((const float *)in, (float *)o, rows, cols, r0, r1, c0, c1);
+                        break;
+                    }
+                    tr_tile_uint32_t((const uint32_t *)in, (uint32_t *)o, rows, cols, r0, r1, c0, c1); break;
                 default: tr_tile_uint64_t((const uint64_t *)in, (uint64_t *)o, rows, cols, r0, r1, c0, c1); break;
                 }
             }
