@@ -24,7 +24,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libturbojpeg0-dev libprotobuf-c-dev protobuf-c-compiler
   libyaml-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev librdkafka-dev
   libargon2-dev libcbor-dev libssl-dev libgnutls28-dev libcurl4-openssl-dev libpq-dev
-  libnghttp2-dev)
+  libnghttp2-dev libmongoc-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev fonts-dejavu-core valgrind ffmpeg curl python3 libonnx-testdata
   chromium nginx postgresql openjdk-17-jre-headless maven
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good

@@ -200,11 +200,25 @@ vigil_store_t *vigil_store_open(const vigil_store_conf_t *conf, char *errstr, si
         return NULL;
 #endif
     }
+    if (strncmp(url, "mongodb://", 10) == 0 || strncmp(url, "mongodb+srv://", 14) == 0) {
+#ifdef VIGIL_STORE_HAVE_MONGO
+        return vigil__mongo_open(conf, url, errstr, errstr_size);
+#else
+        char shown[256]; /* the url carries the password */
+        vigil_url_redact(url, shown, sizeof(shown));
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
+                     "store url \"%s\": mongo store not built into this binary (built "
+                     "without libmongoc: install libmongoc-dev and configure with "
+                     "-DVIGIL_MONGO=ON)",
+                     shown);
+        return NULL;
+#endif
+    }
     char shown[256];
     vigil_url_redact(url, shown, sizeof(shown));
     vigil_seterr(errstr, errstr_size, VIGIL_ERR_CONFIG,
                  "unsupported store url \"%s\": accepted are sqlite, sqlite:PATH, postgres://..., "
-                 "postgresql://...",
+                 "postgresql://..., mongodb://...",
                  shown);
     return NULL;
 }

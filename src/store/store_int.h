@@ -233,6 +233,10 @@ vigil_store_t *vigil__sqlite_open(const vigil_store_conf_t *conf, const char *db
  * postgres:// or postgresql:// url, password included (never shown). */
 vigil_store_t *vigil__postgres_open(const vigil_store_conf_t *conf, const char *url,
                                     char *errstr, size_t errstr_size);
+/* mongo.c (built with VIGIL_STORE_HAVE_MONGO): url is the whole mongodb://
+ * url, password included (never shown). */
+vigil_store_t *vigil__mongo_open(const vigil_store_conf_t *conf, const char *url, char *errstr,
+                                 size_t errstr_size);
 
 /* Fills the base part of a new handle; store.c frees data_dir on close. */
 int vigil__store_base_init(vigil_store_t *store, const vigil_store_ops_t *ops,
