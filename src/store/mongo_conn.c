@@ -111,9 +111,10 @@ vigil_err_t vigil__mongo_next_ids(vigil__mongo_t *mg, const char *name, int64_t 
     mongoc_collection_t *coll = mongoc_client_get_collection(mg->client, mg->dbname, cname);
     bson_t empty = BSON_INITIALIZER;
     bson_t *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(-1), "}", "limit", BCON_INT64(1));
-    vigil_err_t err = VIGIL_ERR_AGAIN;
+    vigil_err_t err = VIGIL_OK;
     bson_error_t error;
-    for (int attempt = 0; attempt < 1000 && err == VIGIL_ERR_AGAIN; attempt++) {
+    int done = 0;
+    for (int attempt = 0; attempt < 1000 && !done; attempt++) {
         mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &empty, opts, NULL);
         const bson_t *doc;
         int64_t next = 1;
@@ -123,6 +124,7 @@ vigil_err_t vigil__mongo_next_ids(vigil__mongo_t *mg, const char *name, int64_t 
         if (failed) {
             err = vigil__mongo_fail(mg, 0, &error, errstr, errstr_size, "take %lld %s ids",
                                     (long long)n, name);
+            done = 1;
             break;
         }
         bson_t *claim = BCON_NEW("_id", BCON_INT64(next), "end", BCON_INT64(next + n - 1));
@@ -130,13 +132,14 @@ vigil_err_t vigil__mongo_next_ids(vigil__mongo_t *mg, const char *name, int64_t 
         bson_destroy(claim);
         if (ok) {
             *first = next;
-            err = VIGIL_OK;
+            done = 1;
         } else if (vigil__mongo_err(&error) != VIGIL_ERR_EXISTS) {
             err = vigil__mongo_fail(mg, 0, &error, errstr, errstr_size, "take %lld %s ids",
                                     (long long)n, name);
+            done = 1;
         } /* else another writer claimed it first: read again */
     }
-    if (err == VIGIL_ERR_AGAIN)
+    if (!done)
         err = vigil__mongo_fail(mg, VIGIL_ERR_AGAIN, NULL, errstr, errstr_size,
                                 "take %lld %s ids: 1000 claims lost to other writers",
                                 (long long)n, name);
