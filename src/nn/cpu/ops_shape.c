@@ -759,6 +759,56 @@ static vigil_err_t cast_prepare(nn_prep_t *p)
     return VIGIL_OK;
 }
 
+/* float -> integer as the general path: NaN and +-inf are 0, the rest
+ * saturates, then truncates toward zero */
+static inline int32_t f2i32(float f)
+{
+    if (!isfinite(f)) return 0;
+    return f >= 2147483648.0f ? INT32_MAX : f <= -2147483648.0f ? INT32_MIN : (int32_t)f;
+}
+
+static inline int64_t f2i64(float f)
+{
+    if (!isfinite(f)) return 0;
+    return f >= 9223372036854775808.0f ? INT64_MAX : f <= -9223372036854775808.0f ? INT64_MIN : (int64_t)f;
+}
+
+static inline uint8_t f2u8(float f)
+{
+    if (!isfinite(f) || f <= 0) return 0;
+    return f >= 255.0f ? 255 : (uint8_t)f;
+}
+
+/* More casts in typed loops, each what the general get_double/set_double
+ * path gives (int64 -> float through double, as it rounds there; integer
+ * narrowing wraps); 0 when the pair is not one of them. */
+static int cast_typed(const vigil_nn_tensor_t *x, vigil_nn_tensor_t *o, int64_t n)
+{
+    vigil_nn_dtype_t a = x->dtype, b = o->dtype;
+#define CAST_LOOP(TI, TO, EXPR)                                                                      \
+    do {                                                                                             \
+        const TI *xs = x->data;                                                                      \
+        TO *os = o->data;                                                                            \
+        for (int64_t i = 0; i < n; i++) {                                                            \
+            TI v = xs[i];                                                                            \
+            os[i] = (EXPR);                                                                          \
+        }                                                                                            \
+        return 1;                                                                                    \
+    } while (0)
+    if (a == VIGIL_NN_FLOAT32 && b == VIGIL_NN_INT32) CAST_LOOP(float, int32_t, f2i32(v));
+    if (a == VIGIL_NN_FLOAT32 && b == VIGIL_NN_INT64) CAST_LOOP(float, int64_t, f2i64(v));
+    if (a == VIGIL_NN_FLOAT32 && b == VIGIL_NN_UINT8) CAST_LOOP(float, uint8_t, f2u8(v));
+    if (a == VIGIL_NN_FLOAT32 && b == VIGIL_NN_FLOAT64) CAST_LOOP(float, double, (double)v);
+    if (a == VIGIL_NN_FLOAT64 && b == VIGIL_NN_FLOAT32) CAST_LOOP(double, float, (float)v);
+    if (a == VIGIL_NN_INT64 && b == VIGIL_NN_FLOAT32) CAST_LOOP(int64_t, float, (float)(double)v);
+    if (a == VIGIL_NN_INT64 && b == VIGIL_NN_INT32) CAST_LOOP(int64_t, int32_t, (int32_t)(uint32_t)v);
+    if (a == VIGIL_NN_INT32 && b == VIGIL_NN_INT64) CAST_LOOP(int32_t, int64_t, (int64_t)v);
+    if (a == VIGIL_NN_UINT8 && b == VIGIL_NN_INT32) CAST_LOOP(uint8_t, int32_t, (int32_t)v);
+    if (a == VIGIL_NN_BOOL && b == VIGIL_NN_INT32) CAST_LOOP(uint8_t, int32_t, (int32_t)v);
+#undef CAST_LOOP
+    return 0;
+}
+
 static vigil_err_t cast_run(nn_exec_t *e)
 {
     const vigil_nn_tensor_t *x = e->in[0];
@@ -786,6 +836,7 @@ static vigil_err_t cast_run(nn_exec_t *e)
         for (int64_t i = 0; i < n; i++) os[i] = xs[i] != 0;
         return VIGIL_OK;
     }
+    if (cast_typed(x, o, n)) return VIGIL_OK;
     int ints = vigil__nn_dtype_is_int(x->dtype) && vigil__nn_dtype_is_int(o->dtype);
     for (int64_t i = 0; i < n; i++) {
         if (ints && o->dtype != VIGIL_NN_BOOL) {
