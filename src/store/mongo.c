@@ -7,8 +7,9 @@
  * The same contract as sqlite.c and postgres.c, command for command:
  * writes are idempotent by unique indexes on the natural keys (a duplicate
  * key is "already there"), ids come from vigil_ids, reads are indexed finds
- * with a limit. The sub-interfaces the API needs (accounts, resources,
- * search, push, retention by size) are not ported: the store says "the
+ * with a limit. Retention by size is in mongo_retention.c. The
+ * sub-interfaces the API needs (accounts, resources, search, push) are not
+ * ported: the store says "the
  * mongo store keeps no accounts" (store_accounts.c and its siblings answer
  * VIGIL_ERR_UNSUPPORTED for a NULL sub-interface) and vigil refuses
  * api/auth configurations that need them (store.h).
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "store/mongo_int.h"
+#include "store/store_retention_int.h"
 #include "vigil/redact.h"
 
 static vigil_err_t mg_camera_upsert(vigil_store_t *store, const vigil_camera_row_t *c)
@@ -499,7 +501,7 @@ static const vigil_store_ops_t mg_ops = {
     .accounts = NULL,
     .resources = NULL,
     .push = NULL,
-    .retention = NULL,
+    .retention = &vigil__mongo_retention_ops, /* mongo_retention.c */
     .wal = NULL,
 };
 

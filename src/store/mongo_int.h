@@ -138,4 +138,7 @@ vigil_err_t vigil__mongo_sweep_analytics_events(vigil_store_t *store, const char
                                                 int64_t before_us, size_t limit,
                                                 vigil__swept_event_t **events, size_t *n);
 
+/* mongo_retention.c */
+extern const struct vigil__store_retention_ops vigil__mongo_retention_ops;
+
 #endif
