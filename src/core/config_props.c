@@ -190,8 +190,9 @@ const vigil_prop_t vigil_props[] = {
         "Messages a partition holds before publishers block (backpressure)."),
     /* store */
     SECRET("store.url", store_url, "sqlite",
-        "Warehouse: \"sqlite\" (DATA_DIR/vigil.db), sqlite:PATH, or "
-        "postgres://USER:PASSWORD@HOST:PORT/DB (libpq URL; docs/warehouse.md)."),
+        "Warehouse: \"sqlite\" (DATA_DIR/vigil.db), sqlite:PATH, "
+        "postgres://USER:PASSWORD@HOST:PORT/DB (libpq URL), or "
+        "mongodb://USER:PASSWORD@HOST:PORT/DB (core and retention only; docs/warehouse.md)."),
     STR("store.data_dir", data_dir, "./data",
         "Directory for the database and the frame files; created if missing."),
     DBL("store.retention_hours", store_retention_hours, "24", 0, HOURS_MAX,
