@@ -259,7 +259,9 @@ static void w_attr(pbw_t *nw, const nn_attr_t *a)
     switch (a->type) {
     case NN_ATTR_FLOAT: vigil__pbw_float(&w, 2, a->f); break;
     case NN_ATTR_INT: vigil__pbw_varint(&w, 3, (uint64_t)a->i); break;
-    case NN_ATTR_STRING: vigil__pbw_bytes(&w, 4, a->s, a->s ? a->slen : 0); break;
+    case NN_ATTR_STRING: /* a typed string with no value reads back as absent, not "" */
+        if (a->s) vigil__pbw_bytes(&w, 4, a->s, a->slen);
+        break;
     case NN_ATTR_TENSOR:
         vigil__pbw_init(&t);
         if (a->t) w_tensor(&t, NULL, a->t->dtype, a->t->ndim, a->t->dims, a->t->data);
