@@ -455,6 +455,7 @@ typedef struct convt_ctx {
     const float *col, *bias;
     float *yg;
     nn_epi_t epi;
+    int taps; /* 0 for an empty input (a zero spatial size or no channels): bias only */
 } convt_ctx_t;
 
 static void convt_rows(void *arg, int64_t r0, int64_t r1)
@@ -466,7 +467,7 @@ static void convt_rows(void *arg, int64_t r0, int64_t r1)
         int64_t m = r / w->OH, oh = r % w->OH;
         float *yr = c->yg + r * w->OW, bv = c->bias ? c->bias[m] : 0;
         for (int64_t i = 0; i < w->OW; i++) yr[i] = bv;
-        for (int64_t ki = 0; ki < w->kh; ki++) {
+        for (int64_t ki = 0; c->taps && ki < w->kh; ki++) {
             int64_t t = oh + w->pt - ki * w->dh; /* = ih * sh */
             if (t < 0 || t % w->sh) continue;
             int64_t ih = t / w->sh;
@@ -562,9 +563,11 @@ static vigil_err_t convt_run(nn_exec_t *e)
     const float *bias = e->nin > 2 && e->in[2] ? e->in[2]->data : NULL;
     float *y = e->out[0]->data, *col = e->scratch;
     int64_t hw = w->H * w->W, ohw = w->OH * w->OW;
-    convt_ctx_t c = {cp, col, NULL, NULL, {0}};
+    /* an input with no elements (W = 0, say) has no taps: its output is
+     * the bias, and its data pointer may be NULL */
+    convt_ctx_t c = {cp, col, NULL, NULL, {0}, hw > 0 && cp->Cg > 0};
     vigil__nn_epi_from_node(&c.epi, e->node);
-    if (convt_is_scatter(cp) && scatter_enabled()) {
+    if (c.taps && convt_is_scatter(cp) && scatter_enabled()) {
         nn_gemm_ext_t ext = {.epi = convt_scatter_epi, .ctx = &c, .epi_stores = 1,
                              .epi_block = convt_scatter_block};
         int64_t b = 0;
@@ -580,10 +583,12 @@ static vigil_err_t convt_run(nn_exec_t *e)
     }
     for (int64_t b = 0; b < w->N; b++)
         for (int64_t g = 0; g < cp->group; g++) {
-            const float *xg = x + (b * w->C + g * cp->Cg) * hw;
-            const float *wg = wt + g * cp->Cg * cp->K;
-            /* col[K, HW] = Wg^T [K, Cg] * Xg [Cg, HW] */
-            vigil__nn_sgemm(1, 0, cp->K, hw, cp->Cg, wg, cp->K, xg, hw, col, hw, 0, e->pool);
+            if (c.taps) {
+                const float *xg = x + (b * w->C + g * cp->Cg) * hw;
+                const float *wg = wt + g * cp->Cg * cp->K;
+                /* col[K, HW] = Wg^T [K, Cg] * Xg [Cg, HW] */
+                vigil__nn_sgemm(1, 0, cp->K, hw, cp->Cg, wg, cp->K, xg, hw, col, hw, 0, e->pool);
+            }
             c.bias = bias ? bias + g * cp->Mg : NULL;
             c.yg = y + (b * cp->M + g * cp->Mg) * ohw;
             vigil__nn_parallel_for(e->pool, cp->Mg * w->OH, 8, convt_rows, &c);
