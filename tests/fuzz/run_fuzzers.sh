@@ -2,8 +2,9 @@
 # Builds and runs fuzz drivers of tests/fuzz for a bounded time each; the
 # tests/integration/test_fuzz_*.sh scripts that `make test` runs call it:
 #
-#   tests/fuzz/run_fuzzers.sh TEST SECONDS DRIVER...
+#   tests/fuzz/run_fuzzers.sh TEST SECONDS DRIVER[:RUNS]...
 #
+# (RUNS: that driver's run count for a slow driver, see VIGIL_FUZZ_SEED)
 # For each DRIVER (tests/fuzz/fuzz_DRIVER.c -> fuzz_DRIVER):
 #  1. every kept reproducer tests/fuzz/crashes/DRIVER-* is replayed once (the
 #     regression inputs: each once crashed, leaked or broke a promise);
@@ -20,18 +21,31 @@
 # Configure and build hold a lock on the tree, so the test_fuzz_*.sh that
 # ctest runs at the same time share it (one build of vigil-nn, not two).
 #
-# VIGIL_FUZZ_SEED: fixed (1) by default, so that a run over the same code
-# explores the same inputs and CI does not turn red at random; "random" (or
-# a number) for open-ended fuzzing, as developers do before a change lands.
+# VIGIL_FUZZ_SEED: unset by default: seed 1 and a fixed number of runs per
+# driver (VIGIL_FUZZ_RUNS, default SECONDS x 20000), so that a run over the
+# same code tries the same inputs in the same order and CI does not turn red
+# at random (a time-limited run reaches further on a faster machine: two CI
+# runs of the same commit once differed that way). SECONDS x 3 still caps the
+# time; a slower machine then stops early, on a prefix of the same inputs.
+# "random" (or a number) fuzzes for SECONDS from that seed: open-ended
+# fuzzing, as developers do before a change lands (docs/testing.md).
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: run_fuzzers.sh TEST SECONDS DRIVER..." >&2; exit 2; }
 TEST=$1 SECS=$2
 shift 2
-DRIVERS=("$@")
+DRIVERS=()
+declare -A DRIVER_RUNS=()
+for a in "$@"; do
+    DRIVERS+=("${a%%:*}")
+    [ "$a" = "${a%%:*}" ] || DRIVER_RUNS[${a%%:*}]=${a#*:}
+done
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${VIGIL_FUZZ_BUILD:-$SRC/build-fuzz}
-SEED=${VIGIL_FUZZ_SEED:-1}
-[ "$SEED" = random ] && SEED=$RANDOM
+SEED=${VIGIL_FUZZ_SEED:-}
+RUNS=
+if [ -z "$SEED" ]; then SEED=1 RUNS=${VIGIL_FUZZ_RUNS:-$((SECS * 20000))}
+elif [ "$SEED" = random ]; then SEED=$RANDOM
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -100,21 +114,32 @@ for d in "${DRIVERS[@]}"; do
     mkdir -p "$WORK/corpus-$d"
     cp "$SRC/tests/fuzz/corpus/$d/"* "$WORK/corpus-$d/"
     nseeds=$(ls "$WORK/corpus-$d" | wc -l)
-    echo "fuzz_$d: $nseeds seeds, ${SECS}s"
+    runs=$RUNS
+    [ -n "$RUNS" ] && [ -z "${VIGIL_FUZZ_RUNS:-}" ] && runs=${DRIVER_RUNS[$d]:-$RUNS}
+    if [ -n "$runs" ]; then echo "fuzz_$d: $nseeds seeds, seed $SEED, $runs runs (at most $((SECS * 3))s)"
+    else echo "fuzz_$d: $nseeds seeds, seed $SEED, ${SECS}s"
+    fi
     set +e
     if [ "$libfuzzer" = 1 ]; then
         limit=(-max_total_time="$SECS")
+        [ -n "$runs" ] && limit=(-runs="$runs" -max_total_time=$((SECS * 3)) -reload=0)
         [ "$SECS" = 0 ] && limit=(-runs=0)
         (cd "$WORK" && "$bin" -seed="$SEED" "${limit[@]}" -timeout=20 -rss_limit_mb=4096 \
             -malloc_limit_mb=4096 -max_len=65536 -print_final_stats=1 "$WORK/corpus-$d" \
             >"$WORK/$d.log" 2>&1)
     else
-        (cd "$WORK" && "$bin" -max_total_time="$SECS" -seed="$SEED" "$WORK/corpus-$d" \
+        limit=(-max_total_time="$SECS")
+        [ -n "$runs" ] && limit=(-runs="$runs" -max_total_time=$((SECS * 3)))
+        (cd "$WORK" && "$bin" "${limit[@]}" -seed="$SEED" "$WORK/corpus-$d" \
             >"$WORK/$d.log" 2>&1)
     fi
     rc=$?
     set -e
     grep -E 'stat::number_of_executed_units|standalone fuzz:' "$WORK/$d.log" || true
+    units=$(sed -n 's/^stat::number_of_executed_units: *//p' "$WORK/$d.log" | tail -1)
+    if [ -n "$runs" ] && [ -n "$units" ] && [ "$units" -lt "$runs" ] && [ $rc -eq 0 ]; then
+        echo "fuzz_$d: stopped at the time cap after $units of $runs runs (a slow machine)"
+    fi
     if [ $rc -ne 0 ]; then
         ok=0
         tail -60 "$WORK/$d.log"

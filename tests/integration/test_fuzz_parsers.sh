@@ -11,7 +11,7 @@
 #   jpeg            the JPEG decode path of the stages, hostile headers, pixel cap
 #   webauthn        passkey ceremonies: clientDataJSON, attestation objects,
 #                   authenticator data, COSE keys (src/auth/webauthn*.c)
-#   api_bodies      the API's JSON request bodies, through the real server
+#   api_bodies:40000      the API's JSON request bodies, through the real server
 #   push_sub        push subscription bodies and endpoint rules
 #                   (vigil_push_sub_parse: src/push/subscription.c, dest.c)
 #   grpc            the gRPC server's framing, grpc-timeout, reflection walk
@@ -27,4 +27,4 @@ set -euo pipefail
 SRC=${VIGIL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 exec bash "$SRC/tests/fuzz/run_fuzzers.sh" test_fuzz_parsers \
     "${VIGIL_FUZZ_PARSER_SECONDS:-${VIGIL_FUZZ_SECONDS:-10}}" \
-    msg checkpoint rules_json params config model_registry jpeg webauthn api_bodies push_sub grpc forwarded
+    msg checkpoint rules_json params config model_registry jpeg webauthn api_bodies:40000 push_sub grpc forwarded
