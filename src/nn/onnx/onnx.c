@@ -433,6 +433,12 @@ static vigil_err_t parse_attr(slice_t s, nn_attr_t *a, const char *node, char *e
     if ((n_f && a->type != NN_ATTR_FLOATS) || (n_i && a->type != NN_ATTR_INTS) ||
         (n_s && a->type != NN_ATTR_STRINGS))
         goto bad;
+    /* and so must a single value, as ONNX's checker says ("mismatch between
+     * attribute type and used field"): an INT-typed auto_pad carrying a
+     * string loaded as SAME_UPPER but exported as an int (fuzz) */
+    if ((a->s && a->type != NN_ATTR_STRING) || (has_t && a->type != NN_ATTR_TENSOR) ||
+        (has_f && a->type != NN_ATTR_FLOAT) || (has_i && a->type != NN_ATTR_INT))
+        goto bad;
     return VIGIL_OK;
 nomem:
     err = VIGIL_ERR_NOMEM;
