@@ -134,7 +134,7 @@ typedef struct nn_exec {
     int nin;
     vigil_nn_tensor_t **out;
     int nout;
-    void *scratch;
+    void *scratch; /* scratch_bytes of it; never NULL, even when prepare asked for none */
     struct nn_pool *pool;
     char *errstr;
     size_t errstr_size;

@@ -48,10 +48,17 @@ static void node_io(nn_plan_t *plan, const nn_node_t *n, vigil_nn_tensor_t **in,
         out[j] = n->outputs[j] >= 0 ? &plan->t[n->outputs[j]] : &dummies[j];
 }
 
+/* The scratch of a node that asked for none: kernels compute pointers from
+ * it (ix + dim with dim 0), which is undefined on NULL (fuzz: TopK on an
+ * empty axis, ConvTranspose on an empty input). One byte, so that ASan's
+ * redzone still catches a kernel that writes scratch it did not ask for. */
+static _Alignas(64) unsigned char no_scratch[1];
+
 vigil_err_t vigil__nn_plan_run_node(nn_plan_t *plan, int ni, void *scratch, struct nn_pool *pool,
                                     char *errstr, size_t errstr_size)
 {
     const nn_node_t *n = &plan->g->nodes[ni];
+    if (!scratch) scratch = no_scratch;
     int slots = vigil__nn_in_slots(n);
     vigil_nn_tensor_t *in[slots + 1], *out[n->noutputs + 1], dummies[n->noutputs + 1];
     node_io(plan, n, in, out, dummies);
@@ -96,7 +103,8 @@ static vigil_err_t fold_node(nn_plan_t *plan, int ni, vigil_nn_tensor_t **in,
     }
     if (plan->scratch[ni] && !(scratch = malloc(plan->scratch[ni]))) goto nomem;
     nn_exec_t e = {.node = n, .params = plan->params[ni], .in = in, .nin = vigil__nn_in_slots(n),
-                   .out = out, .nout = n->noutputs, .scratch = scratch, .pool = NULL,
+                   .out = out, .nout = n->noutputs, .scratch = scratch ? scratch : no_scratch,
+                   .pool = NULL,
                    .errstr = errstr, .errstr_size = errstr_size};
     err = n->op->run(&e);
     goto done;
