@@ -14,12 +14,13 @@ extern const nn_op_t *const vigil__nn_ops_linalg[];
 extern const nn_op_t *const vigil__nn_ops_pool[];
 extern const nn_op_t *const vigil__nn_ops_reduce[];
 extern const nn_op_t *const vigil__nn_ops_resize[];
+extern const nn_op_t *const vigil__nn_ops_quant_linear[];
 extern const nn_op_t *const vigil__nn_ops_tfjs[]; /* TF-only ops of the TF.js loader */
 
 const nn_op_t *const *const vigil__nn_op_tables[] = {
     vigil__nn_ops_elementwise, vigil__nn_ops_unary, vigil__nn_ops_shape, vigil__nn_ops_conv,
     vigil__nn_ops_linalg,      vigil__nn_ops_pool,  vigil__nn_ops_reduce, vigil__nn_ops_resize,
-    vigil__nn_ops_tfjs,        NULL,
+    vigil__nn_ops_quant_linear, vigil__nn_ops_tfjs, NULL,
 };
 
 const nn_op_t *vigil__nn_op_find(const char *name)
