@@ -43,13 +43,10 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402
+from benchlib import cpu_model, free_port, tool_version  # noqa: E402
 ROUTES = ["/api/v1/detections?limit=50", "/api/v1/events?limit=50", "/api/v1/stats"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -174,41 +171,9 @@ def compare(servers, headers):
 
 def wrk(server, path, conns, seconds, headers, close):
     """One wrk run: dict(rps, p50_ms, p99_ms, errors) or None when wrk failed."""
-    argv = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "5s",
-            "-s", os.path.join(HERE, "api_wrk.lua")]
-    for k, v in headers.items():
-        argv += ["-H", f"{k}: {v}"]
     if close:
-        argv += ["-H", "Connection: close"]
-    argv.append(server.url(path))
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
-    m = re.search(r"WRK_RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) "
-                  r"errors=(\d+) status=(\d+)", out.stdout)
-    if not m:
-        print(f"  wrk failed on {server.name} {path}: {out.stderr.strip()[:300]}")
-        return None
-    n, dur, p50, p99, errors, status = (int(g) for g in m.groups())
-    return {"rps": n / (dur / 1e6), "p50": p50 / 1000, "p99": p99 / 1000,
-            "errors": errors + status}
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
-def tool_version(argv):
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-        return (out.stdout or out.stderr).strip().splitlines()[0]
-    except (OSError, IndexError, subprocess.SubprocessError):
-        return "?"
+        headers = {**headers, "Connection": "close"}
+    return benchlib.wrk(server.url(path), conns, seconds, headers, name=f"{server.name} {path}")
 
 
 def make_token(vigil, data_dir):

@@ -13,7 +13,6 @@ shared machine falls on all of them. Medians over rounds; prints numbers,
 asserts nothing."""
 import argparse
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -25,23 +24,15 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from api import cpu_model, make_token, tool_version  # noqa: E402
+import benchlib  # noqa: E402
+from api import make_token  # noqa: E402
+from benchlib import cpu_model, tool_version  # noqa: E402
 
 PATHS = ["/api/v1/events?limit=50", "/api/v1/stats"]
 
 
 def wrk(url, conns, seconds, token):
-    argv = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "5s",
-            "-s", os.path.join(HERE, "api_wrk.lua"), "-H", f"Authorization: Bearer {token}", url]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
-    m = re.search(r"WRK_RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) "
-                  r"errors=(\d+) status=(\d+)", out.stdout)
-    if not m:
-        print(f"  wrk failed on {url}: {out.stderr.strip()[:300]}")
-        return None
-    n, dur, p50, p99, errors, status = (int(g) for g in m.groups())
-    return {"rps": n / (dur / 1e6), "p50": p50 / 1000, "p99": p99 / 1000,
-            "errors": errors + status}
+    return benchlib.wrk(url, conns, seconds, {"Authorization": f"Bearer {token}"})
 
 
 def wait_ready(port, token, proc, timeout=30):

@@ -33,7 +33,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from api import cpu_model, tool_version  # noqa: E402
+import benchlib  # noqa: E402
+from benchlib import cpu_model, tool_version  # noqa: E402
 
 ROUTES = ["/api/v1/detections?limit=50", "/api/v1/events?limit=50", "/api/v1/stats",
           "/api/v1/search?q=person&limit=50"]
@@ -146,20 +147,9 @@ class Backend:
 
 
 def wrk(url, conns, seconds, token, paths=None):
-    script = "store_wrk.lua" if paths else "api_wrk.lua"
-    argv = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "5s",
-            "-s", os.path.join(HERE, script), "-H", f"Authorization: Bearer {token}", url]
-    if paths:
-        argv += ["--", *paths]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
-    m = re.search(r"WRK_RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) "
-                  r"errors=(\d+) status=(\d+)", out.stdout)
-    if not m:
-        print(f"    wrk failed on {url}: {out.stderr.strip()[:300]}")
-        return None
-    n, dur, p50, p99, errors, status = (int(g) for g in m.groups())
-    return {"rps": n / (dur / 1e6), "p50": p50 / 1000, "p99": p99 / 1000,
-            "errors": errors + status}
+    return benchlib.wrk(url, conns, seconds, {"Authorization": f"Bearer {token}"},
+                        script="store_wrk.lua" if paths else "api_wrk.lua", script_args=paths,
+                        indent="    ")
 
 
 def vigil_cmd(vigil, b, *args, stdin=None):
