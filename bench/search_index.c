@@ -6,7 +6,7 @@
  * Main idea: replay the warehouse onto an in-process bus as the pipeline
  * publishes it (one Detections message per frame on topic detections, as
  * infer does; one Event per analytics event on topic events, with the
- * payload analytics' stage_batch.c writes), while vigil_search_indexer, the
+ * payload vigil__analytics_event_json writes, as analytics does), while vigil_search_indexer, the
  * same object `vigil run` starts, consumes the topics as consumer group
  * "search" and sends _bulk requests to the node. The clock runs from the
  * indexer's start until vigil_bus_drain says every message is acknowledged
@@ -22,11 +22,11 @@
  * one frame are contiguous in the store's id order (one frame's results are
  * inserted together), which is what makes a message per frame here. */
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/event_json_int.h"
 #include "vigil/analytics.h"
 #include "vigil/bus.h"
 #include "vigil/clock.h"
@@ -140,30 +140,6 @@ static int replay_detections(vigil_store_t *store, vigil_bus_t *bus)
     return publish_frame(bus, &frame);
 }
 
-/* The payload of an analytics event as analytics publishes it
- * (src/analytics/stage_batch.c, event_json). */
-static char *event_json(const vigil_analytics_event_t *e)
-{
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "camera", e->camera_id, "kind",
-                          vigil_event_kind_name(e->kind), "label", e->label, "track",
-                          (json_int_t)e->track_id, "start_sequence",
-                          (json_int_t)e->start_sequence, "start_us", (json_int_t)e->start_us);
-    if (!o) return NULL;
-    json_object_set_new(o, "zone", e->zone[0] ? json_string(e->zone) : json_null());
-    json_object_set_new(o, "line", e->line[0] ? json_string(e->line) : json_null());
-    json_object_set_new(o, "direction", e->direction ? json_string(vigil_direction_name(e->direction))
-                                                     : json_null());
-    json_object_set_new(o, "end_us", e->open ? json_null() : json_integer(e->end_us));
-    json_object_set_new(o, "open", json_boolean(e->open));
-    json_object_set_new(o, "peak_score", json_real(e->peak_score));
-    json_object_set_new(o, "snapshot_frame_id", json_integer(e->snapshot_frame_id));
-    json_object_set_new(o, "box", json_pack("[f,f,f,f]", (double)e->x1, (double)e->y1,
-                                            (double)e->x2, (double)e->y2));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}
-
 static int replay_events(vigil_store_t *store, vigil_bus_t *bus)
 {
     vigil_event_query_t q = {.limit = PAGE};
@@ -178,7 +154,7 @@ static int replay_events(vigil_store_t *store, vigil_bus_t *bus)
         }
         for (size_t i = 0; i < n; i++) {
             const vigil_analytics_event_t *e = &rows[i].ev;
-            char *payload = event_json(e);
+            char *payload = vigil__analytics_event_json(e);
             Vigil__V1__Event ev = VIGIL__V1__EVENT__INIT;
             ev.schema_version = VIGIL_SCHEMA_VERSION;
             ev.camera_id = (char *)e->camera_id;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/event_json_int.h"
 #include "analytics/stage_int.h"
 #include "vigil/log.h"
 #include "vigil/msg.h"
@@ -81,8 +82,8 @@ void vigil__an_cam_clear(stage_cam_t *cam)
     cam->dirty = 0;
 }
 
-/* The JSON of an event as published on topic events (and shown by the API). */
-static char *event_json(const vigil_analytics_event_t *e)
+/* The JSON of an event as published on topic events (event_json_int.h). */
+char *vigil__analytics_event_json(const vigil_analytics_event_t *e)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "camera", e->camera_id, "kind",
                           vigil_event_kind_name(e->kind), "label", e->label, "track",
@@ -116,7 +117,7 @@ static void publish_events(vigil_analytics_t *an, const stage_cam_t *cam)
                  (unsigned long long)e->track_id, vigil_event_kind_name(e->kind), what,
                  e->direction ? " (" : "", vigil_direction_name(e->direction),
                  e->direction ? ")" : "");
-        char *payload = event_json(e);
+        char *payload = vigil__analytics_event_json(e);
         Vigil__V1__Event ev = VIGIL__V1__EVENT__INIT;
         ev.schema_version = VIGIL_SCHEMA_VERSION;
         ev.camera_id = (char *)cam->id;
