@@ -6,6 +6,9 @@
  * fixture starts from an empty warehouse and test binaries can share one
  * server at the same time.
  *
+ * Also the one helper that runs a throwaway server's script
+ * (vigil_test_server_script), for the backend tests that start their own.
+ *
  * Header-only (static inline): tests of several directories include it
  * (the tests CMake links libpq into each test when it is found). */
 #ifndef VIGIL_TEST_STORE_BACKEND_H
@@ -28,6 +31,32 @@ typedef struct vigil_test_store {
     char base[1024]; /* VIGIL_STORE_URL as given; "" for SQLite */
     char schema[64]; /* the fixture's schema on PostgreSQL */
 } vigil_test_store_t;
+
+/* Runs `ENV 'SOURCE/scripts/SCRIPT' VERB` through the shell, SOURCE being
+ * VIGIL_SOURCE_DIR (else "."): the throwaway servers' scripts (scripts/postgres,
+ * scripts/ferretdb) that the backend tests start and stop. env is the
+ * script's settings as shell assignments ("VIGIL_PG_PORT=19141 ..."; may be
+ * ""). The last non-empty line of its output (a start prints the server's
+ * URL there) goes into last when last is set. Returns the script's wait
+ * status (0 on success), -1 when it could not be run. */
+static inline int vigil_test_server_script(const char *env, const char *script, const char *verb,
+                                           char *last, size_t last_size)
+{
+    const char *src = getenv("VIGIL_SOURCE_DIR");
+    char cmd[2048];
+    int n = snprintf(cmd, sizeof(cmd), "%s '%s/scripts/%s' %s", env, src && *src ? src : ".",
+                     script, verb);
+    if (last && last_size) last[0] = '\0';
+    if (n < 0 || (size_t)n >= sizeof(cmd)) return -1;
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    char line[1024];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (last && last_size && line[0]) snprintf(last, last_size, "%s", line);
+    }
+    return pclose(f);
+}
 
 /* Whether the tests run against PostgreSQL (VIGIL_STORE_URL postgres://). */
 static inline int vigil_test_store_is_pg(void)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store_backend.h"
 #include "store_conformance.h"
 #include "vigil/redact.h"
 
@@ -27,28 +28,17 @@
  * of its output in last (may be NULL). Returns its exit status. */
 static int mg_script(const char *verb, char *last, size_t last_size)
 {
-    const char *src = getenv("VIGIL_SOURCE_DIR");
     const char *port = getenv("VIGIL_FERRET_PORT");
     const char *dir = getenv("VIGIL_FERRET_DIR"); /* the ctest fixture's server */
-    char cmd[2048];
+    char env[1024];
     if (!port || !*port) port = MG_TEST_PORT;
     if (dir && *dir)
-        snprintf(cmd, sizeof(cmd), "VIGIL_FERRET_PORT=%s VIGIL_FERRET_DIR='%s' '%s/scripts/ferretdb' %s",
-                 port, dir, src && *src ? src : ".", verb);
+        snprintf(env, sizeof(env), "VIGIL_FERRET_PORT=%s VIGIL_FERRET_DIR='%s'", port, dir);
     else
-        snprintf(cmd, sizeof(cmd),
-                 "VIGIL_FERRET_PORT=%s VIGIL_FERRET_DIR=/tmp/vigil-ferret-conformance-%s "
-                 "'%s/scripts/ferretdb' %s",
-                 port, port, src && *src ? src : ".", verb);
-    FILE *f = popen(cmd, "r");
-    if (!f) return -1;
-    char line[1024];
-    if (last && last_size) last[0] = '\0';
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (last && line[0]) snprintf(last, last_size, "%s", line);
-    }
-    return pclose(f);
+        snprintf(env, sizeof(env),
+                 "VIGIL_FERRET_PORT=%s VIGIL_FERRET_DIR=/tmp/vigil-ferret-conformance-%s", port,
+                 port);
+    return vigil_test_server_script(env, "ferretdb", verb, last, last_size);
 }
 
 static char mg_url[1024];

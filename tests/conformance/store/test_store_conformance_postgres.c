@@ -15,6 +15,7 @@
 
 #include <libpq-fe.h>
 
+#include "store_backend.h"
 #include "store_conformance.h"
 #include "vigil/redact.h"
 
@@ -24,23 +25,13 @@
  * of its output in last (may be NULL). Returns its exit status. */
 static int pg_script(const char *verb, char *last, size_t last_size)
 {
-    const char *src = getenv("VIGIL_SOURCE_DIR");
     const char *port = getenv("VIGIL_PG_PORT");
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd),
-             "VIGIL_PG_PORT=%s VIGIL_PG_DIR=/tmp/vigil-pg-conformance-%s VIGIL_PG_FAST=1 "
-             "'%s/scripts/postgres' %s",
-             port && *port ? port : PG_TEST_PORT, port && *port ? port : PG_TEST_PORT,
-             src && *src ? src : ".", verb);
-    FILE *f = popen(cmd, "r");
-    if (!f) return -1;
-    char line[1024];
-    if (last && last_size) last[0] = '\0';
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (last && line[0]) snprintf(last, last_size, "%s", line);
-    }
-    return pclose(f);
+    char env[256];
+    if (!port || !*port) port = PG_TEST_PORT;
+    snprintf(env, sizeof(env),
+             "VIGIL_PG_PORT=%s VIGIL_PG_DIR=/tmp/vigil-pg-conformance-%s VIGIL_PG_FAST=1", port,
+             port);
+    return vigil_test_server_script(env, "postgres", verb, last, last_size);
 }
 
 static char pg_url[1024];

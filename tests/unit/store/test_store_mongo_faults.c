@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "store_backend.h"
 #include "vigil/store.h"
 
 static char mf_port[16], mf_dir[128], mf_url[1024], mf_data[256];
@@ -24,19 +25,9 @@ static char mf_port[16], mf_dir[128], mf_url[1024], mf_data[256];
 /* Runs `scripts/ferretdb VERB` on this test's server; the last line in last. */
 static int mf_script(const char *verb, char *last, size_t last_size)
 {
-    const char *src = getenv("VIGIL_SOURCE_DIR");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "VIGIL_FERRET_PORT=%s VIGIL_FERRET_DIR=%s '%s/scripts/ferretdb' %s",
-             mf_port, mf_dir, src && *src ? src : ".", verb);
-    FILE *f = popen(cmd, "r");
-    if (!f) return -1;
-    char line[1024];
-    if (last) last[0] = '\0';
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (last && line[0]) snprintf(last, last_size, "%s", line);
-    }
-    return pclose(f);
+    char env[256];
+    snprintf(env, sizeof(env), "VIGIL_FERRET_PORT=%s VIGIL_FERRET_DIR=%s", mf_port, mf_dir);
+    return vigil_test_server_script(env, "ferretdb", verb, last, last_size);
 }
 
 static vigil_store_t *mf_open(const char *url, char *err, size_t err_size)
