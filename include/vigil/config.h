@@ -183,6 +183,7 @@ typedef struct vigil_config {
     int ingest_reconnect_max_ms;
     int ingest_realtime; /* files: pace at the native rate (1) or as fast as possible (0) */
     int ingest_max_cameras; /* cameras one ingest instance runs (one thread each) */
+    int ingest_read_timeout_ms; /* a camera's open and each read give up after this */
     /* preprocess */
     int preprocess_workers;
     double preprocess_motion_threshold; /* mean abs gray difference / 255, 0..1 */

@@ -231,6 +231,10 @@ const vigil_prop_t vigil_props[] = {
         "ones, and those added through topic control (`vigil camera add`) or the API. A camera "
         "beyond it is not started and its error says so; run another ingest instance (the "
         "instances split the cameras) or raise this."),
+    INT("ingest.read_timeout_ms", ingest_read_timeout_ms, "5000", 100, 600000,
+        "How long opening a camera's stream, and then each read from it, may wait for data "
+        "before the camera counts as failed and reconnects (after ingest.reconnect_min_ms). "
+        "Files are not timed."),
     /* preprocess */
     INT("preprocess.workers", preprocess_workers, "1", 1, 64,
         "Preprocess worker threads (each camera is always handled by one of them)."),

@@ -250,7 +250,7 @@ void *vigil__camera_main(void *arg)
     const char *final = "stopped";
 
     vigil_source_opts_t opts = {.loop = cam->conf.loop,
-                                .timeout_ms = 5000,
+                                .timeout_ms = cfg->ingest_read_timeout_ms,
                                 .cancel = cancel_cb,
                                 .cancel_opaque = cam,
                                 .max_pixels = cfg->limits_max_frame_pixels};

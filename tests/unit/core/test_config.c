@@ -108,13 +108,13 @@ static void test_config_props_table_defaults_parse_and_describe(void **state)
         if (vigil_config_set(cfg, p->name, p->def, "default", err, sizeof(err)) != VIGIL_OK)
             fail_msg("default of %s rejected: %s", p->name, err);
     }
-    /* 48 fields of vigil_config_t and 7 of vigil_camera_conf_t (zones and lines are
+    /* 49 fields of vigil_config_t and 7 of vigil_camera_conf_t (zones and lines are
      * lists, documented by rows of their own: test_config_rules.c), then auth.* (5),
      * http.live_max_streams and the HTTP edge's http.* (12), http.web_root (1), push.* (10),
      * the frame budgets store.max_bytes and cameras[].max_bytes (2), the read replica's
      * store.read_url and store.read_max_lag_s (2), search.* (6) and the log shipper's
      * log.sink and log.queue_max (2), grpc.* (5) */
-    assert_int_equal(rows, 48 + 7 + 5 + 1 + 12 + 1 + 10 + 2 + 2 + 6 + 2 + 5);
+    assert_int_equal(rows, 49 + 7 + 5 + 1 + 12 + 1 + 10 + 2 + 2 + 6 + 2 + 5);
 }
 
 static const char full_yaml[] = "# a full configuration\n"

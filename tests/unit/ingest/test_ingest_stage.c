@@ -1,6 +1,6 @@
 /* The ingest stage on the in-process bus: every frame of a file published in
  * order, fps sampling, a dead camera retrying beside a live one, runtime
- * add/remove, sequences across restarts, prompt stop. */
+ * add/remove, sequences across restarts, prompt stop, the read timeout. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -255,6 +255,43 @@ static void test_ingest_stop_returns_while_blocked_on_open_and_publish(void **st
     close(lsock);
 }
 
+/* ingest.read_timeout_ms is the camera's source timeout: a server that
+ * accepts and never answers fails the open after it, named in the error. */
+static void test_ingest_read_timeout_ms_bounds_a_silent_cameras_open(void **state)
+{
+    (void)state;
+    char hang[128], err[256] = "";
+    int port, lsock = silent_listener(&port);
+    vigil_config_t cfg;
+    setup_cfg(&cfg);
+    assert_int_equal(vigil_config_set(&cfg, "ingest.read_timeout_ms", "300", "test", err,
+                                      sizeof(err)),
+                     VIGIL_OK);
+    snprintf(hang, sizeof(hang), "rtsp://127.0.0.1:%d/never-answers", port);
+    add_cam(&cfg, "hang", hang, 5, 0);
+    vigil_bus_t *bus = new_bus(4);
+    vigil_ingest_t *ing = vigil_ingest_new(&cfg, bus, err, sizeof(err));
+    assert_non_null(ing);
+    int64_t t0 = vigil_mono_us();
+    assert_int_equal(vigil_ingest_start(ing), VIGIL_OK);
+    vigil_camera_state_t st;
+    for (;;) {
+        assert_int_equal(vigil_ingest_camera_state(ing, "hang", &st), VIGIL_OK);
+        if (st.failures >= 1) break;
+        if (vigil_mono_us() - t0 > WAIT_LIMIT_US) fail_msg("the silent camera never failed");
+        vigil_sleep_us(20000);
+    }
+    int64_t took = vigil_mono_us() - t0;
+    print_message("first failure after %.3f s: %s\n", (double)took / 1e6, st.last_error);
+    assert_non_null(strstr(st.last_error, "timed out after 300 ms"));
+    assert_true(took < 4000000); /* well before the 5 s default */
+    vigil_ingest_stop(ing);
+    vigil_ingest_free(ing);
+    vigil_bus_free(bus);
+    vigil_config_release(&cfg);
+    close(lsock);
+}
+
 static void test_ingest_cameras_added_and_removed_at_runtime(void **state)
 {
     (void)state;
@@ -451,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_ingest_fps_sampling_halves_a_10fps_file),
         cmocka_unit_test(test_ingest_dead_camera_retries_while_another_publishes),
         cmocka_unit_test(test_ingest_stop_returns_while_blocked_on_open_and_publish),
+        cmocka_unit_test(test_ingest_read_timeout_ms_bounds_a_silent_cameras_open),
         cmocka_unit_test(test_ingest_cameras_added_and_removed_at_runtime),
         cmocka_unit_test(test_ingest_static_camera_switched_by_stop_and_start_only),
         cmocka_unit_test(test_ingest_sequences_continue_across_restarts),
