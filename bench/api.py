@@ -32,7 +32,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -76,13 +75,7 @@ class Server:
                          f"{timeout} s (status {status}); its log:\n{tail}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        benchlib.stop_group(self.proc, 10)
         if os.path.exists(self.log.name):
             os.unlink(self.log.name)
 

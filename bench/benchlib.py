@@ -1,12 +1,14 @@
 """Helpers the bench/*.py scripts share: the machine's description, a free
-port, a tool's version line, one wrk run through the WRK_RESULT line that
-api_wrk.lua and store_wrk.lua print, and a nearest-rank percentile.
+port, a tool's version line, stopping a server's process group, one wrk run
+through the WRK_RESULT line that api_wrk.lua and store_wrk.lua print, and a
+nearest-rank percentile.
 
 Import it from a script in bench/ with bench/ on sys.path (a script run as
 `python3 bench/x.py` has it there already)."""
 import os
 import platform
 import re
+import signal
 import socket
 import subprocess
 
@@ -33,6 +35,19 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_group(proc, timeout):
+    """Stops a server started with start_new_session=True: SIGTERM to its
+    process group, then SIGKILL when it has not exited within timeout s."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def tool_version(argv):

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from benchlib import cpu_model, free_port, pct  # noqa: E402
+from benchlib import cpu_model, free_port, pct, stop_group  # noqa: E402
 PREFIX = "bench"
 
 # Each a user's query: a plain list, full text over camera / zone / line names, filters, facets.
@@ -93,13 +92,7 @@ class Api:
         return dt, json.loads(body)
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc, 15)
 
 
 def main():
