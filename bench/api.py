@@ -48,6 +48,16 @@ from benchlib import cpu_model, free_port, tool_version  # noqa: E402
 ROUTES = ["/api/v1/detections?limit=50", "/api/v1/events?limit=50", "/api/v1/stats"]
 
 
+PORT_NEXT = [0]  # --port-base: the next port to hand out (0: any free one)
+
+
+def next_port():
+    if PORT_NEXT[0]:
+        PORT_NEXT[0] += 1
+        return PORT_NEXT[0] - 1
+    return free_port()
+
+
 class Server:
     def __init__(self, name, argv, port, env=None):
         self.name, self.argv, self.port = name, argv, port
@@ -253,7 +263,12 @@ def main():
                     help="which of the three routes to drive (all are still compared)")
     ap.add_argument("--auth", choices=("auto", "on", "off"), default="auto")
     ap.add_argument("--peer-workers", default="2,1")
+    ap.add_argument("--vigil-base", help="another vigil binary (say, the previous commit's), "
+                    "served as one more peer `vigil base` on the same warehouse: an A/B in one run")
+    ap.add_argument("--port-base", type=int, default=0,
+                    help="servers listen on this port and the next ones (default: any free port)")
     args = ap.parse_args()
+    PORT_NEXT[0] = args.port_base
     if not shutil.which("wrk"):
         raise SystemExit("bench/api: wrk not installed (bench/api_peers.sh installs it)")
     conc = [int(c) for c in args.conc.split(",")]
@@ -286,14 +301,19 @@ def main():
                                    "SHA-256 looked up in api_tokens)" if token else
                                    f"OFF on all servers ({why})"))
 
-    vport = free_port()
+    vport = next_port()
     vargv = [args.vigil, "api", "--data-dir", args.data_dir, "--http", f"127.0.0.1:{vport}",
              "--log-level", "warn", "--set", "store.retention_hours=0"]
     if not token:
         vargv += ["--set", "auth.enabled=false"]
     servers = [Server("vigil", vargv, vport)]
+    if args.vigil_base:
+        bport = next_port()
+        bargv = [args.vigil_base] + vargv[1:]
+        bargv[bargv.index(f"127.0.0.1:{vport}")] = f"127.0.0.1:{bport}"
+        servers.append(Server("vigil base", bargv, bport))
     for w in (int(x) for x in args.peer_workers.split(",")):
-        port = free_port()
+        port = next_port()
         servers.append(Server(
             f"fastapi x{w}",
             [os.path.join(args.venv, "bin", "uvicorn"), "--app-dir", HERE, "api_peer:app",

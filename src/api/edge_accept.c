@@ -10,6 +10,18 @@
  * the pool thread that gets the socket is woken by MHD's own inter-thread
  * channel.
  *
+ * On Linux the thread blocks in accept4 itself (one system call a connection,
+ * not poll and then accept4; queued connections are taken one after the other
+ * without sleeping) and stop wakes it with shutdown(SHUT_RD), after which
+ * accept4 fails. The listening socket also gets TCP_DEFER_ACCEPT: the kernel
+ * queues a connection for accept once its first bytes (the request, or TLS's
+ * ClientHello) are in, so the pool thread that gets it reads the request at
+ * once instead of finding nothing, waiting in epoll and being woken again. A
+ * client that connects and sends nothing is still accepted, after about
+ * DEFER_ACCEPT_S seconds (the kernel's SYN-ACK retries), and then meets the
+ * edge's header deadline as before. Elsewhere the thread polls the socket
+ * and a pipe that stop writes to.
+ *
  * The per-client limit (vigil__edge_accept) still runs: MHD calls its accept
  * policy inside MHD_add_connection. A failed accept for want of descriptors
  * or memory is counted (vigil_http_accept_failed_total{reason}), logged at
@@ -17,8 +29,12 @@
  * spin; the connection stays in the kernel's backlog until then. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,9 +45,13 @@
 #include "vigil/log.h"
 #include "vigil/metrics.h"
 
+/* how long the kernel holds a connection that has sent nothing (Linux) */
+#define DEFER_ACCEPT_S 2
+
 struct vigil__acceptor {
-    int fd;      /* the listening socket, non-blocking; closed by stop */
+    int fd;      /* the listening socket (blocking on Linux); closed by stop */
     int wake[2]; /* a pipe: stop writes, the thread leaves its poll */
+    atomic_bool stopping; /* Linux: set by stop before its shutdown */
     struct MHD_Daemon *daemon;
     pthread_t thread;
     int64_t last_log_us;
@@ -63,6 +83,51 @@ static int accept_failed(vigil__acceptor_t *a, int err)
     return scarce;
 }
 
+/* Hands an accepted socket to MHD. Refused (the per-client limit, every pool
+ * thread full) or out of memory: MHD has closed the socket and counted what it
+ * refused. */
+static void hand_over(vigil__acceptor_t *a, int c, struct sockaddr_storage *ss, socklen_t len)
+{
+    MHD_add_connection(a->daemon, c, (struct sockaddr *)ss, len);
+}
+
+#ifdef __linux__
+static void *acceptor_main(void *arg)
+{
+    vigil__acceptor_t *a = arg;
+
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int c = accept4(a->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (c >= 0) {
+            hand_over(a, c, &ss, len);
+            continue;
+        }
+        if (atomic_load(&a->stopping)) break;
+        if (accept_failed(a, errno)) poll(NULL, 0, 100);
+    }
+    return NULL;
+}
+
+/* The listening socket for acceptor_main: blocking, connections queued once
+ * their first bytes are in. 0, or -1 with errno. */
+static int prepare_socket(int fd)
+{
+    int secs = DEFER_ACCEPT_S, fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) return -1;
+    return setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+}
+
+/* Wakes acceptor_main from accept4 for good. */
+static void wake_for_stop(vigil__acceptor_t *a)
+{
+    atomic_store(&a->stopping, true);
+    shutdown(a->fd, SHUT_RD);
+}
+#else
 static void *acceptor_main(void *arg)
 {
     vigil__acceptor_t *a = arg;
@@ -86,12 +151,25 @@ static void *acceptor_main(void *arg)
             if (accept_failed(a, errno)) poll(pf + 1, 1, 100);
             continue;
         }
-        /* refused (the per-client limit, every pool thread full) or out of
-         * memory: MHD has closed the socket and counted what it refused */
-        MHD_add_connection(a->daemon, c, (struct sockaddr *)&ss, len);
+        hand_over(a, c, &ss, len);
     }
     return NULL;
 }
+
+static int prepare_socket(int fd)
+{
+    (void)fd;
+    return 0;
+}
+
+static void wake_for_stop(vigil__acceptor_t *a)
+{
+    ssize_t w;
+
+    do w = write(a->wake[1], "x", 1);
+    while (w < 0 && errno == EINTR);
+}
+#endif
 
 vigil__acceptor_t *vigil__acceptor_start(int fd, struct MHD_Daemon *daemon, char *errstr,
                                          size_t errstr_size)
@@ -105,6 +183,13 @@ vigil__acceptor_t *vigil__acceptor_start(int fd, struct MHD_Daemon *daemon, char
     }
     a->fd = fd;
     a->daemon = daemon;
+    atomic_init(&a->stopping, false);
+    if (prepare_socket(fd) != 0) {
+        vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO,
+                     "api: cannot prepare the listening socket: %s", strerror(errno));
+        free(a);
+        return NULL;
+    }
     if (pipe(a->wake) != 0) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "api: cannot make the acceptor's pipe: %s",
                      strerror(errno));
@@ -126,11 +211,8 @@ vigil__acceptor_t *vigil__acceptor_start(int fd, struct MHD_Daemon *daemon, char
 
 void vigil__acceptor_stop(vigil__acceptor_t *a)
 {
-    ssize_t w;
-
     if (!a) return;
-    do w = write(a->wake[1], "x", 1);
-    while (w < 0 && errno == EINTR);
+    wake_for_stop(a);
     pthread_join(a->thread, NULL);
     close(a->wake[0]);
     close(a->wake[1]);

@@ -1,7 +1,8 @@
 /* The HTTP edge's connections over real sockets: the header deadline (slow
  * clients, idle keep-alive), per-client connection limits against a
  * slowloris attacker on another loopback address, the request rate (429),
- * exempt clients, TLS with a self-signed certificate, and the health and
+ * exempt clients, clients that connect and wait before sending (deferred
+ * accept), TLS with a self-signed certificate, and the health and
  * metrics server of stage services. Each test runs its own API with the
  * settings it needs, over an empty migrated warehouse. */
 #include <setjmp.h>
@@ -156,6 +157,42 @@ static void test_edge_idle_keep_alive_is_closed_after_the_header_deadline(void *
     int ms = edge_ms_until_closed(fd, 4000);
     if (ms < 700 || ms > 2500) fail_msg("idle keep-alive closed after %d ms, want about 1000", ms);
     close(fd);
+    vigil_api_free(api);
+}
+
+/* The listening socket defers accept until a connection's first bytes are
+ * in (TCP_DEFER_ACCEPT on Linux, edge_accept.c): a client that waits before
+ * its request is still served, and one that sends nothing is still handed
+ * over in the end and closed at the header deadline, not held by the kernel
+ * for good. */
+static void test_edge_clients_that_wait_before_sending_are_served_then_cut(void **state)
+{
+    fixture_t *fx = *state;
+    vigil_config_t cfg;
+    char req[128];
+    http_resp_t r;
+    int port;
+
+    cfg_init(fx, &cfg);
+    cfg.http_header_timeout_s = 1;
+    vigil_api_t *api = start(&cfg, &port);
+    int waits = edge_connect("127.0.0.1", port, NULL);
+    int silent = edge_connect("127.0.0.1", port, NULL);
+    assert_true(waits >= 0 && silent >= 0);
+    /* others are served while both wait */
+    assert_int_equal(healthz_from(port, NULL, NULL), 200);
+    usleep(700 * 1000);
+    snprintf(req, sizeof(req), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", port);
+    assert_int_equal(edge_send(waits, req, strlen(req)), 0);
+    assert_int_equal(edge_read_response(waits, &r, 0), 0);
+    assert_int_equal(r.status, 200);
+    http_resp_free(&r);
+    close(waits);
+    /* the silent one: handed over after the kernel's wait (about 3 s), then
+     * the 1 s header deadline; 15 s is far beyond both */
+    if (edge_ms_until_closed(silent, 15000) < 0)
+        fail_msg("a connection that sent nothing is still open after 15 s");
+    close(silent);
     vigil_api_free(api);
 }
 
@@ -392,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_slow_headers_are_cut_at_the_deadline),
         cmocka_unit_test(test_edge_idle_keep_alive_is_closed_after_the_header_deadline),
+        cmocka_unit_test(test_edge_clients_that_wait_before_sending_are_served_then_cut),
         cmocka_unit_test(test_edge_slow_clients_do_not_lock_out_others),
         cmocka_unit_test(test_edge_rate_limit_answers_429_with_retry_after),
         cmocka_unit_test(test_edge_exempt_clients_are_not_limited),
