@@ -100,6 +100,16 @@ uint16_t vigil__nn_float_to_half(float f)
     return (uint16_t)h;
 }
 
+/* a float as int64: truncated, saturated, NaN 0 (a plain cast of a value
+ * out of range is undefined: fuzz_onnx, Unsqueeze axes of float 1e30) */
+static int64_t float_to_i64(double v)
+{
+    if (isnan(v)) return 0;
+    if (v >= 9223372036854775808.0) return INT64_MAX;
+    if (v < -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)v;
+}
+
 int64_t vigil__nn_get_int(const vigil_nn_tensor_t *t, int64_t i)
 {
     switch (t->dtype) {
@@ -111,9 +121,9 @@ int64_t vigil__nn_get_int(const vigil_nn_tensor_t *t, int64_t i)
     case VIGIL_NN_UINT16: return ((const uint16_t *)t->data)[i];
     case VIGIL_NN_UINT32: return ((const uint32_t *)t->data)[i];
     case VIGIL_NN_UINT64: return (int64_t)((const uint64_t *)t->data)[i];
-    case VIGIL_NN_FLOAT32: return (int64_t)((const float *)t->data)[i];
-    case VIGIL_NN_FLOAT64: return (int64_t)((const double *)t->data)[i];
-    case VIGIL_NN_FLOAT16: return (int64_t)vigil__nn_half_to_float(((const uint16_t *)t->data)[i]);
+    case VIGIL_NN_FLOAT32: return float_to_i64(((const float *)t->data)[i]);
+    case VIGIL_NN_FLOAT64: return float_to_i64(((const double *)t->data)[i]);
+    case VIGIL_NN_FLOAT16: return float_to_i64(vigil__nn_half_to_float(((const uint16_t *)t->data)[i]));
     default: return 0;
     }
 }
