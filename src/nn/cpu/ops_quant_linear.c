@@ -380,6 +380,7 @@ static vigil_err_t qmm_run(nn_exec_t *e)
 typedef struct qc_params {
     nn_win_t w;
     int64_t M, group, Cg, Mg;
+    int64_t xn, wn; /* elements of x and w: scratch holds both as s16 q - zp */
     int qlinear; /* QLinearConv: x, xs, xzp, w, ws, wzp, ys, yzp, B */
 } qc_params_t;
 
@@ -435,6 +436,9 @@ static vigil_err_t qc_prepare(nn_prep_t *p)
                                       vigil_nn_dtype_name(wt->dtype));
         o->dtype = VIGIL_NN_INT32;
     }
+    cp->xn = vigil_nn_tensor_numel(x);
+    cp->wn = vigil_nn_tensor_numel(wt);
+    p->scratch_bytes = sizeof(int64_t) * (size_t)(cp->w.OH * cp->w.OW) + sizeof(int16_t) * (size_t)(cp->xn + cp->wn);
     const nn_win_t *w = &cp->w;
     o->ndim = x->ndim;
     o->dims[0] = w->N;
@@ -445,7 +449,10 @@ static vigil_err_t qc_prepare(nn_prep_t *p)
 }
 
 /* Direct convolution of (x - xzp) with (w - wzp[m]), zero outside x (so
- * padding is the zero point, as ONNX asks). */
+ * padding is the zero point, as ONNX asks); both differences are first
+ * written to scratch as s16 (in [-255, 255]), products summed in an int64
+ * plane per output channel, one weight tap over a row of outputs at a
+ * time (the range of output columns whose tap is inside x). */
 static vigil_err_t qc_run(nn_exec_t *e)
 {
     const qc_params_t *cp = e->params;
@@ -462,34 +469,54 @@ static vigil_err_t qc_run(nn_exec_t *e)
     vigil_nn_tensor_t *y = e->out[0];
     const nn_win_t *w = &cp->w;
     int64_t xzp = zp_at(zx, 0), HW = w->H * w->W, OHW = w->OH * w->OW, khw = w->kh * w->kw;
+    int64_t K = cp->Cg * khw;
+    int64_t *acc = e->scratch;
+    int16_t *xq = (int16_t *)(acc + OHW), *wq = xq + cp->xn;
+    for (int64_t i = 0; i < cp->xn; i++) xq[i] = (int16_t)(qget(x, i) - xzp);
+    for (int64_t m = 0; m < cp->M; m++) {
+        int64_t wzp = zp_at(zw, m);
+        for (int64_t k = 0; k < K; k++) wq[m * K + k] = (int16_t)(qget(wt, m * K + k) - wzp);
+    }
     for (int64_t n = 0; n < w->N; n++)
         for (int64_t m = 0; m < cp->M; m++) {
-            int64_t g = m / cp->Mg, wzp = zp_at(zw, m);
-            double mul = 0;
-            if (cp->qlinear) mul = (double)sc_at(xs, 0) * (double)sc_at(ws, m) / (double)sc_at(ys, 0);
-            for (int64_t oh = 0; oh < w->OH; oh++)
-                for (int64_t ow = 0; ow < w->OW; ow++) {
-                    int64_t acc = 0;
-                    for (int64_t c = 0; c < cp->Cg; c++) {
-                        int64_t xb = (n * w->C + g * cp->Cg + c) * HW, wb = (m * cp->Cg + c) * khw;
-                        for (int64_t i = 0; i < w->kh; i++) {
+            int64_t g = m / cp->Mg;
+            memset(acc, 0, sizeof(int64_t) * (size_t)OHW);
+            for (int64_t c = 0; c < cp->Cg; c++) {
+                const int16_t *xp = xq + (n * w->C + g * cp->Cg + c) * HW, *wp = wq + (m * cp->Cg + c) * khw;
+                for (int64_t i = 0; i < w->kh; i++)
+                    for (int64_t j = 0; j < w->kw; j++) {
+                        int32_t wv = wp[i * w->kw + j];
+                        if (!wv) continue;
+                        /* output columns whose tap column iw = ow * sw + off is in [0, W) */
+                        int64_t off = j * w->dw - w->pl, lo = off >= 0 ? 0 : (-off + w->sw - 1) / w->sw;
+                        int64_t hi = w->W - 1 - off < 0 ? 0 : (w->W - 1 - off) / w->sw + 1;
+                        if (hi > w->OW) hi = w->OW;
+                        if (lo >= hi) continue;
+                        for (int64_t oh = 0; oh < w->OH; oh++) {
                             int64_t ih = oh * w->sh - w->pt + i * w->dh;
                             if (ih < 0 || ih >= w->H) continue;
-                            for (int64_t j = 0; j < w->kw; j++) {
-                                int64_t iw = ow * w->sw - w->pl + j * w->dw;
-                                if (iw < 0 || iw >= w->W) continue;
-                                acc += (qget(x, xb + ih * w->W + iw) - xzp) * (qget(wt, wb + i * w->kw + j) - wzp);
-                            }
+                            const int16_t *xr = xp + ih * w->W;
+                            int64_t *ar = acc + oh * w->OW;
+                            for (int64_t ow = lo; ow < hi; ow++) ar[ow] += wv * xr[ow * w->sw + off];
                         }
                     }
-                    int64_t o = (n * cp->M + m) * OHW + oh * w->OW + ow;
-                    if (cp->qlinear) {
-                        if (b) acc += ((const int32_t *)b->data)[m];
-                        qset(y, o, requant((double)acc * mul, zp_at(yz, 0), qmin(y->dtype), qmax(y->dtype)));
-                    } else {
-                        ((int32_t *)y->data)[o] = (int32_t)(uint32_t)acc;
-                    }
+            }
+            double mul = 0;
+            int64_t yzp = 0, lo = 0, hi = 0;
+            if (cp->qlinear) {
+                mul = (double)sc_at(xs, 0) * (double)sc_at(ws, m) / (double)sc_at(ys, 0);
+                yzp = zp_at(yz, 0), lo = qmin(y->dtype), hi = qmax(y->dtype);
+            }
+            int64_t base = (n * cp->M + m) * OHW;
+            for (int64_t o = 0; o < OHW; o++) {
+                int64_t a = acc[o];
+                if (cp->qlinear) {
+                    if (b) a += ((const int32_t *)b->data)[m];
+                    qset(y, base + o, requant((double)a * mul, yzp, lo, hi));
+                } else {
+                    ((int32_t *)y->data)[base + o] = (int32_t)(uint32_t)a; /* ONNX: int32, wraps */
                 }
+            }
         }
     return VIGIL_OK;
 }

@@ -270,6 +270,75 @@ static void test_qlinear_conv(void **state)
     done(&r);
 }
 
+/* ConvInteger with groups 2, dilations 2, strides (1, 3) and uneven pads
+ * (1, 2, 0, 1), per-channel weight zero points, against sums written out
+ * here (int32 output, no requantization) */
+static void test_conv_integer_groups_dilations(void **state)
+{
+    (void)state;
+    enum { C = 4, H = 6, W = 7, M = 4, G = 2, CG = C / G, MG = M / G, KH = 2, KW = 3, DH = 2, DW = 2, SH = 1, SW = 3,
+           PT = 1, PL = 2, PB = 0, PR = 1 };
+    enum { OH = (H + PT + PB - ((KH - 1) * DH + 1)) / SH + 1, OW = (W + PL + PR - ((KW - 1) * DW + 1)) / SW + 1 };
+    const int64_t xd[] = {1, C, H, W}, wd[] = {M, CG, KH, KW}, md[] = {M};
+    float x[C * H * W];
+    for (int i = 0; i < C * H * W; i++) x[i] = (float)((i * 29) % 256);
+    uint8_t w[M * CG * KH * KW];
+    for (int i = 0; i < M * CG * KH * KW; i++) w[i] = (uint8_t)((i * 71 + 5) % 256);
+    const uint8_t wz[] = {0, 128, 255, 7}, xz = 200;
+    pbw_t g = {0};
+    f32_scalar(&g, "s", 1.0f);
+    init_t(&g, "w", VIGIL_NN_UINT8, 4, wd, w, 1);
+    init_t(&g, "wz", VIGIL_NN_UINT8, 1, md, wz, 1);
+    init_t(&g, "xz", VIGIL_NN_UINT8, 0, NULL, &xz, 1);
+    node(&g, "QuantizeLinear", (const char *const[]){"x", "s", NULL}, "q", NULL, 0);
+    {
+        pbw_t n = {0};
+        const char *in[] = {"q", "w", "xz", "wz"};
+        for (int i = 0; i < 4; i++) pbw_str(&n, 1, in[i]);
+        pbw_str(&n, 2, "y");
+        pbw_str(&n, 4, "ConvInteger");
+        const char *names[] = {"pads", "dilations", "strides"};
+        const int64_t vals[3][4] = {{PT, PL, PB, PR}, {DH, DW}, {SH, SW}};
+        for (int k = 0; k < 3; k++) {
+            pbw_t a = {0};
+            pbw_str(&a, 1, names[k]);
+            for (int i = 0; i < (k ? 2 : 4); i++) pbw_int(&a, 8, vals[k][i]);
+            pbw_int(&a, 20, 7);
+            pbw_msg(&n, 5, &a);
+        }
+        pbw_t a = {0};
+        pbw_str(&a, 1, "group");
+        pbw_int(&a, 3, G);
+        pbw_int(&a, 20, 2);
+        pbw_msg(&n, 5, &a);
+        pbw_msg(&g, 1, &n);
+    }
+    run_res_t r;
+    go(&g, 13, 4, xd, x, &r);
+    if (r.stage) fail_msg("stage %d: %s", r.stage, r.msg);
+    assert_int_equal(r.out.dtype, VIGIL_NN_INT32);
+    assert_int_equal(r.out.dims[1], M);
+    assert_int_equal(r.out.dims[2], OH);
+    assert_int_equal(r.out.dims[3], OW);
+    for (int m = 0; m < M; m++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                long acc = 0;
+                int gi = m / MG;
+                for (int c = 0; c < CG; c++)
+                    for (int i = 0; i < KH; i++)
+                        for (int j = 0; j < KW; j++) {
+                            int ih = oh * SH - PT + i * DH, iw = ow * SW - PL + j * DW;
+                            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                            long q = (long)x[((gi * CG + c) * H + ih) * W + iw];
+                            acc += (q - xz) * ((long)w[((m * CG + c) * KH + i) * KW + j] - wz[m]);
+                        }
+                int got = ((int32_t *)r.out.data)[(m * OH + oh) * OW + ow];
+                if (got != acc) fail_msg("y[%d][%d][%d] = %d, want %ld", m, oh, ow, got, acc);
+            }
+    done(&r);
+}
+
 /* ---- bad parameters ---------------------------------------------------------------- */
 
 static void expect_refused(pbw_t *g, int opset, const char *needle)
@@ -422,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_per_axis_round_trip),
         cmocka_unit_test(test_matmul_integer),
         cmocka_unit_test(test_qlinear_conv),
+        cmocka_unit_test(test_conv_integer_groups_dilations),
         cmocka_unit_test(test_bad_scale),
         cmocka_unit_test(test_bad_scale_at_run),
         cmocka_unit_test(test_bad_zero_point),
