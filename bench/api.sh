@@ -20,7 +20,8 @@
 # BENCH_API_ROUNDS (default 3), BENCH_API_CONC (default 1,16,64),
 # BENCH_API_ROUTES (default detections,events,stats),
 # BENCH_API_AUTH (auto|on|off, default auto: on once `vigil token create`
-# exists), BENCH_API_MJPEG (auto|off: step 4).
+# exists), BENCH_API_MJPEG (auto|off: step 4), BENCH_API_PORT_BASE (servers on
+# this port and the next ones; default any free port).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build}
@@ -48,7 +49,8 @@ fi
 
 python3 "$src/bench/api.py" --vigil "$build/vigil" --data-dir "$work" --venv "$venv" \
   --seconds "${BENCH_API_SECONDS:-3}" --rounds "${BENCH_API_ROUNDS:-3}" \
-  --conc "${BENCH_API_CONC:-1,16,64}" --routes "${BENCH_API_ROUTES:-detections,events,stats}" --auth "${BENCH_API_AUTH:-auto}"
+  --conc "${BENCH_API_CONC:-1,16,64}" --routes "${BENCH_API_ROUTES:-detections,events,stats}" --auth "${BENCH_API_AUTH:-auto}" \
+  ${BENCH_API_PORT_BASE:+--port-base "$BENCH_API_PORT_BASE"}
 
 if [ "${BENCH_API_MJPEG:-auto}" != off ] && [ -f "$src/bench/api_live.py" ]; then
   echo
