@@ -103,6 +103,17 @@ static inline int vigil_test_store_init(vigil_test_store_t *t)
 {
     static unsigned seq;
     memset(t, 0, sizeof(*t));
+    const char *env = getenv("VIGIL_STORE_URL");
+    if (env && strncmp(env, "mongodb://", 10) == 0) {
+        /* MongoDB: a database of the fixture's own (mongodb://HOST/DB?... ->
+         * DB_PID_SEQ), left on the throwaway server */
+        const char *slash = strchr(env + 10, '/');
+        if (!slash) return -1;
+        size_t q = strcspn(slash, "?");
+        snprintf(t->url, sizeof(t->url), "%.*s_%ld_%u%s", (int)(slash - env + q), env,
+                 (long)getpid(), ++seq, slash + q);
+        return 0;
+    }
     if (!vigil_test_store_is_pg()) {
         snprintf(t->url, sizeof(t->url), "sqlite");
         return 0;

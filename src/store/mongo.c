@@ -497,8 +497,8 @@ static const vigil_store_ops_t mg_ops = {
     .counts_query = vigil__mongo_counts_query,
     .track_points = vigil__mongo_track_points,
     .frames_range = mg_frames_range,
-    /* not ported (store_accounts.c and its siblings answer "not supported") */
-    .accounts = NULL,
+    .accounts = &vigil__mongo_accounts_ops, /* mongo_accounts.c */
+    /* not ported (store_resources.c and its siblings answer "not supported") */
     .resources = NULL,
     .push = NULL,
     .retention = &vigil__mongo_retention_ops, /* mongo_retention.c */

@@ -29,6 +29,12 @@ static const char *const mg_coll_names[VIGIL__MG_COLL_COUNT_] = {
     [VIGIL__MG_TRACK_POINTS] = "track_points",
     [VIGIL__MG_AN_STATE] = "analytics_state",
     [VIGIL__MG_META] = "vigil_meta",
+    [VIGIL__MG_USERS] = "users",
+    [VIGIL__MG_SESSIONS] = "sessions",
+    [VIGIL__MG_TOKENS] = "api_tokens",
+    [VIGIL__MG_PASSKEYS] = "passkeys",
+    [VIGIL__MG_CHALLENGES] = "challenges",
+    [VIGIL__MG_AUDIT] = "audit_log",
 };
 
 mongoc_collection_t *vigil__mongo_coll(vigil__mongo_t *mg, vigil__mongo_coll_t which)
@@ -340,6 +346,18 @@ static const struct {
     {VIGIL__MG_TRACK_POINTS, "track_point_key",
      "{\"camera_id\": 1, \"track_id\": 1, \"sequence\": 1, \"time_us\": 1}", 1},
     {VIGIL__MG_TRACK_POINTS, "track_point_time", "{\"time_us\": 1}", 0},
+    /* accounts: the SQL tables' UNIQUE columns, and what the lists and sweeps read */
+    {VIGIL__MG_USERS, "user_name", "{\"name\": 1}", 1},
+    {VIGIL__MG_USERS, "user_role", "{\"role\": 1}", 0},
+    {VIGIL__MG_SESSIONS, "session_sid", "{\"sid_hash\": 1}", 1},
+    {VIGIL__MG_SESSIONS, "session_user", "{\"user_id\": 1, \"_id\": -1}", 0},
+    {VIGIL__MG_SESSIONS, "session_expires", "{\"expires_us\": 1}", 0},
+    {VIGIL__MG_TOKENS, "token_hash", "{\"token_hash\": 1}", 1},
+    {VIGIL__MG_TOKENS, "token_user", "{\"user_id\": 1, \"_id\": 1}", 0},
+    {VIGIL__MG_PASSKEYS, "passkey_cred", "{\"cred_id\": 1}", 1},
+    {VIGIL__MG_PASSKEYS, "passkey_user", "{\"user_id\": 1, \"_id\": 1}", 0},
+    {VIGIL__MG_CHALLENGES, "challenge_key", "{\"purpose\": 1, \"challenge_hash\": 1}", 1},
+    {VIGIL__MG_CHALLENGES, "challenge_expires", "{\"expires_us\": 1}", 0},
 };
 
 static vigil_err_t mg_create_indexes(vigil__mongo_t *mg, vigil__mongo_coll_t coll, char *errstr,
@@ -419,11 +437,13 @@ vigil_err_t vigil__mongo_migrate(vigil_store_t *store, int *from, int *to, char 
         vigil_err_t err = vigil__store_version_error(v, msg, sizeof(msg));
         return vigil__mongo_fail(mg, err, NULL, errstr, errstr_size, "%s", msg);
     }
+    /* every open: createIndexes is idempotent, and a database made before
+     * the accounts collections existed gets their unique indexes */
+    for (int c = 0; c < VIGIL__MG_COLL_COUNT_; c++) {
+        vigil_err_t err = mg_create_indexes(mg, (vigil__mongo_coll_t)c, errstr, errstr_size);
+        if (err) return err;
+    }
     if (v < VIGIL__STORE_SCHEMA_VERSION) {
-        for (int c = 0; c < VIGIL__MG_COLL_COUNT_; c++) {
-            vigil_err_t err = mg_create_indexes(mg, (vigil__mongo_coll_t)c, errstr, errstr_size);
-            if (err) return err;
-        }
         bson_t *filter = BCON_NEW("_id", BCON_UTF8("schema"));
         bson_t *update =
             BCON_NEW("$set", "{", "version", BCON_INT32(VIGIL__STORE_SCHEMA_VERSION), "}");

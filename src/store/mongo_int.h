@@ -36,6 +36,12 @@ typedef enum vigil__mongo_coll {
     VIGIL__MG_TRACK_POINTS,
     VIGIL__MG_AN_STATE,
     VIGIL__MG_META,
+    VIGIL__MG_USERS, /* accounts (mongo_accounts.c) */
+    VIGIL__MG_SESSIONS,
+    VIGIL__MG_TOKENS,
+    VIGIL__MG_PASSKEYS,
+    VIGIL__MG_CHALLENGES,
+    VIGIL__MG_AUDIT,
     VIGIL__MG_COLL_COUNT_
 } vigil__mongo_coll_t;
 
@@ -137,6 +143,9 @@ vigil_err_t vigil__mongo_track_points(vigil_store_t *store, const char *camera_i
 vigil_err_t vigil__mongo_sweep_analytics_events(vigil_store_t *store, const char *camera_id,
                                                 int64_t before_us, size_t limit,
                                                 vigil__swept_event_t **events, size_t *n);
+
+/* mongo_accounts.c */
+extern const struct vigil__store_accounts_ops vigil__mongo_accounts_ops;
 
 /* mongo_retention.c */
 extern const struct vigil__store_retention_ops vigil__mongo_retention_ops;
