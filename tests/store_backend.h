@@ -23,6 +23,9 @@
 #ifdef VIGIL_STORE_HAVE_POSTGRES
 #include <libpq-fe.h>
 #endif
+#ifdef VIGIL_STORE_HAVE_MONGO
+#include <mongoc/mongoc.h>
+#endif
 
 #include "vigil/store.h"
 
@@ -30,6 +33,7 @@ typedef struct vigil_test_store {
     char url[1024];  /* what vigil_store_conf_t.url gets */
     char base[1024]; /* VIGIL_STORE_URL as given; "" for SQLite */
     char schema[64]; /* the fixture's schema on PostgreSQL */
+    char db[96];     /* the fixture's database on MongoDB */
 } vigil_test_store_t;
 
 /* Runs `ENV 'SOURCE/scripts/SCRIPT' VERB` through the shell, SOURCE being
@@ -63,6 +67,13 @@ static inline int vigil_test_store_is_pg(void)
 {
     const char *u = getenv("VIGIL_STORE_URL");
     return u && (strncmp(u, "postgres://", 11) == 0 || strncmp(u, "postgresql://", 13) == 0);
+}
+
+/* Whether the tests run against MongoDB (VIGIL_STORE_URL mongodb://). */
+static inline int vigil_test_store_is_mongo(void)
+{
+    const char *u = getenv("VIGIL_STORE_URL");
+    return u && strncmp(u, "mongodb://", 10) == 0;
 }
 
 /* Runs sql on base (the server of VIGIL_STORE_URL); 0 or -1 (message on
@@ -112,6 +123,9 @@ static inline int vigil_test_store_init(vigil_test_store_t *t)
         size_t q = strcspn(slash, "?");
         snprintf(t->url, sizeof(t->url), "%.*s_%ld_%u%s", (int)(slash - env + q), env,
                  (long)getpid(), ++seq, slash + q);
+        snprintf(t->base, sizeof(t->base), "%s", t->url);
+        snprintf(t->db, sizeof(t->db), "%.*s_%ld_%u", (int)(q > 1 ? q - 1 : 0), slash + 1,
+                 (long)getpid(), seq);
         return 0;
     }
     if (!vigil_test_store_is_pg()) {
@@ -140,11 +154,90 @@ static inline void vigil_test_store_release(vigil_test_store_t *t)
     t->schema[0] = '\0';
 }
 
+/* MongoDB: the few SQL peeks the accounts tests make, as finds on t's
+ * database: "SELECT count(*) FROM COLL [WHERE user_id = N]" and "SELECT
+ * FIELD FROM COLL" (the first document's). -1 on an error or another
+ * shape. */
+static inline int64_t vigil_test_mongo_sql_int(const vigil_test_store_t *t, const char *sql)
+{
+    int64_t v = -1;
+#ifdef VIGIL_STORE_HAVE_MONGO
+    char coll[64] = "", field[64] = "";
+    long long uid = 0;
+    int count = 0, by_user = 0;
+    if (sscanf(sql, "SELECT count(*) FROM %63s WHERE user_id = %lld", coll, &uid) == 2)
+        count = by_user = 1;
+    else if (sscanf(sql, "SELECT count(*) FROM %63s", coll) == 1)
+        count = 1;
+    else if (sscanf(sql, "SELECT %63s FROM %63s", field, coll) != 2)
+        return -1;
+    mongoc_init();
+    mongoc_client_t *c = mongoc_client_new(t->base);
+    if (!c) return -1;
+    mongoc_collection_t *mc = mongoc_client_get_collection(c, t->db, coll);
+    bson_t *filter = by_user ? BCON_NEW("user_id", BCON_INT64(uid)) : bson_new();
+    bson_error_t error;
+    if (count) {
+        v = mongoc_collection_count_documents(mc, filter, NULL, NULL, NULL, &error);
+        if (v < 0) fprintf(stderr, "store_backend: %s: %s\n", sql, error.message);
+    } else {
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(mc, filter, NULL, NULL);
+        const bson_t *doc;
+        bson_iter_t it;
+        if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&it, doc, field))
+            v = bson_iter_as_int64(&it);
+        mongoc_cursor_destroy(cur);
+    }
+    bson_destroy(filter);
+    mongoc_collection_destroy(mc);
+    mongoc_client_destroy(c);
+#else
+    (void)t, (void)sql;
+#endif
+    return v;
+}
+
+/* MongoDB: every document of the named collections (NULL-terminated) of
+ * t's database as relaxed extended JSON, one a line, malloc'd; NULL on an
+ * error. */
+static inline char *vigil_test_mongo_dump(const vigil_test_store_t *t, const char *const *colls)
+{
+#ifdef VIGIL_STORE_HAVE_MONGO
+    mongoc_init();
+    mongoc_client_t *c = mongoc_client_new(t->base);
+    if (!c) return NULL;
+    bson_string_t *out = bson_string_new("");
+    for (size_t i = 0; colls[i]; i++) {
+        mongoc_collection_t *mc = mongoc_client_get_collection(c, t->db, colls[i]);
+        bson_t empty = BSON_INITIALIZER;
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(mc, &empty, NULL, NULL);
+        const bson_t *doc;
+        while (mongoc_cursor_next(cur, &doc)) {
+            char *j = bson_as_relaxed_extended_json(doc, NULL);
+            if (j) bson_string_append(out, j);
+            bson_string_append(out, "\n");
+            bson_free(j);
+        }
+        mongoc_cursor_destroy(cur);
+        mongoc_collection_destroy(mc);
+    }
+    mongoc_client_destroy(c);
+    char *s = strdup(out->str);
+    bson_string_free(out, true);
+    return s;
+#else
+    (void)t, (void)colls;
+    return NULL;
+#endif
+}
+
 /* The integer of the first column of the first row of sql on t's warehouse
- * (PostgreSQL only; SQLite callers read their file). -1 on an error. */
+ * (PostgreSQL; on MongoDB the few shapes of vigil_test_mongo_sql_int;
+ * SQLite callers read their file). -1 on an error. */
 static inline int64_t vigil_test_store_sql_int(const vigil_test_store_t *t, const char *sql)
 {
     int64_t v = -1;
+    if (t->db[0]) return vigil_test_mongo_sql_int(t, sql);
 #ifdef VIGIL_STORE_HAVE_POSTGRES
     char full[2048];
     snprintf(full, sizeof(full), "SET search_path TO %s; %s", t->schema, sql);

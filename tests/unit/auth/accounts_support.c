@@ -65,7 +65,8 @@ int64_t acct_sql_int(const acct_fixture_t *fx, const char *sql)
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
-    if (fx->backend.schema[0]) return vigil_test_store_sql_int(&fx->backend, sql);
+    if (fx->backend.schema[0] || fx->backend.db[0])
+        return vigil_test_store_sql_int(&fx->backend, sql);
     if (sqlite3_open_v2(fx->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 30000);
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
@@ -100,6 +101,14 @@ uint8_t *acct_db_bytes(const acct_fixture_t *fx, size_t *len)
     char path[600];
     uint8_t *buf = NULL;
     *len = 0;
+    if (fx->backend.db[0]) { /* MongoDB: the documents, as JSON */
+        static const char *const colls[] = {"users",      "sessions",  "api_tokens", "passkeys",
+                                            "challenges", "audit_log", NULL};
+        char *text = vigil_test_mongo_dump(&fx->backend, colls);
+        assert_non_null(text);
+        *len = strlen(text);
+        return (uint8_t *)text;
+    }
     if (fx->backend.schema[0]) {
         char *text = vigil_test_store_sql_text(
             &fx->backend,

@@ -633,7 +633,7 @@ int main(void)
         T(test_account_statements_use_their_indexes),
     };
     int failed = cmocka_run_group_tests_name("accounts credentials", tests, NULL, NULL);
-    if (!vigil_test_store_is_pg())
+    if (!vigil_test_store_is_pg() && !vigil_test_store_is_mongo())
         failed += cmocka_run_group_tests_name("accounts credentials (sqlite)", sqlite_only, NULL,
                                               NULL);
     return failed;
