@@ -259,6 +259,7 @@ typedef struct qmm_params {
     int nb;
     int64_t bd[VIGIL_NN_MAX_DIMS];
     int64_t sa[VIGIL_NN_MAX_DIMS], sb[VIGIL_NN_MAX_DIMS];
+    int64_t an, bn; /* elements of A and B: scratch holds both as s16 q - zp */
     int qlinear; /* QLinearMatMul: inputs a, as, azp, b, bs, bzp, ys, yzp */
 } qmm_params_t;
 
@@ -314,6 +315,9 @@ static vigil_err_t qmm_prepare(nn_prep_t *p)
                                       vigil_nn_dtype_name(b->dtype));
         o->dtype = VIGIL_NN_INT32;
     }
+    mp->an = vigil_nn_tensor_numel(a);
+    mp->bn = vigil_nn_tensor_numel(b);
+    p->scratch_bytes = sizeof(int64_t) * (size_t)mp->N + sizeof(int16_t) * (size_t)(mp->an + mp->bn);
     o->ndim = 0;
     for (int i = 0; i < mp->nb; i++) o->dims[o->ndim++] = mp->bd[i];
     if (a->ndim > 1) o->dims[o->ndim++] = mp->M;
@@ -349,24 +353,34 @@ static vigil_err_t qmm_run(nn_exec_t *e)
     vigil_nn_tensor_t *y = e->out[0];
     int64_t nbatch = vigil__nn_numel(mp->nb, mp->bd), idx[VIGIL_NN_MAX_DIMS] = {0};
     int64_t M = mp->M, N = mp->N, K = mp->K;
+    /* a - zp[row], b - zp[column] as s16 (in [-255, 255]); rows of C summed
+     * in int64, one element of A over a row of B at a time */
+    int64_t *acc = e->scratch;
+    int16_t *aq = (int16_t *)(acc + N), *bq = aq + mp->an;
+    for (int64_t t = 0; t < mp->an; t++) aq[t] = (int16_t)(qget(a, t) - zp_at(za, K ? t / K % M : 0));
+    for (int64_t t = 0; t < mp->bn; t++) bq[t] = (int16_t)(qget(b, t) - zp_at(zb, t % N));
     for (int64_t t = 0; t < nbatch; t++) {
         int64_t oa = 0, ob = 0;
         for (int d = 0; d < mp->nb; d++) oa += idx[d] * mp->sa[d], ob += idx[d] * mp->sb[d];
-        oa *= M * K;
-        ob *= K * N;
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++) {
-                int64_t acc = 0, zai = zp_at(za, i), zbj = zp_at(zb, j);
-                for (int64_t k = 0; k < K; k++)
-                    acc += (qget(a, oa + i * K + k) - zai) * (qget(b, ob + k * N + j) - zbj);
-                int64_t o = t * M * N + i * N + j;
-                if (mp->qlinear) {
-                    double mul = (double)sc_at(as, i) * (double)sc_at(bs, j) / (double)sc_at(ys, 0);
-                    qset(y, o, requant((double)acc * mul, zp_at(yz, 0), qmin(y->dtype), qmax(y->dtype)));
-                } else {
-                    ((int32_t *)y->data)[o] = (int32_t)(uint32_t)acc; /* ONNX: int32, wraps */
-                }
+        const int16_t *ab = aq + oa * M * K, *bb = bq + ob * K * N;
+        for (int64_t i = 0; i < M; i++) {
+            memset(acc, 0, sizeof(int64_t) * (size_t)N);
+            for (int64_t k = 0; k < K; k++) {
+                int32_t av = ab[i * K + k];
+                const int16_t *br = bb + k * N;
+                if (av)
+                    for (int64_t j = 0; j < N; j++) acc[j] += av * br[j];
             }
+            int64_t o = t * M * N + i * N;
+            if (mp->qlinear) {
+                int64_t lo = qmin(y->dtype), hi = qmax(y->dtype), yzp = zp_at(yz, 0);
+                double ysc = (double)sc_at(ys, 0), asc = (double)sc_at(as, i);
+                for (int64_t j = 0; j < N; j++)
+                    qset(y, o + j, requant((double)acc[j] * (asc * (double)sc_at(bs, j) / ysc), yzp, lo, hi));
+            } else {
+                for (int64_t j = 0; j < N; j++) ((int32_t *)y->data)[o + j] = (int32_t)(uint32_t)acc[j]; /* wraps */
+            }
+        }
         for (int d = mp->nb - 1; d >= 0; d--) {
             if (++idx[d] < mp->bd[d]) break;
             idx[d] = 0;
