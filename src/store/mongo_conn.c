@@ -35,6 +35,7 @@ static const char *const mg_coll_names[VIGIL__MG_COLL_COUNT_] = {
     [VIGIL__MG_PASSKEYS] = "passkeys",
     [VIGIL__MG_CHALLENGES] = "challenges",
     [VIGIL__MG_AUDIT] = "audit_log",
+    [VIGIL__MG_PUSH] = "push_subscriptions",
 };
 
 mongoc_collection_t *vigil__mongo_coll(vigil__mongo_t *mg, vigil__mongo_coll_t which)
@@ -358,7 +359,27 @@ static const struct {
     {VIGIL__MG_PASSKEYS, "passkey_user", "{\"user_id\": 1, \"_id\": 1}", 0},
     {VIGIL__MG_CHALLENGES, "challenge_key", "{\"purpose\": 1, \"challenge_hash\": 1}", 1},
     {VIGIL__MG_CHALLENGES, "challenge_expires", "{\"expires_us\": 1}", 0},
+    {VIGIL__MG_PUSH, "push_endpoint", "{\"endpoint\": 1}", 1},
+    {VIGIL__MG_PUSH, "push_user", "{\"user_id\": 1, \"_id\": 1}", 0},
 };
+
+/* Whether coll has an index called name (FerretDB 1.24 drops the
+ * connection when createIndexes names one that exists, so those are left
+ * out of the command). */
+static int mg_has_index(vigil__mongo_t *mg, vigil__mongo_coll_t coll, const char *name)
+{
+    mongoc_cursor_t *cur =
+        mongoc_collection_find_indexes_with_opts(vigil__mongo_coll(mg, coll), NULL);
+    const bson_t *doc;
+    int found = 0;
+    while (!found && mongoc_cursor_next(cur, &doc)) {
+        char got[128];
+        vigil__mongo_str(doc, "name", got, sizeof(got));
+        found = strcmp(got, name) == 0;
+    }
+    mongoc_cursor_destroy(cur); /* an error (no collection yet): none */
+    return found;
+}
 
 static vigil_err_t mg_create_indexes(vigil__mongo_t *mg, vigil__mongo_coll_t coll, char *errstr,
                                      size_t errstr_size)
@@ -369,7 +390,7 @@ static vigil_err_t mg_create_indexes(vigil__mongo_t *mg, vigil__mongo_coll_t col
     bson_append_array_begin(&cmd, "indexes", -1, &arr);
     unsigned k = 0;
     for (size_t i = 0; i < sizeof(mg_indexes) / sizeof(mg_indexes[0]); i++) {
-        if (mg_indexes[i].coll != coll) continue;
+        if (mg_indexes[i].coll != coll || mg_has_index(mg, coll, mg_indexes[i].name)) continue;
         bson_error_t jerr;
         bson_t *keys = bson_new_from_json((const uint8_t *)mg_indexes[i].keys, -1, &jerr);
         if (!keys) abort(); /* the table above is wrong */
@@ -437,11 +458,35 @@ vigil_err_t vigil__mongo_migrate(vigil_store_t *store, int *from, int *to, char 
         vigil_err_t err = vigil__store_version_error(v, msg, sizeof(msg));
         return vigil__mongo_fail(mg, err, NULL, errstr, errstr_size, "%s", msg);
     }
-    /* every open: createIndexes is idempotent, and a database made before
-     * the accounts collections existed gets their unique indexes */
-    for (int c = 0; c < VIGIL__MG_COLL_COUNT_; c++) {
-        vigil_err_t err = mg_create_indexes(mg, (vigil__mongo_coll_t)c, errstr, errstr_size);
-        if (err) return err;
+    /* Indexes are created once per database and collection: FerretDB 1.24
+     * drops the connection (a panic in createIndexes) when asked again for
+     * indexes that exist. A database made before the accounts collections
+     * (mongo_accounts.c, mongo_push.c) existed has the schema version but no
+     * "accounts" mark: it gets their indexes (new collections) once. */
+    int marked = 0;
+    {
+        bson_t *filter = BCON_NEW("_id", BCON_UTF8("accounts"));
+        int64_t n = mongoc_collection_count_documents(vigil__mongo_coll(mg, VIGIL__MG_META),
+                                                      filter, NULL, NULL, NULL, NULL);
+        bson_destroy(filter);
+        marked = n > 0;
+    }
+    if (v < VIGIL__STORE_SCHEMA_VERSION || !marked) {
+        int from_c = v < VIGIL__STORE_SCHEMA_VERSION ? 0 : VIGIL__MG_USERS;
+        for (int c = from_c; c < VIGIL__MG_COLL_COUNT_; c++) {
+            vigil_err_t err = mg_create_indexes(mg, (vigil__mongo_coll_t)c, errstr, errstr_size);
+            if (err) return err;
+        }
+        bson_t *mark = BCON_NEW("_id", BCON_UTF8("accounts"));
+        bson_error_t error;
+        if (!mongoc_collection_insert_one(vigil__mongo_coll(mg, VIGIL__MG_META), mark, NULL,
+                                          NULL, &error) &&
+            vigil__mongo_err(&error) != VIGIL_ERR_EXISTS) {
+            bson_destroy(mark);
+            return vigil__mongo_fail(mg, 0, &error, errstr, errstr_size,
+                                     "mark the accounts indexes");
+        }
+        bson_destroy(mark);
     }
     if (v < VIGIL__STORE_SCHEMA_VERSION) {
         bson_t *filter = BCON_NEW("_id", BCON_UTF8("schema"));
