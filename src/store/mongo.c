@@ -500,7 +500,7 @@ static const vigil_store_ops_t mg_ops = {
     .accounts = &vigil__mongo_accounts_ops, /* mongo_accounts.c */
     /* not ported (store_resources.c and its siblings answer "not supported") */
     .resources = NULL,
-    .push = NULL,
+    .push = &vigil__mongo_push_ops, /* mongo_push.c */
     .retention = &vigil__mongo_retention_ops, /* mongo_retention.c */
     .wal = NULL,
 };

@@ -42,6 +42,7 @@ typedef enum vigil__mongo_coll {
     VIGIL__MG_PASSKEYS,
     VIGIL__MG_CHALLENGES,
     VIGIL__MG_AUDIT,
+    VIGIL__MG_PUSH, /* mongo_push.c */
     VIGIL__MG_COLL_COUNT_
 } vigil__mongo_coll_t;
 
@@ -146,6 +147,9 @@ vigil_err_t vigil__mongo_sweep_analytics_events(vigil_store_t *store, const char
 
 /* mongo_accounts.c */
 extern const struct vigil__store_accounts_ops vigil__mongo_accounts_ops;
+
+/* mongo_push.c */
+extern const struct vigil__store_push_ops vigil__mongo_push_ops;
 
 /* mongo_retention.c */
 extern const struct vigil__store_retention_ops vigil__mongo_retention_ops;
