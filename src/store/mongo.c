@@ -7,12 +7,11 @@
  * The same contract as sqlite.c and postgres.c, command for command:
  * writes are idempotent by unique indexes on the natural keys (a duplicate
  * key is "already there"), ids come from vigil_ids, reads are indexed finds
- * with a limit. Retention by size is in mongo_retention.c. The
- * sub-interfaces the API needs (accounts, resources, search, push) are not
- * ported: the store says "the
- * mongo store keeps no accounts" (store_accounts.c and its siblings answer
- * VIGIL_ERR_UNSUPPORTED for a NULL sub-interface) and vigil refuses
- * api/auth configurations that need them (store.h).
+ * with a limit. Retention by size is in mongo_retention.c, the accounts in
+ * mongo_accounts.c, push subscriptions in mongo_push.c. The resources and
+ * search sub-interfaces are not ported: the store answers
+ * VIGIL_ERR_UNSUPPORTED for them (store_resources.c and its siblings do
+ * that for a NULL sub-interface).
  *
  * Thread: a handle is used by one thread at a time; many handles on one
  * database from many threads or processes are fine. */
