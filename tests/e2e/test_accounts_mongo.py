@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Accounts on the MongoDB warehouse, end to end (docs/security.md,
 "Accounts"; docs/warehouse.md): test_accounts_postgres.py's checks on a
-throwaway FerretDB (scripts/ferretdb, port 27158) with two `vigil api`
+throwaway FerretDB (scripts/ferretdb, port 27262) with two `vigil api`
 processes on it, as two replicas. The mongo store has no resources ops yet,
 so the read token is checked on /api/v1/auth/me instead of /api/v1/cameras,
 and the secrets are looked for in FerretDB's data files.
@@ -31,7 +31,7 @@ from vigil_harness import BINARY, MULT, Failure, check, run_tests  # noqa: E402
 
 SRC = os.environ.get("VIGIL_SOURCE_DIR",
                      os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-MG_PORT = "27158"
+MG_PORT = "27262"
 MG_DIR = "/tmp/vigil-ferret-e2e-" + MG_PORT
 MG_ENV = dict(os.environ, VIGIL_FERRET_PORT=MG_PORT, VIGIL_FERRET_DIR=MG_DIR)
 PASSWORD = "Canary-Password-7301"
