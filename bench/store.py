@@ -3,7 +3,8 @@
 what is measured and how.
 
 For each backend (sqlite; postgres with fsync and synchronous_commit on;
-postgres with synchronous_commit off), on a fresh warehouse seeded by
+postgres with synchronous_commit off; mongo, a throwaway FerretDB from
+scripts/ferretdb, when asked for), on a fresh warehouse seeded by
 bench_api_seed:
   (a) bench_store rate: frames/s alone (frame_put), then detection rows/s in
       the sink's batches (results_put); medians of --rounds runs;
@@ -80,9 +81,23 @@ class Backend:
                              f"{redact(out.stderr.strip()[-500:])}")
         return out.stdout.strip()
 
+    def ferret(self, *args, check=True):
+        env = dict(os.environ, VIGIL_FERRET_PORT=str(self.port + 2),
+                   VIGIL_FERRET_DIR=os.path.join(self.work, "ferret"))
+        out = subprocess.run(["bash", os.path.join(SRC, "scripts", "ferretdb"), *args], env=env,
+                             capture_output=True, text=True, timeout=900)
+        if check and out.returncode != 0:
+            raise SystemExit(f"bench/store: scripts/ferretdb {args[0]}: "
+                             f"{redact(out.stderr.strip()[-500:])}")
+        return out.stdout.strip()
+
     def start(self):
         os.makedirs(self.data_dir, exist_ok=True)
         if self.name == "sqlite":
+            return
+        if self.name == "mongo":
+            self.ferret("stop", check=False)
+            self.url = self.ferret("start").splitlines()[-1]
             return
         self.pg("stop", check=False)
         self.url = self.pg("start").splitlines()[-1]
@@ -91,7 +106,9 @@ class Backend:
             self.pg("psql", "-c", "SELECT pg_reload_conf()")
 
     def stop(self):
-        if self.name != "sqlite":
+        if self.name == "mongo":
+            self.ferret("stop", check=False)
+        elif self.name != "sqlite":
             self.pg("stop", check=False)
 
     def settle(self):
@@ -102,6 +119,8 @@ class Backend:
             db.execute("ANALYZE")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.close()
+            return
+        if self.name == "mongo":
             return
         self.pg("psql", "-d", "vigil", "-c", "VACUUM ANALYZE")
         self.pg("psql", "-c", "CHECKPOINT")
@@ -117,6 +136,13 @@ class Backend:
                 m = re.search(r"PRAGMA synchronous = (\w+)", f.read())
             s["synchronous"] = f"{m.group(1) if m else '?'} (vigil's, per connection)"
             self.settings = s
+            return
+        if self.name == "mongo":
+            binary = self.ferret("build").splitlines()[-1]
+            self.settings = {"server": os.path.basename(binary) + " (FerretDB, SQLite handler: "
+                             "one SQLite database per MongoDB database, its own settings)",
+                             "client": "libmongoc " + tool_version(["pkg-config", "--modversion",
+                                                                    "libmongoc-1.0"])}
             return
         names = ["fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers",
                  "max_wal_size", "checkpoint_timeout", "wal_compression", "autovacuum",
@@ -395,16 +421,16 @@ def main():
     ap.add_argument("--load-fraction", type=float, default=0.5)
     ap.add_argument("--seed-frames", type=int, default=1000)
     ap.add_argument("--port-base", type=int, default=19850,
-                    help="PostgreSQL on BASE, vigil api on BASE+1")
+                    help="PostgreSQL on BASE, vigil api on BASE+1, FerretDB on BASE+2")
     args = ap.parse_args()
     args.vigil = os.path.join(args.build, "vigil")
     args.dets = 8
     args.out_conc = [int(c) for c in args.out_conc.split(",")]
     backends = [n for n in args.backends.split(",") if n]
     for n in backends:
-        if n not in ("sqlite", "postgres", "postgres-async"):
+        if n not in ("sqlite", "postgres", "postgres-async", "mongo"):
             raise SystemExit(f"bench/store: unknown backend \"{n}\" "
-                             "(sqlite, postgres, postgres-async)")
+                             "(sqlite, postgres, postgres-async, mongo)")
 
     args.work = tempfile.mkdtemp(prefix="bench-store-")
     os.chmod(args.work, 0o755)  # the PostgreSQL cluster under it runs as user postgres

@@ -20,6 +20,8 @@
 #       most requests/s whose p99 stays under 50 ms.
 # PostgreSQL comes from scripts/postgres (a throwaway cluster on 127.0.0.1:19850
 # under the work dir, fsync on); the API listens on 127.0.0.1:19851.
+# BENCH_STORE_BACKENDS=...,mongo adds the MongoDB store on a throwaway FerretDB
+# (scripts/ferretdb, SQLite handler) on 127.0.0.1:19852.
 #
 # Prints numbers, asserts nothing; about 5 minutes. Env: BUILD (default build),
 # BENCH_STORE_BACKENDS (sqlite,postgres,postgres-async), BENCH_STORE_SECONDS
