@@ -6,6 +6,7 @@
 
 static void put(pbw_t *w, const void *p, size_t n)
 {
+    if (!n) return; /* an empty message or string: p may be NULL */
     if (w->n + n > w->cap) {
         w->cap = (w->n + n) * 2 + 64;
         w->b = realloc(w->b, w->cap);
