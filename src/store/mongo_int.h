@@ -151,6 +151,14 @@ extern const struct vigil__store_accounts_ops vigil__mongo_accounts_ops;
 /* mongo_push.c */
 extern const struct vigil__store_push_ops vigil__mongo_push_ops;
 
+/* mongo_resources.c: cameras, rule sets, review, event delete, storage */
+extern const struct vigil__store_resources_ops vigil__mongo_resources_ops;
+
+/* mongo_search.c: the search over events and detections (store_search.c's
+ * page and facets on MongoDB) */
+vigil_err_t vigil__mongo_search(vigil_store_t *store, const vigil_search_query_t *q,
+                                vigil_search_result_t *res, char *errstr, size_t errstr_size);
+
 /* mongo_retention.c */
 extern const struct vigil__store_retention_ops vigil__mongo_retention_ops;
 
