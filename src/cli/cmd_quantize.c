@@ -40,6 +40,9 @@ typedef struct calib_run {
     vigil_jpeg_t *jpeg;
     vigil_image_t img;
     size_t used, unreadable;
+    /* inputs kept for the sensitivity step (first pass): sens[0..nsens) */
+    float **sens;
+    size_t nsens, sens_max, sens_every;
 } calib_run_t;
 
 static int cmp_str(const void *a, const void *b)
@@ -103,6 +106,10 @@ static int add_image(calib_run_t *r, const char *what)
         fprintf(stderr, "vigil models quantize: %s: %s\n", what, err);
         return -1;
     }
+    if (r->sens && r->nsens < r->sens_max && r->used % r->sens_every == 0) {
+        size_t n = (size_t)3 * e->width * e->height;
+        if ((r->sens[r->nsens] = malloc(sizeof(float) * n))) memcpy(r->sens[r->nsens++], r->buf, sizeof(float) * n);
+    }
     r->used++;
     return 0;
 }
@@ -163,6 +170,97 @@ static int run_video(calib_run_t *r, const char *url, int frames)
         }
     }
     vigil_source_close(src);
+    return rc;
+}
+
+typedef struct sens_rank {
+    size_t layer;
+    double err;
+} sens_rank_t;
+
+static vigil_nn_sens_mode_t sort_mode;
+
+static int cmp_rank(const void *a, const void *b)
+{
+    const sens_rank_t *x = a, *y = b;
+    double d = sort_mode == VIGIL_NN_SENS_ALL_BUT_ONE ? x->err - y->err : y->err - x->err;
+    return d < 0 ? -1 : d > 0 ? 1 : (x->layer > y->layer) - (x->layer < y->layer);
+}
+
+/* The sensitivity step: ranks the calibrated layers (most sensitive first),
+ * writes the ranking beside the .vq (NAME-int8.sens), and with auto_n >= 0
+ * keeps the auto_n most sensitive float. */
+static int sensitivity(calib_run_t *r, vigil_nn_sens_mode_t mode, long auto_n, int threads, const char *vq_path)
+{
+    const vigil__model_entry_t *e = &r->m->entry;
+    size_t nl = vigil_nn_calib_nlayers(r->c);
+    vigil_nn_tensor_t *in = calloc(r->nsens + 1, sizeof *in);
+    sens_rank_t *rk = calloc(nl + 1, sizeof *rk);
+    double *errs = calloc(nl + 1, sizeof *errs), base = 0;
+    char err[1024], path[1100];
+    int rc = -1;
+    FILE *f = NULL;
+    char *keep = NULL;
+    if (!in || !rk || !errs) {
+        fprintf(stderr, "vigil models quantize: out of memory\n");
+        goto out;
+    }
+    for (size_t i = 0; i < r->nsens; i++) {
+        in[i].dtype = VIGIL_NN_FLOAT32;
+        in[i].ndim = 4;
+        in[i].data = r->sens[i];
+        in[i].dims[0] = 1;
+        in[i].dims[1] = e->nchw ? 3 : e->height;
+        in[i].dims[2] = e->nchw ? e->height : e->width;
+        in[i].dims[3] = e->nchw ? e->width : 3;
+    }
+    vigil_nn_format_t fmt = !strcmp(e->format, "tfjs") ? VIGIL_NN_FORMAT_TFJS : VIGIL_NN_FORMAT_ONNX;
+    if (vigil_nn_calib_sensitivity(r->c, r->m->path, fmt, in, r->nsens, mode, threads, errs, &base, err, sizeof err)) {
+        fprintf(stderr, "vigil models quantize: %s\n", err);
+        goto out;
+    }
+    for (size_t i = 0; i < nl; i++) rk[i] = (sens_rank_t){i, errs[i]};
+    sort_mode = mode;
+    qsort(rk, nl, sizeof *rk, cmp_rank);
+    size_t pl = strlen(vq_path);
+    snprintf(path, sizeof path, "%.*s.sens", (int)(pl > 3 && !strcmp(vq_path + pl - 3, ".vq") ? pl - 3 : pl), vq_path);
+    if (!(f = fopen(path, "w"))) {
+        fprintf(stderr, "vigil models quantize: cannot write %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    fprintf(f, "# vigil models quantize --sensitivity %s: %zu layers on %zu inputs, most sensitive first;\n"
+               "# heads' relative RMS error with every layer in INT8: %.6f\n# rank error layer\n",
+            mode == VIGIL_NN_SENS_ONE ? "one" : "all-but-one", nl, r->nsens, base);
+    for (size_t i = 0; i < nl; i++)
+        fprintf(f, "%zu %.6f %s\n", i + 1, rk[i].err, vigil_nn_calib_layer_name(r->c, rk[i].layer));
+    if (fclose(f)) {
+        f = NULL;
+        fprintf(stderr, "vigil models quantize: cannot write %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    f = NULL;
+    printf("sensitivity (%s, %zu inputs): heads' relative RMS error %.4f with all %zu layers in INT8; ranking in %s\n",
+           mode == VIGIL_NN_SENS_ONE ? "one" : "all-but-one", r->nsens, base, nl, path);
+    if (auto_n > 0) {
+        size_t n = (size_t)auto_n < nl ? (size_t)auto_n : nl, cap = 1, o = 0;
+        for (size_t i = 0; i < n; i++) cap += strlen(vigil_nn_calib_layer_name(r->c, rk[i].layer)) + 2;
+        if (!(keep = malloc(cap))) {
+            fprintf(stderr, "vigil models quantize: out of memory\n");
+            goto out;
+        }
+        keep[0] = 0;
+        for (size_t i = 0; i < n; i++)
+            o += (size_t)snprintf(keep + o, cap - o, "%s=%s", i ? "," : "", vigil_nn_calib_layer_name(r->c, rk[i].layer));
+        size_t kept = vigil_nn_calib_keep_float(r->c, keep);
+        printf("kept float by sensitivity: %zu layers (auto:%ld)\n", kept, auto_n);
+    }
+    rc = 0;
+out:
+    if (f) fclose(f);
+    free(keep);
+    free(errs);
+    free(rk);
+    free(in);
     return rc;
 }
 
@@ -238,20 +336,27 @@ static int usage(FILE *out)
 {
     fprintf(out, "usage: vigil models quantize NAME --calibrate DIR_OR_VIDEO [--frames N]\n"
                  "                              [--method minmax|percentile|entropy] [--quantize-heads]\n"
-                 "                              [--keep-float depthwise,first,NAME...] [--threads N]\n"
+                 "                              [--keep-float depthwise,first,auto[:N],=NAME,NAME...]\n"
+                 "                              [--sensitivity one|all-but-one] [--sens-images N] [--threads N]\n"
                  "  INT8 post-training quantization: calibrates on up to N (default 32) images of\n"
                  "  DIR (*.jpg) or frames of a video, writes NAME-int8.vq next to the float model\n"
                  "  and registers NAME-int8 ($VIGIL_MODELS/NAME-int8.yaml). The detector heads stay\n"
                  "  float unless --quantize-heads; --keep-float keeps more float: depthwise Convs,\n"
                  "  the first (reading the input), or Convs whose names contain NAME (default\n"
-                 "  depthwise,first; none: only the heads). Default method: minmax.\n");
+                 "  depthwise,first; none: only the heads; =NAME: that Conv exactly). Default\n"
+                 "  method: minmax. --sensitivity measures, on N (default 8) of the calibration\n"
+                 "  inputs, the error each layer in INT8 adds to the heads' outputs (one: that\n"
+                 "  layer alone in INT8; all-but-one: every layer but it) and writes the ranking\n"
+                 "  to NAME-int8.sens; auto:N in --keep-float (default N 8) measures it and keeps\n"
+                 "  the N most sensitive layers float.\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
 int cli_models_quantize(int argc, char **argv)
 {
     const char *name = NULL, *calib = NULL, *method_s = "minmax", *keep = NULL;
-    int frames = 32, heads = 0, threads = 2;
+    const char *sens_s = NULL;
+    int frames = 32, heads = 0, threads = 2, sens_images = 8;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--calibrate") && i + 1 < argc) calib = argv[++i];
         else if (!strcmp(argv[i], "--frames") && i + 1 < argc) frames = atoi(argv[++i]);
@@ -259,6 +364,8 @@ int cli_models_quantize(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quantize-heads")) heads = 1;
         else if (!strcmp(argv[i], "--keep-float") && i + 1 < argc) keep = argv[++i];
+        else if (!strcmp(argv[i], "--sensitivity") && i + 1 < argc) sens_s = argv[++i];
+        else if (!strcmp(argv[i], "--sens-images") && i + 1 < argc) sens_images = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
         else if (argv[i][0] != '-' && !name) name = argv[i];
         else {
@@ -276,6 +383,44 @@ int cli_models_quantize(int argc, char **argv)
         fprintf(stderr, "vigil models quantize: --frames must be 1..%d, --threads 1..64\n", FRAMES_MAX);
         return CLI_USAGE;
     }
+    vigil_nn_sens_mode_t sens_mode = VIGIL_NN_SENS_ONE;
+    if (sens_s && !strcmp(sens_s, "all-but-one")) sens_mode = VIGIL_NN_SENS_ALL_BUT_ONE;
+    else if (sens_s && strcmp(sens_s, "one")) {
+        fprintf(stderr, "vigil models quantize: --sensitivity %s: expected one or all-but-one\n", sens_s);
+        return CLI_USAGE;
+    }
+    if (sens_images < 1 || sens_images > 256) {
+        fprintf(stderr, "vigil models quantize: --sens-images must be 1..256\n");
+        return CLI_USAGE;
+    }
+    /* auto[:N] in --keep-float: taken out of the list (the rest applies before calibration) */
+    char keep_rest[2048] = "";
+    long auto_n = -1;
+    if (keep) {
+        if (strlen(keep) >= sizeof keep_rest) {
+            fprintf(stderr, "vigil models quantize: --keep-float list too long\n");
+            return CLI_USAGE;
+        }
+        size_t o = 0;
+        for (const char *it = keep; *it;) {
+            const char *c = strchr(it, ',');
+            size_t len = c ? (size_t)(c - it) : strlen(it);
+            if ((len == 4 && !strncmp(it, "auto", 4)) || (len > 5 && !strncmp(it, "auto:", 5))) {
+                char *end;
+                auto_n = len == 4 ? 8 : strtol(it + 5, &end, 10);
+                if (auto_n < 0 || auto_n > 100000 || (len > 4 && end != it + len)) {
+                    fprintf(stderr, "vigil models quantize: --keep-float %.*s: expected auto or auto:N (N >= 0)\n",
+                            (int)len, it);
+                    return CLI_USAGE;
+                }
+            } else if (len) {
+                o += (size_t)snprintf(keep_rest + o, sizeof keep_rest - o, "%s%.*s", o ? "," : "", (int)len, it);
+            }
+            it = c ? c + 1 : it + len;
+        }
+        keep = keep_rest[0] ? keep_rest : "none";
+    }
+    int want_sens = sens_s || auto_n >= 0;
     char err[1024];
     vigil__model_entry_t probe;
     if (vigil__model_lookup(name, &probe, err, sizeof err)) {
@@ -341,7 +486,12 @@ int cli_models_quantize(int argc, char **argv)
     if (strcmp(keep, "none")) vigil_nn_calib_keep_float(r.c, keep);
     r.jpeg = vigil_jpeg_new();
     r.buf = malloc(sizeof(float) * 3 * (size_t)e->width * (size_t)e->height);
-    if (!r.jpeg || !r.buf) {
+    if (want_sens) {
+        r.sens_max = (size_t)sens_images;
+        r.sens_every = is_dir && nnames > r.sens_max ? nnames / r.sens_max : 1; /* spread over the inputs */
+        r.sens = calloc(r.sens_max, sizeof *r.sens);
+    }
+    if (!r.jpeg || !r.buf || (want_sens && !r.sens)) {
         fprintf(stderr, "vigil models quantize: out of memory\n");
         goto done;
     }
@@ -349,6 +499,7 @@ int cli_models_quantize(int argc, char **argv)
         if (pass) vigil_nn_calib_next_pass(r.c);
         size_t used = r.used;
         r.used = r.unreadable = 0;
+        if (pass) r.sens_max = r.nsens; /* kept from the first pass only */
         if (is_dir ? run_dir(&r, calib, names, nnames) : run_video(&r, calib, frames)) goto done;
         if (pass && r.used != used) {
             fprintf(stderr, "vigil models quantize: %s gave %zu inputs on the second pass, %zu on the first\n", calib,
@@ -364,6 +515,7 @@ int cli_models_quantize(int argc, char **argv)
     if (r.unreadable) fprintf(stderr, "vigil models quantize: %zu unreadable inputs skipped\n", r.unreadable);
     if (r.used == 1)
         fprintf(stderr, "vigil models quantize: warning: ranges from a single input may not fit other scenes\n");
+    if (want_sens && sensitivity(&r, sens_mode, auto_n, threads, vq_path)) goto done;
     if (vigil_nn_calib_write(r.c, vq_path, err, sizeof err)) {
         fprintf(stderr, "vigil models quantize: %s\n", err);
         goto done;
@@ -392,6 +544,8 @@ done:
     if (names)
         for (size_t i = 0; i < nnames; i++) free(names[i]);
     free(names);
+    for (size_t i = 0; i < r.nsens; i++) free(r.sens[i]);
+    free(r.sens);
     vigil_image_release(&r.img);
     vigil_jpeg_free(r.jpeg);
     free(r.buf);

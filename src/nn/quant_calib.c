@@ -137,6 +137,8 @@ static int keep_matches(const nn_graph_t *g, int ni, const char *item, size_t le
         return 0;
     }
     const char *name = n->name ? n->name : "";
+    if (item[0] == '=') /* the whole name (as the sensitivity step prints it) */
+        return strlen(name) == len - 1 && !strncmp(name, item + 1, len - 1);
     for (const char *p = name; *p; p++)
         if (!strncmp(p, item, len)) return 1;
     return 0;
@@ -385,17 +387,20 @@ static void put_f32(wbuf_t *w, float f)
     put_u32(w, u);
 }
 
-vigil_err_t vigil_nn_calib_write(vigil_nn_calib_t *c, const char *path, char *errstr, size_t errstr_size)
+/* The layers with use[i] set (all when use is NULL) as a quantized-layer
+ * file without its checksum, in *w. */
+static vigil_err_t calib_serialize(const vigil_nn_calib_t *c, const uint8_t *use, wbuf_t *w, char *errstr,
+                                   size_t errstr_size)
 {
     const nn_graph_t *g = &c->model->g;
-    if (!c->added)
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "calibration: no input was added");
-    wbuf_t w = {0};
-    put(&w, NN_QUANT_MAGIC, 4);
-    put_u32(&w, NN_QUANT_VERSION);
-    put_u32(&w, (uint32_t)c->nl);
+    uint32_t count = 0;
+    for (int i = 0; i < c->nl; i++) count += !use || use[i];
+    put(w, NN_QUANT_MAGIC, 4);
+    put_u32(w, NN_QUANT_VERSION);
+    put_u32(w, count);
     int8_t *q = NULL;
-    for (int i = 0; i < c->nl && !w.failed; i++) {
+    for (int i = 0; i < c->nl && !w->failed; i++) {
+        if (use && !use[i]) continue;
         const clayer_t *l = &c->L[i];
         const nn_node_t *n = &g->nodes[l->node];
         const nn_value_t *wv = &g->values[n->inputs[1]];
@@ -410,41 +415,53 @@ vigil_err_t vigil_nn_calib_write(vigil_nn_calib_t *c, const char *path, char *er
         const char *name = n->name ? n->name : "";
         size_t nl = strlen(name);
         if (nl == 0 || nl > NN_QUANT_NAME_MAX) {
-            free(w.p);
+            free(q);
             return vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED,
                                 "calibration: Conv node %d has a name of %zu bytes (1..%d)", l->node, nl, NN_QUANT_NAME_MAX);
         }
         uint8_t nb[2] = {(uint8_t)nl, (uint8_t)(nl >> 8)};
-        put(&w, nb, 2);
-        put(&w, name, nl);
-        put_u32(&w, (uint32_t)M);
-        put_u32(&w, (uint32_t)K);
-        put_f32(&w, xs);
-        put_u32(&w, (uint32_t)zp);
-        if (!(q = realloc(q, (size_t)(M * K)))) {
-            w.failed = 1;
+        put(w, nb, 2);
+        put(w, name, nl);
+        put_u32(w, (uint32_t)M);
+        put_u32(w, (uint32_t)K);
+        put_f32(w, xs);
+        put_u32(w, (uint32_t)zp);
+        int8_t *nq = realloc(q, (size_t)(M * K));
+        if (!nq) {
+            w->failed = 1;
             break;
         }
+        q = nq;
         for (int64_t m = 0; m < M; m++) {
             float mx = 0;
             for (int64_t k = 0; k < K; k++)
                 if (fabsf(wf[m * K + k]) > mx) mx = fabsf(wf[m * K + k]);
             float s = mx > 0 && isfinite(mx) ? mx / 127.0f : 1.0f;
-            put_f32(&w, s);
+            put_f32(w, s);
             for (int64_t k = 0; k < K; k++) {
                 float v = wf[m * K + k] / s;
                 long r = isfinite(v) ? lrintf(v) : 0;
                 q[m * K + k] = (int8_t)(r < -127 ? -127 : r > 127 ? 127 : r);
             }
         }
-        put(&w, q, (size_t)(M * K));
+        put(w, q, (size_t)(M * K));
     }
     free(q);
-    if (w.failed) {
+    if (w->failed) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "calibration: out of memory");
+    put_u32(w, vigil__nn_fnv1a(w->p, w->n));
+    return VIGIL_OK;
+}
+
+vigil_err_t vigil_nn_calib_write(vigil_nn_calib_t *c, const char *path, char *errstr, size_t errstr_size)
+{
+    if (!c->added)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "calibration: no input was added");
+    wbuf_t w = {0};
+    vigil_err_t serr = calib_serialize(c, NULL, &w, errstr, errstr_size);
+    if (serr) {
         free(w.p);
-        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "calibration: out of memory writing %s", path);
+        return serr;
     }
-    put_u32(&w, vigil__nn_fnv1a(w.p, w.n));
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
@@ -458,4 +475,189 @@ vigil_err_t vigil_nn_calib_write(vigil_nn_calib_t *c, const char *path, char *er
     if (err) unlink(tmp);
     free(w.p);
     return err;
+}
+
+/* ---- sensitivity ------------------------------------------------------------------------ */
+
+size_t vigil_nn_calib_nlayers(const vigil_nn_calib_t *c)
+{
+    return (size_t)c->nl;
+}
+
+const char *vigil_nn_calib_layer_name(const vigil_nn_calib_t *c, size_t i)
+{
+    if (i >= (size_t)c->nl) return NULL;
+    const char *n = c->model->g.nodes[c->L[i].node].name;
+    return n ? n : "";
+}
+
+/* The trial model: a fresh load of the float file with the layers of use
+ * in INT8, the head Convs' outputs added to its graph outputs, and a
+ * session. */
+typedef struct trial {
+    vigil_nn_model_t *m;
+    vigil_nn_session_t *s;
+} trial_t;
+
+static void trial_free(trial_t *t)
+{
+    vigil_nn_session_free(t->s);
+    vigil_nn_model_free(t->m);
+    t->s = NULL;
+    t->m = NULL;
+}
+
+static vigil_err_t trial_open(const vigil_nn_calib_t *c, const char *path, vigil_nn_format_t format,
+                              const uint8_t *use, const int *heads, int nheads, int threads, trial_t *t,
+                              char *errstr, size_t errstr_size)
+{
+    vigil_nn_load_opts_t lo;
+    vigil_nn_load_opts_init(&lo);
+    lo.format = format;
+    char err[512];
+    vigil_err_t e;
+    t->s = NULL;
+    if (!(t->m = vigil_nn_model_load(path, &lo, err, sizeof err)))
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "sensitivity: %s", err);
+    nn_graph_t *g = &t->m->g;
+    if (g->nvalues != c->model->g.nvalues || g->nnodes != c->model->g.nnodes) {
+        trial_free(t);
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
+                            "sensitivity: %s does not load as the calibrated model", path);
+    }
+    int any = 0;
+    for (int i = 0; use && i < c->nl; i++) any |= use[i];
+    if (any) {
+        wbuf_t w = {0};
+        if ((e = calib_serialize(c, use, &w, errstr, errstr_size)) ||
+            (e = vigil_nn_model_apply_quant_buf(t->m, w.p, w.n, "sensitivity trial", errstr, errstr_size))) {
+            free(w.p);
+            trial_free(t);
+            return e;
+        }
+        free(w.p);
+    }
+    int *outs = realloc(g->outputs, sizeof(int) * (size_t)(g->noutputs + nheads + 1));
+    if (!outs) {
+        trial_free(t);
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "sensitivity: out of memory");
+    }
+    g->outputs = outs;
+    for (int h = 0; h < nheads; h++) g->outputs[g->noutputs++] = heads[h];
+    vigil_nn_session_opts_t so;
+    vigil_nn_session_opts_init(&so);
+    so.threads = threads;
+    if (!(t->s = vigil_nn_session_new(t->m, &so, err, sizeof err))) {
+        trial_free(t);
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "sensitivity: %s", err);
+    }
+    return VIGIL_OK;
+}
+
+/* Runs the inputs through t: the heads' outputs (the last nheads graph
+ * outputs) copied into ref (when ref[..] is NULL: allocated) or compared
+ * with ref: returns the mean over inputs and heads of
+ * sum (y - ref)^2 / sum ref^2 in *rel. */
+static vigil_err_t trial_run(trial_t *t, const vigil_nn_tensor_t *inputs, size_t ninputs, int nheads, float **ref,
+                             size_t *ref_n, double *rel, char *errstr, size_t errstr_size)
+{
+    size_t nout = (size_t)t->m->g.noutputs;
+    vigil_nn_tensor_t *outs = calloc(nout + 1, sizeof *outs);
+    if (!outs) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "sensitivity: out of memory");
+    double acc = 0;
+    vigil_err_t e = VIGIL_OK;
+    for (size_t i = 0; i < ninputs && !e; i++) {
+        if ((e = vigil_nn_run(t->s, &inputs[i], 1, outs, nout, errstr, errstr_size))) break;
+        for (int h = 0; h < nheads; h++) {
+            const vigil_nn_tensor_t *y = &outs[nout - (size_t)nheads + (size_t)h];
+            size_t n = y->dtype == VIGIL_NN_FLOAT32 ? (size_t)vigil_nn_tensor_numel(y) : 0;
+            float **r = &ref[i * (size_t)nheads + (size_t)h];
+            size_t *rn = &ref_n[i * (size_t)nheads + (size_t)h];
+            if (!*r) {
+                if (!(*r = malloc(sizeof(float) * (n + 1)))) {
+                    e = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "sensitivity: out of memory");
+                    break;
+                }
+                if (n) memcpy(*r, y->data, sizeof(float) * n);
+                *rn = n;
+                continue;
+            }
+            if (n != *rn) {
+                e = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "sensitivity: head %d changed size", h);
+                break;
+            }
+            const float *a = y->data, *b = *r;
+            double d2 = 0, r2 = 0;
+            for (size_t k = 0; k < n; k++) {
+                double d = (double)a[k] - b[k];
+                if (isfinite(d)) d2 += d * d;
+                else d2 += 1.0 + (double)b[k] * b[k]; /* a NaN/inf output: a whole error */
+                r2 += (double)b[k] * b[k];
+            }
+            acc += r2 > 0 ? d2 / r2 : d2 > 0;
+        }
+    }
+    free(outs);
+    *rel = ninputs && nheads ? acc / ((double)ninputs * nheads) : 0;
+    return e;
+}
+
+vigil_err_t vigil_nn_calib_sensitivity(vigil_nn_calib_t *c, const char *model_path, vigil_nn_format_t format,
+                                       const vigil_nn_tensor_t *inputs, size_t ninputs, vigil_nn_sens_mode_t mode,
+                                       int threads, double *err, double *base, char *errstr, size_t errstr_size)
+{
+    const nn_graph_t *g = &c->model->g;
+    if (!ninputs)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "sensitivity: no input");
+    if (!c->nl) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "sensitivity: no INT8 layer");
+    uint8_t *head = calloc((size_t)g->nnodes + 1, 1);
+    int *hv = malloc(sizeof(int) * ((size_t)g->nnodes + 1)), nh = 0;
+    uint8_t *use = malloc((size_t)c->nl + 1);
+    float **ref = calloc(ninputs * ((size_t)g->nnodes + 1), sizeof *ref);
+    size_t *ref_n = calloc(ninputs * ((size_t)g->nnodes + 1), sizeof *ref_n);
+    trial_t t = {0};
+    vigil_err_t e = VIGIL_OK;
+    if (!head || !hv || !use || !ref || !ref_n) {
+        e = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "sensitivity: out of memory");
+        goto done;
+    }
+    mark_heads(g, head);
+    for (int ni = 0; ni < g->nnodes; ni++)
+        if (head[ni] && !g->nodes[ni].dead && g->nodes[ni].noutputs > 0 && g->nodes[ni].outputs[0] >= 0)
+            hv[nh++] = g->nodes[ni].outputs[0];
+    if (!nh) {
+        e = vigil_seterr(errstr, errstr_size, VIGIL_ERR_UNSUPPORTED, "sensitivity: the model has no head Conv");
+        goto done;
+    }
+    /* float reference */
+    double rel;
+    if ((e = trial_open(c, model_path, format, NULL, hv, nh, threads, &t, errstr, errstr_size)) ||
+        (e = trial_run(&t, inputs, ninputs, nh, ref, ref_n, &rel, errstr, errstr_size)))
+        goto done;
+    trial_free(&t);
+    memset(use, 1, (size_t)c->nl);
+    if ((e = trial_open(c, model_path, format, use, hv, nh, threads, &t, errstr, errstr_size)) ||
+        (e = trial_run(&t, inputs, ninputs, nh, ref, ref_n, &rel, errstr, errstr_size)))
+        goto done;
+    trial_free(&t);
+    *base = sqrt(rel);
+    for (int i = 0; i < c->nl; i++) {
+        memset(use, mode == VIGIL_NN_SENS_ALL_BUT_ONE, (size_t)c->nl);
+        use[i] = mode != VIGIL_NN_SENS_ALL_BUT_ONE;
+        if ((e = trial_open(c, model_path, format, use, hv, nh, threads, &t, errstr, errstr_size)) ||
+            (e = trial_run(&t, inputs, ninputs, nh, ref, ref_n, &rel, errstr, errstr_size)))
+            goto done;
+        trial_free(&t);
+        err[i] = sqrt(rel);
+    }
+done:
+    trial_free(&t);
+    if (ref)
+        for (size_t i = 0; i < ninputs * ((size_t)g->nnodes + 1); i++) free(ref[i]);
+    free(ref);
+    free(ref_n);
+    free(use);
+    free(hv);
+    free(head);
+    return e;
 }
