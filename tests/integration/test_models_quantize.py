@@ -12,7 +12,12 @@ $VIGIL_MODELS linked to the fetched float model:
   registered: an unknown model, a calibration directory with no images, one whose only
   image is not a JPEG, a missing path, an unknown --method, --frames 0, quantizing the
   quantized model again, and a corrupt centernet-int8.vq (truncated) makes `vigil
-  detect --model centernet-int8` fail naming the file, not crash.
+  detect --model centernet-int8` fail naming the file, not crash; an unknown
+  --sensitivity mode, --keep-float auto:x and --sens-images 0;
+- the sensitivity step (`--keep-float depthwise,first,auto:3 --sens-images 1`): the
+  ranking of the 60 INT8 candidates written to centernet-int8.sens (most sensitive
+  first: errors not increasing, every layer once), the 3 first of it kept float
+  (57 INT8, 32 float) and the model loads; `--sensitivity all-but-one` ranks too.
 
 Skips (exit 77, saying why) when the float model (`vigil models fetch`) or the sample
 images are missing.
@@ -88,6 +93,10 @@ def main():
             (("models", "quantize", "centernet", "--calibrate", os.path.join(work, "missing.avi")), "missing.avi"),
             (("models", "quantize", "centernet", "--calibrate", empty, "--method", "kl"), "expected minmax"),
             (("models", "quantize", "centernet", "--calibrate", empty, "--frames", "0"), "--frames"),
+            (("models", "quantize", "centernet", "--calibrate", empty, "--sensitivity", "two"), "expected one or all"),
+            (("models", "quantize", "centernet", "--calibrate", empty, "--keep-float", "first,auto:x"),
+             "expected auto or auto:N"),
+            (("models", "quantize", "centernet", "--calibrate", empty, "--sens-images", "0"), "--sens-images"),
         ]
         for args, why in cases:
             r = run(env, *args)
@@ -125,6 +134,36 @@ def main():
         f1 = 2 * nm / (nt + ng) if nt + ng else 1
         check(f1 >= 0.6, "int8 vs float on %d darknet images: F1 %.3f (%d float, %d int8, %d matched)" %
               (len(images), f1, nt, ng, nm))
+
+        # the sensitivity step: rank, keep the 3 most sensitive float
+        two = os.path.join(work, "two")
+        os.makedirs(two)
+        shutil.copy(images[1], two)
+        shutil.copy(images[2], two)
+        sens = os.path.join(mdir, "centernet", "centernet-int8.sens")
+        r = run(env, "models", "quantize", "centernet", "--calibrate", two, "--keep-float", "depthwise,first,auto:3",
+                "--sens-images", "1")
+        check(r.returncode == 0 and "kept float by sensitivity: 3 layers" in r.stdout and
+              "57 Convs in INT8, 32 kept float" in r.stdout, "--keep-float depthwise,first,auto:3: exit %d, %s" %
+              (r.returncode, (r.stdout + r.stderr).strip()))
+        rows = []
+        if os.path.exists(sens):
+            with open(sens) as f:
+                rows = [ln.split(" ", 2) for ln in f.read().splitlines() if not ln.startswith("#")]
+        errs = [float(x[1]) for x in rows]
+        check(len(rows) == 60 and len(set(x[2] for x in rows)) == 60 and errs == sorted(errs, reverse=True) and
+              errs[0] > 0, "%s ranks the 60 INT8 candidates, most sensitive first (%d rows, top %s)" %
+              (sens, len(rows), rows[0] if rows else None))
+        with open(vq, "rb") as f:
+            data = f.read()
+        check(all(x[2].encode() not in data for x in rows[:3]) and all(x[2].encode() in data for x in rows[3:]),
+              "the 3 most sensitive layers are not in the .vq, the 57 others are")
+        r = run(env, "models", "quantize", "centernet", "--calibrate", two, "--sensitivity", "all-but-one",
+                "--sens-images", "1")
+        with open(sens) as f:
+            head = f.read()
+        check(r.returncode == 0 and "all-but-one" in head and "60 Convs in INT8" in r.stdout,
+              "--sensitivity all-but-one: exit %d, %s" % (r.returncode, (r.stdout + r.stderr).strip()))
 
         # a corrupt quantized file: refused naming it
         with open(vq, "rb") as f:

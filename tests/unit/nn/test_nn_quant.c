@@ -7,7 +7,10 @@
  * -1 / 256, weight scale 0 / NaN / inf, weight -128, a layer naming no
  * node, a layer twice, a missing file; a calibration without inputs.
  * Every bad file is refused with a message saying why, before the model
- * is touched (the same model then still loads the good file). */
+ * is touched (the same model then still loads the good file). The
+ * sensitivity step: each layer's error on the head's output, one at a time
+ * and all but one (the same configurations give the same error), its bad
+ * inputs, and keeping layers float by exact name. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -334,12 +337,91 @@ static void test_nn_quant_calibration_without_inputs_refused_and_keep_float_coun
     assert_int_equal(vigil_nn_calib_method_parse("kl"), -1);
 }
 
+static void calib_inputs(vigil_nn_calib_t *c, float (*x)[NX], vigil_nn_tensor_t *in, int n)
+{
+    char err[256];
+    for (int k = 0; k < n; k++) {
+        input(x[k], k);
+        in[k] = (vigil_nn_tensor_t){.dtype = VIGIL_NN_FLOAT32, .ndim = 4, .dims = {1, 3, 13, 15}, .data = x[k]};
+        if (vigil_nn_calib_add(c, &in[k], err, sizeof err)) fail_msg("add: %s", err);
+    }
+}
+
+static void test_nn_quant_sensitivity_ranks_layers_by_their_error_on_the_heads(void **state)
+{
+    (void)state;
+    char path[256], err[512];
+    snprintf(path, sizeof path, "/tmp/test_nn_quant.%ld.onnx", (long)getpid());
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(model_bytes.b, 1, model_bytes.n, f), model_bytes.n);
+    assert_int_equal(fclose(f), 0);
+    for (int heads = 0; heads < 2; heads++) {
+        vigil_nn_model_t *m = load();
+        vigil_nn_calib_t *c = vigil_nn_calib_new(m, VIGIL_NN_CALIB_MINMAX, heads, 1, err, sizeof err);
+        assert_non_null(c);
+        float x[4][NX];
+        vigil_nn_tensor_t in[4];
+        calib_inputs(c, x, in, 4);
+        size_t nl = vigil_nn_calib_nlayers(c);
+        assert_int_equal(nl, heads ? 3 : 2);
+        assert_string_equal(vigil_nn_calib_layer_name(c, 0), "conv_a");
+        assert_string_equal(vigil_nn_calib_layer_name(c, 1), "conv_b");
+        assert_null(vigil_nn_calib_layer_name(c, nl));
+        double one[3], abo[3], base = -1, base2 = -1;
+        if (vigil_nn_calib_sensitivity(c, path, VIGIL_NN_FORMAT_ONNX, in, 4, VIGIL_NN_SENS_ONE, 2, one, &base, err,
+                                       sizeof err))
+            fail_msg("sensitivity: %s", err);
+        if (vigil_nn_calib_sensitivity(c, path, VIGIL_NN_FORMAT_ONNX, in, 4, VIGIL_NN_SENS_ALL_BUT_ONE, 1, abo, &base2,
+                                       err, sizeof err))
+            fail_msg("sensitivity: %s", err);
+        print_message("heads %d: all INT8 %.5f, one: %.5f %.5f, all but one: %.5f %.5f\n", heads, base, one[0],
+                      one[1], abo[0], abo[1]);
+        assert_true(base > 0 && base < 0.05);
+        assert_true(base == base2); /* deterministic: the same configuration */
+        for (size_t i = 0; i < nl; i++) assert_true(one[i] > 0 && one[i] < 0.05 && isfinite(abo[i]));
+        if (!heads) { /* two layers: "all but conv_a" is "conv_b alone" */
+            assert_true(abo[0] == one[1]);
+            assert_true(abo[1] == one[0]);
+        }
+        /* bad inputs: no input, a missing model file */
+        assert_int_not_equal(vigil_nn_calib_sensitivity(c, path, VIGIL_NN_FORMAT_ONNX, in, 0, VIGIL_NN_SENS_ONE, 1,
+                                                        one, &base, err, sizeof err),
+                             VIGIL_OK);
+        assert_non_null(strstr(err, "no input"));
+        assert_int_not_equal(vigil_nn_calib_sensitivity(c, "/nonexistent/m.onnx", VIGIL_NN_FORMAT_ONNX, in, 4,
+                                                        VIGIL_NN_SENS_ONE, 1, one, &base, err, sizeof err),
+                             VIGIL_OK);
+        assert_non_null(strstr(err, "/nonexistent/m.onnx"));
+        /* keeping the most sensitive layer float by its exact name: one layer less in the file */
+        assert_int_equal(vigil_nn_calib_keep_float(c, "=conv_"), 0);
+        assert_int_equal(vigil_nn_calib_keep_float(c, one[0] >= one[1] ? "=conv_a" : "=conv_b"), 1);
+        assert_int_equal(vigil_nn_calib_nlayers(c), nl - 1);
+        snprintf(tmp_path, sizeof tmp_path, "/tmp/test_nn_quant.%ld.vq", (long)getpid());
+        if (vigil_nn_calib_write(c, tmp_path, err, sizeof err)) fail_msg("write: %s", err);
+        vigil_nn_model_t *q = load();
+        if (vigil_nn_model_apply_quant(q, tmp_path, err, sizeof err)) fail_msg("apply: %s", err);
+        float yf[NY], yq[NY];
+        run(m, x[0], yf);
+        run(q, x[0], yq);
+        double e2 = 0, r2 = 0;
+        for (int i = 0; i < NY; i++) e2 += (yq[i] - yf[i]) * (yq[i] - yf[i]), r2 += yf[i] * yf[i];
+        assert_true(sqrt(e2 / r2) < base); /* less error than every layer in INT8 */
+        vigil_nn_model_free(q);
+        unlink(tmp_path);
+        vigil_nn_calib_free(c);
+        vigil_nn_model_free(m);
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nn_quant_calibrated_model_runs_within_quantization_error),
         cmocka_unit_test(test_nn_quant_bad_files_refused_before_the_model_changes),
         cmocka_unit_test(test_nn_quant_calibration_without_inputs_refused_and_keep_float_counts),
+        cmocka_unit_test(test_nn_quant_sensitivity_ranks_layers_by_their_error_on_the_heads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
