@@ -43,6 +43,8 @@ typedef struct calib_run {
     /* inputs kept for the sensitivity step (first pass): sens[0..nsens) */
     float **sens;
     size_t nsens, sens_max, sens_every;
+    int augment;       /* also a zoomed quadrant and a colour variant of each input */
+    vigil_image_t col; /* the colour variant */
 } calib_run_t;
 
 static int cmp_str(const void *a, const void *b)
@@ -90,12 +92,12 @@ static char **list_images(const char *dir, int max, size_t *n, char *err, size_t
     return v;
 }
 
-/* Preprocesses r->img and adds it to the calibration. */
-static int add_image(calib_run_t *r, const char *what)
+/* Preprocesses img and adds it to the calibration. */
+static int add_one(calib_run_t *r, const vigil_image_t *img, const char *what)
 {
     const vigil__model_entry_t *e = &r->m->entry;
     vigil__geom_t geom;
-    vigil__prep_image(e, &r->img, e->width, e->height, r->buf, &geom);
+    vigil__prep_image(e, img, e->width, e->height, r->buf, &geom);
     vigil_nn_tensor_t in = {.dtype = VIGIL_NN_FLOAT32, .ndim = 4, .data = r->buf};
     in.dims[0] = 1;
     in.dims[1] = e->nchw ? 3 : e->height;
@@ -112,6 +114,54 @@ static int add_image(calib_run_t *r, const char *what)
     }
     r->used++;
     return 0;
+}
+
+static uint8_t clamp_u8(int v)
+{
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* Adds r->img and, with --augment, two variants of it (the k-th input):
+ * its quadrant k % 4 (the model's resize zooms it 2x: objects closer than
+ * the video shows them) and a colour variant (channels rotated by k % 3,
+ * saturation 2.5x and contrast 1.3x: colours the scene lacks), so that the
+ * ranges cover more than one scene's statistics. */
+static int add_image(calib_run_t *r, const char *what)
+{
+    size_t k = r->used / (r->augment ? 3 : 1);
+    if (add_one(r, &r->img, what)) return -1;
+    if (!r->augment) return 0;
+    const vigil_image_t *im = &r->img;
+    int bpp = im->fmt == VIGIL_PIX_RGB24 ? 3 : 0;
+    vigil_image_t q = *im;
+    q.owned = 0;
+    q.width = im->width / 2 > 0 ? im->width / 2 : 1;
+    q.height = im->height / 2 > 0 ? im->height / 2 : 1;
+    if (bpp)
+        q.data = im->data + (size_t)(k % 2 ? im->width - q.width : 0) * 3 +
+                 (size_t)((k / 2) % 2 ? im->height - q.height : 0) * (size_t)im->stride;
+    if (add_one(r, &q, what)) return -1;
+    if (!bpp) return add_one(r, &r->img, what); /* the same count of inputs on every pass */
+    if (r->col.width != im->width || r->col.height != im->height) {
+        vigil_image_release(&r->col);
+        if (vigil_image_alloc(&r->col, im->width, im->height, VIGIL_PIX_RGB24)) {
+            fprintf(stderr, "vigil models quantize: %s: out of memory\n", what);
+            return -1;
+        }
+    }
+    int rot = (int)(k % 3);
+    for (int y = 0; y < im->height; y++) {
+        const uint8_t *s = im->data + (size_t)y * (size_t)im->stride;
+        uint8_t *d = r->col.data + (size_t)y * (size_t)r->col.stride;
+        for (int x = 0; x < im->width; x++, s += 3, d += 3) {
+            int g = (s[0] * 77 + s[1] * 150 + s[2] * 29) >> 8;
+            for (int c = 0; c < 3; c++) {
+                int v = g + (s[(c + rot) % 3] - g) * 5 / 2; /* saturation 2.5x */
+                d[c] = clamp_u8(128 + (v - 128) * 13 / 10); /* contrast 1.3x */
+            }
+        }
+    }
+    return add_one(r, &r->col, what);
 }
 
 static int run_dir(calib_run_t *r, const char *dir, char **names, size_t n)
@@ -138,7 +188,7 @@ static int run_video(calib_run_t *r, const char *url, int frames)
         return -1;
     }
     int rc = 0, bad = 0;
-    while ((int)r->used < frames) {
+    while ((int)(r->used / (r->augment ? 3 : 1)) < frames) {
         vigil_source_frame_t f;
         vigil_err_t e = vigil_source_read(src, &f, err, sizeof err);
         if (e == VIGIL_ERR_CLOSED) break;
@@ -337,7 +387,8 @@ static int usage(FILE *out)
     fprintf(out, "usage: vigil models quantize NAME --calibrate DIR_OR_VIDEO [--frames N]\n"
                  "                              [--method minmax|percentile|entropy] [--quantize-heads]\n"
                  "                              [--keep-float depthwise,first,auto[:N],=NAME,NAME...]\n"
-                 "                              [--sensitivity one|all-but-one] [--sens-images N] [--threads N]\n"
+                 "                              [--sensitivity one|all-but-one] [--sens-images N] [--augment]\n"
+                 "                              [--threads N]\n"
                  "  INT8 post-training quantization: calibrates on up to N (default 32) images of\n"
                  "  DIR (*.jpg) or frames of a video, writes NAME-int8.vq next to the float model\n"
                  "  and registers NAME-int8 ($VIGIL_MODELS/NAME-int8.yaml). The detector heads stay\n"
@@ -348,7 +399,8 @@ static int usage(FILE *out)
                  "  inputs, the error each layer in INT8 adds to the heads' outputs (one: that\n"
                  "  layer alone in INT8; all-but-one: every layer but it) and writes the ranking\n"
                  "  to NAME-int8.sens; auto:N in --keep-float (default N 8) measures it and keeps\n"
-                 "  the N most sensitive layers float.\n");
+                 "  the N most sensitive layers float. --augment also calibrates on a quadrant\n"
+                 "  (zoomed by the resize) and a colour variant of each input.\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
@@ -356,13 +408,14 @@ int cli_models_quantize(int argc, char **argv)
 {
     const char *name = NULL, *calib = NULL, *method_s = "minmax", *keep = NULL;
     const char *sens_s = NULL;
-    int frames = 32, heads = 0, threads = 2, sens_images = 8;
+    int frames = 32, heads = 0, threads = 2, sens_images = 8, augment = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--calibrate") && i + 1 < argc) calib = argv[++i];
         else if (!strcmp(argv[i], "--frames") && i + 1 < argc) frames = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--method") && i + 1 < argc) method_s = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quantize-heads")) heads = 1;
+        else if (!strcmp(argv[i], "--augment")) augment = 1;
         else if (!strcmp(argv[i], "--keep-float") && i + 1 < argc) keep = argv[++i];
         else if (!strcmp(argv[i], "--sensitivity") && i + 1 < argc) sens_s = argv[++i];
         else if (!strcmp(argv[i], "--sens-images") && i + 1 < argc) sens_images = atoi(argv[++i]);
@@ -451,6 +504,7 @@ int cli_models_quantize(int argc, char **argv)
     }
     int rc = CLI_FAIL;
     calib_run_t r = {0};
+    r.augment = augment;
     char qname[80], vq_rel[300], vq_path[1024], yaml_path[1024], dir[512];
     if (!(r.m = vigil__nnm_open(name, threads, err, sizeof err))) {
         fprintf(stderr, "vigil models quantize: %s\n", err);
@@ -488,7 +542,8 @@ int cli_models_quantize(int argc, char **argv)
     r.buf = malloc(sizeof(float) * 3 * (size_t)e->width * (size_t)e->height);
     if (want_sens) {
         r.sens_max = (size_t)sens_images;
-        r.sens_every = is_dir && nnames > r.sens_max ? nnames / r.sens_max : 1; /* spread over the inputs */
+        size_t total = nnames * (augment ? 3 : 1);
+        r.sens_every = is_dir && total > r.sens_max ? total / r.sens_max : 1; /* spread over the inputs */
         r.sens = calloc(r.sens_max, sizeof *r.sens);
     }
     if (!r.jpeg || !r.buf || (want_sens && !r.sens)) {
@@ -513,7 +568,7 @@ int cli_models_quantize(int argc, char **argv)
         }
     }
     if (r.unreadable) fprintf(stderr, "vigil models quantize: %zu unreadable inputs skipped\n", r.unreadable);
-    if (r.used == 1)
+    if (r.used / (augment ? 3 : 1) == 1)
         fprintf(stderr, "vigil models quantize: warning: ranges from a single input may not fit other scenes\n");
     if (want_sens && sensitivity(&r, sens_mode, auto_n, threads, vq_path)) goto done;
     if (vigil_nn_calib_write(r.c, vq_path, err, sizeof err)) {
@@ -537,8 +592,9 @@ int cli_models_quantize(int argc, char **argv)
     vigil__nnm_close(check);
     size_t nq, nf;
     vigil_nn_calib_counts(r.c, &nq, &nf);
-    printf("%s: %zu Convs in INT8, %zu kept float, calibrated (%s) on %zu %s of %s\n  %s\n  %s\n", qname, nq, nf,
-           method_s, r.used, is_dir ? "images" : "frames", calib, vq_path, yaml_path);
+    printf("%s: %zu Convs in INT8, %zu kept float, calibrated (%s) on %zu %s of %s%s\n  %s\n  %s\n", qname, nq, nf,
+           method_s, r.used / (augment ? 3 : 1), is_dir ? "images" : "frames", calib,
+           augment ? " and 2 variants of each (--augment)" : "", vq_path, yaml_path);
     rc = CLI_OK;
 done:
     if (names)
@@ -547,6 +603,7 @@ done:
     for (size_t i = 0; i < r.nsens; i++) free(r.sens[i]);
     free(r.sens);
     vigil_image_release(&r.img);
+    vigil_image_release(&r.col);
     vigil_jpeg_free(r.jpeg);
     free(r.buf);
     vigil_nn_calib_free(r.c);

@@ -17,7 +17,8 @@ $VIGIL_MODELS linked to the fetched float model:
 - the sensitivity step (`--keep-float depthwise,first,auto:3 --sens-images 1`): the
   ranking of the 60 INT8 candidates written to centernet-int8.sens (most sensitive
   first: errors not increasing, every layer once), the 3 first of it kept float
-  (57 INT8, 32 float) and the model loads; `--sensitivity all-but-one` ranks too.
+  (57 INT8, 32 float) and the model loads; `--sensitivity all-but-one` ranks too, and
+  `--augment` calibrates on each image and 2 variants of it.
 
 Skips (exit 77, saying why) when the float model (`vigil models fetch`) or the sample
 images are missing.
@@ -159,11 +160,12 @@ def main():
         check(all(x[2].encode() not in data for x in rows[:3]) and all(x[2].encode() in data for x in rows[3:]),
               "the 3 most sensitive layers are not in the .vq, the 57 others are")
         r = run(env, "models", "quantize", "centernet", "--calibrate", two, "--sensitivity", "all-but-one",
-                "--sens-images", "1")
+                "--sens-images", "1", "--augment")
         with open(sens) as f:
             head = f.read()
-        check(r.returncode == 0 and "all-but-one" in head and "60 Convs in INT8" in r.stdout,
-              "--sensitivity all-but-one: exit %d, %s" % (r.returncode, (r.stdout + r.stderr).strip()))
+        check(r.returncode == 0 and "all-but-one" in head and "60 Convs in INT8" in r.stdout and
+              "on 2 images of %s and 2 variants of each (--augment)" % two in r.stdout,
+              "--sensitivity all-but-one --augment: exit %d, %s" % (r.returncode, (r.stdout + r.stderr).strip()))
 
         # a corrupt quantized file: refused naming it
         with open(vq, "rb") as f:
