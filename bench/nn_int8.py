@@ -2,7 +2,7 @@
 """CenterNet-int8 against CenterNet float: accuracy per calibration method, and latency.
 
 usage: bench/nn_int8.py [--vigil build/vigil] [--frames 200] [--methods minmax,percentile,entropy]
-                        [--calib-frames 24] [--calib-start 400] [--calib-step 12] [--augment] [--heads]
+                        [--calib-frames 24] [--calib-start 400] [--calib-step 12] [--no-augment] [--heads]
                         [--keep-float LIST] [--variant "QUANTIZE ARGS"]... [--latency-runs 5]
 
 Float is the truth: on the darknet sample images and on FRAMES frames of vtest.avi
@@ -88,8 +88,8 @@ def main():
     ap.add_argument("--calib-frames", type=int, default=24)
     ap.add_argument("--calib-start", type=int, default=400)
     ap.add_argument("--calib-step", type=int, default=12)
-    ap.add_argument("--augment", action="store_true",
-                    help="quantize --augment: also a zoomed quadrant and a colour variant of each calibration frame")
+    ap.add_argument("--no-augment", action="store_true",
+                    help="quantize --no-augment: without the zoomed quadrant and colour variant of each calibration frame")
     ap.add_argument("--variant", action="append", default=[], help="extra quantize arguments (repeatable)")
     ap.add_argument("--heads", action="store_true")
     ap.add_argument("--keep-float", default="", help="passed to vigil models quantize")
@@ -131,7 +131,7 @@ def main():
         ncal = len(os.listdir(calib))
         print("calibration: %d images from vtest.avi (every %dth frame from frame %d%s); evaluation: frames 0-%d and "
               "%d darknet images" % (ncal, a.calib_step, a.calib_start, ", with a zoomed quadrant and a colour variant "
-                                     "of each (--augment)" if a.augment else "", a.frames - 1, len(darknet)), file=sys.stderr)
+                                     "of each" if not a.no_augment else "", a.frames - 1, len(darknet)), file=sys.stderr)
         first = a.methods.split(",")[0]
         variants = [(m, False, []) for m in a.methods.split(",")] if not a.variant else []
         if a.heads:  # the heads quantized too, with the first method
@@ -139,7 +139,7 @@ def main():
         variants += [(first, False, shlex.split(v)) for v in a.variant]
         for method, heads, extra in variants:
             cmd = [vigil, "models", "quantize", "centernet", "--calibrate", calib, "--frames", str(ncal),
-                   "--method", method] + (["--augment"] if a.augment else []) + (["--quantize-heads"] if heads else []) + \
+                   "--method", method] + (["--no-augment"] if a.no_augment else []) + (["--quantize-heads"] if heads else []) + \
                 (["--keep-float", a.keep_float] if a.keep_float and not extra else []) + extra
             r = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if r.returncode:
@@ -164,7 +164,7 @@ def main():
             lat_extra = shlex.split(a.variant[-1]) if a.variant else \
                 (["--keep-float", a.keep_float] if a.keep_float else [])
             r = subprocess.run([vigil, "models", "quantize", "centernet", "--calibrate", calib, "--frames",
-                                str(ncal)] + (["--augment"] if a.augment else []) + lat_extra,
+                                str(ncal)] + (["--no-augment"] if a.no_augment else []) + lat_extra,
                                env=env, capture_output=True, text=True)
             if r.returncode:
                 sys.exit("quantize failed: " + r.stderr)

@@ -1,6 +1,7 @@
 /* `vigil models quantize NAME --calibrate DIR_OR_VIDEO [--frames N]
  * [--method minmax|percentile|entropy] [--quantize-heads]
- * [--keep-float depthwise,first,NAME...] [--threads N]`:
+ * [--keep-float depthwise,first,auto[:N],=NAME,NAME...] [--sensitivity one|all-but-one]
+ * [--sens-images N] [--no-augment] [--threads N]`:
  * INT8 post-training quantization of a registry model (vigil/nn_quant.h).
  *
  * Calibration inputs are JPEG images (a directory's *.jpg / *.jpeg, sorted
@@ -387,20 +388,20 @@ static int usage(FILE *out)
     fprintf(out, "usage: vigil models quantize NAME --calibrate DIR_OR_VIDEO [--frames N]\n"
                  "                              [--method minmax|percentile|entropy] [--quantize-heads]\n"
                  "                              [--keep-float depthwise,first,auto[:N],=NAME,NAME...]\n"
-                 "                              [--sensitivity one|all-but-one] [--sens-images N] [--augment]\n"
+                 "                              [--sensitivity one|all-but-one] [--sens-images N] [--no-augment]\n"
                  "                              [--threads N]\n"
                  "  INT8 post-training quantization: calibrates on up to N (default 32) images of\n"
                  "  DIR (*.jpg) or frames of a video, writes NAME-int8.vq next to the float model\n"
                  "  and registers NAME-int8 ($VIGIL_MODELS/NAME-int8.yaml). The detector heads stay\n"
                  "  float unless --quantize-heads; --keep-float keeps more float: depthwise Convs,\n"
-                 "  the first (reading the input), or Convs whose names contain NAME (default\n"
-                 "  depthwise,first; none: only the heads; =NAME: that Conv exactly). Default\n"
-                 "  method: minmax. --sensitivity measures, on N (default 8) of the calibration\n"
-                 "  inputs, the error each layer in INT8 adds to the heads' outputs (one: that\n"
-                 "  layer alone in INT8; all-but-one: every layer but it) and writes the ranking\n"
-                 "  to NAME-int8.sens; auto:N in --keep-float (default N 8) measures it and keeps\n"
-                 "  the N most sensitive layers float. --augment also calibrates on a quadrant\n"
-                 "  (zoomed by the resize) and a colour variant of each input.\n");
+                 "  the first (reading the input), Convs whose names contain NAME, =NAME: that\n"
+                 "  Conv exactly, auto:N: the N most sensitive (none: only the heads; default\n"
+                 "  depthwise,first,auto:8). Default method: minmax. --sensitivity measures, on N\n"
+                 "  (default 8) of the calibration inputs, the error each layer in INT8 adds to\n"
+                 "  the heads' outputs (one: that layer alone in INT8; all-but-one: every layer\n"
+                 "  but it) and writes the ranking to NAME-int8.sens (auto:N runs it too).\n"
+                 "  Each input is also calibrated as a quadrant (zoomed by the resize) and a\n"
+                 "  colour variant unless --no-augment.\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
@@ -408,7 +409,7 @@ int cli_models_quantize(int argc, char **argv)
 {
     const char *name = NULL, *calib = NULL, *method_s = "minmax", *keep = NULL;
     const char *sens_s = NULL;
-    int frames = 32, heads = 0, threads = 2, sens_images = 8, augment = 0;
+    int frames = 32, heads = 0, threads = 2, sens_images = 8, augment = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--calibrate") && i + 1 < argc) calib = argv[++i];
         else if (!strcmp(argv[i], "--frames") && i + 1 < argc) frames = atoi(argv[++i]);
@@ -416,6 +417,7 @@ int cli_models_quantize(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quantize-heads")) heads = 1;
         else if (!strcmp(argv[i], "--augment")) augment = 1;
+        else if (!strcmp(argv[i], "--no-augment")) augment = 0;
         else if (!strcmp(argv[i], "--keep-float") && i + 1 < argc) keep = argv[++i];
         else if (!strcmp(argv[i], "--sensitivity") && i + 1 < argc) sens_s = argv[++i];
         else if (!strcmp(argv[i], "--sens-images") && i + 1 < argc) sens_images = atoi(argv[++i]);
@@ -472,6 +474,9 @@ int cli_models_quantize(int argc, char **argv)
             it = c ? c + 1 : it + len;
         }
         keep = keep_rest[0] ? keep_rest : "none";
+    } else {
+        keep = "depthwise,first";
+        auto_n = 8;
     }
     int want_sens = sens_s || auto_n >= 0;
     char err[1024];
@@ -533,10 +538,11 @@ int cli_models_quantize(int argc, char **argv)
         fprintf(stderr, "vigil models quantize: model \"%s\": %s\n", name, err);
         goto done;
     }
-    /* depthwise Convs and the first Conv stay float unless asked: with a per-tensor input
-     * scale the depthwise ones cost CenterNet most of its INT8 error (docs/nn.md "INT8": F1 on
-     * 200 vtest frames 0.881 all INT8, 0.949 depthwise float, 0.958 and the first too) */
-    if (!keep) keep = "depthwise,first";
+    /* by default (keep_rest empty, auto_n 8) the depthwise Convs, the first Conv and the 8
+     * layers the sensitivity step finds most sensitive stay float: with a per-tensor input
+     * scale the depthwise ones cost CenterNet most of its INT8 error, and with --augment and
+     * the 8 most sensitive float F1 against float reaches 1.000 on the darknet images and
+     * 0.980 on 200 vtest frames (docs/nn.md "INT8": 0.918 / 0.958 without both) */
     if (strcmp(keep, "none")) vigil_nn_calib_keep_float(r.c, keep);
     r.jpeg = vigil_jpeg_new();
     r.buf = malloc(sizeof(float) * 3 * (size_t)e->width * (size_t)e->height);
@@ -594,7 +600,7 @@ int cli_models_quantize(int argc, char **argv)
     vigil_nn_calib_counts(r.c, &nq, &nf);
     printf("%s: %zu Convs in INT8, %zu kept float, calibrated (%s) on %zu %s of %s%s\n  %s\n  %s\n", qname, nq, nf,
            method_s, r.used / (augment ? 3 : 1), is_dir ? "images" : "frames", calib,
-           augment ? " and 2 variants of each (--augment)" : "", vq_path, yaml_path);
+           augment ? " and 2 variants of each" : "", vq_path, yaml_path);
     rc = CLI_OK;
 done:
     if (names)

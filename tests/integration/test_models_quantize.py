@@ -14,11 +14,11 @@ $VIGIL_MODELS linked to the fetched float model:
   quantized model again, and a corrupt centernet-int8.vq (truncated) makes `vigil
   detect --model centernet-int8` fail naming the file, not crash; an unknown
   --sensitivity mode, --keep-float auto:x and --sens-images 0;
-- the sensitivity step (`--keep-float depthwise,first,auto:3 --sens-images 1`): the
+- the sensitivity step (`--keep-float depthwise,first,auto:3 --sens-images 1 --no-augment`): the
   ranking of the 60 INT8 candidates written to centernet-int8.sens (most sensitive
   first: errors not increasing, every layer once), the 3 first of it kept float
   (57 INT8, 32 float) and the model loads; `--sensitivity all-but-one` ranks too, and
-  `--augment` calibrates on each image and 2 variants of it.
+  by default each image is calibrated with 2 variants of it.
 
 Skips (exit 77, saying why) when the float model (`vigil models fetch`) or the sample
 images are missing.
@@ -112,6 +112,9 @@ def main():
         r = run(env, "models", "quantize", "centernet", "--calibrate", one)
         check(r.returncode == 0 and "single input" in r.stderr, "calibration on one image: exit %d, %s" %
               (r.returncode, (r.stdout + r.stderr).strip()))
+        check("kept float by sensitivity: 8 layers" in r.stdout and "52 Convs in INT8, 37 kept float" in r.stdout and
+              "on 1 images of %s and 2 variants of each" % one in r.stdout,
+              "the default: depthwise, first and the 8 most sensitive float, augmented calibration")
         check(os.path.exists(yaml) and os.path.exists(vq), "wrote %s and %s" % (vq, yaml))
         r = run(env, "models", "list")
         check("centernet-int8" in r.stdout, "vigil models list shows centernet-int8")
@@ -143,9 +146,9 @@ def main():
         shutil.copy(images[2], two)
         sens = os.path.join(mdir, "centernet", "centernet-int8.sens")
         r = run(env, "models", "quantize", "centernet", "--calibrate", two, "--keep-float", "depthwise,first,auto:3",
-                "--sens-images", "1")
+                "--sens-images", "1", "--no-augment")
         check(r.returncode == 0 and "kept float by sensitivity: 3 layers" in r.stdout and
-              "57 Convs in INT8, 32 kept float" in r.stdout, "--keep-float depthwise,first,auto:3: exit %d, %s" %
+              "57 Convs in INT8, 32 kept float" in r.stdout and "variants" not in r.stdout, "--keep-float depthwise,first,auto:3: exit %d, %s" %
               (r.returncode, (r.stdout + r.stderr).strip()))
         rows = []
         if os.path.exists(sens):
@@ -160,12 +163,12 @@ def main():
         check(all(x[2].encode() not in data for x in rows[:3]) and all(x[2].encode() in data for x in rows[3:]),
               "the 3 most sensitive layers are not in the .vq, the 57 others are")
         r = run(env, "models", "quantize", "centernet", "--calibrate", two, "--sensitivity", "all-but-one",
-                "--sens-images", "1", "--augment")
+                "--sens-images", "1", "--keep-float", "depthwise,first")
         with open(sens) as f:
             head = f.read()
         check(r.returncode == 0 and "all-but-one" in head and "60 Convs in INT8" in r.stdout and
-              "on 2 images of %s and 2 variants of each (--augment)" % two in r.stdout,
-              "--sensitivity all-but-one --augment: exit %d, %s" % (r.returncode, (r.stdout + r.stderr).strip()))
+              "on 2 images of %s and 2 variants of each" % two in r.stdout,
+              "--sensitivity all-but-one --keep-float depthwise,first: exit %d, %s" % (r.returncode, (r.stdout + r.stderr).strip()))
 
         # a corrupt quantized file: refused naming it
         with open(vq, "rb") as f:
