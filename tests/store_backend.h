@@ -1,5 +1,5 @@
 /* Which warehouse a store test runs against, for the tests that run the same
- * cases on both backends (tests/with_postgres.sh, tests CMake "_postgres"
+ * cases on both backends (tests/with_server.sh, tests CMake "_postgres"
  * entries): SQLite in the fixture's data dir by default, or, when
  * VIGIL_STORE_URL is a postgres:// URL, that server with a schema of the
  * fixture's own (created at setup, dropped at teardown), so that every

@@ -20,7 +20,7 @@ into the same warehouse (issue 12, item 4, and its nginx faults):
   docs/api.md) and carry detections and frames again.
 
 The warehouse is $VIGIL_REPLICAS_STORE when set (a postgres:// URL from
-scripts/postgres); else, with $VIGIL_STORE_URL set (tests/with_postgres.sh:
+scripts/postgres); else, with $VIGIL_STORE_URL set (tests/with_server.sh postgres:
 ctest's e2e_test_api_replicas_postgres on the postgres_server fixture), a
 schema of its own on that server (made empty at the start, dropped at the
 end); else SQLite in WAL mode in a temporary data directory. ctest runs both:
