@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
-"""Accounts on the PostgreSQL warehouse, end to end (docs/security.md,
-"Accounts"; docs/warehouse.md): what API replicas behind nginx rely on.
+"""Accounts on the PostgreSQL and MongoDB warehouses, end to end
+(docs/security.md, "Accounts"; docs/warehouse.md): what API replicas behind
+nginx rely on.
 
-A throwaway PostgreSQL (scripts/postgres, port 19260) and two `vigil api`
-processes on it, as two replicas:
-- `vigil user add` and `vigil token create --store postgres://...` write the
-  users and tokens there; the password is stored as an Argon2id hash only;
+    test_accounts_backends.py postgres|mongo
+
+ctest runs it once per backend, as e2e_test_accounts_postgres (a throwaway
+PostgreSQL: scripts/postgres, port 19260) and e2e_test_accounts_mongo (a
+throwaway FerretDB: scripts/ferretdb, port 27262). Two `vigil api` processes
+on that warehouse, as two replicas:
+- `vigil user add` and `vigil token create --store URL` write the users and
+  tokens there; the password is stored as an Argon2id hash only (read back
+  with psql on PostgreSQL, looked for in FerretDB's data files on MongoDB);
 - a session signed in on replica A (cookie) is valid on replica B, its CSRF
   token too; a logout on B ends it on A;
 - a bearer token works on both, its scope holds, and once revoked with
-  `vigil token revoke` neither accepts it;
+  `vigil token revoke` neither accepts it (on a read route: /api/v1/cameras,
+  or /api/v1/auth/me on MongoDB, whose store has no resources ops yet);
 - five failed sign-ins on A lock the account on B (the lockout lives in the
   warehouse);
 - the audit log read on either replica holds what both did.
@@ -30,17 +37,56 @@ from vigil_harness import BINARY, MULT, Failure, check, run_tests  # noqa: E402
 
 SRC = os.environ.get("VIGIL_SOURCE_DIR",
                      os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-PG_PORT = "19260"
-PG_ENV = dict(os.environ, VIGIL_PG_PORT=PG_PORT, VIGIL_PG_FAST="1")
 PASSWORD = "Canary-Password-7301"
+PG_PORT = "19260"
+MG_PORT = "27262"
+MG_DIR = "/tmp/vigil-ferret-e2e-" + MG_PORT
+# what differs between the warehouses; the rest of the test is one
+BACKENDS = {
+    "postgres": {
+        "script": "postgres", "scheme": "postgres://", "tmp_prefix": "vigil-acct-pg-",
+        "env": dict(os.environ, VIGIL_PG_PORT=PG_PORT, VIGIL_PG_FAST="1"),
+        "read_route": "/api/v1/cameras",
+    },
+    "mongo": {
+        "script": "ferretdb", "scheme": "mongodb://", "tmp_prefix": "vigil-acct-mg-",
+        "env": dict(os.environ, VIGIL_FERRET_PORT=MG_PORT, VIGIL_FERRET_DIR=MG_DIR),
+        "read_route": "/api/v1/auth/me",
+    },
+}
+BE = None  # the chosen entry of BACKENDS (main)
 
 
-def pg(verb, *args):
-    r = subprocess.run([os.path.join(SRC, "scripts", "postgres"), verb, *args], env=PG_ENV,
+def server(verb, *args):
+    """scripts/postgres or scripts/ferretdb VERB on the test's own port."""
+    script = BE["script"]
+    r = subprocess.run([os.path.join(SRC, "scripts", script), verb, *args], env=BE["env"],
                        capture_output=True, timeout=300 * MULT)
     if r.returncode != 0:
-        raise Failure(f"scripts/postgres {verb}: exit {r.returncode}: {r.stderr.decode()[-800:]}")
+        raise Failure(f"scripts/{script} {verb}: exit {r.returncode}: {r.stderr.decode()[-800:]}")
     return r.stdout.decode()
+
+
+def stored_secrets():
+    """The warehouse's stored password/token/session hashes as text, checked
+    to hold the users' Argon2id hashes."""
+    if BE["script"] == "postgres":
+        dump = subprocess.run([os.path.join(SRC, "scripts", "postgres"), "psql", "-d", "vigil",
+                               "-At", "-c", "SELECT password_hash FROM users UNION ALL "
+                               "SELECT token_hash FROM api_tokens UNION ALL "
+                               "SELECT sid_hash FROM sessions"],
+                              env=BE["env"], capture_output=True, timeout=60 * MULT)
+        rows = dump.stdout.decode()
+        check(dump.returncode == 0 and rows.count("$argon2id$") == 2,
+              f"stored password hashes: {dump.returncode} {rows!r} {dump.stderr!r}")
+        return rows
+    rows = b""
+    for root, _, files in os.walk(os.path.join(MG_DIR, "data")):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                rows += fh.read()
+    check(b"$argon2id$" in rows, "no Argon2id hash in FerretDB's files")
+    return rows.decode("latin-1")
 
 
 def cli(store, data_dir, *args, stdin=None):
@@ -109,12 +155,12 @@ def login(api, name, password):
 
 
 def test_sessions_tokens_and_lockout_are_shared_by_two_api_processes():
-    tmp = tempfile.mkdtemp(prefix="vigil-acct-pg-")
+    tmp = tempfile.mkdtemp(prefix=BE["tmp_prefix"])
     apis = []
-    pg("stop")  # a fresh cluster: nothing of an earlier run
+    server("stop")  # a fresh cluster: nothing of an earlier run
     try:
-        store = pg("start").strip().splitlines()[-1]
-        check(store.startswith("postgres://"), f"scripts/postgres start printed {store!r}")
+        store = server("start").strip().splitlines()[-1]
+        check(store.startswith(BE["scheme"]), f"scripts/{BE['script']} start printed {store!r}")
         data = os.path.join(tmp, "cli")
         rc, so, se = cli(store, data, "user", "add", "root", "--role", "admin",
                          stdin=PASSWORD + "\n")
@@ -151,7 +197,7 @@ def test_sessions_tokens_and_lockout_are_shared_by_two_api_processes():
         check(st == 200, f"a token made on B, used on A: {st} {body!r}")
         # the viewer's read token: both replicas, its scope holds
         for api in (a, b):
-            st, _, body = api.call("GET", "/api/v1/cameras",
+            st, _, body = api.call("GET", BE["read_route"],
                                    headers={"Authorization": "Bearer " + tok})
             check(st == 200, f"read token GET: {st} {body[:200]!r}")
         st, _, body = b.call("POST", "/api/v1/tokens", {"label": "no"},
@@ -176,7 +222,7 @@ def test_sessions_tokens_and_lockout_are_shared_by_two_api_processes():
         rc, so, se = cli(store, data, "token", "revoke", tid.group(1))
         check(rc == 0, f"token revoke: {rc} {so!r} {se!r}")
         for api in (a, b):
-            st, _, _ = api.call("GET", "/api/v1/cameras", headers={"Authorization": "Bearer " + tok})
+            st, _, _ = api.call("GET", BE["read_route"], headers={"Authorization": "Bearer " + tok})
             check(st == 401, f"a revoked token: {st}")
         # five failures on A lock the account on B
         for i in range(5):
@@ -194,14 +240,7 @@ def test_sessions_tokens_and_lockout_are_shared_by_two_api_processes():
         for want in [("root", "auth.login"), ("root", "token.create"), ("root", "auth.logout")]:
             check(want in actions, f"audit has {want}: {actions}")
         # secrets: hashes only in the warehouse, nothing in the logs
-        dump = subprocess.run([os.path.join(SRC, "scripts", "postgres"), "psql", "-d", "vigil",
-                               "-At", "-c", "SELECT password_hash FROM users UNION ALL "
-                               "SELECT token_hash FROM api_tokens UNION ALL "
-                               "SELECT sid_hash FROM sessions"],
-                              env=PG_ENV, capture_output=True, timeout=60 * MULT)
-        rows = dump.stdout.decode()
-        check(dump.returncode == 0 and rows.count("$argon2id$") == 2,
-              f"stored password hashes: {dump.returncode} {rows!r} {dump.stderr!r}")
+        rows = stored_secrets()
         for secret in (PASSWORD, tok, made, sid):
             check(secret not in rows, "a secret is stored in clear")
             for api in (a, b):
@@ -213,10 +252,34 @@ def test_sessions_tokens_and_lockout_are_shared_by_two_api_processes():
         for api in apis:
             api.stop()
         try:
-            pg("stop")
+            server("stop")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def mongo_usable():
+    """Why the test cannot run here ("" when it can): a binary without the
+    mongo store, or no FerretDB (scripts/ferretdb builds it once with Go)."""
+    r = subprocess.run([BINARY, "user", "list", "--store", "mongodb://127.0.0.1:1/x"],
+                       capture_output=True, timeout=60 * MULT)
+    if b"not built into this binary" in r.stdout + r.stderr:
+        return "the mongo store is not built into this binary"
+    r = subprocess.run([os.path.join(SRC, "scripts", "ferretdb"), "build"],
+                       env=BACKENDS["mongo"]["env"],
+                       capture_output=True, timeout=600 * MULT)
+    if r.returncode != 0:
+        return "scripts/ferretdb build failed: " + r.stderr.decode()[-300:]
+    return ""
+
+
 if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in BACKENDS:
+        print("usage: test_accounts_backends.py " + "|".join(BACKENDS), file=sys.stderr)
+        sys.exit(2)
+    BE = BACKENDS[sys.argv[1]]
+    if sys.argv[1] == "mongo":
+        why = mongo_usable()
+        if why:
+            print("SKIP: " + why)
+            sys.exit(77)
     run_tests([test_sessions_tokens_and_lockout_are_shared_by_two_api_processes])
