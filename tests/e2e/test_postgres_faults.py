@@ -7,27 +7,21 @@ A real server: scripts/postgres starts a throwaway cluster on 127.0.0.1:19142
 that database (search_path in the url's options), so cases never see each
 other's rows. Errors must name the server (host and port) and never the
 password."""
-import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_harness import (BINARY, MULT, Vigil, check, media, metrics_values, run_tests,  # noqa: E402
-                           skip)
+from store_outage import (Server, camera_config, check_outage_survived,  # noqa: E402
+                          password_of, preprocess_counts, start_server, stop_for_4s_mid_stream)
+from vigil_harness import BINARY, MULT, Vigil, check, run_tests  # noqa: E402
 
 SRC = os.environ.get("VIGIL_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 PORT = os.environ.get("VIGIL_PG_FAULTS_PORT", "19142")
 ENV = dict(os.environ, VIGIL_PG_PORT=PORT, VIGIL_PG_DIR=f"/tmp/vigil-pg-faults-{PORT}",
            VIGIL_PG_FAST="1")
-SCRIPT = os.path.join(SRC, "scripts", "postgres")
+SERVER = Server(os.path.join(SRC, "scripts", "postgres"), ENV, timeout=300)
 URL = None
-
-
-def pg(verb):
-    r = subprocess.run([SCRIPT, verb], env=ENV, capture_output=True, text=True, timeout=300)
-    return r
 
 
 def psql(sql, schema=None):
@@ -46,10 +40,6 @@ def schema_url(name):
 
 def vigil_cli(*args):
     return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=120)
-
-
-def password_of(url):
-    return url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
 
 
 def test_wrong_password_is_refused_naming_the_server_never_the_password():
@@ -89,70 +79,27 @@ def test_newer_schema_version_is_refused_and_left_alone():
           "the newer schema's version was changed")
 
 
-def stage_count(v, field, stage, camera):
-    _, _, body = v.get("/metrics")
-    m = metrics_values(body.decode())
-    return int(m.get((f"vigil_stage_{field}_total",
-                      frozenset({("stage", stage), ("camera", camera)})), 0))
-
-
 def test_server_stopped_mid_stream_then_back_loses_and_duplicates_nothing():
     """PostgreSQL stopped for 4 s while a 20 fps camera streams: preprocess
     waits for it with the frame it holds (unacknowledged) and stores it once
     the server is back; every frame ingest published is stored exactly once,
     without a gap in the sequences, and every stored frame's detections once."""
-    video = media("vtest.avi")
     url = schema_url("restart")
-    cfg = f"""
-ingest: {{ realtime: true }}
-infer: {{ model: motion }}
-preprocess: {{ motion_threshold: 0.0 }}
-cameras:
-  - {{ id: cam, url: "{video}", fps: 20, loop: false }}
-"""
-    with Vigil(["--store", url], config=cfg) as v:  # a token for /metrics
+    with Vigil(["--store", url], config=camera_config()) as v:  # a token for /metrics
         def stored():
             return int(psql("SELECT count(*) FROM frames", "restart") or 0)
-        v.wait_for("frames in PostgreSQL", lambda: stored() > 60, timeout=120 * MULT)
-        down = pg("down")
-        check(down.returncode == 0, f"scripts/postgres down: {down.stderr}")
-        # while it is down, /healthz says the camera's frames wait for it
-        waiting, deadline = None, time.time() + 4
-        while time.time() < deadline:
-            _, _, body = v.get("/healthz")
-            h = json.loads(body)
-            for p in h.get("problems", []):
-                if p["component"] == "preprocess" and p["camera"] == "cam":
-                    waiting = p["error"]
-            time.sleep(0.25)
-        up = pg("start")
-        check(up.returncode == 0 and up.stdout.strip().splitlines()[-1] == URL,
-              f"scripts/postgres start after down: {up.stdout} {up.stderr}")
-        check(waiting and "frames wait for the warehouse" in waiting and PORT in waiting,
-              f"/healthz during the outage: {waiting!r}")
-        check(password_of(URL) not in (waiting or ""), "the password in /healthz")
-        v.wait_for("the source to end", lambda: "every source has ended" in v.log_text(),
-                   timeout=300 * MULT)
-        published = stage_count(v, "out", "ingest", "cam")
-        v.wait_for("preprocess to take every published frame",
-                   lambda: stage_count(v, "in", "preprocess", "cam") == published,
-                   timeout=120 * MULT)
+        published = stop_for_4s_mid_stream(v, SERVER, "PostgreSQL", URL, stored, must_name=PORT)
 
         def drained():
             n = psql("SELECT count(*) FROM frames WHERE detection_count IS NULL", "restart")
             return n == "0"
         v.wait_for("every stored frame's results", drained, timeout=120 * MULT)
-        counts = {f: stage_count(v, f, "preprocess", "cam")
-                  for f in ("in", "out", "dropped", "failed")}
+        counts = preprocess_counts(v)
         check(v.stop() == 0, "exit code after SIGTERM")
         log = v.log_text()
-    # the outage was seen, retried and survived
-    check("cannot store frame yet, retrying in" in log, "no frame retry in the log")
-    check("frames are stored again after" in log, "no recovery in the log")
-    check(password_of(URL) not in log, "the password in vigil's log")
-    # every frame ingest published went through preprocess once, none failed
-    check(counts["in"] == published and counts["failed"] == 0 and counts["dropped"] == 0 and
-          counts["out"] == published, f"ingest published {published}, preprocess {counts}")
+    # the outage was seen, retried and survived; every frame ingest
+    # published went through preprocess once, none failed
+    check_outage_survived(log, URL, counts, published)
     # ... and is in the warehouse once: as many rows as published, no gap
     frames = int(psql("SELECT count(*) FROM frames", "restart"))
     check(frames == published, f"{frames} frames stored of {published} published")
@@ -175,20 +122,8 @@ cameras:
 
 
 if __name__ == "__main__":
-    if not os.path.exists(BINARY):
-        skip(f"no vigil binary at {BINARY}")
-    r = pg("start")
-    lines = r.stdout.strip().splitlines()
-    if r.returncode != 0 or not lines or not lines[-1].startswith("postgres://"):
-        print(r.stdout, r.stderr)
-        pg("stop")
-        skip("scripts/postgres start could not start PostgreSQL")
-    URL = lines[-1]
-    probe = vigil_cli("db", "version", "--store", URL)
-    if "not built into this binary" in probe.stderr:
-        pg("stop")
-        skip("vigil was built without PostgreSQL (libpq-dev missing)")
+    URL = start_server(SERVER, "postgres://", "PostgreSQL", "PostgreSQL (libpq-dev missing)")
     try:
         run_tests([f for n, f in list(globals().items()) if n.startswith("test_")])
     finally:
-        pg("stop")
+        SERVER("stop")
