@@ -71,23 +71,23 @@ class Backend:
         self.settings = {}
         self.runs = 0  # bench_store runs so far: each gets its own keys
 
-    def pg(self, *args, check=True):
-        env = dict(os.environ, VIGIL_PG_PORT=str(self.port), VIGIL_PG_DIR=self.pg_dir)
-        env.pop("VIGIL_PG_FAST", None)  # fsync on: the figures are for a durable server
-        out = subprocess.run(["bash", os.path.join(SRC, "scripts", "postgres"), *args], env=env,
-                             capture_output=True, text=True, timeout=600)
+    def server(self, *args, check=True):
+        """scripts/postgres ARGS (postgres, postgres-async: fsync on, the
+        figures are for a durable server) or scripts/ferretdb ARGS (mongo) on
+        this bench's port and directory; its stdout, stripped. A failure ends
+        the bench unless check is False."""
+        if self.name == "mongo":
+            script, timeout = "ferretdb", 900
+            env = dict(os.environ, VIGIL_FERRET_PORT=str(self.port + 2),
+                       VIGIL_FERRET_DIR=os.path.join(self.work, "ferret"))
+        else:
+            script, timeout = "postgres", 600
+            env = dict(os.environ, VIGIL_PG_PORT=str(self.port), VIGIL_PG_DIR=self.pg_dir)
+            env.pop("VIGIL_PG_FAST", None)
+        out = subprocess.run(["bash", os.path.join(SRC, "scripts", script), *args], env=env,
+                             capture_output=True, text=True, timeout=timeout)
         if check and out.returncode != 0:
-            raise SystemExit(f"bench/store: scripts/postgres {args[0]}: "
-                             f"{redact(out.stderr.strip()[-500:])}")
-        return out.stdout.strip()
-
-    def ferret(self, *args, check=True):
-        env = dict(os.environ, VIGIL_FERRET_PORT=str(self.port + 2),
-                   VIGIL_FERRET_DIR=os.path.join(self.work, "ferret"))
-        out = subprocess.run(["bash", os.path.join(SRC, "scripts", "ferretdb"), *args], env=env,
-                             capture_output=True, text=True, timeout=900)
-        if check and out.returncode != 0:
-            raise SystemExit(f"bench/store: scripts/ferretdb {args[0]}: "
+            raise SystemExit(f"bench/store: scripts/{script} {args[0]}: "
                              f"{redact(out.stderr.strip()[-500:])}")
         return out.stdout.strip()
 
@@ -95,21 +95,15 @@ class Backend:
         os.makedirs(self.data_dir, exist_ok=True)
         if self.name == "sqlite":
             return
-        if self.name == "mongo":
-            self.ferret("stop", check=False)
-            self.url = self.ferret("start").splitlines()[-1]
-            return
-        self.pg("stop", check=False)
-        self.url = self.pg("start").splitlines()[-1]
+        self.server("stop", check=False)
+        self.url = self.server("start").splitlines()[-1]
         if self.name == "postgres-async":
-            self.pg("psql", "-c", "ALTER SYSTEM SET synchronous_commit = off")
-            self.pg("psql", "-c", "SELECT pg_reload_conf()")
+            self.server("psql", "-c", "ALTER SYSTEM SET synchronous_commit = off")
+            self.server("psql", "-c", "SELECT pg_reload_conf()")
 
     def stop(self):
-        if self.name == "mongo":
-            self.ferret("stop", check=False)
-        elif self.name != "sqlite":
-            self.pg("stop", check=False)
+        if self.name != "sqlite":
+            self.server("stop", check=False)
 
     def settle(self):
         """A warehouse at rest before measuring: statistics gathered, the seed's
@@ -122,8 +116,8 @@ class Backend:
             return
         if self.name == "mongo":
             return
-        self.pg("psql", "-d", "vigil", "-c", "VACUUM ANALYZE")
-        self.pg("psql", "-c", "CHECKPOINT")
+        self.server("psql", "-d", "vigil", "-c", "VACUUM ANALYZE")
+        self.server("psql", "-c", "CHECKPOINT")
 
     def read_settings(self):
         if self.name == "sqlite":
@@ -138,7 +132,7 @@ class Backend:
             self.settings = s
             return
         if self.name == "mongo":
-            binary = self.ferret("build").splitlines()[-1]
+            binary = self.server("build").splitlines()[-1]
             self.settings = {"server": os.path.basename(binary) + " (FerretDB, SQLite handler: "
                              "one SQLite database per MongoDB database, its own settings)",
                              "client": "libmongoc " + tool_version(["pkg-config", "--modversion",
@@ -148,9 +142,9 @@ class Backend:
                  "max_wal_size", "checkpoint_timeout", "wal_compression", "autovacuum",
                  "server_version"]
         q = "SELECT " + ", ".join(f"current_setting('{n}')" for n in names)
-        vals = self.pg("psql", "-d", "vigil", "-At", "-F", "|", "-c", q).split("|")
+        vals = self.server("psql", "-d", "vigil", "-At", "-F", "|", "-c", q).split("|")
         self.settings = dict(zip(names, vals))
-        ff = self.pg("psql", "-d", "vigil", "-At", "-c",
+        ff = self.server("psql", "-d", "vigil", "-At", "-c",
                      "SELECT coalesce(array_to_string(reloptions, ','), 'defaults') FROM pg_class "
                      "WHERE relname = 'detections'")
         self.settings["detections reloptions"] = ff or "?"
