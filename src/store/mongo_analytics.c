@@ -377,7 +377,7 @@ vigil_err_t vigil__mongo_analytics_state_get(vigil_store_t *store, const char *c
 
 /* ---- events -------------------------------------------------------------- */
 
-static void mg_an_event_read(const bson_t *doc, vigil_analytics_event_row_t *r)
+void vigil__mongo_an_event_read(const bson_t *doc, vigil_analytics_event_row_t *r)
 {
     vigil_analytics_event_t *ev = &r->ev;
     char s[64];
@@ -479,7 +479,7 @@ vigil_err_t vigil__mongo_analytics_events_query(vigil_store_t *store,
             vigil__mongo_coll(mg, VIGIL__MG_AN_EVENTS), &filter, opts, NULL);
         const bson_t *doc;
         while (mongoc_cursor_next(cur, &doc))
-            if (seen++ < limit) mg_an_event_read(doc, &rows[n++]);
+            if (seen++ < limit) vigil__mongo_an_event_read(doc, &rows[n++]);
         bson_error_t error;
         if (mongoc_cursor_error(cur, &error))
             err = vigil__mongo_fail(mg, 0, &error, NULL, 0, "query analytics events");
@@ -509,7 +509,7 @@ vigil_err_t vigil__mongo_analytics_event_get(vigil_store_t *store, int64_t id,
     const bson_t *doc;
     vigil_err_t err = VIGIL_ERR_NOT_FOUND;
     if (mongoc_cursor_next(cur, &doc)) {
-        mg_an_event_read(doc, row);
+        vigil__mongo_an_event_read(doc, row);
         err = VIGIL_OK;
     }
     bson_error_t error;

@@ -331,6 +331,7 @@ static const struct {
     {VIGIL__MG_DETECTIONS, "detection_camera", "{\"camera_id\": 1, \"_id\": -1}", 0},
     {VIGIL__MG_DETECTIONS, "detection_label", "{\"label\": 1, \"_id\": -1}", 0},
     {VIGIL__MG_DETECTIONS, "detection_time", "{\"capture_time_us\": 1}", 0},
+    {VIGIL__MG_DETECTIONS, "detection_time_id", "{\"capture_time_us\": -1, \"_id\": -1}", 0},
     {VIGIL__MG_EVENTS, "event_camera_time", "{\"camera_id\": 1, \"time_us\": 1}", 0},
     {VIGIL__MG_EVENTS, "event_time", "{\"time_us\": 1}", 0},
     {VIGIL__MG_AN_EVENTS, "an_event_key",

@@ -168,7 +168,6 @@ out:
     return err;
 }
 
-void vigil__mongo_detection_read(const bson_t *doc, vigil_detection_row_t *d);
 void vigil__mongo_detection_read(const bson_t *doc, vigil_detection_row_t *d)
 {
     memset(d, 0, sizeof(*d));

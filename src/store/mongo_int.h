@@ -154,6 +154,10 @@ extern const struct vigil__store_push_ops vigil__mongo_push_ops;
 /* mongo_resources.c: cameras, rule sets, review, event delete, storage */
 extern const struct vigil__store_resources_ops vigil__mongo_resources_ops;
 
+/* The decoders of one document (mongo_analytics.c, mongo_detections.c). */
+void vigil__mongo_an_event_read(const bson_t *doc, vigil_analytics_event_row_t *r);
+void vigil__mongo_detection_read(const bson_t *doc, vigil_detection_row_t *d);
+
 /* mongo_search.c: the search over events and detections (store_search.c's
  * page and facets on MongoDB) */
 vigil_err_t vigil__mongo_search(vigil_store_t *store, const vigil_search_query_t *q,
