@@ -8,7 +8,8 @@
  *    cursor as {$or: [{t: {$lt: a}}, {t: a, _id: {$lt: b}}]}, on the
  *    indexes an_event_start and detection_time_id (mongo_conn.c);
  *  - facets: one aggregation per dimension ($match, $sort, $limit
- *    VIGIL_SEARCH_FACET_ROWS, $group), since FerretDB 1.24 has no $facet;
+ *    VIGIL_SEARCH_FACET_ROWS, $group): plain stages, no $facet, so that
+ *    FerretDB 1.24 runs them;
  *    the same pipelines run on MongoDB >= 6.
  * The free text is a case-insensitive $regex of the text with every ASCII
  * character that is not a letter or digit escaped (a backslash before
@@ -259,11 +260,14 @@ static vigil_err_t mg_facet_dim(vigil__mongo_t *mg, const bson_t *filter, int is
     const char *t = TIME_FIELD(is_event);
     char ref[32];
     snprintf(ref, sizeof(ref), "$%s", field ? field : "_id");
-    bson_t *pipeline = BCON_NEW(
-        "pipeline", "[", "{", "$match", BCON_DOCUMENT(filter), "}", "{", "$sort", "{", t,
-        BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "}", "{", "$limit",
-        BCON_INT64(VIGIL_SEARCH_FACET_ROWS), "}", "{", "$group", "{", "_id",
-        field ? BCON_UTF8(ref) : BCON_NULL, "n", "{", "$sum", BCON_INT32(1), "}", "}", "}", "]");
+    /* the group key: the field's value, or one group (null) for the rows */
+    bson_t *group = field ? BCON_NEW("_id", BCON_UTF8(ref), "n", "{", "$sum", BCON_INT32(1), "}")
+                  : BCON_NEW("_id", BCON_NULL, "n", "{", "$sum", BCON_INT32(1), "}");
+    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(filter), "}", "{",
+                                "$sort", "{", t, BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "}",
+                                "{", "$limit", BCON_INT64(VIGIL_SEARCH_FACET_ROWS), "}", "{",
+                                "$group", BCON_DOCUMENT(group), "}", "]");
+    bson_destroy(group);
     mongoc_cursor_t *cur = mongoc_collection_aggregate(
         vigil__mongo_coll(mg, is_event ? VIGIL__MG_AN_EVENTS : VIGIL__MG_DETECTIONS),
         MONGOC_QUERY_NONE, pipeline, NULL, NULL);
