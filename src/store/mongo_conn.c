@@ -489,6 +489,28 @@ vigil_err_t vigil__mongo_migrate(vigil_store_t *store, int *from, int *to, char 
         }
         bson_destroy(mark);
     }
+    /* The search's index (detection_time_id) came later: a database without
+     * the "search" mark gets the detections' missing indexes once. */
+    {
+        bson_t *filter = BCON_NEW("_id", BCON_UTF8("search"));
+        int64_t n = mongoc_collection_count_documents(vigil__mongo_coll(mg, VIGIL__MG_META),
+                                                      filter, NULL, NULL, NULL, NULL);
+        bson_destroy(filter);
+        if (n <= 0) {
+            vigil_err_t err = mg_create_indexes(mg, VIGIL__MG_DETECTIONS, errstr, errstr_size);
+            if (err) return err;
+            bson_t *mark = BCON_NEW("_id", BCON_UTF8("search"));
+            bson_error_t error;
+            if (!mongoc_collection_insert_one(vigil__mongo_coll(mg, VIGIL__MG_META), mark, NULL,
+                                              NULL, &error) &&
+                vigil__mongo_err(&error) != VIGIL_ERR_EXISTS) {
+                bson_destroy(mark);
+                return vigil__mongo_fail(mg, 0, &error, errstr, errstr_size,
+                                         "mark the search indexes");
+            }
+            bson_destroy(mark);
+        }
+    }
     if (v < VIGIL__STORE_SCHEMA_VERSION) {
         bson_t *filter = BCON_NEW("_id", BCON_UTF8("schema"));
         bson_t *update =
