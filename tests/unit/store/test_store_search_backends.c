@@ -298,6 +298,60 @@ static void test_search_pages_agree_to_the_end(void **state)
     printf("paged %zu items in %zu pages of 7\n", total, pages);
 }
 
+#ifdef VIGIL_STORE_HAVE_MONGO
+/* Whether the detections collection of t's database has the index name. */
+static int sb_has_index(mongoc_client_t *c, const char *name)
+{
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, sb_t.db, "detections");
+    mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+    const bson_t *doc;
+    int found = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, doc, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+            strcmp(bson_iter_utf8(&it, NULL), name) == 0)
+            found = 1;
+    }
+    mongoc_cursor_destroy(cur);
+    mongoc_collection_destroy(coll);
+    return found;
+}
+
+/* The page's sort has its index (detection_time_id), also on a database
+ * made before it: without the "search" mark a migrating open adds it. */
+static void test_search_index_is_made_on_an_older_database(void **state)
+{
+    (void)state;
+    mongoc_client_t *c = mongoc_client_new(sb_t.url);
+    assert_non_null(c);
+    assert_true(sb_has_index(c, "detection_time_id"));
+    bson_error_t error;
+    mongoc_database_t *db = mongoc_client_get_database(c, sb_t.db);
+    bson_t *cmd = BCON_NEW("dropIndexes", BCON_UTF8("detections"), "index",
+                           BCON_UTF8("detection_time_id"));
+    assert_true(mongoc_database_write_command_with_opts(db, cmd, NULL, NULL, &error));
+    bson_destroy(cmd);
+    mongoc_collection_t *meta = mongoc_client_get_collection(c, sb_t.db, "vigil_meta");
+    bson_t *mark = BCON_NEW("_id", BCON_UTF8("search"));
+    assert_true(mongoc_collection_delete_one(meta, mark, NULL, NULL, &error));
+    bson_destroy(mark);
+    mongoc_collection_destroy(meta);
+    mongoc_database_destroy(db);
+    assert_false(sb_has_index(c, "detection_time_id"));
+    vigil_store_close(sb_mg);
+    sb_mg = sb_open(sb_t.url);
+    assert_non_null(sb_mg);
+    assert_true(sb_has_index(c, "detection_time_id"));
+    vigil_store_close(sb_mg); /* again: the index exists, nothing asked for */
+    sb_mg = sb_open(sb_t.url);
+    assert_non_null(sb_mg);
+    mongoc_client_destroy(c);
+    vigil_search_query_t q;
+    sb_query_init(&q);
+    assert_int_equal(sb_compare("after the reopen", &q, NULL), 102);
+}
+#endif
+
 int main(void)
 {
 #ifndef VIGIL_STORE_HAVE_MONGO
@@ -313,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_search_filters_agree),
         cmocka_unit_test(test_search_text_agrees),
         cmocka_unit_test(test_search_pages_agree_to_the_end),
+        cmocka_unit_test(test_search_index_is_made_on_an_older_database),
     };
     return cmocka_run_group_tests(tests, sb_setup, sb_teardown);
 #endif
