@@ -4,20 +4,11 @@
 #include <string.h>
 
 #include "nn/cpu/kernels.h"
+#include "nn/cpu/matmul_shape.h"
 
-typedef struct mm_params {
-    int64_t M, N, K;
-    int nb;                        /* batch rank of the output */
-    int64_t bd[VIGIL_NN_MAX_DIMS]; /* batch dims */
-    int64_t sa[VIGIL_NN_MAX_DIMS], sb[VIGIL_NN_MAX_DIMS]; /* batch strides in matrices */
-} mm_params_t;
-
-static vigil_err_t matmul_prepare(nn_prep_t *p)
+vigil_err_t vigil__nn_matmul_shape(nn_prep_t *p, const vigil_nn_tensor_t *a, const vigil_nn_tensor_t *b,
+                                   nn_mm_shape_t *s, vigil_nn_tensor_t *o)
 {
-    mm_params_t *mp = p->params;
-    const vigil_nn_tensor_t *a = p->in[0], *b = p->in[1];
-    if (!b || a->dtype != VIGIL_NN_FLOAT32 || b->dtype != VIGIL_NN_FLOAT32)
-        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "dtype %s", vigil_nn_dtype_name(a->dtype));
     if (a->ndim < 1 || b->ndim < 1) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "scalar operand");
     int64_t ad[VIGIL_NN_MAX_DIMS], bdm[VIGIL_NN_MAX_DIMS];
     int an = a->ndim, bn = b->ndim;
@@ -25,23 +16,32 @@ static vigil_err_t matmul_prepare(nn_prep_t *p)
     memcpy(bdm, b->dims, sizeof bdm);
     if (an == 1) { ad[1] = ad[0]; ad[0] = 1; an = 2; }
     if (bn == 1) { bdm[1] = 1; bn = 2; }
-    mp->M = ad[an - 2];
-    mp->K = ad[an - 1];
-    mp->N = bdm[bn - 1];
-    if (bdm[bn - 2] != mp->K) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "inner dims %lld and %lld differ", (long long)mp->K, (long long)bdm[bn - 2]);
-    int nb;
-    if (vigil__nn_broadcast_shape(an - 2, ad, bn - 2, bdm, &nb, mp->bd) < 0)
+    s->M = ad[an - 2];
+    s->K = ad[an - 1];
+    s->N = bdm[bn - 1];
+    if (bdm[bn - 2] != s->K)
+        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "inner dims %lld and %lld differ", (long long)s->K,
+                                  (long long)bdm[bn - 2]);
+    if (vigil__nn_broadcast_shape(an - 2, ad, bn - 2, bdm, &s->nb, s->bd) < 0)
         return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "batch dims do not broadcast");
-    mp->nb = nb;
-    vigil__nn_broadcast_strides(an - 2, ad, nb, mp->bd, mp->sa);
-    vigil__nn_broadcast_strides(bn - 2, bdm, nb, mp->bd, mp->sb);
-    vigil_nn_tensor_t *o = p->out[0];
-    o->dtype = VIGIL_NN_FLOAT32;
+    vigil__nn_broadcast_strides(an - 2, ad, s->nb, s->bd, s->sa);
+    vigil__nn_broadcast_strides(bn - 2, bdm, s->nb, s->bd, s->sb);
     o->ndim = 0;
-    for (int i = 0; i < nb; i++) o->dims[o->ndim++] = mp->bd[i];
-    if (a->ndim > 1) o->dims[o->ndim++] = mp->M;
-    if (b->ndim > 1) o->dims[o->ndim++] = mp->N;
+    for (int i = 0; i < s->nb; i++) o->dims[o->ndim++] = s->bd[i];
+    if (a->ndim > 1) o->dims[o->ndim++] = s->M;
+    if (b->ndim > 1) o->dims[o->ndim++] = s->N;
     return VIGIL_OK;
+}
+
+typedef nn_mm_shape_t mm_params_t;
+
+static vigil_err_t matmul_prepare(nn_prep_t *p)
+{
+    const vigil_nn_tensor_t *a = p->in[0], *b = p->in[1];
+    if (!b || a->dtype != VIGIL_NN_FLOAT32 || b->dtype != VIGIL_NN_FLOAT32)
+        return vigil__nn_prep_err(p, VIGIL_ERR_UNSUPPORTED, "dtype %s", vigil_nn_dtype_name(a->dtype));
+    p->out[0]->dtype = VIGIL_NN_FLOAT32;
+    return vigil__nn_matmul_shape(p, a, b, p->params, p->out[0]);
 }
 
 static vigil_err_t matmul_run(nn_exec_t *e)

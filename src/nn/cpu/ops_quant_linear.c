@@ -22,6 +22,7 @@
 
 #include "nn/cpu/conv_geom.h"
 #include "nn/cpu/kernels.h"
+#include "nn/cpu/matmul_shape.h"
 
 /* ---- parameter checks ------------------------------------------------------------ */
 
@@ -255,10 +256,7 @@ static vigil_err_t dynq_run(nn_exec_t *e)
 /* ---- MatMulInteger / QLinearMatMul ---------------------------------------------------- */
 
 typedef struct qmm_params {
-    int64_t M, N, K;
-    int nb;
-    int64_t bd[VIGIL_NN_MAX_DIMS];
-    int64_t sa[VIGIL_NN_MAX_DIMS], sb[VIGIL_NN_MAX_DIMS];
+    nn_mm_shape_t s;
     int64_t an, bn; /* elements of A and B: scratch holds both as s16 q - zp */
     int qlinear; /* QLinearMatMul: inputs a, as, azp, b, bs, bzp, ys, yzp */
 } qmm_params_t;
@@ -275,30 +273,14 @@ static vigil_err_t qmm_prepare(nn_prep_t *p)
     if (!is_q8(a->dtype) || !is_q8(b->dtype))
         return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "A is %s and B %s, want uint8 or int8",
                                   vigil_nn_dtype_name(a->dtype), vigil_nn_dtype_name(b->dtype));
-    if (a->ndim < 1 || b->ndim < 1) return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "scalar operand");
-    int64_t ad[VIGIL_NN_MAX_DIMS], bdm[VIGIL_NN_MAX_DIMS];
-    int an = a->ndim, bn = b->ndim;
-    memcpy(ad, a->dims, sizeof ad);
-    memcpy(bdm, b->dims, sizeof bdm);
-    if (an == 1) { ad[1] = ad[0]; ad[0] = 1; an = 2; }
-    if (bn == 1) { bdm[1] = 1; bn = 2; }
-    mp->M = ad[an - 2];
-    mp->K = ad[an - 1];
-    mp->N = bdm[bn - 1];
-    if (bdm[bn - 2] != mp->K)
-        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "inner dims %lld and %lld differ", (long long)mp->K,
-                                  (long long)bdm[bn - 2]);
-    if (vigil__nn_broadcast_shape(an - 2, ad, bn - 2, bdm, &mp->nb, mp->bd) < 0)
-        return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "batch dims do not broadcast");
-    vigil__nn_broadcast_strides(an - 2, ad, mp->nb, mp->bd, mp->sa);
-    vigil__nn_broadcast_strides(bn - 2, bdm, mp->nb, mp->bd, mp->sb);
-    vigil_err_t err;
     vigil_nn_tensor_t *o = p->out[0];
+    vigil_err_t err = vigil__nn_matmul_shape(p, a, b, &mp->s, o);
+    if (err) return err;
     if (mp->qlinear) {
         const vigil_nn_tensor_t *yz = p->in[7];
         if (!yz || !is_q8(yz->dtype))
             return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "input 7 (y zero point) must be uint8 or int8");
-        if ((err = check_qparams(p, 1, 2, a->dtype, mp->M)) || (err = check_qparams(p, 4, 5, b->dtype, mp->N)) ||
+        if ((err = check_qparams(p, 1, 2, a->dtype, mp->s.M)) || (err = check_qparams(p, 4, 5, b->dtype, mp->s.N)) ||
             (err = check_qparams(p, 6, 7, yz->dtype, 0)))
             return err;
         o->dtype = yz->dtype;
@@ -306,22 +288,18 @@ static vigil_err_t qmm_prepare(nn_prep_t *p)
         /* a zero point without its scale: shape checks by hand */
         const vigil_nn_tensor_t *za = p->nin > 2 ? p->in[2] : NULL, *zb = p->nin > 3 ? p->in[3] : NULL;
         if (za && (za->dtype != a->dtype || !(vigil_nn_tensor_numel(za) == 1 ||
-                                             (za->ndim == 1 && za->dims[0] == mp->M))))
+                                             (za->ndim == 1 && za->dims[0] == mp->s.M))))
             return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "input 2 (A zero point) must be %s, one element or [M]",
                                       vigil_nn_dtype_name(a->dtype));
         if (zb && (zb->dtype != b->dtype || !(vigil_nn_tensor_numel(zb) == 1 ||
-                                             (zb->ndim == 1 && zb->dims[0] == mp->N))))
+                                             (zb->ndim == 1 && zb->dims[0] == mp->s.N))))
             return vigil__nn_prep_err(p, VIGIL_ERR_INVALID, "input 3 (B zero point) must be %s, one element or [N]",
                                       vigil_nn_dtype_name(b->dtype));
         o->dtype = VIGIL_NN_INT32;
     }
     mp->an = vigil_nn_tensor_numel(a);
     mp->bn = vigil_nn_tensor_numel(b);
-    p->scratch_bytes = sizeof(int64_t) * (size_t)mp->N + sizeof(int16_t) * (size_t)(mp->an + mp->bn);
-    o->ndim = 0;
-    for (int i = 0; i < mp->nb; i++) o->dims[o->ndim++] = mp->bd[i];
-    if (a->ndim > 1) o->dims[o->ndim++] = mp->M;
-    if (b->ndim > 1) o->dims[o->ndim++] = mp->N;
+    p->scratch_bytes = sizeof(int64_t) * (size_t)mp->s.N + sizeof(int16_t) * (size_t)(mp->an + mp->bn);
     return VIGIL_OK;
 }
 
@@ -351,8 +329,8 @@ static vigil_err_t qmm_run(nn_exec_t *e)
         a = e->in[0], b = e->in[1], za = e->nin > 2 ? e->in[2] : NULL, zb = e->nin > 3 ? e->in[3] : NULL;
     }
     vigil_nn_tensor_t *y = e->out[0];
-    int64_t nbatch = vigil__nn_numel(mp->nb, mp->bd), idx[VIGIL_NN_MAX_DIMS] = {0};
-    int64_t M = mp->M, N = mp->N, K = mp->K;
+    int64_t nbatch = vigil__nn_numel(mp->s.nb, mp->s.bd), idx[VIGIL_NN_MAX_DIMS] = {0};
+    int64_t M = mp->s.M, N = mp->s.N, K = mp->s.K;
     /* a - zp[row], b - zp[column] as s16 (in [-255, 255]); rows of C summed
      * in int64, one element of A over a row of B at a time */
     int64_t *acc = e->scratch;
@@ -361,7 +339,7 @@ static vigil_err_t qmm_run(nn_exec_t *e)
     for (int64_t t = 0; t < mp->bn; t++) bq[t] = (int16_t)(qget(b, t) - zp_at(zb, t % N));
     for (int64_t t = 0; t < nbatch; t++) {
         int64_t oa = 0, ob = 0;
-        for (int d = 0; d < mp->nb; d++) oa += idx[d] * mp->sa[d], ob += idx[d] * mp->sb[d];
+        for (int d = 0; d < mp->s.nb; d++) oa += idx[d] * mp->s.sa[d], ob += idx[d] * mp->s.sb[d];
         const int16_t *ab = aq + oa * M * K, *bb = bq + ob * K * N;
         for (int64_t i = 0; i < M; i++) {
             memset(acc, 0, sizeof(int64_t) * (size_t)N);
@@ -381,8 +359,8 @@ static vigil_err_t qmm_run(nn_exec_t *e)
                 for (int64_t j = 0; j < N; j++) ((int32_t *)y->data)[o + j] = (int32_t)(uint32_t)acc[j]; /* wraps */
             }
         }
-        for (int d = mp->nb - 1; d >= 0; d--) {
-            if (++idx[d] < mp->bd[d]) break;
+        for (int d = mp->s.nb - 1; d >= 0; d--) {
+            if (++idx[d] < mp->s.bd[d]) break;
             idx[d] = 0;
         }
     }
