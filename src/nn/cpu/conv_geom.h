@@ -20,4 +20,8 @@ typedef struct nn_win {
 vigil_err_t vigil__nn_win_init(nn_prep_t *p, const vigil_nn_tensor_t *x, const int64_t *kk,
                                int ceil_mode, nn_win_t *w);
 
+/* The output of a conv over w with M output channels: o's rank and dims,
+ * [N, M, OH, OW] or, 1-D, [N, M, OW] (not its dtype). */
+void vigil__nn_conv_out_dims(const nn_win_t *w, int64_t M, vigil_nn_tensor_t *o);
+
 #endif

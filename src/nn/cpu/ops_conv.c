@@ -81,6 +81,15 @@ vigil_err_t vigil__nn_win_init(nn_prep_t *p, const vigil_nn_tensor_t *x, const i
     return VIGIL_OK;
 }
 
+void vigil__nn_conv_out_dims(const nn_win_t *w, int64_t M, vigil_nn_tensor_t *o)
+{
+    o->ndim = w->spatial + 2;
+    o->dims[0] = w->N;
+    o->dims[1] = M;
+    if (w->spatial == 2) o->dims[2] = w->OH, o->dims[3] = w->OW;
+    else o->dims[2] = w->OW;
+}
+
 /* ---- Conv ------------------------------------------------------------------------------ */
 
 typedef struct conv_params {
@@ -158,11 +167,7 @@ static vigil_err_t conv_prepare(nn_prep_t *p)
     cp->wino = wino_fits(cp);
     vigil_nn_tensor_t *o = p->out[0];
     o->dtype = VIGIL_NN_FLOAT32;
-    o->ndim = x->ndim;
-    o->dims[0] = w->N;
-    o->dims[1] = cp->M;
-    if (w->spatial == 2) o->dims[2] = w->OH, o->dims[3] = w->OW;
-    else o->dims[2] = w->OW;
+    vigil__nn_conv_out_dims(w, cp->M, o);
     return VIGIL_OK;
 }
 

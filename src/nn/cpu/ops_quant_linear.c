@@ -431,12 +431,7 @@ static vigil_err_t qc_prepare(nn_prep_t *p)
     cp->xn = vigil_nn_tensor_numel(x);
     cp->wn = vigil_nn_tensor_numel(wt);
     p->scratch_bytes = sizeof(int64_t) * (size_t)(cp->w.OH * cp->w.OW) + sizeof(int16_t) * (size_t)(cp->xn + cp->wn);
-    const nn_win_t *w = &cp->w;
-    o->ndim = x->ndim;
-    o->dims[0] = w->N;
-    o->dims[1] = cp->M;
-    if (w->spatial == 2) o->dims[2] = w->OH, o->dims[3] = w->OW;
-    else o->dims[2] = w->OW;
+    vigil__nn_conv_out_dims(&cp->w, cp->M, o);
     return VIGIL_OK;
 }
 
