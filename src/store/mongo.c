@@ -8,10 +8,9 @@
  * writes are idempotent by unique indexes on the natural keys (a duplicate
  * key is "already there"), ids come from vigil_ids, reads are indexed finds
  * with a limit. Retention by size is in mongo_retention.c, the accounts in
- * mongo_accounts.c, push subscriptions in mongo_push.c. The resources and
- * search sub-interfaces are not ported: the store answers
- * VIGIL_ERR_UNSUPPORTED for them (store_resources.c and its siblings do
- * that for a NULL sub-interface).
+ * mongo_accounts.c, push subscriptions in mongo_push.c, the API's resources
+ * (cameras, rule sets, review, event delete, storage) in
+ * mongo_resources.c and their search in mongo_search.c.
  *
  * Thread: a handle is used by one thread at a time; many handles on one
  * database from many threads or processes are fine. */
@@ -25,10 +24,18 @@
 #include "store/store_retention_int.h"
 #include "vigil/redact.h"
 
+/* The sink's and `vigil run`'s upsert, as SQL's: an API camera's fields
+ * are the API's (store.h, "resources"), and a switched camera's enabled
+ * (and its status while disabled) too. A camera of the configuration (no
+ * origin) is upserted whole; one of the API or switched makes that upsert's
+ * insert a duplicate key, and a switched one then gets the rest in an
+ * update filtered on its enabled. */
 static vigil_err_t mg_camera_upsert(vigil_store_t *store, const vigil_camera_row_t *c)
 {
     vigil__mongo_t *mg = vigil__mongo(store);
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(c->id));
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(c->id), "origin", "{", "$nin", "[",
+                              BCON_UTF8(VIGIL_CAMERA_ORIGIN_API),
+                              BCON_UTF8(VIGIL_CAMERA_ORIGIN_SWITCHED), "]", "}");
     bson_t *update = BCON_NEW("$set", "{", "name", BCON_UTF8(c->name), "url", BCON_UTF8(c->url),
                               "fps", BCON_DOUBLE(c->fps), "enabled", BCON_INT32(c->enabled),
                               "status", BCON_UTF8(c->status), "last_error",
@@ -40,10 +47,32 @@ static vigil_err_t mg_camera_upsert(vigil_store_t *store, const vigil_camera_row
     if (!mongoc_collection_update_one(vigil__mongo_coll(mg, VIGIL__MG_CAMERAS), filter, update,
                                       opts, NULL, &error))
         err = vigil__mongo_fail(mg, 0, &error, NULL, 0, "upsert camera \"%s\"", c->id);
-    if (err == VIGIL_ERR_EXISTS) err = VIGIL_OK; /* two upserts raced: the other's row stands */
     bson_destroy(filter);
     bson_destroy(update);
     bson_destroy(opts);
+    if (err != VIGIL_ERR_EXISTS) return err;
+    /* there, of the API (left alone) or switched; or two upserts raced (the
+     * other's row stands) */
+    err = VIGIL_OK;
+    int stopped = strcmp(c->status, "starting") == 0 || strcmp(c->status, "stopped") == 0;
+    for (int disabled = 0; disabled < 2 && !err; disabled++) {
+        filter = BCON_NEW("_id", BCON_UTF8(c->id), "origin",
+                          BCON_UTF8(VIGIL_CAMERA_ORIGIN_SWITCHED));
+        if (disabled)
+            BCON_APPEND(filter, "enabled", BCON_INT32(0));
+        else
+            BCON_APPEND(filter, "enabled", "{", "$ne", BCON_INT32(0), "}");
+        update = BCON_NEW("$set", "{", "name", BCON_UTF8(c->name), "url", BCON_UTF8(c->url),
+                          "fps", BCON_DOUBLE(c->fps), "status",
+                          BCON_UTF8(disabled && stopped ? "stopped" : c->status), "last_error",
+                          BCON_UTF8(c->last_error), "updated_us", BCON_INT64(c->updated_us),
+                          "}");
+        if (!mongoc_collection_update_one(vigil__mongo_coll(mg, VIGIL__MG_CAMERAS), filter,
+                                          update, NULL, NULL, &error))
+            err = vigil__mongo_fail(mg, 0, &error, NULL, 0, "upsert camera \"%s\"", c->id);
+        bson_destroy(filter);
+        bson_destroy(update);
+    }
     return err;
 }
 
@@ -497,8 +526,7 @@ static const vigil_store_ops_t mg_ops = {
     .track_points = vigil__mongo_track_points,
     .frames_range = mg_frames_range,
     .accounts = &vigil__mongo_accounts_ops, /* mongo_accounts.c */
-    /* not ported (store_resources.c and its siblings answer "not supported") */
-    .resources = NULL,
+    .resources = &vigil__mongo_resources_ops, /* mongo_resources.c */
     .push = &vigil__mongo_push_ops, /* mongo_push.c */
     .retention = &vigil__mongo_retention_ops, /* mongo_retention.c */
     .wal = NULL,

@@ -36,6 +36,7 @@ static const char *const mg_coll_names[VIGIL__MG_COLL_COUNT_] = {
     [VIGIL__MG_CHALLENGES] = "challenges",
     [VIGIL__MG_AUDIT] = "audit_log",
     [VIGIL__MG_PUSH] = "push_subscriptions",
+    [VIGIL__MG_RULES] = "camera_rules", /* no index but _id: a few documents per camera */
 };
 
 mongoc_collection_t *vigil__mongo_coll(vigil__mongo_t *mg, vigil__mongo_coll_t which)

@@ -42,7 +42,8 @@ typedef enum vigil__mongo_coll {
     VIGIL__MG_PASSKEYS,
     VIGIL__MG_CHALLENGES,
     VIGIL__MG_AUDIT,
-    VIGIL__MG_PUSH, /* mongo_push.c */
+    VIGIL__MG_PUSH,  /* mongo_push.c */
+    VIGIL__MG_RULES, /* camera_rules: one document per rule set version (mongo_resources.c) */
     VIGIL__MG_COLL_COUNT_
 } vigil__mongo_coll_t;
 
