@@ -15,8 +15,7 @@ on that warehouse, as two replicas:
 - a session signed in on replica A (cookie) is valid on replica B, its CSRF
   token too; a logout on B ends it on A;
 - a bearer token works on both, its scope holds, and once revoked with
-  `vigil token revoke` neither accepts it (on a read route: /api/v1/cameras,
-  or /api/v1/auth/me on MongoDB, whose store has no resources ops yet);
+  `vigil token revoke` neither accepts it (on a read route: /api/v1/cameras);
 - five failed sign-ins on A lock the account on B (the lockout lives in the
   warehouse);
 - the audit log read on either replica holds what both did.
@@ -51,7 +50,7 @@ BACKENDS = {
     "mongo": {
         "script": "ferretdb", "scheme": "mongodb://", "tmp_prefix": "vigil-acct-mg-",
         "env": dict(os.environ, VIGIL_FERRET_PORT=MG_PORT, VIGIL_FERRET_DIR=MG_DIR),
-        "read_route": "/api/v1/auth/me",
+        "read_route": "/api/v1/cameras",
     },
 }
 BE = None  # the chosen entry of BACKENDS (main)
