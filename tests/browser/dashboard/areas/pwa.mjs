@@ -101,12 +101,25 @@ export async function run(t) {
     await cdp.send('ServiceWorker.enable');
     const registrationId = await Promise.race([registrations, new Promise((_, no) => setTimeout(() => no(new Error('no registration from CDP')), 10000))]);
     const alert = { title: 'line_cross: person on street', body: 'middle, in', event_id: 4242, camera: t.camera, url: '/#/review?event=4242' };
-    await cdp.send('ServiceWorker.deliverPushMessage', { origin: new URL(t.base).origin, registrationId, data: JSON.stringify(alert) });
-    const shown = await t.waitFor(() => page.evaluate(async () => {
-      const reg = await navigator.serviceWorker.getRegistration();
-      const list = await reg.getNotifications();
-      return list.length ? list.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })) : null;
-    }), 'the notification', 10);
+    // CDP hands the message to the worker and answers before the worker has
+    // run it; in one CI run on a loaded machine a delivery was never shown
+    // (why was not found: the same test passed in every other run). The worker is what is
+    // under test, not CDP's delivery, so an unshown message is delivered
+    // again, at most three times; the tag makes a repeat replace, not add.
+    let shown = null;
+    for (let attempt = 1; !shown; attempt++) {
+      await cdp.send('ServiceWorker.deliverPushMessage', { origin: new URL(t.base).origin, registrationId, data: JSON.stringify(alert) });
+      try {
+        shown = await t.waitFor(() => page.evaluate(async () => {
+          const reg = await navigator.serviceWorker.getRegistration();
+          const list = await reg.getNotifications();
+          return list.length ? list.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })) : null;
+        }), `the notification (delivery ${attempt} of 3)`, 10);
+        if (attempt > 1) t.step(`shown after delivery ${attempt}`);
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+    }
     t.check(shown.length === 1 && shown[0].title === alert.title && shown[0].body === alert.body, `notification: ${JSON.stringify(shown)}`);
     t.check(shown[0].data.url === alert.url && shown[0].tag === 'vigil-event-4242', `it opens the event: ${JSON.stringify(shown[0])}`);
     await cdp.send('ServiceWorker.disable').catch(() => {});
