@@ -40,6 +40,11 @@ int vigil__nn_have_avx2(void)
     return vigil__nn_isa() >= VIGIL_NN_ISA_AVX2;
 }
 
+int vigil__nn_have_avx512(void)
+{
+    return vigil__nn_isa() >= VIGIL_NN_ISA_AVX512;
+}
+
 void vigil__nn_sgemm_force_portable(int on)
 {
     force_portable = on;
@@ -307,8 +312,14 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
     }
     gemm_ctx_t g = {.trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K, .lda = lda,
                     .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C, .ext = ext};
-    g.uk = !force_portable && vigil__nn_have_avx2() ? vigil__nn_ukernel_avx2 : vigil__nn_ukernel_c;
-    g.uk_off = !force_portable && vigil__nn_have_avx2() ? vigil__nn_ukernel_off_avx2 : vigil__nn_ukernel_off_c;
+    g.uk = force_portable            ? vigil__nn_ukernel_c
+           : vigil__nn_have_avx512() ? vigil__nn_ukernel_avx512
+           : vigil__nn_have_avx2()   ? vigil__nn_ukernel_avx2
+                                     : vigil__nn_ukernel_c;
+    g.uk_off = force_portable            ? vigil__nn_ukernel_off_c
+               : vigil__nn_have_avx512() ? vigil__nn_ukernel_off_avx512
+               : vigil__nn_have_avx2()   ? vigil__nn_ukernel_off_avx2
+                                         : vigil__nn_ukernel_off_c;
     g.mpanels = (M + NN_MR - 1) / NN_MR;
     int64_t kcmax = K < KC ? K : KC, ncmax = N < NC ? N : NC;
     int threads = vigil__nn_pool_threads(pool);

@@ -15,15 +15,16 @@
 
 #include "nn/cpu/isa.h"
 
-/* kernels built per tier: generic always; avx2 where the compiler targets
- * x86 (the *_avx2.c files get -mavx2 -mfma); avx512: none yet (issue 10:
- * no AVX-512 machine to run them on where they would be written) */
+/* kernels built per tier: generic always; avx2 and avx512 where the
+ * compiler targets x86 (the *_avx2.c files get -mavx2 -mfma, the
+ * *_avx512.c files -mavx512f/bw/vl/dq/vnni as well) */
 #if defined(__x86_64__) || defined(__i386__)
 #define BUILT_AVX2 1
+#define BUILT_AVX512 1
 #else
 #define BUILT_AVX2 0
-#endif
 #define BUILT_AVX512 0
+#endif
 
 int vigil__nn_isa_cur = -1;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -110,7 +111,7 @@ static void resolve(void)
         else if (!built((vigil_nn_isa_t)t))
             snprintf(env_err, sizeof env_err,
                      "VIGIL_NN_ISA=%s: this build has no %s kernels (best tier here: %s)", env_val,
-                     names[t], names[best]);
+                     vigil_nn_isa_name((vigil_nn_isa_t)t), names[best]);
         else {
             use = (vigil_nn_isa_t)t;
             how = "VIGIL_NN_ISA";

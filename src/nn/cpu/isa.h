@@ -1,8 +1,8 @@
 /* vigil-nn CPU kernel tiers: the one dispatch point (isa.c).
  *
  * A tier is a set of kernels: generic (portable C, any CPU), avx2 (AVX2 +
- * FMA) and avx512 (AVX-512 F/BW/VL/DQ; the slot is ready, no kernel of
- * this tier is built yet). The tier in use is the best one this CPU and
+ * FMA) and avx512 (AVX-512 F/BW/VL/DQ; *_avx512.c, VNNI kernels in it
+ * also ask vigil__nn_cpu_features for NN_CPU_AVX512VNNI). The tier in use is the best one this CPU and
  * build support, or the one VIGIL_NN_ISA names; it is decided once per
  * process, before the first kernel runs. Kernels ask vigil__nn_isa() and
  * take the path of the highest tier they have at or below it, so a tier

@@ -68,6 +68,8 @@ void vigil__nn_sgemm_force_portable(int on);
 /* 1 when the kernel tier in use (nn/cpu/isa.h: vigil__nn_isa, the one
  * dispatch point) is avx2 or above: the *_avx2 kernels may run */
 int vigil__nn_have_avx2(void);
+/* 1 when the tier in use is avx512: the *_avx512 kernels may run */
+int vigil__nn_have_avx512(void);
 /* dst[0..n) = src[0..n); stream: non-temporal stores (AVX2 builds; dst
  * 32-byte aligned parts), then vigil__nn_store_fence before others read */
 void vigil__nn_store_row(float *dst, const float *src, int64_t n, int stream);
@@ -78,11 +80,15 @@ void vigil__nn_store_fence(void);
 #define NN_NR 16
 void vigil__nn_ukernel_avx2(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
                             int accumulate);
+void vigil__nn_ukernel_avx512(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
+                              int accumulate);
 void vigil__nn_ukernel_c(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
                          int accumulate);
 /* the same with B row k at b + offs[k] (16 floats) instead of b + 16 k */
 void vigil__nn_ukernel_off_avx2(int64_t K, const float *a, const float *b, const int64_t *offs,
                                 float *c, int64_t ldc, int accumulate);
+void vigil__nn_ukernel_off_avx512(int64_t K, const float *a, const float *b, const int64_t *offs,
+                                  float *c, int64_t ldc, int accumulate);
 void vigil__nn_ukernel_off_c(int64_t K, const float *a, const float *b, const int64_t *offs,
                              float *c, int64_t ldc, int accumulate);
 
