@@ -45,6 +45,21 @@ int vigil__nn_have_avx512(void)
     return vigil__nn_isa() >= VIGIL_NN_ISA_AVX512;
 }
 
+/* each tier's micro-kernels (outside x86 only the portable ones are built) */
+static const struct {
+    void (*uk)(int64_t, const float *, const float *, float *, int64_t, int);
+    void (*uk_off)(int64_t, const float *, const float *, const int64_t *, float *, int64_t, int);
+} ukernels[VIGIL_NN_ISA_COUNT] = {
+    [VIGIL_NN_ISA_GENERIC] = {vigil__nn_ukernel_c, vigil__nn_ukernel_off_c},
+#if defined(__x86_64__) || defined(__i386__)
+    [VIGIL_NN_ISA_AVX2] = {vigil__nn_ukernel_avx2, vigil__nn_ukernel_off_avx2},
+    [VIGIL_NN_ISA_AVX512] = {vigil__nn_ukernel_avx512, vigil__nn_ukernel_off_avx512},
+#else
+    [VIGIL_NN_ISA_AVX2] = {vigil__nn_ukernel_c, vigil__nn_ukernel_off_c},
+    [VIGIL_NN_ISA_AVX512] = {vigil__nn_ukernel_c, vigil__nn_ukernel_off_c},
+#endif
+};
+
 void vigil__nn_sgemm_force_portable(int on)
 {
     force_portable = on;
@@ -312,14 +327,9 @@ int vigil__nn_sgemm_ex(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
     }
     gemm_ctx_t g = {.trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K, .lda = lda,
                     .ldb = ldb, .ldc = ldc, .A = A, .B = B, .C = C, .ext = ext};
-    g.uk = force_portable            ? vigil__nn_ukernel_c
-           : vigil__nn_have_avx512() ? vigil__nn_ukernel_avx512
-           : vigil__nn_have_avx2()   ? vigil__nn_ukernel_avx2
-                                     : vigil__nn_ukernel_c;
-    g.uk_off = force_portable            ? vigil__nn_ukernel_off_c
-               : vigil__nn_have_avx512() ? vigil__nn_ukernel_off_avx512
-               : vigil__nn_have_avx2()   ? vigil__nn_ukernel_off_avx2
-                                         : vigil__nn_ukernel_off_c;
+    vigil_nn_isa_t tier = force_portable ? VIGIL_NN_ISA_GENERIC : vigil__nn_isa();
+    g.uk = ukernels[tier].uk;
+    g.uk_off = ukernels[tier].uk_off;
     g.mpanels = (M + NN_MR - 1) / NN_MR;
     int64_t kcmax = K < KC ? K : KC, ncmax = N < NC ? N : NC;
     int threads = vigil__nn_pool_threads(pool);

@@ -4,7 +4,8 @@
  * of k is one load of B and six FMAs with the A value broadcast from memory,
  * half the instructions of the AVX2 kernel for the same work. The sums are
  * the AVX2 kernel's, in the same order over k (one fused multiply-add per
- * element per k), so the tiers agree to the bit. */
+ * element per k), so the tiers agree to the bit. Built on x86 only (gemm.c
+ * names it there). */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,17 +54,5 @@ void vigil__nn_ukernel_off_avx512(int64_t K, const float *a, const float *b, con
                                   float *c, int64_t ldc, int accumulate)
 {
     ukernel_6x16(K, a, b, offs, c, ldc, accumulate);
-}
-#else
-/* built without -mavx512f (not x86): never selected, kept for the linker */
-void vigil__nn_ukernel_avx512(int64_t K, const float *a, const float *b, float *c, int64_t ldc,
-                              int accumulate)
-{
-    vigil__nn_ukernel_c(K, a, b, c, ldc, accumulate);
-}
-void vigil__nn_ukernel_off_avx512(int64_t K, const float *a, const float *b, const int64_t *offs,
-                                  float *c, int64_t ldc, int accumulate)
-{
-    vigil__nn_ukernel_off_c(K, a, b, offs, c, ldc, accumulate);
 }
 #endif

@@ -227,6 +227,13 @@ static void test_kernels_agree_on_every_supported_tier(void **state)
         ran++;
     }
     assert_true(ran >= 1);
+    /* the avx512 GEMM kernel keeps the avx2 one's packing and FMA order:
+     * the same bits, not merely near */
+    if (C[VIGIL_NN_ISA_AVX2] && C[VIGIL_NN_ISA_AVX512])
+        for (int i = 0; i < M * N; i++)
+            if (memcmp(&C[VIGIL_NN_ISA_AVX2][i], &C[VIGIL_NN_ISA_AVX512][i], sizeof(float)))
+                fail_msg("GEMM at %d: avx512 %.9g, avx2 %.9g (not the same bits)", i, C[VIGIL_NN_ISA_AVX512][i],
+                         C[VIGIL_NN_ISA_AVX2][i]);
     for (int t = 1; t < VIGIL_NN_ISA_COUNT; t++) {
         if (!C[t] || !C[0]) continue;
         for (int e = 0; e < 4; e++)
