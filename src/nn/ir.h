@@ -104,6 +104,7 @@ typedef enum nn_act {
     NN_ACT_SIGMOID,
     NN_ACT_LEAKYRELU, /* alpha a */
     NN_ACT_HARDSWISH,
+    NN_ACT_HARDSWISH_TF, /* (x * a) * min(max(x + 3, 0), 6): TensorFlow's hard_swish, a its 1/6 */
 } nn_act_t;
 
 /* ---- op registry ---------------------------------------------------------- */

@@ -251,6 +251,7 @@ static float *conv_bias(nn_graph_t *g, int ci, int64_t cout, const char *tag)
 
 static int clip_bounds(const nn_graph_t *g, const nn_node_t *k, float *lo, float *hi);
 static float const_scalar(const nn_graph_t *g, const nn_node_t *n, int j);
+static int only_consumer(const nn_graph_t *g, int v, const char *op);
 
 static void rewire(nn_graph_t *g, int ci, int ki)
 {
@@ -258,6 +259,35 @@ static void rewire(nn_graph_t *g, int ci, int ki)
     c->outputs[0] = k->outputs[0];
     g->values[c->outputs[0]].producer = ci;
     k->dead = 1;
+}
+
+/* TensorFlow's hard_swish on conv ci's output v (consumed by nodes a and
+ * b): (v * c) * Relu6(v + 3), c = 1/6 as the model stores it (TF.js
+ * float16: 0.166626), into the conv as NN_ACT_HARDSWISH_TF, which does the
+ * same operations in the same order. Returns 1 when fused. */
+static int fuse_tf_hardswish(nn_graph_t *g, int ci, int v, int a, int b)
+{
+    int ai = !strcmp(g->nodes[a].op_type, "Add") ? a : b, si = ai == a ? b : a;
+    nn_node_t *add = &g->nodes[ai], *sc = &g->nodes[si];
+    if (strcmp(add->op_type, "Add") || strcmp(sc->op_type, "Mul") || add->ninputs != 2 || sc->ninputs != 2) return 0;
+    int ka = add->inputs[0] == v ? 1 : add->inputs[1] == v ? 0 : -1;
+    int ks = sc->inputs[0] == v ? 1 : sc->inputs[1] == v ? 0 : -1;
+    if (ka < 0 || ks < 0 || const_scalar(g, add, ka) != 3.0f) return 0;
+    float c = const_scalar(g, sc, ks), lo, hi;
+    if (!(fabsf(c - 1.0f / 6) < 1e-3f)) return 0;
+    int ki = only_consumer(g, add->outputs[0], "Clip");
+    if (ki < 0 || g->nodes[ki].inputs[0] != add->outputs[0] || !clip_bounds(g, &g->nodes[ki], &lo, &hi) ||
+        lo != 0.0f || hi != 6.0f)
+        return 0;
+    int mi = only_consumer(g, g->nodes[ki].outputs[0], "Mul");
+    if (mi < 0 || g->nodes[mi].ninputs != 2 || only_consumer(g, sc->outputs[0], "Mul") != mi) return 0;
+    nn_node_t *cn = &g->nodes[ci];
+    cn->act = NN_ACT_HARDSWISH_TF;
+    cn->act_a = c;
+    cn->act_b = 0;
+    add->dead = g->nodes[ki].dead = sc->dead = 1;
+    rewire(g, ci, mi);
+    return 1;
 }
 
 static int fuse_step(nn_graph_t *g, int ci)
@@ -274,6 +304,7 @@ static int fuse_step(nn_graph_t *g, int ci)
     int64_t group = vigil__nn_attr_int(c, "group", 1);
     int64_t cout = convt ? wv->dims[1] * group : wv->dims[0];
     if (convt && (group < 1 || wv->dims[0] % group)) return 0;
+    if (nc == 2 && c->act == NN_ACT_NONE && !c->post && fuse_tf_hardswish(g, ci, v, a, b)) return 1;
     if (nc == 2 && c->act == NN_ACT_NONE) { /* x * HardSigmoid(x) = HardSwish */
         int h = !strcmp(g->nodes[a].op_type, "HardSigmoid") ? a : b, m = h == a ? b : a;
         nn_node_t *hn = &g->nodes[h], *mn = &g->nodes[m];

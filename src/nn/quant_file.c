@@ -243,7 +243,7 @@ static vigil_err_t rewrite(nn_graph_t *g, const qlayer_t *q)
     int8_t *w = malloc((size_t)(M * K));
     float *ws = malloc(sizeof(float) * (size_t)M), *qp = malloc(2 * sizeof(float));
     int *ins = malloc(5 * sizeof(int));
-    int16_t *packed = NULL;
+    void *packed = NULL;
     int dw = wd[1] == 1 && group == M && group > 1;
     if (!w || !ws || !qp || !ins) goto nomem;
     memcpy(w, q->w, (size_t)(M * K));
@@ -251,10 +251,8 @@ static vigil_err_t rewrite(nn_graph_t *g, const qlayer_t *q)
     qp[0] = q->xs;
     qp[1] = (float)q->zp;
     if (!dw && group >= 1 && M % group == 0) {
-        int64_t Mg = M / group;
-        size_t glen = vigil__nn_qpack_a_len(Mg, K);
-        if (!(packed = malloc(sizeof(int16_t) * glen * (size_t)group))) goto nomem;
-        for (int64_t gi = 0; gi < group; gi++) vigil__nn_qpack_a(w + gi * Mg * K, Mg, K, packed + gi * glen);
+        if (!(packed = malloc(vigil__nn_qpack_weights_len(M, K, group)))) goto nomem;
+        vigil__nn_qpack_weights(w, M, K, group, packed);
     }
     const char *base = n->name ? n->name : "conv";
     int64_t d1[1] = {M}, d2[1] = {2};

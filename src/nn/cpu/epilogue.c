@@ -17,7 +17,7 @@ void vigil__nn_epilogue(float *y, int64_t n, float bias, const nn_epi_t *e)
 {
     if (vigil__nn_have_avx2() && (e->act == NN_ACT_NONE || e->act == NN_ACT_RELU || e->act == NN_ACT_CLIP ||
                                   e->act == NN_ACT_HARDSIGMOID || e->act == NN_ACT_HARDSWISH ||
-                                  e->act == NN_ACT_SIGMOID))
+                                  e->act == NN_ACT_HARDSWISH_TF || e->act == NN_ACT_SIGMOID))
         vigil__nn_epilogue_avx2(y, n, bias, e);
     else
         vigil__nn_epilogue_c(y, n, bias, e);

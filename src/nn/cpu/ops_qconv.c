@@ -8,8 +8,8 @@
  * Inputs: 0 x float [N,C,H,W]; 1 weights int8 [M,C/group,kh,kw]; 2 bias
  * float [M] (optional); 3 weight scales float [M]; 4 input quantization
  * float [2] = (scale, zero point). Attributes as Conv's. node->packed_w
- * holds the weights packed for the GEMM (per group, vigil__nn_qpack_a, as
- * int16_t) unless depthwise. */
+ * holds the weights packed for the GEMM (vigil__nn_qpack_weights: s16
+ * pairs, s8 quads for VNNI, row sums) unless depthwise. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,7 +74,7 @@ static vigil_err_t qconv_run(nn_exec_t *e)
         .x = e->in[0]->data,
         .y = e->out[0]->data,
         .wq = e->in[1]->data,
-        .a_packed = (const int16_t *)(const void *)e->node->packed_w,
+        .a_packed = e->node->packed_w,
         .wscale = e->in[3]->data,
         .bias = e->in[2] ? e->in[2]->data : NULL,
         .xscale = qp[0],

@@ -109,6 +109,12 @@ void vigil__nn_apply_act(float *x, int64_t n, int act, float a, float b)
             x[i] *= v < 0 ? 0 : v > 1 ? 1 : v;
         }
         break;
+    case NN_ACT_HARDSWISH_TF: /* the graph's own operations, in its order */
+        for (int64_t i = 0; i < n; i++) {
+            float t = x[i] * a, u = x[i] + 3.0f;
+            x[i] = t * (u < 0 ? 0 : u > 6 ? 6 : u);
+        }
+        break;
     case NN_ACT_SIGMOID:
         for (int64_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
         break;

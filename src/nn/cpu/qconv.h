@@ -17,6 +17,11 @@
  * s32 sum of a row is then dequantized in the epilogue:
  * y = sum * (sx * sw[m]) + bias[m], then the fused activation and affine.
  *
+ * On a CPU with AVX-512 VNNI (the avx512 tier) the GEMM path instead
+ * quantizes to u8 levels q and multiplies them with the s8 weights through
+ * vpdpbusd (four u8 x s8 products a lane, exact s32 sums), then subtracts
+ * zp * (the row's weight sum): the same integers as sum w * (q - zp).
+ *
  * Sums stay exact while K * 127 * 255 < 2^31: K <= NN_QCONV_K_MAX. */
 #ifndef VIGIL_NN_QCONV_H
 #define VIGIL_NN_QCONV_H
@@ -48,6 +53,26 @@ void vigil__nn_qpack_b_rows_avx2(const int16_t *base, const int64_t *offs, int64
 size_t vigil__nn_qpack_a_len(int64_t M, int64_t K);
 void vigil__nn_qpack_a(const int8_t *w, int64_t M, int64_t K, int16_t *dst);
 
+/* VNNI (qconv_avx512.c, x86 only; call only when vigil__nn_qconv_vnni_active):
+ * packed A4 [ceil(K/4)][6][4] s8 per row panel of 6 (zero past M and K),
+ * packed B4 [ceil(K/4)][16][4] u8 levels; c[6][16] = sum of q * w. */
+void vigil__nn_qukernel_vnni(int64_t kquads, const int8_t *a, const uint8_t *b, int32_t *c);
+void vigil__nn_qpack_b4_rows_vnni(const uint8_t *base, const int64_t *offs, int64_t K, uint8_t *dst);
+void vigil__nn_qpack_b4_rows_c(const uint8_t *base, const int64_t *offs, int64_t K, uint8_t *dst);
+size_t vigil__nn_qpack_a4_len(int64_t M, int64_t K);
+void vigil__nn_qpack_a4(const int8_t *w, int64_t M, int64_t K, int8_t *dst);
+/* y[i] = clamp(round(x[i] * inv_scale) + zp, 0, 255): the levels whose
+ * minus zp vigil__nn_quantize_s16 gives */
+void vigil__nn_quantize_u8_c(const float *x, int64_t n, float inv_scale, int zp, uint8_t *y);
+void vigil__nn_quantize_u8_vnni(const float *x, int64_t n, float inv_scale, int zp, uint8_t *y);
+
+/* A conv's weights packed once for every kernel (a loaded model's
+ * node->packed_w): per group vigil__nn_qpack_a (s16), then per group
+ * vigil__nn_qpack_a4 (s8), then the M row sums (s32) for the zero-point
+ * correction. Not for depthwise convs. */
+size_t vigil__nn_qpack_weights_len(int64_t M, int64_t K, int64_t group);
+void vigil__nn_qpack_weights(const int8_t *w, int64_t M, int64_t K, int64_t group, void *dst);
+
 /* y[i] = clamp(round(x[i] * inv_scale) + zp, 0, 255) - zp (round half to
  * even; NaN -> level 0); both paths give the same values. */
 void vigil__nn_quantize_s16(const float *x, int64_t n, float inv_scale, int zp, int16_t *y);
@@ -71,13 +96,13 @@ typedef struct nn_qconv_args {
     const float *x;       /* [N, C, H, W] */
     float *y;             /* [N, M, OH, OW] */
     const int8_t *wq;     /* [M, C/group, kh, kw] */
-    const int16_t *a_packed; /* per group, vigil__nn_qpack_a of its rows, or NULL */
+    const void *a_packed; /* vigil__nn_qpack_weights, or NULL (packed per run) */
     const float *wscale;  /* [M] */
     const float *bias;    /* [M] or NULL */
     float xscale;
     int xzp;
     nn_epi_t epi;
-    int16_t *xq;          /* work: N * C * H * W s16 (vigil__nn_qconv_work_len) */
+    int16_t *xq;          /* work: N * C * H * W s16 (vigil__nn_qconv_work_len); u8 on VNNI */
 } nn_qconv_args_t;
 
 size_t vigil__nn_qconv_work_len(const nn_qconv_args_t *a);
@@ -87,5 +112,7 @@ int vigil__nn_qconv(const nn_qconv_args_t *a, nn_pool_t *pool);
 /* 1: the portable kernels even where AVX2 is there (tests); 0: auto */
 void vigil__nn_qconv_force_portable(int on);
 int vigil__nn_qconv_avx2_active(void);
+/* the GEMM path runs on vpdpbusd: avx512 tier, AVX-512 VNNI, x86 build */
+int vigil__nn_qconv_vnni_active(void);
 
 #endif

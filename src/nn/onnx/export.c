@@ -322,7 +322,7 @@ static char *const_init(ex_t *x, const char *base, vigil_nn_dtype_t dt, const vo
     return nm;
 }
 
-#define MAX_TMP 8
+#define MAX_TMP 16
 
 typedef struct tmps {
     char *v[MAX_TMP];
@@ -381,6 +381,25 @@ static vigil_err_t unfuse(ex_t *x, const nn_node_t *n, const char *in, const cha
             op = "HardSwish";
             if (x->need_opset < 14) x->need_opset = 14;
             break;
+        case NN_ACT_HARDSWISH_TF: { /* Mul(in, a) * Clip(in + 3, 0, 6), as the graph had it */
+            static const float three = 3.0f, zero = 0.0f, six = 6.0f;
+            const char *ka = tmp_name(x, &t, const_init(x, out, VIGIL_NN_FLOAT32, &n->act_a, 0));
+            const char *k3 = tmp_name(x, &t, const_init(x, out, VIGIL_NN_FLOAT32, &three, 0));
+            const char *k0 = tmp_name(x, &t, const_init(x, out, VIGIL_NN_FLOAT32, &zero, 0));
+            const char *k6 = tmp_name(x, &t, const_init(x, out, VIGIL_NN_FLOAT32, &six, 0));
+            const char *ts = tmp_name(x, &t, fresh_name(x, out)), *tu = tmp_name(x, &t, fresh_name(x, out));
+            const char *tc = tmp_name(x, &t, fresh_name(x, out));
+            if (!ka || !k3 || !k0 || !k6 || !ts || !tu || !tc) goto nomem;
+            const char *si[2] = {cur, ka}, *ui[2] = {cur, k3}, *ci[3] = {tu, k0, k6};
+            add_node(x, n->name, "Mul", si, 2, &ts, 1, NULL);
+            add_node(x, n->name, "Add", ui, 2, &tu, 1, NULL);
+            add_node(x, n->name, "Clip", ci, 3, &tc, 1, NULL);
+            op = "Mul";
+            ins[0] = ts;
+            ins[1] = tc;
+            nin = 2;
+            break;
+        }
         default:
             err = vigil_seterr(x->errstr, x->errstr_size, VIGIL_ERR_UNSUPPORTED,
                                "unsupported: nn export: node \"%s\" (op %s): fused activation %d",

@@ -4,7 +4,8 @@
  * shapes (odd sizes, asymmetric pads, strides 1-3, dilations, groups,
  * depthwise 3x3/5x5 strides 1 and 2, 1x1, batch 2, K odd, M not a multiple
  * of 6, output widths not a multiple of 16, panels packed and read in
- * place) with 1 and 2 threads: AVX2 and
+ * place) with 1 and 2 threads, on every tier this CPU runs (avx512 with
+ * VNNI: u8 x s8 vpdpbusd and the zero-point correction): each tier and
  * portable bit-identical, both equal to the exact integer formula computed
  * in double, and within the quantization error of the float convolution. */
 #include <math.h>
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "nn/cpu/isa.h"
 #include "nn/cpu/qconv.h"
 
 static uint32_t rng = 12345;
@@ -115,13 +117,22 @@ static void run_case(const qcase_t *q, int threads)
     assert_int_equal(vigil__nn_qconv(&a, pool), 0);
     vigil__nn_qconv_force_portable(0);
     a.y = y2;
-    /* the AVX2 run with A packed once, as a loaded model has it */
-    size_t glen = vigil__nn_qpack_a_len(Mg, K);
-    int16_t *ap = malloc(sizeof(int16_t) * glen * (size_t)q->group);
-    for (int64_t g = 0; g < q->group; g++) vigil__nn_qpack_a(wq + g * Mg * K, Mg, K, ap + g * glen);
-    a.a_packed = ap;
-    assert_int_equal(vigil__nn_qconv(&a, pool), 0);
-    assert_memory_equal(y1, y2, sizeof(float) * (size_t)ny);
+    /* each tier this CPU runs, with the weights packed once as a loaded
+     * model has them and packed by the run */
+    void *ap = malloc(vigil__nn_qpack_weights_len(q->m, K, q->group));
+    assert_non_null(ap);
+    vigil__nn_qpack_weights(wq, q->m, K, q->group, ap);
+    vigil_nn_isa_t best = vigil__nn_isa();
+    for (int t = VIGIL_NN_ISA_AVX2; t <= (int)best; t++) {
+        if (vigil__nn_isa_force((vigil_nn_isa_t)t)) continue;
+        for (int own = 0; own < 2; own++) {
+            a.a_packed = own ? NULL : ap;
+            memset(y2, 0xff, sizeof(float) * (size_t)ny);
+            assert_int_equal(vigil__nn_qconv(&a, pool), 0);
+            assert_memory_equal(y1, y2, sizeof(float) * (size_t)ny);
+        }
+    }
+    assert_int_equal(vigil__nn_isa_force(best), 0);
     /* exact formula in double, and the float conv within the quantization error */
     double err2 = 0, ref2 = 0;
     for (int64_t b = 0; b < q->n; b++)
@@ -202,12 +213,60 @@ static void test_nn_qukernel_avx2_equals_portable_at_extremes(void **state)
     assert_memory_equal(c1, c2, sizeof c1);
 }
 
+/* vpdpbusd at the largest K and magnitudes: 255 x -127 and 255 x 127
+ * summed over K = NN_QCONV_K_MAX, the u8 quantizer equal to the s16 one
+ * plus zp */
+static void test_nn_qukernel_vnni_equals_portable_at_extremes(void **state)
+{
+    (void)state;
+    if (!vigil__nn_qconv_vnni_active()) skip();
+    enum { K = NN_QCONV_K_MAX, KQ = K / 4 };
+    static int8_t w[NN_MR * K], a4[KQ * NN_MR * 4];
+    static uint8_t b4[KQ * NN_NR * 4];
+    static int16_t a2[K / 2 * NN_MR * 2], b2[K / 2 * NN_NR * 2];
+    for (int r = 0; r < NN_MR; r++)
+        for (int k = 0; k < K; k++) w[r * K + k] = (int8_t)(r == 0 ? -127 : r == 1 ? 127 : (k * 7 + r) % 255 - 127);
+    vigil__nn_qpack_a4(w, NN_MR, K, a4);
+    vigil__nn_qpack_a(w, NN_MR, K, a2);
+    int zp = 3;
+    for (int k = 0; k < KQ * 4; k++)
+        for (int j = 0; j < NN_NR; j++) {
+            uint8_t q = (uint8_t)(j < 8 ? 255 : (k * 13 + j * 5) % 256);
+            b4[(k / 4) * NN_NR * 4 + j * 4 + k % 4] = q;
+            b2[(k / 2) * NN_NR * 2 + j * 2 + k % 2] = (int16_t)(q - zp);
+        }
+    int32_t c4[NN_MR * NN_NR], c2[NN_MR * NN_NR];
+    vigil__nn_qukernel_vnni(KQ, a4, b4, c4);
+    vigil__nn_qukernel_c(K / 2, a2, b2, c2);
+    for (int r = 0; r < NN_MR; r++) {
+        int32_t sum = 0;
+        for (int k = 0; k < K; k++) sum += w[r * K + k];
+        for (int j = 0; j < NN_NR; j++) assert_int_equal(c4[r * NN_NR + j] - zp * sum, c2[r * NN_NR + j]);
+    }
+    assert_int_equal(c4[0], -127 * 255 * K); /* row 0, a column of 255s */
+    assert_int_equal(c4[NN_NR], 127 * 255 * K);
+    float x[1000];
+    for (int i = 0; i < 1000; i++) x[i] = i % 97 == 0 ? NAN : i % 89 == 0 ? INFINITY : frand() * 80.0f;
+    uint8_t u1[1000], u2[1000];
+    int16_t s16[1000];
+    for (int z = 0; z < 256; z += 85) {
+        vigil__nn_quantize_u8_c(x, 1000, 3.0f, z, u1);
+        vigil__nn_quantize_u8_vnni(x, 1000, 3.0f, z, u2);
+        vigil__nn_quantize_s16_c(x, 1000, 3.0f, z, s16);
+        for (int i = 0; i < 1000; i++) {
+            assert_int_equal(u1[i], u2[i]);
+            assert_int_equal(u1[i], s16[i] + z);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nn_quantize_s16_avx2_equals_portable_and_reference),
         cmocka_unit_test(test_nn_qconv_avx2_equals_portable_and_reference),
         cmocka_unit_test(test_nn_qukernel_avx2_equals_portable_at_extremes),
+        cmocka_unit_test(test_nn_qukernel_vnni_equals_portable_at_extremes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
