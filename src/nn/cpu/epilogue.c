@@ -13,14 +13,26 @@ void vigil__nn_epilogue_c(float *y, int64_t n, float bias, const nn_epi_t *e)
         for (int64_t i = 0; i < n; i++) y[i] = y[i] * e->pa + e->pb;
 }
 
+/* the activations the AVX2 and AVX-512 epilogues have */
+int vigil__nn_epilogue_vector(const nn_epi_t *e)
+{
+    return e->act == NN_ACT_NONE || e->act == NN_ACT_RELU || e->act == NN_ACT_CLIP || e->act == NN_ACT_HARDSIGMOID ||
+           e->act == NN_ACT_HARDSWISH || e->act == NN_ACT_HARDSWISH_TF || e->act == NN_ACT_SIGMOID;
+}
+
 void vigil__nn_epilogue(float *y, int64_t n, float bias, const nn_epi_t *e)
 {
-    if (vigil__nn_have_avx2() && (e->act == NN_ACT_NONE || e->act == NN_ACT_RELU || e->act == NN_ACT_CLIP ||
-                                  e->act == NN_ACT_HARDSIGMOID || e->act == NN_ACT_HARDSWISH ||
-                                  e->act == NN_ACT_HARDSWISH_TF || e->act == NN_ACT_SIGMOID))
-        vigil__nn_epilogue_avx2(y, n, bias, e);
-    else
+    if (!vigil__nn_have_avx2() || !vigil__nn_epilogue_vector(e)) {
         vigil__nn_epilogue_c(y, n, bias, e);
+        return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    if (vigil__nn_have_avx512()) {
+        vigil__nn_epilogue_avx512(y, n, bias, e);
+        return;
+    }
+#endif
+    vigil__nn_epilogue_avx2(y, n, bias, e);
 }
 
 void vigil__nn_epi_from_node(nn_epi_t *e, const nn_node_t *n)

@@ -107,7 +107,11 @@ void vigil__nn_epi_from_node(nn_epi_t *e, const nn_node_t *n);
 /* y[0..n) = post(act(y + bias)) in place; dispatches to AVX2 when it can. */
 void vigil__nn_epilogue(float *y, int64_t n, float bias, const nn_epi_t *e);
 void vigil__nn_epilogue_c(float *y, int64_t n, float bias, const nn_epi_t *e);
+/* 1 when e's activation has AVX2 / AVX-512 code (else the portable loop runs) */
+int vigil__nn_epilogue_vector(const nn_epi_t *e);
 void vigil__nn_epilogue_avx2(float *y, int64_t n, float bias, const nn_epi_t *e);
+/* the AVX2 version's operations on zmm (x86 only; call on the avx512 tier) */
+void vigil__nn_epilogue_avx512(float *y, int64_t n, float bias, const nn_epi_t *e);
 
 /* Depthwise convolution of one plane (dw_avx2.c): y[OH,OW] = bias +
  * sum over the kh x kw taps of x[H,W]; call only when
@@ -125,6 +129,12 @@ size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g);
  * nothing). */
 void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
                                     float *y, float *pad);
+/* Copies plane x into pad with its zero borders; returns the padded row length. */
+int64_t vigil__nn_dw_pad_plane(const float *x, const nn_dw_geom_t *g, float *pad);
+/* The padded convolution on zmm (dw_avx512.c, x86 only; call on the avx512
+ * tier): the AVX2 version's sums in its order, to the bit. */
+void vigil__nn_dw_plane_padded_avx512(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
+                                      float *y, float *pad);
 
 /* One output row of a MaxPool's interior (maxpool_avx2.c): rows[0..nrows)
  * point at the window's first column for output 0 in each input row the

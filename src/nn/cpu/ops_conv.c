@@ -274,7 +274,11 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
     /* planes with borders or a ragged last vector go through a zero-padded
      * copy, all columns vectorised (the scalar border path was ~7% of
      * PP-OCRv4 det); one work buffer per chunk of channels */
-    size_t padn = vigil__nn_have_avx2() && (w->pt || w->pl || w->pb || w->pr || w->OW % 8)
+    int avx512 = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    avx512 = vigil__nn_have_avx512(); /* every plane padded: whole zmm, no scalar borders */
+#endif
+    size_t padn = vigil__nn_have_avx2() && (avx512 || w->pt || w->pl || w->pb || w->pr || w->OW % 8)
                       ? vigil__nn_dw_pad_floats(&gm) : 0;
     float *pad = padn ? malloc(sizeof(float) * padn) : NULL;
     for (int64_t nc = c0; nc < c1; nc++) {
@@ -283,6 +287,10 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
         float *y = c->y + nc * w->OH * w->OW;
         float bias = c->bias ? c->bias[ch] : 0;
         if (vigil__nn_have_avx2()) {
+#if defined(__x86_64__) || defined(__i386__)
+            if (pad && avx512) vigil__nn_dw_plane_padded_avx512(x, &gm, k, bias, y, pad);
+            else
+#endif
             if (pad) vigil__nn_dw_plane_padded_avx2(x, &gm, k, bias, y, pad);
             else vigil__nn_dw_plane_avx2(x, &gm, k, bias, y);
             if (c->epi.act || c->epi.post) vigil__nn_epilogue(y, w->OH * w->OW, 0, &c->epi);

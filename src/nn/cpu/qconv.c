@@ -311,7 +311,6 @@ static void qgemm_panels(void *arg, int64_t p0, int64_t p1)
         return;
     }
     int32_t acc[NN_MR * NN_NR];
-    float row[NN_NR];
     for (int64_t p = p0; p < p1; p++) {
         int64_t j0 = p * NN_NR, nj = c->ohw - j0 < NN_NR ? c->ohw - j0 : NN_NR;
         qpack_b(c, j0, nj, b);
@@ -328,11 +327,21 @@ static void qgemm_panels(void *arg, int64_t p0, int64_t p1)
             for (int r = 0; r < NN_MR && ib * NN_MR + r < c->Mg; r++) {
                 int64_t mi = ib * NN_MR + r, m = c->m0 + mi;
                 float s = a->xscale * a->wscale[m];
-                /* VNNI summed q * w: minus zp * sum w gives sum (q - zp) * w */
-                int32_t corr = c->kind == QK_VNNI ? a->xzp * c->rowsum[mi] : 0;
-                for (int64_t j = 0; j < nj; j++) row[j] = (float)(acc[r * NN_NR + j] - corr) * s;
-                vigil__nn_epilogue(row, nj, a->bias ? a->bias[m] : 0, &a->epi);
-                memcpy(c->yg + mi * c->ohw + j0, row, sizeof(float) * (size_t)nj);
+                float bias = a->bias ? a->bias[m] : 0, *y = c->yg + mi * c->ohw + j0;
+                if (c->kind == QK_VNNI) {
+                    /* VNNI summed q * w: minus zp * sum w gives sum (q - zp) * w */
+                    int32_t corr = a->xzp * c->rowsum[mi];
+#if defined(__x86_64__) || defined(__i386__)
+                    if (vigil__nn_epilogue_vector(&a->epi)) {
+                        vigil__nn_qepilogue_avx512(acc + r * NN_NR, corr, s, bias, &a->epi, y, nj);
+                        continue;
+                    }
+#endif
+                    for (int64_t j = 0; j < nj; j++) y[j] = (float)(acc[r * NN_NR + j] - corr) * s;
+                } else {
+                    for (int64_t j = 0; j < nj; j++) y[j] = (float)acc[r * NN_NR + j] * s;
+                }
+                vigil__nn_epilogue(y, nj, bias, &a->epi);
             }
         }
     }

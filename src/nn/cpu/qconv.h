@@ -65,6 +65,11 @@ void vigil__nn_qpack_a4(const int8_t *w, int64_t M, int64_t K, int8_t *dst);
  * minus zp vigil__nn_quantize_s16 gives */
 void vigil__nn_quantize_u8_c(const float *x, int64_t n, float inv_scale, int zp, uint8_t *y);
 void vigil__nn_quantize_u8_vnni(const float *x, int64_t n, float inv_scale, int zp, uint8_t *y);
+/* y[0..n) = epilogue((acc[j] - corr) * scale) with bias and e, as the
+ * portable path's conversion then vigil__nn_epilogue (epilogue_avx512.c;
+ * only when vigil__nn_epilogue_vector(e)) */
+void vigil__nn_qepilogue_avx512(const int32_t *acc, int32_t corr, float scale, float bias, const nn_epi_t *e,
+                                float *y, int64_t n);
 
 /* A conv's weights packed once for every kernel (a loaded model's
  * node->packed_w): per group vigil__nn_qpack_a (s16), then per group

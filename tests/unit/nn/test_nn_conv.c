@@ -1,9 +1,11 @@
 /* vigil-nn Conv against a naive reference: strides, asymmetric pads,
  * dilations, groups, depthwise 3x3/5x5, 1x1 (direct GEMM and strided),
  * sizes that cross the GEMM's K and N blocks, batch 2, 1 and 2 threads; and
- * the fused epilogue (scale, shift, paddle2onnx's hard-swish, affine) equal to
- * the same graph run unfused. Models are built as ONNX bytes and go through
- * the real loader. */
+ * the fused epilogue (scale, shift, paddle2onnx's hard-swish, affine; and
+ * TensorFlow's hard_swish) equal to the same graph run unfused. Every tier
+ * this CPU runs is checked, and avx512 against avx2 to the bit (its GEMM,
+ * depthwise and epilogue kernels keep the avx2 ones' operations). Models
+ * are built as ONNX bytes and go through the real loader. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "nn/cpu/isa.h"
 #include "nn_support.h"
 #include "vigil/nn.h"
 
@@ -55,8 +58,9 @@ static float xval(int64_t i)
     return sinf((float)i * 0.37f) * 2;
 }
 
-/* Conv(x, w, b) and, with epilogue, then *0.9 +0.1, x*Clip(x+3,0,6)/6,
- * *1.5 -0.25 (what PP-LCNetV3 exports) */
+/* Conv(x, w, b) and, with epilogue 1, then *0.9 +0.1, x*Clip(x+3,0,6)/6,
+ * *1.5 -0.25 (what PP-LCNetV3 exports); with epilogue 2 TensorFlow's
+ * hard_swish, (x * 0.166626) * Clip(x + 3, 0, 6) (TF.js, 1/6 in float16) */
 static void conv_model(pbw_t *model, const conv_case_t *t, int epilogue)
 {
     pbw_t g = {0}, n = {0};
@@ -79,7 +83,16 @@ static void conv_model(pbw_t *model, const conv_case_t *t, int epilogue)
     attr_ints(&n, "pads", pd, 4);
     attr_int(&n, "group", t->group);
     pbw_msg(&g, 1, &n);
-    if (epilogue) {
+    if (epilogue == 2) {
+        const float k[] = {0.166626f, 3, 0, 6};
+        const char *names[] = {"kc", "k3", "k0", "k6"};
+        node2(&g, "Mul", "kc", "c", "s");
+        node2(&g, "Add", "c", "k3", "h1");
+        const char *cin[] = {"h1", "k0", "k6", NULL}, *cout[] = {"h2", NULL};
+        pbw_node(&g, "Clip", cin, cout, NULL, NULL, 0);
+        node2(&g, "Mul", "s", "h2", "y");
+        for (int i = 0; i < 4; i++) pbw_init_f32(&g, names[i], i == 0 || i == 1 ? 1 : 0, one, &k[i]);
+    } else if (epilogue) {
         const float k[] = {0.9f, 0.1f, 3, 0, 6, 6, 1.5f, -0.25f};
         const char *names[] = {"k09", "k01", "k3", "k0", "k6", "k6b", "k15", "km025"};
         node2(&g, "Mul", "k09", "c", "c1");
@@ -190,13 +203,28 @@ static void test_nn_conv_matches_naive_reference(void **state)
         pbw_t mb = {0};
         conv_model(&mb, t, 0);
         vigil_nn_model_t *m = load(&mb, 1);
-        for (int threads = 1; threads <= 2; threads++) {
-            run(m, t, x, threads, got, ny);
-            for (int64_t i = 0; i < ny; i++)
-                if (fabsf(got[i] - want[i]) > 1e-4f * (1 + fabsf(want[i])))
-                    fail_msg("case %zu threads %d: y[%lld] = %g, want %g", ci, threads, (long long)i,
-                             got[i], want[i]);
+        vigil_nn_isa_t best = vigil__nn_isa();
+        float *by_tier[VIGIL_NN_ISA_COUNT] = {0};
+        for (int tier = 0; tier <= (int)best; tier++) {
+            if (vigil__nn_isa_force((vigil_nn_isa_t)tier)) continue;
+            for (int threads = 1; threads <= 2; threads++) {
+                run(m, t, x, threads, got, ny);
+                for (int64_t i = 0; i < ny; i++)
+                    if (fabsf(got[i] - want[i]) > 1e-4f * (1 + fabsf(want[i])))
+                        fail_msg("case %zu %s threads %d: y[%lld] = %g, want %g", ci,
+                                 vigil_nn_isa_name((vigil_nn_isa_t)tier), threads, (long long)i, got[i], want[i]);
+            }
+            by_tier[tier] = malloc(sizeof(float) * (size_t)ny);
+            assert_non_null(by_tier[tier]);
+            memcpy(by_tier[tier], got, sizeof(float) * (size_t)ny);
         }
+        assert_int_equal(vigil__nn_isa_force(best), 0);
+        if (by_tier[VIGIL_NN_ISA_AVX2] && by_tier[VIGIL_NN_ISA_AVX512])
+            for (int64_t i = 0; i < ny; i++)
+                if (memcmp(&by_tier[VIGIL_NN_ISA_AVX2][i], &by_tier[VIGIL_NN_ISA_AVX512][i], sizeof(float)))
+                    fail_msg("case %zu: y[%lld] avx512 %.9g, avx2 %.9g (not the same bits)", ci, (long long)i,
+                             by_tier[VIGIL_NN_ISA_AVX512][i], by_tier[VIGIL_NN_ISA_AVX2][i]);
+        for (int tier = 0; tier < VIGIL_NN_ISA_COUNT; tier++) free(by_tier[tier]);
         vigil_nn_model_free(m);
         free(mb.b);
         free(x);
@@ -208,7 +236,9 @@ static void test_nn_conv_matches_naive_reference(void **state)
 static void test_nn_conv_fused_epilogue_equals_unfused_graph(void **state)
 {
     (void)state;
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+    for (size_t cj = 0; cj < 2 * sizeof cases / sizeof cases[0]; cj++) {
+        size_t ci = cj / 2;
+        int epilogue = 1 + (int)(cj % 2);
         const conv_case_t *t = &cases[ci];
         int64_t oh = (t->h + t->pt + t->pb - ((t->kh - 1) * t->dh + 1)) / t->sh + 1;
         int64_t ow = (t->w + t->pl + t->pr - ((t->kw - 1) * t->dw + 1)) / t->sw + 1;
@@ -217,7 +247,7 @@ static void test_nn_conv_fused_epilogue_equals_unfused_graph(void **state)
               *fused = malloc(sizeof(float) * (size_t)ny);
         for (int64_t i = 0; i < nx; i++) x[i] = xval(i);
         pbw_t mb = {0};
-        conv_model(&mb, t, 1);
+        conv_model(&mb, t, epilogue);
         vigil_nn_model_t *mp = load(&mb, 0), *mf = load(&mb, 1);
         char *ops = vigil_nn_model_op_types(mf);
         assert_string_equal(ops, "Conv"); /* the whole epilogue went into the conv */
@@ -226,7 +256,8 @@ static void test_nn_conv_fused_epilogue_equals_unfused_graph(void **state)
         run(mf, t, x, 2, fused, ny);
         for (int64_t i = 0; i < ny; i++)
             if (fabsf(fused[i] - plain[i]) > 1e-4f * (1 + fabsf(plain[i])))
-                fail_msg("case %zu: y[%lld] = %g fused, %g unfused", ci, (long long)i, fused[i], plain[i]);
+                fail_msg("case %zu epilogue %d: y[%lld] = %g fused, %g unfused", ci, epilogue, (long long)i, fused[i],
+                         plain[i]);
         vigil_nn_model_free(mp);
         vigil_nn_model_free(mf);
         free(mb.b);
