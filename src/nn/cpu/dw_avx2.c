@@ -33,10 +33,10 @@ static float dw_point(const float *x, const nn_dw_geom_t *g, const float *k, int
 
 
 /* padded plane geometry: rows from ih = -pt, columns from iw = -pl, wide
- * enough for whole 16-column vectors (AVX-512; stride 2 loads 32 floats) */
+ * enough for whole 8-column vectors (stride 2 loads 16 floats) */
 static void pad_dims(const nn_dw_geom_t *g, int64_t *hp, int64_t *wp)
 {
-    int64_t owr = (g->OW + 15) / 16 * 16;
+    int64_t owr = (g->OW + 7) / 8 * 8;
     *hp = (g->OH - 1) * g->sh + (g->kh - 1) * g->dh + 1;
     *wp = owr * g->sw + (g->kw - 1) * g->dw + 16;
 }

@@ -276,9 +276,9 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
      * PP-OCRv4 det); one work buffer per chunk of channels */
     int avx512 = 0;
 #if defined(__x86_64__) || defined(__i386__)
-    avx512 = vigil__nn_have_avx512(); /* every plane padded: whole zmm, no scalar borders */
+    avx512 = vigil__nn_have_avx512() && vigil__nn_dw_plane_avx512_fits(&gm); /* no padded copy */
 #endif
-    size_t padn = vigil__nn_have_avx2() && (avx512 || w->pt || w->pl || w->pb || w->pr || w->OW % 8)
+    size_t padn = vigil__nn_have_avx2() && !avx512 && (w->pt || w->pl || w->pb || w->pr || w->OW % 8)
                       ? vigil__nn_dw_pad_floats(&gm) : 0;
     float *pad = padn ? malloc(sizeof(float) * padn) : NULL;
     for (int64_t nc = c0; nc < c1; nc++) {
@@ -288,7 +288,7 @@ static void dw_channels(void *arg, int64_t c0, int64_t c1)
         float bias = c->bias ? c->bias[ch] : 0;
         if (vigil__nn_have_avx2()) {
 #if defined(__x86_64__) || defined(__i386__)
-            if (pad && avx512) vigil__nn_dw_plane_padded_avx512(x, &gm, k, bias, y, pad);
+            if (avx512) vigil__nn_dw_plane_avx512(x, &gm, k, bias, y);
             else
 #endif
             if (pad) vigil__nn_dw_plane_padded_avx2(x, &gm, k, bias, y, pad);
