@@ -30,6 +30,8 @@ typedef struct wino_ctx {
     const nn_wino_args_t *a;
     const float *u; /* [16][Mp/6][C][6] */
     int64_t tW, tWp, Mp, pw; /* tiles per row, rounded to 16; padded M; padded row width */
+    /* the tier's GEMM micro-kernel (avx512: the same packing and bits) */
+    void (*uk)(int64_t, const float *, const float *, float *, int64_t, int);
 } wino_ctx_t;
 
 /* U = G g G^T for every (m, c), packed as 16 A operands of [Mp x C] */
@@ -126,7 +128,7 @@ static void tile_row(const wino_ctx_t *w, int64_t th, float *rows, float *v, flo
     for (int i = 0; i < 16; i++)
         for (int64_t q = 0; q < nq; q++)
             for (int64_t p = 0; p < np; p++)
-                vigil__nn_ukernel_avx2(C, w->u + (i * np + p) * C * NN_MR,
+                w->uk(C, w->u + (i * np + p) * C * NN_MR,
                                        v + (i * nq + q) * C * NN_NR,
                                        mo + (i * w->Mp + p * NN_MR) * w->tWp + q * NN_NR, w->tWp, 0);
     /* output transform: Y = A^T m A, two output rows per tile row */
@@ -180,7 +182,7 @@ static void tile_rows(void *arg, int64_t r0, int64_t r1)
 
 int vigil__nn_wino_conv(const nn_wino_args_t *a, nn_pool_t *pool)
 {
-    wino_ctx_t w = {.a = a};
+    wino_ctx_t w = {.a = a, .uk = vigil__nn_have_avx512() ? vigil__nn_ukernel_avx512 : vigil__nn_ukernel_avx2};
     w.tW = (a->OW + 1) / 2;
     w.tWp = (w.tW + NN_NR - 1) / NN_NR * NN_NR;
     w.Mp = (a->M + NN_MR - 1) / NN_MR * NN_MR;
