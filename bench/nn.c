@@ -19,7 +19,9 @@
  * two FMA pipes), AVX2 and, where the CPU has it, AVX-512, THREADS threads
  * at once, best of 20 repetitions of 24 M FMAs a thread (~4 ms: short enough
  * that some run is not preempted on a busy machine):
- *   peak threads T avx2_gflops X [avx512_gflops Y]
+ *   peak threads T avx2_gflops X [avx512_gflops Y] [vnni_gops Z]
+ * (Z: the INT8 peak, a vpdpbusd loop on zmm: 2 x 64 u8 x s8 multiply-adds an
+ * instruction, as giga-operations a second)
  * Numbers are printed, never asserted. */
 #include <immintrin.h>
 #include <pthread.h>
@@ -96,8 +98,19 @@ __attribute__((target("avx512f"))) static float fma_loop_avx512(long iters)
     return _mm512_reduce_add_ps(a[0]);
 }
 
+/* the INT8 peak: vpdpbusd on zmm (AVX-512 VNNI), 64 u8 x s8 multiply-adds an instruction */
+__attribute__((target("avx512f,avx512vnni"))) static float vnni_loop(long iters)
+{
+    __m512i a[12], u = _mm512_set1_epi8(3), w = _mm512_set1_epi8(-2);
+    for (int k = 0; k < 12; k++) a[k] = _mm512_set1_epi32(k);
+    for (long i = 0; i < iters; i++)
+        for (int k = 0; k < 12; k++) a[k] = _mm512_dpbusd_epi32(a[k], u, w);
+    for (int k = 1; k < 12; k++) a[0] = _mm512_add_epi32(a[0], a[k]);
+    return (float)_mm512_reduce_add_epi32(a[0]);
+}
+
 typedef struct peak_job {
-    int wide; /* 0 AVX2, 1 AVX-512 */
+    int wide; /* 0 AVX2, 1 AVX-512, 2 AVX-512 VNNI */
     long iters;
     volatile float sink;
 } peak_job_t;
@@ -105,7 +118,7 @@ typedef struct peak_job {
 static void *peak_thread(void *arg)
 {
     peak_job_t *j = arg;
-    j->sink = j->wide ? fma_loop_avx512(j->iters) : fma_loop_avx2(j->iters);
+    j->sink = j->wide == 2 ? vnni_loop(j->iters) : j->wide ? fma_loop_avx512(j->iters) : fma_loop_avx2(j->iters);
     return NULL;
 }
 
@@ -124,7 +137,7 @@ static double peak_gflops(int threads, int wide)
         }
         for (int t = 0; t < threads; t++) pthread_join(th[t], NULL);
         double ms = now_ms() - t0;
-        double flops = (double)threads * PEAK_ITERS * 12 * (wide ? 16 : 8) * 2;
+        double flops = (double)threads * PEAK_ITERS * 12 * (wide == 2 ? 64 : wide ? 16 : 8) * 2;
         if (ms > 0 && flops / (ms * 1e6) > best) best = flops / (ms * 1e6);
     }
     return best;
@@ -139,6 +152,8 @@ static int peak_main(int threads)
     }
     printf("peak threads %d avx2_gflops %.1f", threads, peak_gflops(threads, 0));
     if (__builtin_cpu_supports("avx512f")) printf(" avx512_gflops %.1f", peak_gflops(threads, 1));
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni"))
+        printf(" vnni_gops %.1f", peak_gflops(threads, 2));
     printf("\n");
     return 0;
 }
