@@ -38,6 +38,21 @@ int vigil__nn_binf_avx2(int op, float *o, const float *a, int64_t sa, const floa
     }
     return 1;
 }
+void vigil__nn_relu_clip_avx2(float *y, const float *x, int64_t n, int relu, float lo, float hi)
+{
+    /* maxps/minps return their second operand when either is NaN or both
+     * are zeros: max(x, 0) is Relu's x > 0 ? x : 0 (NaN and -0 -> +0);
+     * min(hi, max(lo, x)) keeps a NaN x and an x equal to a bound, as the
+     * scalar Clip */
+    const __m256 vlo = _mm256_set1_ps(relu ? 0.0f : lo), vhi = _mm256_set1_ps(hi);
+    int64_t i = 0;
+    if (relu)
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_max_ps(_mm256_loadu_ps(x + i), vlo));
+    else
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_loadu_ps(x + i))));
+    for (; i < n; i++) y[i] = relu ? (x[i] > 0 ? x[i] : 0) : x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+}
+
 double vigil__nn_sum_div_avx2(const float *x, int64_t n, float d)
 {
     const __m256 vd = _mm256_set1_ps(d);
@@ -62,6 +77,10 @@ int vigil__nn_binf_avx2(int op, float *o, const float *a, int64_t sa, const floa
 {
     (void)op, (void)o, (void)a, (void)sa, (void)b, (void)sb, (void)n;
     return 0;
+}
+void vigil__nn_relu_clip_avx2(float *y, const float *x, int64_t n, int relu, float lo, float hi)
+{
+    for (int64_t i = 0; i < n; i++) y[i] = relu ? (x[i] > 0 ? x[i] : 0) : x[i] < lo ? lo : x[i] > hi ? hi : x[i];
 }
 double vigil__nn_sum_div_avx2(const float *x, int64_t n, float d)
 {

@@ -163,6 +163,10 @@ void vigil__nn_transpose_tile_avx2(const float *in, float *o, int64_t rows, int6
  * the scalar loop, summed in double in 16 lanes (GlobalAveragePool's
  * TF.js Mean); call only when vigil__nn_have_avx2() (elementwise_avx2.c) */
 double vigil__nn_sum_div_avx2(const float *x, int64_t n, float d);
+/* y = Relu(x) (relu 1: x > 0 ? x : 0) or Clip(x, lo, hi) (x < lo ? lo : x >
+ * hi ? hi : x, NaN kept): the scalar loops' results, NaN and -0 included
+ * (elementwise_avx2.c); call only when vigil__nn_have_avx2(). y may be x. */
+void vigil__nn_relu_clip_avx2(float *y, const float *x, int64_t n, int relu, float lo, float hi);
 int vigil__nn_binf_avx2(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
                         int64_t n);
 

@@ -210,6 +210,10 @@ static void unary_f32(void *arg, int64_t b, int64_t e)
     float *y = c->y + b;
     int64_t n = e - b;
     float a = (float)c->up->a, bb = (float)c->up->b;
+    if ((c->up->kind == U_RELU || c->up->kind == U_CLIP) && vigil__nn_have_avx2()) {
+        vigil__nn_relu_clip_avx2(y, x, n, c->up->kind == U_RELU, a, bb);
+        return;
+    }
     switch (c->up->kind) {
     case U_RELU: for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0; break;
     case U_LEAKY: for (int64_t i = 0; i < n; i++) y[i] = x[i] >= 0 ? x[i] : a * x[i]; break;

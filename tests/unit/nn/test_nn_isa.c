@@ -263,10 +263,35 @@ static void test_kernels_agree_on_every_supported_tier(void **state)
     free(B);
 }
 
+/* the AVX2 Relu/Clip give the scalar loops' bits: NaN, -0, infinities,
+ * values equal to a bound, every tail length */
+static void test_relu_clip_avx2_equal_scalar_bits(void **state)
+{
+    (void)state;
+    if (!vigil_nn_isa_supported(VIGIL_NN_ISA_AVX2)) skip();
+    enum { N = 203 };
+    float x[N], y[N], want[N];
+    const float sp[] = {NAN, -NAN, 0.0f, -0.0f, INFINITY, -INFINITY, -1.0f, 6.0f, 1e-45f, -1e-45f};
+    for (int i = 0; i < N; i++) x[i] = i % 3 == 0 ? sp[(i / 3) % 10] : (float)(i % 17) - 8.0f;
+    const float bounds[][2] = {{0.0f, 6.0f}, {-0.0f, 6.0f}, {-1.0f, 1.0f}, {-INFINITY, INFINITY}};
+    for (int relu = 1; relu >= 0; relu--)
+        for (int bi = 0; bi < (relu ? 1 : 4); bi++)
+            for (int n = N - 9; n <= N; n++) {
+                float lo = bounds[bi][0], hi = bounds[bi][1];
+                for (int i = 0; i < n; i++) want[i] = relu ? (x[i] > 0 ? x[i] : 0) : x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+                vigil__nn_relu_clip_avx2(y, x, n, relu, lo, hi);
+                assert_memory_equal(y, want, sizeof(float) * (size_t)n);
+                memcpy(y, x, sizeof x); /* in place */
+                vigil__nn_relu_clip_avx2(y, y, n, relu, lo, hi);
+                assert_memory_equal(y, want, sizeof(float) * (size_t)n);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vigil_nn_isa_forces_each_supported_tier_and_refuses_the_rest),
+        cmocka_unit_test(test_relu_clip_avx2_equal_scalar_bits),
         cmocka_unit_test(test_best_tier_is_supported_and_in_use_by_default),
         cmocka_unit_test(test_kernels_agree_on_every_supported_tier),
     };
