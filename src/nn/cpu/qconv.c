@@ -62,21 +62,46 @@ void vigil__nn_qpack_b_rows_c(const int16_t *base, const int64_t *offs, int64_t 
         for (int j = 0; j < NN_NR; j++) dst[(K / 2) * NN_NR * 2 + 2 * j + 1] = 0;
 }
 
+/* Panels of 6 rows of w, G consecutive k per row (G = 2: s16 pairs into
+ * d16; G = 4: s8 quads into d8), zero past M and K. */
+static size_t pack_a_len(int64_t M, int64_t K, int G)
+{
+    return (size_t)((M + NN_MR - 1) / NN_MR) * (size_t)((K + G - 1) / G) * NN_MR * (size_t)G;
+}
+
+static void pack_a(const int8_t *w, int64_t M, int64_t K, int G, int16_t *d16, int8_t *d8)
+{
+    int64_t kg = (K + G - 1) / G;
+    size_t i = 0;
+    for (int64_t ib = 0; ib < (M + NN_MR - 1) / NN_MR; ib++)
+        for (int64_t p = 0; p < kg; p++)
+            for (int r = 0; r < NN_MR; r++)
+                for (int h = 0; h < G; h++, i++) {
+                    int64_t m = ib * NN_MR + r, k = G * p + h;
+                    int8_t v = m < M && k < K ? w[m * K + k] : 0;
+                    if (d16) d16[i] = v;
+                    else d8[i] = v;
+                }
+}
+
 size_t vigil__nn_qpack_a_len(int64_t M, int64_t K)
 {
-    return (size_t)((M + NN_MR - 1) / NN_MR) * (size_t)((K + 1) / 2) * NN_MR * 2;
+    return pack_a_len(M, K, 2);
 }
 
 void vigil__nn_qpack_a(const int8_t *w, int64_t M, int64_t K, int16_t *dst)
 {
-    int64_t kp = (K + 1) / 2;
-    for (int64_t ib = 0; ib < (M + NN_MR - 1) / NN_MR; ib++)
-        for (int64_t p = 0; p < kp; p++)
-            for (int r = 0; r < NN_MR; r++)
-                for (int h = 0; h < 2; h++) {
-                    int64_t m = ib * NN_MR + r, k = 2 * p + h;
-                    *dst++ = m < M && k < K ? w[m * K + k] : 0;
-                }
+    pack_a(w, M, K, 2, dst, NULL);
+}
+
+size_t vigil__nn_qpack_a4_len(int64_t M, int64_t K)
+{
+    return pack_a_len(M, K, 4);
+}
+
+void vigil__nn_qpack_a4(const int8_t *w, int64_t M, int64_t K, int8_t *dst)
+{
+    pack_a(w, M, K, 4, NULL, dst);
 }
 
 void vigil__nn_qpack_b4_rows_c(const uint8_t *base, const int64_t *offs, int64_t K, uint8_t *dst)
@@ -87,23 +112,6 @@ void vigil__nn_qpack_b4_rows_c(const uint8_t *base, const int64_t *offs, int64_t
         uint8_t *d = dst + (k / 4) * NN_NR * 4 + (k & 3);
         for (int j = 0; j < NN_NR; j++) d[4 * j] = r[j];
     }
-}
-
-size_t vigil__nn_qpack_a4_len(int64_t M, int64_t K)
-{
-    return (size_t)((M + NN_MR - 1) / NN_MR) * (size_t)((K + 3) / 4) * NN_MR * 4;
-}
-
-void vigil__nn_qpack_a4(const int8_t *w, int64_t M, int64_t K, int8_t *dst)
-{
-    int64_t kq = (K + 3) / 4;
-    for (int64_t ib = 0; ib < (M + NN_MR - 1) / NN_MR; ib++)
-        for (int64_t p = 0; p < kq; p++)
-            for (int r = 0; r < NN_MR; r++)
-                for (int h = 0; h < 4; h++) {
-                    int64_t m = ib * NN_MR + r, k = 4 * p + h;
-                    *dst++ = m < M && k < K ? w[m * K + k] : 0;
-                }
 }
 
 size_t vigil__nn_qpack_weights_len(int64_t M, int64_t K, int64_t group)
@@ -144,28 +152,25 @@ void vigil__nn_qpack_weights(const int8_t *w, int64_t M, int64_t K, int64_t grou
     }
 }
 
+/* the level of x: clamp(round(x * inv_scale) + zp, 0, 255) */
+static inline int32_t quant_level(float x, float inv_scale, int zp)
+{
+    float v = x * inv_scale;
+    /* the vector paths' max/min order: NaN -> the low bound */
+    v = v > -1e6f ? v : -1e6f;
+    v = v < 1e6f ? v : 1e6f;
+    int32_t q = (int32_t)lrintf(v) + zp;
+    return q < 0 ? 0 : q > 255 ? 255 : q;
+}
+
 void vigil__nn_quantize_u8_c(const float *x, int64_t n, float inv_scale, int zp, uint8_t *y)
 {
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i] * inv_scale;
-        v = v > -1e6f ? v : -1e6f;
-        v = v < 1e6f ? v : 1e6f;
-        int32_t q = (int32_t)lrintf(v) + zp;
-        y[i] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
-    }
+    for (int64_t i = 0; i < n; i++) y[i] = (uint8_t)quant_level(x[i], inv_scale, zp);
 }
 
 void vigil__nn_quantize_s16_c(const float *x, int64_t n, float inv_scale, int zp, int16_t *y)
 {
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i] * inv_scale;
-        /* the AVX2 path's max/min order: NaN -> the low bound */
-        v = v > -1e6f ? v : -1e6f;
-        v = v < 1e6f ? v : 1e6f;
-        int32_t q = (int32_t)lrintf(v) + zp;
-        q = q < 0 ? 0 : q > 255 ? 255 : q;
-        y[i] = (int16_t)(q - zp);
-    }
+    for (int64_t i = 0; i < n; i++) y[i] = (int16_t)(quant_level(x[i], inv_scale, zp) - zp);
 }
 
 void vigil__nn_quantize_s16(const float *x, int64_t n, float inv_scale, int zp, int16_t *y)
