@@ -1,6 +1,7 @@
 /* bench_nn: latency and memory of one vigil-nn model at one thread count.
  *
- * usage: bench_nn MODEL SHAPE THREADS [RUNS]   (SHAPE like 1x3x640x640)
+ * usage: bench_nn MODEL SHAPE THREADS [RUNS [NAME-int8.vq]]   (SHAPE like 1x3x640x640;
+ *                                           the .vq: `vigil models quantize`'s INT8 layers)
  *        bench_nn --peak THREADS
  *
  * Loads MODEL (ONNX or TF.js model.json), runs it once to plan and warm up,
@@ -34,6 +35,7 @@
 #include "nn/macs.h"
 #include "nn/model.h"
 #include "vigil/nn.h"
+#include "vigil/nn_quant.h"
 
 static double now_ms(void)
 {
@@ -162,7 +164,7 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--peak")) return peak_main(atoi(argv[2]));
     if (argc < 4) {
-        fprintf(stderr, "usage: bench_nn MODEL SHAPE THREADS [RUNS]\n       bench_nn --peak THREADS\n");
+        fprintf(stderr, "usage: bench_nn MODEL SHAPE THREADS [RUNS [NAME-int8.vq]]\n       bench_nn --peak THREADS\n");
         return 2;
     }
     const char *path = argv[1];
@@ -194,7 +196,7 @@ int main(int argc, char **argv)
     }
     in.data = x;
     m = vigil_nn_model_load(path, NULL, err, sizeof err);
-    if (!m) {
+    if (!m || (argc > 5 && vigil_nn_model_apply_quant(m, argv[5], err, sizeof err))) {
         fprintf(stderr, "bench_nn: %s\n", err);
         goto done;
     }

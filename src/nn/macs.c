@@ -15,7 +15,8 @@ int64_t vigil__nn_node_macs(const nn_graph_t *g, const nn_plan_t *p, int i)
         n->inputs[1] < 0 || n->outputs[0] < 0)
         return 0;
     const vigil_nn_tensor_t *x = &p->t[n->inputs[0]], *w = &p->t[n->inputs[1]], *y = &p->t[n->outputs[0]];
-    if (!strcmp(n->op_type, "Conv") && w->ndim >= 3) {
+    /* VigilQConv: a Conv with INT8 weights (the same multiply-adds) */
+    if ((!strcmp(n->op_type, "Conv") || !strcmp(n->op_type, "VigilQConv")) && w->ndim >= 3) {
         int64_t per = w->dims[1];
         for (int k = 2; k < w->ndim; k++) per *= w->dims[k];
         return numel(y) * per;
