@@ -5,6 +5,9 @@
 #   ONNX Runtime (bench/nn_ort.py, reference venv)   the same three, same thread counts;
 #                                CenterNet as `vigil nn export` writes it (ONNX, opset 13)
 #   TF.js (bench/nn_tfjs.js, pure-JS CPU backend)    CenterNet-512, single-threaded, with TFJS=1
+#   CenterNet INT8: vigil's `vigil models quantize` defaults (bench_nn with its
+#   .vq) against ORT's quantize_static QDQ model (bench/nn_ort_int8.py), both
+#   calibrated on vtest.avi frames 400, 412, ..., 676 (INT8=0 skips the row)
 #
 # Median latency over RUNS runs (default 20; TF.js: TFJS_RUNS, default 5, as
 # one run takes seconds) after one warm-up, at 1 and 2 threads (THREADS),
@@ -23,7 +26,7 @@
 # PROFILE=1 also prints vigil's per-op profile of each model at 1 thread
 # (`vigil nn run --profile`: time per op type, GFLOP/s of the slowest nodes).
 # Prints numbers, asserts nothing. Env: BUILD (default build), VIGIL_MODELS,
-# RUNS, TFJS, TFJS_RUNS, THREADS ("1 2"), PROFILE.
+# RUNS, TFJS, TFJS_RUNS, THREADS ("1 2"), PROFILE, INT8, VIGIL_MEDIA.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$src/build}
@@ -59,19 +62,49 @@ if [ -f "$cn" ] && [ "$have_ort" = 1 ]; then
   fi
 fi
 
-# label|vigil model|shape|ORT model (empty: none)|TF.js reference (1/0)
+# CenterNet INT8: vigil's own (`vigil models quantize`, its defaults, into a
+# throwaway models dir) and ORT's (quantize_static, QDQ, bench/nn_ort_int8.py),
+# both calibrated on the same frames of the sample video: every 12th from 400,
+# 24 of them (as bench/nn_int8.py)
+video=${VIGIL_MEDIA:-$cache/media}/vtest.avi
+cn_vq=""; cn_qdq=""
+if [ -f "$cn" ] && [ -f "$video" ] && [ "${INT8:-1}" = 1 ]; then
+  mkdir -p "$work/models/centernet" "$work/calib"
+  ln -s "$(dirname "$cn")"/centernet.* "$work/models/centernet/"
+  for k in $(seq 0 23); do
+    ffmpeg -loglevel error -i "$video" -vf "select=eq(n\,$((400 + 12 * k)))" -vframes 1 -q:v 2 \
+      "$work/calib/$(printf 'f%03d.jpg' "$k")" </dev/null || break
+  done
+  if VIGIL_MODELS=$work/models "$build/vigil" models quantize centernet --calibrate "$work/calib" --frames 24 \
+       >"$work/quantize.log" 2>&1; then
+    cn_vq=$work/models/centernet/centernet-int8.vq
+  else
+    echo "note: vigil models quantize centernet failed: $(tail -n 1 "$work/quantize.log"): no vigil INT8 row"
+  fi
+  if [ -n "$cn_onnx" ]; then
+    if line=$("$py" "$src/bench/nn_ort_int8.py" "$cn_onnx" "$work/centernet-int8.onnx" "$video" 2>"$work/ort_int8.err"); then
+      cn_qdq=$work/centernet-int8.onnx
+      echo "note: ORT INT8 model: $line"
+    else
+      echo "note: ORT quantize_static failed: $(tail -n 1 "$work/ort_int8.err"): no ORT INT8 peer"
+    fi
+  fi
+fi
+
+# label|vigil model|shape|ORT model (empty: none)|TF.js reference (1/0)|vigil .vq (INT8)
 configs=()
-[ -f "$cn" ] && configs+=("centernet-512|$cn|1x512x512x3|$cn_onnx|1")
-[ -f "$det" ] && configs+=("ppocrv4-det-640|$det|1x3x640x640|$det|0")
-[ -f "$rec" ] && configs+=("ppocrv4-rec-48x320|$rec|1x3x48x320|$rec|0")
+[ -f "$cn" ] && configs+=("centernet-512|$cn|1x512x512x3|$cn_onnx|1|")
+[ -n "$cn_vq" ] && configs+=("centernet-512-int8|$cn|1x512x512x3|$cn_qdq|0|$cn_vq")
+[ -f "$det" ] && configs+=("ppocrv4-det-640|$det|1x3x640x640|$det|0|")
+[ -f "$rec" ] && configs+=("ppocrv4-rec-48x320|$rec|1x3x48x320|$rec|0|")
 [ ${#configs[@]} -gt 0 ] || { echo "bench/nn.sh: no models under $models (vigil models fetch)"; exit 0; }
 
 peak() { for t in $threads; do "$bench" --peak "$t" 2>&1 | tail -n 1 >>"$out"; done; }
 peak
 for c in "${configs[@]}"; do
-  IFS='|' read -r label model shape ort_model tfjs_ref <<<"$c"
+  IFS='|' read -r label model shape ort_model tfjs_ref vq <<<"$c"
   for t in $threads; do
-    line=$("$bench" "$model" "$shape" "$t" "$runs" 2>&1 | tail -n 1)
+    line=$("$bench" "$model" "$shape" "$t" "$runs" $vq 2>&1 | tail -n 1)
     case "$line" in
       vigil*) echo "$label $t $line" >>"$out" ;;
       *) echo "note: vigil-nn on $label: $line (skipped)" ;;
@@ -110,6 +143,7 @@ awk '
   $1 == "peak" {
     t = $3; p = $5 + 0
     for (i = 6; i < NF; i++) if ($i == "avx512_gflops") p = $(i + 1) + 0
+    for (i = 6; i < NF; i++) if ($i == "vnni_gops" && $(i + 1) + 0 > vpeak[t]) vpeak[t] = $(i + 1) + 0
     if (p > peak[t]) peak[t] = p
     if ($5 + 0 > peak2[t]) peak2[t] = $5 + 0
     next
@@ -123,10 +157,14 @@ awk '
     if (eng == "tfjs") { tfjs[$1] = field("median_ms"); tfjs_rss[$1] = field("maxrss_mib"); tfjs_runs[$1] = field("runs") }
   }
   function gf(m, ms) { return (gmac[m] + 0 > 0 && ms + 0 > 0) ? 2 * gmac[m] / (ms / 1e3) : -1 }
-  function pct(g, t) { return (g >= 0 && peak[t] > 0) ? sprintf("%.0f%%", 100 * g / peak[t]) : "-" }
+  function pct(g, t, m) {
+    if (m ~ /-int8$/) return (g >= 0 && vpeak[t] > 0) ? sprintf("%.0f%%", 100 * g / vpeak[t]) : "-"
+    return (g >= 0 && peak[t] > 0) ? sprintf("%.0f%%", 100 * g / peak[t]) : "-"
+  }
   function num(g) { return g >= 0 ? sprintf("%.1f", g) : "-" }
   END {
     for (t = 1; t <= 256; t++) if (t in peak) printf "fp32 peak, %d thread(s): %.1f GFLOP/s (FMA loop; AVX2 %.1f)\n", t, peak[t], peak2[t]
+    for (t = 1; t <= 256; t++) if (t in vpeak) printf "int8 peak, %d thread(s): %.1f GOP/s (vpdpbusd loop: the -int8 rows use it for their percent of peak)\n", t, vpeak[t]
     printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %9s %9s %6s %6s %9s %9s\n", "model", "thr", "GMAC", "vigil ms", "ref ms", "ref", "ratio", "vigil GF", "% peak", "ref GF", "% peak", "vigil cpu", "ref cpu", "ratio", "arena", "vigil RSS", "ref RSS"
     for (i = 0; i < n; i++) {
       split(order[i], kv, " "); m = kv[1]; t = kv[2]
@@ -139,7 +177,7 @@ awk '
       if (cv == "") cv = "-"
       if (cr == "") cr = "-"
       cratio = (cv != "-" && cr != "-" && cr + 0 > 0) ? sprintf("%.2f", cv / cr) : "-"
-      printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %9s %9s %6s %6s %9s %9s\n", m, t, (gmac[m] == "" ? "-" : gmac[m]), (v == "" ? "-" : v), r, refn, ratio, num(gv), pct(gv, t), num(gr), pct(gr, t), cv, cr, cratio, (arena[order[i]] == "" ? "-" : arena[order[i]]), (rss[order[i], "vigil"] == "" ? "-" : rss[order[i], "vigil"]), rr
+      printf "%-20s %3s %7s %10s %10s %-5s %6s %8s %7s %8s %7s %9s %9s %6s %6s %9s %9s\n", m, t, (gmac[m] == "" ? "-" : gmac[m]), (v == "" ? "-" : v), r, refn, ratio, num(gv), pct(gv, t, m), num(gr), pct(gr, t, m), cv, cr, cratio, (arena[order[i]] == "" ? "-" : arena[order[i]]), (rss[order[i], "vigil"] == "" ? "-" : rss[order[i], "vigil"]), rr
     }
     for (m in tfjs_runs) printf "(TF.js on %s: median of %s runs, single-threaded pure-JS CPU backend)\n", m, tfjs_runs[m]
   }' "$out"
@@ -147,10 +185,10 @@ awk '
 # where the time goes: vigil's per-op profile of each model at 1 thread
 if [ "${PROFILE:-0}" = 1 ]; then
   for c in "${configs[@]}"; do
-    IFS='|' read -r label model shape ort_model tfjs_ref <<<"$c"
+    IFS='|' read -r label model shape ort_model tfjs_ref vq <<<"$c"
     echo
     echo "== profile: $label, 1 thread, $runs runs (vigil nn run --profile)"
-    "$build/vigil" nn run "$model" --shape "$shape" --threads 1 --runs "$runs" --profile 2>&1 |
+    "$build/vigil" nn run "$model" --shape "$shape" --threads 1 --runs "$runs" --profile ${vq:+--quant "$vq"} 2>&1 |
       sed -n '/^runs /,$p'
   done
 fi

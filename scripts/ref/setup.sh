@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the test-only reference tools into the cache dir (never into git):
 #   $VIGIL_CACHE/ref-node   @tensorflow/tfjs (pure JS, CPU backend) + jpeg-js, from npm
-#   $VIGIL_CACHE/ref-venv   numpy + onnxruntime, from PyPI; webauthn (py_webauthn)
+#   $VIGIL_CACHE/ref-venv   numpy + onnxruntime (+ onnx, for its quantize_static), from PyPI; webauthn (py_webauthn)
 # Idempotent. tests/integration/test_nn_reference.py and
 # tests/e2e/test_webauthn_pyref.py use them.
 set -euo pipefail
@@ -16,7 +16,7 @@ if ! cmp -s "$here/package.json" "$node_dir/package.json" || [ ! -d "$node_dir/n
   [ -f "$here/package-lock.json" ] && cp "$here/package-lock.json" "$node_dir/package-lock.json"
   (cd "$node_dir" && npm install --silent --no-audit --no-fund)
 fi
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import numpy, onnxruntime, webauthn" 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import numpy, onnx, onnxruntime, webauthn" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q -r "$here/requirements.txt"
 fi
