@@ -41,25 +41,6 @@ static void pad_dims(const nn_dw_geom_t *g, int64_t *hp, int64_t *wp)
     *wp = owr * g->sw + (g->kw - 1) * g->dw + 16;
 }
 
-int64_t vigil__nn_dw_pad_plane(const float *x, const nn_dw_geom_t *g, float *pad)
-{
-    int64_t hp, wp;
-    pad_dims(g, &hp, &wp);
-    for (int64_t r = 0; r < hp; r++) {
-        float *d = pad + r * wp;
-        int64_t ih = r - g->pt;
-        if (ih < 0 || ih >= g->H) {
-            memset(d, 0, sizeof(float) * (size_t)wp);
-            continue;
-        }
-        int64_t n = g->W < wp - g->pl ? g->W : wp - g->pl;
-        memset(d, 0, sizeof(float) * (size_t)g->pl);
-        memcpy(d + g->pl, x + ih * g->W, sizeof(float) * (size_t)n);
-        memset(d + g->pl + n, 0, sizeof(float) * (size_t)(wp - g->pl - n));
-    }
-    return wp;
-}
-
 size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g)
 {
     if (g->sw != 1 && g->sw != 2) return 0;
@@ -120,7 +101,20 @@ void vigil__nn_dw_plane_avx2(const float *x, const nn_dw_geom_t *g, const float 
 void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
                                     float *y, float *pad)
 {
-    int64_t wp = vigil__nn_dw_pad_plane(x, g, pad);
+    int64_t hp, wp;
+    pad_dims(g, &hp, &wp);
+    for (int64_t r = 0; r < hp; r++) {
+        float *d = pad + r * wp;
+        int64_t ih = r - g->pt;
+        if (ih < 0 || ih >= g->H) {
+            memset(d, 0, sizeof(float) * (size_t)wp);
+            continue;
+        }
+        int64_t n = g->W < wp - g->pl ? g->W : wp - g->pl;
+        memset(d, 0, sizeof(float) * (size_t)g->pl);
+        memcpy(d + g->pl, x + ih * g->W, sizeof(float) * (size_t)n);
+        memset(d + g->pl + n, 0, sizeof(float) * (size_t)(wp - g->pl - n));
+    }
     __m256 vb = _mm256_set1_ps(bias);
     for (int64_t oh = 0; oh < g->OH; oh++) {
         float *yr = y + oh * g->OW;

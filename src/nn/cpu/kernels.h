@@ -129,8 +129,6 @@ size_t vigil__nn_dw_pad_floats(const nn_dw_geom_t *g);
  * nothing). */
 void vigil__nn_dw_plane_padded_avx2(const float *x, const nn_dw_geom_t *g, const float *k, float bias,
                                     float *y, float *pad);
-/* Copies plane x into pad with its zero borders; returns the padded row length. */
-int64_t vigil__nn_dw_pad_plane(const float *x, const nn_dw_geom_t *g, float *pad);
 /* The convolution on zmm, borders through masked loads (dw_avx512.c, x86
  * only; call on the avx512 tier when _fits: strides 1 and 2, kw <= 8): the
  * AVX2 version's sums in its order, to the bit. */
