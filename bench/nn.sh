@@ -6,8 +6,10 @@
 #                                CenterNet as `vigil nn export` writes it (ONNX, opset 13)
 #   TF.js (bench/nn_tfjs.js, pure-JS CPU backend)    CenterNet-512, single-threaded, with TFJS=1
 #   CenterNet INT8: vigil's `vigil models quantize` defaults (bench_nn with its
-#   .vq) against ORT's quantize_static QDQ model (bench/nn_ort_int8.py), both
-#   calibrated on vtest.avi frames 400, 412, ..., 676 (INT8=0 skips the row)
+#   .vq) against ORT's quantize_static QDQ model (bench/nn_ort_int8.py: MinMax,
+#   u8 activations, per-channel s8 weights), timed by nn_ort.py as the float
+#   rows; both calibrated on the same JPEGs of vtest.avi frames 400, 412, ...,
+#   676, with vigil's preprocessing and augmentation (INT8=0 skips the rows)
 #
 # Median latency over RUNS runs (default 20; TF.js: TFJS_RUNS, default 5, as
 # one run takes seconds) after one warm-up, at 1 and 2 threads (THREADS),
@@ -64,8 +66,10 @@ fi
 
 # CenterNet INT8: vigil's own (`vigil models quantize`, its defaults, into a
 # throwaway models dir) and ORT's (quantize_static, QDQ, bench/nn_ort_int8.py),
-# both calibrated on the same frames of the sample video: every 12th from 400,
-# 24 of them (as bench/nn_int8.py)
+# both calibrated on the same JPEG files: the sample video's every 12th frame
+# from 400, 24 of them (as bench/nn_int8.py). nn_ort_int8.py reads that
+# directory as vigil does (first 24 by name, libturbojpeg, vigil's resize and
+# its quadrant + colour augmentation), so both see the same 72 inputs
 video=${VIGIL_MEDIA:-$cache/media}/vtest.avi
 cn_vq=""; cn_qdq=""
 if [ -f "$cn" ] && [ -f "$video" ] && [ "${INT8:-1}" = 1 ]; then
@@ -82,7 +86,8 @@ if [ -f "$cn" ] && [ -f "$video" ] && [ "${INT8:-1}" = 1 ]; then
     echo "note: vigil models quantize centernet failed: $(tail -n 1 "$work/quantize.log"): no vigil INT8 row"
   fi
   if [ -n "$cn_onnx" ]; then
-    if line=$("$py" "$src/bench/nn_ort_int8.py" "$cn_onnx" "$work/centernet-int8.onnx" "$video" 2>"$work/ort_int8.err"); then
+    if line=$("$py" "$src/bench/nn_ort_int8.py" "$cn_onnx" "$work/centernet-int8.onnx" "$work/calib" \
+         --frames 24 2>"$work/ort_int8.err"); then
       cn_qdq=$work/centernet-int8.onnx
       echo "note: ORT INT8 model: $line"
     else
