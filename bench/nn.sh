@@ -8,8 +8,8 @@
 #   CenterNet INT8: vigil's `vigil models quantize` defaults (bench_nn with its
 #   .vq) against ORT's quantize_static QDQ model (bench/nn_ort_int8.py: MinMax,
 #   u8 activations, per-channel s8 weights), timed by nn_ort.py as the float
-#   rows; both calibrated on the same JPEGs of vtest.avi frames 400, 412, ...,
-#   676, with vigil's preprocessing and augmentation (INT8=0 skips the rows)
+#   rows; both calibrated on the same tensors (vigil's own inputs from
+#   vtest.avi frames 400, 412, ..., 676, saved by --save-inputs; INT8=0 skips)
 #
 # Median latency over RUNS runs (default 20; TF.js: TFJS_RUNS, default 5, as
 # one run takes seconds) after one warm-up, at 1 and 2 threads (THREADS),
@@ -66,28 +66,26 @@ fi
 
 # CenterNet INT8: vigil's own (`vigil models quantize`, its defaults, into a
 # throwaway models dir) and ORT's (quantize_static, QDQ, bench/nn_ort_int8.py),
-# both calibrated on the same JPEG files: the sample video's every 12th frame
-# from 400, 24 of them (as bench/nn_int8.py). nn_ort_int8.py reads that
-# directory as vigil does (first 24 by name, libturbojpeg, vigil's resize and
-# its quadrant + colour augmentation), so both see the same 72 inputs
+# both calibrated on the same tensors: vigil calibrates on the sample video's
+# every 12th frame from 400, 24 JPEGs (as bench/nn_int8.py), and writes each
+# input it made (decoded, resized, augmented: 72) with --save-inputs; ORT
+# calibrates on those files
 video=${VIGIL_MEDIA:-$cache/media}/vtest.avi
 cn_vq=""; cn_qdq=""
 if [ -f "$cn" ] && [ -f "$video" ] && [ "${INT8:-1}" = 1 ]; then
-  mkdir -p "$work/models/centernet" "$work/calib"
+  mkdir -p "$work/models/centernet" "$work/calib" "$work/inputs"
   ln -s "$(dirname "$cn")"/centernet.* "$work/models/centernet/"
-  for k in $(seq 0 23); do
-    ffmpeg -loglevel error -i "$video" -vf "select=eq(n\,$((400 + 12 * k)))" -vframes 1 -q:v 2 \
-      "$work/calib/$(printf 'f%03d.jpg' "$k")" </dev/null || break
-  done
+  ffmpeg -loglevel error -i "$video" -vf "select='gte(n\,400)*not(mod(n-400\,12))'" -vsync 0 -frames:v 24 \
+    -q:v 2 "$work/calib/f%03d.jpg" </dev/null
   if VIGIL_MODELS=$work/models "$build/vigil" models quantize centernet --calibrate "$work/calib" --frames 24 \
-       >"$work/quantize.log" 2>&1; then
+       --save-inputs "$work/inputs" >"$work/quantize.log" 2>&1; then
     cn_vq=$work/models/centernet/centernet-int8.vq
   else
     echo "note: vigil models quantize centernet failed: $(tail -n 1 "$work/quantize.log"): no vigil INT8 row"
   fi
-  if [ -n "$cn_onnx" ]; then
-    if line=$("$py" "$src/bench/nn_ort_int8.py" "$cn_onnx" "$work/centernet-int8.onnx" "$work/calib" \
-         --frames 24 2>"$work/ort_int8.err"); then
+  if [ -n "$cn_onnx" ] && [ -n "$cn_vq" ]; then
+    if line=$("$py" "$src/bench/nn_ort_int8.py" "$cn_onnx" "$work/centernet-int8.onnx" "$work/inputs" \
+         2>"$work/ort_int8.err"); then
       cn_qdq=$work/centernet-int8.onnx
       echo "note: ORT INT8 model: $line"
     else

@@ -1,7 +1,7 @@
 /* `vigil models quantize NAME --calibrate DIR_OR_VIDEO [--frames N]
  * [--method minmax|percentile|entropy] [--quantize-heads]
  * [--keep-float depthwise,first,auto[:N],=NAME,NAME...] [--sensitivity one|all-but-one]
- * [--sens-images N] [--no-augment] [--threads N]`:
+ * [--sens-images N] [--no-augment] [--threads N] [--save-inputs DIR]`:
  * INT8 post-training quantization of a registry model (vigil/nn_quant.h).
  *
  * Calibration inputs are JPEG images (a directory's *.jpg / *.jpeg, sorted
@@ -46,7 +46,23 @@ typedef struct calib_run {
     size_t nsens, sens_max, sens_every;
     int augment;       /* also a zoomed quadrant and a colour variant of each input */
     vigil_image_t col; /* the colour variant */
+    const char *save;  /* --save-inputs DIR: each input as raw float32, or NULL */
 } calib_run_t;
+
+/* Writes input k (its dims in the name) under --save-inputs, so that
+ * another engine can calibrate on exactly these tensors (bench/nn_ort_int8.py). */
+static int save_input(const calib_run_t *r, const vigil_nn_tensor_t *in)
+{
+    char path[1024];
+    int n = snprintf(path, sizeof path, "%s/input-%04zu-%lldx%lldx%lldx%lld.f32", r->save, r->used,
+                     (long long)in->dims[0], (long long)in->dims[1], (long long)in->dims[2], (long long)in->dims[3]);
+    FILE *f = n > 0 && (size_t)n < sizeof path ? fopen(path, "wb") : NULL;
+    size_t count = (size_t)vigil_nn_tensor_numel(in);
+    int ok = f && fwrite(in->data, sizeof(float), count, f) == count;
+    if (f && fclose(f)) ok = 0;
+    if (!ok) fprintf(stderr, "vigil models quantize: --save-inputs: cannot write %s: %s\n", path, strerror(errno));
+    return ok ? 0 : -1;
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -105,6 +121,7 @@ static int add_one(calib_run_t *r, const vigil_image_t *img, const char *what)
     in.dims[2] = e->nchw ? e->height : e->width;
     in.dims[3] = e->nchw ? e->width : 3;
     char err[512];
+    if (r->save && save_input(r, &in)) return -1;
     if (vigil_nn_calib_add(r->c, &in, err, sizeof err)) {
         fprintf(stderr, "vigil models quantize: %s: %s\n", what, err);
         return -1;
@@ -389,7 +406,7 @@ static int usage(FILE *out)
                  "                              [--method minmax|percentile|entropy] [--quantize-heads]\n"
                  "                              [--keep-float depthwise,first,auto[:N],=NAME,NAME...]\n"
                  "                              [--sensitivity one|all-but-one] [--sens-images N] [--no-augment]\n"
-                 "                              [--threads N]\n"
+                 "                              [--threads N] [--save-inputs DIR]\n"
                  "  INT8 post-training quantization: calibrates on up to N (default 32) images of\n"
                  "  DIR (*.jpg) or frames of a video, writes NAME-int8.vq next to the float model\n"
                  "  and registers NAME-int8 ($VIGIL_MODELS/NAME-int8.yaml). The detector heads stay\n"
@@ -401,13 +418,14 @@ static int usage(FILE *out)
                  "  the heads' outputs (one: that layer alone in INT8; all-but-one: every layer\n"
                  "  but it) and writes the ranking to NAME-int8.sens (auto:N runs it too).\n"
                  "  Each input is also calibrated as a quadrant (zoomed by the resize) and a\n"
-                 "  colour variant unless --no-augment.\n");
+                 "  colour variant unless --no-augment. --save-inputs writes every calibration\n"
+                 "  input tensor to DIR as raw float32 (input-K-DIMS.f32), for other engines.\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
 int cli_models_quantize(int argc, char **argv)
 {
-    const char *name = NULL, *calib = NULL, *method_s = "minmax", *keep = NULL;
+    const char *name = NULL, *calib = NULL, *method_s = "minmax", *keep = NULL, *save = NULL;
     const char *sens_s = NULL;
     int frames = 32, heads = 0, threads = 2, sens_images = 8, augment = 1;
     for (int i = 1; i < argc; i++) {
@@ -418,6 +436,7 @@ int cli_models_quantize(int argc, char **argv)
         else if (!strcmp(argv[i], "--quantize-heads")) heads = 1;
         else if (!strcmp(argv[i], "--augment")) augment = 1;
         else if (!strcmp(argv[i], "--no-augment")) augment = 0;
+        else if (!strcmp(argv[i], "--save-inputs") && i + 1 < argc) save = argv[++i];
         else if (!strcmp(argv[i], "--keep-float") && i + 1 < argc) keep = argv[++i];
         else if (!strcmp(argv[i], "--sensitivity") && i + 1 < argc) sens_s = argv[++i];
         else if (!strcmp(argv[i], "--sens-images") && i + 1 < argc) sens_images = atoi(argv[++i]);
@@ -510,6 +529,7 @@ int cli_models_quantize(int argc, char **argv)
     int rc = CLI_FAIL;
     calib_run_t r = {0};
     r.augment = augment;
+    r.save = save;
     char qname[80], vq_rel[300], vq_path[1024], yaml_path[1024], dir[512];
     if (!(r.m = vigil__nnm_open(name, threads, err, sizeof err))) {
         fprintf(stderr, "vigil models quantize: %s\n", err);
@@ -560,7 +580,7 @@ int cli_models_quantize(int argc, char **argv)
         if (pass) vigil_nn_calib_next_pass(r.c);
         size_t used = r.used;
         r.used = r.unreadable = 0;
-        if (pass) r.sens_max = r.nsens; /* kept from the first pass only */
+        if (pass) r.sens_max = r.nsens, r.save = NULL; /* kept / saved from the first pass only */
         if (is_dir ? run_dir(&r, calib, names, nnames) : run_video(&r, calib, frames)) goto done;
         if (pass && r.used != used) {
             fprintf(stderr, "vigil models quantize: %s gave %zu inputs on the second pass, %zu on the first\n", calib,

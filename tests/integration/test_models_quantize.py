@@ -109,9 +109,22 @@ def main():
         one = os.path.join(work, "one")
         os.makedirs(one)
         shutil.copy(images[0], one)
-        r = run(env, "models", "quantize", "centernet", "--calibrate", one)
+        saved = os.path.join(work, "saved")
+        os.makedirs(saved)
+        r = run(env, "models", "quantize", "centernet", "--calibrate", one, "--save-inputs", saved)
         check(r.returncode == 0 and "single input" in r.stderr, "calibration on one image: exit %d, %s" %
               (r.returncode, (r.stdout + r.stderr).strip()))
+        files = sorted(os.listdir(saved))
+        check(files == ["input-%04d-1x512x512x3.f32" % k for k in range(3)] and
+              all(os.path.getsize(os.path.join(saved, f)) == 4 * 512 * 512 * 3 for f in files) and
+              len(set(open(os.path.join(saved, f), "rb").read() for f in files)) == 3,
+              "--save-inputs wrote the image and its two variants as three different float32 tensors: %s" % files)
+        r = run(env, "models", "quantize", "centernet", "--calibrate", one, "--save-inputs",
+                os.path.join(work, "no", "such", "dir"))
+        check(r.returncode != 0 and "--save-inputs: cannot write" in r.stderr,
+              "--save-inputs into a missing directory refused: exit %d, %s" % (r.returncode, r.stderr.strip()))
+        r = run(env, "models", "quantize", "centernet", "--calibrate", one)
+        check(r.returncode == 0, "calibration on one image again, nothing saved: exit %d" % r.returncode)
         check("kept float by sensitivity: 8 layers" in r.stdout and "52 Convs in INT8, 37 kept float" in r.stdout and
               "on 1 images of %s and 2 variants of each" % one in r.stdout,
               "the default: depthwise, first and the 8 most sensitive float, augmented calibration")
