@@ -19,7 +19,7 @@
 #include "vigil/auth.h"
 #include "vigil/store.h"
 
-#define VIGIL__API_THREADS 4 /* MHD's pool: at most this many requests at once */
+#define VIGIL__API_THREADS 4 /* serving threads: at most this many requests at once */
 /* Clips encoded at once: an encode holds an MHD thread (and the connections
  * it serves) for seconds, so half the threads stay free for the rest. */
 #define VIGIL__API_CLIPS_MAX (VIGIL__API_THREADS / 2)
@@ -68,8 +68,11 @@ struct vigil_api {
     /* Health and metrics only (vigil_api_new_monitor: a stage service's
      * --http): /healthz, /readyz, /metrics; no warehouse, no accounts. */
     int monitor;
-    struct MHD_Daemon *daemon;
-    struct vigil__acceptor *acceptor; /* takes new connections for daemon (edge_accept.c) */
+    /* The listening sockets and the daemons serving them (daemons.c): one of
+     * each per thread on Linux, one daemon with a pool elsewhere. */
+    int listen_fds[VIGIL__API_THREADS];
+    int n_listen;
+    struct MHD_Daemon *daemons[VIGIL__API_THREADS];
     pthread_mutex_t pool_lock;
     vigil__store_slot_t *pool; /* idle store handles */
     int64_t clip_preroll_us;   /* analytics.clip_preroll_s */
@@ -326,5 +329,13 @@ const char *vigil__api_openapi_document(size_t *len);
  * tests that check the table against the OpenAPI document. */
 int vigil__api_route_at(size_t i, const char **method, const char **path, int *prefix,
                         int *role);
+
+/* Starts a daemon on each of api->listen_fds (daemons.c) with flags, the
+ * common options opts (MHD_OPTION_END-terminated) and handler; on failure
+ * stops those started and closes every socket. */
+vigil_err_t vigil__daemons_start(vigil_api_t *api, unsigned int flags,
+                                 const struct MHD_OptionItem *opts, MHD_AccessHandlerCallback handler);
+/* Stops accepting everywhere, stops the daemons, closes the sockets. */
+void vigil__daemons_stop(vigil_api_t *api);
 
 #endif

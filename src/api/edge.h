@@ -79,21 +79,16 @@ unsigned vigil__edge_max_connections(const vigil__edge_t *edge);
  * 0.0.0.0. *family is AF_INET or AF_INET6. */
 vigil_err_t vigil__edge_parse_listen(const char *listen, char *host, size_t host_size, int *port,
                                      int *family, char *errstr, size_t errstr_size);
-/* Opens, binds and listens; the socket or -1 with errstr naming the address. */
-int vigil__edge_listen_socket(const char *configured, const char *host, int port, int family,
-                              char *errstr, size_t errstr_size);
+/* Opens n sockets bound to host:port and listening (n > 1 only where
+ * SO_REUSEPORT exists: they share the port and the kernel spreads new
+ * connections over them; elsewhere n is 1). The count opened into fds, or -1
+ * with errstr naming the address (a port in use is refused, also when its
+ * holder uses SO_REUSEPORT). */
+#define VIGIL__EDGE_DEFER_ACCEPT_S 2 /* Linux: a silent connection waits this long for accept */
+int vigil__edge_listen_sockets(const char *configured, const char *host, int port, int family,
+                               int n, int *fds, char *errstr, size_t errstr_size);
 /* "127.0.0.1:8080" or "[::1]:8080" into buf. */
 void vigil__edge_format_addr(const char *host, int port, int family, char *buf, size_t size);
-
-/* --- accepting (edge_accept.c) ---------------------------------------------------------
- * One thread accepts on the listening socket fd (non-blocking) and hands each
- * connection to daemon (started with MHD_USE_NO_LISTEN_SOCKET and an
- * inter-thread channel) with MHD_add_connection. stop wakes and joins the
- * thread and closes fd. */
-typedef struct vigil__acceptor vigil__acceptor_t;
-vigil__acceptor_t *vigil__acceptor_start(int fd, struct MHD_Daemon *daemon, char *errstr,
-                                         size_t errstr_size);
-void vigil__acceptor_stop(vigil__acceptor_t *a);
 
 /* --- TLS (tls.c) ---------------------------------------------------------------------
  * The certificate chain and key as PEM text for MHD_OPTION_HTTPS_MEM_CERT /

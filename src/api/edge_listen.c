@@ -4,11 +4,21 @@
  * Main idea: we bind the socket ourselves (so that a bind failure is an
  * error naming the address and errno, not a line in libmicrohttpd's log)
  * and hand it to libmicrohttpd. "[::]" listens on every IPv6 and, dual
- * stack, every IPv4 address too; any other IPv6 address only on itself. */
+ * stack, every IPv4 address too; any other IPv6 address only on itself.
+ *
+ * On Linux the API listens on one socket per serving thread, all bound to
+ * the same address with SO_REUSEPORT: the kernel spreads new connections
+ * over them, and the thread whose socket a connection reaches accepts and
+ * serves it (daemons.c). Each socket has TCP_DEFER_ACCEPT: a connection is
+ * queued for accept once its first bytes (the request, or TLS's ClientHello)
+ * are in; one that sends nothing is still accepted after about
+ * VIGIL__EDGE_DEFER_ACCEPT_S seconds (the kernel's SYN-ACK retries) and then
+ * meets the edge's header deadline. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,52 +82,101 @@ void vigil__edge_format_addr(const char *host, int port, int family, char *buf, 
         snprintf(buf, size, "%s:%d", host, port);
 }
 
-int vigil__edge_listen_socket(const char *configured, const char *host, int port, int family,
-                              char *errstr, size_t errstr_size)
+/* Fills ss with host:port; its length. */
+static socklen_t make_addr(const char *host, int port, int family, struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int fd, one = 1, zero = 0;
-    const char *what = "socket";
-    char addr[96];
-
-    memset(&ss, 0, sizeof(ss));
+    memset(ss, 0, sizeof(*ss));
     if (family == AF_INET6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
         inet_pton(AF_INET6, host, &s6->sin6_addr);
-        len = sizeof(*s6);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        inet_pton(AF_INET, host, &s4->sin_addr);
-        len = sizeof(*s4);
+        return sizeof(*s6);
     }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, host, &s4->sin_addr);
+    return sizeof(*s4);
+}
+
+/* A socket bound to host:port, listening unless probe; SO_REUSEPORT when
+ * shared. The socket, or -1 with errno and *what the call that failed. */
+static int open_socket(const char *host, int port, int family, int shared, int probe,
+                       const char **what)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(host, port, family, &ss);
+    int fd, one = 1, zero = 0, err;
+
+    *what = "socket";
 #ifdef SOCK_CLOEXEC
     fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) goto fail;
+    if (fd < 0) return -1;
 #else /* macOS: no type flags, set them right after (one thread at start-up) */
     fd = socket(family, SOCK_STREAM, 0);
-    if (fd < 0) goto fail;
+    if (fd < 0) return -1;
     if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) goto fail;
 #endif
-    what = "setsockopt";
+    *what = "setsockopt";
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) goto fail;
+#ifdef SO_REUSEPORT
+    if (shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) goto fail;
+#endif
     /* "[::]" is every address, IPv4 included (whatever net.ipv6.bindv6only says) */
     if (family == AF_INET6 && strcmp(host, "::") == 0 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0)
         goto fail;
-    what = "bind";
+    *what = "bind";
     if (bind(fd, (struct sockaddr *)&ss, len) < 0) goto fail;
-    what = "listen";
+    if (probe) return fd;
+#ifdef TCP_DEFER_ACCEPT
+    /* queued for accept once the first bytes are in: the thread that accepts
+     * reads the request at once instead of waiting for it */
+    int secs = VIGIL__EDGE_DEFER_ACCEPT_S;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs)) < 0) goto fail;
+#endif
+    *what = "listen";
     if (listen(fd, 128) < 0) goto fail;
     return fd;
+fail:
+    err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+}
+
+int vigil__edge_listen_sockets(const char *configured, const char *host, int port, int family,
+                               int n, int *fds, char *errstr, size_t errstr_size)
+{
+    const char *what = "socket";
+    char addr[96];
+    int i = 0;
+
+#ifndef SO_REUSEPORT
+    n = 1;
+#endif
+    if (n > 1) {
+        /* SO_REUSEPORT would also join a group that another process of this
+         * user holds (a second vigil on the same port): a socket without it
+         * binds first, which fails on a port in use. It also picks port 0's. */
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int probe = open_socket(host, port, family, 0, 1, &what);
+
+        if (probe < 0) goto fail;
+        if (port == 0 && getsockname(probe, (struct sockaddr *)&ss, &len) == 0)
+            port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                  : ((struct sockaddr_in *)&ss)->sin_port);
+        close(probe);
+    }
+    for (i = 0; i < n; i++)
+        if ((fds[i] = open_socket(host, port, family, n > 1, 0, &what)) < 0) goto fail;
+    return n;
 fail:
     vigil__edge_format_addr(host, port, family, addr, sizeof(addr));
     vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO, "http.listen \"%s\": cannot %s %s: %s",
                  configured, what, addr, strerror(errno));
-    if (fd >= 0) close(fd);
+    while (i-- > 0) close(fds[i]);
     return -1;
 }

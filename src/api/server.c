@@ -1,9 +1,9 @@
 /* The HTTP API's server: the libmicrohttpd daemon, routing, replies, the
  * store-handle pool, request logging and request metrics.
  *
- * Main idea: the edge (edge.h) binds the listening socket (IPv4 or IPv6,
- * optionally TLS) and hands it to MHD, which serves it from a pool of 4
- * threads. The edge checks every request when its headers are in (Host,
+ * Main idea: the edge (edge.h) binds the listening sockets (IPv4 or IPv6,
+ * optionally TLS) and hands them to MHD, 4 threads each accepting and
+ * serving their own connections (daemons.c). The edge checks every request when its headers are in (Host,
  * rate, sizes, query arguments) and tracks every connection (limits,
  * deadlines); what it refuses is answered at once and the connection
  * closed. A request that passes is answered once its body is in, which
@@ -873,14 +873,14 @@ vigil_api_t *vigil_api_new_monitor(const vigil_config_t *cfg, const char *listen
     return api;
 }
 
-/* Opens, binds and listens on host:port; returns the socket or -1 with errstr. */
-static int listen_socket(vigil_api_t *api, char *errstr, size_t errstr_size)
-{
-    return vigil__edge_listen_socket(api->listen, api->host, api->listen_port, api->family,
-                                     errstr, errstr_size);
-}
+#ifdef __linux__
+#define API_LISTENERS API_THREADS /* one SO_REUSEPORT socket and daemon a thread (daemons.c) */
+#else
+#define API_LISTENERS 1 /* one socket, one daemon with a pool of API_THREADS */
+#endif
 
-/* The daemon's options: the edge's callbacks and limits, TLS when configured. */
+/* The daemons' common options: the edge's callbacks and limits, TLS when
+ * configured (daemons.c adds each one's socket, connection share, pool). */
 static void daemon_options(vigil_api_t *api, struct MHD_OptionItem *o, size_t size)
 {
     size_t n = 0;
@@ -889,9 +889,7 @@ static void daemon_options(vigil_api_t *api, struct MHD_OptionItem *o, size_t si
         if (n + 1 < size) o[n++] = (struct MHD_OptionItem){opt, (intptr_t)(v), (p)};              \
     } while (0)
     OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api);
-    OPT(MHD_OPTION_THREAD_POOL_SIZE, API_THREADS, NULL);
     OPT(MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S, NULL);
-    OPT(MHD_OPTION_CONNECTION_LIMIT, vigil__edge_max_connections(api->edge), NULL);
     OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, VIGIL__EDGE_CONN_MEMORY, NULL);
     OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, api);
     OPT(MHD_OPTION_NOTIFY_CONNECTION, vigil__edge_notify_connection, api->edge);
@@ -941,50 +939,44 @@ vigil_err_t vigil_api_start(vigil_api_t *api, char *errstr, size_t errstr_size)
     socklen_t salen = sizeof(sa);
     struct MHD_OptionItem opts[16];
     char addr[96];
-    int fd;
+    int n;
 
-    if (api->daemon)
+    if (api->n_listen)
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "api: already started");
-    fd = listen_socket(api, errstr, errstr_size);
-    if (fd < 0) return VIGIL_ERR_IO;
+    n = vigil__edge_listen_sockets(api->listen, api->host, api->listen_port, api->family,
+                                   API_LISTENERS, api->listen_fds, errstr, errstr_size);
+    if (n < 0) return VIGIL_ERR_IO;
+    api->n_listen = n;
+    if (getsockname(api->listen_fds[0], (struct sockaddr *)&sa, &salen) == 0)
+        api->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                                   : ((struct sockaddr_in *)&sa)->sin_port);
     if (api->web_fd < 0) vigil__web_init(api, api->cfg->http_web_root);
     /* live views first: their consumer group exists before the pipeline publishes */
     if (vigil__live_start(api->live, api->bus, errstr, errstr_size)) {
-        close(fd);
+        vigil__daemons_stop(api); /* closes the sockets */
         return VIGIL_ERR_BUS;
     }
     if (!api->monitor) push_start(api);
     if (!api->monitor && vigil__replica_start(api, errstr, errstr_size)) {
-        close(fd);
+        vigil__daemons_stop(api);
         vigil__live_stop(api->live);
         return VIGIL_ERR_NOMEM;
     }
     /* MHD_ALLOW_SUSPEND_RESUME: a live stream with nothing to send is
-     * suspended instead of holding a pool thread (live_int.h) */
-    /* MHD_USE_NO_LISTEN_SOCKET: the acceptor (edge_accept.c) takes the
-     * connections and hands them over; MHD_USE_ITC wakes a pool thread for each */
+     * suspended instead of holding a thread (live_int.h); MHD_USE_ITC: the
+     * pump's resume and stop's quiesce wake the daemon's thread */
     daemon_options(api, opts, sizeof(opts) / sizeof(opts[0]));
-    api->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
-            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
-            (api->family == AF_INET6 ? MHD_USE_IPv6 : 0) | (api->tls ? MHD_USE_TLS : 0),
-        0, vigil__edge_accept, api->edge, on_request, api, MHD_OPTION_ARRAY, opts,
-        MHD_OPTION_END);
-    if (!api->daemon) {
-        close(fd);
+    if (vigil__daemons_start(api,
+                             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                                 (api->family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                                 (api->tls ? MHD_USE_TLS : 0),
+                             opts, on_request)) {
         vigil__live_stop(api->live);
-        vigil__edge_format_addr(api->host, api->listen_port, api->family, addr, sizeof(addr));
+        vigil__edge_format_addr(api->host, api->port, api->family, addr, sizeof(addr));
         return vigil_seterr(errstr, errstr_size, VIGIL_ERR_IO,
                             "http.listen \"%s\": cannot start the HTTP server on %s%s",
                             api->listen, addr, api->tls ? " (with TLS)" : "");
-    }
-    if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
-        api->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-                                                   : ((struct sockaddr_in *)&sa)->sin_port);
-    if (!(api->acceptor = vigil__acceptor_start(fd, api->daemon, errstr, errstr_size))) {
-        close(fd);
-        vigil_api_stop(api);
-        return VIGIL_ERR_IO;
     }
     vigil__edge_set_port(api->edge, api->port, api->family, api->host);
     if (vigil__edge_start(api->edge, errstr, errstr_size)) {
@@ -1014,13 +1006,9 @@ void vigil_api_stop(vigil_api_t *api)
     /* MHD must not meet a suspended connection when it stops */
     vigil__live_end_streams(api->live);
     vigil__edge_stop(api->edge); /* the watchdog: before MHD closes the connections */
-    vigil__acceptor_stop(api->acceptor); /* no new connection from here; closes the socket */
-    api->acceptor = NULL;
-    if (api->daemon) {
-        /* Waits for the pool threads, so no request holds a store handle after. */
-        MHD_stop_daemon(api->daemon);
-        api->daemon = NULL;
-    }
+    /* No new connection from here; waits for the daemons' threads, so no
+     * request holds a store handle after. */
+    vigil__daemons_stop(api);
     vigil__live_stop(api->live);
     vigil_push_free(api->push); /* stops its threads before the store handles go */
     api->push = NULL;

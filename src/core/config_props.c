@@ -51,8 +51,10 @@ const vigil_prop_t vigil_props[] = {
         "Live streams (MJPEG views and Server-Sent Events) served at once; one more is "
         "answered 503 with Retry-After. Each holds one frame or message, never a queue."),
     INT("http.max_connections", http_max_connections, "1000", 1, 100000,
-        "Open HTTP connections the API holds at once; one more is closed at accept. Keep it "
-        "below the process's open file limit (ulimit -n)."),
+        "Open HTTP connections the API holds at once, shared evenly by its 4 serving threads; a "
+        "new connection that reaches a thread holding its share waits in the kernel's listen "
+        "queue until one of that thread's connections ends. Keep it below the process's open "
+        "file limit (ulimit -n)."),
     INT("http.max_connections_per_client", http_max_connections_per_client, "32", 0, 100000,
         "Open connections one client (an IPv4 address, or an IPv6 /64) may hold; one more is "
         "closed at accept. 0 = no limit. Clients in http.limits_exempt are not counted."),

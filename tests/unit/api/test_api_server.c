@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api_support.h"
@@ -652,16 +655,35 @@ static void test_api_store_without_schema_is_503_but_healthz_ok(void **state)
 static void test_api_bind_failure_names_the_address(void **state)
 {
     fixture_t *fx = *state;
-    char listen[64], errstr[256] = "";
+    char addr[64], errstr[256] = "";
     vigil_config_t cfg = {.store_url = "sqlite", .data_dir = fx->dir};
 
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", fx->port);
-    cfg.http_listen = listen;
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", fx->port);
+    cfg.http_listen = addr;
     vigil_api_t *api = vigil_api_new(&cfg, errstr, sizeof(errstr));
     assert_non_null(api);
     assert_int_not_equal(vigil_api_start(api, errstr, sizeof(errstr)), VIGIL_OK);
-    if (!strstr(errstr, listen)) fail_msg("error does not name %s: %s", listen, errstr);
+    if (!strstr(errstr, addr)) fail_msg("error does not name %s: %s", addr, errstr);
     vigil_api_free(api);
+
+    /* A port held by a socket with SO_REUSEPORT (another process of this user
+     * would be let into the group by the API's own SO_REUSEPORT sockets) */
+    int one = 1, holder = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t salen = sizeof(sa);
+    assert_true(holder >= 0);
+    assert_int_equal(setsockopt(holder, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+    assert_int_equal(bind(holder, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(holder, 4), 0);
+    assert_int_equal(getsockname(holder, (struct sockaddr *)&sa, &salen), 0);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sa.sin_port));
+    api = vigil_api_new(&cfg, errstr, sizeof(errstr));
+    assert_non_null(api);
+    assert_int_not_equal(vigil_api_start(api, errstr, sizeof(errstr)), VIGIL_OK);
+    if (!strstr(errstr, addr) || !strstr(errstr, "bind"))
+        fail_msg("error does not name %s and bind: %s", addr, errstr);
+    vigil_api_free(api);
+    close(holder);
 
     const char *bad[] = {"nonsense", "127.0.0.1", "127.0.0.1:99999", "example.com:80",
                          "127.0.0.1:80x", "::1:80"};
@@ -684,6 +706,18 @@ static void test_api_bind_failure_names_the_address(void **state)
     http_resp_free(&r);
     vigil_api_stop(api);
     assert_int_equal(http_get(port, "/healthz", &r), -1);
+    /* and it starts again on the same port, answering */
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    cfg.http_listen = addr;
+    vigil_api_free(api);
+    api = vigil_api_new(&cfg, errstr, sizeof(errstr));
+    assert_non_null(api);
+    if (vigil_api_start(api, errstr, sizeof(errstr))) fail_msg("restart: %s", errstr);
+    for (int i = 0; i < 16; i++) { /* new connections reach every listening socket */
+        assert_int_equal(http_get(port, "/healthz", &r), 0);
+        assert_int_equal(r.status, 200);
+        http_resp_free(&r);
+    }
     vigil_api_free(api);
 }
 
