@@ -172,6 +172,22 @@ int vigil__nn_binf_avx2(int op, float *o, const float *a, int64_t sa, const floa
  * double (softmax_avx2.c); call only when vigil__nn_have_avx2(). */
 double vigil__nn_exp_rows_avx2(const float *x, float mx, float *y, int64_t n);
 
+/* call512 on the avx512 tier, else call2 (the AVX-512 files are built on x86 only) */
+#if defined(__x86_64__) || defined(__i386__)
+#define NN_AVX512_OR(call512, call2) (vigil__nn_have_avx512() ? (call512) : (call2))
+#else
+#define NN_AVX512_OR(call512, call2) (call2)
+#endif
+/* The five kernels above on zmm, the tail masked (elementwise_avx512.c,
+ * x86 only; call only when vigil__nn_have_avx512()): the same bits as the
+ * AVX2 ones; the MaxPool row does all n outputs. */
+int vigil__nn_binf_avx512(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
+                          int64_t n);
+void vigil__nn_relu_clip_avx512(float *y, const float *x, int64_t n, int relu, float lo, float hi);
+double vigil__nn_sum_div_avx512(const float *x, int64_t n, float d);
+int64_t vigil__nn_maxpool_row_avx512(const nn_maxrow_t *r, float *y);
+double vigil__nn_exp_rows_avx512(const float *x, float mx, float *y, int64_t n);
+
 /* Winograd F(2x2,3x3) of one batch item (wino_avx2.c): x [C,H,W], w
  * [M,C,3,3], y [M,OH,OW], stride 1, dilation 1, no groups; bias may be
  * NULL; epi runs on every output row. Returns -1 (nothing done) when its

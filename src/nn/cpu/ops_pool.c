@@ -148,7 +148,8 @@ static void max_plane_split(const nn_win_t *w, const float *x, float *y, const f
         for (int64_t r = 0; r < nr; r++) rows[r] = x + (h0 + (ki0 + r) * w->dh) * w->W + col0;
         if (avx2 && (w->sw == 1 || w->sw == 2)) {
             nn_maxrow_t mr = {rows, nr, w->kw, w->dw, w->sw, hi - lo, w->W - col0};
-            ow += vigil__nn_maxpool_row_avx2(&mr, yr + lo);
+            ow += NN_AVX512_OR(vigil__nn_maxpool_row_avx512(&mr, yr + lo),
+                               vigil__nn_maxpool_row_avx2(&mr, yr + lo));
         }
         for (; ow < hi; ow++) {
             float acc = -INFINITY;
@@ -203,7 +204,7 @@ static void pool_planes(void *arg, int64_t c0, int64_t c1)
             int64_t n = w->H * w->W, i = 0;
             float fn = (float)n;
             double s0 = 0, s1 = 0;
-            if (vigil__nn_have_avx2()) i = n, s0 = vigil__nn_sum_div_avx2(x, n, fn); /* 16 lanes */
+            if (vigil__nn_have_avx2()) i = n, s0 = NN_AVX512_OR(vigil__nn_sum_div_avx512(x, n, fn), vigil__nn_sum_div_avx2(x, n, fn));
             for (; i + 2 <= n; i += 2) s0 += x[i] / fn, s1 += x[i + 1] / fn;
             for (; i < n; i++) s0 += x[i] / fn;
             y[0] = (float)(s0 + s1);

@@ -371,7 +371,8 @@ static void softmax_rows(void *arg, int64_t r0, int64_t r1)
         }
         double sum = 0;
         if (st == 1 && isfinite(mx) && vigil__nn_have_avx2()) { /* contiguous rows: 8 exps at a time */
-            sum = vigil__nn_exp_rows_avx2(x, mx, sp->kind ? NULL : y, sp->dim);
+            sum = NN_AVX512_OR(vigil__nn_exp_rows_avx512(x, mx, sp->kind ? NULL : y, sp->dim),
+                                   vigil__nn_exp_rows_avx2(x, mx, sp->kind ? NULL : y, sp->dim));
         } else {
             for (int64_t k = 0; k < sp->dim; k++) {
                 float ev = expf(x[k * st] - mx);

@@ -287,6 +287,89 @@ static void test_relu_clip_avx2_equal_scalar_bits(void **state)
             }
 }
 
+/* The zmm elementwise kernels give the AVX2 ones' bits (and MaxPool's the
+ * scalar loop's): every tail length, NaN, -0, infinities, both strides. */
+static float sample(int i)
+{
+    const float sp[] = {NAN, -0.0f, 0.0f, INFINITY, -INFINITY, 6.0f, -1.0f};
+    return i % 11 == 5 ? sp[(i / 11) % 7] : sinf((float)i * 0.37f) * 4.0f;
+}
+
+static void test_elementwise_avx512_equal_avx2_bits(void **state)
+{
+    (void)state;
+#if defined(__x86_64__) || defined(__i386__)
+    if (!vigil_nn_isa_supported(VIGIL_NN_ISA_AVX512)) skip();
+    enum { N = 1037 };
+    float *a = malloc(sizeof(float) * N), *b = malloc(sizeof(float) * N), *y2 = malloc(sizeof(float) * N),
+          *y5 = malloc(sizeof(float) * N);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(y2);
+    assert_non_null(y5);
+    for (int i = 0; i < N; i++) a[i] = sample(i), b[i] = sample(i * 3 + 1) + 0.5f;
+    const int64_t lens[] = {0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 100, N};
+    for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        int64_t n = lens[li];
+        for (int op = 0; op < 4; op++)
+            for (int form = 0; form < 3; form++) {
+                int64_t sa = form == 2 ? 0 : 1, sb = form == 1 ? 0 : 1;
+                memset(y2, 0, sizeof(float) * N);
+                memset(y5, 0, sizeof(float) * N);
+                assert_int_equal(vigil__nn_binf_avx2(op, y2, a, sa, b, sb, n), 1);
+                assert_int_equal(vigil__nn_binf_avx512(op, y5, a, sa, b, sb, n), 1);
+                if (memcmp(y2, y5, sizeof(float) * N))
+                    fail_msg("binary op %d form %d n %ld: avx512 and avx2 differ", op, form, (long)n);
+            }
+        for (int relu = 0; relu < 2; relu++) {
+            vigil__nn_relu_clip_avx2(y2, a, n, relu, -0.5f, 2.0f);
+            vigil__nn_relu_clip_avx512(y5, a, n, relu, -0.5f, 2.0f);
+            if (memcmp(y2, y5, sizeof(float) * (size_t)n)) fail_msg("relu/clip %d n %ld differ", relu, (long)n);
+        }
+        double s2 = vigil__nn_sum_div_avx2(b, n, 49.0f), s5 = vigil__nn_sum_div_avx512(b, n, 49.0f);
+        if (memcmp(&s2, &s5, sizeof s2) && !(isnan(s2) && isnan(s5)))
+            fail_msg("sum/div n %ld: %.17g vs %.17g", (long)n, s5, s2);
+        for (int i = 0; i < N; i++) b[i] = fabsf(b[i]) < 1e30f ? b[i] : 1.0f; /* finite rows */
+        for (int with_y = 0; with_y < 2 && n > 0; with_y++) {
+            float mx = b[0];
+            for (int64_t i = 1; i < n; i++) mx = b[i] > mx ? b[i] : mx;
+            memset(y2, 0, sizeof(float) * N);
+            memset(y5, 0, sizeof(float) * N);
+            s2 = vigil__nn_exp_rows_avx2(b, mx, with_y ? y2 : NULL, n);
+            s5 = vigil__nn_exp_rows_avx512(b, mx, with_y ? y5 : NULL, n);
+            if (memcmp(&s2, &s5, sizeof s2)) fail_msg("exp rows n %ld: sum %.17g vs %.17g", (long)n, s5, s2);
+            if (memcmp(y2, y5, sizeof(float) * N)) fail_msg("exp rows n %ld: values differ", (long)n);
+        }
+    }
+    /* MaxPool rows: kernel 1..3, dilation 1..2, stride 1 and 2, every n to 40 */
+    const float *rows[3] = {a, a + 97, a + 301};
+    for (int64_t sw = 1; sw <= 2; sw++)
+        for (int64_t kw = 1; kw <= 3; kw++)
+            for (int64_t dw = 1; dw <= 2; dw++)
+                for (int64_t n = 0; n <= 40; n++) {
+                    nn_maxrow_t r = {rows, 3, kw, dw, sw, n, (n - 1) * sw + (kw - 1) * dw + 1};
+                    for (int64_t j = 0; j < n; j++) {
+                        float acc = -INFINITY;
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int64_t kj = 0; kj < kw; kj++) {
+                                float v = rows[ki][j * sw + kj * dw];
+                                acc = v > acc ? v : acc;
+                            }
+                        y2[j] = acc;
+                    }
+                    assert_int_equal(vigil__nn_maxpool_row_avx512(&r, y5), n);
+                    if (memcmp(y2, y5, sizeof(float) * (size_t)n))
+                        fail_msg("maxpool sw %ld kw %ld dw %ld n %ld differs", (long)sw, (long)kw, (long)dw, (long)n);
+                }
+    free(a);
+    free(b);
+    free(y2);
+    free(y5);
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_relu_clip_avx2_equal_scalar_bits),
         cmocka_unit_test(test_best_tier_is_supported_and_in_use_by_default),
         cmocka_unit_test(test_kernels_agree_on_every_supported_tier),
+        cmocka_unit_test(test_elementwise_avx512_equal_avx2_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
