@@ -1,10 +1,14 @@
-/* The AVX2 elementwise kernels on zmm (elementwise_avx2.c, maxpool_avx2.c,
- * softmax_avx2.c): float Add/Sub/Mul/Div, Relu/Clip, GlobalAveragePool's
- * sum, MaxPool's interior rows and Softmax's exponentials, 16 lanes at a
- * time with the tail under a mask instead of a scalar loop. Each does the
- * AVX2 kernel's operations in its order, so the bits are the same on both
- * tiers (test_nn_isa compares them); compiled with the avx512 flags, called
- * only on the avx512 tier. */
+/* Three AVX2 kernels on zmm (elementwise_avx2.c, maxpool_avx2.c,
+ * softmax_avx2.c): GlobalAveragePool's sum, MaxPool's interior rows and
+ * Softmax's exponentials, 16 lanes at a time with the tail under a mask
+ * instead of a scalar loop. Each does the AVX2 kernel's operations in its
+ * order, so the bits are the same on both tiers (test_nn_isa compares
+ * them); compiled with the avx512 flags, called only on the avx512 tier.
+ *
+ * Measured on Zen 4 (docs/nn.md, "Kernel tiers"): exp rows 1.3x, MaxPool
+ * rows 1.3-1.5x, the sum 1.05-1.1x against AVX2. Add/Sub/Mul/Div and
+ * Relu/Clip on zmm were built too and were not faster (memory-bound: equal,
+ * in place up to 10% slower), so the avx512 tier keeps their AVX2 kernels. */
 #include <math.h>
 
 #include "nn/cpu/kernels.h"
@@ -16,49 +20,6 @@
 static inline __mmask16 first(int64_t n)
 {
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-}
-
-#define LOOP(OPV, LA, LB)                                                                       \
-    for (int64_t i = 0; i < n; i += 16) {                                                       \
-        __mmask16 m = first(n - i);                                                             \
-        _mm512_mask_storeu_ps(o + i, m, OPV(LA, LB));                                           \
-    }
-
-#define CASES(OPV)                                                                              \
-    if (sa == 1 && sb == 1) {                                                                   \
-        LOOP(OPV, _mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i))             \
-    } else if (sa == 1) {                                                                       \
-        __m512 vb = _mm512_set1_ps(b[0]);                                                       \
-        LOOP(OPV, _mm512_maskz_loadu_ps(m, a + i), vb)                                          \
-    } else {                                                                                    \
-        __m512 va = _mm512_set1_ps(a[0]);                                                       \
-        LOOP(OPV, va, _mm512_maskz_loadu_ps(m, b + i))                                          \
-    }
-
-int vigil__nn_binf_avx512(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
-                          int64_t n)
-{
-    if ((sa != 0 && sa != 1) || (sb != 0 && sb != 1) || (!sa && !sb)) return 0;
-    switch (op) {
-    case 0: CASES(_mm512_add_ps) break;
-    case 1: CASES(_mm512_sub_ps) break;
-    case 2: CASES(_mm512_mul_ps) break;
-    case 3: CASES(_mm512_div_ps) break;
-    default: return 0;
-    }
-    return 1;
-}
-
-void vigil__nn_relu_clip_avx512(float *y, const float *x, int64_t n, int relu, float lo, float hi)
-{
-    /* max/min operand order as the AVX2 kernel: NaN and -0 handled alike */
-    const __m512 vlo = _mm512_set1_ps(relu ? 0.0f : lo), vhi = _mm512_set1_ps(hi);
-    for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 m = first(n - i);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-        v = relu ? _mm512_max_ps(v, vlo) : _mm512_min_ps(vhi, _mm512_max_ps(vlo, v));
-        _mm512_mask_storeu_ps(y + i, m, v);
-    }
 }
 
 double vigil__nn_sum_div_avx512(const float *x, int64_t n, float d)
@@ -166,16 +127,6 @@ double vigil__nn_exp_rows_avx512(const float *x, float mx, float *y, int64_t n)
     return sum;
 }
 #else
-int vigil__nn_binf_avx512(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
-                          int64_t n)
-{
-    (void)op, (void)o, (void)a, (void)sa, (void)b, (void)sb, (void)n;
-    return 0;
-}
-void vigil__nn_relu_clip_avx512(float *y, const float *x, int64_t n, int relu, float lo, float hi)
-{
-    vigil__nn_relu_clip_avx2(y, x, n, relu, lo, hi);
-}
 double vigil__nn_sum_div_avx512(const float *x, int64_t n, float d)
 {
     return vigil__nn_sum_div_avx2(x, n, d);

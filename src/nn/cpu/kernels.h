@@ -178,12 +178,9 @@ double vigil__nn_exp_rows_avx2(const float *x, float mx, float *y, int64_t n);
 #else
 #define NN_AVX512_OR(call512, call2) (call2)
 #endif
-/* The five kernels above on zmm, the tail masked (elementwise_avx512.c,
- * x86 only; call only when vigil__nn_have_avx512()): the same bits as the
- * AVX2 ones; the MaxPool row does all n outputs. */
-int vigil__nn_binf_avx512(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb,
-                          int64_t n);
-void vigil__nn_relu_clip_avx512(float *y, const float *x, int64_t n, int relu, float lo, float hi);
+/* Three of the kernels above on zmm, the tail masked (elementwise_avx512.c;
+ * call only when vigil__nn_have_avx512()): the same bits as the AVX2 ones;
+ * the MaxPool row does all n outputs. */
 double vigil__nn_sum_div_avx512(const float *x, int64_t n, float d);
 int64_t vigil__nn_maxpool_row_avx512(const nn_maxrow_t *r, float *y);
 double vigil__nn_exp_rows_avx512(const float *x, float mx, float *y, int64_t n);

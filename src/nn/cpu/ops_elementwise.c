@@ -220,9 +220,7 @@ NUM_TYPES(DEF_POWF, 0)
     static void name##_f32_fast(void *o, const void *a, int64_t sa, const void *b, int64_t sb,  \
                                 int64_t n)                                                     \
     {                                                                                          \
-        if (vigil__nn_have_avx2() && NN_AVX512_OR(vigil__nn_binf_avx512(op, o, a, sa, b, sb, n),  \
-                                                   vigil__nn_binf_avx2(op, o, a, sa, b, sb, n))) \
-            return;                                                                            \
+        if (vigil__nn_have_avx2() && vigil__nn_binf_avx2(op, o, a, sa, b, sb, n)) return;      \
         name##_f32(o, a, sa, b, sb, n);                                                        \
     }
 FAST_F32(add, 0)

@@ -123,7 +123,10 @@ static void plane_rows(void *arg, int64_t a, int64_t b)
         const float *x0 = c->x + (p * c->H + c->r0[oh]) * c->W;
         float *y = c->y + r * c->OW;
         if (!c->linear) {
-            for (int64_t j = 0; j < c->OW; j++) y[j] = x0[c->c0[j]];
+            if (r > a && oh > 0 && c->r0[oh] == c->r0[oh - 1]) /* upsampling: the row above again */
+                memcpy(y, y - c->OW, sizeof(float) * (size_t)c->OW);
+            else
+                for (int64_t j = 0; j < c->OW; j++) y[j] = x0[c->c0[j]];
             continue;
         }
         const float *x1 = c->x + (p * c->H + c->r1[oh]) * c->W;

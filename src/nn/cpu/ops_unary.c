@@ -211,9 +211,7 @@ static void unary_f32(void *arg, int64_t b, int64_t e)
     int64_t n = e - b;
     float a = (float)c->up->a, bb = (float)c->up->b;
     if ((c->up->kind == U_RELU || c->up->kind == U_CLIP) && vigil__nn_have_avx2()) {
-        int relu = c->up->kind == U_RELU;
-        NN_AVX512_OR(vigil__nn_relu_clip_avx512(y, x, n, relu, a, bb),
-                     vigil__nn_relu_clip_avx2(y, x, n, relu, a, bb));
+        vigil__nn_relu_clip_avx2(y, x, n, c->up->kind == U_RELU, a, bb);
         return;
     }
     switch (c->up->kind) {
