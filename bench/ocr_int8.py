@@ -138,6 +138,8 @@ def compare(ref, got, truth):
     nl_ref = sum(len(x["lines"]) for x in ref)
     nl_got = sum(len(x["lines"]) for x in got)
     same_img = sum(1 for a, b in zip(ref, got) if [l["text"] for l in a["lines"]] == [l["text"] for l in b["lines"]])
+    same_nospace = sum(1 for a, b in zip(ref, got)
+                       if [norm(l["text"]) for l in a["lines"]] == [norm(l["text"]) for l in b["lines"]])
     chars = errs = 0
     matched = same_line = 0
     dists = []
@@ -161,7 +163,7 @@ def compare(ref, got, truth):
     gt = sum(1 for b, t in zip(got, truth) if sorted(norm(l["text"]) for l in b["lines"]) == sorted(norm(x) for x in t))
     return {
         "lines": nl_got, "lines_float": nl_ref, "identical_images": same_img / max(1, len(ref)),
-        "identical_lines": same_line / max(1, nl_ref), "matched": matched, "cer": errs / max(1, chars),
+        "identical_lines": same_line / max(1, nl_ref), "identical_nospace": same_nospace / max(1, len(ref)), "matched": matched, "cer": errs / max(1, chars),
         "box_mean": statistics.mean(dists) if dists else 0.0, "box_max": max(dists) if dists else 0.0,
         "truth_images": gt / max(1, len(truth)),
     }
@@ -230,8 +232,8 @@ def main():
     base = compare(ref, ref, truth)
     print("float: %d lines (rendered %d), images read as rendered: %.3f" %
           (base["lines"], sum(len(t) for t in truth), base["truth_images"]))
-    hdr = ("| method | det | rec | lines (float) | identical text, images | identical lines | CER vs float | "
-           "box diff mean / max px | read as rendered |")
+    hdr = ("| method | det | rec | lines (float) | identical text, images | identical lines | identical but spaces | "
+           "CER vs float | box diff mean / max px | read as rendered |")
     rows = []
     for method in a.methods.split(","):
         kept = {}
@@ -253,14 +255,14 @@ def main():
         for det, rec in (("ppocr_det-int8", "ppocr_rec"), ("ppocr_det", "ppocr_rec-int8"),
                          ("ppocr_det-int8", "ppocr_rec-int8")):
             c = compare(ref, ocr(a.vigil, env, det, rec, images), truth)
-            rows.append("| %s | %s | %s | %d (%d) | %.3f | %.3f | %.4f | %.2f / %.1f | %.3f |" % (
+            rows.append("| %s | %s | %s | %d (%d) | %.3f | %.3f | %.3f | %.4f | %.2f / %.1f | %.3f |" % (
                 method, "int8 (%s)" % kept["ppocr_det"] if det.endswith("int8") else "float",
                 "int8 (%s)" % kept["ppocr_rec"] if rec.endswith("int8") else "float", c["lines"], c["lines_float"],
-                c["identical_images"], c["identical_lines"], c["cer"], c["box_mean"], c["box_max"], c["truth_images"]))
+                c["identical_images"], c["identical_lines"], c["identical_nospace"], c["cer"], c["box_mean"], c["box_max"], c["truth_images"]))
             print(rows[-1], flush=True)
     print("\n(int8 (A/B): A Convs in INT8, B kept float; float read as rendered: %.3f)" % base["truth_images"])
     print(hdr)
-    print("| --- " * 9 + "|")
+    print("| --- " * 10 + "|")
     for row in rows:
         print(row)
     if a.no_latency:

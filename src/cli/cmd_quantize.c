@@ -489,7 +489,11 @@ static int usage(FILE *out)
                  "  but it) and writes the ranking to NAME-int8.sens (auto:N runs it too).\n"
                  "  Each input is also calibrated as a quadrant (zoomed by the resize) and a\n"
                  "  colour variant unless --no-augment. --save-inputs writes every calibration\n"
-                 "  input tensor to DIR as raw float32 (input-K-DIMS.f32), for other engines.\n");
+                 "  input tensor to DIR as raw float32 (input-K-DIMS.f32), for other engines.\n"
+                 "  Inputs of varying size (fit32: ppocr_det; height: ppocr_rec, ppocr_cls) take\n"
+                 "  each image's own size; ppocr_rec and ppocr_cls calibrate on the text lines\n"
+                 "  the float ppocr_det finds in the images (as `vigil ocr` cuts them), each\n"
+                 "  with a colour variant unless --no-augment.\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
