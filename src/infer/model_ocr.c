@@ -67,12 +67,6 @@ vigil__ocr_t *vigil__ocr_open(int threads, char *errstr, size_t errstr_size)
     return vigil__ocr_open_models("ppocr_det", "ppocr_cls", "ppocr_rec", threads, errstr, errstr_size);
 }
 
-const vigil__model_entry_t *vigil__ocr_entry(const vigil__ocr_t *ocr, vigil__ocr_stage_t stage)
-{
-    const vigil__nnm_t *m = stage == VIGIL__OCR_DET ? ocr->det : stage == VIGIL__OCR_CLS ? ocr->cls : ocr->rec;
-    return m ? &m->entry : NULL;
-}
-
 static float *reserve(vigil__ocr_t *ocr, size_t n)
 {
     if (n > ocr->cap) {

@@ -21,8 +21,6 @@ typedef struct vigil__ocr_line {
  * mode; wider lines are squeezed). */
 #define VIGIL__OCR_REC_MAX_WIDTH 2048
 
-typedef enum vigil__ocr_stage { VIGIL__OCR_DET, VIGIL__OCR_CLS, VIGIL__OCR_REC } vigil__ocr_stage_t;
-
 /* Opens the registry models ppocr_det, ppocr_cls and ppocr_rec. */
 vigil__ocr_t *vigil__ocr_open(int threads, char *errstr, size_t errstr_size);
 /* Opens the named registry models (e.g. ppocr_det-int8 from `vigil models
@@ -31,8 +29,6 @@ vigil__ocr_t *vigil__ocr_open(int threads, char *errstr, size_t errstr_size);
  * post-processing kind (ocr_det, ocr_cls, ocr_rec), else VIGIL_ERR_INVALID. */
 vigil__ocr_t *vigil__ocr_open_models(const char *det, const char *cls, const char *rec, int threads,
                                      char *errstr, size_t errstr_size);
-/* The registry entry of a stage's model, NULL when it was not opened. */
-const vigil__model_entry_t *vigil__ocr_entry(const vigil__ocr_t *ocr, vigil__ocr_stage_t stage);
 void vigil__ocr_close(vigil__ocr_t *ocr);
 
 /* Reads the text lines of an RGB24 image; *lines is malloc'd (caller frees),
