@@ -41,7 +41,9 @@ int cli_ocr_main(const cli_cmd_t *cmd, int argc, char **argv)
             first = i + 1;
             break;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "vigil ocr: unknown option %s\n", argv[i]);
+            int known = !strcmp(argv[i], "--det") || !strcmp(argv[i], "--cls") || !strcmp(argv[i], "--rec") ||
+                        !strcmp(argv[i], "--threads");
+            fprintf(stderr, "vigil ocr: %s %s\n", known ? "missing value for" : "unknown option", argv[i]);
             return usage(stderr);
         } else {
             first = i;

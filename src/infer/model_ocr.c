@@ -53,7 +53,7 @@ vigil__ocr_t *vigil__ocr_open_models(const char *det, const char *cls, const cha
     const char *what[3] = {"text detection (ocr_det)", "direction classifier (ocr_cls)", "text recognition (ocr_rec)"};
     for (int i = 0; i < 3; i++) {
         if (want[i] && want[i]->entry.post != kind[i]) {
-            vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "ocr: model \"%s\" is not a %s model",
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "model \"%s\" is not a %s model",
                          want[i]->entry.name, what[i]);
             vigil__ocr_close(ocr);
             return NULL;
