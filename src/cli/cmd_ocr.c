@@ -1,5 +1,7 @@
-/* `vigil ocr IMAGE...`: text lines with their boxes, one JSON line per image
- * (the pipeline is in src/infer/model_ocr.c). */
+/* `vigil ocr [--det NAME] [--cls NAME|none] [--rec NAME] [--threads N] IMAGE...`:
+ * text lines with their boxes, one JSON line per image (the pipeline is in
+ * src/infer/model_ocr.c). The model names let float and `vigil models
+ * quantize`'s NAME-int8 be compared on the same images. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +13,51 @@
 #include "infer/model_ocr.h"
 #include "vigil/image.h"
 
+static int usage(FILE *out)
+{
+    fprintf(out, "usage: vigil ocr [--det NAME] [--cls NAME|none] [--rec NAME] [--threads N] IMAGE.jpg...\n"
+                 "prints one JSON line per image: {\"image\":PATH,\"width\":W,\"height\":H,"
+                 "\"lines\":[{\"text\":T,\"score\":S,\"box\":[x1,y1,...,x4,y4]}],\"ms\":T}\n"
+                 "models (registry names, `vigil models list`): --det text detection (default ppocr_det),\n"
+                 "--cls direction classifier (default ppocr_cls; none: lines are read as cut out),\n"
+                 "--rec recognition (default ppocr_rec); e.g. --det ppocr_det-int8 --rec ppocr_rec-int8\n"
+                 "after `vigil models quantize`. --threads: workers per model (default 1).\n"
+                 "the float models come from `vigil models fetch`\n");
+    return out == stdout ? CLI_OK : CLI_USAGE;
+}
+
 int cli_ocr_main(const cli_cmd_t *cmd, int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        FILE *out = argc < 2 ? stderr : stdout;
-        fprintf(out, "usage: vigil ocr IMAGE.jpg...\n"
-                     "prints one JSON line per image: {\"image\":PATH,\"width\":W,\"height\":H,"
-                     "\"lines\":[{\"text\":T,\"score\":S,\"box\":[x1,y1,...,x4,y4]}],\"ms\":T}\n"
-                     "models: ppocr_det, ppocr_cls, ppocr_rec (`vigil models fetch`)\n");
-        return argc < 2 ? CLI_USAGE : CLI_OK;
+    (void)cmd;
+    const char *det = "ppocr_det", *cls = "ppocr_cls", *rec = "ppocr_rec";
+    int threads = 1, first = argc;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout);
+        if (!strcmp(argv[i], "--det") && i + 1 < argc) det = argv[++i];
+        else if (!strcmp(argv[i], "--cls") && i + 1 < argc) cls = argv[++i];
+        else if (!strcmp(argv[i], "--rec") && i + 1 < argc) rec = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--")) {
+            first = i + 1;
+            break;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            int known = !strcmp(argv[i], "--det") || !strcmp(argv[i], "--cls") || !strcmp(argv[i], "--rec") ||
+                        !strcmp(argv[i], "--threads");
+            fprintf(stderr, "vigil ocr: %s %s\n", known ? "missing value for" : "unknown option", argv[i]);
+            return usage(stderr);
+        } else {
+            first = i;
+            break;
+        }
     }
+    if (first >= argc) return usage(stderr);
+    if (threads < 1 || threads > 64) {
+        fprintf(stderr, "vigil ocr: --threads must be 1..64\n");
+        return CLI_USAGE;
+    }
+    if (!strcmp(cls, "none")) cls = NULL;
     char err[512];
-    vigil__ocr_t *ocr = vigil__ocr_open(1, err, sizeof err);
+    vigil__ocr_t *ocr = vigil__ocr_open_models(det, cls, rec, threads, err, sizeof err);
     if (!ocr) {
         fprintf(stderr, "vigil ocr: %s\n", err);
         return CLI_FAIL;
@@ -30,7 +65,7 @@ int cli_ocr_main(const cli_cmd_t *cmd, int argc, char **argv)
     vigil_jpeg_t *jpeg = vigil_jpeg_new();
     vigil_image_t img = {0};
     int rc = jpeg ? CLI_OK : CLI_FAIL;
-    for (int i = 1; jpeg && i < argc; i++) {
+    for (int i = first; jpeg && i < argc; i++) {
         if (cli_read_image(jpeg, "ocr", argv[i], &img)) {
             rc = CLI_FAIL;
             continue;

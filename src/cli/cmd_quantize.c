@@ -7,7 +7,12 @@
  * Calibration inputs are JPEG images (a directory's *.jpg / *.jpeg, sorted
  * by name) or a video's first N frames (any file the sources read, or
  * "sample"), each preprocessed exactly as the pipeline does (a video frame
- * goes YUV -> JPEG -> RGB as through ingest and preprocess). Writes
+ * goes YUV -> JPEG -> RGB as through ingest and preprocess). Models whose
+ * input size follows the image (resize fit32: PP-OCR det; height: rec) get
+ * each input at its own size (vigil__prep_size), as `vigil ocr` gives them;
+ * a text recognizer (ocr_rec) calibrates on the text lines the OCR stage
+ * would give it: ppocr_det and ppocr_cls run on each image first and every
+ * line's crop is an input (src/infer/model_ocr.c). Writes
  * NAME-int8.vq next to the float model and $VIGIL_MODELS/NAME-int8.yaml: the
  * float entry's text with its name, description and `quant:` key, so
  * `infer.model: NAME-int8` runs it.
@@ -24,6 +29,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_models.h"
 #include "infer/model_nn.h"
+#include "infer/model_ocr.h"
 #include "infer/model_prep.h"
 #include "infer/model_registry.h"
 #include "vigil/file.h"
@@ -38,13 +44,22 @@ typedef struct calib_run {
     vigil__nnm_t *m;
     vigil_nn_calib_t *c;
     float *buf;
+    size_t buf_cap;  /* floats */
+    int max_w;       /* vigil__prep_size's cap on a dynamic width (0: none) */
     vigil_jpeg_t *jpeg;
     vigil_image_t img;
     size_t used, unreadable;
-    /* inputs kept for the sensitivity step (first pass): sens[0..nsens) */
-    float **sens;
+    size_t images;   /* images / frames read this pass */
+    /* inputs kept for the sensitivity step (first pass), each with its dims */
+    vigil_nn_tensor_t *sens;
     size_t nsens, sens_max, sens_every;
     int augment;       /* also a zoomed quadrant and a colour variant of each input */
+    int per;           /* inputs added per image: 3 with augment (2 for text lines: no quadrant), else 1 */
+    /* a text recognizer: the OCR stage's detector cuts the images into lines
+     * (collected once, before the passes) */
+    vigil__ocr_t *ocr;
+    vigil_image_t *lines;
+    size_t nlines, lines_cap;
     vigil_image_t col; /* the colour variant */
     const char *save;  /* --save-inputs DIR: each input as raw float32, or NULL */
 } calib_run_t;
@@ -109,17 +124,30 @@ static char **list_images(const char *dir, int max, size_t *n, char *err, size_t
     return v;
 }
 
-/* Preprocesses img and adds it to the calibration. */
+/* Preprocesses img at the size the pipeline gives it (fixed, or following
+ * the image for fit32 / height) and adds it to the calibration. */
 static int add_one(calib_run_t *r, const vigil_image_t *img, const char *what)
 {
     const vigil__model_entry_t *e = &r->m->entry;
     vigil__geom_t geom;
-    vigil__prep_image(e, img, e->width, e->height, r->buf, &geom);
+    int w, h;
+    vigil__prep_size(e, img->width, img->height, r->max_w, &w, &h);
+    size_t n = (size_t)3 * (size_t)w * (size_t)h;
+    if (n > r->buf_cap) {
+        float *b = realloc(r->buf, sizeof(float) * n);
+        if (!b) {
+            fprintf(stderr, "vigil models quantize: %s: out of memory\n", what);
+            return -1;
+        }
+        r->buf = b;
+        r->buf_cap = n;
+    }
+    vigil__prep_image(e, img, w, h, r->buf, &geom);
     vigil_nn_tensor_t in = {.dtype = VIGIL_NN_FLOAT32, .ndim = 4, .data = r->buf};
     in.dims[0] = 1;
-    in.dims[1] = e->nchw ? 3 : e->height;
-    in.dims[2] = e->nchw ? e->height : e->width;
-    in.dims[3] = e->nchw ? e->width : 3;
+    in.dims[1] = e->nchw ? 3 : h;
+    in.dims[2] = e->nchw ? h : w;
+    in.dims[3] = e->nchw ? w : 3;
     char err[512];
     if (r->save && save_input(r, &in)) return -1;
     if (vigil_nn_calib_add(r->c, &in, err, sizeof err)) {
@@ -127,8 +155,12 @@ static int add_one(calib_run_t *r, const vigil_image_t *img, const char *what)
         return -1;
     }
     if (r->sens && r->nsens < r->sens_max && r->used % r->sens_every == 0) {
-        size_t n = (size_t)3 * e->width * e->height;
-        if ((r->sens[r->nsens] = malloc(sizeof(float) * n))) memcpy(r->sens[r->nsens++], r->buf, sizeof(float) * n);
+        vigil_nn_tensor_t *t = &r->sens[r->nsens];
+        *t = in;
+        if ((t->data = malloc(sizeof(float) * n))) {
+            memcpy(t->data, r->buf, sizeof(float) * n);
+            r->nsens++;
+        }
     }
     r->used++;
     return 0;
@@ -139,27 +171,29 @@ static uint8_t clamp_u8(int v)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-/* Adds r->img and, with --augment, two variants of it (the k-th input):
- * its quadrant k % 4 (the model's resize zooms it 2x: objects closer than
- * the video shows them) and a colour variant (channels rotated by k % 3,
- * saturation 2.5x and contrast 1.3x: colours the scene lacks), so that the
- * ranges cover more than one scene's statistics. */
-static int add_image(calib_run_t *r, const char *what)
+/* Adds im and, with --augment, variants of it (the k-th input): its
+ * quadrant k % 4 (the model's resize zooms it 2x: objects closer than the
+ * video shows them; not for text lines, whose text it would cut) and a
+ * colour variant (channels rotated by k % 3, saturation 2.5x and contrast
+ * 1.3x: colours the scene lacks), so that the ranges cover more than one
+ * scene's statistics. */
+static int add_variants(calib_run_t *r, const vigil_image_t *im, const char *what)
 {
-    size_t k = r->used / (r->augment ? 3 : 1);
-    if (add_one(r, &r->img, what)) return -1;
+    size_t k = r->used / (size_t)r->per;
+    if (add_one(r, im, what)) return -1;
     if (!r->augment) return 0;
-    const vigil_image_t *im = &r->img;
     int bpp = im->fmt == VIGIL_PIX_RGB24 ? 3 : 0;
-    vigil_image_t q = *im;
-    q.owned = 0;
-    q.width = im->width / 2 > 0 ? im->width / 2 : 1;
-    q.height = im->height / 2 > 0 ? im->height / 2 : 1;
-    if (bpp)
-        q.data = im->data + (size_t)(k % 2 ? im->width - q.width : 0) * 3 +
-                 (size_t)((k / 2) % 2 ? im->height - q.height : 0) * (size_t)im->stride;
-    if (add_one(r, &q, what)) return -1;
-    if (!bpp) return add_one(r, &r->img, what); /* the same count of inputs on every pass */
+    if (r->per == 3) {
+        vigil_image_t q = *im;
+        q.owned = 0;
+        q.width = im->width / 2 > 0 ? im->width / 2 : 1;
+        q.height = im->height / 2 > 0 ? im->height / 2 : 1;
+        if (bpp)
+            q.data = im->data + (size_t)(k % 2 ? im->width - q.width : 0) * 3 +
+                     (size_t)((k / 2) % 2 ? im->height - q.height : 0) * (size_t)im->stride;
+        if (add_one(r, &q, what)) return -1;
+    }
+    if (!bpp) return add_one(r, im, what); /* the same count of inputs on every pass */
     if (r->col.width != im->width || r->col.height != im->height) {
         vigil_image_release(&r->col);
         if (vigil_image_alloc(&r->col, im->width, im->height, VIGIL_PIX_RGB24)) {
@@ -180,6 +214,50 @@ static int add_image(calib_run_t *r, const char *what)
         }
     }
     return add_one(r, &r->col, what);
+}
+
+/* Text lines of r->img as the OCR stage cuts them (detection, DB boxes, crop,
+ * direction), kept in r->lines for the calibration passes. */
+static int collect_lines(calib_run_t *r, const char *what)
+{
+    char err[512];
+    vigil__quad_t *quads = NULL;
+    size_t nq = 0;
+    if (vigil__ocr_detect(r->ocr, &r->img, &quads, &nq, err, sizeof err)) {
+        fprintf(stderr, "vigil models quantize: %s: text detection: %s\n", what, err);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < nq && !rc; i++) {
+        if (r->nlines == r->lines_cap) {
+            size_t cap = r->lines_cap ? 2 * r->lines_cap : 64;
+            vigil_image_t *g = realloc(r->lines, cap * sizeof *g);
+            if (!g) {
+                fprintf(stderr, "vigil models quantize: %s: out of memory\n", what);
+                rc = -1;
+                break;
+            }
+            r->lines = g;
+            r->lines_cap = cap;
+        }
+        vigil_image_t *l = &r->lines[r->nlines];
+        memset(l, 0, sizeof *l);
+        if (vigil__ocr_line_image(r->ocr, &r->img, &quads[i], l, err, sizeof err)) {
+            fprintf(stderr, "vigil models quantize: %s: text line %zu: %s\n", what, i, err);
+            rc = -1;
+        } else {
+            r->nlines++;
+        }
+    }
+    free(quads);
+    return rc;
+}
+
+/* One image or frame read (in r->img): its inputs, or its text lines. */
+static int add_image(calib_run_t *r, const char *what)
+{
+    r->images++;
+    return r->ocr ? collect_lines(r, what) : add_variants(r, &r->img, what);
 }
 
 static int run_dir(calib_run_t *r, const char *dir, char **names, size_t n)
@@ -206,7 +284,7 @@ static int run_video(calib_run_t *r, const char *url, int frames)
         return -1;
     }
     int rc = 0, bad = 0;
-    while ((int)(r->used / (r->augment ? 3 : 1)) < frames) {
+    while ((int)r->images < frames) {
         vigil_source_frame_t f;
         vigil_err_t e = vigil_source_read(src, &f, err, sizeof err);
         if (e == VIGIL_ERR_CLOSED) break;
@@ -231,7 +309,7 @@ static int run_video(calib_run_t *r, const char *url, int frames)
         }
         free(jpg);
         char what[64];
-        snprintf(what, sizeof what, "frame %zu", r->used);
+        snprintf(what, sizeof what, "frame %zu", r->images);
         if (add_image(r, what)) {
             rc = -1;
             break;
@@ -273,15 +351,7 @@ static int sensitivity(calib_run_t *r, vigil_nn_sens_mode_t mode, long auto_n, i
         fprintf(stderr, "vigil models quantize: out of memory\n");
         goto out;
     }
-    for (size_t i = 0; i < r->nsens; i++) {
-        in[i].dtype = VIGIL_NN_FLOAT32;
-        in[i].ndim = 4;
-        in[i].data = r->sens[i];
-        in[i].dims[0] = 1;
-        in[i].dims[1] = e->nchw ? 3 : e->height;
-        in[i].dims[2] = e->nchw ? e->height : e->width;
-        in[i].dims[3] = e->nchw ? e->width : 3;
-    }
+    for (size_t i = 0; i < r->nsens; i++) in[i] = r->sens[i]; /* each with its own dims */
     vigil_nn_format_t fmt = !strcmp(e->format, "tfjs") ? VIGIL_NN_FORMAT_TFJS : VIGIL_NN_FORMAT_ONNX;
     if (vigil_nn_calib_sensitivity(r->c, r->m->path, fmt, in, r->nsens, mode, threads, errs, &base, err, sizeof err)) {
         fprintf(stderr, "vigil models quantize: %s\n", err);
@@ -419,7 +489,11 @@ static int usage(FILE *out)
                  "  but it) and writes the ranking to NAME-int8.sens (auto:N runs it too).\n"
                  "  Each input is also calibrated as a quadrant (zoomed by the resize) and a\n"
                  "  colour variant unless --no-augment. --save-inputs writes every calibration\n"
-                 "  input tensor to DIR as raw float32 (input-K-DIMS.f32), for other engines.\n");
+                 "  input tensor to DIR as raw float32 (input-K-DIMS.f32), for other engines.\n"
+                 "  Inputs of varying size (fit32: ppocr_det; height: ppocr_rec, ppocr_cls) take\n"
+                 "  each image's own size; ppocr_rec and ppocr_cls calibrate on the text lines\n"
+                 "  the float ppocr_det finds in the images (as `vigil ocr` cuts them), each\n"
+                 "  with a colour variant unless --no-augment.\n");
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
@@ -536,10 +610,16 @@ int cli_models_quantize(int argc, char **argv)
         goto done;
     }
     const vigil__model_entry_t *e = &r.m->entry;
-    if (e->resize == VIGIL_RESIZE_FIT32 || e->resize == VIGIL_RESIZE_HEIGHT) {
-        fprintf(stderr, "vigil models quantize: model \"%s\": inputs of varying size (resize fit32/height) are not "
-                        "supported yet\n", name);
-        goto done;
+    /* fit32 / height inputs take each image's own size (vigil__prep_size), capped as `vigil ocr` caps them */
+    r.max_w = e->post == VIGIL_POST_OCR_REC ? VIGIL__OCR_REC_MAX_WIDTH : e->post == VIGIL_POST_OCR_CLS ? e->width : 0;
+    r.per = !augment ? 1 : e->post == VIGIL_POST_OCR_REC || e->post == VIGIL_POST_OCR_CLS ? 2 : 3;
+    if (e->post == VIGIL_POST_OCR_REC || e->post == VIGIL_POST_OCR_CLS) {
+        /* text lines as the OCR stage cuts them, by the float detector (and the classifier for rec) */
+        if (!(r.ocr = vigil__ocr_open_models("ppocr_det", e->post == VIGIL_POST_OCR_REC ? "ppocr_cls" : NULL, NULL,
+                                             threads, err, sizeof err))) {
+            fprintf(stderr, "vigil models quantize: model \"%s\" calibrates on text lines: %s\n", name, err);
+            goto done;
+        }
     }
     snprintf(qname, sizeof qname, "%s-int8", e->name);
     if (strlen(qname) >= sizeof e->name) {
@@ -565,23 +645,51 @@ int cli_models_quantize(int argc, char **argv)
      * 0.980 on 200 vtest frames (docs/nn.md "INT8": 0.918 / 0.958 without both) */
     if (strcmp(keep, "none")) vigil_nn_calib_keep_float(r.c, keep);
     r.jpeg = vigil_jpeg_new();
-    r.buf = malloc(sizeof(float) * 3 * (size_t)e->width * (size_t)e->height);
-    if (want_sens) {
-        r.sens_max = (size_t)sens_images;
-        size_t total = nnames * (augment ? 3 : 1);
-        r.sens_every = is_dir && total > r.sens_max ? total / r.sens_max : 1; /* spread over the inputs */
-        r.sens = calloc(r.sens_max, sizeof *r.sens);
-    }
-    if (!r.jpeg || !r.buf || (want_sens && !r.sens)) {
+    if (!r.jpeg) {
         fprintf(stderr, "vigil models quantize: out of memory\n");
         goto done;
+    }
+    size_t nimages = 0; /* images / frames read (text models: once, before the passes) */
+    if (r.ocr) {
+        if (is_dir ? run_dir(&r, calib, names, nnames) : run_video(&r, calib, frames)) goto done;
+        nimages = r.images;
+        if (!nimages) {
+            fprintf(stderr, "vigil models quantize: no readable %s in %s (%zu unreadable)\n",
+                    is_dir ? "images" : "frames", calib, r.unreadable);
+            goto done;
+        }
+        if (!r.nlines) {
+            fprintf(stderr, "vigil models quantize: model \"%s\" calibrates on text lines, and the text detector "
+                            "found none in the %zu %s of %s\n", name, nimages, is_dir ? "images" : "frames", calib);
+            goto done;
+        }
+    }
+    if (want_sens) {
+        r.sens_max = (size_t)sens_images;
+        size_t total = (r.ocr ? r.nlines : nnames) * (size_t)r.per;
+        r.sens_every = (is_dir || r.ocr) && total > r.sens_max ? total / r.sens_max : 1; /* spread over the inputs */
+        r.sens = calloc(r.sens_max, sizeof *r.sens);
+        if (!r.sens) {
+            fprintf(stderr, "vigil models quantize: out of memory\n");
+            goto done;
+        }
     }
     for (int pass = 0; pass < vigil_nn_calib_passes(r.c); pass++) {
         if (pass) vigil_nn_calib_next_pass(r.c);
         size_t used = r.used;
-        r.used = r.unreadable = 0;
+        r.used = 0;
         if (pass) r.sens_max = r.nsens, r.save = NULL; /* kept / saved from the first pass only */
-        if (is_dir ? run_dir(&r, calib, names, nnames) : run_video(&r, calib, frames)) goto done;
+        if (r.ocr) {
+            for (size_t i = 0; i < r.nlines; i++) {
+                char what[64];
+                snprintf(what, sizeof what, "text line %zu", i);
+                if (add_variants(&r, &r.lines[i], what)) goto done;
+            }
+        } else {
+            r.unreadable = r.images = 0;
+            if (is_dir ? run_dir(&r, calib, names, nnames) : run_video(&r, calib, frames)) goto done;
+            nimages = r.images;
+        }
         if (pass && r.used != used) {
             fprintf(stderr, "vigil models quantize: %s gave %zu inputs on the second pass, %zu on the first\n", calib,
                     r.used, used);
@@ -594,7 +702,7 @@ int cli_models_quantize(int argc, char **argv)
         }
     }
     if (r.unreadable) fprintf(stderr, "vigil models quantize: %zu unreadable inputs skipped\n", r.unreadable);
-    if (r.used / (augment ? 3 : 1) == 1)
+    if (nimages == 1)
         fprintf(stderr, "vigil models quantize: warning: ranges from a single input may not fit other scenes\n");
     if (want_sens && sensitivity(&r, sens_mode, auto_n, threads, vq_path)) goto done;
     if (vigil_nn_calib_write(r.c, vq_path, err, sizeof err)) {
@@ -618,15 +726,24 @@ int cli_models_quantize(int argc, char **argv)
     vigil__nnm_close(check);
     size_t nq, nf;
     vigil_nn_calib_counts(r.c, &nq, &nf);
-    printf("%s: %zu Convs in INT8, %zu kept float, calibrated (%s) on %zu %s of %s%s\n  %s\n  %s\n", qname, nq, nf,
-           method_s, r.used / (augment ? 3 : 1), is_dir ? "images" : "frames", calib,
-           augment ? " and 2 variants of each" : "", vq_path, yaml_path);
+    if (r.ocr)
+        printf("%s: %zu Convs in INT8, %zu kept float, calibrated (%s) on %zu text lines (ppocr_det) of %zu %s of "
+               "%s%s\n  %s\n  %s\n",
+               qname, nq, nf, method_s, r.nlines, nimages, is_dir ? "images" : "frames", calib,
+               augment ? " and a colour variant of each" : "", vq_path, yaml_path);
+    else
+        printf("%s: %zu Convs in INT8, %zu kept float, calibrated (%s) on %zu %s of %s%s\n  %s\n  %s\n", qname, nq,
+               nf, method_s, nimages, is_dir ? "images" : "frames", calib, augment ? " and 2 variants of each" : "",
+               vq_path, yaml_path);
     rc = CLI_OK;
 done:
     if (names)
         for (size_t i = 0; i < nnames; i++) free(names[i]);
     free(names);
-    for (size_t i = 0; i < r.nsens; i++) free(r.sens[i]);
+    for (size_t i = 0; i < r.nsens; i++) free(r.sens[i].data);
+    for (size_t i = 0; i < r.nlines; i++) vigil_image_release(&r.lines[i]);
+    free(r.lines);
+    vigil__ocr_close(r.ocr);
     free(r.sens);
     vigil_image_release(&r.img);
     vigil_image_release(&r.col);

@@ -16,8 +16,6 @@
 #include "infer/model_ocr.h"
 #include "infer/model_prep.h"
 
-#define REC_MAX_WIDTH 2048
-
 struct vigil__ocr {
     vigil__nnm_t *det, *cls, *rec;
     float *buf;
@@ -34,20 +32,39 @@ void vigil__ocr_close(vigil__ocr_t *ocr)
     free(ocr);
 }
 
-vigil__ocr_t *vigil__ocr_open(int threads, char *errstr, size_t errstr_size)
+vigil__ocr_t *vigil__ocr_open_models(const char *det, const char *cls, const char *rec, int threads,
+                                     char *errstr, size_t errstr_size)
 {
     vigil__ocr_t *ocr = calloc(1, sizeof *ocr);
     if (!ocr) {
         vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "ocr: out of memory");
         return NULL;
     }
-    if (!(ocr->det = vigil__nnm_open("ppocr_det", threads, errstr, errstr_size)) ||
-        !(ocr->cls = vigil__nnm_open("ppocr_cls", threads, errstr, errstr_size)) ||
-        !(ocr->rec = vigil__nnm_open("ppocr_rec", threads, errstr, errstr_size))) {
+    if (!(ocr->det = vigil__nnm_open(det, threads, errstr, errstr_size)) ||
+        (cls && !(ocr->cls = vigil__nnm_open(cls, threads, errstr, errstr_size))) ||
+        (rec && !(ocr->rec = vigil__nnm_open(rec, threads, errstr, errstr_size)))) {
         vigil__ocr_close(ocr);
         return NULL;
     }
+    /* each model must be the stage it is opened for (a detector given as --rec
+     * would otherwise fail later with a shape error) */
+    const vigil__nnm_t *want[3] = {ocr->det, ocr->cls, ocr->rec};
+    const vigil__post_kind_t kind[3] = {VIGIL_POST_OCR_DET, VIGIL_POST_OCR_CLS, VIGIL_POST_OCR_REC};
+    const char *what[3] = {"text detection (ocr_det)", "direction classifier (ocr_cls)", "text recognition (ocr_rec)"};
+    for (int i = 0; i < 3; i++) {
+        if (want[i] && want[i]->entry.post != kind[i]) {
+            vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "model \"%s\" is not a %s model",
+                         want[i]->entry.name, what[i]);
+            vigil__ocr_close(ocr);
+            return NULL;
+        }
+    }
     return ocr;
+}
+
+vigil__ocr_t *vigil__ocr_open(int threads, char *errstr, size_t errstr_size)
+{
+    return vigil__ocr_open_models("ppocr_det", "ppocr_cls", "ppocr_rec", threads, errstr, errstr_size);
 }
 
 static float *reserve(vigil__ocr_t *ocr, size_t n)
@@ -145,6 +162,47 @@ static void rotate180(vigil_image_t *img)
     }
 }
 
+vigil_err_t vigil__ocr_detect(vigil__ocr_t *ocr, const vigil_image_t *img, vigil__quad_t **quads, size_t *nquads,
+                              char *errstr, size_t errstr_size)
+{
+    vigil__geom_t g;
+    vigil_nn_tensor_t t;
+    vigil_err_t rc;
+    *quads = NULL;
+    *nquads = 0;
+    if ((rc = run_image(ocr, ocr->det, img, 0, &g, &t, errstr, errstr_size))) return rc;
+    if (t.ndim != 4 || t.dims[0] != 1 || t.dims[1] != 1)
+        return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "model \"%s\": output is not [1, 1, H, W]",
+                            ocr->det->entry.name);
+    const vigil__model_entry_t *de = &ocr->det->entry;
+    vigil__db_params_t dbp;
+    vigil__db_params_init(&dbp);
+    dbp.threshold = de->db_threshold;
+    dbp.box_threshold = de->db_box_threshold;
+    dbp.unclip_ratio = de->db_unclip_ratio;
+    if ((rc = vigil__post_db(t.data, (int)t.dims[3], (int)t.dims[2], &g, &dbp, quads, nquads)))
+        return vigil_seterr(errstr, errstr_size, rc, "ocr: text detection post-processing failed");
+    return VIGIL_OK;
+}
+
+vigil_err_t vigil__ocr_line_image(vigil__ocr_t *ocr, const vigil_image_t *img, const vigil__quad_t *q,
+                                  vigil_image_t *crop, char *errstr, size_t errstr_size)
+{
+    vigil__geom_t g;
+    vigil_nn_tensor_t t;
+    vigil_err_t rc;
+    if ((rc = vigil__ocr_crop(img, q, crop))) return vigil_seterr(errstr, errstr_size, rc, "ocr: out of memory");
+    if (!ocr->cls) return VIGIL_OK;
+    if ((rc = run_image(ocr, ocr->cls, crop, ocr->cls->entry.width, &g, &t, errstr, errstr_size))) {
+        vigil_image_release(crop);
+        return rc;
+    }
+    if (vigil__nnm_tensor_bytes(&t) >= 2 * sizeof(float) &&
+        vigil__cls_is_rotated((const float *)t.data, ocr->cls->entry.score_threshold))
+        rotate180(crop);
+    return VIGIL_OK;
+}
+
 vigil_err_t vigil__ocr_run(vigil__ocr_t *ocr, const vigil_image_t *img, vigil__ocr_line_t **lines,
                            size_t *nlines, char *errstr, size_t errstr_size)
 {
@@ -157,43 +215,21 @@ vigil_err_t vigil__ocr_run(vigil__ocr_t *ocr, const vigil_image_t *img, vigil__o
     vigil_err_t rc;
     *lines = NULL;
     *nlines = 0;
-    if ((rc = run_image(ocr, ocr->det, img, 0, &g, &t, errstr, errstr_size))) goto done;
-    if (t.ndim != 4 || t.dims[0] != 1 || t.dims[1] != 1) {
-        rc = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                          "model \"ppocr_det\": output is not [1, 1, H, W]");
-        goto done;
-    }
-    const vigil__model_entry_t *de = &ocr->det->entry;
-    vigil__db_params_t dbp;
-    vigil__db_params_init(&dbp);
-    dbp.threshold = de->db_threshold;
-    dbp.box_threshold = de->db_box_threshold;
-    dbp.unclip_ratio = de->db_unclip_ratio;
-    if ((rc = vigil__post_db(t.data, (int)t.dims[3], (int)t.dims[2], &g, &dbp, &quads, &nq))) {
-        vigil_seterr(errstr, errstr_size, rc, "ocr: text detection post-processing failed");
-        goto done;
-    }
+    if (!ocr->rec) return vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "ocr: no recognition model opened");
+    if ((rc = vigil__ocr_detect(ocr, img, &quads, &nq, errstr, errstr_size))) goto done;
     out = calloc(nq ? nq : 1, sizeof *out);
     if (!out) {
         rc = vigil_seterr(errstr, errstr_size, VIGIL_ERR_NOMEM, "ocr: out of memory");
         goto done;
     }
-    const vigil__model_entry_t *ce = &ocr->cls->entry, *re = &ocr->rec->entry;
+    const vigil__model_entry_t *re = &ocr->rec->entry;
     for (size_t i = 0; i < nq; i++) {
-        if ((rc = vigil__ocr_crop(img, &quads[i], &crop))) {
-            vigil_seterr(errstr, errstr_size, rc, "ocr: out of memory");
-            goto done;
-        }
-        if ((rc = run_image(ocr, ocr->cls, &crop, ce->width, &g, &t, errstr, errstr_size)))
-            goto done;
-        if (vigil__nnm_tensor_bytes(&t) >= 2 * sizeof(float) &&
-            vigil__cls_is_rotated((const float *)t.data, ce->score_threshold))
-            rotate180(&crop);
-        if ((rc = run_image(ocr, ocr->rec, &crop, REC_MAX_WIDTH, &g, &t, errstr, errstr_size)))
+        if ((rc = vigil__ocr_line_image(ocr, img, &quads[i], &crop, errstr, errstr_size))) goto done;
+        if ((rc = run_image(ocr, ocr->rec, &crop, VIGIL__OCR_REC_MAX_WIDTH, &g, &t, errstr, errstr_size)))
             goto done;
         if (t.ndim != 3 || t.dims[0] != 1) {
-            rc = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID,
-                              "model \"ppocr_rec\": output is not [1, T, classes]");
+            rc = vigil_seterr(errstr, errstr_size, VIGIL_ERR_INVALID, "model \"%s\": output is not [1, T, classes]",
+                              re->name);
             goto done;
         }
         vigil__ocr_line_t *l = &out[n];
