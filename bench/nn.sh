@@ -10,6 +10,8 @@
 #   u8 activations, per-channel s8 weights), timed by nn_ort.py as the float
 #   rows; both calibrated on the same tensors (vigil's own inputs from
 #   vtest.avi frames 400, 412, ..., 676, saved by --save-inputs; INT8=0 skips)
+#   PP-OCRv4 det / rec INT8 likewise (--method percentile), calibrated on 24
+#   text images rendered by bench/ocr_int8.py (rec on the detector's lines)
 #
 # Median latency over RUNS runs (default 20; TF.js: TFJS_RUNS, default 5, as
 # one run takes seconds) after one warm-up, at 1 and 2 threads (THREADS),
@@ -64,6 +66,18 @@ if [ -f "$cn" ] && [ "$have_ort" = 1 ]; then
   fi
 fi
 
+# ONNX Runtime's INT8 model of FLOAT.onnx calibrated on vigil's saved inputs
+# (bench/nn_ort_int8.py): prints its path, or nothing (and a note) when it failed
+ort_int8() {
+  local line
+  if line=$("$py" "$src/bench/nn_ort_int8.py" "$1" "$work/$2-int8.onnx" "$3" 2>"$work/ort_int8_$2.err"); then
+    echo "note: ORT INT8 model: $line" >&2
+    echo "$work/$2-int8.onnx"
+  else
+    echo "note: ORT quantize_static of $2 failed: $(tail -n 1 "$work/ort_int8_$2.err"): no ORT INT8 peer" >&2
+  fi
+}
+
 # CenterNet INT8: vigil's own (`vigil models quantize`, its defaults, into a
 # throwaway models dir) and ORT's (quantize_static, QDQ, bench/nn_ort_int8.py),
 # both calibrated on the same tensors: vigil calibrates on the sample video's
@@ -83,15 +97,37 @@ if [ -f "$cn" ] && [ -f "$video" ] && [ "${INT8:-1}" = 1 ]; then
   else
     echo "note: vigil models quantize centernet failed: $(tail -n 1 "$work/quantize.log"): no vigil INT8 row"
   fi
-  if [ -n "$cn_onnx" ] && [ -n "$cn_vq" ]; then
-    if line=$("$py" "$src/bench/nn_ort_int8.py" "$cn_onnx" "$work/centernet-int8.onnx" "$work/inputs" \
-         2>"$work/ort_int8.err"); then
-      cn_qdq=$work/centernet-int8.onnx
-      echo "note: ORT INT8 model: $line"
+  [ -n "$cn_onnx" ] && [ -n "$cn_vq" ] && cn_qdq=$(ort_int8 "$cn_onnx" centernet "$work/inputs")
+fi
+
+# PP-OCRv4 det and rec INT8 the same way: vigil's `vigil models quantize
+# ppocr_det` / `ppocr_rec` (--method percentile: the method docs/nn.md
+# measured best for PP-OCR; default layers) and ORT's quantize_static, both on
+# the tensors vigil made from bench/ocr_int8.py's 24 rendered calibration
+# images: det each image at its own size (fit32), rec the float detector's
+# text lines (48 high, as wide as the line)
+det_vq=""; det_qdq=""; rec_vq=""; rec_qdq=""
+if [ -f "$det" ] && [ -f "$rec" ] && [ "${INT8:-1}" = 1 ] && command -v ffmpeg >/dev/null; then
+  mkdir -p "$work/models/ppocr" "$work/det_inputs" "$work/rec_inputs"
+  ln -s "$(dirname "$det")"/* "$work/models/ppocr/"
+  python3 - "$src/bench" "$work/ocr_calib" "$video" <<'PY' >"$work/ocr_render.log" 2>&1
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import ocr_int8
+ocr_int8.render_set(sys.argv[2], 24, 1, video=sys.argv[3] if os.path.exists(sys.argv[3]) else None)
+PY
+  for m in det rec; do
+    if VIGIL_MODELS=$work/models "$build/vigil" models quantize "ppocr_$m" --calibrate "$work/ocr_calib" \
+         --method percentile --save-inputs "$work/${m}_inputs" >"$work/quantize_$m.log" 2>&1; then
+      vq=$work/models/ppocr/ppocr_$m-int8.vq
+      [ -f "$vq" ] || { echo "note: vigil models quantize ppocr_$m wrote no $vq: no vigil INT8 row"; continue; }
+      onnx=$det; [ "$m" = rec ] && onnx=$rec
+      qdq=""; [ "$have_ort" = 1 ] && qdq=$(ort_int8 "$onnx" "ppocr_$m" "$work/${m}_inputs")
+      if [ "$m" = det ]; then det_vq=$vq; det_qdq=$qdq; else rec_vq=$vq; rec_qdq=$qdq; fi
     else
-      echo "note: ORT quantize_static failed: $(tail -n 1 "$work/ort_int8.err"): no ORT INT8 peer"
+      echo "note: vigil models quantize ppocr_$m failed: $(tail -n 1 "$work/quantize_$m.log"): no vigil INT8 row"
     fi
-  fi
+  done
 fi
 
 # label|vigil model|shape|ORT model (empty: none)|TF.js reference (1/0)|vigil .vq (INT8)
@@ -99,7 +135,9 @@ configs=()
 [ -f "$cn" ] && configs+=("centernet-512|$cn|1x512x512x3|$cn_onnx|1|")
 [ -n "$cn_vq" ] && configs+=("centernet-512-int8|$cn|1x512x512x3|$cn_qdq|0|$cn_vq")
 [ -f "$det" ] && configs+=("ppocrv4-det-640|$det|1x3x640x640|$det|0|")
+[ -n "$det_vq" ] && configs+=("ppocrv4-det-640-int8|$det|1x3x640x640|$det_qdq|0|$det_vq")
 [ -f "$rec" ] && configs+=("ppocrv4-rec-48x320|$rec|1x3x48x320|$rec|0|")
+[ -n "$rec_vq" ] && configs+=("ppocrv4-rec-48x320-int8|$rec|1x3x48x320|$rec_qdq|0|$rec_vq")
 [ ${#configs[@]} -gt 0 ] || { echo "bench/nn.sh: no models under $models (vigil models fetch)"; exit 0; }
 
 peak() { for t in $threads; do "$bench" --peak "$t" 2>&1 | tail -n 1 >>"$out"; done; }
