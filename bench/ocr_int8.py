@@ -14,7 +14,8 @@ identical to float's (every line, in order), the fraction of float's lines read
 identically (matched by box IoU >= 0.5), the character error rate vs float (edit
 distance over float's characters, the image's lines joined), the box differences of
 matched lines (mean and max corner distance, px), and the fraction matching the rendered
-ground truth for float and int8. Then latency of each model alone, float vs int8:
+ground truth for float and int8; beside each row the median of `vigil ocr`'s own ms per image
+(1 thread: det, cls, rec and post-processing), one pass, so only a rough whole-pipeline figure. Then latency of each model alone, float vs int8:
 `vigil nn run MODEL --quant FILE.vq --threads 1 --runs 20` (median) on det 1x3x640x640
 and rec 1x3x48x320, alternated --rounds times, and the CPU model. Prints, never asserts
 on time.
@@ -166,6 +167,7 @@ def compare(ref, got, truth):
         "identical_lines": same_line / max(1, nl_ref), "identical_nospace": same_nospace / max(1, len(ref)), "matched": matched, "cer": errs / max(1, chars),
         "box_mean": statistics.mean(dists) if dists else 0.0, "box_max": max(dists) if dists else 0.0,
         "truth_images": gt / max(1, len(truth)),
+        "ms": statistics.median(x["ms"] for x in got) if got else 0.0,
     }
 
 
@@ -277,7 +279,7 @@ def main():
                 method, "int8 (%s)" % kept["ppocr_det"] if det.endswith("int8") else "float",
                 "int8 (%s)" % kept["ppocr_rec"] if rec.endswith("int8") else "float", c["lines"], c["lines_float"],
                 c["identical_images"], c["identical_lines"], c["identical_nospace"], c["cer"], c["box_mean"], c["box_max"], c["truth_images"]))
-            print(rows[-1], flush=True)
+            print(rows[-1] + "  vigil ocr ms/image median: %.1f (float %.1f)" % (c["ms"], base["ms"]), flush=True)
     print("\n(int8 (A/B): A Convs in INT8, B kept float; float read as rendered: %.3f)" % base["truth_images"])
     print(hdr)
     print("| --- " * 10 + "|")
