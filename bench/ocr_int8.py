@@ -37,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 
+from benchlib import cpu_model
+
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vigil")
 MODELS = os.environ.get("VIGIL_MODELS", os.path.join(CACHE, "models"))
@@ -169,17 +171,6 @@ def compare(ref, got, truth):
         "truth_images": gt / max(1, len(truth)),
         "ms": statistics.median(x["ms"] for x in got) if got else 0.0,
     }
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def nn_median(vigil, env, model, shape, quant, runs):

@@ -26,19 +26,9 @@ images are missing.
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 
-SRC = os.environ.get("VIGIL_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-VIGIL = os.environ.get("VIGIL_BINARY", os.path.join(SRC, "build", "vigil"))
-CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vigil")
-MODELS = os.environ.get("VIGIL_MODELS", os.path.join(CACHE, "models"))
-MEDIA = os.environ.get("VIGIL_MEDIA", os.path.join(CACHE, "media"))
-
-
-def run(env, *args):
-    return subprocess.run([VIGIL] + list(args), env=env, capture_output=True, text=True, timeout=600)
+from quantize_support import MODELS, MEDIA, Checks, Workspace, run
 
 
 def iou(a, b):
@@ -63,20 +53,10 @@ def main():
     if len(images) < 3:
         print("SKIP: the darknet sample images are missing from %s (scripts/setup.sh)" % MEDIA)
         return 77
-    work = tempfile.mkdtemp(prefix="vigil-quantize-")
-    failures = []
-
-    def check(cond, what):
-        print(("ok   " if cond else "FAIL ") + what)
-        if not cond:
-            failures.append(what)
-
+    ws = Workspace("vigil-quantize-", "centernet", lambda f: f in ("centernet.json", "centernet.bin"))
+    work, mdir, env = ws.work, ws.models, ws.env
+    check = Checks()
     try:
-        mdir = os.path.join(work, "models")
-        os.makedirs(os.path.join(mdir, "centernet"))
-        for f in ("centernet.json", "centernet.bin"):
-            os.symlink(os.path.join(MODELS, "centernet", f), os.path.join(mdir, "centernet", f))
-        env = dict(os.environ, VIGIL_MODELS=mdir)
         yaml = os.path.join(mdir, "centernet-int8.yaml")
         vq = os.path.join(mdir, "centernet", "centernet-int8.vq")
 
@@ -192,12 +172,8 @@ def main():
         check(r.returncode != 0 and "centernet-int8.vq" in r.stderr and r.returncode < 128,
               "truncated .vq: exit %d, %s" % (r.returncode, r.stderr.strip()))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print("%d failed" % len(failures))
-        return 1
-    print("all passed")
-    return 0
+        ws.close()
+    return check.exit_code()
 
 
 if __name__ == "__main__":

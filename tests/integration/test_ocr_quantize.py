@@ -26,12 +26,9 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
-SRC = os.environ.get("VIGIL_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-VIGIL = os.environ.get("VIGIL_BINARY", os.path.join(SRC, "build", "vigil"))
-CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "vigil")
-MODELS = os.environ.get("VIGIL_MODELS", os.path.join(CACHE, "models"))
+from quantize_support import MODELS, Checks, Workspace, run
+
 
 # (lines, width, height, font size, background, colour): the calibration images
 CALIB = [
@@ -45,10 +42,6 @@ CALIB = [
 # itself reads "VGIL" at 3 of 15 positions 1 px apart, docs/nn.md "PP-OCR INT8".)
 EASY = ("camera 42 lobby", 560, 140, 48, 40, 40)
 SHIFTS = [(0, 0), (1, 0), (0, 1)]
-
-
-def run(env, *args):
-    return subprocess.run([VIGIL] + list(args), env=env, capture_output=True, text=True, timeout=900)
 
 
 def render(path, lines, w, h, size, bg, fg, x=20, y=20):
@@ -70,21 +63,10 @@ def main():
     if not shutil.which("ffmpeg"):
         print("SKIP: ffmpeg not installed (scripts/setup.sh test)")
         return 77
-    work = tempfile.mkdtemp(prefix="vigil-ocr-quantize-")
-    failures = []
-
-    def check(cond, what):
-        print(("ok   " if cond else "FAIL ") + what)
-        if not cond:
-            failures.append(what)
-
+    ws = Workspace("vigil-ocr-quantize-", "ppocr", lambda f: f.endswith((".onnx", ".txt")))
+    work, mdir, env = ws.work, ws.models, ws.env
+    check = Checks()
     try:
-        mdir = os.path.join(work, "models")
-        os.makedirs(os.path.join(mdir, "ppocr"))
-        for f in os.listdir(os.path.join(MODELS, "ppocr")):
-            if f.endswith((".onnx", ".txt")):
-                os.symlink(os.path.join(MODELS, "ppocr", f), os.path.join(mdir, "ppocr", f))
-        env = dict(os.environ, VIGIL_MODELS=mdir)
         calib = os.path.join(work, "calib")
         os.makedirs(calib)
         for i, (lines, w, h, size, bg, fg) in enumerate(CALIB):
@@ -174,12 +156,8 @@ def main():
                 d = max(abs(a - b) for a, b in zip(ref[0]["box"], got[0]["box"]))
                 check(d <= 4, "int8 box within 4 px of float's: %s vs %s" % (got[0]["box"], ref[0]["box"]))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print("%d failed" % len(failures))
-        return 1
-    print("all passed")
-    return 0
+        ws.close()
+    return check.exit_code()
 
 
 if __name__ == "__main__":

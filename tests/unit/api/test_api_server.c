@@ -713,7 +713,7 @@ static void test_api_bind_failure_names_the_address(void **state)
     api = vigil_api_new(&cfg, errstr, sizeof(errstr));
     assert_non_null(api);
     if (vigil_api_start(api, errstr, sizeof(errstr))) fail_msg("restart: %s", errstr);
-    for (int i = 0; i < 16; i++) { /* new connections reach every listening socket */
+    for (int i = 0; i < 16; i++) { /* new connections, over whichever sockets the kernel picks */
         assert_int_equal(http_get(port, "/healthz", &r), 0);
         assert_int_equal(r.status, 200);
         http_resp_free(&r);
